@@ -1,0 +1,344 @@
+//! `alb`: an Application Load Balancer with one listener forwarding to one target group.
+//!
+//! ```toml
+//! [[component]]
+//! name = "web-alb"
+//! kind = "alb"
+//! targets = "web"                            # an ec2_fleet (its instances are the targets)
+//! algorithm = "least_outstanding_requests"   # or "round_robin" (default)
+//! idle_timeout = "60s"                       # default 60 s; no answer by then -> 504
+//! ```
+//!
+//! # What it follows
+//! - Round robin is the default routing algorithm: each request goes to the next target in turn.
+//! - Least outstanding requests picks the target with the fewest requests sent and not yet
+//!   answered. Ties go to the first tied target after the last one chosen, so equal targets
+//!   share the load in turn instead of piling onto the first.
+//! - 503 when no target can take the request; 504 when a target does not answer within the idle
+//!   timeout (the target's late answer is then discarded and counted as `late_responses`).
+//! - Cross-zone load balancing is on (as for every ALB): all instances are targets, whatever
+//!   their zone.
+//!
+//! # What it simplifies
+//! The load balancer adds no latency of its own. It knows each target's capacity (workers plus
+//! `max_queue`) and skips a target that is full, as if the target refused the connection; with
+//! an unbounded queue no target is ever full. Health checks, slow start, deregistration delay
+//! and listener rules come with the Auto Scaling issue.
+
+use std::collections::VecDeque;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{BuildContext, Expects, Kind, Reference};
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId, Ctx};
+use crate::message::{Msg, Outcome, Request, Response, Timer};
+use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::units::PositiveDuration;
+
+/// The `alb` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// The target group: the name of an `ec2_fleet`.
+    pub targets: Spanned<String>,
+    /// Routing algorithm (default round robin).
+    #[serde(default)]
+    pub algorithm: Algorithm,
+    /// How long the ALB waits for a target's answer before it answers 504 (default 60 s).
+    pub idle_timeout: Option<PositiveDuration>,
+}
+
+/// How the ALB picks a target.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each target in turn.
+    #[default]
+    RoundRobin,
+    /// The target with the fewest outstanding requests.
+    LeastOutstandingRequests,
+}
+
+/// AWS's default idle timeout.
+const DEFAULT_IDLE_TIMEOUT: SimDuration = SimDuration::from_secs(60);
+
+/// Kinds an ALB can forward to.
+const TARGET_KINDS: &[&str] = &["ec2_fleet"];
+
+impl Kind for Spec {
+    const KIND: &'static str = "alb";
+    const ACCEPTS_REQUESTS: bool = true;
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        vec![Reference {
+            field: "targets".into(),
+            name: &self.targets,
+            expects: Expects::Kinds(TARGET_KINDS),
+            synchronous: true,
+        }]
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+        let target_name = self.targets.get_ref();
+        let group = cx
+            .specs
+            .get(target_name.as_str())
+            .and_then(|s| s.target_group())
+            .ok_or_else(|| format!("`{target_name}` has no instances to route to"))?;
+        let n = group.instances as usize;
+        Ok(Box::new(Alb {
+            target: cx.id(target_name),
+            algorithm: self.algorithm,
+            idle_timeout: self.idle_timeout.map_or(DEFAULT_IDLE_TIMEOUT, |d| d.0),
+            capacity: group.capacity_per_instance,
+            outstanding: vec![0; n],
+            target_requests: vec![0; n],
+            next: 0,
+            forwards: Vec::new(),
+            free: Vec::new(),
+            deadlines: VecDeque::new(),
+            timer_armed: false,
+            in_flight: 0,
+            rejected: 0,
+            late_responses: 0,
+            metrics: RequestMetrics::new(cx.warmup_end),
+        }))
+    }
+}
+
+/// What the ALB remembers of a request it forwarded.
+#[derive(Clone, Debug)]
+struct Forward {
+    /// The request as the client sent it (its `reply_to` and `tag` are the client's).
+    request: Request,
+    arrived: SimTime,
+    target: u32,
+    /// Bumped each time the slot is reused, so stale deadlines are recognised.
+    generation: u32,
+    /// False once the client has had its 504; the target's answer is then discarded.
+    waiting: bool,
+}
+
+/// Timer kind: the earliest idle-timeout deadline is due.
+const TIMER_IDLE_TIMEOUT: u32 = 0;
+
+/// A running ALB.
+pub struct Alb {
+    target: ComponentId,
+    algorithm: Algorithm,
+    idle_timeout: SimDuration,
+    capacity: Option<u32>,
+    outstanding: Vec<u32>,
+    /// Requests sent to each target in the measured window.
+    target_requests: Vec<u64>,
+    /// Where the next round-robin turn (or least-outstanding tie-break scan) starts.
+    next: usize,
+    forwards: Vec<Forward>,
+    free: Vec<u32>,
+    /// (deadline, slot, generation) in deadline order: the timeout is the same for every
+    /// request and time only moves forward, so pushing at the back keeps the order, and one
+    /// armed timer for the front replaces a timer per request.
+    deadlines: VecDeque<(SimTime, u32, u32)>,
+    timer_armed: bool,
+    in_flight: u64,
+    rejected: u64,
+    late_responses: u64,
+    metrics: RequestMetrics,
+}
+
+impl Alb {
+    fn can_take(&self, target: usize) -> bool {
+        self.capacity.is_none_or(|cap| self.outstanding[target] < cap)
+    }
+
+    /// The target for the next request, or `None` if none can take it.
+    fn choose(&mut self) -> Option<usize> {
+        let n = self.outstanding.len();
+        if n == 0 {
+            return None;
+        }
+        let start = self.next;
+        let chosen = match self.algorithm {
+            Algorithm::RoundRobin => (0..n).map(|k| (start + k) % n).find(|&t| self.can_take(t)),
+            Algorithm::LeastOutstandingRequests => {
+                let mut best = None;
+                let mut best_count = u32::MAX;
+                for k in 0..n {
+                    let t = (start + k) % n;
+                    if self.outstanding[t] < best_count && self.can_take(t) {
+                        best = Some(t);
+                        best_count = self.outstanding[t];
+                    }
+                }
+                best
+            }
+        };
+        if let Some(t) = chosen {
+            self.next = (t + 1) % n;
+        }
+        chosen
+    }
+
+    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        let Some(target) = self.choose() else {
+            if self.metrics.in_window(now) {
+                self.rejected += 1;
+            }
+            let outcome = Outcome::Error(503);
+            self.metrics.finished(now, now, outcome);
+            cx.reply(Response { request, outcome });
+            return;
+        };
+        if self.metrics.in_window(now) {
+            self.target_requests[target] += 1;
+        }
+        self.outstanding[target] += 1;
+        self.in_flight += 1;
+        let forward = Forward {
+            request,
+            arrived: now,
+            target: target as u32,
+            generation: 0,
+            waiting: true,
+        };
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                let generation = self.forwards[slot as usize].generation.wrapping_add(1);
+                self.forwards[slot as usize] = Forward {
+                    generation,
+                    ..forward
+                };
+                slot
+            }
+            None => {
+                self.forwards.push(forward);
+                (self.forwards.len() - 1) as u32
+            }
+        };
+        let generation = self.forwards[slot as usize].generation;
+        self.deadlines
+            .push_back((now + self.idle_timeout, slot, generation));
+        if !self.timer_armed {
+            self.arm_timer(cx);
+        }
+        let forwarded = Request {
+            reply_to: cx.me(),
+            tag: slot as u64,
+            route: target as u32,
+            ..request
+        };
+        cx.send_request(self.target, forwarded);
+    }
+
+    fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
+        let slot = response.request.tag as u32;
+        let forward = &mut self.forwards[slot as usize];
+        self.outstanding[forward.target as usize] -= 1;
+        if forward.waiting {
+            forward.waiting = false;
+            let (request, arrived) = (forward.request, forward.arrived);
+            self.in_flight -= 1;
+            self.metrics.finished(arrived, cx.now(), response.outcome);
+            cx.reply(Response {
+                request,
+                outcome: response.outcome,
+            });
+        } else {
+            self.late_responses += 1;
+        }
+        self.free.push(slot);
+    }
+
+    /// Arms the timer for the earliest live deadline, dropping the stale ones in front.
+    fn arm_timer(&mut self, cx: &mut Ctx<'_>) {
+        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
+            let f = &self.forwards[slot as usize];
+            if f.generation != generation || !f.waiting {
+                self.deadlines.pop_front();
+                continue;
+            }
+            self.timer_armed = true;
+            cx.set_timer(
+                deadline.saturating_since(cx.now()),
+                Timer {
+                    kind: TIMER_IDLE_TIMEOUT,
+                    id: 0,
+                },
+            );
+            return;
+        }
+        self.timer_armed = false;
+    }
+
+    fn on_idle_timeout(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
+            if deadline > now {
+                break;
+            }
+            self.deadlines.pop_front();
+            let f = &mut self.forwards[slot as usize];
+            if f.generation == generation && f.waiting {
+                // The client gets its 504 now; the slot stays until the target answers.
+                f.waiting = false;
+                let (request, arrived) = (f.request, f.arrived);
+                self.in_flight -= 1;
+                self.metrics.finished(arrived, now, Outcome::Timeout);
+                cx.reply(Response {
+                    request,
+                    outcome: Outcome::Timeout,
+                });
+            }
+        }
+        self.arm_timer(cx);
+    }
+}
+
+impl Component for Alb {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Request(request) => self.on_request(request, cx),
+            Msg::Response(response) => self.on_response(response, cx),
+            Msg::Timer(Timer {
+                kind: TIMER_IDLE_TIMEOUT,
+                ..
+            }) => self.on_idle_timeout(cx),
+            Msg::Timer(other) => debug_assert!(false, "unknown alb timer {other:?}"),
+        }
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    fn sample(&mut self, _now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(self.in_flight, row);
+    }
+
+    fn report(&self, _end: SimTime) -> ComponentReport {
+        let n = self.target_requests.len().max(1) as f64;
+        let total: u64 = self.target_requests.iter().sum();
+        let max = self.target_requests.iter().copied().max().unwrap_or(0);
+        let imbalance = if total > 0 {
+            max as f64 / (total as f64 / n)
+        } else {
+            0.0
+        };
+        self.metrics
+            .report(Spec::KIND, self.in_flight)
+            .figure("algorithm", self.algorithm)
+            .figure("targets", self.target_requests.len())
+            .figure("target_requests", &self.target_requests)
+            .figure("imbalance", imbalance)
+            .figure("rejected", self.rejected)
+            .figure("late_responses", self.late_responses)
+    }
+}

@@ -1,0 +1,199 @@
+//! Request handlers: what serving one request does, as a list of steps.
+//!
+//! ```toml
+//! handler = [
+//!   { compute = { dist = "lognormal", mean = "40ms", p99 = "200ms" } },
+//!   { call = "orders", op = "read" },
+//!   { sleep = "5ms" },
+//! ]
+//! ```
+//! `compute` uses the server's CPU (its time is divided by the server's speed factor), `call`
+//! sends a synchronous request to another component and waits for the answer, `sleep` waits
+//! without using the CPU (an external dependency that is not modelled). A failed call fails the
+//! whole request with the callee's outcome. Every model with servers (EC2 fleets, later Auto
+//! Scaling Groups and Lambda functions) runs its handler through [`Handler::next`].
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use toml::Spanned;
+
+use crate::dist::{Dist, DistSpec};
+use crate::engine::ComponentId;
+use crate::engine::rng::SimRng;
+use crate::engine::time::SimDuration;
+use crate::message::Op;
+
+/// A duration given either as a plain value (`"5ms"`) or as a distribution table.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DurationDist(pub DistSpec);
+
+impl<'de> Deserialize<'de> for DurationDist {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = DurationDist;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a duration like \"40ms\" or a distribution like { dist = \"exponential\", \
+                     mean = \"40ms\" }",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<DurationDist, E> {
+                let value = crate::units::parse_duration(s).map_err(E::custom)?;
+                Ok(DurationDist(DistSpec::constant(value)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DurationDist, A::Error> {
+                DistSpec::deserialize(de::value::MapAccessDeserializer::new(map)).map(DurationDist)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One step of a handler as written in the scenario.
+#[derive(Clone, Debug)]
+pub enum StepSpec {
+    /// CPU work.
+    Compute(DistSpec),
+    /// A synchronous call to the named component.
+    Call {
+        /// The callee.
+        target: Spanned<String>,
+        /// The operation asked of it.
+        op: Op,
+    },
+    /// Waiting without CPU.
+    Sleep(DistSpec),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStep {
+    compute: Option<DurationDist>,
+    call: Option<Spanned<String>>,
+    op: Option<Op>,
+    sleep: Option<DurationDist>,
+}
+
+impl<'de> Deserialize<'de> for StepSpec {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawStep::deserialize(d)?;
+        let given = raw.compute.is_some() as u8 + raw.call.is_some() as u8 + raw.sleep.is_some() as u8;
+        if given != 1 {
+            return Err(de::Error::custom(
+                "a handler step needs exactly one of `compute`, `call` or `sleep`",
+            ));
+        }
+        if raw.op.is_some() && raw.call.is_none() {
+            return Err(de::Error::custom("`op` belongs to a `call` step"));
+        }
+        Ok(match (raw.compute, raw.call, raw.sleep) {
+            (Some(c), _, _) => StepSpec::Compute(c.0),
+            (_, Some(target), _) => StepSpec::Call {
+                target,
+                op: raw.op.unwrap_or_default(),
+            },
+            (_, _, Some(s)) => StepSpec::Sleep(s.0),
+            _ => unreachable!("exactly one step kind was checked above"),
+        })
+    }
+}
+
+/// A built step.
+#[derive(Clone, Debug)]
+enum Step {
+    Compute(Dist),
+    Call(ComponentId, Op),
+    Sleep(Dist),
+}
+
+/// What the server must do next for a request.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Hold the request for this long; `cpu` tells whether the CPU is busy meanwhile.
+    Wait {
+        /// How long.
+        delay: SimDuration,
+        /// True for compute steps.
+        cpu: bool,
+    },
+    /// Call this component and wait for its answer.
+    Call(ComponentId, Op),
+    /// The handler is finished: answer the request.
+    Done,
+}
+
+/// A built handler: its steps, ready to run.
+#[derive(Clone, Debug, Default)]
+pub struct Handler {
+    steps: Vec<Step>,
+}
+
+impl Handler {
+    /// Builds the steps, resolving callee names with `id_of`.
+    pub fn build(
+        specs: &[StepSpec],
+        base_dir: &std::path::Path,
+        id_of: impl Fn(&str) -> ComponentId,
+    ) -> Result<Self, String> {
+        let steps = specs
+            .iter()
+            .map(|s| {
+                Ok(match s {
+                    StepSpec::Compute(d) => Step::Compute(d.build(base_dir)?),
+                    StepSpec::Sleep(d) => Step::Sleep(d.build(base_dir)?),
+                    StepSpec::Call { target, op } => Step::Call(id_of(target.get_ref()), *op),
+                })
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Handler { steps })
+    }
+
+    /// What step `index` asks for (`Done` past the last). Compute time is divided by `speed`.
+    pub fn next(&self, index: usize, speed: f64, rng: &mut SimRng) -> Next {
+        match self.steps.get(index) {
+            None => Next::Done,
+            Some(Step::Compute(d)) => {
+                let delay = d.sample(rng);
+                Next::Wait {
+                    delay: if speed == 1.0 {
+                        delay
+                    } else {
+                        delay.mul_f64(1.0 / speed)
+                    },
+                    cpu: true,
+                }
+            }
+            Some(Step::Sleep(d)) => Next::Wait {
+                delay: d.sample(rng),
+                cpu: false,
+            },
+            Some(Step::Call(to, op)) => Next::Call(*to, *op),
+        }
+    }
+
+    /// Mean CPU time of one request at speed 1, in seconds (for utilisation estimates).
+    pub fn mean_compute_secs(&self) -> f64 {
+        self.steps
+            .iter()
+            .map(|s| match s {
+                Step::Compute(d) => d.mean(),
+                _ => 0.0,
+            })
+            .sum()
+    }
+}
+
+/// The callees named in `steps`, with the field path of each (`handler[1].call`).
+pub fn call_references(steps: &[StepSpec]) -> Vec<(String, &Spanned<String>)> {
+    steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match s {
+            StepSpec::Call { target, .. } => Some((format!("handler[{i}].call"), target)),
+            _ => None,
+        })
+        .collect()
+}

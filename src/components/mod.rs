@@ -1,0 +1,191 @@
+//! The component models, one file per AWS kind, and the registry that maps a scenario `kind` to
+//! its model.
+//!
+//! Each model file owns its kind: the `Spec` (what a scenario may write, checked by serde), the
+//! running state, event handling, figures and unit tests. Adding a kind means writing its file
+//! and adding one line to [`registry!`] below.
+
+pub mod alb;
+pub mod ec2_fleet;
+pub mod handler;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+
+use crate::engine::time::SimTime;
+use crate::engine::{Component, ComponentId};
+
+/// What a name in a spec must refer to.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Expects {
+    /// Any component that accepts requests.
+    RequestTarget,
+    /// A component of one of these kinds.
+    Kinds(&'static [&'static str]),
+}
+
+/// A name a spec refers to, for the loader to resolve and check.
+#[derive(Clone, Debug)]
+pub struct Reference<'a> {
+    /// The field, as a path inside the component (`targets`, `handler[1].call`).
+    pub field: String,
+    /// The name, with its place in the file.
+    pub name: &'a Spanned<String>,
+    /// What it must be.
+    pub expects: Expects,
+    /// True when the referrer waits for the answer (the edges of the synchronous call graph,
+    /// which must have no cycle).
+    pub synchronous: bool,
+}
+
+/// A problem found in one spec after parsing, with the span it concerns.
+#[derive(Clone, Debug)]
+pub struct SpecIssue {
+    /// The field (path inside the component).
+    pub field: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+    /// Where, in bytes of the scenario text.
+    pub span: Range<usize>,
+}
+
+/// The instances a load balancer can route to, as its target describes them.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct TargetGroup {
+    /// Registered instances.
+    pub instances: u32,
+    /// Requests one instance can hold (serving plus queued) before it refuses; `None` if
+    /// unbounded.
+    pub capacity_per_instance: Option<u32>,
+}
+
+/// What the builder of one component can see: the names and ids of everything, the specs of
+/// the components it refers to, and the run's settings.
+pub struct BuildContext<'a> {
+    /// The component's own name.
+    pub name: &'a str,
+    /// Every workload and component, by name.
+    pub ids: &'a BTreeMap<String, ComponentId>,
+    /// Every component's spec, by name.
+    pub specs: &'a BTreeMap<String, &'a ComponentSpec>,
+    /// End of the warm-up.
+    pub warmup_end: SimTime,
+    /// Directory that relative file names in the scenario start from.
+    pub base_dir: &'a Path,
+}
+
+impl BuildContext<'_> {
+    /// The id of a name the loader has already resolved.
+    pub fn id(&self, name: &str) -> ComponentId {
+        *self
+            .ids
+            .get(name)
+            .expect("the loader resolves every reference before building")
+    }
+}
+
+/// What every component spec tells the loader about itself.
+pub trait Kind: DeserializeOwned {
+    /// The scenario `kind` string.
+    const KIND: &'static str;
+    /// True when workloads and other components may send it requests.
+    const ACCEPTS_REQUESTS: bool;
+
+    /// The names this spec refers to.
+    fn references(&self) -> Vec<Reference<'_>>;
+
+    /// Checks that need more than one field; spans locate the problems.
+    fn check(&self, _component_span: Range<usize>) -> Vec<SpecIssue> {
+        Vec::new()
+    }
+
+    /// The instances behind it, if a load balancer can route to it.
+    fn target_group(&self) -> Option<TargetGroup> {
+        None
+    }
+
+    /// Builds the running component.
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String>;
+}
+
+macro_rules! registry {
+    ($($variant:ident => $spec:path;)*) => {
+        /// A component as the scenario describes it: one variant per kind (the registry).
+        #[derive(Clone, Debug)]
+        pub enum ComponentSpec {
+            $(
+                #[doc = concat!("See [`", stringify!($spec), "`].")]
+                $variant($spec),
+            )*
+        }
+
+        /// Every kind a scenario may use, in registry order.
+        pub const KINDS: &[&str] = &[$(<$spec as Kind>::KIND),*];
+
+        /// Kinds that accept requests, in registry order (for messages).
+        pub fn request_target_kinds() -> Vec<&'static str> {
+            let mut kinds = Vec::new();
+            $(
+                if <$spec as Kind>::ACCEPTS_REQUESTS {
+                    kinds.push(<$spec as Kind>::KIND);
+                }
+            )*
+            kinds
+        }
+
+        impl ComponentSpec {
+            /// Deserializes the spec of `kind` (already known to be in [`KINDS`]).
+            pub fn deserialize_kind<'de, D: serde::Deserializer<'de>>(
+                kind: &str,
+                d: D,
+            ) -> Result<Self, D::Error> {
+                use serde::Deserialize;
+                $(
+                    if kind == <$spec as Kind>::KIND {
+                        return <$spec>::deserialize(d).map(ComponentSpec::$variant);
+                    }
+                )*
+                Err(serde::de::Error::custom(format!("unknown kind `{kind}`")))
+            }
+
+            /// The scenario `kind`.
+            pub fn kind(&self) -> &'static str {
+                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::KIND,)* }
+            }
+
+            /// See [`Kind::ACCEPTS_REQUESTS`].
+            pub fn accepts_requests(&self) -> bool {
+                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::ACCEPTS_REQUESTS,)* }
+            }
+
+            /// See [`Kind::references`].
+            pub fn references(&self) -> Vec<Reference<'_>> {
+                match self { $(ComponentSpec::$variant(s) => s.references(),)* }
+            }
+
+            /// See [`Kind::check`].
+            pub fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
+                match self { $(ComponentSpec::$variant(s) => s.check(span),)* }
+            }
+
+            /// See [`Kind::target_group`].
+            pub fn target_group(&self) -> Option<TargetGroup> {
+                match self { $(ComponentSpec::$variant(s) => s.target_group(),)* }
+            }
+
+            /// See [`Kind::build`].
+            pub fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+                match self { $(ComponentSpec::$variant(s) => s.build(cx),)* }
+            }
+        }
+    };
+}
+
+registry! {
+    Alb => alb::Spec;
+    Ec2Fleet => ec2_fleet::Spec;
+}

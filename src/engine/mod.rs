@@ -1,0 +1,313 @@
+//! The event engine: simulated time, one event queue, components addressed by id.
+//!
+//! # Lifecycle
+//! A [`Simulation`] is built from a validated scenario (see `crate::scenario`): one boxed
+//! [`Component`] per workload and component, each with its own random stream. `run` calls every
+//! component's `init`, then pops events in `(time, sequence)` order and hands each to its target
+//! through a [`Ctx`] until the end time, sampling time series at fixed intervals on the way.
+//!
+//! # Ordering and determinism
+//! Simultaneous events run in the order they were scheduled: the queue breaks time ties by an
+//! insertion sequence. Zero-delay messages (a component calling another "now") skip the heap and
+//! go to a FIFO of the current instant; that keeps the exact `(time, sequence)` order because
+//! every heap event due now was scheduled before the instant began, hence before anything in
+//! the FIFO. Nothing reads the wall clock; every random number comes from the target
+//! component's stream ([`rng::stream`]).
+
+#[path = "queue_tmp.rs"]
+pub mod queue;
+pub mod rng;
+pub mod time;
+
+use std::collections::VecDeque;
+
+use crate::message::{Msg, Request, Response, Timer};
+use crate::metrics::{ComponentReport, SeriesRow};
+use queue::EventQueue;
+use rng::SimRng;
+use time::{SimDuration, SimTime};
+
+/// Index of a component in its simulation.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ComponentId(pub u32);
+
+impl ComponentId {
+    /// The id as a vector index.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// One event: a message for a component.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Who handles it.
+    pub target: ComponentId,
+    /// What it is.
+    pub msg: Msg,
+}
+
+/// One model of an AWS resource (or a workload). Single-threaded, owns its state, talks to the
+/// rest only through [`Ctx`]. `Send` so whole simulations can run on a thread pool.
+pub trait Component: Send {
+    /// The scenario `kind` of this component (`"alb"`, `"ec2_fleet"`, `"workload"`...).
+    fn kind(&self) -> &'static str;
+
+    /// Sets initial timers (first arrival, periodic checks). Runs once, at time zero.
+    fn init(&mut self, _cx: &mut Ctx<'_>) {}
+
+    /// Reacts to one message at `cx.now()`.
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>);
+
+    /// Requests inside this component right now (received and not yet answered).
+    fn in_flight(&self) -> u64;
+
+    /// Fills one time-series row for the interval that ends at `now`, and starts a new interval.
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow);
+
+    /// The component's figures at the end of the run (counts, latency, model figures).
+    fn report(&self, end: SimTime) -> ComponentReport;
+}
+
+/// The scheduler state a component may touch while it handles an event.
+struct Scheduler {
+    queue: EventQueue<Event>,
+    /// Events due at the current instant, in scheduling order (see the module docs).
+    now_fifo: VecDeque<Event>,
+    now: SimTime,
+    next_request_id: u64,
+}
+
+impl Scheduler {
+    fn push(&mut self, at: SimTime, event: Event) {
+        if at == self.now {
+            self.now_fifo.push_back(event);
+        } else {
+            self.queue.push(at, event);
+        }
+    }
+
+    /// The next event in `(time, sequence)` order, if it is due before `end`.
+    fn pop(&mut self, end: SimTime) -> Option<Event> {
+        if !self.now_fifo.is_empty() {
+            // Heap events due now were scheduled before this instant began: they go first.
+            if self.queue.peek_time() == Some(self.now) {
+                return self.queue.pop().map(|(_, e)| e);
+            }
+            return self.now_fifo.pop_front();
+        }
+        match self.queue.peek_time() {
+            Some(t) if t < end => {
+                let (t, event) = self.queue.pop().expect("peeked");
+                debug_assert!(t >= self.now, "time went backwards");
+                self.now = t;
+                Some(event)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What a component sees while it handles one event: the clock, its own random stream, and the
+/// means to send messages and set timers.
+pub struct Ctx<'a> {
+    me: ComponentId,
+    warmup_end: SimTime,
+    rng: &'a mut SimRng,
+    scheduler: &'a mut Scheduler,
+}
+
+impl Ctx<'_> {
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.scheduler.now
+    }
+
+    /// The id of the component handling the event.
+    pub fn me(&self) -> ComponentId {
+        self.me
+    }
+
+    /// The end of the warm-up: statistics count requests that arrive at or after it.
+    pub fn warmup_end(&self) -> SimTime {
+        self.warmup_end
+    }
+
+    /// This component's own random stream.
+    pub fn rng(&mut self) -> &mut SimRng {
+        self.rng
+    }
+
+    /// A fresh request id, unique within the run.
+    pub fn new_request_id(&mut self) -> u64 {
+        self.scheduler.next_request_id += 1;
+        self.scheduler.next_request_id
+    }
+
+    /// Delivers `msg` to `to` after `delay` (zero: later in this same instant).
+    pub fn send_after(&mut self, to: ComponentId, delay: SimDuration, msg: Msg) {
+        let at = self.scheduler.now + delay;
+        self.scheduler.push(at, Event { target: to, msg });
+    }
+
+    /// Delivers `msg` to `to` in this same instant, after what is already due now.
+    pub fn send(&mut self, to: ComponentId, msg: Msg) {
+        self.send_after(to, SimDuration::ZERO, msg);
+    }
+
+    /// Sends `request` to `to`.
+    pub fn send_request(&mut self, to: ComponentId, request: Request) {
+        self.send(to, Msg::Request(request));
+    }
+
+    /// Answers `response.request` to whoever sent it.
+    pub fn reply(&mut self, response: Response) {
+        self.send(response.request.reply_to, Msg::Response(response));
+    }
+
+    /// Sets a timer for this component, `delay` from now.
+    pub fn set_timer(&mut self, delay: SimDuration, timer: Timer) {
+        let me = self.me;
+        self.send_after(me, delay, Msg::Timer(timer));
+    }
+}
+
+/// Receives the time-series rows of a run as they are produced (so memory stays flat).
+pub trait SeriesSink {
+    /// One row: the interval ending at `time`, for component `name`.
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow);
+}
+
+/// A sink that discards rows (tests, sweeps).
+pub struct NoSeries;
+
+impl SeriesSink for NoSeries {
+    fn row(&mut self, _time: SimTime, _name: &str, _kind: &str, _row: &SeriesRow) {}
+}
+
+/// How often `run` reports progress, in events.
+const PROGRESS_EVERY: u64 = 1 << 16;
+
+/// A built simulation, ready to run once.
+pub struct Simulation {
+    components: Vec<Box<dyn Component>>,
+    names: Vec<String>,
+    rngs: Vec<SimRng>,
+    scheduler: Scheduler,
+    end: SimTime,
+    warmup_end: SimTime,
+    interval: SimDuration,
+    events: u64,
+}
+
+/// What a finished run hands back: every component's report, in id order.
+pub struct RunOutput {
+    /// `(name, report)` per component, in id order.
+    pub reports: Vec<(String, ComponentReport)>,
+    /// Events processed.
+    pub events: u64,
+    /// The simulated end time.
+    pub end: SimTime,
+}
+
+impl Simulation {
+    /// An empty simulation of `duration` that excludes `warmup` from statistics and samples
+    /// time series every `interval`.
+    pub fn new(duration: SimDuration, warmup: SimDuration, interval: SimDuration) -> Self {
+        Simulation {
+            components: Vec::new(),
+            names: Vec::new(),
+            rngs: Vec::new(),
+            scheduler: Scheduler {
+                queue: EventQueue::with_capacity(1024),
+                now_fifo: VecDeque::new(),
+                now: SimTime::ZERO,
+                next_request_id: 0,
+            },
+            end: SimTime::ZERO + duration,
+            warmup_end: SimTime::ZERO + warmup,
+            interval: if interval.is_zero() {
+                SimDuration::from_secs(1)
+            } else {
+                interval
+            },
+            events: 0,
+        }
+    }
+
+    /// Adds a component with its random stream; returns its id. Ids are given in order.
+    pub fn add(&mut self, name: &str, rng: SimRng, component: Box<dyn Component>) -> ComponentId {
+        let id = ComponentId(self.components.len() as u32);
+        self.components.push(component);
+        self.names.push(name.to_string());
+        self.rngs.push(rng);
+        id
+    }
+
+    /// Runs to the end time. `progress` is called now and then with the current simulated time
+    /// (for a progress bar); `series` receives time-series rows as they are produced.
+    pub fn run(
+        mut self,
+        series: &mut dyn SeriesSink,
+        mut progress: impl FnMut(SimTime),
+    ) -> RunOutput {
+        for i in 0..self.components.len() {
+            let mut cx = Ctx {
+                me: ComponentId(i as u32),
+                warmup_end: self.warmup_end,
+                rng: &mut self.rngs[i],
+                scheduler: &mut self.scheduler,
+            };
+            self.components[i].init(&mut cx);
+        }
+        let mut next_sample = SimTime::ZERO + self.interval;
+        let mut row = SeriesRow::default();
+        loop {
+            let Some(event) = self.scheduler.pop(self.end) else {
+                break;
+            };
+            while self.scheduler.now >= next_sample {
+                self.sample(next_sample, series, &mut row);
+                next_sample += self.interval;
+            }
+            let i = event.target.index();
+            let mut cx = Ctx {
+                me: event.target,
+                warmup_end: self.warmup_end,
+                rng: &mut self.rngs[i],
+                scheduler: &mut self.scheduler,
+            };
+            self.components[i].handle(event.msg, &mut cx);
+            self.events += 1;
+            if self.events % PROGRESS_EVERY == 0 {
+                progress(self.scheduler.now);
+            }
+        }
+        // Close the remaining intervals, the last one possibly partial.
+        while next_sample < self.end {
+            self.sample(next_sample, series, &mut row);
+            next_sample += self.interval;
+        }
+        self.sample(self.end, series, &mut row);
+        progress(self.end);
+        let reports = self
+            .names
+            .iter()
+            .zip(&self.components)
+            .map(|(name, c)| (name.clone(), c.report(self.end)))
+            .collect();
+        RunOutput {
+            reports,
+            events: self.events,
+            end: self.end,
+        }
+    }
+
+    fn sample(&mut self, at: SimTime, series: &mut dyn SeriesSink, row: &mut SeriesRow) {
+        for (name, component) in self.names.iter().zip(self.components.iter_mut()) {
+            *row = SeriesRow::default();
+            component.sample(at, row);
+            series.row(at, name, component.kind(), row);
+        }
+    }
+}

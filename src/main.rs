@@ -1,0 +1,122 @@
+//! The `awsim` binary: parse the command line, run, report. See `awsim --help`.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+
+use awsim::cli::{Cli, Command, RunArgs};
+use awsim::output::progress::Progress;
+use awsim::output::timeseries::CsvSeries;
+use awsim::output::{table, write_atomic};
+use awsim::run::{RunError, run};
+use awsim::scenario::{RunSettings, Scenario};
+
+/// Exit code for a run that failed (conservation) or could not write its output.
+const EXIT_RUN_FAILED: u8 = 1;
+/// Exit code for bad usage or an invalid scenario.
+const EXIT_BAD_INPUT: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { file } => check(&file),
+        Command::Run(args) => match run_command(&args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(EXIT_RUN_FAILED)
+            }
+        },
+    }
+}
+
+fn load(file: &Path) -> Result<Scenario, ExitCode> {
+    Scenario::load(file).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(EXIT_BAD_INPUT)
+    })
+}
+
+fn check(file: &Path) -> ExitCode {
+    let scenario = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    println!(
+        "{}: valid scenario `{}` (duration {}, warm-up {}, seed {})",
+        file.display(),
+        scenario.name,
+        scenario.duration(),
+        scenario.warmup(),
+        scenario.seed()
+    );
+    print!("{}", scenario.graph_text());
+    ExitCode::SUCCESS
+}
+
+fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
+    let scenario = match load(&args.file) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let settings = RunSettings {
+        seed: args.seed,
+        duration: args.duration,
+        interval: args.interval,
+    };
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(&scenario.name));
+    std::fs::create_dir_all(&out_dir)
+        .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
+    let series_path = out_dir.join("timeseries.csv");
+    let mut series = CsvSeries::create(&series_path)
+        .with_context(|| format!("cannot write {}", series_path.display()))?;
+    let mut progress = Progress::new(
+        settings.duration.unwrap_or_else(|| scenario.duration()),
+        args.quiet,
+    );
+    let result = run(&scenario, settings, &mut series, |t| progress.update(t));
+    progress.finish();
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(RunError::Scenario(e)) => {
+            series.abandon();
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        }
+        Err(e @ RunError::Conservation { .. }) => {
+            series.abandon();
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_RUN_FAILED));
+        }
+    };
+    series
+        .finish()
+        .with_context(|| format!("cannot write {}", series_path.display()))?;
+    // summary.json last: its presence means the run and every other file are complete.
+    let summary_path = out_dir.join("summary.json");
+    write_atomic(&summary_path, summary.to_json().as_bytes())
+        .with_context(|| format!("cannot write {}", summary_path.display()))?;
+    if !args.quiet {
+        println!(
+            "awsim: {}  seed={}  duration={}s  warm-up={}s  ({} events in {:.2} s wall)",
+            summary.scenario,
+            summary.seed,
+            summary.duration_s,
+            summary.warmup_s,
+            summary.events,
+            progress.elapsed().as_secs_f64()
+        );
+        print!("{}", table::render(&summary));
+        println!(
+            "wrote {} and {}",
+            summary_path.display(),
+            series_path.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,101 @@
+//! The message vocabulary shared by every component: requests, their answers, and timers.
+//!
+//! `Msg` is a closed enum on purpose: adding a variant makes the compiler point at every
+//! component that must consider it (no type-erased payloads, no run-time downcasts).
+
+use crate::engine::ComponentId;
+use crate::engine::time::SimTime;
+
+/// What a request asks of the component that receives it. Models that do not distinguish
+/// operations (a web fleet) ignore it; storage models charge capacity by it.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// The request as the workload made it (no specific operation).
+    #[default]
+    Default,
+    /// A read of one item.
+    Read,
+    /// A write of one item.
+    Write,
+}
+
+/// Marks a request that no load balancer has routed to a particular instance.
+pub const NO_ROUTE: u32 = u32::MAX;
+
+/// One request in flight. Plain data, copied from hop to hop: a caller forwards a copy with its
+/// own `reply_to` and `tag`, and the callee answers with the copy it received.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Request {
+    /// Unique within a run; every hop of the same user request keeps it.
+    pub id: u64,
+    /// Index of the workload that created the request.
+    pub workload: u32,
+    /// When the workload created the request (end-to-end latency starts here).
+    pub created_at: SimTime,
+    /// The request's key (partition key, cache key...); 0 when the workload has no key spec.
+    pub key: u64,
+    /// Item size in KB (capacity units of storage models).
+    pub item_kb: f32,
+    /// What the request asks for.
+    pub op: Op,
+    /// 1 for the first try; retries increase it.
+    pub attempt: u16,
+    /// Where the answer goes.
+    pub reply_to: ComponentId,
+    /// The caller's correlation token, returned untouched in the answer.
+    pub tag: u64,
+    /// Instance index chosen by a load balancer, or [`NO_ROUTE`].
+    pub route: u32,
+}
+
+/// How a request ended, as seen by the component that answers it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    /// Served.
+    Ok,
+    /// Refused by a rate or concurrency limit (HTTP 429, ProvisionedThroughputExceeded...).
+    Throttled,
+    /// Failed with an HTTP-like status (502, 503...).
+    Error(u16),
+    /// No answer in time (HTTP 504, function timeout...).
+    Timeout,
+}
+
+impl Outcome {
+    /// True for [`Outcome::Ok`].
+    pub fn is_ok(self) -> bool {
+        matches!(self, Outcome::Ok)
+    }
+}
+
+/// The answer to a request: the request as the callee received it, and its outcome.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub struct Response {
+    /// The request being answered (its `reply_to` and `tag` route the answer).
+    pub request: Request,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// A timer a component set for itself. `kind` and `id` mean what the component says they mean;
+/// a component that re-arms or cancels timers keeps a generation in `id` and ignores stale ones
+/// (lazy deletion: cancelling never searches the event queue).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Timer {
+    /// Which of the component's timers this is.
+    pub kind: u32,
+    /// Which instance of it (a slot index, possibly with a generation in the high bits).
+    pub id: u64,
+}
+
+/// Everything that travels between components.
+#[derive(Copy, Clone, Debug, PartialEq)]
+pub enum Msg {
+    /// A request to serve; answer it with a [`Msg::Response`] to its `reply_to`.
+    Request(Request),
+    /// An answer to a request this component sent.
+    Response(Response),
+    /// A timer this component set.
+    Timer(Timer),
+}

@@ -1,0 +1,456 @@
+//! Metrics every component keeps the same way: request counts, latency histograms, and the
+//! per-interval figures that become time series.
+//!
+//! Memory stays flat however long the run: no per-request record outlives its request. Latencies
+//! go into HDR histograms (microsecond resolution, 3 significant figures for the run, 2 for each
+//! time-series interval) and the mean comes from an exact sum, so it does not suffer from
+//! histogram bucketing.
+//!
+//! # Counting windows
+//! Statistics cover the measured window: a request counts when it *arrives* at or after the end
+//! of the warm-up, and its outcome is counted with it whenever it ends. That cohort rule makes
+//! `created = completed + failed + throttled + timed_out + dropped + in_flight` hold exactly for
+//! the window too. A second set of counts covers the whole run; the end-of-run conservation
+//! check compares it with the requests actually held inside the component.
+
+pub mod conservation;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Outcome;
+
+/// Request counts. `in_flight` is derived, never counted.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    /// Requests that arrived (created, for a workload).
+    pub created: u64,
+    /// Answered successfully.
+    pub completed: u64,
+    /// Answered with an error (HTTP 5xx-like).
+    pub failed: u64,
+    /// Refused by a rate or concurrency limit.
+    pub throttled: u64,
+    /// Not answered in time.
+    pub timed_out: u64,
+    /// Lost without an answer (e.g. expired in a queue).
+    pub dropped: u64,
+}
+
+impl Counts {
+    /// Requests that ended, whatever the outcome.
+    pub fn finished(&self) -> u64 {
+        self.completed + self.failed + self.throttled + self.timed_out + self.dropped
+    }
+
+    fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Ok => self.completed += 1,
+            Outcome::Throttled => self.throttled += 1,
+            Outcome::Error(_) => self.failed += 1,
+            Outcome::Timeout => self.timed_out += 1,
+        }
+    }
+}
+
+/// The counts as summary.json shows them, with `in_flight`.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RequestCounts {
+    /// Requests that arrived in the window.
+    pub created: u64,
+    /// Of those, answered successfully.
+    pub completed: u64,
+    /// Answered with an error.
+    pub failed: u64,
+    /// Refused by a limit.
+    pub throttled: u64,
+    /// Not answered in time.
+    pub timed_out: u64,
+    /// Lost without an answer.
+    pub dropped: u64,
+    /// Still inside when the run ended.
+    pub in_flight: u64,
+}
+
+impl From<Counts> for RequestCounts {
+    fn from(c: Counts) -> Self {
+        RequestCounts {
+            created: c.created,
+            completed: c.completed,
+            failed: c.failed,
+            throttled: c.throttled,
+            timed_out: c.timed_out,
+            dropped: c.dropped,
+            in_flight: c.created - c.finished(),
+        }
+    }
+}
+
+/// Latency percentiles in milliseconds, as summary.json shows them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LatencySummary {
+    /// Number of samples.
+    pub count: u64,
+    /// Exact mean.
+    pub mean: f64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest sample.
+    pub max: f64,
+}
+
+/// Highest latency a histogram records exactly (one day, in microseconds); longer ones saturate.
+const HIGHEST_MICROS: u64 = 86_400 * 1_000_000;
+
+/// A latency distribution: HDR histogram in microseconds plus an exact sum for the mean.
+#[derive(Clone, Debug)]
+pub struct Latency {
+    histogram: Histogram<u64>,
+    sum_nanos: u128,
+    max_nanos: u64,
+}
+
+impl Latency {
+    /// An empty distribution with `sigfig` significant figures (2 or 3).
+    pub fn new(sigfig: u8) -> Self {
+        Latency {
+            histogram: Histogram::new_with_bounds(1, HIGHEST_MICROS, sigfig)
+                .expect("static histogram bounds are valid"),
+            sum_nanos: 0,
+            max_nanos: 0,
+        }
+    }
+
+    /// Adds one sample.
+    pub fn record(&mut self, latency: SimDuration) {
+        let nanos = latency.as_nanos();
+        self.histogram.saturating_record(nanos / 1_000);
+        self.sum_nanos += nanos as u128;
+        self.max_nanos = self.max_nanos.max(nanos);
+    }
+
+    /// Number of samples.
+    pub fn count(&self) -> u64 {
+        self.histogram.len()
+    }
+
+    /// Exact mean in seconds (0 when empty).
+    pub fn mean_secs(&self) -> f64 {
+        if self.count() == 0 {
+            return 0.0;
+        }
+        self.sum_nanos as f64 / self.count() as f64 / 1e9
+    }
+
+    /// The `q` quantile (0..=1) in milliseconds (0 when empty).
+    pub fn quantile_ms(&self, q: f64) -> f64 {
+        if self.count() == 0 {
+            return 0.0;
+        }
+        // The exact maximum is known; the histogram's top bucket would overstate it.
+        let value_ms = self.histogram.value_at_quantile(q) as f64 / 1_000.0;
+        value_ms.min(self.max_nanos as f64 / 1e6)
+    }
+
+    /// Percentiles as summary.json shows them.
+    pub fn summary(&self) -> LatencySummary {
+        LatencySummary {
+            count: self.count(),
+            mean: self.mean_secs() * 1e3,
+            p50: self.quantile_ms(0.5),
+            p90: self.quantile_ms(0.9),
+            p99: self.quantile_ms(0.99),
+            p999: self.quantile_ms(0.999),
+            max: self.max_nanos as f64 / 1e6,
+        }
+    }
+
+    /// Empties the distribution, keeping its allocation.
+    pub fn reset(&mut self) {
+        self.histogram.reset();
+        self.sum_nanos = 0;
+        self.max_nanos = 0;
+    }
+}
+
+/// One time-series row: what happened at one component during one interval.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SeriesRow {
+    /// Requests that arrived in the interval.
+    pub arrivals: u64,
+    /// Requests answered successfully in the interval.
+    pub completions: u64,
+    /// Requests that failed in the interval (errors, drops).
+    pub errors: u64,
+    /// Requests throttled in the interval.
+    pub throttles: u64,
+    /// Requests that timed out in the interval.
+    pub timeouts: u64,
+    /// Requests inside the component at the end of the interval.
+    pub in_flight: u64,
+    /// Requests waiting in the component's queues at the end of the interval, if it queues.
+    pub queue_length: Option<u64>,
+    /// p50, p90, p99 latency (ms) of the requests completed in the interval, if any.
+    pub latency_ms: Option<[f64; 3]>,
+    /// Busy share of the component's servers over the interval (0..=1), if it has servers.
+    pub utilisation: Option<f64>,
+}
+
+/// The request metrics of one component (or workload): windowed and whole-run counts, the
+/// latency of successful requests in the window, and the current interval's figures.
+#[derive(Clone, Debug)]
+pub struct RequestMetrics {
+    warmup_end: SimTime,
+    /// Whole-run counts (for the conservation check).
+    pub total: Counts,
+    /// Counts of the requests that arrived in the measured window.
+    pub window: Counts,
+    /// Latency of the window's successful requests.
+    pub latency: Latency,
+    interval: Counts,
+    interval_latency: Latency,
+}
+
+impl RequestMetrics {
+    /// Metrics that count from `warmup_end` on.
+    pub fn new(warmup_end: SimTime) -> Self {
+        RequestMetrics {
+            warmup_end,
+            total: Counts::default(),
+            window: Counts::default(),
+            latency: Latency::new(3),
+            interval: Counts::default(),
+            interval_latency: Latency::new(2),
+        }
+    }
+
+    /// The end of the warm-up.
+    pub fn warmup_end(&self) -> SimTime {
+        self.warmup_end
+    }
+
+    /// True when a request that arrived at `arrived` belongs to the measured window.
+    pub fn in_window(&self, arrived: SimTime) -> bool {
+        arrived >= self.warmup_end
+    }
+
+    /// A request arrived at `now`.
+    pub fn arrived(&mut self, now: SimTime) {
+        self.total.created += 1;
+        self.interval.created += 1;
+        if self.in_window(now) {
+            self.window.created += 1;
+        }
+    }
+
+    /// A request that arrived at `arrived` ended at `now` with `outcome`.
+    pub fn finished(&mut self, arrived: SimTime, now: SimTime, outcome: Outcome) {
+        self.total.count(outcome);
+        self.interval.count(outcome);
+        let latency = now - arrived;
+        if outcome.is_ok() {
+            self.interval_latency.record(latency);
+        }
+        if self.in_window(arrived) {
+            self.window.count(outcome);
+            if outcome.is_ok() {
+                self.latency.record(latency);
+            }
+        }
+    }
+
+    /// A request that arrived at `arrived` was lost without an answer.
+    pub fn dropped(&mut self, arrived: SimTime) {
+        self.total.dropped += 1;
+        self.interval.dropped += 1;
+        if self.in_window(arrived) {
+            self.window.dropped += 1;
+        }
+    }
+
+    /// Fills the request part of a time-series row and starts a new interval.
+    pub fn sample(&mut self, in_flight: u64, row: &mut SeriesRow) {
+        row.arrivals = self.interval.created;
+        row.completions = self.interval.completed;
+        row.errors = self.interval.failed + self.interval.dropped;
+        row.throttles = self.interval.throttled;
+        row.timeouts = self.interval.timed_out;
+        row.in_flight = in_flight;
+        if self.interval_latency.count() > 0 {
+            row.latency_ms = Some([
+                self.interval_latency.quantile_ms(0.5),
+                self.interval_latency.quantile_ms(0.9),
+                self.interval_latency.quantile_ms(0.99),
+            ]);
+        }
+        self.interval = Counts::default();
+        self.interval_latency.reset();
+    }
+
+    /// The common part of a component's end-of-run report.
+    pub fn report(&self, kind: &'static str, in_flight: u64) -> ComponentReport {
+        ComponentReport {
+            kind,
+            requests: self.window.into(),
+            latency_ms: self.latency.summary(),
+            total: self.total,
+            in_flight_now: in_flight,
+            figures: serde_json::Map::new(),
+        }
+    }
+}
+
+/// What a component reports at the end of a run.
+#[derive(Clone, Debug)]
+pub struct ComponentReport {
+    /// Scenario kind.
+    pub kind: &'static str,
+    /// Window counts.
+    pub requests: RequestCounts,
+    /// Window latency of successful requests.
+    pub latency_ms: LatencySummary,
+    /// Whole-run counts, for the conservation check.
+    pub total: Counts,
+    /// Requests actually held inside the component at the end.
+    pub in_flight_now: u64,
+    /// Model figures (`utilisation`, `imbalance`...), shown beside the common ones.
+    pub figures: serde_json::Map<String, serde_json::Value>,
+}
+
+impl ComponentReport {
+    /// Adds a model figure.
+    pub fn figure(mut self, name: &str, value: impl Serialize) -> Self {
+        let value = serde_json::to_value(value).expect("figures are plain data");
+        self.figures.insert(name.to_string(), value);
+        self
+    }
+}
+
+/// Time-weighted average of a quantity that changes in steps (busy servers, queue length).
+#[derive(Clone, Debug, Default)]
+pub struct TimeWeighted {
+    value: f64,
+    since: SimTime,
+    /// Integral of the value over time, value·ns.
+    area: f64,
+    window_area: f64,
+    window_start: Option<SimTime>,
+    interval_area: f64,
+    interval_start: SimTime,
+}
+
+impl TimeWeighted {
+    /// Starts at `value` at time zero; the measured window starts at `warmup_end`.
+    pub fn new(value: f64) -> Self {
+        TimeWeighted {
+            value,
+            ..Default::default()
+        }
+    }
+
+    fn advance(&mut self, now: SimTime, warmup_end: SimTime) {
+        if now <= self.since {
+            return;
+        }
+        let elapsed = (now - self.since).as_nanos() as f64;
+        self.area += self.value * elapsed;
+        self.interval_area += self.value * elapsed;
+        if now > warmup_end {
+            let from = self.since.max(warmup_end);
+            self.window_area += self.value * (now - from).as_nanos() as f64;
+            self.window_start.get_or_insert(warmup_end);
+        }
+        self.since = now;
+    }
+
+    /// The quantity changes to `value` at `now`.
+    pub fn set(&mut self, now: SimTime, warmup_end: SimTime, value: f64) {
+        self.advance(now, warmup_end);
+        self.value = value;
+    }
+
+    /// The current value.
+    pub fn value(&self) -> f64 {
+        self.value
+    }
+
+    /// Mean over the interval since the last call, which ends at `now`; starts a new interval.
+    pub fn take_interval_mean(&mut self, now: SimTime, warmup_end: SimTime) -> f64 {
+        self.advance(now, warmup_end);
+        let span = (now - self.interval_start).as_nanos() as f64;
+        let mean = if span > 0.0 {
+            self.interval_area / span
+        } else {
+            self.value
+        };
+        self.interval_area = 0.0;
+        self.interval_start = now;
+        mean
+    }
+
+    /// Mean over the measured window, up to `end`.
+    pub fn window_mean(&self, end: SimTime, warmup_end: SimTime) -> f64 {
+        let mut copy = self.clone();
+        copy.advance(end, warmup_end);
+        let span = end.saturating_since(warmup_end).as_nanos() as f64;
+        if span > 0.0 {
+            copy.window_area / span
+        } else {
+            copy.value
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_counts_follow_the_cohort_of_arrival() {
+        let warm = SimTime(1_000);
+        let mut m = RequestMetrics::new(warm);
+        m.arrived(SimTime(500)); // before warm-up
+        m.arrived(SimTime(1_500));
+        m.finished(SimTime(500), SimTime(2_000), Outcome::Ok);
+        assert_eq!(m.total.created, 2);
+        assert_eq!(m.window.created, 1);
+        assert_eq!(m.window.completed, 0, "the pre-warm-up request is not in the window");
+        let counts: RequestCounts = m.window.into();
+        assert_eq!(counts.in_flight, 1);
+        m.finished(SimTime(1_500), SimTime(3_000), Outcome::Throttled);
+        assert_eq!(m.window.throttled, 1);
+        assert_eq!(m.latency.count(), 0, "throttled requests have no latency sample");
+    }
+
+    #[test]
+    fn latency_mean_is_exact_and_percentiles_ordered() {
+        let mut l = Latency::new(3);
+        for ms in 1..=1000 {
+            l.record(SimDuration::from_micros(ms * 1000 + 1));
+        }
+        let s = l.summary();
+        assert!((s.mean - 500.501).abs() < 1e-9, "{}", s.mean);
+        assert!(s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max);
+        assert!((s.p99 - 990.0).abs() / 990.0 < 0.002, "{}", s.p99);
+        assert_eq!(s.max, 1000.001);
+    }
+
+    #[test]
+    fn time_weighted_mean_splits_at_warmup() {
+        let warm = SimTime(100);
+        let mut tw = TimeWeighted::new(0.0);
+        tw.set(SimTime(50), warm, 2.0); // 0 over [0,50)
+        tw.set(SimTime(150), warm, 4.0); // 2 over [50,150)
+        // window [100, 200): 2 over [100,150), 4 over [150,200) -> mean 3
+        assert!((tw.window_mean(SimTime(200), warm) - 3.0).abs() < 1e-12);
+        // whole interval [0, 200): (0*50 + 2*100 + 4*50)/200 = 2
+        assert!((tw.take_interval_mean(SimTime(200), warm) - 2.0).abs() < 1e-12);
+    }
+}

@@ -1,0 +1,94 @@
+//! The short human-readable table a run prints on stdout.
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+use super::summary::Summary;
+
+fn num(v: &Value, path: &[&str]) -> f64 {
+    let mut cur = v;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return 0.0,
+        }
+    }
+    cur.as_f64().unwrap_or(0.0)
+}
+
+fn row(out: &mut String, name: &str, kind: &str, v: &Value) {
+    let count = |k: &str| num(v, &["requests", k]) as u64;
+    let lat = |k: &str| num(v, &["latency_ms", k]);
+    let _ = writeln!(
+        out,
+        "{name:<18} {kind:<10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9.2} {:>9.2} {:>9.2} {:>9.2} {:>9.2}",
+        count("created"),
+        count("completed"),
+        count("failed"),
+        count("throttled"),
+        count("timed_out"),
+        count("in_flight"),
+        lat("mean"),
+        lat("p50"),
+        lat("p90"),
+        lat("p99"),
+        lat("max"),
+    );
+}
+
+/// Renders the summary as a table: one line per workload and component.
+pub fn render(summary: &Summary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<18} {:<10} {:>10} {:>10} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "name",
+        "kind",
+        "requests",
+        "ok",
+        "failed",
+        "throttled",
+        "timed_out",
+        "in_flight",
+        "mean_ms",
+        "p50_ms",
+        "p90_ms",
+        "p99_ms",
+        "max_ms"
+    );
+    for (name, v) in &summary.workloads {
+        row(&mut out, name, "workload", v);
+    }
+    for (name, v) in &summary.components {
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("?");
+        row(&mut out, name, kind, v);
+    }
+    for (name, v) in &summary.components {
+        let mut notes = Vec::new();
+        if let Some(u) = v.get("utilisation").and_then(Value::as_f64) {
+            notes.push(format!("utilisation {:.1}%", u * 100.0));
+        }
+        if let Some(w) = v.get("wait_ms").and_then(|w| w.get("mean")).and_then(Value::as_f64) {
+            notes.push(format!("mean queue wait {w:.2} ms"));
+        }
+        if let Some(i) = v.get("imbalance").and_then(Value::as_f64) {
+            notes.push(format!("imbalance {i:.2}"));
+        }
+        if let Some(t) = v.get("target_requests").and_then(Value::as_array) {
+            let counts: Vec<String> = t.iter().map(|c| c.to_string()).collect();
+            notes.push(format!("per target {}", counts.join("/")));
+        }
+        if !notes.is_empty() {
+            let _ = writeln!(out, "  {name}: {}", notes.join(", "));
+        }
+    }
+    let c = &summary.conservation;
+    let _ = writeln!(
+        out,
+        "conservation: {} ({} components checked)",
+        if c.ok { "ok" } else { "VIOLATED" },
+        c.checked
+    );
+    out
+}

@@ -1,0 +1,65 @@
+//! One run of a scenario: build, simulate, check conservation, summarise.
+
+use crate::engine::SeriesSink;
+use crate::engine::time::SimTime;
+use crate::metrics::conservation;
+use crate::output::summary::Summary;
+use crate::scenario::{RunSettings, Scenario, ScenarioError};
+
+/// Why a run did not produce a trustworthy summary.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The scenario could not be built.
+    #[error("{0}")]
+    Scenario(#[from] ScenarioError),
+    /// A model lost or invented requests: a bug in awsim, not in the scenario.
+    #[error(
+        "conservation check failed (a bug in awsim; please report it with the scenario and \
+         seed {seed}):\n  {}",
+        violations.join("\n  ")
+    )]
+    Conservation {
+        /// The seed of the failing run, to reproduce it.
+        seed: u64,
+        /// One line per imbalance.
+        violations: Vec<String>,
+        /// The summary anyway, for inspection.
+        summary: Box<Summary>,
+    },
+}
+
+/// Runs `scenario` once. Time-series rows go to `series` as they are produced; `progress` is
+/// called now and then with the simulated time reached.
+pub fn run(
+    scenario: &Scenario,
+    settings: RunSettings,
+    series: &mut dyn SeriesSink,
+    progress: impl FnMut(SimTime),
+) -> Result<Summary, RunError> {
+    let seed = settings.seed.unwrap_or_else(|| scenario.seed());
+    let simulation = scenario.build(settings)?;
+    let output = simulation.run(series, progress);
+    let workloads = scenario.workloads.len();
+    let created: u64 = output.reports[..workloads]
+        .iter()
+        .map(|(_, r)| r.total.created)
+        .sum();
+    let check = conservation::check(
+        output.reports.iter().map(|(n, r)| (n.as_str(), r)),
+        created,
+    );
+    let summary = Summary::new(scenario, settings, seed, &output, check);
+    if !summary.conservation.ok {
+        return Err(RunError::Conservation {
+            seed,
+            violations: summary.conservation.violations.clone(),
+            summary: Box::new(summary),
+        });
+    }
+    Ok(summary)
+}
+
+/// Runs `scenario` with no time series and no progress (tests, sweeps).
+pub fn run_quietly(scenario: &Scenario, settings: RunSettings) -> Result<Summary, RunError> {
+    run(scenario, settings, &mut crate::engine::NoSeries, |_| {})
+}

@@ -1,0 +1,556 @@
+//! Scenario files: raw TOML → validated [`Scenario`] → [`Simulation`].
+//!
+//! Loading has two phases, as ripgrep's low/high-level arguments do. Parsing turns the text into
+//! typed specs with serde; every spec is `deny_unknown_fields` and every value type checks its
+//! own range, so the TOML parser can point at the exact key or value. Validation then checks
+//! what needs the whole file: unique names, references that resolve to the right kind of
+//! component, no cycle of synchronous calls, a warm-up shorter than the run. Only a scenario that
+//! passes both becomes a [`Simulation`]; nothing runs before.
+//!
+//! Every problem becomes a [`Diagnostic`] naming file, line and column, the field, what was
+//! expected and, for a misspelt name, the nearest valid one.
+
+mod diagnostic;
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::Spanned;
+use toml::de::{DeTable, DeValue, ValueDeserializer};
+
+pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
+
+use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS};
+use crate::engine::rng;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{ComponentId, Simulation};
+use crate::units::PositiveDuration;
+use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
+
+/// The `[simulation]` table.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SimulationSpec {
+    /// A name for outputs (default: the file name without extension).
+    pub name: Option<String>,
+    /// Simulated time to run.
+    pub duration: Spanned<PositiveDuration>,
+    /// Simulated time excluded from statistics at the start (default 0).
+    pub warmup: Option<Spanned<SimDuration>>,
+    /// Seed of every random stream (default 1; `--seed` overrides).
+    pub seed: Option<u64>,
+    /// Time-series interval (default 1 s; `--interval` overrides).
+    pub interval: Option<PositiveDuration>,
+}
+
+/// The top level of a scenario file (components are parsed separately, kind by kind).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    simulation: SimulationSpec,
+    #[serde(default)]
+    workload: Vec<WorkloadSpec>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    component: serde::de::IgnoredAny,
+}
+
+/// One `[[component]]`: its name, kind and spec.
+#[derive(Clone, Debug)]
+pub struct NamedComponent {
+    /// Unique name.
+    pub name: String,
+    /// Where the name is written.
+    pub name_span: Range<usize>,
+    /// The whole table.
+    pub span: Range<usize>,
+    /// The kind-specific spec.
+    pub spec: ComponentSpec,
+}
+
+/// A validated scenario: every name resolves, every value is in range.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name used for the output folder.
+    pub name: String,
+    /// The file it came from (as given).
+    pub file: PathBuf,
+    /// The file's text (the HTML report shows it).
+    pub text: String,
+    /// The `[simulation]` table.
+    pub simulation: SimulationSpec,
+    /// The workloads, in file order.
+    pub workloads: Vec<WorkloadSpec>,
+    /// The components, in file order.
+    pub components: Vec<NamedComponent>,
+}
+
+/// Settings of one run that the command line may override.
+#[derive(Copy, Clone, Debug, Default)]
+pub struct RunSettings {
+    /// Seed (default: the scenario's, else 1).
+    pub seed: Option<u64>,
+    /// Simulated duration (default: the scenario's).
+    pub duration: Option<SimDuration>,
+    /// Time-series interval (default: the scenario's, else 1 s).
+    pub interval: Option<SimDuration>,
+}
+
+/// The seed used when neither the scenario nor the command line gives one.
+pub const DEFAULT_SEED: u64 = 1;
+
+impl Scenario {
+    /// Reads and validates the scenario at `path`.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ScenarioError::single(path, Diagnostic::plain(format!("cannot read the file: {e}")))
+        })?;
+        Scenario::parse(&text, path)
+    }
+
+    /// Validates scenario `text`; `path` names it in messages and anchors relative file names.
+    pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        let fail = |diagnostics: Vec<Diagnostic>| ScenarioError::new(path, text, diagnostics);
+        let root = DeTable::parse(text)
+            .map_err(|e| fail(vec![Diagnostic::from_toml(&e, None)]))?;
+        let raw: RawScenario = RawScenario::deserialize(ValueDeserializer::from(
+            Spanned::new(root.span(), DeValue::Table(root.get_ref().clone())),
+        ))
+        .map_err(|e| fail(vec![Diagnostic::from_toml(&e, Some(root.get_ref()))]))?;
+
+        let mut diagnostics = Vec::new();
+        let components = parse_components(root.get_ref(), &mut diagnostics);
+        if !diagnostics.is_empty() {
+            return Err(fail(diagnostics));
+        }
+        let name = raw.simulation.name.clone().unwrap_or_else(|| {
+            path.file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "scenario".into())
+        });
+        let scenario = Scenario {
+            name,
+            file: path.to_path_buf(),
+            text: text.to_string(),
+            simulation: raw.simulation,
+            workloads: raw.workload,
+            components,
+        };
+        let diagnostics = scenario.validate(root.get_ref());
+        if !diagnostics.is_empty() {
+            return Err(fail(diagnostics));
+        }
+        Ok(scenario)
+    }
+
+    /// Directory that relative file names in the scenario start from.
+    pub fn base_dir(&self) -> PathBuf {
+        self.file
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("."))
+    }
+
+    /// The simulated duration.
+    pub fn duration(&self) -> SimDuration {
+        self.simulation.duration.get_ref().0
+    }
+
+    /// The warm-up.
+    pub fn warmup(&self) -> SimDuration {
+        self.simulation
+            .warmup
+            .as_ref()
+            .map_or(SimDuration::ZERO, |w| *w.get_ref())
+    }
+
+    /// The seed from the file, or the default.
+    pub fn seed(&self) -> u64 {
+        self.simulation.seed.unwrap_or(DEFAULT_SEED)
+    }
+
+    /// The time-series interval from the file, or 1 s.
+    pub fn interval(&self) -> SimDuration {
+        self.simulation
+            .interval
+            .map_or(SimDuration::from_secs(1), |i| i.0)
+    }
+
+    fn component(&self, name: &str) -> Option<&NamedComponent> {
+        self.components.iter().find(|c| c.name == name)
+    }
+
+    fn workload(&self, name: &str) -> Option<&WorkloadSpec> {
+        self.workloads.iter().find(|w| w.name.get_ref() == name)
+    }
+
+    /// Whole-file checks. Returns every problem found, in file order.
+    fn validate(&self, root: &DeTable<'_>) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        let at = |span: Range<usize>, message: String| Diagnostic::at(span, root, message);
+
+        // Simulation settings.
+        if let Some(warmup) = &self.simulation.warmup {
+            if *warmup.get_ref() >= self.duration() {
+                out.push(at(
+                    warmup.span(),
+                    format!(
+                        "the warm-up ({}) must be shorter than the duration ({})",
+                        warmup.get_ref(),
+                        self.duration()
+                    ),
+                ));
+            }
+        }
+
+        // Unique names across workloads and components.
+        let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
+        let names = self
+            .workloads
+            .iter()
+            .map(|w| (w.name.get_ref().as_str(), w.name.span()))
+            .chain(self.components.iter().map(|c| (c.name.as_str(), c.name_span.clone())));
+        for (name, span) in names {
+            if name.trim().is_empty() {
+                out.push(at(span, "a name must not be empty".into()));
+            } else if let Some(first) = seen.get(name) {
+                let (line, _) = diagnostic::line_col(&self.text, first.start);
+                out.push(at(
+                    span,
+                    format!("the name `{name}` is already used on line {line}; names must be unique"),
+                ));
+            } else {
+                seen.insert(name, span);
+            }
+        }
+
+        // Local checks of each spec.
+        for w in &self.workloads {
+            if let Err((message, span)) = w.check() {
+                out.push(at(span, message));
+            }
+        }
+        for c in &self.components {
+            for issue in c.spec.check(c.span.clone()) {
+                out.push(at(issue.span, issue.message));
+            }
+        }
+
+        // References.
+        for w in &self.workloads {
+            if let Some(message) = self.check_reference(&w.target, Expects::RequestTarget) {
+                out.push(at(w.target.span(), message));
+            }
+        }
+        for c in &self.components {
+            for r in c.spec.references() {
+                if let Some(message) = self.check_reference(r.name, r.expects) {
+                    out.push(at(r.name.span(), message));
+                }
+            }
+        }
+        if out.is_empty() {
+            if let Some(d) = self.find_call_cycle(root) {
+                out.push(d);
+            }
+        }
+        out.sort_by_key(|d| (d.line, d.column));
+        out
+    }
+
+    /// Why `name` cannot be what `expects` asks for, if it cannot.
+    fn check_reference(&self, name: &Spanned<String>, expects: Expects) -> Option<String> {
+        let name = name.get_ref();
+        let wanted = match expects {
+            Expects::RequestTarget => components::request_target_kinds(),
+            Expects::Kinds(kinds) => kinds.to_vec(),
+        };
+        let wanted_text = kinds_phrase(&wanted);
+        if let Some(c) = self.component(name) {
+            if wanted.contains(&c.spec.kind()) {
+                return None;
+            }
+            return Some(format!(
+                "`{name}` is {} {}, but this must name {wanted_text}",
+                article(c.spec.kind()),
+                c.spec.kind()
+            ));
+        }
+        if self.workload(name).is_some() {
+            return Some(format!(
+                "`{name}` is a workload: workloads send requests, they do not receive them; \
+                 expected {wanted_text}"
+            ));
+        }
+        let candidates: Vec<&str> = self
+            .components
+            .iter()
+            .filter(|c| wanted.contains(&c.spec.kind()))
+            .map(|c| c.name.as_str())
+            .collect();
+        let all: Vec<&str> = self.components.iter().map(|c| c.name.as_str()).collect();
+        let hint = match did_you_mean(name, &candidates) {
+            s if s.is_empty() => did_you_mean(name, &all),
+            s => s,
+        };
+        Some(format!(
+            "no component is named `{name}`; expected {wanted_text}{hint}"
+        ))
+    }
+
+    /// A cycle in the graph of synchronous calls (a component that, through its callees, waits
+    /// for itself would deadlock), reported at the reference that closes it.
+    fn find_call_cycle(&self, root: &DeTable<'_>) -> Option<Diagnostic> {
+        let index: BTreeMap<&str, usize> = self
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.as_str(), i))
+            .collect();
+        let edges: Vec<Vec<(usize, Range<usize>)>> = self
+            .components
+            .iter()
+            .map(|c| {
+                c.spec
+                    .references()
+                    .into_iter()
+                    .filter(|r| r.synchronous)
+                    .filter_map(|r| index.get(r.name.get_ref().as_str()).map(|&j| (j, r.name.span())))
+                    .collect()
+            })
+            .collect();
+        // Iterative depth-first search with colours: 0 new, 1 on the stack, 2 done.
+        let mut colour = vec![0u8; edges.len()];
+        for start in 0..edges.len() {
+            if colour[start] != 0 {
+                continue;
+            }
+            let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+            colour[start] = 1;
+            while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+                if let Some((to, span)) = edges[node].get(*next).cloned() {
+                    *next += 1;
+                    match colour[to] {
+                        0 => {
+                            colour[to] = 1;
+                            stack.push((to, 0));
+                        }
+                        1 => {
+                            let from = stack.iter().position(|&(n, _)| n == to).unwrap_or(0);
+                            let mut path: Vec<&str> = stack[from..]
+                                .iter()
+                                .map(|&(n, _)| self.components[n].name.as_str())
+                                .collect();
+                            path.push(self.components[to].name.as_str());
+                            return Some(Diagnostic::at(
+                                span,
+                                root,
+                                format!(
+                                    "synchronous calls form a cycle: {}; a request would wait \
+                                     for itself",
+                                    path.join(" -> ")
+                                ),
+                            ));
+                        }
+                        _ => {}
+                    }
+                } else {
+                    colour[node] = 2;
+                    stack.pop();
+                }
+            }
+        }
+        None
+    }
+
+    /// Builds the simulation of one run.
+    pub fn build(&self, settings: RunSettings) -> Result<Simulation, ScenarioError> {
+        let seed = settings.seed.unwrap_or_else(|| self.seed());
+        let duration = settings.duration.unwrap_or_else(|| self.duration());
+        let warmup = self.warmup().min(duration);
+        let interval = settings.interval.unwrap_or_else(|| self.interval());
+        let warmup_end = SimTime::ZERO + warmup;
+        let base_dir = self.base_dir();
+
+        let mut ids: BTreeMap<String, ComponentId> = BTreeMap::new();
+        let all_names = self
+            .workloads
+            .iter()
+            .map(|w| w.name.get_ref().clone())
+            .chain(self.components.iter().map(|c| c.name.clone()));
+        for (i, name) in all_names.enumerate() {
+            ids.insert(name, ComponentId(i as u32));
+        }
+        let specs: BTreeMap<String, &ComponentSpec> = self
+            .components
+            .iter()
+            .map(|c| (c.name.clone(), &c.spec))
+            .collect();
+        let build_error = |span: Range<usize>, message: String| {
+            let root = DeTable::parse(&self.text).expect("validated text parses");
+            ScenarioError::new(
+                &self.file,
+                &self.text,
+                vec![Diagnostic::at(span, root.get_ref(), message)],
+            )
+        };
+
+        let mut sim = Simulation::new(duration, warmup, interval);
+        for (i, w) in self.workloads.iter().enumerate() {
+            let name = w.name.get_ref();
+            let workload = Workload::build(
+                w,
+                i as u32,
+                ids[w.target.get_ref()],
+                warmup_end,
+                &base_dir,
+                rng::stream(seed, &format!("{name}/keys")),
+            )
+            .map_err(|m| build_error(w.arrival.span(), m))?;
+            sim.add(name, rng::stream(seed, name), Box::new(workload));
+        }
+        for c in &self.components {
+            let cx = BuildContext {
+                name: &c.name,
+                ids: &ids,
+                specs: &specs,
+                warmup_end,
+                base_dir: &base_dir,
+            };
+            let component = c
+                .spec
+                .build(&cx)
+                .map_err(|m| build_error(c.span.clone(), m))?;
+            sim.add(&c.name, rng::stream(seed, &c.name), component);
+        }
+        Ok(sim)
+    }
+
+    /// The wiring as text: one line per workload and component with what it sends to.
+    pub fn graph_text(&self) -> String {
+        let mut out = String::new();
+        for w in &self.workloads {
+            let arrival = match w.arrival.get_ref() {
+                ArrivalSpec::Poisson { rate: Some(r) } => format!("poisson {r}"),
+                ArrivalSpec::Constant { rate: Some(r) } => format!("constant {r}"),
+                ArrivalSpec::Poisson { rate: None } => "poisson on a schedule".into(),
+                ArrivalSpec::Constant { rate: None } => "constant on a schedule".into(),
+                ArrivalSpec::Closed { users, .. } => format!("closed loop, {users} users"),
+            };
+            out.push_str(&format!(
+                "  workload {} ({arrival}) -> {}\n",
+                w.name.get_ref(),
+                w.target.get_ref()
+            ));
+        }
+        for c in &self.components {
+            let refs: Vec<String> = c
+                .spec
+                .references()
+                .iter()
+                .map(|r| format!("{} [{}]", r.name.get_ref(), r.field))
+                .collect();
+            let arrow = if refs.is_empty() {
+                String::new()
+            } else {
+                format!(" -> {}", refs.join(", "))
+            };
+            out.push_str(&format!("  {} ({}){arrow}\n", c.name, c.spec.kind()));
+        }
+        out
+    }
+}
+
+/// Parses every `[[component]]` by its `kind`, collecting problems.
+fn parse_components(root: &DeTable<'_>, out: &mut Vec<Diagnostic>) -> Vec<NamedComponent> {
+    let Some(list) = root.get("component") else {
+        return Vec::new();
+    };
+    let DeValue::Array(items) = list.get_ref() else {
+        out.push(Diagnostic::at(
+            list.span(),
+            root,
+            "`component` must be an array of tables: write each as [[component]]".into(),
+        ));
+        return Vec::new();
+    };
+    let mut components = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        let span = item.span();
+        let DeValue::Table(table) = item.get_ref() else {
+            out.push(Diagnostic::at(span, root, "a component must be a table".into()));
+            continue;
+        };
+        let string_field = |key: &str| -> Option<(String, Range<usize>)> {
+            let v = table.get(key)?;
+            match v.get_ref() {
+                DeValue::String(s) => Some((s.to_string(), v.span())),
+                _ => None,
+            }
+        };
+        let Some((name, name_span)) = string_field("name") else {
+            out.push(Diagnostic::at(
+                span.clone(),
+                root,
+                format!("component number {} needs a `name` (a string)", index + 1),
+            ));
+            continue;
+        };
+        let Some((kind, kind_span)) = string_field("kind") else {
+            out.push(Diagnostic::at(
+                span.clone(),
+                root,
+                format!(
+                    "component `{name}` needs a `kind`, one of {}",
+                    KINDS.join(", ")
+                ),
+            ));
+            continue;
+        };
+        if !KINDS.contains(&kind.as_str()) {
+            out.push(Diagnostic::at(
+                kind_span,
+                root,
+                format!(
+                    "unknown kind `{kind}`; expected one of {}{}",
+                    KINDS.join(", "),
+                    did_you_mean(&kind, KINDS)
+                ),
+            ));
+            continue;
+        }
+        let mut rest = table.clone();
+        rest.remove("name");
+        rest.remove("kind");
+        let de = ValueDeserializer::from(Spanned::new(span.clone(), DeValue::Table(rest)));
+        match ComponentSpec::deserialize_kind(&kind, de) {
+            Ok(spec) => components.push(NamedComponent {
+                name,
+                name_span,
+                span,
+                spec,
+            }),
+            Err(e) => out.push(Diagnostic::from_toml(&e, Some(root))),
+        }
+    }
+    components
+}
+
+fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// "an alb or an ec2_fleet".
+fn kinds_phrase(kinds: &[&str]) -> String {
+    let parts: Vec<String> = kinds.iter().map(|k| format!("{} {k}", article(k))).collect();
+    match parts.len() {
+        0 => "nothing".into(),
+        1 => parts[0].clone(),
+        n => format!("{} or {}", parts[..n - 1].join(", "), parts[n - 1]),
+    }
+}

@@ -1,0 +1,407 @@
+//! Workloads: where requests come from.
+//!
+//! A workload is a component like any other: it creates requests, sends them to its `target`,
+//! and measures end-to-end latency (from creation to the final answer) when answers come back.
+//! Open-loop workloads (`poisson`, `constant`, optionally on a rate `schedule`) create requests
+//! whatever happens downstream; closed-loop workloads (`closed`) have `users` that each think,
+//! send one request, and wait for its answer before thinking again.
+
+pub mod arrivals;
+pub mod keys;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::dist::{Dist, DistSpec};
+use crate::engine::rng::SimRng;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId, Ctx};
+use crate::message::{Msg, NO_ROUTE, Op, Request, Response, Timer};
+use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::units::{Rate, RateOrZero};
+use arrivals::{Arrivals, RatePoint, Spacing};
+use keys::{KeySampler, KeySpec};
+
+/// A `[[workload]]` table as written in the scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkloadSpec {
+    /// Unique name.
+    pub name: Spanned<String>,
+    /// The component that receives the requests.
+    pub target: Spanned<String>,
+    /// How requests arrive.
+    pub arrival: Spanned<ArrivalSpec>,
+    /// A rate that changes over time (open-loop processes only), replacing `arrival.rate`.
+    pub schedule: Option<Spanned<Vec<SchedulePoint>>>,
+    /// Interpolate linearly between schedule points instead of stepping.
+    #[serde(default)]
+    pub ramp: bool,
+    /// Distribution of request keys (default: every request its own key).
+    pub key: Option<KeySpec>,
+    /// Item size in KB carried by every request (default 1).
+    pub item_kb: Option<f64>,
+    /// Operation the requests ask for (default: none in particular).
+    pub op: Option<Op>,
+}
+
+/// One point of a rate schedule.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulePoint {
+    /// From when (since the start of the run).
+    pub at: SimDuration,
+    /// The rate from then on (or the ramp's value at that point).
+    pub rate: RateOrZero,
+}
+
+/// `arrival = { process = ... }`.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ArrivalSpec {
+    /// Exponential gaps at `rate` (or the schedule's rate).
+    Poisson {
+        /// Mean arrivals per second; `None` when a schedule gives the rate.
+        rate: Option<Rate>,
+    },
+    /// Evenly spaced at `rate` (or the schedule's rate).
+    Constant {
+        /// Arrivals per second; `None` when a schedule gives the rate.
+        rate: Option<Rate>,
+    },
+    /// `users` that each think, send, and wait for the answer.
+    Closed {
+        /// Number of users.
+        users: u32,
+        /// Think time between an answer and the next request.
+        think: DistSpec,
+    },
+}
+
+/// The flat form of `arrival`, checked into [`ArrivalSpec`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawArrival {
+    process: String,
+    rate: Option<Rate>,
+    users: Option<u32>,
+    think: Option<DistSpec>,
+    file: Option<String>,
+    format: Option<String>,
+}
+
+const PROCESSES: &[&str] = &["poisson", "constant", "closed", "trace"];
+
+impl TryFrom<RawArrival> for ArrivalSpec {
+    type Error = String;
+    fn try_from(raw: RawArrival) -> Result<Self, String> {
+        let open = |name: &str, raw: &RawArrival| -> Result<Option<Rate>, String> {
+            if raw.users.is_some() || raw.think.is_some() {
+                return Err(format!(
+                    "`users` and `think` belong to closed-loop arrivals, not `{name}`"
+                ));
+            }
+            if raw.file.is_some() || raw.format.is_some() {
+                return Err(format!("`file` and `format` belong to trace arrivals, not `{name}`"));
+            }
+            Ok(raw.rate)
+        };
+        match raw.process.as_str() {
+            "poisson" => Ok(ArrivalSpec::Poisson {
+                rate: open("poisson", &raw)?,
+            }),
+            "constant" => Ok(ArrivalSpec::Constant {
+                rate: open("constant", &raw)?,
+            }),
+            "closed" => {
+                if raw.rate.is_some() {
+                    return Err(
+                        "a closed loop has no `rate`: its users send when they have thought"
+                            .into(),
+                    );
+                }
+                let users = raw
+                    .users
+                    .ok_or("closed-loop arrivals need `users` (how many) and `think`")?;
+                if users == 0 {
+                    return Err("`users` must be at least 1".into());
+                }
+                let think = raw
+                    .think
+                    .ok_or("closed-loop arrivals need `think`, e.g. { dist = \"exponential\", mean = \"2s\" }")?;
+                Ok(ArrivalSpec::Closed { users, think })
+            }
+            "trace" => Err("trace replay is not implemented yet (issue 8); use poisson, constant \
+                 or closed"
+                .into()),
+            other => Err(format!(
+                "unknown arrival process `{other}`; expected one of {}{}",
+                PROCESSES.join(", "),
+                crate::scenario::did_you_mean(other, PROCESSES)
+            )),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ArrivalSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = RawArrival::deserialize(d)?;
+        ArrivalSpec::try_from(raw).map_err(serde::de::Error::custom)
+    }
+}
+
+impl WorkloadSpec {
+    /// Checks what serde cannot: a rate from exactly one place, schedule order. Returns the
+    /// message and the span it concerns.
+    pub fn check(&self) -> Result<(), (String, std::ops::Range<usize>)> {
+        let rate = match self.arrival.get_ref() {
+            ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => Some(*rate),
+            ArrivalSpec::Closed { .. } => None,
+        };
+        match (rate, &self.schedule) {
+            (Some(Some(_)), Some(s)) => Err((
+                "give the rate either in `arrival.rate` or in `schedule`, not both".into(),
+                s.span(),
+            )),
+            (Some(None), None) => Err((
+                "an open-loop arrival needs a `rate` (e.g. rate = \"800/s\") or a `schedule`"
+                    .into(),
+                self.arrival.span(),
+            )),
+            (None, Some(s)) => Err((
+                "a closed loop cannot follow a rate `schedule`; change `users` instead".into(),
+                s.span(),
+            )),
+            _ => Ok(()),
+        }?;
+        if let Some(schedule) = &self.schedule {
+            let points = schedule.get_ref();
+            if points.is_empty() {
+                return Err(("`schedule` needs at least one point".into(), schedule.span()));
+            }
+            for pair in points.windows(2) {
+                if pair[1].at <= pair[0].at {
+                    return Err((
+                        format!(
+                            "schedule points must be in increasing time order: {} comes after {}",
+                            pair[1].at, pair[0].at
+                        ),
+                        schedule.span(),
+                    ));
+                }
+            }
+            if points.iter().all(|p| p.rate.0.per_second() == 0.0) {
+                return Err((
+                    "every rate in `schedule` is zero: no request would arrive".into(),
+                    schedule.span(),
+                ));
+            }
+        }
+        if let Some(kb) = self.item_kb {
+            if !(kb > 0.0 && kb.is_finite()) {
+                return Err((
+                    format!("`item_kb` must be a positive number of KB, found {kb}"),
+                    self.name.span(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The closed-loop part of a running workload.
+struct ClosedLoop {
+    think: Dist,
+}
+
+/// Timer kinds of a workload.
+const TIMER_ARRIVAL: u32 = 0;
+const TIMER_THINK_DONE: u32 = 1;
+
+/// A running workload.
+pub struct Workload {
+    index: u32,
+    target: ComponentId,
+    arrivals: Option<Arrivals>,
+    closed: Option<ClosedLoop>,
+    users: u32,
+    keys: Option<KeySampler>,
+    keys_rng: SimRng,
+    item_kb: f32,
+    op: Op,
+    outstanding: u64,
+    metrics: RequestMetrics,
+}
+
+impl Workload {
+    /// Builds the workload numbered `index`, sending to `target`. `keys_rng` is a stream of its
+    /// own so that changing the key distribution never moves arrival times.
+    pub fn build(
+        spec: &WorkloadSpec,
+        index: u32,
+        target: ComponentId,
+        warmup_end: SimTime,
+        base_dir: &std::path::Path,
+        keys_rng: SimRng,
+    ) -> Result<Self, String> {
+        let (arrivals, closed, users) = match spec.arrival.get_ref() {
+            ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => {
+                let spacing = match spec.arrival.get_ref() {
+                    ArrivalSpec::Poisson { .. } => Spacing::Poisson,
+                    _ => Spacing::Constant,
+                };
+                let arrivals = match (rate, &spec.schedule) {
+                    (Some(rate), _) => Arrivals::fixed(spacing, rate.per_second()),
+                    (None, Some(schedule)) => {
+                        let points = schedule
+                            .get_ref()
+                            .iter()
+                            .map(|p| RatePoint {
+                                at_ns: p.at.as_nanos(),
+                                per_second: p.rate.0.per_second(),
+                            })
+                            .collect();
+                        Arrivals::scheduled(spacing, points, spec.ramp)
+                    }
+                    (None, None) => return Err("no rate".into()),
+                };
+                (Some(arrivals), None, 0)
+            }
+            ArrivalSpec::Closed { users, think } => {
+                let think = think.build(base_dir)?;
+                (None, Some(ClosedLoop { think }), *users)
+            }
+        };
+        Ok(Workload {
+            index,
+            target,
+            arrivals,
+            closed,
+            users,
+            keys: spec.key.as_ref().map(KeySpec::build),
+            keys_rng,
+            item_kb: spec.item_kb.unwrap_or(1.0) as f32,
+            op: spec.op.unwrap_or_default(),
+            outstanding: 0,
+            metrics: RequestMetrics::new(warmup_end),
+        })
+    }
+
+    fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
+        let Some(arrivals) = &self.arrivals else {
+            return;
+        };
+        if let Some(at) = arrivals.next_after(cx.now(), cx.rng()) {
+            let delay = at - cx.now();
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_ARRIVAL,
+                    id: 0,
+                },
+            );
+        }
+    }
+
+    fn think(&mut self, user: u32, cx: &mut Ctx<'_>) {
+        let closed = self.closed.as_ref().expect("closed-loop workload");
+        let delay = closed.think.sample(cx.rng());
+        cx.set_timer(
+            delay,
+            Timer {
+                kind: TIMER_THINK_DONE,
+                id: user as u64,
+            },
+        );
+    }
+
+    fn send(&mut self, tag: u64, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let id = cx.new_request_id();
+        let key = match &self.keys {
+            Some(keys) => keys.sample(&mut self.keys_rng),
+            None => id,
+        };
+        let request = Request {
+            id,
+            workload: self.index,
+            created_at: now,
+            key,
+            item_kb: self.item_kb,
+            op: self.op,
+            attempt: 1,
+            reply_to: cx.me(),
+            tag,
+            route: NO_ROUTE,
+        };
+        self.metrics.arrived(now);
+        self.outstanding += 1;
+        cx.send_request(self.target, request);
+    }
+
+    fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
+        self.outstanding -= 1;
+        self.metrics
+            .finished(response.request.created_at, cx.now(), response.outcome);
+        if self.closed.is_some() {
+            self.think(response.request.tag as u32, cx);
+        }
+    }
+}
+
+impl Component for Workload {
+    fn kind(&self) -> &'static str {
+        "workload"
+    }
+
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        if self.closed.is_some() {
+            // Every user starts by thinking, which spreads the first requests out.
+            for user in 0..self.users {
+                self.think(user, cx);
+            }
+        } else {
+            self.schedule_next_arrival(cx);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Timer(Timer {
+                kind: TIMER_ARRIVAL,
+                ..
+            }) => {
+                self.send(0, cx);
+                self.schedule_next_arrival(cx);
+            }
+            Msg::Timer(Timer {
+                kind: TIMER_THINK_DONE,
+                id,
+            }) => self.send(id, cx),
+            Msg::Response(response) => self.on_response(response, cx),
+            Msg::Timer(other) => debug_assert!(false, "unknown workload timer {other:?}"),
+            Msg::Request(request) => {
+                debug_assert!(false, "a workload received a request: {request:?}")
+            }
+        }
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.outstanding
+    }
+
+    fn sample(&mut self, _now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(self.outstanding, row);
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let measured_secs = end.saturating_since(self.metrics.warmup_end()).as_secs_f64();
+        let throughput = if measured_secs > 0.0 {
+            self.metrics.window.completed as f64 / measured_secs
+        } else {
+            0.0
+        };
+        self.metrics
+            .report(self.kind(), self.outstanding)
+            .figure("throughput_per_s", throughput)
+    }
+}
