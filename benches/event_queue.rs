@@ -138,10 +138,24 @@ fn hold(c: &mut Criterion) {
     for pending in [10_000, 1_000_000] {
         let q = EventQueue::with_capacity(pending);
         hold_case(c, pending, "EventQueue", "u32", q, payload_u32);
-        hold_case(c, pending, "BinaryHeap", "u32", std_heap(pending), payload_u32);
+        hold_case(
+            c,
+            pending,
+            "BinaryHeap",
+            "u32",
+            std_heap(pending),
+            payload_u32,
+        );
         let q = EventQueue::with_capacity(pending);
         hold_case(c, pending, "EventQueue", "48B", q, payload_48);
-        hold_case(c, pending, "BinaryHeap", "48B", std_heap(pending), payload_48);
+        hold_case(
+            c,
+            pending,
+            "BinaryHeap",
+            "48B",
+            std_heap(pending),
+            payload_48,
+        );
     }
 }
 

@@ -8,7 +8,9 @@ use crate::engine::time::SimTime;
 
 /// What a request asks of the component that receives it. Models that do not distinguish
 /// operations (a web fleet) ignore it; storage models charge capacity by it.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// The request as the workload made it (no specific operation).

@@ -44,10 +44,7 @@ pub fn run(
         .iter()
         .map(|(_, r)| r.total.created)
         .sum();
-    let check = conservation::check(
-        output.reports.iter().map(|(n, r)| (n.as_str(), r)),
-        created,
-    );
+    let check = conservation::check(output.reports.iter().map(|(n, r)| (n.as_str(), r)), created);
     let summary = Summary::new(scenario, settings, seed, &output, check);
     if !summary.conservation.ok {
         return Err(RunError::Conservation {

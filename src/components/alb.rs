@@ -150,7 +150,8 @@ pub struct Alb {
 
 impl Alb {
     fn can_take(&self, target: usize) -> bool {
-        self.capacity.is_none_or(|cap| self.outstanding[target] < cap)
+        self.capacity
+            .is_none_or(|cap| self.outstanding[target] < cap)
     }
 
     /// The target for the next request, or `None` if none can take it.

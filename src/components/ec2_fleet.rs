@@ -218,6 +218,8 @@ impl Kind for Spec {
             metrics: RequestMetrics::new(cx.warmup_end),
             busy_workers: TimeWeighted::new(0.0),
             busy_cpus: TimeWeighted::new(0.0),
+            inside: TimeWeighted::new(0.0),
+            waiting: TimeWeighted::new(0.0),
             wait: Latency::new(3),
             accepted: 0,
             queued_on_arrival: 0,
@@ -264,6 +266,10 @@ pub struct Ec2Fleet {
     metrics: RequestMetrics,
     busy_workers: TimeWeighted,
     busy_cpus: TimeWeighted,
+    /// Requests inside the fleet (queued or served), over time.
+    inside: TimeWeighted,
+    /// Requests waiting in queues, over time.
+    waiting: TimeWeighted,
     /// Queueing delay (arrival to start) of window requests.
     wait: Latency,
     /// Window requests admitted (served or queued).
@@ -291,7 +297,11 @@ impl Ec2Fleet {
             inst.requests += 1;
         }
         let must_wait = inst.busy >= self.vcpus;
-        if must_wait && self.max_queue.is_some_and(|max| inst.queue.len() >= max as usize) {
+        if must_wait
+            && self
+                .max_queue
+                .is_some_and(|max| inst.queue.len() >= max as usize)
+        {
             if in_window {
                 self.rejected += 1;
             }
@@ -301,6 +311,7 @@ impl Ec2Fleet {
             return;
         }
         self.in_flight += 1;
+        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
         if in_window {
             self.accepted += 1;
         }
@@ -327,6 +338,7 @@ impl Ec2Fleet {
             }
             self.instances[instance].queue.push_back(slot);
             self.queued += 1;
+            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
         } else {
             self.start(slot, cx);
         }
@@ -411,12 +423,14 @@ impl Ec2Fleet {
         });
         self.metrics.finished(job.arrived, now, outcome);
         self.in_flight -= 1;
+        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
         self.free.push(slot);
         self.instances[instance].busy -= 1;
         let busy = self.busy_workers.value() - 1.0;
         self.busy_workers.set(now, cx.warmup_end(), busy);
         if let Some(next) = self.instances[instance].queue.pop_front() {
             self.queued -= 1;
+            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
             self.start(next, cx);
         }
     }
@@ -451,7 +465,8 @@ impl Component for Ec2Fleet {
         self.metrics.sample(self.in_flight, row);
         row.queue_length = Some(self.queued);
         let warmup_end = self.metrics.warmup_end();
-        row.utilisation = Some(self.busy_workers.take_interval_mean(now, warmup_end) / self.workers());
+        row.utilisation =
+            Some(self.busy_workers.take_interval_mean(now, warmup_end) / self.workers());
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
@@ -473,6 +488,11 @@ impl Component for Ec2Fleet {
             .figure(
                 "cpu_utilisation",
                 self.busy_cpus.window_mean(end, warmup_end) / self.workers(),
+            )
+            .figure("in_flight_mean", self.inside.window_mean(end, warmup_end))
+            .figure(
+                "queue_length_mean",
+                self.waiting.window_mean(end, warmup_end),
             )
             .figure("wait_ms", self.wait.summary())
             .figure("waited_fraction", waited_fraction)

@@ -80,7 +80,8 @@ struct RawStep {
 impl<'de> Deserialize<'de> for StepSpec {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = RawStep::deserialize(d)?;
-        let given = raw.compute.is_some() as u8 + raw.call.is_some() as u8 + raw.sleep.is_some() as u8;
+        let given =
+            raw.compute.is_some() as u8 + raw.call.is_some() as u8 + raw.sleep.is_some() as u8;
         if given != 1 {
             return Err(de::Error::custom(
                 "a handler step needs exactly one of `compute`, `call` or `sleep`",

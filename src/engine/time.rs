@@ -156,7 +156,7 @@ impl fmt::Display for SimDuration {
         }
         for (size, unit) in UNITS {
             if n >= size {
-                if n % size == 0 {
+                if n.is_multiple_of(size) {
                     return write!(f, "{}{unit}", n / size);
                 }
                 let value = n as f64 / size as f64;

@@ -93,6 +93,10 @@ mod tests {
         let r = report(10, 7, 2);
         let c = check([("web", &r)], 10);
         assert!(!c.ok);
-        assert!(c.violations[0].starts_with("web (test): created 10"), "{:?}", c.violations);
+        assert!(
+            c.violations[0].starts_with("web (test): created 10"),
+            "{:?}",
+            c.violations
+        );
     }
 }

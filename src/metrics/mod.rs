@@ -421,12 +421,19 @@ mod tests {
         m.finished(SimTime(500), SimTime(2_000), Outcome::Ok);
         assert_eq!(m.total.created, 2);
         assert_eq!(m.window.created, 1);
-        assert_eq!(m.window.completed, 0, "the pre-warm-up request is not in the window");
+        assert_eq!(
+            m.window.completed, 0,
+            "the pre-warm-up request is not in the window"
+        );
         let counts: RequestCounts = m.window.into();
         assert_eq!(counts.in_flight, 1);
         m.finished(SimTime(1_500), SimTime(3_000), Outcome::Throttled);
         assert_eq!(m.window.throttled, 1);
-        assert_eq!(m.latency.count(), 0, "throttled requests have no latency sample");
+        assert_eq!(
+            m.latency.count(),
+            0,
+            "throttled requests have no latency sample"
+        );
     }
 
     #[test]

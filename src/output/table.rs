@@ -69,7 +69,11 @@ pub fn render(summary: &Summary) -> String {
         if let Some(u) = v.get("utilisation").and_then(Value::as_f64) {
             notes.push(format!("utilisation {:.1}%", u * 100.0));
         }
-        if let Some(w) = v.get("wait_ms").and_then(|w| w.get("mean")).and_then(Value::as_f64) {
+        if let Some(w) = v
+            .get("wait_ms")
+            .and_then(|w| w.get("mean"))
+            .and_then(Value::as_f64)
+        {
             notes.push(format!("mean queue wait {w:.2} ms"));
         }
         if let Some(i) = v.get("imbalance").and_then(Value::as_f64) {

@@ -159,7 +159,7 @@ pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
         .filter(|(_, c)| *c != name)
         .min_by_key(|(d, _)| *d);
     match best {
-        Some((distance, c)) if distance <= 2.max(name.chars().count() / 3) => {
+        Some((distance, c)) if distance <= 1.max(name.chars().count() / 3) => {
             format!("; did you mean `{c}`?")
         }
         _ => String::new(),
@@ -189,8 +189,7 @@ enum Step {
 /// `workload "shoppers" > arrival`, `simulation.duration`.
 fn field_at(root: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
     let mut path = Vec::new();
-    walk_table(root, span, &mut path);
-    if path.is_empty() {
+    if !walk_table(root, span, &mut path) || path.is_empty() {
         return None;
     }
     let mut out = String::new();
@@ -237,34 +236,37 @@ fn contains(outer: &Range<usize>, inner: &Range<usize>) -> bool {
     outer.start <= inner.start && inner.end <= outer.end.max(outer.start + 1)
 }
 
-fn walk_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Step>) {
+// Header tables (`[simulation]`, `[[component]]`) have spans that cover only their header line,
+// so the search visits every child instead of pruning by the parent's span.
+fn walk_table(table: &DeTable<'_>, span: &Range<usize>, path: &mut Vec<Step>) -> bool {
     for (key, value) in table.iter() {
-        if contains(&key.span(), span) {
-            path.push(Step::Key(key.get_ref().to_string()));
-            return;
+        path.push(Step::Key(key.get_ref().to_string()));
+        if contains(&key.span(), span) || walk_value(value, span, path) {
+            return true;
         }
-        if contains(&value.span(), span) {
-            path.push(Step::Key(key.get_ref().to_string()));
-            walk_value(value.get_ref(), span, path);
-            return;
-        }
+        path.pop();
     }
+    false
 }
 
-fn walk_value(value: &DeValue<'_>, span: &Range<usize>, path: &mut Vec<Step>) {
-    match value {
+fn walk_value(
+    value: &toml::Spanned<DeValue<'_>>,
+    span: &Range<usize>,
+    path: &mut Vec<Step>,
+) -> bool {
+    let found_inside = match value.get_ref() {
         DeValue::Table(t) => walk_table(t, span, path),
-        DeValue::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                if contains(&item.span(), span) {
-                    path.push(Step::Index(i));
-                    walk_value(item.get_ref(), span, path);
-                    return;
-                }
+        DeValue::Array(items) => items.iter().enumerate().any(|(i, item)| {
+            path.push(Step::Index(i));
+            let found = walk_value(item, span, path);
+            if !found {
+                path.pop();
             }
-        }
-        _ => {}
-    }
+            found
+        }),
+        _ => false,
+    };
+    found_inside || contains(&value.span(), span)
 }
 
 #[cfg(test)]
@@ -283,7 +285,10 @@ mod tests {
 
     #[test]
     fn suggestions_pick_the_nearest_name() {
-        assert_eq!(did_you_mean("wbe", &["web", "orders"]), "; did you mean `web`?");
+        assert_eq!(
+            did_you_mean("wbe", &["web", "orders"]),
+            "; did you mean `web`?"
+        );
         assert_eq!(did_you_mean("zzzzzz", &["web", "orders"]), "");
         assert_eq!(
             with_suggestion("unknown field `instanses`, expected one of `instances`, `vcpus`"),

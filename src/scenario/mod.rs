@@ -105,7 +105,10 @@ impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            ScenarioError::single(path, Diagnostic::plain(format!("cannot read the file: {e}")))
+            ScenarioError::single(
+                path,
+                Diagnostic::plain(format!("cannot read the file: {e}")),
+            )
         })?;
         Scenario::parse(&text, path)
     }
@@ -113,11 +116,11 @@ impl Scenario {
     /// Validates scenario `text`; `path` names it in messages and anchors relative file names.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
         let fail = |diagnostics: Vec<Diagnostic>| ScenarioError::new(path, text, diagnostics);
-        let root = DeTable::parse(text)
-            .map_err(|e| fail(vec![Diagnostic::from_toml(&e, None)]))?;
-        let raw: RawScenario = RawScenario::deserialize(ValueDeserializer::from(
-            Spanned::new(root.span(), DeValue::Table(root.get_ref().clone())),
-        ))
+        let root = DeTable::parse(text).map_err(|e| fail(vec![Diagnostic::from_toml(&e, None)]))?;
+        let raw: RawScenario = RawScenario::deserialize(ValueDeserializer::from(Spanned::new(
+            root.span(),
+            DeValue::Table(root.get_ref().clone()),
+        )))
         .map_err(|e| fail(vec![Diagnostic::from_toml(&e, Some(root.get_ref()))]))?;
 
         let mut diagnostics = Vec::new();
@@ -211,7 +214,11 @@ impl Scenario {
             .workloads
             .iter()
             .map(|w| (w.name.get_ref().as_str(), w.name.span()))
-            .chain(self.components.iter().map(|c| (c.name.as_str(), c.name_span.clone())));
+            .chain(
+                self.components
+                    .iter()
+                    .map(|c| (c.name.as_str(), c.name_span.clone())),
+            );
         for (name, span) in names {
             if name.trim().is_empty() {
                 out.push(at(span, "a name must not be empty".into()));
@@ -219,11 +226,18 @@ impl Scenario {
                 let (line, _) = diagnostic::line_col(&self.text, first.start);
                 out.push(at(
                     span,
-                    format!("the name `{name}` is already used on line {line}; names must be unique"),
+                    format!(
+                        "the name `{name}` is already used on line {line}; names must be unique"
+                    ),
                 ));
             } else {
                 seen.insert(name, span);
             }
+        }
+
+        // References cannot be checked against ambiguous names.
+        if !out.is_empty() {
+            return out;
         }
 
         // Local checks of each spec.
@@ -317,7 +331,11 @@ impl Scenario {
                     .references()
                     .into_iter()
                     .filter(|r| r.synchronous)
-                    .filter_map(|r| index.get(r.name.get_ref().as_str()).map(|&j| (j, r.name.span())))
+                    .filter_map(|r| {
+                        index
+                            .get(r.name.get_ref().as_str())
+                            .map(|&j| (j, r.name.span()))
+                    })
                     .collect()
             })
             .collect();
@@ -480,7 +498,11 @@ fn parse_components(root: &DeTable<'_>, out: &mut Vec<Diagnostic>) -> Vec<NamedC
     for (index, item) in items.iter().enumerate() {
         let span = item.span();
         let DeValue::Table(table) = item.get_ref() else {
-            out.push(Diagnostic::at(span, root, "a component must be a table".into()));
+            out.push(Diagnostic::at(
+                span,
+                root,
+                "a component must be a table".into(),
+            ));
             continue;
         };
         let string_field = |key: &str| -> Option<(String, Range<usize>)> {
@@ -547,7 +569,10 @@ fn article(word: &str) -> &'static str {
 
 /// "an alb or an ec2_fleet".
 fn kinds_phrase(kinds: &[&str]) -> String {
-    let parts: Vec<String> = kinds.iter().map(|k| format!("{} {k}", article(k))).collect();
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|k| format!("{} {k}", article(k)))
+        .collect();
     match parts.len() {
         0 => "nothing".into(),
         1 => parts[0].clone(),

@@ -82,7 +82,9 @@ impl Arrivals {
 
     /// Index of the segment that contains `t_ns`.
     fn segment(&self, t_ns: u64) -> usize {
-        self.points.partition_point(|p| p.at_ns <= t_ns).saturating_sub(1)
+        self.points
+            .partition_point(|p| p.at_ns <= t_ns)
+            .saturating_sub(1)
     }
 
     /// The rate at the start of segment `i` (per second) and its slope (per second per ns).

@@ -101,7 +101,9 @@ impl TryFrom<RawArrival> for ArrivalSpec {
                 ));
             }
             if raw.file.is_some() || raw.format.is_some() {
-                return Err(format!("`file` and `format` belong to trace arrivals, not `{name}`"));
+                return Err(format!(
+                    "`file` and `format` belong to trace arrivals, not `{name}`"
+                ));
             }
             Ok(raw.rate)
         };
@@ -115,8 +117,7 @@ impl TryFrom<RawArrival> for ArrivalSpec {
             "closed" => {
                 if raw.rate.is_some() {
                     return Err(
-                        "a closed loop has no `rate`: its users send when they have thought"
-                            .into(),
+                        "a closed loop has no `rate`: its users send when they have thought".into(),
                     );
                 }
                 let users = raw
@@ -130,9 +131,11 @@ impl TryFrom<RawArrival> for ArrivalSpec {
                     .ok_or("closed-loop arrivals need `think`, e.g. { dist = \"exponential\", mean = \"2s\" }")?;
                 Ok(ArrivalSpec::Closed { users, think })
             }
-            "trace" => Err("trace replay is not implemented yet (issue 8); use poisson, constant \
+            "trace" => Err(
+                "trace replay is not implemented yet (issue 8); use poisson, constant \
                  or closed"
-                .into()),
+                    .into(),
+            ),
             other => Err(format!(
                 "unknown arrival process `{other}`; expected one of {}{}",
                 PROCESSES.join(", "),
@@ -176,7 +179,10 @@ impl WorkloadSpec {
         if let Some(schedule) = &self.schedule {
             let points = schedule.get_ref();
             if points.is_empty() {
-                return Err(("`schedule` needs at least one point".into(), schedule.span()));
+                return Err((
+                    "`schedule` needs at least one point".into(),
+                    schedule.span(),
+                ));
             }
             for pair in points.windows(2) {
                 if pair[1].at <= pair[0].at {
@@ -394,7 +400,9 @@ impl Component for Workload {
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
-        let measured_secs = end.saturating_since(self.metrics.warmup_end()).as_secs_f64();
+        let measured_secs = end
+            .saturating_since(self.metrics.warmup_end())
+            .as_secs_f64();
         let throughput = if measured_secs > 0.0 {
             self.metrics.window.completed as f64 / measured_secs
         } else {
