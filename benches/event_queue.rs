@@ -26,7 +26,7 @@ const MEAN_NS: f64 = 1e6;
 
 /// Exponential increments with mean 1 ms, from a fixed seed, so RNG cost is not measured.
 fn increments() -> Vec<u64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed_0f_e7e7);
+    let mut rng = ChaCha8Rng::seed_from_u64(0x5eed);
     (0..INCREMENTS)
         .map(|_| {
             let u: f64 = rng.random::<f64>();

@@ -153,8 +153,8 @@ impl Kind for Spec {
         }
         if let Some(speed) = &self.speed {
             let speeds = self.speeds();
-            if let Speed::Each(v) = speed.get_ref() {
-                if v.len() != instances as usize {
+            if let Speed::Each(v) = speed.get_ref()
+                && v.len() != instances as usize {
                     issue(
                         "speed",
                         format!(
@@ -165,7 +165,6 @@ impl Kind for Spec {
                         speed.span(),
                     );
                 }
-            }
             if let Some(bad) = speeds.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
                 issue(
                     "speed",

@@ -262,10 +262,7 @@ impl Simulation {
         }
         let mut next_sample = SimTime::ZERO + self.interval;
         let mut row = SeriesRow::default();
-        loop {
-            let Some(event) = self.scheduler.pop(self.end) else {
-                break;
-            };
+        while let Some(event) = self.scheduler.pop(self.end) {
             while self.scheduler.now >= next_sample {
                 self.sample(next_sample, series, &mut row);
                 next_sample += self.interval;
@@ -279,7 +276,7 @@ impl Simulation {
             };
             self.components[i].handle(event.msg, &mut cx);
             self.events += 1;
-            if self.events % PROGRESS_EVERY == 0 {
+            if self.events.is_multiple_of(PROGRESS_EVERY) {
                 progress(self.scheduler.now);
             }
         }

@@ -195,8 +195,8 @@ fn field_at(root: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
     let mut out = String::new();
     let mut rest = &path[..];
     // `[[component]]` and `[[workload]]` entries are named by their `name`.
-    if let [Step::Key(section), Step::Index(i), tail @ ..] = rest {
-        if section == "component" || section == "workload" {
+    if let [Step::Key(section), Step::Index(i), tail @ ..] = rest
+        && (section == "component" || section == "workload") {
             let name = root
                 .get(section.as_str())
                 .and_then(|v| v.get_ref().as_array())
@@ -212,7 +212,6 @@ fn field_at(root: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
             };
             rest = tail;
         }
-    }
     let mut field = String::new();
     for step in rest {
         match step {

@@ -195,8 +195,8 @@ impl Scenario {
         let at = |span: Range<usize>, message: String| Diagnostic::at(span, root, message);
 
         // Simulation settings.
-        if let Some(warmup) = &self.simulation.warmup {
-            if *warmup.get_ref() >= self.duration() {
+        if let Some(warmup) = &self.simulation.warmup
+            && *warmup.get_ref() >= self.duration() {
                 out.push(at(
                     warmup.span(),
                     format!(
@@ -206,7 +206,6 @@ impl Scenario {
                     ),
                 ));
             }
-        }
 
         // Unique names across workloads and components.
         let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
@@ -265,11 +264,10 @@ impl Scenario {
                 }
             }
         }
-        if out.is_empty() {
-            if let Some(d) = self.find_call_cycle(root) {
+        if out.is_empty()
+            && let Some(d) = self.find_call_cycle(root) {
                 out.push(d);
             }
-        }
         out.sort_by_key(|d| (d.line, d.column));
         out
     }

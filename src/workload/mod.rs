@@ -202,14 +202,13 @@ impl WorkloadSpec {
                 ));
             }
         }
-        if let Some(kb) = self.item_kb {
-            if !(kb > 0.0 && kb.is_finite()) {
+        if let Some(kb) = self.item_kb
+            && !(kb > 0.0 && kb.is_finite()) {
                 return Err((
                     format!("`item_kb` must be a positive number of KB, found {kb}"),
                     self.name.span(),
                 ));
             }
-        }
         Ok(())
     }
 }

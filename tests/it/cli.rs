@@ -1,1 +1,108 @@
-//! (to be written)
+//! The `awsim` binary as a user meets it: exit codes, messages, files written.
+
+use std::process::{Command, Output};
+
+fn awsim(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_awsim"))
+        .args(args)
+        .output()
+        .expect("awsim runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_prints_the_component_graph() {
+    let out = awsim(&["check", "scenarios/examples/web_tier.toml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("valid scenario `web_tier`"), "{stdout}");
+    assert!(stdout.contains("workload shoppers (poisson 120/s) -> web-alb"), "{stdout}");
+    assert!(stdout.contains("web-alb (alb) -> web [targets]"), "{stdout}");
+}
+
+#[test]
+fn an_invalid_scenario_exits_2_with_the_location() {
+    let dir = std::env::temp_dir().join(format!("awsim-cli-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("bad.toml");
+    std::fs::write(&file, "[simulation]\nduration = \"1m\"\nseeed = 3\n").unwrap();
+    for command in ["check", "run"] {
+        let out = awsim(&[command, file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("bad.toml:3:1: "), "{stderr}");
+        assert!(stderr.contains("did you mean `seed`?"), "{stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_writes_complete_outputs_and_a_table() {
+    let dir = std::env::temp_dir().join(format!("awsim-cli-run-{}", std::process::id()));
+    let out = awsim(&[
+        "run",
+        "scenarios/examples/web_tier.toml",
+        "--duration",
+        "90s",
+        "--seed",
+        "5",
+        "--interval",
+        "10s",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("seed=5"), "{stdout}");
+    assert!(stdout.contains("conservation: ok"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["seed"], 5);
+    assert_eq!(summary["duration_s"], 90.0);
+    assert_eq!(summary["conservation"]["ok"], true);
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let rows: Vec<&str> = csv.lines().collect();
+    assert!(rows[0].starts_with("time_s,name,kind,arrivals"), "{}", rows[0]);
+    // 9 intervals of 10 s, three rows each (workload, alb, fleet).
+    assert_eq!(rows.len(), 1 + 9 * 3, "{csv}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn quiet_prints_nothing_on_success() {
+    let dir = std::env::temp_dir().join(format!("awsim-cli-quiet-{}", std::process::id()));
+    let out = awsim(&[
+        "run",
+        "scenarios/examples/web_tier.toml",
+        "--duration",
+        "10s",
+        "--quiet",
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn help_describes_each_command() {
+    let out = awsim(&["run", "--help"]);
+    let help = text(&out.stdout);
+    for flag in ["--seed", "--duration", "--interval", "--out", "--quiet"] {
+        assert!(help.contains(flag), "run --help lacks {flag}:\n{help}");
+    }
+    let out = awsim(&["check", "--help"]);
+    assert!(text(&out.stdout).contains("Validate a scenario"));
+    let out = awsim(&["run"]);
+    assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
+}
