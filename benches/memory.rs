@@ -38,7 +38,9 @@ fn child(hours: u64) {
     };
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
     series.finish().expect("series written");
-    let requests = summary.workloads["shoppers"]["requests"]["created"].as_u64().unwrap_or(0);
+    let requests = summary.workloads["shoppers"]["requests"]["created"]
+        .as_u64()
+        .unwrap_or(0);
     std::fs::remove_dir_all(&dir).ok();
     println!("{} {}", peak_kib(), requests);
 }
@@ -49,9 +51,15 @@ fn measure(hours: u64) -> (u64, u64) {
         .env(CHILD_ENV, hours.to_string())
         .output()
         .expect("child runs");
-    assert!(out.status.success(), "child failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
-    let mut parts = text.split_whitespace().map(|p| p.parse::<u64>().expect("number"));
+    let mut parts = text
+        .split_whitespace()
+        .map(|p| p.parse::<u64>().expect("number"));
     (parts.next().expect("peak"), parts.next().expect("requests"))
 }
 

@@ -60,3 +60,12 @@ pub fn run(
 pub fn run_quietly(scenario: &Scenario, settings: RunSettings) -> Result<Summary, RunError> {
     run(scenario, settings, &mut crate::engine::NoSeries, |_| {})
 }
+
+/// Runs scenario text (default seed) and returns its summary as JSON, for model unit tests.
+#[cfg(test)]
+pub(crate) fn run_text(text: &str) -> serde_json::Value {
+    let scenario =
+        Scenario::parse(text, std::path::Path::new("test.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let summary = run_quietly(&scenario, RunSettings::default()).unwrap_or_else(|e| panic!("{e}"));
+    serde_json::to_value(&summary).expect("summary serialises")
+}

@@ -343,3 +343,99 @@ impl Component for Alb {
             .figure("late_responses", self.late_responses)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::run::run_text;
+
+    fn scenario(alb: &str, fleet: &str, rate: &str) -> String {
+        format!(
+            r#"
+[simulation]
+duration = "10s"
+[[workload]]
+name = "load"
+target = "lb"
+arrival = {{ process = "constant", rate = "{rate}" }}
+[[component]]
+name = "lb"
+kind = "alb"
+targets = "web"
+{alb}
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+{fleet}
+"#
+        )
+    }
+
+    #[test]
+    fn round_robin_takes_each_target_in_turn() {
+        let s = run_text(&scenario(
+            "",
+            "instances = 4\nhandler = [ { compute = \"1ms\" } ]",
+            "10/s",
+        ));
+        // 99 arrivals: 25, 25, 25, 24.
+        let lb = &s["components"]["lb"];
+        assert_eq!(lb["target_requests"], serde_json::json!([25, 25, 25, 24]));
+        assert_eq!(lb["algorithm"], "round_robin");
+        let imbalance = lb["imbalance"].as_f64().unwrap();
+        assert!((imbalance - 25.0 / 24.75).abs() < 1e-12, "{imbalance}");
+    }
+
+    #[test]
+    fn least_outstanding_spreads_ties_and_avoids_busy_targets() {
+        // Each request takes 250 ms and they come every 100 ms: when one arrives, two or three
+        // targets are busy, and the idle ones are chosen in turn.
+        let s = run_text(&scenario(
+            "algorithm = \"least_outstanding_requests\"",
+            "instances = 4\nhandler = [ { compute = \"250ms\" } ]",
+            "10/s",
+        ));
+        let lb = &s["components"]["lb"];
+        let web = &s["components"]["web"];
+        assert_eq!(lb["target_requests"], serde_json::json!([25, 25, 25, 24]));
+        // Nobody ever waits: a free target always exists and is preferred.
+        assert_eq!(web["wait_ms"]["max"], 0.0);
+    }
+
+    #[test]
+    fn no_target_with_room_means_503_from_the_alb() {
+        // Two single-worker targets with no queue; requests every 100 ms need 250 ms each, so
+        // some arrive when both are busy.
+        let s = run_text(&scenario(
+            "algorithm = \"least_outstanding_requests\"",
+            "instances = 2\nmax_queue = 0\nhandler = [ { compute = \"250ms\" } ]",
+            "10/s",
+        ));
+        let lb = &s["components"]["lb"];
+        let rejected = lb["rejected"].as_u64().unwrap();
+        assert!(rejected > 0);
+        assert_eq!(lb["requests"]["failed"].as_u64().unwrap(), rejected);
+        // The targets never had to refuse: the ALB did not send them what they could not take.
+        assert_eq!(s["components"]["web"]["rejected"], 0);
+        // Arrivals at 0.1 and 0.2 s are taken; 0.3 is refused (busy until 0.35 and 0.45); 0.4
+        // and 0.5 are taken; 0.6 is refused... one in three: 0.3, 0.6, ..., 9.9 s.
+        assert_eq!(rejected, 33);
+    }
+
+    #[test]
+    fn a_target_slower_than_the_idle_timeout_gets_504s() {
+        let s = run_text(&scenario(
+            "idle_timeout = \"1s\"",
+            "instances = 1\nvcpus = 100\nhandler = [ { sleep = \"1500ms\" } ]",
+            "1/s",
+        ));
+        let load = &s["workloads"]["load"]["requests"];
+        let lb = &s["components"]["lb"];
+        // Arrivals at 1..9 s; each times out 1 s later (the last at 10 s is past the end).
+        assert_eq!(load["timed_out"], 8);
+        assert_eq!(load["completed"], 0);
+        assert_eq!(lb["requests"]["timed_out"], 8);
+        // The target answers 0.5 s after each timeout: eight late answers are discarded.
+        assert_eq!(lb["late_responses"], 8);
+        assert_eq!(s["components"]["web"]["requests"]["completed"], 8);
+    }
+}

@@ -154,17 +154,18 @@ impl Kind for Spec {
         if let Some(speed) = &self.speed {
             let speeds = self.speeds();
             if let Speed::Each(v) = speed.get_ref()
-                && v.len() != instances as usize {
-                    issue(
-                        "speed",
-                        format!(
-                            "gives {} factors for {instances} instances; give one per instance \
+                && v.len() != instances as usize
+            {
+                issue(
+                    "speed",
+                    format!(
+                        "gives {} factors for {instances} instances; give one per instance \
                              or a single number",
-                            v.len()
-                        ),
-                        speed.span(),
-                    );
-                }
+                        v.len()
+                    ),
+                    speed.span(),
+                );
+            }
             if let Some(bad) = speeds.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
                 issue(
                     "speed",
@@ -498,5 +499,103 @@ impl Component for Ec2Fleet {
             .figure("rejected", self.rejected)
             .figure("instance_requests", per_instance)
             .figure("queue_length_end", self.queued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::run_text;
+
+    #[test]
+    fn a_full_queue_answers_503_and_the_worker_never_idles() {
+        // Arrivals every 100 ms, service 250 ms, one worker, one queue place.
+        let s = run_text(
+            r#"
+[simulation]
+duration = "10s"
+[[workload]]
+name = "load"
+target = "web"
+arrival = { process = "constant", rate = "10/s" }
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 1
+max_queue = 1
+handler = [ { compute = "250ms" } ]
+"#,
+        );
+        let web = &s["components"]["web"];
+        // Arrivals at 0.1 .. 9.9 s: 99. Completions at 0.1 + 0.25k <= 10: 39. At the end one
+        // request is in service and one queued; the rest were refused.
+        assert_eq!(web["requests"]["created"], 99);
+        assert_eq!(web["requests"]["completed"], 39);
+        assert_eq!(web["requests"]["in_flight"], 2);
+        assert_eq!(web["requests"]["failed"], 58);
+        assert_eq!(web["rejected"], 58);
+        assert_eq!(s["workloads"]["load"]["requests"]["failed"], 58);
+        // Busy from 0.1 s to the end.
+        let utilisation = web["utilisation"].as_f64().unwrap();
+        assert!((utilisation - 0.99).abs() < 1e-9, "{utilisation}");
+    }
+
+    #[test]
+    fn calls_sleeps_and_speed_add_up_exactly() {
+        let s = run_text(
+            r#"
+[simulation]
+duration = "10s"
+[[workload]]
+name = "load"
+target = "front"
+arrival = { process = "constant", rate = "1/s" }
+[[component]]
+name = "front"
+kind = "ec2_fleet"
+instances = 1
+speed = 0.5
+handler = [ { compute = "10ms" }, { call = "back" }, { sleep = "5ms" } ]
+[[component]]
+name = "back"
+kind = "ec2_fleet"
+instances = 1
+handler = [ { compute = "30ms" } ]
+"#,
+        );
+        // 10 ms of compute at half speed = 20 ms, + 30 ms in `back`, + 5 ms of sleep.
+        let latency = &s["workloads"]["load"]["latency_ms"];
+        assert_eq!(latency["mean"], 55.0);
+        assert_eq!(latency["max"], 55.0);
+        let front = &s["components"]["front"];
+        // Nine requests (t = 1..9 s) each hold the worker 55 ms and the CPU 20 ms, over 10 s.
+        let u = front["utilisation"].as_f64().unwrap();
+        let cpu = front["cpu_utilisation"].as_f64().unwrap();
+        assert!((u - 9.0 * 0.055 / 10.0).abs() < 1e-9, "{u}");
+        assert!((cpu - 9.0 * 0.020 / 10.0).abs() < 1e-9, "{cpu}");
+        assert_eq!(s["components"]["back"]["latency_ms"]["mean"], 30.0);
+    }
+
+    #[test]
+    fn requests_sent_straight_to_a_fleet_are_spread_in_turn() {
+        let s = run_text(
+            r#"
+[simulation]
+duration = "10s"
+[[workload]]
+name = "load"
+target = "web"
+arrival = { process = "constant", rate = "30/s" }
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 3
+handler = [ { compute = "1ms" } ]
+"#,
+        );
+        // 299 arrivals (t = 1/30 .. 9.967 s) in turn over 3 instances.
+        assert_eq!(
+            s["components"]["web"]["instance_requests"],
+            serde_json::json!([100, 100, 99])
+        );
     }
 }

@@ -18,6 +18,7 @@
 pub mod queue;
 pub mod rng;
 pub mod time;
+pub mod timer;
 
 use std::collections::VecDeque;
 

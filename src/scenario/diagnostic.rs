@@ -196,22 +196,23 @@ fn field_at(root: &DeTable<'_>, span: &Range<usize>) -> Option<String> {
     let mut rest = &path[..];
     // `[[component]]` and `[[workload]]` entries are named by their `name`.
     if let [Step::Key(section), Step::Index(i), tail @ ..] = rest
-        && (section == "component" || section == "workload") {
-            let name = root
-                .get(section.as_str())
-                .and_then(|v| v.get_ref().as_array())
-                .and_then(|a| a.get(*i))
-                .and_then(|item| match item.get_ref() {
-                    DeValue::Table(t) => t.get("name"),
-                    _ => None,
-                })
-                .and_then(|n| n.get_ref().as_str().map(str::to_string));
-            out = match name {
-                Some(name) => format!("{section} `{name}`"),
-                None => format!("{section} number {}", i + 1),
-            };
-            rest = tail;
-        }
+        && (section == "component" || section == "workload")
+    {
+        let name = root
+            .get(section.as_str())
+            .and_then(|v| v.get_ref().as_array())
+            .and_then(|a| a.get(*i))
+            .and_then(|item| match item.get_ref() {
+                DeValue::Table(t) => t.get("name"),
+                _ => None,
+            })
+            .and_then(|n| n.get_ref().as_str().map(str::to_string));
+        out = match name {
+            Some(name) => format!("{section} `{name}`"),
+            None => format!("{section} number {}", i + 1),
+        };
+        rest = tail;
+    }
     let mut field = String::new();
     for step in rest {
         match step {

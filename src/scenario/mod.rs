@@ -196,16 +196,17 @@ impl Scenario {
 
         // Simulation settings.
         if let Some(warmup) = &self.simulation.warmup
-            && *warmup.get_ref() >= self.duration() {
-                out.push(at(
-                    warmup.span(),
-                    format!(
-                        "the warm-up ({}) must be shorter than the duration ({})",
-                        warmup.get_ref(),
-                        self.duration()
-                    ),
-                ));
-            }
+            && *warmup.get_ref() >= self.duration()
+        {
+            out.push(at(
+                warmup.span(),
+                format!(
+                    "the warm-up ({}) must be shorter than the duration ({})",
+                    warmup.get_ref(),
+                    self.duration()
+                ),
+            ));
+        }
 
         // Unique names across workloads and components.
         let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
@@ -265,9 +266,10 @@ impl Scenario {
             }
         }
         if out.is_empty()
-            && let Some(d) = self.find_call_cycle(root) {
-                out.push(d);
-            }
+            && let Some(d) = self.find_call_cycle(root)
+        {
+            out.push(d);
+        }
         out.sort_by_key(|d| (d.line, d.column));
         out
     }

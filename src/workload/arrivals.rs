@@ -38,6 +38,9 @@ pub struct Arrivals {
     /// Sorted by time; the first point is at 0 (the rate before a later first point is zero).
     points: Vec<RatePoint>,
     ramp: bool,
+    /// Exact (unrounded) time of the last arrival, in ns: evenly spaced arrivals advance from
+    /// it, so rounding to whole nanoseconds never accumulates.
+    last_ns: f64,
 }
 
 impl Arrivals {
@@ -50,6 +53,7 @@ impl Arrivals {
                 per_second,
             }],
             ramp: false,
+            last_ns: 0.0,
         }
     }
 
@@ -70,6 +74,7 @@ impl Arrivals {
             spacing,
             points,
             ramp,
+            last_ns: 0.0,
         }
     }
 
@@ -99,40 +104,43 @@ impl Arrivals {
         }
     }
 
-    /// The first arrival strictly after `now`, or `None` if the rate never becomes positive.
-    pub fn next_after<R: Rng + ?Sized>(&self, now: SimTime, rng: &mut R) -> Option<SimTime> {
+    /// The next arrival, or `None` if the rate never becomes positive again. Arrivals come
+    /// out in order, strictly increasing.
+    pub fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<SimTime> {
         let work: f64 = match self.spacing {
             Spacing::Poisson => Exp1.sample(rng),
             Spacing::Constant => 1.0,
         };
-        self.advance(now.as_nanos(), work).map(SimTime)
+        let exact = self.advance(self.last_ns, work)?;
+        let previous = self.last_ns.round() as u64;
+        self.last_ns = exact;
+        // Two arrivals never share a nanosecond, so each one is a distinct event in order.
+        let at = (exact.round() as u64).max(previous + 1);
+        Some(SimTime(at))
     }
 
-    /// Where the integrated rate from `t_ns` reaches `work` (expected arrivals).
-    fn advance(&self, mut t_ns: u64, mut work: f64) -> Option<u64> {
+    /// Where the integrated rate from `t_ns` reaches `work` (expected arrivals), in exact ns.
+    fn advance(&self, t_ns: f64, mut work: f64) -> Option<f64> {
+        let mut t_ns = t_ns;
         let per_ns = 1.0 / NANOS_PER_SEC as f64;
-        let mut i = self.segment(t_ns);
+        let mut i = self.segment(t_ns as u64);
         loop {
             let (start_rate, slope) = self.segment_line(i);
-            let end_ns = self.points.get(i + 1).map(|p| p.at_ns);
+            let end_ns = self.points.get(i + 1).map(|p| p.at_ns as f64);
             // Rate (per ns) at t and its slope (per ns²) within the segment.
-            let a = (start_rate + slope * (t_ns - self.points[i].at_ns) as f64) * per_ns;
+            let a = (start_rate + slope * (t_ns - self.points[i].at_ns as f64)) * per_ns;
             let b = slope * per_ns;
             // Solve a·x + b·x²/2 = work for x >= 0 (rationalised form, stable as b → 0).
             let disc = a * a + 2.0 * b * work;
             if disc >= 0.0 && a + disc.sqrt() > 0.0 {
-                let x = 2.0 * work / (a + disc.sqrt());
-                let hit = t_ns as f64 + x.max(1.0);
-                if end_ns.is_none_or(|end| hit < end as f64) {
-                    return if hit >= u64::MAX as f64 {
-                        None
-                    } else {
-                        Some(hit.round().max(t_ns as f64 + 1.0) as u64)
-                    };
+                let hit = t_ns + 2.0 * work / (a + disc.sqrt());
+                if end_ns.is_none_or(|end| hit < end) {
+                    // Beyond u64 nanoseconds (584 years) nothing will ever arrive.
+                    return (hit < u64::MAX as f64 / 2.0).then_some(hit);
                 }
             }
             let end = end_ns?;
-            let x = (end - t_ns) as f64;
+            let x = end - t_ns;
             work -= a * x + b * x * x / 2.0;
             t_ns = end;
             i += 1;
@@ -146,29 +154,37 @@ mod tests {
     use crate::engine::rng::stream;
 
     fn count_until(arrivals: &Arrivals, end_s: f64, seed: u64) -> u64 {
+        let mut arrivals = arrivals.clone();
         let mut rng = stream(seed, "test");
-        let mut t = SimTime::ZERO;
         let end = SimTime((end_s * 1e9) as u64);
         let mut n = 0;
-        while let Some(next) = arrivals.next_after(t, &mut rng) {
+        let mut last = SimTime::ZERO;
+        while let Some(next) = arrivals.next(&mut rng) {
+            assert!(next > last, "arrivals must strictly increase");
             if next >= end {
                 break;
             }
             n += 1;
-            t = next;
+            last = next;
         }
         n
     }
 
     #[test]
     fn constant_spacing_is_exact() {
-        let a = Arrivals::fixed(Spacing::Constant, 4.0);
+        let mut a = Arrivals::fixed(Spacing::Constant, 4.0);
         let mut rng = stream(1, "x");
-        let t1 = a.next_after(SimTime::ZERO, &mut rng).unwrap();
-        let t2 = a.next_after(t1, &mut rng).unwrap();
-        assert_eq!(t1, SimTime(250_000_000));
-        assert_eq!(t2, SimTime(500_000_000));
-        assert_eq!(count_until(&a, 10.0, 1), 39);
+        assert_eq!(a.next(&mut rng), Some(SimTime(250_000_000)));
+        assert_eq!(a.next(&mut rng), Some(SimTime(500_000_000)));
+        assert_eq!(
+            count_until(&Arrivals::fixed(Spacing::Constant, 4.0), 10.0, 1),
+            39
+        );
+        // 1/30 s is not a whole number of ns; rounding must not accumulate.
+        assert_eq!(
+            count_until(&Arrivals::fixed(Spacing::Constant, 30.0), 10.0, 1),
+            299
+        );
     }
 
     #[test]
@@ -229,7 +245,7 @@ mod tests {
             at_ns: 0,
             per_second: 0.0,
         }];
-        let a = Arrivals::scheduled(Spacing::Poisson, points, false);
-        assert_eq!(a.next_after(SimTime::ZERO, &mut stream(1, "x")), None);
+        let mut a = Arrivals::scheduled(Spacing::Poisson, points, false);
+        assert_eq!(a.next(&mut stream(1, "x")), None);
     }
 }

@@ -203,12 +203,13 @@ impl WorkloadSpec {
             }
         }
         if let Some(kb) = self.item_kb
-            && !(kb > 0.0 && kb.is_finite()) {
-                return Err((
-                    format!("`item_kb` must be a positive number of KB, found {kb}"),
-                    self.name.span(),
-                ));
-            }
+            && !(kb > 0.0 && kb.is_finite())
+        {
+            return Err((
+                format!("`item_kb` must be a positive number of KB, found {kb}"),
+                self.name.span(),
+            ));
+        }
         Ok(())
     }
 }
@@ -292,10 +293,10 @@ impl Workload {
     }
 
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
-        let Some(arrivals) = &self.arrivals else {
+        let Some(arrivals) = &mut self.arrivals else {
             return;
         };
-        if let Some(at) = arrivals.next_after(cx.now(), cx.rng()) {
+        if let Some(at) = arrivals.next(cx.rng()) {
             let delay = at - cx.now();
             cx.set_timer(
                 delay,

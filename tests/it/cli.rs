@@ -19,8 +19,14 @@ fn check_prints_the_component_graph() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("valid scenario `web_tier`"), "{stdout}");
-    assert!(stdout.contains("workload shoppers (poisson 120/s) -> web-alb"), "{stdout}");
-    assert!(stdout.contains("web-alb (alb) -> web [targets]"), "{stdout}");
+    assert!(
+        stdout.contains("workload shoppers (poisson 120/s) -> web-alb"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("web-alb (alb) -> web [targets]"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -65,7 +71,11 @@ fn run_writes_complete_outputs_and_a_table() {
     assert_eq!(summary["conservation"]["ok"], true);
     let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
     let rows: Vec<&str> = csv.lines().collect();
-    assert!(rows[0].starts_with("time_s,name,kind,arrivals"), "{}", rows[0]);
+    assert!(
+        rows[0].starts_with("time_s,name,kind,arrivals"),
+        "{}",
+        rows[0]
+    );
     // 9 intervals of 10 s, three rows each (workload, alb, fleet).
     assert_eq!(rows.len(), 1 + 9 * 3, "{csv}");
     let leftovers: Vec<_> = std::fs::read_dir(&dir)

@@ -19,12 +19,23 @@ fn settings(seed: u64) -> RunSettings {
 
 fn summary_json(text: &str, seed: u64) -> String {
     let scenario = Scenario::parse(text, Path::new("inline.toml")).expect("valid scenario");
-    run_quietly(&scenario, settings(seed)).expect("run").to_json()
+    run_quietly(&scenario, settings(seed))
+        .expect("run")
+        .to_json()
 }
 
 fn run_cli(out: &Path, seed: &str) {
     let status = Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(["run", WEB, "--quiet", "--duration", "2m", "--seed", seed, "--out"])
+        .args([
+            "run",
+            WEB,
+            "--quiet",
+            "--duration",
+            "2m",
+            "--seed",
+            seed,
+            "--out",
+        ])
         .arg(out)
         .status()
         .expect("awsim runs");
@@ -40,7 +51,11 @@ fn same_seed_gives_byte_identical_files_another_seed_does_not() {
     run_cli(&c, "8");
     for file in ["summary.json", "timeseries.csv"] {
         let bytes = |d: &Path| std::fs::read(d.join(file)).expect("output written");
-        assert_eq!(bytes(&a), bytes(&b), "{file} differs between two runs with seed 7");
+        assert_eq!(
+            bytes(&a),
+            bytes(&b),
+            "{file} differs between two runs with seed 7"
+        );
         assert_ne!(bytes(&a), bytes(&c), "{file} is the same for seeds 7 and 8");
     }
     std::fs::remove_dir_all(&dir).unwrap();
@@ -94,5 +109,8 @@ handler = [ { compute = { dist = "exponential", mean = "5ms" } } ]
     let a_alone: serde_json::Value = serde_json::from_str(&summary_json(one, 3)).unwrap();
     let a_with_b: serde_json::Value = serde_json::from_str(&summary_json(&two, 3)).unwrap();
     assert_eq!(a_alone["workloads"]["a"], a_with_b["workloads"]["a"]);
-    assert_eq!(a_alone["components"]["fleet-a"], a_with_b["components"]["fleet-a"]);
+    assert_eq!(
+        a_alone["components"]["fleet-a"],
+        a_with_b["components"]["fleet-a"]
+    );
 }

@@ -23,7 +23,10 @@ fn every_shipped_scenario_validates_and_runs() {
     let mut files = Vec::new();
     scenario_files(Path::new("scenarios"), &mut files);
     files.sort();
-    assert!(files.len() >= 3, "expected the example scenarios, found {files:?}");
+    assert!(
+        files.len() >= 3,
+        "expected the example scenarios, found {files:?}"
+    );
     for file in files {
         let scenario = Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"));
         // Warm-up plus one minute keeps the suite fast while still measuring something.
@@ -32,12 +35,16 @@ fn every_shipped_scenario_validates_and_runs() {
             duration: Some(duration),
             ..RunSettings::default()
         };
-        let summary = run_quietly(&scenario, settings)
-            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let summary =
+            run_quietly(&scenario, settings).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         assert!(summary.conservation.ok);
         for (name, w) in &summary.workloads {
             let completed = w["requests"]["completed"].as_u64().unwrap();
-            assert!(completed > 0, "{}: workload {name} completed nothing", file.display());
+            assert!(
+                completed > 0,
+                "{}: workload {name} completed nothing",
+                file.display()
+            );
         }
     }
 }
