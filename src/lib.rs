@@ -28,11 +28,13 @@
 //! - [`metrics`]: counts, latency histograms, time series, the conservation check.
 //! - [`output`]: summary.json, timeseries.csv, terminal table, progress bar.
 //! - [`units`], [`dist`]: durations, rates, distributions as scenarios write them.
+//! - [`defaults`]: AWS defaults embedded from `models/*.toml`.
 
 #![warn(missing_docs)]
 
 pub mod cli;
 pub mod components;
+pub mod defaults;
 pub mod dist;
 pub mod engine;
 pub mod message;

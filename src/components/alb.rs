@@ -46,7 +46,8 @@ pub struct Spec {
     /// Routing algorithm (default round robin).
     #[serde(default)]
     pub algorithm: Algorithm,
-    /// How long the ALB waits for a target's answer before it answers 504 (default 60 s).
+    /// How long the ALB waits for a target's answer before it answers 504 (default from
+    /// `models/alb.toml`: 60 s).
     pub idle_timeout: Option<PositiveDuration>,
 }
 
@@ -60,9 +61,6 @@ pub enum Algorithm {
     /// The target with the fewest outstanding requests.
     LeastOutstandingRequests,
 }
-
-/// AWS's default idle timeout.
-const DEFAULT_IDLE_TIMEOUT: SimDuration = SimDuration::from_secs(60);
 
 /// Kinds an ALB can forward to.
 const TARGET_KINDS: &[&str] = &["ec2_fleet"];
@@ -91,7 +89,9 @@ impl Kind for Spec {
         Ok(Box::new(Alb {
             target: cx.id(target_name),
             algorithm: self.algorithm,
-            idle_timeout: self.idle_timeout.map_or(DEFAULT_IDLE_TIMEOUT, |d| d.0),
+            idle_timeout: self
+                .idle_timeout
+                .map_or(crate::defaults::alb().idle_timeout, |d| d.0),
             capacity: group.capacity_per_instance,
             outstanding: vec![0; n],
             target_requests: vec![0; n],

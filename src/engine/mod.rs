@@ -309,3 +309,88 @@ impl Simulation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::RequestMetrics;
+    use proptest::prelude::*;
+
+    /// Replays a script: event `i` (a timer with id `i`) schedules the events listed for it,
+    /// each with its delay (zero delays go through the same-instant FIFO). Records the order
+    /// in which events arrive.
+    struct Script {
+        children: Vec<Vec<(u64, u64)>>,
+        log: Vec<(u64, u64)>,
+        metrics: RequestMetrics,
+    }
+
+    impl Component for Script {
+        fn kind(&self) -> &'static str {
+            "script"
+        }
+        fn init(&mut self, cx: &mut Ctx<'_>) {
+            cx.set_timer(SimDuration::ZERO, Timer { kind: 0, id: 0 });
+        }
+        fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+            let Msg::Timer(t) = msg else { return };
+            self.log.push((cx.now().as_nanos(), t.id));
+            for &(delay, child) in &self.children[t.id as usize] {
+                cx.set_timer(SimDuration::from_nanos(delay), Timer { kind: 0, id: child });
+            }
+        }
+        fn in_flight(&self) -> u64 {
+            0
+        }
+        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
+        fn report(&self, _end: SimTime) -> ComponentReport {
+            self.metrics.report("script", 0).figure("log", &self.log)
+        }
+    }
+
+    /// The reference order: a plain sort by (time, scheduling sequence).
+    fn reference(children: &[Vec<(u64, u64)>]) -> Vec<(u64, u64)> {
+        let mut pending = vec![(0u64, 0u64, 0u64)]; // (time, seq, id)
+        let mut seq = 1;
+        let mut out = Vec::new();
+        while !pending.is_empty() {
+            pending.sort();
+            let (t, _, id) = pending.remove(0);
+            out.push((t, id));
+            for &(delay, child) in &children[id as usize] {
+                pending.push((t + delay, seq, child));
+                seq += 1;
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn events_run_in_time_then_scheduling_order(
+            raw in prop::collection::vec(prop::collection::vec((0u64..4, any::<u64>()), 0..4), 1..40)
+        ) {
+            // A tree: event i may only schedule events with larger ids, so the script ends.
+            let n = raw.len() as u64;
+            let mut next_id = 1;
+            let mut children = vec![Vec::new(); raw.len()];
+            for (i, kids) in raw.iter().enumerate() {
+                for &(delay, _) in kids {
+                    if next_id < n {
+                        children[i].push((delay, next_id));
+                        next_id += 1;
+                    }
+                }
+            }
+            let mut sim = Simulation::new(SimDuration::from_secs(1), SimDuration::ZERO, SimDuration::from_secs(1));
+            sim.add("script", rng::stream(1, "script"), Box::new(Script {
+                children: children.clone(),
+                log: Vec::new(),
+                metrics: RequestMetrics::new(SimTime::ZERO),
+            }));
+            let out = sim.run(&mut NoSeries, |_| {});
+            let log: Vec<(u64, u64)> = serde_json::from_value(out.reports[0].1.figures["log"].clone()).unwrap();
+            prop_assert_eq!(log, reference(&children));
+        }
+    }
+}

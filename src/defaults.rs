@@ -1,0 +1,49 @@
+//! Model data embedded from `models/*.toml`: AWS defaults with their sources.
+//!
+//! The files are compiled into the binary, so a run never depends on files beside it, and
+//! parsed once on first use. A test checks that every embedded file parses, so a bad edit to
+//! `models/` fails the build's tests rather than a user's run.
+
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::engine::time::SimDuration;
+
+/// `models/alb.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlbDefaults {
+    /// No answer from a target within this: 504.
+    pub idle_timeout: SimDuration,
+    /// Time between health checks of a target.
+    pub health_check_interval: SimDuration,
+    /// A health check not answered within this fails.
+    pub health_check_timeout: SimDuration,
+    /// Consecutive successful checks before a target is healthy.
+    pub healthy_threshold: u32,
+    /// Consecutive failed checks before a target is unhealthy.
+    pub unhealthy_threshold: u32,
+    /// How long a deregistering target drains.
+    pub deregistration_delay: SimDuration,
+}
+
+const ALB_TOML: &str = include_str!("../models/alb.toml");
+
+/// The ALB defaults.
+pub fn alb() -> &'static AlbDefaults {
+    static ALB: OnceLock<AlbDefaults> = OnceLock::new();
+    ALB.get_or_init(|| toml::from_str(ALB_TOML).expect("models/alb.toml is checked by a test"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_model_files_parse() {
+        let alb: AlbDefaults = toml::from_str(ALB_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(alb.idle_timeout, SimDuration::from_secs(60));
+        assert_eq!(alb.deregistration_delay, SimDuration::from_secs(300));
+    }
+}
