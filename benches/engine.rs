@@ -8,6 +8,7 @@ use std::path::Path;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use rand::Rng;
+use rand_distr::Exp1;
 
 use awsim::engine::rng::stream;
 use awsim::engine::time::{SimDuration, SimTime};
@@ -28,8 +29,8 @@ struct Hold {
 
 impl Hold {
     fn delay(&self, cx: &mut Ctx<'_>) -> SimDuration {
-        let u: f64 = cx.rng().random();
-        SimDuration::from_nanos((-(1.0 - u).ln() * self.mean_delay_ns) as u64 + 1)
+        let e: f64 = cx.rng().sample(Exp1);
+        SimDuration::from_nanos((e * self.mean_delay_ns) as u64 + 1)
     }
 }
 

@@ -7,20 +7,15 @@
 //! through a [`Ctx`] until the end time, sampling time series at fixed intervals on the way.
 //!
 //! # Ordering and determinism
-//! Simultaneous events run in the order they were scheduled: the queue breaks time ties by an
-//! insertion sequence. Zero-delay messages (a component calling another "now") skip the heap and
-//! go to a FIFO of the current instant; that keeps the exact `(time, sequence)` order because
-//! every heap event due now was scheduled before the instant began, hence before anything in
-//! the FIFO. Nothing reads the wall clock; every random number comes from the target
-//! component's stream ([`rng::stream`]).
+//! Simultaneous events run in the order they were scheduled: the queue ([`queue::EventQueue`],
+//! a monotone radix heap) keeps exact `(time, push order)` order, zero-delay messages (a component
+//! calling another "now") included. Nothing reads the wall clock; every random number comes from
+//! the target component's stream ([`rng::stream`]).
 
-#[path = "queue_tmp.rs"]
 pub mod queue;
 pub mod rng;
 pub mod time;
 pub mod timer;
-
-use std::collections::VecDeque;
 
 use crate::message::{Msg, Request, Response, Timer};
 use crate::metrics::{ComponentReport, SeriesRow};
@@ -73,30 +68,17 @@ pub trait Component: Send {
 /// The scheduler state a component may touch while it handles an event.
 struct Scheduler {
     queue: EventQueue<Event>,
-    /// Events due at the current instant, in scheduling order (see the module docs).
-    now_fifo: VecDeque<Event>,
     now: SimTime,
     next_request_id: u64,
 }
 
 impl Scheduler {
     fn push(&mut self, at: SimTime, event: Event) {
-        if at == self.now {
-            self.now_fifo.push_back(event);
-        } else {
-            self.queue.push(at, event);
-        }
+        self.queue.push(at, event);
     }
 
     /// The next event in `(time, sequence)` order, if it is due before `end`.
     fn pop(&mut self, end: SimTime) -> Option<Event> {
-        if !self.now_fifo.is_empty() {
-            // Heap events due now were scheduled before this instant began: they go first.
-            if self.queue.peek_time() == Some(self.now) {
-                return self.queue.pop().map(|(_, e)| e);
-            }
-            return self.now_fifo.pop_front();
-        }
         match self.queue.peek_time() {
             Some(t) if t < end => {
                 let (t, event) = self.queue.pop().expect("peeked");
@@ -221,7 +203,6 @@ impl Simulation {
             rngs: Vec::new(),
             scheduler: Scheduler {
                 queue: EventQueue::with_capacity(1024),
-                now_fifo: VecDeque::new(),
                 now: SimTime::ZERO,
                 next_request_id: 0,
             },
