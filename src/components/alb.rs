@@ -31,6 +31,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{BuildContext, Expects, Kind, Reference};
+use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Msg, Outcome, Request, Response, Timer};
@@ -96,8 +97,8 @@ impl Kind for Spec {
             outstanding: vec![0; n],
             target_requests: vec![0; n],
             next: 0,
-            forwards: Vec::new(),
-            free: Vec::new(),
+            forwards: Slab::default(),
+            next_generation: 0,
             deadlines: VecDeque::new(),
             timer_armed: false,
             in_flight: 0,
@@ -115,8 +116,9 @@ struct Forward {
     request: Request,
     arrived: SimTime,
     target: u32,
-    /// Bumped each time the slot is reused, so stale deadlines are recognised.
-    generation: u32,
+    /// Unique per forwarded request, so a deadline left behind by an earlier user of the slot
+    /// is recognised as stale.
+    generation: u64,
     /// False once the client has had its 504; the target's answer is then discarded.
     waiting: bool,
 }
@@ -135,12 +137,13 @@ pub struct Alb {
     target_requests: Vec<u64>,
     /// Where the next round-robin turn (or least-outstanding tie-break scan) starts.
     next: usize,
-    forwards: Vec<Forward>,
-    free: Vec<u32>,
+    forwards: Slab<Forward>,
+    /// Generation of the next forwarded request.
+    next_generation: u64,
     /// (deadline, slot, generation) in deadline order: the timeout is the same for every
     /// request and time only moves forward, so pushing at the back keeps the order, and one
     /// armed timer for the front replaces a timer per request.
-    deadlines: VecDeque<(SimTime, u32, u32)>,
+    deadlines: VecDeque<(SimTime, u32, u64)>,
     timer_armed: bool,
     in_flight: u64,
     rejected: u64,
@@ -199,28 +202,15 @@ impl Alb {
         }
         self.outstanding[target] += 1;
         self.in_flight += 1;
-        let forward = Forward {
+        let generation = self.next_generation;
+        self.next_generation += 1;
+        let slot = self.forwards.insert(Forward {
             request,
             arrived: now,
             target: target as u32,
-            generation: 0,
+            generation,
             waiting: true,
-        };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                let generation = self.forwards[slot as usize].generation.wrapping_add(1);
-                self.forwards[slot as usize] = Forward {
-                    generation,
-                    ..forward
-                };
-                slot
-            }
-            None => {
-                self.forwards.push(forward);
-                (self.forwards.len() - 1) as u32
-            }
-        };
-        let generation = self.forwards[slot as usize].generation;
+        });
         self.deadlines
             .push_back((now + self.idle_timeout, slot, generation));
         if !self.timer_armed {
@@ -237,7 +227,7 @@ impl Alb {
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let slot = response.request.tag as u32;
-        let forward = &mut self.forwards[slot as usize];
+        let forward = &mut self.forwards[slot];
         self.outstanding[forward.target as usize] -= 1;
         if forward.waiting {
             forward.waiting = false;
@@ -251,13 +241,13 @@ impl Alb {
         } else {
             self.late_responses += 1;
         }
-        self.free.push(slot);
+        self.forwards.remove(slot);
     }
 
     /// Arms the timer for the earliest live deadline, dropping the stale ones in front.
     fn arm_timer(&mut self, cx: &mut Ctx<'_>) {
         while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            let f = &self.forwards[slot as usize];
+            let f = &self.forwards[slot];
             if f.generation != generation || !f.waiting {
                 self.deadlines.pop_front();
                 continue;
@@ -282,7 +272,7 @@ impl Alb {
                 break;
             }
             self.deadlines.pop_front();
-            let f = &mut self.forwards[slot as usize];
+            let f = &mut self.forwards[slot];
             if f.generation == generation && f.waiting {
                 // The client gets its 504 now; the slot stays until the target answers.
                 f.waiting = false;

@@ -34,6 +34,7 @@ use toml::Spanned;
 
 use super::handler::{Handler, Next, StepSpec, call_references};
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue, TargetGroup};
+use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
 use crate::engine::{Component, Ctx};
 use crate::message::{Msg, NO_ROUTE, Outcome, Request, Response, Timer};
@@ -210,8 +211,7 @@ impl Kind for Spec {
             vcpus: *self.vcpus.get_ref(),
             max_queue: self.max_queue,
             instances,
-            jobs: Vec::new(),
-            free: Vec::new(),
+            jobs: Slab::default(),
             next_instance: 0,
             in_flight: 0,
             queued: 0,
@@ -257,9 +257,8 @@ pub struct Ec2Fleet {
     vcpus: u32,
     max_queue: Option<u32>,
     instances: Vec<Instance>,
-    /// Jobs by slot; `free` lists reusable slots.
-    jobs: Vec<Job>,
-    free: Vec<u32>,
+    /// Jobs by slot (the slot is the key in timers and call tags).
+    jobs: Slab<Job>,
     next_instance: usize,
     in_flight: u64,
     queued: u64,
@@ -322,16 +321,7 @@ impl Ec2Fleet {
             step: 0,
             on_cpu: false,
         };
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.jobs[slot as usize] = job;
-                slot
-            }
-            None => {
-                self.jobs.push(job);
-                (self.jobs.len() - 1) as u32
-            }
-        };
+        let slot = self.jobs.insert(job);
         if must_wait {
             if in_window {
                 self.queued_on_arrival += 1;
@@ -347,7 +337,7 @@ impl Ec2Fleet {
     /// A worker takes job `slot`.
     fn start(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let job = &self.jobs[slot as usize];
+        let job = &self.jobs[slot];
         self.instances[job.instance as usize].busy += 1;
         if self.metrics.in_window(job.arrived) {
             self.wait.record(now - job.arrived);
@@ -359,7 +349,7 @@ impl Ec2Fleet {
 
     /// Runs job `slot` up to its next wait, call, or its end.
     fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let job = &mut self.jobs[slot as usize];
+        let job = &mut self.jobs[slot];
         let speed = self.instances[job.instance as usize].speed;
         match self.handler.next(job.step as usize, speed, cx.rng()) {
             Next::Wait { delay, cpu } => {
@@ -393,7 +383,7 @@ impl Ec2Fleet {
     }
 
     fn on_step_done(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let job = &mut self.jobs[slot as usize];
+        let job = &mut self.jobs[slot];
         if job.on_cpu {
             job.on_cpu = false;
             let busy = self.busy_cpus.value() - 1.0;
@@ -415,7 +405,7 @@ impl Ec2Fleet {
     /// Answers job `slot`, frees its worker, and starts the next waiting job of its instance.
     fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let job = &self.jobs[slot as usize];
+        let job = &self.jobs[slot];
         let instance = job.instance as usize;
         cx.reply(Response {
             request: job.request,
@@ -424,7 +414,7 @@ impl Ec2Fleet {
         self.metrics.finished(job.arrived, now, outcome);
         self.in_flight -= 1;
         self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
-        self.free.push(slot);
+        self.jobs.remove(slot);
         self.instances[instance].busy -= 1;
         let busy = self.busy_workers.value() - 1.0;
         self.busy_workers.set(now, cx.warmup_end(), busy);

@@ -14,6 +14,7 @@
 
 pub mod queue;
 pub mod rng;
+pub mod slab;
 pub mod time;
 pub mod timer;
 
@@ -21,6 +22,7 @@ use crate::message::{Msg, Request, Response, Timer};
 use crate::metrics::{ComponentReport, SeriesRow};
 use queue::EventQueue;
 use rng::SimRng;
+use slab::Slab;
 use time::{SimDuration, SimTime};
 
 /// Index of a component in its simulation.
@@ -72,24 +74,14 @@ pub trait Component: Send {
 /// faster on the hold benchmark.
 struct Scheduler {
     queue: EventQueue<u32>,
-    events: Vec<Event>,
-    free: Vec<u32>,
+    events: Slab<Event>,
     now: SimTime,
     next_request_id: u64,
 }
 
 impl Scheduler {
     fn push(&mut self, at: SimTime, event: Event) {
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.events[slot as usize] = event;
-                slot
-            }
-            None => {
-                self.events.push(event);
-                (self.events.len() - 1) as u32
-            }
-        };
+        let slot = self.events.insert(event);
         self.queue.push(at, slot);
     }
 
@@ -100,8 +92,8 @@ impl Scheduler {
                 let (t, slot) = self.queue.pop().expect("peeked");
                 debug_assert!(t >= self.now, "time went backwards");
                 self.now = t;
-                self.free.push(slot);
-                Some(self.events[slot as usize])
+                self.events.remove(slot);
+                Some(self.events[slot])
             }
             _ => None,
         }
@@ -220,8 +212,7 @@ impl Simulation {
             rngs: Vec::new(),
             scheduler: Scheduler {
                 queue: EventQueue::with_capacity(1024),
-                events: Vec::with_capacity(1024),
-                free: Vec::new(),
+                events: Slab::with_capacity(1024),
                 now: SimTime::ZERO,
                 next_request_id: 0,
             },

@@ -1,0 +1,95 @@
+//! A slab: items addressed by a small integer key, with freed keys reused.
+//!
+//! Models keep the requests they hold in a slab and put the key in a timer or a call's `tag`;
+//! the answer or the timer finds the item again in O(1) without a hash map, and memory follows
+//! the number of items held at once, not the number ever held.
+
+/// Items by `u32` key; removed keys are reused (most recently freed first).
+#[derive(Clone, Debug)]
+pub struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    /// An empty slab with room for `n` items.
+    pub fn with_capacity(n: usize) -> Self {
+        Slab {
+            items: Vec::with_capacity(n),
+            free: Vec::new(),
+        }
+    }
+
+    /// Stores `item` and returns its key.
+    pub fn insert(&mut self, item: T) -> u32 {
+        match self.free.pop() {
+            Some(key) => {
+                self.items[key as usize] = item;
+                key
+            }
+            None => {
+                self.items.push(item);
+                u32::try_from(self.items.len() - 1).expect("fewer than 2^32 items held at once")
+            }
+        }
+    }
+
+    /// Frees `key` for reuse. The item stays readable until the key is reused, so a caller may
+    /// still copy it out; callers must not free a key twice.
+    pub fn remove(&mut self, key: u32) {
+        debug_assert!((key as usize) < self.items.len());
+        self.free.push(key);
+    }
+
+    /// Items held (inserted and not removed).
+    pub fn len(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+
+    /// True when no item is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slab<T> {
+    type Output = T;
+    fn index(&self, key: u32) -> &T {
+        &self.items[key as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slab<T> {
+    fn index_mut(&mut self, key: u32) -> &mut T {
+        &mut self.items[key as usize]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_reused_after_removal() {
+        let mut slab = Slab::default();
+        let a = slab.insert("a");
+        let b = slab.insert("b");
+        assert_eq!((a, b), (0, 1));
+        slab.remove(a);
+        assert_eq!(slab.len(), 1);
+        let c = slab.insert("c");
+        assert_eq!(c, a);
+        assert_eq!(slab[c], "c");
+        assert_eq!(slab[b], "b");
+        assert_eq!(slab.len(), 2);
+    }
+}
