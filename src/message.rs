@@ -91,6 +91,54 @@ pub struct Timer {
     pub id: u64,
 }
 
+/// Control-plane messages between a load balancer and the group of instances behind it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Control {
+    /// Group → load balancer: register `instance` as a target. A target that starts healthy
+    /// (instances in service when the run starts) takes traffic at once; any other waits for
+    /// `healthy_threshold` passed health checks.
+    Register {
+        /// Instance index in the group.
+        instance: u32,
+        /// True to skip the initial health checks.
+        healthy: bool,
+    },
+    /// Group → load balancer: deregister `instance`; it drains, then the load balancer answers
+    /// [`Control::Drained`].
+    Deregister {
+        /// Instance index in the group.
+        instance: u32,
+    },
+    /// Load balancer → group: `instance` has no request in flight any more (or the
+    /// deregistration delay is over); the group may terminate it.
+    Drained {
+        /// Instance index in the group.
+        instance: u32,
+    },
+    /// Load balancer → group: health check probe of `instance`.
+    HealthCheck {
+        /// Instance index in the group.
+        instance: u32,
+        /// The load balancer that asks (the answer goes there).
+        from: ComponentId,
+    },
+    /// Group → load balancer: the answer to a probe.
+    HealthCheckResult {
+        /// Instance index in the group.
+        instance: u32,
+        /// True when the instance answered.
+        healthy: bool,
+    },
+    /// Load balancer → group: the target's health changed (`healthy_threshold` passes or
+    /// `unhealthy_threshold` failures in a row).
+    TargetHealth {
+        /// Instance index in the group.
+        instance: u32,
+        /// The new health.
+        healthy: bool,
+    },
+}
+
 /// Everything that travels between components.
 #[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Msg {
@@ -100,4 +148,6 @@ pub enum Msg {
     Response(Response),
     /// A timer this component set.
     Timer(Timer),
+    /// Load balancer ↔ target group coordination.
+    Control(Control),
 }

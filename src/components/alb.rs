@@ -4,37 +4,48 @@
 //! [[component]]
 //! name = "web-alb"
 //! kind = "alb"
-//! targets = "web"                            # an ec2_fleet (its instances are the targets)
+//! targets = "web"                            # an ec2_fleet or asg: its instances are the targets
 //! algorithm = "least_outstanding_requests"   # or "round_robin" (default)
-//! idle_timeout = "60s"                       # default 60 s; no answer by then -> 504
+//! idle_timeout = "60s"                       # no answer by then -> 504
+//! deregistration_delay = "300s"              # draining time of a deregistered target
+//! health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }
 //! ```
+//! Defaults come from `models/alb.toml`.
 //!
 //! # What it follows
 //! - Round robin is the default routing algorithm: each request goes to the next target in turn.
 //! - Least outstanding requests picks the target with the fewest requests sent and not yet
 //!   answered. Ties go to the first tied target after the last one chosen, so equal targets
 //!   share the load in turn instead of piling onto the first.
-//! - 503 when no target can take the request; 504 when a target does not answer within the idle
-//!   timeout (the target's late answer is then discarded and counted as `late_responses`).
-//! - Cross-zone load balancing is on (as for every ALB): all instances are targets, whatever
-//!   their zone.
+//! - Targets register and deregister as their group launches and terminates instances. A new
+//!   target gets traffic only after `healthy_threshold` consecutive passed health checks, one
+//!   every `interval` (the first at registration); a healthy target that fails
+//!   `unhealthy_threshold` checks in a row stops getting traffic, and the group is told. Targets
+//!   in service when the run starts are healthy from the start.
+//! - If no target is healthy but some are registered, the ALB routes to all of them (AWS's
+//!   "fail open"); with none registered it answers 503.
+//! - A deregistered target drains: it gets no new request; when its last in-flight request is
+//!   answered, or `deregistration_delay` has passed, the group is told it may terminate it.
+//! - 504 when a target does not answer within the idle timeout (the target's late answer is then
+//!   discarded and counted as `late_responses`). Cross-zone load balancing is on.
 //!
 //! # What it simplifies
-//! The load balancer adds no latency of its own. It knows each target's capacity (workers plus
-//! `max_queue`) and skips a target that is full, as if the target refused the connection; with
-//! an unbounded queue no target is ever full. Health checks, slow start, deregistration delay
-//! and listener rules come with the Auto Scaling issue.
+//! The load balancer adds no latency of its own, and a health check is answered at once (its
+//! timeout does not matter). It knows each target's capacity (workers plus `max_queue`) and
+//! skips a target that is full, as if the target refused the connection; with an unbounded
+//! queue no target is ever full. Slow start and listener rules are not modelled.
 
 use std::collections::VecDeque;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{BuildContext, Expects, Kind, Reference};
+use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Msg, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
 
@@ -42,7 +53,7 @@ use crate::units::PositiveDuration;
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
-    /// The target group: the name of an `ec2_fleet`.
+    /// The target group: the name of an `ec2_fleet` or `asg`.
     pub targets: Spanned<String>,
     /// Routing algorithm (default round robin).
     #[serde(default)]
@@ -50,6 +61,22 @@ pub struct Spec {
     /// How long the ALB waits for a target's answer before it answers 504 (default from
     /// `models/alb.toml`: 60 s).
     pub idle_timeout: Option<PositiveDuration>,
+    /// How long a deregistered target may keep serving its in-flight requests (default 300 s).
+    pub deregistration_delay: Option<SimDuration>,
+    /// Target health checks.
+    pub health_check: Option<HealthCheckSpec>,
+}
+
+/// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthCheckSpec {
+    /// Time between checks of one target.
+    pub interval: Option<PositiveDuration>,
+    /// Consecutive passes before a target is healthy.
+    pub healthy_threshold: Option<Spanned<u32>>,
+    /// Consecutive failures before a healthy target is unhealthy.
+    pub unhealthy_threshold: Option<Spanned<u32>>,
 }
 
 /// How the ALB picks a target.
@@ -64,7 +91,7 @@ pub enum Algorithm {
 }
 
 /// Kinds an ALB can forward to.
-const TARGET_KINDS: &[&str] = &["ec2_fleet"];
+const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
 
 impl Kind for Spec {
     const KIND: &'static str = "alb";
@@ -79,6 +106,29 @@ impl Kind for Spec {
         }]
     }
 
+    fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {
+        let mut issues = Vec::new();
+        let Some(hc) = &self.health_check else {
+            return issues;
+        };
+        // AWS accepts thresholds from 2 to 10.
+        for (field, value) in [
+            ("health_check.healthy_threshold", &hc.healthy_threshold),
+            ("health_check.unhealthy_threshold", &hc.unhealthy_threshold),
+        ] {
+            if let Some(v) = value
+                && !(2..=10).contains(v.get_ref())
+            {
+                issues.push(SpecIssue {
+                    field: field.into(),
+                    message: format!("must be between 2 and 10, found {}", v.get_ref()),
+                    span: v.span(),
+                });
+            }
+        }
+        issues
+    }
+
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
         let target_name = self.targets.get_ref();
         let group = cx
@@ -86,16 +136,25 @@ impl Kind for Spec {
             .get(target_name.as_str())
             .and_then(|s| s.target_group())
             .ok_or_else(|| format!("`{target_name}` has no instances to route to"))?;
-        let n = group.instances as usize;
+        let defaults = crate::defaults::alb();
+        let hc = self.health_check.clone().unwrap_or_default();
         Ok(Box::new(Alb {
-            target: cx.id(target_name),
+            group: cx.id(target_name),
             algorithm: self.algorithm,
-            idle_timeout: self
-                .idle_timeout
-                .map_or(crate::defaults::alb().idle_timeout, |d| d.0),
+            idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
+            deregistration_delay: self
+                .deregistration_delay
+                .unwrap_or(defaults.deregistration_delay),
+            check_interval: hc.interval.map_or(defaults.health_check_interval, |d| d.0),
+            healthy_threshold: hc
+                .healthy_threshold
+                .map_or(defaults.healthy_threshold, |v| *v.get_ref()),
+            unhealthy_threshold: hc
+                .unhealthy_threshold
+                .map_or(defaults.unhealthy_threshold, |v| *v.get_ref()),
             capacity: group.capacity_per_instance,
-            outstanding: vec![0; n],
-            target_requests: vec![0; n],
+            targets: Vec::new(),
+            routable: Vec::new(),
             next: 0,
             forwards: Slab::default(),
             next_generation: 0,
@@ -107,6 +166,34 @@ impl Kind for Spec {
             metrics: RequestMetrics::new(cx.warmup_end),
         }))
     }
+}
+
+/// Where a target is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum TargetState {
+    /// Registered, not yet through its first health checks.
+    Initial,
+    /// Takes traffic.
+    Healthy,
+    /// Failed its checks; checked again, no traffic (unless every target is unhealthy).
+    Unhealthy,
+    /// Deregistered and finishing its in-flight requests.
+    Draining,
+    /// Not registered (never, or no longer).
+    Unused,
+}
+
+/// One target: an instance of the group.
+#[derive(Clone, Debug)]
+struct Target {
+    state: TargetState,
+    outstanding: u32,
+    /// Requests sent here in the measured window.
+    requests: u64,
+    passes: u32,
+    failures: u32,
+    health_timer: TimerSlot,
+    drain_timer: TimerSlot,
 }
 
 /// What the ALB remembers of a request it forwarded.
@@ -123,22 +210,29 @@ struct Forward {
     waiting: bool,
 }
 
-/// Timer kind: the earliest idle-timeout deadline is due.
+/// Timer kinds of the ALB.
 const TIMER_IDLE_TIMEOUT: u32 = 0;
+const TIMER_HEALTH_CHECK: u32 = 1;
+const TIMER_DRAIN_DEADLINE: u32 = 2;
 
 /// A running ALB.
 pub struct Alb {
-    target: ComponentId,
+    group: ComponentId,
     algorithm: Algorithm,
     idle_timeout: SimDuration,
+    deregistration_delay: SimDuration,
+    check_interval: SimDuration,
+    healthy_threshold: u32,
+    unhealthy_threshold: u32,
     capacity: Option<u32>,
-    outstanding: Vec<u32>,
-    /// Requests sent to each target in the measured window.
-    target_requests: Vec<u64>,
-    /// Where the next round-robin turn (or least-outstanding tie-break scan) starts.
+    /// Targets by instance index.
+    targets: Vec<Target>,
+    /// Healthy targets, in registration order: the ones requests go to.
+    routable: Vec<u32>,
+    /// Where the next round-robin turn (or least-outstanding tie-break scan) starts, as a
+    /// position in `routable`.
     next: usize,
     forwards: Slab<Forward>,
-    /// Generation of the next forwarded request.
     next_generation: u64,
     /// (deadline, slot, generation) in deadline order: the timeout is the same for every
     /// request and time only moves forward, so pushing at the back keeps the order, and one
@@ -152,37 +246,59 @@ pub struct Alb {
 }
 
 impl Alb {
-    fn can_take(&self, target: usize) -> bool {
+    fn can_take(&self, target: u32) -> bool {
         self.capacity
-            .is_none_or(|cap| self.outstanding[target] < cap)
+            .is_none_or(|cap| self.targets[target as usize].outstanding < cap)
+    }
+
+    /// The targets requests may go to: the healthy ones, or, if none is healthy, every
+    /// registered one that is not draining (fail open).
+    fn candidates(&self) -> Vec<u32> {
+        (0..self.targets.len() as u32)
+            .filter(|&t| {
+                matches!(
+                    self.targets[t as usize].state,
+                    TargetState::Initial | TargetState::Unhealthy
+                )
+            })
+            .collect()
     }
 
     /// The target for the next request, or `None` if none can take it.
-    fn choose(&mut self) -> Option<usize> {
-        let n = self.outstanding.len();
+    fn choose(&mut self) -> Option<u32> {
+        let fail_open;
+        let pool: &[u32] = if self.routable.is_empty() {
+            fail_open = self.candidates();
+            &fail_open
+        } else {
+            &self.routable
+        };
+        let n = pool.len();
         if n == 0 {
             return None;
         }
-        let start = self.next;
+        let start = self.next % n;
         let chosen = match self.algorithm {
-            Algorithm::RoundRobin => (0..n).map(|k| (start + k) % n).find(|&t| self.can_take(t)),
+            Algorithm::RoundRobin => (0..n)
+                .map(|k| (start + k) % n)
+                .find(|&k| self.can_take(pool[k])),
             Algorithm::LeastOutstandingRequests => {
                 let mut best = None;
                 let mut best_count = u32::MAX;
                 for k in 0..n {
-                    let t = (start + k) % n;
-                    if self.outstanding[t] < best_count && self.can_take(t) {
-                        best = Some(t);
-                        best_count = self.outstanding[t];
+                    let at = (start + k) % n;
+                    let outstanding = self.targets[pool[at] as usize].outstanding;
+                    if outstanding < best_count && self.can_take(pool[at]) {
+                        best = Some(at);
+                        best_count = outstanding;
                     }
                 }
                 best
             }
         };
-        if let Some(t) = chosen {
-            self.next = (t + 1) % n;
-        }
-        chosen
+        let at = chosen?;
+        self.next = (at + 1) % n;
+        Some(pool[at])
     }
 
     fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
@@ -198,16 +314,16 @@ impl Alb {
             return;
         };
         if self.metrics.in_window(now) {
-            self.target_requests[target] += 1;
+            self.targets[target as usize].requests += 1;
         }
-        self.outstanding[target] += 1;
+        self.targets[target as usize].outstanding += 1;
         self.in_flight += 1;
         let generation = self.next_generation;
         self.next_generation += 1;
         let slot = self.forwards.insert(Forward {
             request,
             arrived: now,
-            target: target as u32,
+            target,
             generation,
             waiting: true,
         });
@@ -219,16 +335,17 @@ impl Alb {
         let forwarded = Request {
             reply_to: cx.me(),
             tag: slot as u64,
-            route: target as u32,
+            route: target,
             ..request
         };
-        cx.send_request(self.target, forwarded);
+        cx.send_request(self.group, forwarded);
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let slot = response.request.tag as u32;
         let forward = &mut self.forwards[slot];
-        self.outstanding[forward.target as usize] -= 1;
+        let target = forward.target;
+        self.targets[target as usize].outstanding -= 1;
         if forward.waiting {
             forward.waiting = false;
             let (request, arrived) = (forward.request, forward.arrived);
@@ -242,13 +359,20 @@ impl Alb {
             self.late_responses += 1;
         }
         self.forwards.remove(slot);
+        let t = &self.targets[target as usize];
+        if t.state == TargetState::Draining && t.outstanding == 0 {
+            self.finish_draining(target, cx);
+        }
     }
 
     /// Arms the timer for the earliest live deadline, dropping the stale ones in front.
     fn arm_timer(&mut self, cx: &mut Ctx<'_>) {
         while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            let f = &self.forwards[slot];
-            if f.generation != generation || !f.waiting {
+            let live = self.forwards.is_live(slot) && {
+                let f = &self.forwards[slot];
+                f.generation == generation && f.waiting
+            };
+            if !live {
                 self.deadlines.pop_front();
                 continue;
             }
@@ -272,6 +396,9 @@ impl Alb {
                 break;
             }
             self.deadlines.pop_front();
+            if !self.forwards.is_live(slot) {
+                continue;
+            }
             let f = &mut self.forwards[slot];
             if f.generation == generation && f.waiting {
                 // The client gets its 504 now; the slot stays until the target answers.
@@ -287,6 +414,144 @@ impl Alb {
         }
         self.arm_timer(cx);
     }
+
+    fn target_mut(&mut self, instance: u32) -> &mut Target {
+        let i = instance as usize;
+        if self.targets.len() <= i {
+            self.targets.resize(
+                i + 1,
+                Target {
+                    state: TargetState::Unused,
+                    outstanding: 0,
+                    requests: 0,
+                    passes: 0,
+                    failures: 0,
+                    health_timer: TimerSlot::default(),
+                    drain_timer: TimerSlot::default(),
+                },
+            );
+        }
+        &mut self.targets[i]
+    }
+
+    fn set_routable(&mut self, instance: u32, routable: bool) {
+        let position = self.routable.iter().position(|&t| t == instance);
+        match (routable, position) {
+            (true, None) => self.routable.push(instance),
+            (false, Some(p)) => {
+                self.routable.remove(p);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
+        match control {
+            Control::Register { instance, healthy } => {
+                let interval = self.check_interval;
+                let t = self.target_mut(instance);
+                t.state = if healthy {
+                    TargetState::Healthy
+                } else {
+                    TargetState::Initial
+                };
+                t.passes = 0;
+                t.failures = 0;
+                // A target that starts healthy is next checked one interval on; a new one is
+                // checked at once.
+                let first = if healthy { interval } else { SimDuration::ZERO };
+                t.health_timer.arm(cx, first, TIMER_HEALTH_CHECK, instance);
+                self.set_routable(instance, healthy);
+            }
+            Control::Deregister { instance } => {
+                let delay = self.deregistration_delay;
+                let t = self.target_mut(instance);
+                t.state = TargetState::Draining;
+                t.health_timer.cancel();
+                let idle = t.outstanding == 0;
+                if !idle {
+                    t.drain_timer.arm(cx, delay, TIMER_DRAIN_DEADLINE, instance);
+                }
+                self.set_routable(instance, false);
+                if idle {
+                    self.finish_draining(instance, cx);
+                }
+            }
+            Control::HealthCheckResult { instance, healthy } => {
+                self.on_health_result(instance, healthy, cx)
+            }
+            Control::Drained { .. }
+            | Control::HealthCheck { .. }
+            | Control::TargetHealth { .. } => {
+                debug_assert!(false, "an ALB does not receive {control:?}")
+            }
+        }
+    }
+
+    fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
+        let (up, down) = (self.healthy_threshold, self.unhealthy_threshold);
+        let t = self.target_mut(instance);
+        if healthy {
+            t.passes += 1;
+            t.failures = 0;
+        } else {
+            t.failures += 1;
+            t.passes = 0;
+        }
+        let change = match t.state {
+            TargetState::Initial | TargetState::Unhealthy if t.passes >= up => Some(true),
+            TargetState::Healthy if t.failures >= down => Some(false),
+            // A new target that fails its first checks is unhealthy once it has failed enough.
+            TargetState::Initial if t.failures >= down => Some(false),
+            _ => None,
+        };
+        if let Some(now_healthy) = change {
+            t.state = if now_healthy {
+                TargetState::Healthy
+            } else {
+                TargetState::Unhealthy
+            };
+            self.set_routable(instance, now_healthy);
+            cx.send(
+                self.group,
+                Msg::Control(Control::TargetHealth {
+                    instance,
+                    healthy: now_healthy,
+                }),
+            );
+        }
+    }
+
+    fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
+        let instance = timer_index(timer);
+        let interval = self.check_interval;
+        let me = cx.me();
+        let t = self.target_mut(instance);
+        if !t.health_timer.fire(timer) {
+            return;
+        }
+        t.health_timer
+            .arm(cx, interval, TIMER_HEALTH_CHECK, instance);
+        cx.send(
+            self.group,
+            Msg::Control(Control::HealthCheck { instance, from: me }),
+        );
+    }
+
+    fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
+        let t = self.target_mut(instance);
+        t.state = TargetState::Unused;
+        t.drain_timer.cancel();
+        cx.send(self.group, Msg::Control(Control::Drained { instance }));
+    }
+
+    fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
+        let instance = timer_index(timer);
+        if self.target_mut(instance).drain_timer.fire(timer) {
+            // The delay is over: the group terminates the instance, whatever it still holds.
+            self.finish_draining(instance, cx);
+        }
+    }
 }
 
 impl Component for Alb {
@@ -298,11 +563,13 @@ impl Component for Alb {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
-            Msg::Timer(Timer {
-                kind: TIMER_IDLE_TIMEOUT,
-                ..
-            }) => self.on_idle_timeout(cx),
-            Msg::Timer(other) => debug_assert!(false, "unknown alb timer {other:?}"),
+            Msg::Control(control) => self.on_control(control, cx),
+            Msg::Timer(timer) => match timer.kind {
+                TIMER_IDLE_TIMEOUT => self.on_idle_timeout(cx),
+                TIMER_HEALTH_CHECK => self.on_health_timer(timer, cx),
+                TIMER_DRAIN_DEADLINE => self.on_drain_deadline(timer, cx),
+                _ => debug_assert!(false, "unknown alb timer {timer:?}"),
+            },
         }
     }
 
@@ -315,19 +582,26 @@ impl Component for Alb {
     }
 
     fn report(&self, _end: SimTime) -> ComponentReport {
-        let n = self.target_requests.len().max(1) as f64;
-        let total: u64 = self.target_requests.iter().sum();
-        let max = self.target_requests.iter().copied().max().unwrap_or(0);
+        let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
+        let served: Vec<u64> = target_requests.iter().copied().filter(|&r| r > 0).collect();
+        let total: u64 = served.iter().sum();
+        let max = served.iter().copied().max().unwrap_or(0);
         let imbalance = if total > 0 {
-            max as f64 / (total as f64 / n)
+            max as f64 / (total as f64 / served.len() as f64)
         } else {
             0.0
         };
+        let healthy = self
+            .targets
+            .iter()
+            .filter(|t| t.state == TargetState::Healthy)
+            .count();
         self.metrics
             .report(Spec::KIND, self.in_flight)
             .figure("algorithm", self.algorithm)
-            .figure("targets", self.target_requests.len())
-            .figure("target_requests", &self.target_requests)
+            .figure("targets", self.targets.len())
+            .figure("healthy_targets_end", healthy)
+            .figure("target_requests", target_requests)
             .figure("imbalance", imbalance)
             .figure("rejected", self.rejected)
             .figure("late_responses", self.late_responses)

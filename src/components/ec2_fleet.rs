@@ -12,19 +12,19 @@
 //! ```
 //!
 //! # What it follows, what it simplifies
-//! Each instance is a FIFO queue in front of `vcpus` workers: a request holds one worker for its
-//! whole handler (compute, calls and sleeps alike, as a thread-per-request server does), and
-//! queued requests start in arrival order. An instance whose queue already holds `max_queue`
-//! requests answers 503 at once. `compute` steps take their sampled time divided by the
-//! instance's `speed`; CPU utilisation counts compute time only, while `utilisation` counts
-//! busy workers. Requests a load balancer routes to a given instance go there; requests sent to
-//! the fleet directly are spread round robin. Not modelled: instance launch or failure (see the
-//! `asg` kind), burstable CPU credits, network time.
+//! Each instance is a FIFO queue in front of `vcpus` workers (see [`super::instances`]): a
+//! request holds one worker for its whole handler, queued requests start in arrival order, and
+//! an instance whose queue already holds `max_queue` requests answers 503 at once. `compute`
+//! steps take their sampled time divided by the instance's `speed`; CPU utilisation counts
+//! compute time only, while `utilisation` counts busy workers. Every instance is in service
+//! (and healthy behind a load balancer) from the start. Requests a load balancer routes to a
+//! given instance go there; requests sent to the fleet directly are spread round robin. Not
+//! modelled: instance launch or failure (see the `asg` kind), burstable CPU credits, network
+//! time.
 //!
 //! With `instances = 1`, `vcpus = c`, no `max_queue`, an exponential compute step and a Poisson
 //! workload this is the M/M/c queue of textbooks; its tests compare it with Erlang C.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::ops::Range;
 
@@ -32,13 +32,13 @@ use serde::Deserialize;
 use serde::de::{self, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::handler::{Handler, Next, StepSpec, call_references};
+use super::handler::{Handler, StepSpec, call_references};
+use super::instances::Pool;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue, TargetGroup};
-use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
-use crate::engine::{Component, Ctx};
-use crate::message::{Msg, NO_ROUTE, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWeighted};
+use crate::engine::{Component, ComponentId, Ctx};
+use crate::message::{Control, Msg, NO_ROUTE};
+use crate::metrics::{ComponentReport, SeriesRow};
 
 /// The `ec2_fleet` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -187,7 +187,6 @@ impl Kind for Spec {
 
     fn target_group(&self) -> Option<TargetGroup> {
         Some(TargetGroup {
-            instances: *self.instances.get_ref(),
             capacity_per_instance: self
                 .max_queue
                 .map(|q| q.saturating_add(*self.vcpus.get_ref())),
@@ -196,238 +195,29 @@ impl Kind for Spec {
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
         let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
-        let instances = self
-            .speeds()
-            .into_iter()
-            .map(|speed| Instance {
-                busy: 0,
-                queue: VecDeque::new(),
-                speed,
-                requests: 0,
-            })
-            .collect();
-        Ok(Box::new(Ec2Fleet {
+        let mut pool = Pool::new(
             handler,
-            vcpus: *self.vcpus.get_ref(),
-            max_queue: self.max_queue,
-            instances,
-            jobs: Slab::default(),
+            *self.vcpus.get_ref(),
+            self.max_queue,
+            cx.warmup_end,
+        );
+        for speed in self.speeds() {
+            pool.add_instance(speed, SimTime::ZERO);
+        }
+        Ok(Box::new(Ec2Fleet {
+            pool,
             next_instance: 0,
-            in_flight: 0,
-            queued: 0,
-            metrics: RequestMetrics::new(cx.warmup_end),
-            busy_workers: TimeWeighted::new(0.0),
-            busy_cpus: TimeWeighted::new(0.0),
-            inside: TimeWeighted::new(0.0),
-            waiting: TimeWeighted::new(0.0),
-            wait: Latency::new(3),
-            accepted: 0,
-            queued_on_arrival: 0,
-            rejected: 0,
+            load_balancers: cx.referrers("targets"),
         }))
     }
 }
 
-/// One instance: busy workers and a FIFO of waiting jobs.
-struct Instance {
-    busy: u32,
-    queue: VecDeque<u32>,
-    speed: f64,
-    /// Requests routed here in the measured window.
-    requests: u64,
-}
-
-/// A request inside the fleet.
-#[derive(Clone, Debug)]
-struct Job {
-    request: Request,
-    arrived: SimTime,
-    instance: u32,
-    /// Index of the next handler step.
-    step: u16,
-    on_cpu: bool,
-}
-
-/// Timer kind: the current wait (compute or sleep) of job `id` is over.
-const TIMER_STEP_DONE: u32 = 0;
-
-/// A running fleet.
+/// A running fleet: a pool whose instances are all in service from the start.
 pub struct Ec2Fleet {
-    handler: Handler,
-    vcpus: u32,
-    max_queue: Option<u32>,
-    instances: Vec<Instance>,
-    /// Jobs by slot (the slot is the key in timers and call tags).
-    jobs: Slab<Job>,
+    pool: Pool,
     next_instance: usize,
-    in_flight: u64,
-    queued: u64,
-    metrics: RequestMetrics,
-    busy_workers: TimeWeighted,
-    busy_cpus: TimeWeighted,
-    /// Requests inside the fleet (queued or served), over time.
-    inside: TimeWeighted,
-    /// Requests waiting in queues, over time.
-    waiting: TimeWeighted,
-    /// Queueing delay (arrival to start) of window requests.
-    wait: Latency,
-    /// Window requests admitted (served or queued).
-    accepted: u64,
-    /// Of those, the ones that found every worker of their instance busy.
-    queued_on_arrival: u64,
-    /// Window requests refused with 503.
-    rejected: u64,
-}
-
-impl Ec2Fleet {
-    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        let in_window = self.metrics.in_window(now);
-        self.metrics.arrived(now);
-        let instance = if request.route != NO_ROUTE {
-            request.route as usize % self.instances.len()
-        } else {
-            let i = self.next_instance;
-            self.next_instance = (i + 1) % self.instances.len();
-            i
-        };
-        let inst = &mut self.instances[instance];
-        if in_window {
-            inst.requests += 1;
-        }
-        let must_wait = inst.busy >= self.vcpus;
-        if must_wait
-            && self
-                .max_queue
-                .is_some_and(|max| inst.queue.len() >= max as usize)
-        {
-            if in_window {
-                self.rejected += 1;
-            }
-            let outcome = Outcome::Error(503);
-            self.metrics.finished(now, now, outcome);
-            cx.reply(Response { request, outcome });
-            return;
-        }
-        self.in_flight += 1;
-        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
-        if in_window {
-            self.accepted += 1;
-        }
-        let job = Job {
-            request,
-            arrived: now,
-            instance: instance as u32,
-            step: 0,
-            on_cpu: false,
-        };
-        let slot = self.jobs.insert(job);
-        if must_wait {
-            if in_window {
-                self.queued_on_arrival += 1;
-            }
-            self.instances[instance].queue.push_back(slot);
-            self.queued += 1;
-            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
-        } else {
-            self.start(slot, cx);
-        }
-    }
-
-    /// A worker takes job `slot`.
-    fn start(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        let job = &self.jobs[slot];
-        self.instances[job.instance as usize].busy += 1;
-        if self.metrics.in_window(job.arrived) {
-            self.wait.record(now - job.arrived);
-        }
-        let busy = self.busy_workers.value() + 1.0;
-        self.busy_workers.set(now, cx.warmup_end(), busy);
-        self.run(slot, cx);
-    }
-
-    /// Runs job `slot` up to its next wait, call, or its end.
-    fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let job = &mut self.jobs[slot];
-        let speed = self.instances[job.instance as usize].speed;
-        match self.handler.next(job.step as usize, speed, cx.rng()) {
-            Next::Wait { delay, cpu } => {
-                job.step += 1;
-                if cpu {
-                    job.on_cpu = true;
-                    let busy = self.busy_cpus.value() + 1.0;
-                    self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
-                }
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_STEP_DONE,
-                        id: slot as u64,
-                    },
-                );
-            }
-            Next::Call(to, op) => {
-                job.step += 1;
-                let call = Request {
-                    op,
-                    reply_to: cx.me(),
-                    tag: slot as u64,
-                    route: NO_ROUTE,
-                    ..job.request
-                };
-                cx.send_request(to, call);
-            }
-            Next::Done => self.finish(slot, Outcome::Ok, cx),
-        }
-    }
-
-    fn on_step_done(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let job = &mut self.jobs[slot];
-        if job.on_cpu {
-            job.on_cpu = false;
-            let busy = self.busy_cpus.value() - 1.0;
-            self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
-        }
-        self.run(slot, cx);
-    }
-
-    fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
-        let slot = response.request.tag as u32;
-        if response.outcome.is_ok() {
-            self.run(slot, cx);
-        } else {
-            // A failed call fails the request with the callee's outcome.
-            self.finish(slot, response.outcome, cx);
-        }
-    }
-
-    /// Answers job `slot`, frees its worker, and starts the next waiting job of its instance.
-    fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        let job = &self.jobs[slot];
-        let instance = job.instance as usize;
-        cx.reply(Response {
-            request: job.request,
-            outcome,
-        });
-        self.metrics.finished(job.arrived, now, outcome);
-        self.in_flight -= 1;
-        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
-        self.jobs.remove(slot);
-        self.instances[instance].busy -= 1;
-        let busy = self.busy_workers.value() - 1.0;
-        self.busy_workers.set(now, cx.warmup_end(), busy);
-        if let Some(next) = self.instances[instance].queue.pop_front() {
-            self.queued -= 1;
-            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
-            self.start(next, cx);
-        }
-    }
-
-    fn workers(&self) -> f64 {
-        (self.instances.len() as u32 * self.vcpus) as f64
-    }
+    /// Load balancers whose target group this fleet is.
+    load_balancers: Vec<ComponentId>,
 }
 
 impl Component for Ec2Fleet {
@@ -435,60 +225,61 @@ impl Component for Ec2Fleet {
         Spec::KIND
     }
 
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        // Load balancers in front route to every instance from the start.
+        for &lb in &self.load_balancers {
+            for instance in 0..self.pool.len() as u32 {
+                cx.send(
+                    lb,
+                    Msg::Control(Control::Register {
+                        instance,
+                        healthy: true,
+                    }),
+                );
+            }
+        }
+    }
+
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
-            Msg::Request(request) => self.on_request(request, cx),
-            Msg::Response(response) => self.on_response(response, cx),
-            Msg::Timer(Timer {
-                kind: TIMER_STEP_DONE,
-                id,
-            }) => self.on_step_done(id as u32, cx),
-            Msg::Timer(other) => debug_assert!(false, "unknown ec2_fleet timer {other:?}"),
+            Msg::Request(request) => {
+                let instance = if request.route != NO_ROUTE {
+                    request.route % self.pool.len() as u32
+                } else {
+                    // Sent to the fleet directly: the instances take turns.
+                    let i = self.next_instance;
+                    self.next_instance = (i + 1) % self.pool.len();
+                    i as u32
+                };
+                self.pool.accept(request, instance, cx);
+            }
+            Msg::Control(Control::HealthCheck { instance, from }) => {
+                // Every instance of a fixed fleet is always up.
+                let reply = Control::HealthCheckResult {
+                    instance,
+                    healthy: true,
+                };
+                cx.send(from, Msg::Control(reply));
+            }
+            Msg::Control(_) => {}
+            other => {
+                self.pool.handle(other, cx);
+            }
         }
     }
 
     fn in_flight(&self) -> u64 {
-        self.in_flight
+        self.pool.in_flight()
     }
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
-        self.metrics.sample(self.in_flight, row);
-        row.queue_length = Some(self.queued);
-        let warmup_end = self.metrics.warmup_end();
-        row.utilisation =
-            Some(self.busy_workers.take_interval_mean(now, warmup_end) / self.workers());
+        self.pool.sample(now, row);
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
-        let warmup_end = self.metrics.warmup_end();
-        let waited_fraction = if self.accepted > 0 {
-            self.queued_on_arrival as f64 / self.accepted as f64
-        } else {
-            0.0
-        };
-        let per_instance: Vec<u64> = self.instances.iter().map(|i| i.requests).collect();
-        self.metrics
-            .report(Spec::KIND, self.in_flight)
-            .figure("instances", self.instances.len())
-            .figure("vcpus", self.vcpus)
-            .figure(
-                "utilisation",
-                self.busy_workers.window_mean(end, warmup_end) / self.workers(),
-            )
-            .figure(
-                "cpu_utilisation",
-                self.busy_cpus.window_mean(end, warmup_end) / self.workers(),
-            )
-            .figure("in_flight_mean", self.inside.window_mean(end, warmup_end))
-            .figure(
-                "queue_length_mean",
-                self.waiting.window_mean(end, warmup_end),
-            )
-            .figure("wait_ms", self.wait.summary())
-            .figure("waited_fraction", waited_fraction)
-            .figure("rejected", self.rejected)
-            .figure("instance_requests", per_instance)
-            .figure("queue_length_end", self.queued)
+        self.pool
+            .report(Spec::KIND, end)
+            .figure("instances", self.pool.len())
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod alb;
 pub mod ec2_fleet;
 pub mod handler;
+pub mod instances;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -53,11 +54,9 @@ pub struct SpecIssue {
     pub span: Range<usize>,
 }
 
-/// The instances a load balancer can route to, as its target describes them.
+/// What a load balancer knows of the instances it routes to before they register.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TargetGroup {
-    /// Registered instances.
-    pub instances: u32,
     /// Requests one instance can hold (serving plus queued) before it refuses; `None` if
     /// unbounded.
     pub capacity_per_instance: Option<u32>,
@@ -79,6 +78,20 @@ pub struct BuildContext<'a> {
 }
 
 impl BuildContext<'_> {
+    /// The components whose `field` names this component (e.g. the load balancers whose
+    /// `targets` is this group), in name order.
+    pub fn referrers(&self, field: &str) -> Vec<ComponentId> {
+        self.specs
+            .iter()
+            .filter(|(_, spec)| {
+                spec.references()
+                    .iter()
+                    .any(|r| r.field == field && r.name.get_ref() == self.name)
+            })
+            .map(|(name, _)| self.id(name))
+            .collect()
+    }
+
     /// The id of a name the loader has already resolved.
     pub fn id(&self, name: &str) -> ComponentId {
         *self

@@ -8,6 +8,7 @@
 #[derive(Clone, Debug)]
 pub struct Slab<T> {
     items: Vec<T>,
+    live: Vec<bool>,
     free: Vec<u32>,
 }
 
@@ -15,6 +16,7 @@ impl<T> Default for Slab<T> {
     fn default() -> Self {
         Slab {
             items: Vec::new(),
+            live: Vec::new(),
             free: Vec::new(),
         }
     }
@@ -25,6 +27,7 @@ impl<T> Slab<T> {
     pub fn with_capacity(n: usize) -> Self {
         Slab {
             items: Vec::with_capacity(n),
+            live: Vec::with_capacity(n),
             free: Vec::new(),
         }
     }
@@ -34,10 +37,12 @@ impl<T> Slab<T> {
         match self.free.pop() {
             Some(key) => {
                 self.items[key as usize] = item;
+                self.live[key as usize] = true;
                 key
             }
             None => {
                 self.items.push(item);
+                self.live.push(true);
                 u32::try_from(self.items.len() - 1).expect("fewer than 2^32 items held at once")
             }
         }
@@ -46,8 +51,14 @@ impl<T> Slab<T> {
     /// Frees `key` for reuse. The item stays readable until the key is reused, so a caller may
     /// still copy it out; callers must not free a key twice.
     pub fn remove(&mut self, key: u32) {
-        debug_assert!((key as usize) < self.items.len());
+        debug_assert!(self.is_live(key), "slab key {key} freed twice");
+        self.live[key as usize] = false;
         self.free.push(key);
+    }
+
+    /// True when `key` holds an item (inserted and not removed).
+    pub fn is_live(&self, key: u32) -> bool {
+        self.live.get(key as usize).copied().unwrap_or(false)
     }
 
     /// Items held (inserted and not removed).
@@ -85,6 +96,7 @@ mod tests {
         let b = slab.insert("b");
         assert_eq!((a, b), (0, 1));
         slab.remove(a);
+        assert!(!slab.is_live(a) && slab.is_live(b));
         assert_eq!(slab.len(), 1);
         let c = slab.insert("c");
         assert_eq!(c, a);

@@ -385,8 +385,8 @@ impl Component for Workload {
             }) => self.send(id, cx),
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Timer(other) => debug_assert!(false, "unknown workload timer {other:?}"),
-            Msg::Request(request) => {
-                debug_assert!(false, "a workload received a request: {request:?}")
+            Msg::Request(_) | Msg::Control(_) => {
+                debug_assert!(false, "a workload received {msg:?}")
             }
         }
     }

@@ -1,0 +1,476 @@
+//! A pool of EC2 instances serving requests: the part `ec2_fleet` and `asg` share.
+//!
+//! Each instance is a FIFO queue in front of `vcpus` workers. A request holds one worker for its
+//! whole handler (compute, calls and sleeps alike, as a thread-per-request server does), and
+//! queued requests start in arrival order. An instance whose queue already holds `max_queue`
+//! requests answers 503 at once. Compute steps take their sampled time divided by the instance's
+//! speed; CPU utilisation counts compute time only, `utilisation` counts busy workers.
+//!
+//! The pool does not decide which instances exist or where a request goes: its owner (a fixed
+//! fleet or an Auto Scaling Group) adds instances, picks the instance for each request, and
+//! may crash one ([`Pool::crash`]): its requests are then answered 502, as a load balancer
+//! answers when a target drops the connection.
+
+use std::collections::VecDeque;
+
+use super::handler::{Handler, Next};
+use crate::engine::Ctx;
+use crate::engine::slab::Slab;
+use crate::engine::time::SimTime;
+use crate::message::{Msg, NO_ROUTE, Outcome, Request, Response, Timer};
+use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWeighted};
+
+/// Timer kind the pool uses for its jobs; owners use other kinds for their own timers.
+pub const TIMER_STEP_DONE: u32 = 0;
+
+/// One instance of the pool.
+#[derive(Clone, Debug)]
+struct Instance {
+    speed: f64,
+    /// Jobs being served (at most `vcpus`).
+    serving: Vec<u32>,
+    queue: VecDeque<u32>,
+    /// False once crashed or removed: it takes no request.
+    up: bool,
+    /// Requests routed here in the measured window.
+    requests: u64,
+    /// Busy vCPUs and the integral of busy vCPUs over time since the last take (vCPU·ns).
+    cpu_busy: u32,
+    cpu_since: SimTime,
+    cpu_area: f64,
+    /// Start of the current CPU-utilisation measurement.
+    cpu_window_start: SimTime,
+}
+
+impl Instance {
+    fn advance_cpu(&mut self, now: SimTime) {
+        if now > self.cpu_since {
+            self.cpu_area += self.cpu_busy as f64 * (now - self.cpu_since).as_nanos() as f64;
+            self.cpu_since = now;
+        }
+    }
+}
+
+/// A request inside the pool.
+#[derive(Clone, Debug)]
+struct Job {
+    request: Request,
+    arrived: SimTime,
+    instance: u32,
+    /// Index of the next handler step.
+    step: u16,
+    on_cpu: bool,
+    /// Distinguishes this job from earlier users of its slot, whose timers or call answers may
+    /// still arrive after a crash answered them.
+    generation: u32,
+}
+
+/// Instances, their jobs, and the metrics they share.
+pub struct Pool {
+    handler: Handler,
+    vcpus: u32,
+    max_queue: Option<u32>,
+    instances: Vec<Instance>,
+    jobs: Slab<Job>,
+    next_generation: u32,
+    in_flight: u64,
+    queued: u64,
+    metrics: RequestMetrics,
+    busy_workers: TimeWeighted,
+    busy_cpus: TimeWeighted,
+    inside: TimeWeighted,
+    waiting: TimeWeighted,
+    wait: Latency,
+    accepted: u64,
+    queued_on_arrival: u64,
+    rejected: u64,
+    crashed_requests: u64,
+    /// Worker capacity of the instances that are up, over time (for utilisation).
+    capacity: TimeWeighted,
+}
+
+fn job_id(generation: u32, slot: u32) -> u64 {
+    ((generation as u64) << 32) | slot as u64
+}
+
+impl Pool {
+    /// An empty pool whose instances have `vcpus` workers and queue at most `max_queue`
+    /// requests each, running `handler`.
+    pub fn new(handler: Handler, vcpus: u32, max_queue: Option<u32>, warmup_end: SimTime) -> Self {
+        Pool {
+            handler,
+            vcpus,
+            max_queue,
+            instances: Vec::new(),
+            jobs: Slab::default(),
+            next_generation: 0,
+            in_flight: 0,
+            queued: 0,
+            metrics: RequestMetrics::new(warmup_end),
+            busy_workers: TimeWeighted::new(0.0),
+            busy_cpus: TimeWeighted::new(0.0),
+            inside: TimeWeighted::new(0.0),
+            waiting: TimeWeighted::new(0.0),
+            wait: Latency::new(3),
+            accepted: 0,
+            queued_on_arrival: 0,
+            rejected: 0,
+            crashed_requests: 0,
+            capacity: TimeWeighted::new(0.0),
+        }
+    }
+
+    /// Adds an instance that can take requests from `now`; returns its index.
+    pub fn add_instance(&mut self, speed: f64, now: SimTime) -> u32 {
+        self.instances.push(Instance {
+            speed,
+            serving: Vec::new(),
+            queue: VecDeque::new(),
+            up: true,
+            requests: 0,
+            cpu_busy: 0,
+            cpu_since: now,
+            cpu_area: 0.0,
+            cpu_window_start: now,
+        });
+        self.update_capacity(now);
+        (self.instances.len() - 1) as u32
+    }
+
+    fn update_capacity(&mut self, now: SimTime) {
+        let up = self.instances.iter().filter(|i| i.up).count() as u32;
+        let warmup_end = self.metrics.warmup_end();
+        self.capacity.set(now, warmup_end, (up * self.vcpus) as f64);
+    }
+
+    /// Instances ever added (indices run from 0 to this).
+    pub fn len(&self) -> usize {
+        self.instances.len()
+    }
+
+    /// True when no instance was ever added.
+    pub fn is_empty(&self) -> bool {
+        self.instances.is_empty()
+    }
+
+    /// Requests held by instance `i` (served and queued).
+    pub fn load(&self, i: u32) -> usize {
+        let inst = &self.instances[i as usize];
+        inst.serving.len() + inst.queue.len()
+    }
+
+    /// Workers per instance.
+    pub fn vcpus(&self) -> u32 {
+        self.vcpus
+    }
+
+    /// Requests one instance can hold before it refuses (workers plus queue), if bounded.
+    pub fn capacity_per_instance(&self) -> Option<u32> {
+        self.max_queue.map(|q| q.saturating_add(self.vcpus))
+    }
+
+    /// The request metrics (arrivals, outcomes, latency inside the pool).
+    pub fn metrics(&self) -> &RequestMetrics {
+        &self.metrics
+    }
+
+    /// Answers `request` without any instance (none available), counting it as arrived here.
+    pub fn refuse(&mut self, request: Request, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        if self.metrics.in_window(now) {
+            self.rejected += 1;
+        }
+        self.metrics.finished(now, now, outcome);
+        cx.reply(Response { request, outcome });
+    }
+
+    /// Gives `request` to instance `i`: served at once, queued, or refused with 503 when the
+    /// queue is full.
+    pub fn accept(&mut self, request: Request, i: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let in_window = self.metrics.in_window(now);
+        let inst = &mut self.instances[i as usize];
+        debug_assert!(inst.up, "requests go to instances that are up");
+        if in_window {
+            inst.requests += 1;
+        }
+        let must_wait = inst.serving.len() as u32 >= self.vcpus;
+        if must_wait
+            && self
+                .max_queue
+                .is_some_and(|max| inst.queue.len() >= max as usize)
+        {
+            self.refuse(request, Outcome::Error(503), cx);
+            return;
+        }
+        self.metrics.arrived(now);
+        self.in_flight += 1;
+        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
+        if in_window {
+            self.accepted += 1;
+        }
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let slot = self.jobs.insert(Job {
+            request,
+            arrived: now,
+            instance: i,
+            step: 0,
+            on_cpu: false,
+            generation: self.next_generation,
+        });
+        if must_wait {
+            if in_window {
+                self.queued_on_arrival += 1;
+            }
+            self.instances[i as usize].queue.push_back(slot);
+            self.queued += 1;
+            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
+        } else {
+            self.start(slot, cx);
+        }
+    }
+
+    /// A worker takes job `slot`.
+    fn start(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let job = &self.jobs[slot];
+        self.instances[job.instance as usize].serving.push(slot);
+        if self.metrics.in_window(job.arrived) {
+            self.wait.record(now - job.arrived);
+        }
+        let busy = self.busy_workers.value() + 1.0;
+        self.busy_workers.set(now, cx.warmup_end(), busy);
+        self.run(slot, cx);
+    }
+
+    /// Runs job `slot` up to its next wait, call, or its end.
+    fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let job = &mut self.jobs[slot];
+        let id = job_id(job.generation, slot);
+        let inst = &mut self.instances[job.instance as usize];
+        match self.handler.next(job.step as usize, inst.speed, cx.rng()) {
+            Next::Wait { delay, cpu } => {
+                job.step += 1;
+                if cpu {
+                    job.on_cpu = true;
+                    inst.advance_cpu(cx.now());
+                    inst.cpu_busy += 1;
+                    let busy = self.busy_cpus.value() + 1.0;
+                    self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
+                }
+                cx.set_timer(
+                    delay,
+                    Timer {
+                        kind: TIMER_STEP_DONE,
+                        id,
+                    },
+                );
+            }
+            Next::Call(to, op) => {
+                job.step += 1;
+                let call = Request {
+                    op,
+                    reply_to: cx.me(),
+                    tag: id,
+                    route: NO_ROUTE,
+                    ..job.request
+                };
+                cx.send_request(to, call);
+            }
+            Next::Done => self.finish(slot, Outcome::Ok, cx),
+        }
+    }
+
+    /// The job a timer or call answer is for, if it is still alive.
+    fn live_job(&self, id: u64) -> Option<u32> {
+        let slot = id as u32;
+        let generation = (id >> 32) as u32;
+        (self.jobs.is_live(slot) && self.jobs[slot].generation == generation).then_some(slot)
+    }
+
+    /// Handles one of the pool's own timers. Returns the instance whose job ended, if one did.
+    pub fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) -> Option<u32> {
+        debug_assert_eq!(timer.kind, TIMER_STEP_DONE);
+        let slot = self.live_job(timer.id)?;
+        let job = &mut self.jobs[slot];
+        let instance = job.instance;
+        if job.on_cpu {
+            job.on_cpu = false;
+            let inst = &mut self.instances[instance as usize];
+            inst.advance_cpu(cx.now());
+            inst.cpu_busy -= 1;
+            let busy = self.busy_cpus.value() - 1.0;
+            self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
+        }
+        let before = self.jobs.len();
+        self.run(slot, cx);
+        (self.jobs.len() < before).then_some(instance)
+    }
+
+    /// Handles the answer to a call a job made. Returns the instance whose job ended, if one
+    /// did.
+    pub fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) -> Option<u32> {
+        let slot = self.live_job(response.request.tag)?;
+        let instance = self.jobs[slot].instance;
+        if response.outcome.is_ok() {
+            let before = self.jobs.len();
+            self.run(slot, cx);
+            (self.jobs.len() < before).then_some(instance)
+        } else {
+            // A failed call fails the request with the callee's outcome.
+            self.finish(slot, response.outcome, cx);
+            Some(instance)
+        }
+    }
+
+    /// Answers job `slot`, frees its worker, and starts the next waiting job of its instance.
+    fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let job = self.jobs[slot].clone();
+        let i = job.instance as usize;
+        cx.reply(Response {
+            request: job.request,
+            outcome,
+        });
+        self.metrics.finished(job.arrived, now, outcome);
+        self.in_flight -= 1;
+        self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
+        self.jobs.remove(slot);
+        let serving = &mut self.instances[i].serving;
+        if let Some(pos) = serving.iter().position(|&s| s == slot) {
+            serving.swap_remove(pos);
+        }
+        let busy = self.busy_workers.value() - 1.0;
+        self.busy_workers.set(now, cx.warmup_end(), busy);
+        if let Some(next) = self.instances[i].queue.pop_front() {
+            self.queued -= 1;
+            self.waiting.set(now, cx.warmup_end(), self.queued as f64);
+            self.start(next, cx);
+        }
+    }
+
+    /// Instance `i` stops at `now`: every request it holds is answered 502 (the connection
+    /// drops) and it takes no more.
+    pub fn crash(&mut self, i: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let warmup_end = cx.warmup_end();
+        let inst = &mut self.instances[i as usize];
+        if !inst.up {
+            return;
+        }
+        inst.up = false;
+        inst.advance_cpu(now);
+        let queued: Vec<u32> = inst.queue.drain(..).collect();
+        let serving: Vec<u32> = std::mem::take(&mut inst.serving);
+        let cpus = serving.iter().filter(|&&s| self.jobs[s].on_cpu).count();
+        inst.cpu_busy = 0;
+        self.queued -= queued.len() as u64;
+        self.waiting.set(now, warmup_end, self.queued as f64);
+        let workers = self.busy_workers.value() - serving.len() as f64;
+        self.busy_workers.set(now, warmup_end, workers);
+        let cpu = self.busy_cpus.value() - cpus as f64;
+        self.busy_cpus.set(now, warmup_end, cpu);
+        for slot in queued.into_iter().chain(serving) {
+            let job = self.jobs[slot].clone();
+            let outcome = Outcome::Error(502);
+            cx.reply(Response {
+                request: job.request,
+                outcome,
+            });
+            self.metrics.finished(job.arrived, now, outcome);
+            if self.metrics.in_window(job.arrived) {
+                self.crashed_requests += 1;
+            }
+            self.in_flight -= 1;
+            self.jobs.remove(slot);
+        }
+        self.inside.set(now, warmup_end, self.in_flight as f64);
+        self.update_capacity(now);
+    }
+
+    /// Instance `i` leaves the pool (terminated after draining). It must hold no request.
+    pub fn remove(&mut self, i: u32, now: SimTime) {
+        let inst = &mut self.instances[i as usize];
+        debug_assert!(inst.serving.is_empty() && inst.queue.is_empty());
+        if inst.up {
+            inst.up = false;
+            self.update_capacity(now);
+        }
+    }
+
+    /// Mean CPU utilisation (0..=1) of instance `i` since the last call (or since it was
+    /// added), up to `now`; starts a new measurement.
+    pub fn take_cpu_utilisation(&mut self, i: u32, now: SimTime) -> f64 {
+        let vcpus = self.vcpus as f64;
+        let inst = &mut self.instances[i as usize];
+        inst.advance_cpu(now);
+        let span = now.saturating_since(inst.cpu_window_start).as_nanos() as f64;
+        let area = std::mem::take(&mut inst.cpu_area);
+        inst.cpu_window_start = now;
+        if span > 0.0 {
+            area / (span * vcpus)
+        } else {
+            0.0
+        }
+    }
+
+    /// Requests inside the pool right now.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+    }
+
+    /// Fills the pool's part of a time-series row.
+    pub fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(self.in_flight, row);
+        row.queue_length = Some(self.queued);
+        let warmup_end = self.metrics.warmup_end();
+        let busy = self.busy_workers.take_interval_mean(now, warmup_end);
+        let capacity = self.capacity.take_interval_mean(now, warmup_end);
+        row.utilisation = Some(if capacity > 0.0 { busy / capacity } else { 0.0 });
+    }
+
+    /// The pool's figures at the end of the run.
+    pub fn report(&self, kind: &'static str, end: SimTime) -> ComponentReport {
+        let warmup_end = self.metrics.warmup_end();
+        let waited_fraction = if self.accepted > 0 {
+            self.queued_on_arrival as f64 / self.accepted as f64
+        } else {
+            0.0
+        };
+        let capacity = self.capacity.window_mean(end, warmup_end);
+        let share = |tw: &TimeWeighted| {
+            if capacity > 0.0 {
+                tw.window_mean(end, warmup_end) / capacity
+            } else {
+                0.0
+            }
+        };
+        let per_instance: Vec<u64> = self.instances.iter().map(|i| i.requests).collect();
+        self.metrics
+            .report(kind, self.in_flight)
+            .figure("vcpus", self.vcpus)
+            .figure("utilisation", share(&self.busy_workers))
+            .figure("cpu_utilisation", share(&self.busy_cpus))
+            .figure("in_flight_mean", self.inside.window_mean(end, warmup_end))
+            .figure(
+                "queue_length_mean",
+                self.waiting.window_mean(end, warmup_end),
+            )
+            .figure("wait_ms", self.wait.summary())
+            .figure("waited_fraction", waited_fraction)
+            .figure("rejected", self.rejected)
+            .figure("crashed_requests", self.crashed_requests)
+            .figure("instance_requests", per_instance)
+    }
+
+    /// Routes a message that belongs to the pool (its timers, answers to its jobs' calls).
+    /// Returns the instance whose job ended, if one did.
+    pub fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) -> Option<u32> {
+        match msg {
+            Msg::Timer(timer) => self.on_timer(timer, cx),
+            Msg::Response(response) => self.on_response(response, cx),
+            Msg::Request(_) | Msg::Control(_) => None,
+        }
+    }
+}
