@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use crate::dist::DistSpec;
 use crate::engine::time::SimDuration;
 
 /// `models/alb.toml`.
@@ -29,6 +30,37 @@ pub struct AlbDefaults {
 }
 
 const ALB_TOML: &str = include_str!("../models/alb.toml");
+const ASG_TOML: &str = include_str!("../models/asg.toml");
+
+/// `models/asg.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AsgDefaults {
+    /// Time after launch during which health checks do not count.
+    pub health_check_grace_period: SimDuration,
+    /// Cooldown of simple scaling policies.
+    pub default_cooldown: SimDuration,
+    /// Time a new instance is excluded from metrics and current capacity.
+    pub instance_warmup: SimDuration,
+    /// Launch request to in service.
+    pub launch_time: DistSpec,
+    /// CloudWatch aggregation period of the group's metrics.
+    pub metric_period: SimDuration,
+    /// Delay before a datapoint is visible to alarms.
+    pub metric_publication_delay: SimDuration,
+    /// Datapoints (of as many) above target before target tracking scales out.
+    pub target_tracking_scale_out_datapoints: u32,
+    /// Datapoints (of as many) below the scale-in threshold before target tracking scales in.
+    pub target_tracking_scale_in_datapoints: u32,
+    /// Scale-in threshold as a fraction of the target.
+    pub target_tracking_scale_in_ratio: f64,
+}
+
+/// The Auto Scaling defaults.
+pub fn asg() -> &'static AsgDefaults {
+    static ASG: OnceLock<AsgDefaults> = OnceLock::new();
+    ASG.get_or_init(|| toml::from_str(ASG_TOML).expect("models/asg.toml is checked by a test"))
+}
 
 /// The ALB defaults.
 pub fn alb() -> &'static AlbDefaults {
@@ -45,5 +77,11 @@ mod tests {
         let alb: AlbDefaults = toml::from_str(ALB_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(alb.idle_timeout, SimDuration::from_secs(60));
         assert_eq!(alb.deregistration_delay, SimDuration::from_secs(300));
+        let asg: AsgDefaults = toml::from_str(ASG_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(asg.default_cooldown, SimDuration::from_secs(300));
+        assert_eq!(asg.target_tracking_scale_out_datapoints, 3);
+        asg.launch_time
+            .build(std::path::Path::new("."))
+            .expect("launch time builds");
     }
 }

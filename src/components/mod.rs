@@ -6,6 +6,7 @@
 //! and adding one line to [`registry!`] below.
 
 pub mod alb;
+pub mod asg;
 pub mod ec2_fleet;
 pub mod handler;
 pub mod instances;
@@ -200,5 +201,6 @@ macro_rules! registry {
 
 registry! {
     Alb => alb::Spec;
+    Asg => asg::Spec;
     Ec2Fleet => ec2_fleet::Spec;
 }

@@ -13,6 +13,7 @@
 //! the window too. A second set of counts covers the whole run; the end-of-run conservation
 //! check compares it with the requests actually held inside the component.
 
+pub mod cloudwatch;
 pub mod conservation;
 
 use hdrhistogram::Histogram;
@@ -201,6 +202,21 @@ pub struct SeriesRow {
     pub latency_ms: Option<[f64; 3]>,
     /// Busy share of the component's servers over the interval (0..=1), if it has servers.
     pub utilisation: Option<f64>,
+    /// Capacity of a scaling group at the end of the interval, if it scales.
+    pub capacity: Option<CapacityRow>,
+}
+
+/// Instance counts of a scaling group at one moment.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapacityRow {
+    /// Desired capacity.
+    pub desired: u64,
+    /// Instances launching (pending).
+    pub pending: u64,
+    /// Instances in service.
+    pub in_service: u64,
+    /// Instances draining before termination.
+    pub draining: u64,
 }
 
 /// The request metrics of one component (or workload): windowed and whole-run counts, the

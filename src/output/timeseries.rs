@@ -25,6 +25,10 @@ pub const COLUMNS: &[&str] = &[
     "latency_p50_ms",
     "latency_p90_ms",
     "latency_p99_ms",
+    "desired",
+    "pending",
+    "in_service",
+    "draining",
 ];
 
 /// Writes rows to `timeseries.csv` through a temporary file.
@@ -85,6 +89,8 @@ impl SeriesSink for CsvSeries {
             Some([a, b, c]) => [Some(a), Some(b), Some(c)],
             None => [None, None, None],
         };
+        let capacity =
+            |f: fn(&crate::metrics::CapacityRow) -> u64| opt(row.capacity.as_ref().map(f));
         let record = [
             time.as_secs_f64().to_string(),
             name.to_string(),
@@ -100,6 +106,10 @@ impl SeriesSink for CsvSeries {
             opt(p50),
             opt(p90),
             opt(p99),
+            capacity(|c| c.desired),
+            capacity(|c| c.pending),
+            capacity(|c| c.in_service),
+            capacity(|c| c.draining),
         ];
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));

@@ -1,0 +1,1517 @@
+//! `asg`: an EC2 Auto Scaling Group: instances that launch, warm up, serve, fail, drain and
+//! terminate, and scaling policies fed by CloudWatch-style metrics.
+//!
+//! ```toml
+//! [[component]]
+//! name = "web"
+//! kind = "asg"
+//! min = 2
+//! max = 20
+//! desired = 2
+//! vcpus = 2
+//! handler = [ { compute = { dist = "exponential", mean = "40ms" } } ]
+//! launch_time = { dist = "lognormal", mean = "60s", p99 = "150s" }
+//!
+//! [[component.policy]]
+//! type = "target_tracking"
+//! metric = "cpu_utilization"      # or "request_count_per_target"
+//! target = 50
+//! ```
+//!
+//! # What it follows
+//! - Capacity: `desired` stays within [`min`, `max`]; the group launches or terminates
+//!   instances until the instances it has (pending, in service) match `desired`.
+//! - Lifecycle: a launched instance is *pending* for its `launch_time`, then *in service*: it
+//!   registers with the load balancers whose `targets` is the group, which send it traffic once
+//!   it passes their health checks. For `instance_warmup` after that it is *warming up*: not
+//!   counted in the group's aggregated metrics nor in the current capacity that step and target
+//!   tracking policies scale from.
+//! - Scale-in terminates the instance launched first (`termination_policy = "oldest_instance"`,
+//!   the default; `"newest_instance"` takes the last). A terminating instance is deregistered and
+//!   drains (see the `alb` model); it terminates once drained, so no request is lost.
+//! - Health: a failed instance (see `failures` and `mtbf`) is found unhealthy by its EC2 status
+//!   checks (`health_check_type = "ec2"`, the default) or, with `"elb"`, also when a load
+//!   balancer marks it unhealthy; health checks do not count during
+//!   `health_check_grace_period` after launch. An unhealthy instance is terminated and replaced.
+//! - Metrics (CloudWatch-style, one datapoint per `metric_period`, visible to alarms
+//!   `metric_publication_delay` later): `cpu_utilization` (percent: busy vCPU time over total, of
+//!   the warm in-service instances, averaged over them) and `request_count_per_target`
+//!   (requests routed to the group by its load balancers in the period, per warm in-service
+//!   instance).
+//! - Policies: `target_tracking` (scale out when 3 of 3 datapoints are above the target, to
+//!   ceil(warm capacity × metric / target); scale in when 15 of 15 are below 90 % of the target,
+//!   never while instances warm up, by the same proportion); `step` (an alarm; the step whose
+//!   bounds contain the breach sets the adjustment, applied to the warm capacity while the alarm
+//!   stays in ALARM); `simple` (an alarm; one adjustment, then nothing more from that policy
+//!   until its `cooldown` has passed after the activity completed); scheduled actions set
+//!   `min`, `max` and `desired` at given times. When several policies act at once, the largest
+//!   resulting capacity wins.
+//!
+//! # What it simplifies
+//! One availability zone. Instances of a group are identical (one `speed`). Billing counts
+//! in-service time (instance-hours) with no per-second minimum. A crashed instance answers
+//! nothing: requests it held are answered 502, as the load balancer would.
+
+use std::ops::Range;
+
+use rand::Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::handler::{DurationDist, Handler, StepSpec, call_references};
+use super::instances::{Pool, TIMER_STEP_DONE};
+use super::{BuildContext, Expects, Kind, Reference, SpecIssue, TargetGroup};
+use crate::dist::Dist;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId, Ctx};
+use crate::message::{Control, Msg, NO_ROUTE, Outcome, Request, Timer};
+use crate::metrics::cloudwatch::{
+    Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
+};
+use crate::metrics::{CapacityRow, ComponentReport, SeriesRow, TimeWeighted};
+use crate::units::PositiveDuration;
+
+/// The `asg` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Fewest instances.
+    pub min: Spanned<u32>,
+    /// Most instances.
+    pub max: Spanned<u32>,
+    /// Instances wanted at the start (default `min`).
+    pub desired: Option<Spanned<u32>>,
+    /// Requests served in parallel per instance (default 1).
+    #[serde(default = "one")]
+    pub vcpus: u32,
+    /// Waiting requests per instance beyond which it answers 503 (default unbounded).
+    pub max_queue: Option<u32>,
+    /// Speed factor of every instance (default 1).
+    pub speed: Option<Spanned<f64>>,
+    /// What serving one request does.
+    pub handler: Spanned<Vec<StepSpec>>,
+    /// Launch request to in service (default from `models/asg.toml`).
+    pub launch_time: Option<DurationDist>,
+    /// Time after launch during which health checks do not count (default 300 s).
+    pub health_check_grace_period: Option<SimDuration>,
+    /// `"ec2"` (default) or `"elb"`.
+    pub health_check_type: Option<HealthCheckType>,
+    /// Time a new instance is excluded from metrics and current capacity (default 300 s).
+    pub instance_warmup: Option<SimDuration>,
+    /// Cooldown of simple policies that set none (default 300 s).
+    pub default_cooldown: Option<SimDuration>,
+    /// Which instance scale-in terminates.
+    #[serde(default)]
+    pub termination_policy: TerminationPolicy,
+    /// Aggregation period of the group's metrics (default 60 s).
+    pub metric_period: Option<PositiveDuration>,
+    /// Delay before a datapoint is visible to alarms (default 60 s).
+    pub metric_publication_delay: Option<SimDuration>,
+    /// Mean time between failures of one instance (exponential), if instances fail at random.
+    pub mtbf: Option<PositiveDuration>,
+    /// Instances that fail at given times: `[ { at = "10m", count = 1 } ]`.
+    #[serde(default)]
+    pub failures: Vec<FailureSpec>,
+    /// Scaling policies.
+    #[serde(default)]
+    pub policy: Vec<Spanned<PolicySpec>>,
+    /// Scheduled actions.
+    #[serde(default)]
+    pub scheduled: Vec<Spanned<ScheduledSpec>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Which health checks make the group replace an instance.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthCheckType {
+    /// EC2 status checks only (a failed instance).
+    #[default]
+    Ec2,
+    /// EC2 status checks and the load balancers' health checks.
+    Elb,
+}
+
+/// Which instance scale-in terminates first.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationPolicy {
+    /// The instance launched first.
+    #[default]
+    OldestInstance,
+    /// The instance launched last.
+    NewestInstance,
+}
+
+/// `[ { at = "10m", count = 1 } ]`: `count` in-service instances (oldest first) fail at `at`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureSpec {
+    /// When.
+    pub at: SimDuration,
+    /// How many instances (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+/// `[[component.scheduled]]`: set capacity limits at a time.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduledSpec {
+    /// When.
+    pub at: SimDuration,
+    /// New minimum.
+    pub min: Option<u32>,
+    /// New maximum.
+    pub max: Option<u32>,
+    /// New desired capacity.
+    pub desired: Option<u32>,
+}
+
+/// The metrics a group publishes.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricName {
+    /// Percent of vCPU time busy, averaged over warm in-service instances.
+    CpuUtilization,
+    /// Requests per warm in-service instance in the period.
+    RequestCountPerTarget,
+}
+
+impl MetricName {
+    fn is_percent(self) -> bool {
+        matches!(self, MetricName::CpuUtilization)
+    }
+
+    /// The statistic AWS uses for this metric in target tracking.
+    fn tracking_statistic(self) -> Statistic {
+        match self {
+            MetricName::CpuUtilization => Statistic::Average,
+            MetricName::RequestCountPerTarget => Statistic::Sum,
+        }
+    }
+}
+
+const METRIC_NAMES: &[&str] = &["cpu_utilization", "request_count_per_target"];
+
+/// How a step or simple policy changes capacity.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdjustmentType {
+    /// Add (or remove) this many instances.
+    #[default]
+    ChangeInCapacity,
+    /// Set the capacity to this.
+    ExactCapacity,
+    /// Change by this percent of the current capacity (at least one instance).
+    PercentChangeInCapacity,
+}
+
+/// One step of a step policy: breach sizes (metric − threshold) from `lower` (inclusive) to
+/// `upper` (exclusive) apply `change`. A missing bound is unbounded.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepAdjustment {
+    /// Lower bound of the breach (default −∞).
+    pub lower: Option<f64>,
+    /// Upper bound of the breach (default +∞).
+    pub upper: Option<f64>,
+    /// Adjustment.
+    pub change: i64,
+}
+
+/// A scaling policy as the scenario writes it.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySpec {
+    /// A name for activity reasons (default `policy N`).
+    pub name: Option<String>,
+    /// `"target_tracking"`, `"step"` or `"simple"`.
+    #[serde(rename = "type")]
+    pub policy_type: Spanned<String>,
+    /// The metric.
+    pub metric: Spanned<String>,
+    /// Target value (target tracking).
+    pub target: Option<Spanned<f64>>,
+    /// Never scale in (target tracking).
+    #[serde(default)]
+    pub disable_scale_in: bool,
+    /// Alarm statistic (step, simple; default average).
+    pub statistic: Option<Statistic>,
+    /// Alarm period (default the metric period).
+    pub period: Option<PositiveDuration>,
+    /// Alarm evaluation periods N (default 1).
+    pub evaluation_periods: Option<u32>,
+    /// Alarm datapoints to alarm M (default N).
+    pub datapoints_to_alarm: Option<u32>,
+    /// Alarm comparison.
+    pub comparison: Option<Comparison>,
+    /// Alarm threshold.
+    pub threshold: Option<Spanned<f64>>,
+    /// Missing-data treatment of the alarm.
+    pub treat_missing_data: Option<TreatMissingData>,
+    /// How adjustments apply (step, simple).
+    pub adjustment_type: Option<AdjustmentType>,
+    /// Step adjustments (step).
+    pub steps: Option<Vec<StepAdjustment>>,
+    /// Adjustment (simple).
+    pub adjustment: Option<i64>,
+    /// Cooldown after an activity (simple; default the group's default cooldown).
+    pub cooldown: Option<SimDuration>,
+}
+
+const POLICY_TYPES: &[&str] = &["target_tracking", "step", "simple"];
+
+impl Spec {
+    fn desired(&self) -> u32 {
+        self.desired
+            .as_ref()
+            .map_or(*self.min.get_ref(), |d| *d.get_ref())
+    }
+}
+
+fn issue(field: &str, message: String, span: Range<usize>) -> SpecIssue {
+    SpecIssue {
+        field: field.into(),
+        message,
+        span,
+    }
+}
+
+fn check_policy(p: &Spanned<PolicySpec>, out: &mut Vec<SpecIssue>) {
+    let span = p.span();
+    let p = p.get_ref();
+    let kind = p.policy_type.get_ref().as_str();
+    if !POLICY_TYPES.contains(&kind) {
+        out.push(issue(
+            "policy.type",
+            format!(
+                "unknown policy type `{kind}`; expected one of {}{}",
+                POLICY_TYPES.join(", "),
+                crate::scenario::did_you_mean(kind, POLICY_TYPES)
+            ),
+            p.policy_type.span(),
+        ));
+        return;
+    }
+    let metric = p.metric.get_ref().as_str();
+    let Some(metric_name) = parse_metric(metric) else {
+        out.push(issue(
+            "policy.metric",
+            format!(
+                "unknown metric `{metric}`; an asg publishes {}{}",
+                METRIC_NAMES.join(", "),
+                crate::scenario::did_you_mean(metric, METRIC_NAMES)
+            ),
+            p.metric.span(),
+        ));
+        return;
+    };
+    let percent_check = |value: &Spanned<f64>, field: &str, out: &mut Vec<SpecIssue>| {
+        let v = *value.get_ref();
+        if metric_name.is_percent() && !(v > 0.0 && v <= 100.0) {
+            out.push(issue(
+                field,
+                format!("{metric} is a percentage: the {field} must be above 0 and at most 100, found {v}"),
+                value.span(),
+            ));
+        } else if !(v > 0.0 && v.is_finite()) {
+            out.push(issue(
+                field,
+                format!("must be a positive number, found {v}"),
+                value.span(),
+            ));
+        }
+    };
+    let alarm_fields =
+        p.comparison.is_some() || p.threshold.is_some() || p.evaluation_periods.is_some();
+    match kind {
+        "target_tracking" => {
+            match &p.target {
+                Some(t) => percent_check(t, "target", out),
+                None => out.push(issue(
+                    "policy.target",
+                    "a target tracking policy needs a `target` value".into(),
+                    span.clone(),
+                )),
+            }
+            if alarm_fields || p.steps.is_some() || p.adjustment.is_some() {
+                out.push(issue(
+                    "policy",
+                    "target tracking makes its own alarms: remove `comparison`, `threshold`, `evaluation_periods`, `steps` and `adjustment`".into(),
+                    span.clone(),
+                ));
+            }
+        }
+        _ => {
+            if p.target.is_some() {
+                out.push(issue("policy.target", format!("`target` belongs to target tracking, not a {kind} policy; give `comparison` and `threshold`"), span.clone()));
+            }
+            if p.comparison.is_none() || p.threshold.is_none() {
+                out.push(issue(
+                    "policy",
+                    format!(
+                        "a {kind} policy needs an alarm: `comparison` (e.g. \">\") and `threshold`"
+                    ),
+                    span.clone(),
+                ));
+            }
+            if let Some(t) = &p.threshold
+                && metric_name.is_percent()
+                && !(0.0..=100.0).contains(t.get_ref())
+            {
+                out.push(issue("policy.threshold", format!("{metric} is a percentage: the threshold must be between 0 and 100, found {}", t.get_ref()), t.span()));
+            }
+            let n = p.evaluation_periods.unwrap_or(1);
+            let m = p.datapoints_to_alarm.unwrap_or(n);
+            if n == 0 || m == 0 || m > n {
+                out.push(issue(
+                    "policy.datapoints_to_alarm",
+                    format!("needs 1 <= datapoints_to_alarm ({m}) <= evaluation_periods ({n})"),
+                    span.clone(),
+                ));
+            }
+            if kind == "step" {
+                match &p.steps {
+                    Some(steps) if !steps.is_empty() => {
+                        for s in steps {
+                            if let (Some(l), Some(u)) = (s.lower, s.upper)
+                                && l >= u {
+                                    out.push(issue("policy.steps", format!("a step's lower bound ({l}) must be below its upper bound ({u})"), span.clone()));
+                                }
+                        }
+                    }
+                    _ => out.push(issue("policy.steps", "a step policy needs `steps`, e.g. [ { lower = 0, upper = 20, change = 1 }, { lower = 20, change = 3 } ]".into(), span.clone())),
+                }
+                if p.adjustment.is_some() {
+                    out.push(issue(
+                        "policy.adjustment",
+                        "`adjustment` belongs to simple policies; a step policy has `steps`".into(),
+                        span.clone(),
+                    ));
+                }
+            } else {
+                if p.adjustment.is_none() {
+                    out.push(issue(
+                        "policy.adjustment",
+                        "a simple policy needs an `adjustment`, e.g. 2 or -1".into(),
+                        span.clone(),
+                    ));
+                }
+                if p.steps.is_some() {
+                    out.push(issue(
+                        "policy.steps",
+                        "`steps` belong to step policies; a simple policy has one `adjustment`"
+                            .into(),
+                        span.clone(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+fn parse_metric(name: &str) -> Option<MetricName> {
+    match name {
+        "cpu_utilization" => Some(MetricName::CpuUtilization),
+        "request_count_per_target" => Some(MetricName::RequestCountPerTarget),
+        _ => None,
+    }
+}
+
+impl Kind for Spec {
+    const KIND: &'static str = "asg";
+    const ACCEPTS_REQUESTS: bool = true;
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        call_references(self.handler.get_ref())
+            .into_iter()
+            .map(|(field, name)| Reference {
+                field,
+                name,
+                expects: Expects::RequestTarget,
+                synchronous: true,
+            })
+            .collect()
+    }
+
+    fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
+        let mut out = Vec::new();
+        let (min, max) = (*self.min.get_ref(), *self.max.get_ref());
+        if min > max {
+            out.push(issue(
+                "min",
+                format!("min ({min}) must not be greater than max ({max})"),
+                self.min.span(),
+            ));
+        }
+        if max == 0 {
+            out.push(issue("max", "must be at least 1".into(), self.max.span()));
+        }
+        if let Some(d) = &self.desired {
+            let d_value = *d.get_ref();
+            if d_value < min || d_value > max {
+                out.push(issue(
+                    "desired",
+                    format!("desired ({d_value}) must be between min ({min}) and max ({max})"),
+                    d.span(),
+                ));
+            }
+        }
+        if self.vcpus == 0 {
+            out.push(issue("vcpus", "must be at least 1".into(), span.clone()));
+        }
+        if let Some(s) = &self.speed
+            && !(*s.get_ref() > 0.0 && s.get_ref().is_finite())
+        {
+            out.push(issue(
+                "speed",
+                format!("must be a positive number, found {}", s.get_ref()),
+                s.span(),
+            ));
+        }
+        if self.handler.get_ref().is_empty() {
+            out.push(issue(
+                "handler",
+                "needs at least one step, e.g. [ { compute = \"40ms\" } ]".into(),
+                self.handler.span(),
+            ));
+        }
+        let base = self
+            .metric_period
+            .map_or(crate::defaults::asg().metric_period, |p| p.0);
+        for p in &self.policy {
+            check_policy(p, &mut out);
+            if let Some(period) = p.get_ref().period
+                && !period.0.as_nanos().is_multiple_of(base.as_nanos())
+            {
+                out.push(issue(
+                    "policy.period",
+                    format!(
+                        "the alarm period ({}) must be a multiple of the metric period ({base})",
+                        period.0
+                    ),
+                    p.span(),
+                ));
+            }
+        }
+        for s in &self.scheduled {
+            let a = s.get_ref();
+            if a.min.is_none() && a.max.is_none() && a.desired.is_none() {
+                out.push(issue(
+                    "scheduled",
+                    "a scheduled action sets at least one of `min`, `max`, `desired`".into(),
+                    s.span(),
+                ));
+            }
+            if let (Some(lo), Some(hi)) = (a.min, a.max)
+                && lo > hi
+            {
+                out.push(issue(
+                    "scheduled",
+                    format!("min ({lo}) must not be greater than max ({hi})"),
+                    s.span(),
+                ));
+            }
+        }
+        out
+    }
+
+    fn target_group(&self) -> Option<TargetGroup> {
+        Some(TargetGroup {
+            capacity_per_instance: self.max_queue.map(|q| q.saturating_add(self.vcpus)),
+        })
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+        let defaults = crate::defaults::asg();
+        let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
+        let launch_time = match &self.launch_time {
+            Some(d) => d.0.build(cx.base_dir)?,
+            None => defaults.launch_time.build(cx.base_dir)?,
+        };
+        let metric_period = self.metric_period.map_or(defaults.metric_period, |p| p.0);
+        let delay = self
+            .metric_publication_delay
+            .unwrap_or(defaults.metric_publication_delay);
+        let mut policies = Vec::new();
+        for (i, p) in self.policy.iter().enumerate() {
+            policies.push(Policy::build(
+                p.get_ref(),
+                i,
+                metric_period,
+                delay,
+                defaults,
+            )?);
+        }
+        let mut scheduled: Vec<ScheduledSpec> =
+            self.scheduled.iter().map(|s| s.get_ref().clone()).collect();
+        scheduled.sort_by_key(|s| s.at);
+        let mut failures: Vec<FailureSpec> = self.failures.clone();
+        failures.sort_by_key(|f| f.at);
+        Ok(Box::new(Asg {
+            pool: Pool::new(handler, self.vcpus, self.max_queue, cx.warmup_end),
+            speed: self.speed.as_ref().map_or(1.0, |s| *s.get_ref()),
+            min: *self.min.get_ref(),
+            max: *self.max.get_ref(),
+            desired: self.desired(),
+            launch_time,
+            grace: self
+                .health_check_grace_period
+                .unwrap_or(defaults.health_check_grace_period),
+            health_check_type: self.health_check_type.unwrap_or_default(),
+            warmup: self.instance_warmup.unwrap_or(defaults.instance_warmup),
+            termination_policy: self.termination_policy,
+            metric_period,
+            delay,
+            mtbf: self.mtbf.map(|m| m.0),
+            failures,
+            scheduled,
+            policies,
+            load_balancers: cx.referrers("targets"),
+            instances: Vec::new(),
+            by_pool: Vec::new(),
+            next_direct: 0,
+            routed_requests: 0,
+            activities: Vec::new(),
+            in_service_hours: TimeWeighted::new(0.0),
+            counts: CapacityRow::default(),
+            desired_max: 0,
+            in_service_max: 0,
+            replaced: 0,
+            warmup_end: cx.warmup_end,
+        }))
+    }
+}
+
+/// Where an instance is in its life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum State {
+    Pending,
+    InService,
+    /// Deregistered, finishing its requests before termination.
+    Draining,
+    Terminated,
+}
+
+/// One instance of the group.
+#[derive(Clone, Debug)]
+struct Instance {
+    state: State,
+    launched_at: SimTime,
+    in_service_at: Option<SimTime>,
+    /// From when it counts in metrics and current capacity.
+    warm_from: SimTime,
+    /// Index in the pool once in service (also the load balancers' target index).
+    pool_index: Option<u32>,
+    /// Crashed (fails health checks, answers nothing).
+    failed: bool,
+    /// Marked for replacement already.
+    replacing: bool,
+}
+
+/// A policy, built.
+struct Policy {
+    name: String,
+    metric: MetricName,
+    rule: Rule,
+    aggregator: PeriodAggregator,
+    /// When the last simple-scaling activity of this policy ended its cooldown.
+    cooldown_until: SimTime,
+}
+
+enum Rule {
+    TargetTracking {
+        target: f64,
+        disable_scale_in: bool,
+        high: Alarm,
+        low: Alarm,
+        /// Needs as many datapoints as the scale-in alarm evaluates.
+        low_aggregator: PeriodAggregator,
+    },
+    Step {
+        alarm: Alarm,
+        adjustment_type: AdjustmentType,
+        steps: Vec<StepAdjustment>,
+    },
+    Simple {
+        alarm: Alarm,
+        adjustment_type: AdjustmentType,
+        adjustment: i64,
+        cooldown: SimDuration,
+    },
+}
+
+impl Policy {
+    fn build(
+        p: &PolicySpec,
+        index: usize,
+        metric_period: SimDuration,
+        delay: SimDuration,
+        defaults: &crate::defaults::AsgDefaults,
+    ) -> Result<Policy, String> {
+        let metric = parse_metric(p.metric.get_ref()).ok_or("unknown metric")?;
+        let name = p
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("policy {}", index + 1));
+        let period = p.period.map_or(metric_period, |d| d.0);
+        let (rule, statistic, keep) = match p.policy_type.get_ref().as_str() {
+            "target_tracking" => {
+                let target = *p.target.as_ref().ok_or("target")?.get_ref();
+                let out_n = defaults.target_tracking_scale_out_datapoints;
+                let in_n = defaults.target_tracking_scale_in_datapoints;
+                let statistic = metric.tracking_statistic();
+                let high = Alarm::new(
+                    Comparison::GreaterThan,
+                    target,
+                    out_n,
+                    out_n,
+                    TreatMissingData::Missing,
+                )?;
+                let low = Alarm::new(
+                    Comparison::LessThan,
+                    target * defaults.target_tracking_scale_in_ratio,
+                    in_n,
+                    in_n,
+                    TreatMissingData::Missing,
+                )?;
+                let low_aggregator =
+                    PeriodAggregator::new(period, statistic, delay, in_n as usize + 1);
+                (
+                    Rule::TargetTracking {
+                        target,
+                        disable_scale_in: p.disable_scale_in,
+                        high,
+                        low,
+                        low_aggregator,
+                    },
+                    statistic,
+                    out_n as usize + 1,
+                )
+            }
+            kind => {
+                let n = p.evaluation_periods.unwrap_or(1);
+                let m = p.datapoints_to_alarm.unwrap_or(n);
+                let alarm = Alarm::new(
+                    p.comparison.ok_or("comparison")?,
+                    *p.threshold.as_ref().ok_or("threshold")?.get_ref(),
+                    n,
+                    m,
+                    p.treat_missing_data.unwrap_or(TreatMissingData::Missing),
+                )?;
+                let adjustment_type = p.adjustment_type.unwrap_or_default();
+                let rule = if kind == "step" {
+                    Rule::Step {
+                        alarm,
+                        adjustment_type,
+                        steps: p.steps.clone().unwrap_or_default(),
+                    }
+                } else {
+                    Rule::Simple {
+                        alarm,
+                        adjustment_type,
+                        adjustment: p.adjustment.ok_or("adjustment")?,
+                        cooldown: p.cooldown.unwrap_or(defaults.default_cooldown),
+                    }
+                };
+                (
+                    rule,
+                    p.statistic.unwrap_or(Statistic::Average),
+                    n as usize + 1,
+                )
+            }
+        };
+        Ok(Policy {
+            name,
+            metric,
+            rule,
+            aggregator: PeriodAggregator::new(period, statistic, delay, keep),
+            cooldown_until: SimTime::ZERO,
+        })
+    }
+}
+
+/// One scaling activity, for `scaling_activities.csv` and the summary.
+#[derive(Clone, Debug, serde::Serialize)]
+struct Activity {
+    time_s: f64,
+    activity: &'static str,
+    desired_from: u32,
+    desired_to: u32,
+    reason: String,
+}
+
+/// Timer kinds of a group (the pool uses [`TIMER_STEP_DONE`]).
+const TIMER_LAUNCHED: u32 = 1;
+const TIMER_METRIC_PERIOD: u32 = 2;
+const TIMER_EVALUATE: u32 = 3;
+const TIMER_SCHEDULED: u32 = 4;
+const TIMER_FAILURE: u32 = 5;
+const TIMER_RANDOM_FAILURE: u32 = 6;
+const TIMER_GRACE_OVER: u32 = 7;
+
+/// A running Auto Scaling Group.
+pub struct Asg {
+    pool: Pool,
+    speed: f64,
+    min: u32,
+    max: u32,
+    desired: u32,
+    launch_time: Dist,
+    grace: SimDuration,
+    health_check_type: HealthCheckType,
+    warmup: SimDuration,
+    termination_policy: TerminationPolicy,
+    metric_period: SimDuration,
+    delay: SimDuration,
+    mtbf: Option<SimDuration>,
+    failures: Vec<FailureSpec>,
+    scheduled: Vec<ScheduledSpec>,
+    policies: Vec<Policy>,
+    load_balancers: Vec<ComponentId>,
+    instances: Vec<Instance>,
+    /// Group instance of each pool index.
+    by_pool: Vec<u32>,
+    next_direct: usize,
+    /// Requests routed here by load balancers in the current metric period.
+    routed_requests: u64,
+    activities: Vec<Activity>,
+    in_service_hours: TimeWeighted,
+    counts: CapacityRow,
+    desired_max: u32,
+    in_service_max: u32,
+    replaced: u64,
+    warmup_end: SimTime,
+}
+
+impl Asg {
+    fn record(&mut self, now: SimTime, activity: &'static str, from: u32, to: u32, reason: String) {
+        self.activities.push(Activity {
+            time_s: now.as_secs_f64(),
+            activity,
+            desired_from: from,
+            desired_to: to,
+            reason,
+        });
+    }
+
+    fn update_counts(&mut self, now: SimTime) {
+        let mut c = CapacityRow {
+            desired: self.desired as u64,
+            ..CapacityRow::default()
+        };
+        for i in &self.instances {
+            match i.state {
+                State::Pending => c.pending += 1,
+                State::InService => c.in_service += 1,
+                State::Draining => c.draining += 1,
+                State::Terminated => {}
+            }
+        }
+        self.counts = c;
+        self.desired_max = self.desired_max.max(self.desired);
+        self.in_service_max = self.in_service_max.max(c.in_service as u32);
+        // Billed while running: in service or draining.
+        let running = (c.in_service + c.draining) as f64;
+        self.in_service_hours.set(now, self.warmup_end, running);
+    }
+
+    /// Instances that count toward capacity: pending or in service and not being replaced.
+    fn active(&self) -> u32 {
+        self.instances
+            .iter()
+            .filter(|i| matches!(i.state, State::Pending | State::InService) && !i.replacing)
+            .count() as u32
+    }
+
+    /// In-service instances past their warm-up: the capacity policies scale from.
+    fn warm(&self, now: SimTime) -> Vec<u32> {
+        self.instances
+            .iter()
+            .filter(|i| i.state == State::InService && !i.failed && now >= i.warm_from)
+            .filter_map(|i| i.pool_index)
+            .collect()
+    }
+
+    fn warming(&self, now: SimTime) -> bool {
+        self.instances.iter().any(|i| {
+            matches!(i.state, State::Pending) || (i.state == State::InService && now < i.warm_from)
+        })
+    }
+
+    fn launch(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let id = self.instances.len() as u32;
+        self.instances.push(Instance {
+            state: State::Pending,
+            launched_at: now,
+            in_service_at: None,
+            warm_from: SimTime::MAX,
+            pool_index: None,
+            failed: false,
+            replacing: false,
+        });
+        let delay = self.launch_time.sample(cx.rng());
+        cx.set_timer(
+            delay,
+            Timer {
+                kind: TIMER_LAUNCHED,
+                id: id as u64,
+            },
+        );
+    }
+
+    /// Puts instance `id` in service at once (instances present when the run starts, and
+    /// launches that complete).
+    fn put_in_service(&mut self, id: u32, healthy_from_start: bool, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let pool_index = self.pool.add_instance(self.speed, now);
+        self.by_pool.push(id);
+        let inst = &mut self.instances[id as usize];
+        inst.state = State::InService;
+        inst.in_service_at = Some(now);
+        // Instances present from the start are warm already.
+        inst.warm_from = if healthy_from_start {
+            now
+        } else {
+            now + self.warmup
+        };
+        inst.pool_index = Some(pool_index);
+        for &lb in &self.load_balancers {
+            cx.send(
+                lb,
+                Msg::Control(Control::Register {
+                    instance: pool_index,
+                    healthy: healthy_from_start,
+                }),
+            );
+        }
+        if let Some(mtbf) = self.mtbf {
+            let mean = mtbf.as_secs_f64();
+            let u: f64 = cx.rng().random();
+            let delay = SimDuration::from_secs_f64(-(1.0 - u).ln() * mean);
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_RANDOM_FAILURE,
+                    id: id as u64,
+                },
+            );
+        }
+        if !healthy_from_start && self.grace > SimDuration::ZERO {
+            cx.set_timer(
+                self.grace,
+                Timer {
+                    kind: TIMER_GRACE_OVER,
+                    id: id as u64,
+                },
+            );
+        }
+    }
+
+    /// Launches or terminates instances until the active ones match `desired`.
+    fn reconcile(&mut self, cx: &mut Ctx<'_>) {
+        while self.active() < self.desired {
+            self.launch(cx);
+        }
+        while self.active() > self.desired {
+            let candidate = self.instances.iter().enumerate().filter(|(_, i)| {
+                matches!(i.state, State::Pending | State::InService) && !i.replacing
+            });
+            let chosen = match self.termination_policy {
+                TerminationPolicy::OldestInstance => {
+                    candidate.min_by_key(|(k, i)| (i.launched_at, *k))
+                }
+                TerminationPolicy::NewestInstance => {
+                    candidate.max_by_key(|(k, i)| (i.launched_at, *k))
+                }
+            };
+            let Some((id, _)) = chosen else { break };
+            self.terminate(id as u32, cx);
+        }
+        self.update_counts(cx.now());
+    }
+
+    /// Starts terminating instance `id`: a pending one stops at once; an in-service one drains.
+    fn terminate(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let inst = &mut self.instances[id as usize];
+        match inst.state {
+            State::Pending => inst.state = State::Terminated,
+            State::InService => {
+                inst.state = State::Draining;
+                let pool_index = inst.pool_index.expect("in service");
+                if self.load_balancers.is_empty() {
+                    self.finish_if_drained(pool_index, cx);
+                } else {
+                    for &lb in &self.load_balancers {
+                        cx.send(
+                            lb,
+                            Msg::Control(Control::Deregister {
+                                instance: pool_index,
+                            }),
+                        );
+                    }
+                }
+            }
+            State::Draining | State::Terminated => {}
+        }
+    }
+
+    /// Without a load balancer, a draining instance terminates when it holds no request.
+    fn finish_if_drained(&mut self, pool_index: u32, cx: &mut Ctx<'_>) {
+        let id = self.by_pool[pool_index as usize];
+        if self.instances[id as usize].state == State::Draining && self.pool.load(pool_index) == 0 {
+            self.finish_termination(id, cx);
+        }
+    }
+
+    fn finish_termination(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inst = &mut self.instances[id as usize];
+        if inst.state == State::Terminated {
+            return;
+        }
+        inst.state = State::Terminated;
+        if let Some(p) = inst.pool_index {
+            // Anything still held after the deregistration delay is cut off (502).
+            self.pool.crash(p, cx);
+            self.pool.remove(p, now);
+        }
+        self.update_counts(now);
+    }
+
+    /// The instance routed requests go to when nobody chose one.
+    fn direct_target(&mut self) -> Option<u32> {
+        let serving: Vec<u32> = self
+            .instances
+            .iter()
+            .filter(|i| i.state == State::InService && !i.failed)
+            .filter_map(|i| i.pool_index)
+            .collect();
+        if serving.is_empty() {
+            return None;
+        }
+        let i = self.next_direct % serving.len();
+        self.next_direct = self.next_direct.wrapping_add(1);
+        Some(serving[i])
+    }
+
+    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let target = if request.route != NO_ROUTE {
+            self.routed_requests += 1;
+            Some(request.route)
+        } else {
+            self.direct_target()
+        };
+        match target {
+            Some(p) if (p as usize) < self.by_pool.len() => {
+                let id = self.by_pool[p as usize] as usize;
+                let inst = &self.instances[id];
+                if inst.failed || inst.state == State::Terminated {
+                    // Nothing listens there any more: the connection is refused.
+                    self.pool.refuse(request, Outcome::Error(502), cx);
+                } else {
+                    self.pool.accept(request, p, cx);
+                }
+            }
+            _ => self.pool.refuse(request, Outcome::Error(503), cx),
+        }
+    }
+
+    fn mark_unhealthy(&mut self, id: u32, reason: &str, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inst = &self.instances[id as usize];
+        if inst.replacing || inst.state != State::InService {
+            return;
+        }
+        // Health checks do not count during the grace period after launch.
+        if now < inst.launched_at + self.grace && inst.launched_at > SimTime::ZERO {
+            return;
+        }
+        self.instances[id as usize].replacing = true;
+        self.replaced += 1;
+        let d = self.desired;
+        self.record(now, "replace", d, d, format!("instance {id} {reason}"));
+        // Terminate it now (nothing useful can drain from a failed instance) and launch a
+        // replacement.
+        let pool_index = self.instances[id as usize].pool_index.expect("in service");
+        self.instances[id as usize].state = State::Draining;
+        for &lb in &self.load_balancers {
+            cx.send(
+                lb,
+                Msg::Control(Control::Deregister {
+                    instance: pool_index,
+                }),
+            );
+        }
+        self.finish_termination(id, cx);
+        self.reconcile(cx);
+    }
+
+    fn fail(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let inst = &mut self.instances[id as usize];
+        if inst.state != State::InService || inst.failed {
+            return;
+        }
+        inst.failed = true;
+        let pool_index = inst.pool_index.expect("in service");
+        self.pool.crash(pool_index, cx);
+        // EC2 status checks see a failed instance (after the grace period).
+        self.mark_unhealthy(id, "failed its EC2 status check", cx);
+    }
+
+    fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
+        match control {
+            Control::HealthCheck { instance, from } => {
+                let id = self.by_pool.get(instance as usize).copied();
+                let healthy = id.is_some_and(|id| {
+                    let i = &self.instances[id as usize];
+                    !i.failed && matches!(i.state, State::InService | State::Draining)
+                });
+                cx.send(
+                    from,
+                    Msg::Control(Control::HealthCheckResult { instance, healthy }),
+                );
+            }
+            Control::TargetHealth { instance, healthy } => {
+                if !healthy && self.health_check_type == HealthCheckType::Elb {
+                    let id = self.by_pool[instance as usize];
+                    self.mark_unhealthy(id, "failed its load balancer health checks", cx);
+                }
+            }
+            Control::Drained { instance } => {
+                let id = self.by_pool[instance as usize];
+                if self.instances[id as usize].state == State::Draining {
+                    self.finish_termination(id, cx);
+                }
+            }
+            Control::Register { .. }
+            | Control::Deregister { .. }
+            | Control::HealthCheckResult { .. } => {
+                debug_assert!(false, "an asg does not receive {control:?}")
+            }
+        }
+    }
+
+    /// The end of a metric period: one datapoint per metric into every policy's aggregator.
+    fn on_metric_period(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let warm = self.warm(now);
+        // Every in-service instance's CPU measurement restarts now; only the warm ones count.
+        let mut cpu = Vec::with_capacity(warm.len());
+        for i in 0..self.instances.len() {
+            let inst = &self.instances[i];
+            if let (State::InService, Some(p)) = (inst.state, inst.pool_index) {
+                let u = self.pool.take_cpu_utilisation(p, now) * 100.0;
+                if warm.contains(&p) {
+                    cpu.push(u);
+                }
+            }
+        }
+        let per_target = if warm.is_empty() {
+            None
+        } else {
+            Some(self.routed_requests as f64 / warm.len() as f64)
+        };
+        self.routed_requests = 0;
+        for policy in &mut self.policies {
+            let values: Vec<f64> = match policy.metric {
+                MetricName::CpuUtilization => cpu.clone(),
+                MetricName::RequestCountPerTarget => per_target.into_iter().collect(),
+            };
+            // Observations are stamped just inside the period that ends now.
+            let at = SimTime(now.as_nanos().saturating_sub(1));
+            for &v in &values {
+                policy.aggregator.record(at, v);
+                if let Rule::TargetTracking { low_aggregator, .. } = &mut policy.rule {
+                    low_aggregator.record(at, v);
+                }
+            }
+            policy.aggregator.close_until(now);
+            if let Rule::TargetTracking { low_aggregator, .. } = &mut policy.rule {
+                low_aggregator.close_until(now);
+            }
+        }
+        cx.set_timer(
+            self.metric_period,
+            Timer {
+                kind: TIMER_METRIC_PERIOD,
+                id: 0,
+            },
+        );
+        cx.set_timer(
+            self.delay,
+            Timer {
+                kind: TIMER_EVALUATE,
+                id: 0,
+            },
+        );
+    }
+
+    /// Evaluates every policy's alarms; applies the winning capacity change.
+    fn on_evaluate(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let warm_capacity = self.warm(now).len() as u32;
+        let warming = self.warming(now);
+        let current = self.desired;
+        let mut proposals: Vec<(u32, String, Option<usize>)> = Vec::new();
+        for (index, policy) in self.policies.iter_mut().enumerate() {
+            let visible = policy.aggregator.visible(now);
+            let latest = visible.last().and_then(|d: &Datapoint| d.value);
+            match &mut policy.rule {
+                Rule::TargetTracking {
+                    target,
+                    disable_scale_in,
+                    high,
+                    low,
+                    low_aggregator,
+                } => {
+                    let low_visible = low_aggregator.visible(now);
+                    let high_state = high.evaluate(&visible);
+                    let low_state = low.evaluate(&low_visible);
+                    let Some(value) = latest else { continue };
+                    let base = warm_capacity.max(1) as f64;
+                    let wanted = (base * value / *target).ceil().max(0.0) as u32;
+                    if high_state == AlarmState::Alarm && wanted > current {
+                        proposals.push((
+                            wanted,
+                            format!(
+                                "{}: {:?} {value:.1} above target {target}",
+                                policy.name, policy.metric
+                            ),
+                            None,
+                        ));
+                    } else if low_state == AlarmState::Alarm
+                        && !*disable_scale_in
+                        && !warming
+                        && wanted < current
+                    {
+                        proposals.push((
+                            wanted,
+                            format!(
+                                "{}: {:?} {value:.1} below target {target}",
+                                policy.name, policy.metric
+                            ),
+                            None,
+                        ));
+                    }
+                }
+                Rule::Step {
+                    alarm,
+                    adjustment_type,
+                    steps,
+                } => {
+                    if alarm.evaluate(&visible) != AlarmState::Alarm {
+                        continue;
+                    }
+                    let Some(breach) = alarm.breach(&visible) else {
+                        continue;
+                    };
+                    let step = steps.iter().find(|s| {
+                        s.lower.is_none_or(|l| breach >= l) && s.upper.is_none_or(|u| breach < u)
+                    });
+                    let Some(step) = step else { continue };
+                    // Scale-out adds to the warm capacity, so breaches while instances warm up
+                    // do not add them again; scale-in removes from the desired capacity.
+                    let from = if step.change >= 0 {
+                        warm_capacity
+                    } else {
+                        current
+                    };
+                    let wanted = adjust(from, *adjustment_type, step.change);
+                    proposals.push((
+                        wanted,
+                        format!(
+                            "{}: alarm breached by {breach:.2}, step change {}",
+                            policy.name, step.change
+                        ),
+                        None,
+                    ));
+                }
+                Rule::Simple {
+                    alarm,
+                    adjustment_type,
+                    adjustment,
+                    ..
+                } => {
+                    if alarm.evaluate(&visible) != AlarmState::Alarm || now < policy.cooldown_until
+                    {
+                        continue;
+                    }
+                    let wanted = adjust(current, *adjustment_type, *adjustment);
+                    proposals.push((
+                        wanted,
+                        format!("{}: alarm in ALARM, adjustment {adjustment}", policy.name),
+                        Some(index),
+                    ));
+                }
+            }
+        }
+        if proposals.is_empty() {
+            return;
+        }
+        // The largest resulting capacity wins (scale-out over scale-in; the least scale-in).
+        let out = proposals
+            .iter()
+            .filter(|p| p.0 > current)
+            .max_by_key(|p| p.0);
+        let chosen = match out {
+            Some(p) => p.clone(),
+            None => proposals
+                .iter()
+                .max_by_key(|p| p.0)
+                .cloned()
+                .expect("not empty"),
+        };
+        let target = chosen.0.clamp(self.min, self.max);
+        if let Some(index) = chosen.2 {
+            // Simple scaling: the cooldown starts now (the activity's launches complete within it).
+            if let Rule::Simple { cooldown, .. } = self.policies[index].rule {
+                self.policies[index].cooldown_until = now + cooldown;
+            }
+        }
+        if target != current {
+            self.record(
+                now,
+                if target > current {
+                    "scale_out"
+                } else {
+                    "scale_in"
+                },
+                current,
+                target,
+                chosen.1,
+            );
+            self.desired = target;
+            self.reconcile(cx);
+        }
+    }
+
+    fn on_scheduled(&mut self, index: usize, cx: &mut Ctx<'_>) {
+        let action = self.scheduled[index].clone();
+        let from = self.desired;
+        if let Some(m) = action.min {
+            self.min = m;
+        }
+        if let Some(m) = action.max {
+            self.max = m;
+        }
+        if self.min > self.max {
+            self.max = self.min;
+        }
+        let desired = action.desired.unwrap_or(self.desired);
+        self.desired = desired.clamp(self.min, self.max);
+        self.record(
+            cx.now(),
+            "scheduled",
+            from,
+            self.desired,
+            format!(
+                "scheduled action at {}: min {} max {} desired {}",
+                action.at, self.min, self.max, self.desired
+            ),
+        );
+        self.reconcile(cx);
+        if let Some(next) = self.scheduled.get(index + 1) {
+            let delay = next.at.saturating_sub_from(cx.now());
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_SCHEDULED,
+                    id: (index + 1) as u64,
+                },
+            );
+        }
+    }
+
+    fn on_failure(&mut self, index: usize, cx: &mut Ctx<'_>) {
+        let count = self.failures[index].count;
+        let mut victims: Vec<u32> = (0..self.instances.len() as u32)
+            .filter(|&id| {
+                let i = &self.instances[id as usize];
+                i.state == State::InService && !i.failed
+            })
+            .collect();
+        victims.truncate(count as usize);
+        for id in victims {
+            self.fail(id, cx);
+        }
+        if let Some(next) = self.failures.get(index + 1) {
+            let delay = next.at.saturating_sub_from(cx.now());
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_FAILURE,
+                    id: (index + 1) as u64,
+                },
+            );
+        }
+    }
+}
+
+/// `from` changed by an adjustment, never below zero.
+fn adjust(from: u32, kind: AdjustmentType, change: i64) -> u32 {
+    let value = match kind {
+        AdjustmentType::ChangeInCapacity => from as i64 + change,
+        AdjustmentType::ExactCapacity => change,
+        AdjustmentType::PercentChangeInCapacity => {
+            let delta = (from as f64 * change as f64 / 100.0).trunc() as i64;
+            // AWS changes capacity by at least one instance for a non-zero percentage.
+            let delta = if delta == 0 && change != 0 {
+                change.signum()
+            } else {
+                delta
+            };
+            from as i64 + delta
+        }
+    };
+    value.max(0) as u32
+}
+
+/// Durations until a point in simulated time.
+trait UntilFrom {
+    fn saturating_sub_from(self, now: SimTime) -> SimDuration;
+}
+
+impl UntilFrom for SimDuration {
+    fn saturating_sub_from(self, now: SimTime) -> SimDuration {
+        (SimTime::ZERO + self).saturating_since(now)
+    }
+}
+
+impl Component for Asg {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        // The group starts at its desired capacity, in service and warm.
+        for _ in 0..self.desired {
+            let id = self.instances.len() as u32;
+            self.instances.push(Instance {
+                state: State::Pending,
+                launched_at: SimTime::ZERO,
+                in_service_at: None,
+                warm_from: SimTime::MAX,
+                pool_index: None,
+                failed: false,
+                replacing: false,
+            });
+            self.put_in_service(id, true, cx);
+        }
+        self.update_counts(cx.now());
+        if !self.policies.is_empty() {
+            cx.set_timer(
+                self.metric_period,
+                Timer {
+                    kind: TIMER_METRIC_PERIOD,
+                    id: 0,
+                },
+            );
+        }
+        if let Some(first) = self.scheduled.first() {
+            cx.set_timer(
+                first.at,
+                Timer {
+                    kind: TIMER_SCHEDULED,
+                    id: 0,
+                },
+            );
+        }
+        if let Some(first) = self.failures.first() {
+            cx.set_timer(
+                first.at,
+                Timer {
+                    kind: TIMER_FAILURE,
+                    id: 0,
+                },
+            );
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Request(request) => self.on_request(request, cx),
+            Msg::Control(control) => self.on_control(control, cx),
+            Msg::Timer(timer) => match timer.kind {
+                TIMER_STEP_DONE => {
+                    if let Some(p) = self.pool.on_timer(timer, cx) {
+                        self.finish_if_drained_direct(p, cx);
+                    }
+                }
+                TIMER_LAUNCHED => {
+                    let id = timer.id as u32;
+                    if self.instances[id as usize].state == State::Pending {
+                        let from = self.desired;
+                        self.put_in_service(id, false, cx);
+                        self.record(
+                            cx.now(),
+                            "in_service",
+                            from,
+                            from,
+                            format!("instance {id} in service"),
+                        );
+                        self.update_counts(cx.now());
+                    }
+                }
+                TIMER_METRIC_PERIOD => self.on_metric_period(cx),
+                TIMER_EVALUATE => self.on_evaluate(cx),
+                TIMER_SCHEDULED => self.on_scheduled(timer.id as usize, cx),
+                TIMER_FAILURE => self.on_failure(timer.id as usize, cx),
+                TIMER_RANDOM_FAILURE => self.fail(timer.id as u32, cx),
+                TIMER_GRACE_OVER => {
+                    // A failure during the grace period is acted on once it is over.
+                    let id = timer.id as u32;
+                    if self.instances[id as usize].failed {
+                        self.mark_unhealthy(id, "failed its EC2 status check", cx);
+                    }
+                }
+                _ => debug_assert!(false, "unknown asg timer {timer:?}"),
+            },
+            Msg::Response(response) => {
+                if let Some(p) = self.pool.on_response(response, cx) {
+                    self.finish_if_drained_direct(p, cx);
+                }
+            }
+        }
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.pool.in_flight()
+    }
+
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.pool.sample(now, row);
+        row.capacity = Some(self.counts);
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let hours = self.in_service_hours.window_mean(end, self.warmup_end)
+            * end.saturating_since(self.warmup_end).as_secs_f64()
+            / 3600.0;
+        self.pool
+            .report(Spec::KIND, end)
+            .figure("min", self.min)
+            .figure("max", self.max)
+            .figure("desired_end", self.desired)
+            .figure("desired_max", self.desired_max)
+            .figure("instances_max", self.in_service_max)
+            .figure("instances_launched", self.instances.len())
+            .figure("instance_hours", hours)
+            .figure("replaced", self.replaced)
+            .figure("scaling_activities", &self.activities)
+    }
+}
+
+impl Asg {
+    /// After a job ends: a draining instance without load balancers terminates once idle.
+    fn finish_if_drained_direct(&mut self, pool_index: u32, cx: &mut Ctx<'_>) {
+        if self.load_balancers.is_empty() {
+            self.finish_if_drained(pool_index, cx);
+        }
+    }
+}
