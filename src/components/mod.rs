@@ -129,6 +129,9 @@ pub trait Kind: DeserializeOwned {
 macro_rules! registry {
     ($($variant:ident => $spec:path;)*) => {
         /// A component as the scenario describes it: one variant per kind (the registry).
+        // Specs are built once per run; their size does not matter, boxing them would only add
+        // noise to every match.
+        #[allow(clippy::large_enum_variant)]
         #[derive(Clone, Debug)]
         pub enum ComponentSpec {
             $(
