@@ -9,7 +9,7 @@ use clap::Parser;
 use awsim::cli::{Cli, Command, RunArgs};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
-use awsim::output::{table, write_atomic};
+use awsim::output::{activities, table, write_atomic};
 use awsim::run::{RunError, run};
 use awsim::scenario::{RunSettings, Scenario};
 
@@ -97,6 +97,12 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     series
         .finish()
         .with_context(|| format!("cannot write {}", series_path.display()))?;
+    let wrote_activities = activities::write(&summary, &out_dir).with_context(|| {
+        format!(
+            "cannot write scaling_activities.csv in {}",
+            out_dir.display()
+        )
+    })?;
     // summary.json last: its presence means the run and every other file are complete.
     let summary_path = out_dir.join("summary.json");
     write_atomic(&summary_path, summary.to_json().as_bytes())
@@ -112,8 +118,13 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
             progress.elapsed().as_secs_f64()
         );
         print!("{}", table::render(&summary));
+        let extra = if wrote_activities {
+            format!(", {}", out_dir.join("scaling_activities.csv").display())
+        } else {
+            String::new()
+        };
         println!(
-            "wrote {} and {}",
+            "wrote {}, {}{extra}",
             summary_path.display(),
             series_path.display()
         );

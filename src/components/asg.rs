@@ -42,8 +42,9 @@
 //!   ceil(warm capacity × metric / target); scale in when 15 of 15 are below 90 % of the target,
 //!   never while instances warm up, by the same proportion); `step` (an alarm; the step whose
 //!   bounds contain the breach sets the adjustment, applied to the warm capacity while the alarm
-//!   stays in ALARM); `simple` (an alarm; one adjustment, then nothing more from that policy
-//!   until its `cooldown` has passed after the activity completed); scheduled actions set
+//!   stays in ALARM; scale-in waits for warm-ups); `simple` (an alarm; one adjustment, then no
+//!   simple-policy activity of the group until the activity's last launch or termination has
+//!   completed and its `cooldown` has passed after that); scheduled actions set
 //!   `min`, `max` and `desired` at given times. When several policies act at once, the largest
 //!   resulting capacity wins.
 //!
@@ -182,6 +183,14 @@ pub enum MetricName {
 }
 
 impl MetricName {
+    /// The name scenarios use.
+    fn name(self) -> &'static str {
+        match self {
+            MetricName::CpuUtilization => "cpu_utilization",
+            MetricName::RequestCountPerTarget => "request_count_per_target",
+        }
+    }
+
     fn is_percent(self) -> bool {
         matches!(self, MetricName::CpuUtilization)
     }
@@ -583,6 +592,9 @@ impl Kind for Spec {
             in_service_max: 0,
             replaced: 0,
             warmup_end: cx.warmup_end,
+            simple_activity: None,
+            simple_cooldown_until: SimTime::ZERO,
+            tag_simple: false,
         }))
     }
 }
@@ -611,6 +623,8 @@ struct Instance {
     failed: bool,
     /// Marked for replacement already.
     replacing: bool,
+    /// Launched or being terminated by the running simple-scaling activity.
+    simple_activity: bool,
 }
 
 /// A policy, built.
@@ -619,8 +633,6 @@ struct Policy {
     metric: MetricName,
     rule: Rule,
     aggregator: PeriodAggregator,
-    /// When the last simple-scaling activity of this policy ended its cooldown.
-    cooldown_until: SimTime,
 }
 
 enum Rule {
@@ -629,8 +641,6 @@ enum Rule {
         disable_scale_in: bool,
         high: Alarm,
         low: Alarm,
-        /// Needs as many datapoints as the scale-in alarm evaluates.
-        low_aggregator: PeriodAggregator,
     },
     Step {
         alarm: Alarm,
@@ -679,18 +689,17 @@ impl Policy {
                     in_n,
                     TreatMissingData::Missing,
                 )?;
-                let low_aggregator =
-                    PeriodAggregator::new(period, statistic, delay, in_n as usize + 1);
+                // One aggregator keeps enough datapoints for both alarms' look-back.
+                let keep = high.evaluation_range().max(low.evaluation_range());
                 (
                     Rule::TargetTracking {
                         target,
                         disable_scale_in: p.disable_scale_in,
                         high,
                         low,
-                        low_aggregator,
                     },
                     statistic,
-                    out_n as usize + 1,
+                    keep,
                 )
             }
             kind => {
@@ -718,11 +727,13 @@ impl Policy {
                         cooldown: p.cooldown.unwrap_or(defaults.default_cooldown),
                     }
                 };
-                (
-                    rule,
-                    p.statistic.unwrap_or(Statistic::Average),
-                    n as usize + 1,
-                )
+                let keep = match &rule {
+                    Rule::Step { alarm, .. } | Rule::Simple { alarm, .. } => {
+                        alarm.evaluation_range()
+                    }
+                    Rule::TargetTracking { .. } => unreachable!("built above"),
+                };
+                (rule, p.statistic.unwrap_or(Statistic::Average), keep)
             }
         };
         Ok(Policy {
@@ -730,7 +741,6 @@ impl Policy {
             metric,
             rule,
             aggregator: PeriodAggregator::new(period, statistic, delay, keep),
-            cooldown_until: SimTime::ZERO,
         })
     }
 }
@@ -786,6 +796,19 @@ pub struct Asg {
     in_service_max: u32,
     replaced: u64,
     warmup_end: SimTime,
+    /// The simple-scaling activity in progress, if any.
+    simple_activity: Option<SimpleActivity>,
+    /// Simple policies may act again from then.
+    simple_cooldown_until: SimTime,
+    /// Set while a simple activity launches or terminates instances.
+    tag_simple: bool,
+}
+
+/// A simple-scaling activity in progress: launches or terminations not yet complete.
+#[derive(Copy, Clone, Debug)]
+struct SimpleActivity {
+    pending: u32,
+    cooldown: SimDuration,
 }
 
 impl Asg {
@@ -854,7 +877,13 @@ impl Asg {
             pool_index: None,
             failed: false,
             replacing: false,
+            simple_activity: self.tag_simple,
         });
+        if self.tag_simple {
+            if let Some(activity) = &mut self.simple_activity {
+                activity.pending += 1;
+            }
+        }
         let delay = self.launch_time.sample(cx.rng());
         cx.set_timer(
             delay,
@@ -938,9 +967,18 @@ impl Asg {
 
     /// Starts terminating instance `id`: a pending one stops at once; an in-service one drains.
     fn terminate(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        if self.tag_simple && !self.instances[id as usize].simple_activity {
+            self.instances[id as usize].simple_activity = true;
+            if let Some(activity) = &mut self.simple_activity {
+                activity.pending += 1;
+            }
+        }
         let inst = &mut self.instances[id as usize];
         match inst.state {
-            State::Pending => inst.state = State::Terminated,
+            State::Pending => {
+                inst.state = State::Terminated;
+                self.instance_settled(id, cx.now());
+            }
             State::InService => {
                 inst.state = State::Draining;
                 let pool_index = inst.pool_index.expect("in service");
@@ -981,6 +1019,7 @@ impl Asg {
             self.pool.crash(p, cx);
             self.pool.remove(p, now);
         }
+        self.instance_settled(id, now);
         self.update_counts(now);
     }
 
@@ -1127,14 +1166,8 @@ impl Asg {
             let at = SimTime(now.as_nanos().saturating_sub(1));
             for &v in &values {
                 policy.aggregator.record(at, v);
-                if let Rule::TargetTracking { low_aggregator, .. } = &mut policy.rule {
-                    low_aggregator.record(at, v);
-                }
             }
             policy.aggregator.close_until(now);
-            if let Rule::TargetTracking { low_aggregator, .. } = &mut policy.rule {
-                low_aggregator.close_until(now);
-            }
         }
         cx.set_timer(
             self.metric_period,
@@ -1158,6 +1191,9 @@ impl Asg {
         let warm_capacity = self.warm(now).len() as u32;
         let warming = self.warming(now);
         let current = self.desired;
+        // Simple policies wait while a simple activity is in progress and then for its
+        // cooldown, which starts when its last launch or termination completes.
+        let simple_blocked = self.simple_activity.is_some() || now < self.simple_cooldown_until;
         let mut proposals: Vec<(u32, String, Option<usize>)> = Vec::new();
         for (index, policy) in self.policies.iter_mut().enumerate() {
             let visible = policy.aggregator.visible(now);
@@ -1168,11 +1204,9 @@ impl Asg {
                     disable_scale_in,
                     high,
                     low,
-                    low_aggregator,
                 } => {
-                    let low_visible = low_aggregator.visible(now);
                     let high_state = high.evaluate(&visible);
-                    let low_state = low.evaluate(&low_visible);
+                    let low_state = low.evaluate(&visible);
                     let Some(value) = latest else { continue };
                     let base = warm_capacity.max(1) as f64;
                     let wanted = (base * value / *target).ceil().max(0.0) as u32;
@@ -1180,8 +1214,9 @@ impl Asg {
                         proposals.push((
                             wanted,
                             format!(
-                                "{}: {:?} {value:.1} above target {target}",
-                                policy.name, policy.metric
+                                "{}: {} {value:.1} above target {target}",
+                                policy.name,
+                                policy.metric.name()
                             ),
                             None,
                         ));
@@ -1193,8 +1228,9 @@ impl Asg {
                         proposals.push((
                             wanted,
                             format!(
-                                "{}: {:?} {value:.1} below target {target}",
-                                policy.name, policy.metric
+                                "{}: {} {value:.1} below target {target}",
+                                policy.name,
+                                policy.metric.name()
                             ),
                             None,
                         ));
@@ -1215,6 +1251,10 @@ impl Asg {
                         s.lower.is_none_or(|l| breach >= l) && s.upper.is_none_or(|u| breach < u)
                     });
                     let Some(step) = step else { continue };
+                    // Scale-in waits until new instances have warmed up.
+                    if step.change < 0 && warming {
+                        continue;
+                    }
                     // Scale-out adds to the warm capacity, so breaches while instances warm up
                     // do not add them again; scale-in removes from the desired capacity.
                     let from = if step.change >= 0 {
@@ -1238,8 +1278,7 @@ impl Asg {
                     adjustment,
                     ..
                 } => {
-                    if alarm.evaluate(&visible) != AlarmState::Alarm || now < policy.cooldown_until
-                    {
+                    if alarm.evaluate(&visible) != AlarmState::Alarm || simple_blocked {
                         continue;
                     }
                     let wanted = adjust(current, *adjustment_type, *adjustment);
@@ -1268,12 +1307,6 @@ impl Asg {
                 .expect("not empty"),
         };
         let target = chosen.0.clamp(self.min, self.max);
-        if let Some(index) = chosen.2 {
-            // Simple scaling: the cooldown starts now (the activity's launches complete within it).
-            if let Rule::Simple { cooldown, .. } = self.policies[index].rule {
-                self.policies[index].cooldown_until = now + cooldown;
-            }
-        }
         if target != current {
             self.record(
                 now,
@@ -1287,7 +1320,42 @@ impl Asg {
                 chosen.1,
             );
             self.desired = target;
-            self.reconcile(cx);
+            match chosen.2.map(|i| &self.policies[i].rule) {
+                Some(Rule::Simple { cooldown, .. }) => {
+                    let cooldown = *cooldown;
+                    self.simple_activity = Some(SimpleActivity {
+                        pending: 0,
+                        cooldown,
+                    });
+                    self.tag_simple = true;
+                    self.reconcile(cx);
+                    self.tag_simple = false;
+                    self.simple_step_done(0, cx.now());
+                }
+                _ => self.reconcile(cx),
+            }
+        }
+    }
+
+    /// `finished` launches or terminations of the running simple activity completed; when none
+    /// is left, its cooldown starts.
+    fn simple_step_done(&mut self, finished: u32, now: SimTime) {
+        if let Some(activity) = &mut self.simple_activity {
+            activity.pending -= finished;
+            if activity.pending == 0 {
+                self.simple_cooldown_until = now + activity.cooldown;
+                self.simple_activity = None;
+            }
+        }
+    }
+
+    /// Instance `id` finished launching or terminating: if a simple activity started it, count
+    /// it done.
+    fn instance_settled(&mut self, id: u32, now: SimTime) {
+        let inst = &mut self.instances[id as usize];
+        if inst.simple_activity {
+            inst.simple_activity = false;
+            self.simple_step_done(1, now);
         }
     }
 
@@ -1400,6 +1468,7 @@ impl Component for Asg {
                 pool_index: None,
                 failed: false,
                 replacing: false,
+                simple_activity: false,
             });
             self.put_in_service(id, true, cx);
         }
@@ -1448,6 +1517,7 @@ impl Component for Asg {
                     if self.instances[id as usize].state == State::Pending {
                         let from = self.desired;
                         self.put_in_service(id, false, cx);
+                        self.instance_settled(id, cx.now());
                         self.record(
                             cx.now(),
                             "in_service",

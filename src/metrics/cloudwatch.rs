@@ -29,7 +29,8 @@
 //!   formerly sections of `AlarmThatSendsEmail.html`), including its two tables of examples, which
 //!   the tests reproduce row by row; and the AWS Knowledge Center article "Why did my CloudWatch
 //!   alarm send me a notification after a single breached data point?"
-//!   (<https://repost.aws/knowledge-center/cloudwatch-alarm-single-data-point>). The rules are
+//!   (<https://repost.aws/knowledge-center/cloudwatch-alarm-single-data-point>, formerly under
+//!   `aws.amazon.com/premiumsupport/knowledge-center/`). The rules are
 //!   spelled out on [`Alarm::evaluate`].
 //!
 //! # Simplifications
@@ -940,7 +941,10 @@ impl Alarm {
         let spacing = period_spacing(visible);
         let mut seen = Vec::new();
         for datapoint in visible.iter().rev() {
-            let back = newest.period_end.as_nanos() - datapoint.period_end.as_nanos();
+            let back = newest
+                .period_end
+                .as_nanos()
+                .saturating_sub(datapoint.period_end.as_nanos());
             let age = spacing.map_or(0, |s| back / s);
             if age >= u64::from(self.evaluation_range) {
                 break;
@@ -1557,8 +1561,8 @@ mod tests {
 
     #[test]
     fn gaps_in_the_slice_are_missing_periods() {
-        // Minutes 1, 2, 3, 5: minute 4 has no datapoint at all. 2 of 3 with 3 real points in the
-        // range of 5 ending at minute 5: "0 X X - X" minus the oldest → last three reals X X X.
+        // Minutes 1, 2, 3 and 5 (`0 X X _ X`), minute 4 absent from the slice: the spacing is
+        // still one minute, and the three newest real datapoints, X X X, alarm a 2-of-3 alarm.
         let mut sparse = points("0 X X - X");
         sparse.remove(3);
         let mut a = alarm(3, 2, TreatMissingData::Breaching);
@@ -1574,8 +1578,8 @@ mod tests {
                 value: Some(1.0),
             },
         ];
-        // With 1-minute spacing unknown (gap 8 minutes) the spacing is 8 minutes: both are in
-        // the range, so a 2-of-3 `not_breaching` alarm sees one breach: OK.
+        // From these two alone the spacing looks like 8 minutes: both are in the range, so a
+        // 2-of-3 `not_breaching` alarm sees one breach: OK.
         let mut b = alarm(3, 2, TreatMissingData::NotBreaching);
         assert_eq!(b.evaluate(&far_apart), AlarmState::Ok);
         // Add minute 8: spacing is one minute and minute 1 is 8 periods back, out of the range.

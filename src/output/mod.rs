@@ -2,6 +2,7 @@
 //! bar. Files are written under a temporary name and renamed when complete, so an interrupted
 //! run never leaves a truncated file that looks whole.
 
+pub mod activities;
 pub mod progress;
 pub mod summary;
 pub mod table;

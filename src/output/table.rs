@@ -79,9 +79,20 @@ pub fn render(summary: &Summary) -> String {
         if let Some(i) = v.get("imbalance").and_then(Value::as_f64) {
             notes.push(format!("imbalance {i:.2}"));
         }
+        if let Some(d) = v.get("desired_max").and_then(Value::as_u64) {
+            let n = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            notes.push(format!(
+                "desired capacity up to {d} (at the end {}), {} instances launched, {:.2} \
+                 instance-hours",
+                n("desired_end"),
+                n("instances_launched"),
+                n("instance_hours")
+            ));
+        }
         if let Some(t) = v.get("target_requests").and_then(Value::as_array) {
-            let counts: Vec<String> = t.iter().map(|c| c.to_string()).collect();
-            notes.push(format!("per target {}", counts.join("/")));
+            let counts: Vec<String> = t.iter().take(16).map(|c| c.to_string()).collect();
+            let more = if t.len() > 16 { "/..." } else { "" };
+            notes.push(format!("per target {}{more}", counts.join("/")));
         }
         if !notes.is_empty() {
             let _ = writeln!(out, "  {name}: {}", notes.join(", "));
