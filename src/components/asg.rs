@@ -879,10 +879,10 @@ impl Asg {
             replacing: false,
             simple_activity: self.tag_simple,
         });
-        if self.tag_simple {
-            if let Some(activity) = &mut self.simple_activity {
-                activity.pending += 1;
-            }
+        if self.tag_simple
+            && let Some(activity) = &mut self.simple_activity
+        {
+            activity.pending += 1;
         }
         let delay = self.launch_time.sample(cx.rng());
         cx.set_timer(
