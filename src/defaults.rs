@@ -31,6 +31,51 @@ pub struct AlbDefaults {
 
 const ALB_TOML: &str = include_str!("../models/alb.toml");
 const ASG_TOML: &str = include_str!("../models/asg.toml");
+const LAMBDA_TOML: &str = include_str!("../models/lambda.toml");
+
+/// `models/lambda.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaDefaults {
+    /// Concurrent executions of the account.
+    pub account_concurrency_limit: u32,
+    /// Concurrency the account keeps unreserved.
+    pub unreserved_minimum: u32,
+    /// Smallest memory setting (MB).
+    pub memory_min_mb: u32,
+    /// Largest memory setting (MB).
+    pub memory_max_mb: u32,
+    /// Memory that gives one full vCPU (MB).
+    pub memory_per_vcpu_mb: u32,
+    /// Memory when a function sets none (MB).
+    pub default_memory_mb: u32,
+    /// Timeout when a function sets none.
+    pub default_timeout: SimDuration,
+    /// Largest timeout.
+    pub max_timeout: SimDuration,
+    /// New execution environments a function may add per `scaling_period`.
+    pub scaling_environments: u32,
+    /// See `scaling_environments`.
+    pub scaling_period: SimDuration,
+    /// Init duration when a function sets no `cold_start`.
+    pub cold_start: DistSpec,
+    /// Idle time after which an environment is reclaimed.
+    pub keep_alive: SimDuration,
+    /// Retries of an asynchronous event after function errors.
+    pub max_retry_attempts: u32,
+    /// Delay before each retry.
+    pub retry_delays: Vec<SimDuration>,
+    /// Oldest an asynchronous event may get before it is given up.
+    pub max_event_age: SimDuration,
+}
+
+/// The Lambda defaults.
+pub fn lambda() -> &'static LambdaDefaults {
+    static LAMBDA: OnceLock<LambdaDefaults> = OnceLock::new();
+    LAMBDA.get_or_init(|| {
+        toml::from_str(LAMBDA_TOML).expect("models/lambda.toml is checked by a test")
+    })
+}
 
 /// `models/asg.toml`.
 #[derive(Clone, Debug, Deserialize)]

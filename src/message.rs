@@ -20,6 +20,9 @@ pub enum Op {
     Read,
     /// A write of one item.
     Write,
+    /// An asynchronous invocation (Lambda's `Event` invocation type): accepted at once, the
+    /// work carries on after the answer.
+    Event,
 }
 
 /// Marks a request that no load balancer has routed to a particular instance.

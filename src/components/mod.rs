@@ -10,6 +10,7 @@ pub mod asg;
 pub mod ec2_fleet;
 pub mod handler;
 pub mod instances;
+pub mod lambda;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -76,6 +77,9 @@ pub struct BuildContext<'a> {
     pub warmup_end: SimTime,
     /// Directory that relative file names in the scenario start from.
     pub base_dir: &'a Path,
+    /// The account's unreserved Lambda concurrency, shared by the functions without
+    /// reserved concurrency.
+    pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
 }
 
 impl BuildContext<'_> {
@@ -206,4 +210,5 @@ registry! {
     Alb => alb::Spec;
     Asg => asg::Spec;
     Ec2Fleet => ec2_fleet::Spec;
+    Lambda => lambda::Spec;
 }

@@ -46,6 +46,14 @@ pub fn check<'a>(
                 report.in_flight_now
             ));
         }
+        for ledger in &report.ledgers {
+            if ledger.created != ledger.finished + ledger.inside {
+                violations.push(format!(
+                    "{name} ({}): {} created {} != finished {} + inside {}",
+                    report.kind, ledger.name, ledger.created, ledger.finished, ledger.inside
+                ));
+            }
+        }
         if report.requests.in_flight > report.in_flight_now {
             violations.push(format!(
                 "{name} ({}): {} measured requests unaccounted for, but only {} inside",
@@ -79,6 +87,7 @@ mod tests {
             total,
             in_flight_now: inside,
             figures: Default::default(),
+            ledgers: Vec::new(),
         }
     }
 
@@ -86,6 +95,24 @@ mod tests {
     fn balanced_reports_pass() {
         let r = report(10, 7, 3);
         assert!(check([("a", &r)], 10).ok);
+    }
+
+    #[test]
+    fn an_unbalanced_ledger_is_a_violation() {
+        let mut r = report(10, 10, 0);
+        r.ledgers.push(crate::metrics::Ledger {
+            name: "async events",
+            created: 5,
+            finished: 3,
+            inside: 1,
+        });
+        let c = check([("fn", &r)], 10);
+        assert!(!c.ok);
+        assert!(
+            c.violations[0].contains("async events created 5"),
+            "{:?}",
+            c.violations
+        );
     }
 
     #[test]

@@ -204,6 +204,10 @@ pub struct SeriesRow {
     pub utilisation: Option<f64>,
     /// Capacity of a scaling group at the end of the interval, if it scales.
     pub capacity: Option<CapacityRow>,
+    /// Concurrent executions at the end of the interval (functions).
+    pub concurrency: Option<u64>,
+    /// Execution environments alive at the end of the interval (functions).
+    pub environments: Option<u64>,
 }
 
 /// Instance counts of a scaling group at one moment.
@@ -319,6 +323,7 @@ impl RequestMetrics {
             total: self.total,
             in_flight_now: in_flight,
             figures: serde_json::Map::new(),
+            ledgers: Vec::new(),
         }
     }
 }
@@ -338,6 +343,22 @@ pub struct ComponentReport {
     pub in_flight_now: u64,
     /// Model figures (`utilisation`, `imbalance`...), shown beside the common ones.
     pub figures: serde_json::Map<String, serde_json::Value>,
+    /// Other units of work the component must account for (asynchronous events, messages),
+    /// checked by the conservation check like requests.
+    pub ledgers: Vec<Ledger>,
+}
+
+/// A conservation ledger for units of work other than requests.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ledger {
+    /// What is counted (`"async events"`, `"messages"`).
+    pub name: &'static str,
+    /// Units that entered over the whole run.
+    pub created: u64,
+    /// Units that ended over the whole run, whatever the outcome.
+    pub finished: u64,
+    /// Units inside at the end.
+    pub inside: u64,
 }
 
 impl ComponentReport {

@@ -29,6 +29,8 @@ pub const COLUMNS: &[&str] = &[
     "pending",
     "in_service",
     "draining",
+    "concurrency",
+    "environments",
 ];
 
 /// Writes rows to `timeseries.csv` through a temporary file.
@@ -110,6 +112,8 @@ impl SeriesSink for CsvSeries {
             capacity(|c| c.pending),
             capacity(|c| c.in_service),
             capacity(|c| c.draining),
+            opt(row.concurrency),
+            opt(row.environments),
         ];
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));

@@ -45,11 +45,40 @@ pub struct SimulationSpec {
     pub interval: Option<PositiveDuration>,
 }
 
+/// The `[account]` table: limits shared by every component of the scenario.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSpec {
+    /// Concurrent Lambda executions of the account (default 1000).
+    pub lambda_concurrency: Option<Spanned<u32>>,
+    /// Concurrency Lambda keeps unreserved (default 100).
+    pub lambda_unreserved_minimum: Option<u32>,
+}
+
+impl AccountSpec {
+    /// The account's Lambda concurrency limit.
+    pub fn lambda_concurrency(&self) -> u32 {
+        self.lambda_concurrency
+            .as_ref()
+            .map_or(crate::defaults::lambda().account_concurrency_limit, |v| {
+                *v.get_ref()
+            })
+    }
+
+    /// Concurrency that must stay unreserved.
+    pub fn lambda_unreserved_minimum(&self) -> u32 {
+        self.lambda_unreserved_minimum
+            .unwrap_or(crate::defaults::lambda().unreserved_minimum)
+    }
+}
+
 /// The top level of a scenario file (components are parsed separately, kind by kind).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawScenario {
     simulation: SimulationSpec,
+    #[serde(default)]
+    account: AccountSpec,
     #[serde(default)]
     workload: Vec<WorkloadSpec>,
     #[serde(default)]
@@ -81,6 +110,8 @@ pub struct Scenario {
     pub text: String,
     /// The `[simulation]` table.
     pub simulation: SimulationSpec,
+    /// The `[account]` table.
+    pub account: AccountSpec,
     /// The workloads, in file order.
     pub workloads: Vec<WorkloadSpec>,
     /// The components, in file order.
@@ -138,6 +169,7 @@ impl Scenario {
             file: path.to_path_buf(),
             text: text.to_string(),
             simulation: raw.simulation,
+            account: raw.account,
             workloads: raw.workload,
             components,
         };
@@ -264,6 +296,9 @@ impl Scenario {
                     out.push(at(r.name.span(), message));
                 }
             }
+        }
+        for (message, span) in components::lambda::account_issues(self) {
+            out.push(at(span, message));
         }
         if out.is_empty()
             && let Some(d) = self.find_call_cycle(root)
@@ -415,6 +450,7 @@ impl Scenario {
             )
         };
 
+        let lambda_account = components::lambda::LambdaAccount::new(self);
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
@@ -436,6 +472,7 @@ impl Scenario {
                 specs: &specs,
                 warmup_end,
                 base_dir: &base_dir,
+                lambda_account: &lambda_account,
             };
             let component = c
                 .spec

@@ -1,0 +1,1005 @@
+//! `lambda`: an AWS Lambda function: execution environments, concurrency limits, cold starts,
+//! provisioned concurrency, synchronous and asynchronous invocation.
+//!
+//! ```toml
+//! [account]
+//! lambda_concurrency = 1000          # shared by every function (default 1000)
+//!
+//! [[component]]
+//! name = "thumbnails"
+//! kind = "lambda"
+//! memory_mb = 1024
+//! timeout = "3s"
+//! reserved_concurrency = 100
+//! provisioned_concurrency = 10
+//! cold_start = { dist = "lognormal", mean = "400ms", p99 = "1.2s" }
+//! keep_alive = "10m"
+//! handler = [ { compute = { dist = "exponential", mean = "120ms" } } ]
+//! ```
+//!
+//! # What it follows (defaults in `models/lambda.toml`)
+//! - Each execution environment serves one invocation at a time. An invocation takes an idle
+//!   environment if there is one, the most recently used first; otherwise it starts a new one
+//!   and waits for its init (`cold_start`) before the handler runs. An environment idle for
+//!   longer than `keep_alive` is reclaimed (AWS does not publish this time; the default is an
+//!   observed value, not a guarantee).
+//! - Concurrency (invocations in progress, init included) is capped by `reserved_concurrency`
+//!   when set — both a guarantee and a cap — and otherwise by the account's unreserved pool: the
+//!   account limit minus every function's reservation, shared by all unreserved functions. The
+//!   account keeps at least 100 unreserved. A function adds at most 1000 new environments per
+//!   10 s. A synchronous invocation beyond any limit is throttled (429).
+//! - `provisioned_concurrency` environments are initialised before the run, never cold, never
+//!   reclaimed, and hold their share of concurrency all the time; invocations beyond them spill
+//!   over to on-demand environments.
+//! - CPU grows with memory: compute steps are written at one full vCPU, reached at 1769 MB; at
+//!   less memory they take 1769 / `memory_mb` times longer. (More memory gives more vCPUs, which
+//!   a single-threaded handler does not use: compute time does not shrink above 1769 MB.)
+//! - `timeout` (default 3 s, at most 900 s): a handler still running then fails with a timeout
+//!   error and its environment is reset (not reused).
+//! - Asynchronous invocations (requests with `op = "event"`) are accepted at once (202) into an
+//!   internal queue. Events wait there while the function is at its concurrency limit, up to the
+//!   maximum event age (default 6 h); an event whose handler fails (`failure_probability`, a
+//!   timeout, a failed call) is retried up to twice, 1 and then 2 minutes later. An event that
+//!   runs out of retries or age goes to the `on_failure` destination if there is one, else it
+//!   is dropped; both are counted.
+//! - Billing: duration rounded up to the millisecond × memory, in GB-seconds (init excluded).
+//!
+//! # What it simplifies
+//! Init of provisioned environments is instantaneous at the start. Throttled asynchronous events
+//! are retried as soon as concurrency frees, not on AWS's back-off schedule. A failed
+//! environment is not reused; errors other than timeouts do not reset environments.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use rand::Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::handler::{DurationDist, Handler, Next, StepSpec, call_references};
+use super::{BuildContext, ComponentSpec, Expects, Kind, Reference, SpecIssue};
+use crate::dist::Dist;
+use crate::engine::slab::Slab;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId, Ctx};
+use crate::message::{Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow, TimeWeighted};
+use crate::scenario::Scenario;
+use crate::units::PositiveDuration;
+
+/// The `lambda` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Memory in MB, 128 to 10240 (default 128).
+    pub memory_mb: Option<Spanned<u32>>,
+    /// Longest a handler may run (default 3 s, at most 900 s).
+    pub timeout: Option<Spanned<PositiveDuration>>,
+    /// Concurrency reserved for this function (a guarantee and a cap).
+    pub reserved_concurrency: Option<Spanned<u32>>,
+    /// Environments initialised before the run and kept warm.
+    pub provisioned_concurrency: Option<Spanned<u32>>,
+    /// Init duration of a new environment (default from `models/lambda.toml`).
+    pub cold_start: Option<DurationDist>,
+    /// Idle time after which an environment is reclaimed (default 10 min).
+    pub keep_alive: Option<PositiveDuration>,
+    /// What one invocation does.
+    pub handler: Spanned<Vec<StepSpec>>,
+    /// Probability that an invocation's handler fails (function error), for exercising retries.
+    pub failure_probability: Option<Spanned<f64>>,
+    /// Where asynchronous events go when they run out of retries or age.
+    pub on_failure: Option<Spanned<String>>,
+    /// Retries of a failed asynchronous event, 0 to 2 (default 2).
+    pub max_retry_attempts: Option<Spanned<u32>>,
+    /// Oldest an asynchronous event may get, 60 s to 6 h (default 6 h).
+    pub max_event_age: Option<Spanned<PositiveDuration>>,
+}
+
+/// The account's unreserved concurrency, shared by every function without a reservation.
+///
+/// Functions of one run share it through an `Arc`; a run is single-threaded, so the atomic
+/// counter is only a way to share it, never contended, and results stay deterministic.
+#[derive(Debug)]
+pub struct LambdaAccount {
+    unreserved_limit: u32,
+    in_use: AtomicU32,
+}
+
+impl LambdaAccount {
+    /// The pool left after every function's reservation.
+    pub fn new(scenario: &Scenario) -> Arc<LambdaAccount> {
+        let reserved: u32 = lambda_specs(scenario)
+            .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
+            .sum();
+        Arc::new(LambdaAccount {
+            unreserved_limit: scenario
+                .account
+                .lambda_concurrency()
+                .saturating_sub(reserved),
+            in_use: AtomicU32::new(0),
+        })
+    }
+
+    fn try_acquire(&self, n: u32) -> bool {
+        let in_use = self.in_use.load(Ordering::Relaxed);
+        if in_use + n <= self.unreserved_limit {
+            self.in_use.store(in_use + n, Ordering::Relaxed);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn release(&self, n: u32) {
+        self.in_use.fetch_sub(n, Ordering::Relaxed);
+    }
+}
+
+fn lambda_specs(scenario: &Scenario) -> impl Iterator<Item = (&str, &Spec)> {
+    scenario.components.iter().filter_map(|c| match &c.spec {
+        ComponentSpec::Lambda(s) => Some((c.name.as_str(), s)),
+        _ => None,
+    })
+}
+
+/// Account-wide checks: reservations must leave the unreserved minimum; provisioned
+/// concurrency of unreserved functions must fit the unreserved pool.
+pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
+    let limit = scenario.account.lambda_concurrency();
+    let minimum = scenario.account.lambda_unreserved_minimum();
+    let mut out = Vec::new();
+    let mut reserved_so_far = 0u32;
+    for (name, spec) in lambda_specs(scenario) {
+        if let Some(r) = &spec.reserved_concurrency {
+            reserved_so_far += *r.get_ref();
+            if reserved_so_far + minimum > limit {
+                out.push((
+                    format!(
+                        "`{name}` reserves {}, which brings the reserved total to \
+                         {reserved_so_far}; the account limit is {limit} and {minimum} must \
+                         stay unreserved, so at most {} can be reserved in all (raise \
+                         [account] lambda_concurrency or lower the reservations)",
+                        r.get_ref(),
+                        limit.saturating_sub(minimum)
+                    ),
+                    r.span(),
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Longest retry count AWS allows for asynchronous events.
+const MAX_RETRIES: u32 = 2;
+/// Bounds of `max_event_age` AWS allows.
+const MIN_EVENT_AGE: SimDuration = SimDuration::from_secs(60);
+const MAX_EVENT_AGE: SimDuration = SimDuration::from_secs(6 * 3600);
+
+impl Kind for Spec {
+    const KIND: &'static str = "lambda";
+    const ACCEPTS_REQUESTS: bool = true;
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        let mut refs: Vec<Reference<'_>> = call_references(self.handler.get_ref())
+            .into_iter()
+            .map(|(field, name)| Reference {
+                field,
+                name,
+                expects: Expects::RequestTarget,
+                synchronous: true,
+            })
+            .collect();
+        if let Some(dest) = &self.on_failure {
+            refs.push(Reference {
+                field: "on_failure".into(),
+                name: dest,
+                expects: Expects::RequestTarget,
+                synchronous: false,
+            });
+        }
+        refs
+    }
+
+    fn check(&self, _span: Range<usize>) -> Vec<SpecIssue> {
+        let d = crate::defaults::lambda();
+        let mut out = Vec::new();
+        let mut issue = |field: &str, message: String, span: Range<usize>| {
+            out.push(SpecIssue {
+                field: field.into(),
+                message,
+                span,
+            })
+        };
+        if let Some(m) = &self.memory_mb {
+            let m_value = *m.get_ref();
+            if !(d.memory_min_mb..=d.memory_max_mb).contains(&m_value) {
+                issue(
+                    "memory_mb",
+                    format!(
+                        "must be between {} and {} MB, found {m_value}",
+                        d.memory_min_mb, d.memory_max_mb
+                    ),
+                    m.span(),
+                );
+            }
+        }
+        if let Some(t) = &self.timeout
+            && t.get_ref().0 > d.max_timeout {
+                issue(
+                    "timeout",
+                    format!(
+                        "must be at most {} (15 minutes), found {}",
+                        d.max_timeout,
+                        t.get_ref().0
+                    ),
+                    t.span(),
+                );
+            }
+        if let (Some(p), Some(r)) = (&self.provisioned_concurrency, &self.reserved_concurrency)
+            && p.get_ref() > r.get_ref() {
+                issue(
+                    "provisioned_concurrency",
+                    format!(
+                        "provisioned concurrency ({}) cannot exceed the reserved concurrency ({})",
+                        p.get_ref(),
+                        r.get_ref()
+                    ),
+                    p.span(),
+                );
+            }
+        if let Some(p) = &self.failure_probability
+            && !(0.0..=1.0).contains(p.get_ref()) {
+                issue(
+                    "failure_probability",
+                    format!("must be between 0 and 1, found {}", p.get_ref()),
+                    p.span(),
+                );
+            }
+        if let Some(r) = &self.max_retry_attempts
+            && *r.get_ref() > MAX_RETRIES {
+                issue(
+                    "max_retry_attempts",
+                    format!("must be 0, 1 or 2, found {}", r.get_ref()),
+                    r.span(),
+                );
+            }
+        if let Some(a) = &self.max_event_age {
+            let age = a.get_ref().0;
+            if !(MIN_EVENT_AGE..=MAX_EVENT_AGE).contains(&age) {
+                issue(
+                    "max_event_age",
+                    format!("must be between 60s and 6h, found {age}"),
+                    a.span(),
+                );
+            }
+        }
+        if self.handler.get_ref().is_empty() {
+            issue(
+                "handler",
+                "needs at least one step, e.g. [ { compute = \"40ms\" } ]".into(),
+                self.handler.span(),
+            );
+        }
+        out
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+        let d = crate::defaults::lambda();
+        let memory_mb = self
+            .memory_mb
+            .as_ref()
+            .map_or(d.default_memory_mb, |m| *m.get_ref());
+        let cold_start = match &self.cold_start {
+            Some(c) => c.0.build(cx.base_dir)?,
+            None => d.cold_start.build(cx.base_dir)?,
+        };
+        let provisioned = self
+            .provisioned_concurrency
+            .as_ref()
+            .map_or(0, |p| *p.get_ref());
+        let limit = match &self.reserved_concurrency {
+            Some(r) => Limit::Reserved(*r.get_ref()),
+            None => Limit::Account(Arc::clone(cx.lambda_account)),
+        };
+        Ok(Box::new(Lambda {
+            handler: Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?,
+            memory_mb,
+            speed: (memory_mb.min(d.memory_per_vcpu_mb) as f64) / d.memory_per_vcpu_mb as f64,
+            timeout: self
+                .timeout
+                .as_ref()
+                .map_or(d.default_timeout, |t| t.get_ref().0),
+            cold_start,
+            keep_alive: self.keep_alive.map_or(d.keep_alive, |k| k.0),
+            failure_probability: self
+                .failure_probability
+                .as_ref()
+                .map_or(0.0, |p| *p.get_ref()),
+            on_failure: self.on_failure.as_ref().map(|n| cx.id(n.get_ref())),
+            max_retries: self
+                .max_retry_attempts
+                .as_ref()
+                .map_or(d.max_retry_attempts, |r| *r.get_ref()),
+            retry_delays: d.retry_delays.clone(),
+            max_event_age: self
+                .max_event_age
+                .as_ref()
+                .map_or(d.max_event_age, |a| a.get_ref().0),
+            limit,
+            provisioned,
+            scaling: TokenBucket::new(d.scaling_environments, d.scaling_period),
+            envs: Slab::default(),
+            idle: Vec::new(),
+            idle_provisioned: Vec::new(),
+            on_demand_busy: 0,
+            invocations: Slab::default(),
+            next_generation: 0,
+            queue: VecDeque::new(),
+            retrying: Slab::default(),
+            events_running: 0,
+            metrics: RequestMetrics::new(cx.warmup_end),
+            figures: Figures::default(),
+            concurrency: TimeWeighted::new(0.0),
+            environments: TimeWeighted::new(0.0),
+            init: Latency::new(3),
+            duration: Latency::new(3),
+            warmup_end: cx.warmup_end,
+        }))
+    }
+}
+
+/// Where a function's concurrency comes from.
+enum Limit {
+    /// Its own reservation.
+    Reserved(u32),
+    /// The account's unreserved pool.
+    Account(Arc<LambdaAccount>),
+}
+
+/// New environments a function may start: a token bucket refilled continuously.
+struct TokenBucket {
+    capacity: f64,
+    tokens: f64,
+    per_ns: f64,
+    last: SimTime,
+}
+
+impl TokenBucket {
+    fn new(per_period: u32, period: SimDuration) -> Self {
+        TokenBucket {
+            capacity: per_period as f64,
+            tokens: per_period as f64,
+            per_ns: per_period as f64 / period.as_nanos().max(1) as f64,
+            last: SimTime::ZERO,
+        }
+    }
+
+    fn try_take(&mut self, now: SimTime) -> bool {
+        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
+        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One execution environment.
+#[derive(Clone, Debug)]
+struct Env {
+    provisioned: bool,
+    /// When it last became idle.
+    idle_since: SimTime,
+}
+
+/// An asynchronous event's own state, beside the invocation that runs it.
+#[derive(Copy, Clone, Debug)]
+struct Event {
+    request: Request,
+    accepted_at: SimTime,
+    /// Retries already used.
+    retries: u32,
+}
+
+/// One invocation in progress.
+#[derive(Clone, Debug)]
+struct Invocation {
+    /// The caller's request (for an event, the original request).
+    request: Request,
+    arrived: SimTime,
+    env: u32,
+    /// Next handler step; `None` while the environment initialises.
+    step: Option<u16>,
+    started: SimTime,
+    generation: u32,
+    event: Option<Event>,
+}
+
+/// Counts reported at the end (measured window only).
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    invocations: u64,
+    cold_starts: u64,
+    throttles: u64,
+    errors: u64,
+    timeouts: u64,
+    billed_gb_seconds: f64,
+    concurrency_max: u64,
+    environments_max: u64,
+    events_accepted: u64,
+    events_succeeded: u64,
+    events_retried: u64,
+    events_to_destination: u64,
+    events_dropped: u64,
+    events_expired: u64,
+    /// Whole-run event counts for the ledger.
+    events_created_total: u64,
+    events_finished_total: u64,
+}
+
+/// Timer kinds.
+const TIMER_STEP_DONE: u32 = 0;
+const TIMER_INIT_DONE: u32 = 1;
+const TIMER_TIMEOUT: u32 = 2;
+const TIMER_RETRY: u32 = 3;
+
+/// A running function.
+pub struct Lambda {
+    handler: Handler,
+    memory_mb: u32,
+    speed: f64,
+    timeout: SimDuration,
+    cold_start: Dist,
+    keep_alive: SimDuration,
+    failure_probability: f64,
+    on_failure: Option<ComponentId>,
+    max_retries: u32,
+    retry_delays: Vec<SimDuration>,
+    max_event_age: SimDuration,
+    limit: Limit,
+    provisioned: u32,
+    scaling: TokenBucket,
+    envs: Slab<Env>,
+    /// Idle on-demand environments, least recently used first (the top is reused first).
+    idle: Vec<u32>,
+    idle_provisioned: Vec<u32>,
+    /// On-demand environments busy (initialising or running): the concurrency they hold.
+    on_demand_busy: u32,
+    invocations: Slab<Invocation>,
+    next_generation: u32,
+    /// Asynchronous events waiting for concurrency, oldest first.
+    queue: VecDeque<Event>,
+    /// Events waiting for their retry timer.
+    retrying: Slab<Event>,
+    /// Events whose invocation is running.
+    events_running: u64,
+    metrics: RequestMetrics,
+    figures: Figures,
+    concurrency: TimeWeighted,
+    environments: TimeWeighted,
+    init: Latency,
+    duration: Latency,
+    warmup_end: SimTime,
+}
+
+fn job_id(generation: u32, slot: u32) -> u64 {
+    ((generation as u64) << 32) | slot as u64
+}
+
+impl Lambda {
+    fn in_window(&self, t: SimTime) -> bool {
+        t >= self.warmup_end
+    }
+
+    /// Environments alive now: busy, provisioned, and idle ones not yet reclaimed.
+    fn alive(&self, now: SimTime) -> u64 {
+        let idle_alive = self.idle.len() - self.first_alive_idle(now);
+        (self.envs.len() - self.idle.len() + idle_alive) as u64
+    }
+
+    /// Index in `idle` of the first environment still within its keep-alive (the ones below
+    /// it idled earlier and are reclaimed).
+    fn first_alive_idle(&self, now: SimTime) -> usize {
+        let keep_alive = self.keep_alive;
+        self.idle
+            .partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
+    }
+
+    /// Frees reclaimed environments.
+    fn reclaim(&mut self, now: SimTime) {
+        let gone = self.first_alive_idle(now);
+        for e in self.idle.drain(..gone) {
+            self.envs.remove(e);
+        }
+    }
+
+    fn busy(&self) -> u32 {
+        self.on_demand_busy + (self.provisioned - self.idle_provisioned.len() as u32)
+    }
+
+    fn record_levels(&mut self, now: SimTime) {
+        let busy = self.busy() as u64;
+        let alive = self.alive(now);
+        if self.in_window(now) {
+            self.figures.concurrency_max = self.figures.concurrency_max.max(busy);
+            self.figures.environments_max = self.figures.environments_max.max(alive);
+        }
+        self.concurrency.set(now, self.warmup_end, busy as f64);
+        self.environments.set(now, self.warmup_end, alive as f64);
+    }
+
+    /// Takes one unit of on-demand concurrency, if the limit allows.
+    fn acquire(&mut self) -> bool {
+        let ok = match &self.limit {
+            // Provisioned environments hold part of the reservation permanently.
+            Limit::Reserved(r) => self.on_demand_busy + self.provisioned < *r,
+            Limit::Account(account) => account.try_acquire(1),
+        };
+        if ok {
+            self.on_demand_busy += 1;
+        }
+        ok
+    }
+
+    fn release(&mut self) {
+        self.on_demand_busy -= 1;
+        if let Limit::Account(account) = &self.limit {
+            account.release(1);
+        }
+    }
+
+    /// Starts an invocation of `request` if the function can; `None` when throttled.
+    fn start(
+        &mut self,
+        request: Request,
+        arrived: SimTime,
+        event: Option<Event>,
+        cx: &mut Ctx<'_>,
+    ) -> Option<()> {
+        let now = cx.now();
+        self.reclaim(now);
+        let (env, cold) = if let Some(env) = self.idle_provisioned.pop() {
+            (env, false)
+        } else {
+            if !self.acquire() {
+                return None;
+            }
+            if let Some(env) = self.idle.pop() {
+                (env, false)
+            } else if self.scaling.try_take(now) {
+                let env = self.envs.insert(Env {
+                    provisioned: false,
+                    idle_since: now,
+                });
+                (env, true)
+            } else {
+                // Concurrency is there but new environments come no faster than the scaling
+                // rate allows.
+                self.release();
+                return None;
+            }
+        };
+        if self.in_window(arrived) {
+            self.figures.invocations += 1;
+            if cold {
+                self.figures.cold_starts += 1;
+            }
+        }
+        if event.is_some() {
+            self.events_running += 1;
+        }
+        self.next_generation = self.next_generation.wrapping_add(1);
+        let slot = self.invocations.insert(Invocation {
+            request,
+            arrived,
+            env,
+            step: None,
+            started: now,
+            generation: self.next_generation,
+            event,
+        });
+        let id = job_id(self.next_generation, slot);
+        if cold {
+            let init = self.cold_start.sample(cx.rng());
+            if self.in_window(arrived) {
+                self.init.record(init);
+            }
+            cx.set_timer(
+                init,
+                Timer {
+                    kind: TIMER_INIT_DONE,
+                    id,
+                },
+            );
+        } else {
+            self.begin_handler(slot, cx);
+        }
+        self.record_levels(now);
+        Some(())
+    }
+
+    /// The handler of invocation `slot` starts now (after init, if any).
+    fn begin_handler(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inv = &mut self.invocations[slot];
+        inv.step = Some(0);
+        inv.started = now;
+        // The timer names the invocation by slot and generation, so it is ignored once the
+        // invocation has ended.
+        let id = job_id(inv.generation, slot);
+        cx.set_timer(
+            self.timeout,
+            Timer {
+                kind: TIMER_TIMEOUT,
+                id,
+            },
+        );
+        self.run(slot, cx);
+    }
+
+    fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let inv = &mut self.invocations[slot];
+        let id = job_id(inv.generation, slot);
+        let step = inv.step.expect("handler running");
+        match self.handler.next(step as usize, self.speed, cx.rng()) {
+            Next::Wait { delay, .. } => {
+                inv.step = Some(step + 1);
+                cx.set_timer(
+                    delay,
+                    Timer {
+                        kind: TIMER_STEP_DONE,
+                        id,
+                    },
+                );
+            }
+            Next::Call(to, op) => {
+                inv.step = Some(step + 1);
+                let call = Request {
+                    op,
+                    reply_to: cx.me(),
+                    tag: id,
+                    route: NO_ROUTE,
+                    ..inv.request
+                };
+                cx.send_request(to, call);
+            }
+            Next::Done => {
+                let failed = self.failure_probability > 0.0
+                    && cx.rng().random::<f64>() < self.failure_probability;
+                let outcome = if failed {
+                    Outcome::Error(500)
+                } else {
+                    Outcome::Ok
+                };
+                self.finish(slot, outcome, cx);
+            }
+        }
+    }
+
+    fn live(&self, id: u64) -> Option<u32> {
+        let slot = id as u32;
+        (self.invocations.is_live(slot) && self.invocations[slot].generation == (id >> 32) as u32)
+            .then_some(slot)
+    }
+
+    /// Ends invocation `slot` with `outcome`; its environment goes back idle (or is reset after
+    /// a timeout).
+    fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inv = self.invocations[slot].clone();
+        self.invocations.remove(slot);
+        let in_window = self.in_window(inv.arrived);
+        if in_window {
+            let ran = now - inv.started;
+            if inv.step.is_some() {
+                self.duration.record(ran);
+                let billed_ms = ran.as_nanos().div_ceil(1_000_000);
+                self.figures.billed_gb_seconds +=
+                    billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0;
+            }
+            match outcome {
+                Outcome::Ok => {}
+                Outcome::Timeout => self.figures.timeouts += 1,
+                _ => self.figures.errors += 1,
+            }
+        }
+        // The environment: a timed-out one is reset; others go back to idle.
+        let provisioned = self.envs[inv.env].provisioned;
+        if outcome == Outcome::Timeout && !provisioned {
+            self.envs.remove(inv.env);
+            self.release();
+        } else if provisioned {
+            self.envs[inv.env].idle_since = now;
+            self.idle_provisioned.push(inv.env);
+        } else {
+            self.envs[inv.env].idle_since = now;
+            self.idle.push(inv.env);
+            self.release();
+        }
+        match inv.event {
+            None => {
+                self.metrics.finished(inv.arrived, now, outcome);
+                cx.reply(Response {
+                    request: inv.request,
+                    outcome,
+                });
+            }
+            Some(event) => {
+                self.events_running -= 1;
+                self.event_done(event, outcome.is_ok(), cx);
+            }
+        }
+        self.record_levels(now);
+        self.dispatch_events(cx);
+    }
+
+    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        if request.op == Op::Event {
+            // Accepted at once (202); the event carries on inside.
+            self.metrics.finished(now, now, Outcome::Ok);
+            cx.reply(Response {
+                request,
+                outcome: Outcome::Ok,
+            });
+            self.figures.events_created_total += 1;
+            if self.in_window(now) {
+                self.figures.events_accepted += 1;
+            }
+            self.queue.push_back(Event {
+                request,
+                accepted_at: now,
+                retries: 0,
+            });
+            self.dispatch_events(cx);
+            return;
+        }
+        if self.start(request, now, None, cx).is_none() {
+            if self.in_window(now) {
+                self.figures.throttles += 1;
+            }
+            self.metrics.finished(now, now, Outcome::Throttled);
+            cx.reply(Response {
+                request,
+                outcome: Outcome::Throttled,
+            });
+        }
+    }
+
+    /// Starts queued events while concurrency allows; gives up on events past their age.
+    fn dispatch_events(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        while let Some(&event) = self.queue.front() {
+            if now >= event.accepted_at + self.max_event_age {
+                self.queue.pop_front();
+                if self.in_window(event.accepted_at) {
+                    self.figures.events_expired += 1;
+                }
+                self.give_up(event, cx);
+                continue;
+            }
+            let request = Request {
+                op: Op::Event,
+                ..event.request
+            };
+            if self
+                .start(request, event.accepted_at, Some(event), cx)
+                .is_none()
+            {
+                if self.in_window(event.accepted_at) {
+                    self.figures.throttles += 1;
+                }
+                break;
+            }
+            self.queue.pop_front();
+        }
+    }
+
+    /// An event's invocation ended: done, retried later, or given up.
+    fn event_done(&mut self, mut event: Event, ok: bool, cx: &mut Ctx<'_>) {
+        let in_window = self.in_window(event.accepted_at);
+        if ok {
+            self.figures.events_finished_total += 1;
+            if in_window {
+                self.figures.events_succeeded += 1;
+            }
+            return;
+        }
+        if event.retries < self.max_retries {
+            let delay = self.retry_delays[event.retries as usize % self.retry_delays.len()];
+            event.retries += 1;
+            if in_window {
+                self.figures.events_retried += 1;
+            }
+            let slot = self.retrying.insert(event);
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_RETRY,
+                    id: slot as u64,
+                },
+            );
+        } else {
+            self.give_up(event, cx);
+        }
+    }
+
+    /// An event out of retries or age: to the destination, or dropped.
+    fn give_up(&mut self, event: Event, cx: &mut Ctx<'_>) {
+        self.figures.events_finished_total += 1;
+        let in_window = self.in_window(event.accepted_at);
+        match self.on_failure {
+            Some(dest) => {
+                if in_window {
+                    self.figures.events_to_destination += 1;
+                }
+                let record = Request {
+                    op: Op::Event,
+                    reply_to: cx.me(),
+                    tag: u64::MAX,
+                    route: NO_ROUTE,
+                    ..event.request
+                };
+                cx.send_request(dest, record);
+            }
+            None => {
+                if in_window {
+                    self.figures.events_dropped += 1;
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
+        match timer.kind {
+            TIMER_STEP_DONE => {
+                if let Some(slot) = self.live(timer.id) {
+                    self.run(slot, cx);
+                }
+            }
+            TIMER_INIT_DONE => {
+                if let Some(slot) = self.live(timer.id) {
+                    self.begin_handler(slot, cx);
+                }
+            }
+            TIMER_TIMEOUT => {
+                if let Some(slot) = self.live(timer.id) {
+                    self.finish(slot, Outcome::Timeout, cx);
+                }
+            }
+            TIMER_RETRY => {
+                let slot = timer.id as u32;
+                let event = self.retrying[slot];
+                self.retrying.remove(slot);
+                // A retried event goes to the back of the queue, as a new attempt.
+                self.queue.push_back(event);
+                self.dispatch_events(cx);
+            }
+            _ => debug_assert!(false, "unknown lambda timer {timer:?}"),
+        }
+    }
+
+    fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
+        if response.request.tag == u64::MAX {
+            // The destination acknowledged a failed event.
+            return;
+        }
+        let Some(slot) = self.live(response.request.tag) else {
+            // The invocation timed out before the call answered.
+            return;
+        };
+        if response.outcome.is_ok() {
+            self.run(slot, cx);
+        } else {
+            self.finish(slot, response.outcome, cx);
+        }
+    }
+}
+
+impl Component for Lambda {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        // Provisioned environments are ready before the run; they hold their concurrency.
+        if let Limit::Account(account) = &self.limit
+            && !account.try_acquire(self.provisioned) {
+                // The loader checks reservations; an unreserved function whose provisioned
+                // concurrency does not fit gets what is left.
+                let left = account
+                    .unreserved_limit
+                    .saturating_sub(account.in_use.load(Ordering::Relaxed));
+                self.provisioned = left;
+                account.try_acquire(left);
+            }
+        for _ in 0..self.provisioned {
+            let env = self.envs.insert(Env {
+                provisioned: true,
+                idle_since: SimTime::ZERO,
+            });
+            self.idle_provisioned.push(env);
+        }
+        self.record_levels(cx.now());
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Request(request) => self.on_request(request, cx),
+            Msg::Response(response) => self.on_response(response, cx),
+            Msg::Timer(timer) => self.on_timer(timer, cx),
+            Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),
+        }
+    }
+
+    fn in_flight(&self) -> u64 {
+        // Synchronous invocations running (events are accounted in their own ledger).
+        self.invocations.len() as u64 - self.events_running
+    }
+
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        let inside = self.in_flight();
+        self.metrics.sample(inside, row);
+        row.queue_length = Some(self.queue.len() as u64);
+        row.concurrency = Some(self.busy() as u64);
+        row.environments = Some(self.alive(now));
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let f = &self.figures;
+        let fraction = |n: u64| {
+            if f.invocations > 0 {
+                n as f64 / f.invocations as f64
+            } else {
+                0.0
+            }
+        };
+        let events_inside =
+            self.queue.len() as u64 + self.retrying.len() as u64 + self.events_running;
+        let mut report = self
+            .metrics
+            .report(Spec::KIND, self.in_flight())
+            .figure("memory_mb", self.memory_mb)
+            .figure("invocations", f.invocations)
+            .figure("cold_starts", f.cold_starts)
+            .figure("cold_start_fraction", fraction(f.cold_starts))
+            .figure("throttles", f.throttles)
+            .figure("errors", f.errors)
+            .figure("timeouts", f.timeouts)
+            .figure("concurrency_max", f.concurrency_max)
+            .figure(
+                "concurrency_mean",
+                self.concurrency.window_mean(end, self.warmup_end),
+            )
+            .figure("environments_max", f.environments_max)
+            .figure(
+                "environments_mean",
+                self.environments.window_mean(end, self.warmup_end),
+            )
+            .figure("provisioned_concurrency", self.provisioned)
+            .figure("init_ms", self.init.summary())
+            .figure("duration_ms", self.duration.summary())
+            .figure("billed_gb_seconds", f.billed_gb_seconds)
+            .figure("events_accepted", f.events_accepted)
+            .figure("events_succeeded", f.events_succeeded)
+            .figure("events_retried", f.events_retried)
+            .figure("events_expired", f.events_expired)
+            .figure("events_to_destination", f.events_to_destination)
+            .figure("events_dropped", f.events_dropped)
+            .figure("events_waiting_end", events_inside);
+        report.ledgers.push(Ledger {
+            name: "async events",
+            created: f.events_created_total,
+            finished: f.events_finished_total,
+            inside: events_inside,
+        });
+        report
+    }
+}
