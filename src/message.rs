@@ -132,6 +132,16 @@ pub enum Control {
         /// True when the instance answered.
         healthy: bool,
     },
+    /// Group → queue: report your visible messages (for the backlog-per-instance metric).
+    QueryDepth {
+        /// Where the answer goes.
+        from: ComponentId,
+    },
+    /// Queue → group: visible messages now.
+    QueueDepth {
+        /// ApproximateNumberOfMessagesVisible.
+        visible: u64,
+    },
     /// Load balancer → group: the target's health changed (`healthy_threshold` passes or
     /// `unhealthy_threshold` failures in a row).
     TargetHealth {

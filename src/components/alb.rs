@@ -482,7 +482,9 @@ impl Alb {
             }
             Control::Drained { .. }
             | Control::HealthCheck { .. }
-            | Control::TargetHealth { .. } => {
+            | Control::TargetHealth { .. }
+            | Control::QueryDepth { .. }
+            | Control::QueueDepth { .. } => {
                 debug_assert!(false, "an ALB does not receive {control:?}")
             }
         }

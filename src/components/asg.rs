@@ -37,7 +37,8 @@
 //!   `metric_publication_delay` later): `cpu_utilization` (percent: busy vCPU time over total, of
 //!   the warm in-service instances, averaged over them) and `request_count_per_target`
 //!   (requests routed to the group by its load balancers in the period, per warm in-service
-//!   instance).
+//!   instance) and `backlog_per_instance` (visible messages of the `sqs` queues the group
+//!   consumes, at the end of the period, per warm in-service instance).
 //! - Policies: `target_tracking` (scale out when 3 of 3 datapoints are above the target, to
 //!   ceil(warm capacity × metric / target); scale in when 15 of 15 are below 90 % of the target,
 //!   never while instances warm up, by the same proportion); `step` (an alarm; the step whose
@@ -180,6 +181,8 @@ pub enum MetricName {
     CpuUtilization,
     /// Requests per warm in-service instance in the period.
     RequestCountPerTarget,
+    /// Visible messages of the queues the group consumes, per warm in-service instance.
+    BacklogPerInstance,
 }
 
 impl MetricName {
@@ -188,6 +191,7 @@ impl MetricName {
         match self {
             MetricName::CpuUtilization => "cpu_utilization",
             MetricName::RequestCountPerTarget => "request_count_per_target",
+            MetricName::BacklogPerInstance => "backlog_per_instance",
         }
     }
 
@@ -200,11 +204,16 @@ impl MetricName {
         match self {
             MetricName::CpuUtilization => Statistic::Average,
             MetricName::RequestCountPerTarget => Statistic::Sum,
+            MetricName::BacklogPerInstance => Statistic::Average,
         }
     }
 }
 
-const METRIC_NAMES: &[&str] = &["cpu_utilization", "request_count_per_target"];
+const METRIC_NAMES: &[&str] = &[
+    "cpu_utilization",
+    "request_count_per_target",
+    "backlog_per_instance",
+];
 
 /// How a step or simple policy changes capacity.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -427,6 +436,7 @@ fn parse_metric(name: &str) -> Option<MetricName> {
     match name {
         "cpu_utilization" => Some(MetricName::CpuUtilization),
         "request_count_per_target" => Some(MetricName::RequestCountPerTarget),
+        "backlog_per_instance" => Some(MetricName::BacklogPerInstance),
         _ => None,
     }
 }
@@ -580,7 +590,15 @@ impl Kind for Spec {
             failures,
             scheduled,
             policies,
-            load_balancers: cx.referrers("targets"),
+            // Load balancers route to the instances; queues whose consumer is the group poll
+            // from them. Both learn of instances by registration and drain them.
+            load_balancers: {
+                let mut lbs = cx.referrers("targets");
+                lbs.extend(cx.referrers("consumer"));
+                lbs
+            },
+            queues: cx.referrers("consumer"),
+            backlog: 0,
             instances: Vec::new(),
             by_pool: Vec::new(),
             next_direct: 0,
@@ -625,6 +643,8 @@ struct Instance {
     replacing: bool,
     /// Launched or being terminated by the running simple-scaling activity.
     simple_activity: bool,
+    /// Load balancers and queues that have not yet reported the instance drained.
+    drain_acks: u32,
 }
 
 /// A policy, built.
@@ -763,6 +783,7 @@ const TIMER_SCHEDULED: u32 = 4;
 const TIMER_FAILURE: u32 = 5;
 const TIMER_RANDOM_FAILURE: u32 = 6;
 const TIMER_GRACE_OVER: u32 = 7;
+const TIMER_METRIC_CLOSE: u32 = 8;
 
 /// A running Auto Scaling Group.
 pub struct Asg {
@@ -783,6 +804,10 @@ pub struct Asg {
     scheduled: Vec<ScheduledSpec>,
     policies: Vec<Policy>,
     load_balancers: Vec<ComponentId>,
+    /// Queues this group consumes (for the backlog metric).
+    queues: Vec<ComponentId>,
+    /// Visible messages of those queues, as last reported.
+    backlog: u64,
     instances: Vec<Instance>,
     /// Group instance of each pool index.
     by_pool: Vec<u32>,
@@ -878,6 +903,7 @@ impl Asg {
             failed: false,
             replacing: false,
             simple_activity: self.tag_simple,
+            drain_acks: 0,
         });
         if self.tag_simple
             && let Some(activity) = &mut self.simple_activity
@@ -981,6 +1007,7 @@ impl Asg {
             }
             State::InService => {
                 inst.state = State::Draining;
+                inst.drain_acks = self.load_balancers.len() as u32;
                 let pool_index = inst.pool_index.expect("in service");
                 if self.load_balancers.is_empty() {
                     self.finish_if_drained(pool_index, cx);
@@ -1123,12 +1150,21 @@ impl Asg {
                 }
             }
             Control::Drained { instance } => {
+                // Terminate once every load balancer and queue has drained the instance.
                 let id = self.by_pool[instance as usize];
-                if self.instances[id as usize].state == State::Draining {
-                    self.finish_termination(id, cx);
+                let inst = &mut self.instances[id as usize];
+                if inst.state == State::Draining {
+                    inst.drain_acks = inst.drain_acks.saturating_sub(1);
+                    if inst.drain_acks == 0 {
+                        self.finish_termination(id, cx);
+                    }
                 }
             }
-            Control::Register { .. }
+            Control::QueueDepth { visible } => {
+                self.backlog += visible;
+            }
+            Control::QueryDepth { .. }
+            | Control::Register { .. }
             | Control::Deregister { .. }
             | Control::HealthCheckResult { .. } => {
                 debug_assert!(false, "an asg does not receive {control:?}")
@@ -1137,8 +1173,34 @@ impl Asg {
     }
 
     /// The end of a metric period: one datapoint per metric into every policy's aggregator.
+    /// A metric period ends now: ask the consumed queues for their depth, and close the
+    /// period a nanosecond later, once their answers (sent at this same instant) are in.
     fn on_metric_period(&mut self, cx: &mut Ctx<'_>) {
-        let now = cx.now();
+        self.backlog = 0;
+        let me = cx.me();
+        for &q in &self.queues {
+            cx.send(q, Msg::Control(Control::QueryDepth { from: me }));
+        }
+        cx.set_timer(
+            self.metric_period,
+            Timer {
+                kind: TIMER_METRIC_PERIOD,
+                id: 0,
+            },
+        );
+        cx.set_timer(
+            SimDuration::from_nanos(1),
+            Timer {
+                kind: TIMER_METRIC_CLOSE,
+                id: 0,
+            },
+        );
+    }
+
+    /// Closes the metric period that ended a nanosecond ago: one datapoint per metric into
+    /// every policy's aggregator.
+    fn on_metric_close(&mut self, cx: &mut Ctx<'_>) {
+        let now = SimTime(cx.now().as_nanos() - 1);
         let warm = self.warm(now);
         // Every in-service instance's CPU measurement restarts now; only the warm ones count.
         let mut cpu = Vec::with_capacity(warm.len());
@@ -1151,16 +1213,21 @@ impl Asg {
                 }
             }
         }
-        let per_target = if warm.is_empty() {
-            None
-        } else {
-            Some(self.routed_requests as f64 / warm.len() as f64)
+        let per_instance = |count: u64| {
+            if warm.is_empty() {
+                None
+            } else {
+                Some(count as f64 / warm.len() as f64)
+            }
         };
+        let per_target = per_instance(self.routed_requests);
+        let backlog = per_instance(self.backlog);
         self.routed_requests = 0;
         for policy in &mut self.policies {
             let values: Vec<f64> = match policy.metric {
                 MetricName::CpuUtilization => cpu.clone(),
                 MetricName::RequestCountPerTarget => per_target.into_iter().collect(),
+                MetricName::BacklogPerInstance => backlog.into_iter().collect(),
             };
             // Observations are stamped just inside the period that ends now.
             let at = SimTime(now.as_nanos().saturating_sub(1));
@@ -1169,13 +1236,6 @@ impl Asg {
             }
             policy.aggregator.close_until(now);
         }
-        cx.set_timer(
-            self.metric_period,
-            Timer {
-                kind: TIMER_METRIC_PERIOD,
-                id: 0,
-            },
-        );
         cx.set_timer(
             self.delay,
             Timer {
@@ -1469,6 +1529,7 @@ impl Component for Asg {
                 failed: false,
                 replacing: false,
                 simple_activity: false,
+                drain_acks: 0,
             });
             self.put_in_service(id, true, cx);
         }
@@ -1529,6 +1590,7 @@ impl Component for Asg {
                     }
                 }
                 TIMER_METRIC_PERIOD => self.on_metric_period(cx),
+                TIMER_METRIC_CLOSE => self.on_metric_close(cx),
                 TIMER_EVALUATE => self.on_evaluate(cx),
                 TIMER_SCHEDULED => self.on_scheduled(timer.id as usize, cx),
                 TIMER_FAILURE => self.on_failure(timer.id as usize, cx),

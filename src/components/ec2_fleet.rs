@@ -207,7 +207,11 @@ impl Kind for Spec {
         Ok(Box::new(Ec2Fleet {
             pool,
             next_instance: 0,
-            load_balancers: cx.referrers("targets"),
+            load_balancers: {
+                let mut lbs = cx.referrers("targets");
+                lbs.extend(cx.referrers("consumer"));
+                lbs
+            },
         }))
     }
 }

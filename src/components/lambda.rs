@@ -227,45 +227,49 @@ impl Kind for Spec {
             }
         }
         if let Some(t) = &self.timeout
-            && t.get_ref().0 > d.max_timeout {
-                issue(
-                    "timeout",
-                    format!(
-                        "must be at most {} (15 minutes), found {}",
-                        d.max_timeout,
-                        t.get_ref().0
-                    ),
-                    t.span(),
-                );
-            }
+            && t.get_ref().0 > d.max_timeout
+        {
+            issue(
+                "timeout",
+                format!(
+                    "must be at most {} (15 minutes), found {}",
+                    d.max_timeout,
+                    t.get_ref().0
+                ),
+                t.span(),
+            );
+        }
         if let (Some(p), Some(r)) = (&self.provisioned_concurrency, &self.reserved_concurrency)
-            && p.get_ref() > r.get_ref() {
-                issue(
-                    "provisioned_concurrency",
-                    format!(
-                        "provisioned concurrency ({}) cannot exceed the reserved concurrency ({})",
-                        p.get_ref(),
-                        r.get_ref()
-                    ),
-                    p.span(),
-                );
-            }
+            && p.get_ref() > r.get_ref()
+        {
+            issue(
+                "provisioned_concurrency",
+                format!(
+                    "provisioned concurrency ({}) cannot exceed the reserved concurrency ({})",
+                    p.get_ref(),
+                    r.get_ref()
+                ),
+                p.span(),
+            );
+        }
         if let Some(p) = &self.failure_probability
-            && !(0.0..=1.0).contains(p.get_ref()) {
-                issue(
-                    "failure_probability",
-                    format!("must be between 0 and 1, found {}", p.get_ref()),
-                    p.span(),
-                );
-            }
+            && !(0.0..=1.0).contains(p.get_ref())
+        {
+            issue(
+                "failure_probability",
+                format!("must be between 0 and 1, found {}", p.get_ref()),
+                p.span(),
+            );
+        }
         if let Some(r) = &self.max_retry_attempts
-            && *r.get_ref() > MAX_RETRIES {
-                issue(
-                    "max_retry_attempts",
-                    format!("must be 0, 1 or 2, found {}", r.get_ref()),
-                    r.span(),
-                );
-            }
+            && *r.get_ref() > MAX_RETRIES
+        {
+            issue(
+                "max_retry_attempts",
+                format!("must be 0, 1 or 2, found {}", r.get_ref()),
+                r.span(),
+            );
+        }
         if let Some(a) = &self.max_event_age {
             let age = a.get_ref().0;
             if !(MIN_EVENT_AGE..=MAX_EVENT_AGE).contains(&age) {
@@ -911,15 +915,16 @@ impl Component for Lambda {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Provisioned environments are ready before the run; they hold their concurrency.
         if let Limit::Account(account) = &self.limit
-            && !account.try_acquire(self.provisioned) {
-                // The loader checks reservations; an unreserved function whose provisioned
-                // concurrency does not fit gets what is left.
-                let left = account
-                    .unreserved_limit
-                    .saturating_sub(account.in_use.load(Ordering::Relaxed));
-                self.provisioned = left;
-                account.try_acquire(left);
-            }
+            && !account.try_acquire(self.provisioned)
+        {
+            // The loader checks reservations; an unreserved function whose provisioned
+            // concurrency does not fit gets what is left.
+            let left = account
+                .unreserved_limit
+                .saturating_sub(account.in_use.load(Ordering::Relaxed));
+            self.provisioned = left;
+            account.try_acquire(left);
+        }
         for _ in 0..self.provisioned {
             let env = self.envs.insert(Env {
                 provisioned: true,

@@ -11,6 +11,7 @@ pub mod ec2_fleet;
 pub mod handler;
 pub mod instances;
 pub mod lambda;
+pub mod sqs;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -211,4 +212,5 @@ registry! {
     Asg => asg::Spec;
     Ec2Fleet => ec2_fleet::Spec;
     Lambda => lambda::Spec;
+    Sqs => sqs::Spec;
 }

@@ -208,6 +208,12 @@ pub struct SeriesRow {
     pub concurrency: Option<u64>,
     /// Execution environments alive at the end of the interval (functions).
     pub environments: Option<u64>,
+    /// Messages received and not yet deleted (queues).
+    pub messages_in_flight: Option<u64>,
+    /// Messages waiting for their delivery delay (queues).
+    pub messages_delayed: Option<u64>,
+    /// Age of the oldest visible message in seconds (queues).
+    pub oldest_message_age_s: Option<f64>,
 }
 
 /// Instance counts of a scaling group at one moment.

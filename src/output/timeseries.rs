@@ -31,6 +31,9 @@ pub const COLUMNS: &[&str] = &[
     "draining",
     "concurrency",
     "environments",
+    "messages_in_flight",
+    "messages_delayed",
+    "oldest_message_age_s",
 ];
 
 /// Writes rows to `timeseries.csv` through a temporary file.
@@ -114,6 +117,9 @@ impl SeriesSink for CsvSeries {
             capacity(|c| c.draining),
             opt(row.concurrency),
             opt(row.environments),
+            opt(row.messages_in_flight),
+            opt(row.messages_delayed),
+            opt(row.oldest_message_age_s),
         ];
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));
