@@ -613,6 +613,7 @@ impl Kind for Spec {
             simple_activity: None,
             simple_cooldown_until: SimTime::ZERO,
             tag_simple: false,
+            last_capacity_change: SimTime::ZERO,
         }))
     }
 }
@@ -827,6 +828,8 @@ pub struct Asg {
     simple_cooldown_until: SimTime,
     /// Set while a simple activity launches or terminates instances.
     tag_simple: bool,
+    /// When a policy last changed the desired capacity.
+    last_capacity_change: SimTime,
 }
 
 /// A simple-scaling activity in progress: launches or terminations not yet complete.
@@ -1236,8 +1239,10 @@ impl Asg {
             }
             policy.aggregator.close_until(now);
         }
+        // Evaluate when the datapoint becomes visible: `delay` after the period's end, which
+        // was a nanosecond ago.
         cx.set_timer(
-            self.delay,
+            SimDuration::from_nanos(self.delay.as_nanos().saturating_sub(1)),
             Timer {
                 kind: TIMER_EVALUATE,
                 id: 0,
@@ -1254,6 +1259,7 @@ impl Asg {
         // Simple policies wait while a simple activity is in progress and then for its
         // cooldown, which starts when its last launch or termination completes.
         let simple_blocked = self.simple_activity.is_some() || now < self.simple_cooldown_until;
+        let last_activity = self.last_capacity_change;
         let mut proposals: Vec<(u32, String, Option<usize>)> = Vec::new();
         for (index, policy) in self.policies.iter_mut().enumerate() {
             let visible = policy.aggregator.visible(now);
@@ -1268,6 +1274,14 @@ impl Asg {
                     let high_state = high.evaluate(&visible);
                     let low_state = low.evaluate(&visible);
                     let Some(value) = latest else { continue };
+                    // A datapoint measured before the last scaling activity describes a
+                    // capacity that no longer exists: it may not justify removing more.
+                    let fresh = visible.last().is_some_and(|d| {
+                        d.period_end.saturating_since(SimTime::ZERO) >= policy.aggregator.period()
+                            && SimTime(
+                                d.period_end.as_nanos() - policy.aggregator.period().as_nanos(),
+                            ) >= last_activity
+                    });
                     let base = warm_capacity.max(1) as f64;
                     let wanted = (base * value / *target).ceil().max(0.0) as u32;
                     if high_state == AlarmState::Alarm && wanted > current {
@@ -1283,6 +1297,7 @@ impl Asg {
                     } else if low_state == AlarmState::Alarm
                         && !*disable_scale_in
                         && !warming
+                        && fresh
                         && wanted < current
                     {
                         proposals.push((
@@ -1380,6 +1395,7 @@ impl Asg {
                 chosen.1,
             );
             self.desired = target;
+            self.last_capacity_change = now;
             match chosen.2.map(|i| &self.policies[i].rule) {
                 Some(Rule::Simple { cooldown, .. }) => {
                     let cooldown = *cooldown;

@@ -275,13 +275,14 @@ impl Kind for Spec {
             }
         }
         if let Some(m) = &self.maximum_concurrency
-            && !(2..=1000).contains(m.get_ref()) {
-                out.push(issue(
-                    "maximum_concurrency",
-                    format!("must be between 2 and 1000, found {}", m.get_ref()),
-                    m.span(),
-                ));
-            }
+            && !(2..=1000).contains(m.get_ref())
+        {
+            out.push(issue(
+                "maximum_concurrency",
+                format!("must be between 2 and 1000, found {}", m.get_ref()),
+                m.span(),
+            ));
+        }
         if let Some(p) = &self.extra_delivery_probability {
             if !(0.0..=1.0).contains(p.get_ref()) {
                 out.push(issue(
@@ -308,14 +309,15 @@ impl Kind for Spec {
             .map(|n| n.get_ref().as_str());
         if let Some(name) = dlq
             && let Some(ComponentSpec::Sqs(d)) = cx.specs.get(name)
-                && d.queue_type != self.queue_type {
-                    return Err(format!(
-                        "the dead-letter queue `{name}` is a {:?} queue but `{}` is a {:?} queue; \
+            && d.queue_type != self.queue_type
+        {
+            return Err(format!(
+                "the dead-letter queue `{name}` is a {:?} queue but `{}` is a {:?} queue; \
                          a FIFO queue needs a FIFO dead-letter queue and a standard queue a \
                          standard one",
-                        d.queue_type, cx.name, self.queue_type
-                    ));
-                }
+                d.queue_type, cx.name, self.queue_type
+            ));
+        }
         let consumer = match &self.consumer {
             None => Consumer::None,
             Some(name) => {
@@ -670,10 +672,11 @@ impl Sqs {
             let msg = &mut self.messages[slot];
             msg.receive_count += 1;
             if let Some(limit) = self.max_receive_count
-                && msg.receive_count > limit {
-                    self.dead_letter(slot, cx);
-                    continue;
-                }
+                && msg.receive_count > limit
+            {
+                self.dead_letter(slot, cx);
+                continue;
+            }
             self.next_receipt = self.next_receipt.wrapping_add(1);
             msg.receipt = self.next_receipt;
             msg.state = Where::InFlight;
