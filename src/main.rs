@@ -18,6 +18,20 @@ const EXIT_RUN_FAILED: u8 = 1;
 /// Exit code for bad usage or an invalid scenario.
 const EXIT_BAD_INPUT: u8 = 2;
 
+/// Writes to stdout; a closed pipe (`awsim check FILE | head -1`) ends the program quietly
+/// instead of panicking, as command-line tools do.
+fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write to stdout: {e}");
+        std::process::exit(EXIT_RUN_FAILED as i32);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -44,15 +58,15 @@ fn check(file: &Path) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
-    println!(
-        "{}: valid scenario `{}` (duration {}, warm-up {}, seed {})",
+    out(&format!(
+        "{}: valid scenario `{}` (duration {}, warm-up {}, seed {})\n",
         file.display(),
         scenario.name,
         scenario.duration(),
         scenario.warmup(),
         scenario.seed()
-    );
-    print!("{}", scenario.graph_text());
+    ));
+    out(&scenario.graph_text());
     ExitCode::SUCCESS
 }
 
@@ -108,26 +122,26 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     write_atomic(&summary_path, summary.to_json().as_bytes())
         .with_context(|| format!("cannot write {}", summary_path.display()))?;
     if !args.quiet {
-        println!(
-            "awsim: {}  seed={}  duration={}s  warm-up={}s  ({} events in {:.2} s wall)",
+        out(&format!(
+            "awsim: {}  seed={}  duration={}s  warm-up={}s  ({} events in {:.2} s wall)\n",
             summary.scenario,
             summary.seed,
             summary.duration_s,
             summary.warmup_s,
             summary.events,
             progress.elapsed().as_secs_f64()
-        );
-        print!("{}", table::render(&summary));
+        ));
+        out(&table::render(&summary));
         let extra = if wrote_activities {
             format!(", {}", out_dir.join("scaling_activities.csv").display())
         } else {
             String::new()
         };
-        println!(
-            "wrote {}, {}{extra}",
+        out(&format!(
+            "wrote {}, {}{extra}\n",
             summary_path.display(),
             series_path.display()
-        );
+        ));
     }
     Ok(ExitCode::SUCCESS)
 }
