@@ -23,7 +23,10 @@ const EXIT_BAD_INPUT: u8 = 2;
 fn out(text: &str) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    if let Err(e) = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
@@ -58,6 +61,12 @@ fn check(file: &Path) -> ExitCode {
         Ok(s) => s,
         Err(code) => return code,
     };
+    // Building checks what needs the models (files of empirical distributions, queue types
+    // of dead-letter queues...); it runs nothing.
+    if let Err(e) = scenario.build(RunSettings::default()) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     out(&format!(
         "{}: valid scenario `{}` (duration {}, warm-up {}, seed {})\n",
         file.display(),

@@ -116,6 +116,16 @@ pub enum QueueType {
     Fifo,
 }
 
+impl QueueType {
+    /// How people write it.
+    fn label(self) -> &'static str {
+        match self {
+            QueueType::Standard => "standard",
+            QueueType::Fifo => "FIFO",
+        }
+    }
+}
+
 const CONSUMER_KINDS: &[&str] = &["ec2_fleet", "asg", "lambda"];
 const QUEUE_KINDS: &[&str] = &["sqs"];
 
