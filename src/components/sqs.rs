@@ -322,10 +322,11 @@ impl Kind for Spec {
             && d.queue_type != self.queue_type
         {
             return Err(format!(
-                "the dead-letter queue `{name}` is a {:?} queue but `{}` is a {:?} queue; \
-                         a FIFO queue needs a FIFO dead-letter queue and a standard queue a \
-                         standard one",
-                d.queue_type, cx.name, self.queue_type
+                "the dead-letter queue `{name}` is a {} queue but `{}` is a {} queue; a FIFO \
+                 queue needs a FIFO dead-letter queue and a standard queue a standard one",
+                d.queue_type.label(),
+                cx.name,
+                self.queue_type.label()
             ));
         }
         let consumer = match &self.consumer {
