@@ -54,6 +54,7 @@
 //! in-service time (instance-hours) with no per-second minimum. A crashed instance answers
 //! nothing: requests it held are answered 502, as the load balancer would.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use rand::Rng;
@@ -260,7 +261,7 @@ pub struct PolicySpec {
     /// Alarm statistic (step, simple; default average).
     pub statistic: Option<Statistic>,
     /// Alarm period (default the metric period).
-    pub period: Option<PositiveDuration>,
+    pub period: Option<Spanned<PositiveDuration>>,
     /// Alarm evaluation periods N (default 1).
     pub evaluation_periods: Option<u32>,
     /// Alarm datapoints to alarm M (default N).
@@ -470,7 +471,9 @@ impl Kind for Spec {
         if max == 0 {
             out.push(issue("max", "must be at least 1".into(), self.max.span()));
         }
-        if let Some(d) = &self.desired {
+        if let Some(d) = &self.desired
+            && min <= max
+        {
             let d_value = *d.get_ref();
             if d_value < min || d_value > max {
                 out.push(issue(
@@ -504,16 +507,21 @@ impl Kind for Spec {
             .map_or(crate::defaults::asg().metric_period, |p| p.0);
         for p in &self.policy {
             check_policy(p, &mut out);
-            if let Some(period) = p.get_ref().period
-                && !period.0.as_nanos().is_multiple_of(base.as_nanos())
+            if let Some(period) = &p.get_ref().period
+                && !period
+                    .get_ref()
+                    .0
+                    .as_nanos()
+                    .is_multiple_of(base.as_nanos())
             {
                 out.push(issue(
                     "policy.period",
                     format!(
-                        "the alarm period ({}) must be a multiple of the metric period ({base})",
-                        period.0
+                        "the alarm period must be a whole number of metric periods ({base}), \
+                         found {}",
+                        period.get_ref().0
                     ),
-                    p.span(),
+                    period.span(),
                 ));
             }
         }
@@ -614,6 +622,7 @@ impl Kind for Spec {
             simple_cooldown_until: SimTime::ZERO,
             tag_simple: false,
             last_capacity_change: SimTime::ZERO,
+            period_bases: VecDeque::new(),
         }))
     }
 }
@@ -689,7 +698,7 @@ impl Policy {
             .name
             .clone()
             .unwrap_or_else(|| format!("policy {}", index + 1));
-        let period = p.period.map_or(metric_period, |d| d.0);
+        let period = p.period.as_ref().map_or(metric_period, |d| d.get_ref().0);
         let (rule, statistic, keep) = match p.policy_type.get_ref().as_str() {
             "target_tracking" => {
                 let target = *p.target.as_ref().ok_or("target")?.get_ref();
@@ -828,8 +837,44 @@ pub struct Asg {
     simple_cooldown_until: SimTime,
     /// Set while a simple activity launches or terminates instances.
     tag_simple: bool,
-    /// When a policy last changed the desired capacity.
+    /// When a policy or scheduled action last changed the desired capacity.
     last_capacity_change: SimTime,
+    /// Instance counts behind recent datapoints.
+    period_bases: VecDeque<PeriodBase>,
+}
+
+/// How many instances the datapoints of one metric period were measured on.
+#[derive(Copy, Clone, Debug)]
+struct PeriodBase {
+    period_end: SimTime,
+    /// Warm in-service instances (CPU is averaged over them).
+    warm: u32,
+    /// In-service instances (requests and backlog are divided by them).
+    in_service: u32,
+}
+
+/// The instance count a metric's datapoint ending at `period_end` was measured on.
+fn base_of(bases: &VecDeque<PeriodBase>, period_end: SimTime, metric: MetricName) -> u32 {
+    // An alarm period may span several metric periods: take the last of them.
+    let b = bases
+        .iter()
+        .rev()
+        .find(|b| b.period_end <= period_end)
+        .copied();
+    match (b, metric) {
+        (Some(b), MetricName::CpuUtilization) => b.warm,
+        (Some(b), _) => b.in_service,
+        (None, _) => 0,
+    }
+}
+
+/// True when the newest datapoint's period began at or after `since` (it measured the capacity
+/// in force now, not one that has since changed).
+fn fresh_after(visible: &[Datapoint], period: SimDuration, since: SimTime) -> bool {
+    visible.last().is_some_and(|d| {
+        d.period_end.as_nanos() >= period.as_nanos()
+            && SimTime(d.period_end.as_nanos() - period.as_nanos()) >= since
+    })
 }
 
 /// A simple-scaling activity in progress: launches or terminations not yet complete.
@@ -1098,7 +1143,10 @@ impl Asg {
             return;
         }
         // Health checks do not count during the grace period after launch.
-        if now < inst.launched_at + self.grace && inst.launched_at > SimTime::ZERO {
+        // (It runs from when the instance came into service; the starting instances have none.)
+        if inst.launched_at > SimTime::ZERO
+            && inst.in_service_at.is_some_and(|t| now < t + self.grace)
+        {
             return;
         }
         self.instances[id as usize].replacing = true;
@@ -1216,16 +1264,27 @@ impl Asg {
                 }
             }
         }
-        let per_instance = |count: u64| {
-            if warm.is_empty() {
-                None
-            } else {
-                Some(count as f64 / warm.len() as f64)
-            }
-        };
+        // Requests and backlog are per instance in service (warm or not: all of them take
+        // requests and poll); CPU is averaged over the warm ones only.
+        let in_service = self
+            .instances
+            .iter()
+            .filter(|i| i.state == State::InService && !i.failed)
+            .count() as u32;
+        let per_instance = |count: u64| (in_service > 0).then(|| count as f64 / in_service as f64);
         let per_target = per_instance(self.routed_requests);
         let backlog = per_instance(self.backlog);
         self.routed_requests = 0;
+        // Remember how many instances each datapoint was measured on: a policy scales from
+        // that, not from the capacity at evaluation time.
+        self.period_bases.push_back(PeriodBase {
+            period_end: now,
+            warm: warm.len() as u32,
+            in_service,
+        });
+        while self.period_bases.len() > 64 {
+            self.period_bases.pop_front();
+        }
         for policy in &mut self.policies {
             let values: Vec<f64> = match policy.metric {
                 MetricName::CpuUtilization => cpu.clone(),
@@ -1260,6 +1319,7 @@ impl Asg {
         // cooldown, which starts when its last launch or termination completes.
         let simple_blocked = self.simple_activity.is_some() || now < self.simple_cooldown_until;
         let last_activity = self.last_capacity_change;
+        let bases = self.period_bases.clone();
         let mut proposals: Vec<(u32, String, Option<usize>)> = Vec::new();
         for (index, policy) in self.policies.iter_mut().enumerate() {
             let visible = policy.aggregator.visible(now);
@@ -1276,13 +1336,13 @@ impl Asg {
                     let Some(value) = latest else { continue };
                     // A datapoint measured before the last scaling activity describes a
                     // capacity that no longer exists: it may not justify removing more.
-                    let fresh = visible.last().is_some_and(|d| {
-                        d.period_end.saturating_since(SimTime::ZERO) >= policy.aggregator.period()
-                            && SimTime(
-                                d.period_end.as_nanos() - policy.aggregator.period().as_nanos(),
-                            ) >= last_activity
-                    });
-                    let base = warm_capacity.max(1) as f64;
+                    let fresh = fresh_after(&visible, policy.aggregator.period(), last_activity);
+                    let base = visible
+                        .last()
+                        .map_or(warm_capacity, |d| {
+                            base_of(&bases, d.period_end, policy.metric)
+                        })
+                        .max(1) as f64;
                     let wanted = (base * value / *target).ceil().max(0.0) as u32;
                     if high_state == AlarmState::Alarm && wanted > current {
                         proposals.push((
@@ -1326,8 +1386,12 @@ impl Asg {
                         s.lower.is_none_or(|l| breach >= l) && s.upper.is_none_or(|u| breach < u)
                     });
                     let Some(step) = step else { continue };
-                    // Scale-in waits until new instances have warmed up.
-                    if step.change < 0 && warming {
+                    // Scale-in waits until new instances have warmed up, and for a datapoint
+                    // measured after the last capacity change.
+                    if step.change < 0
+                        && (warming
+                            || !fresh_after(&visible, policy.aggregator.period(), last_activity))
+                    {
                         continue;
                     }
                     // Scale-out adds to the warm capacity, so breaches while instances warm up
@@ -1449,6 +1513,9 @@ impl Asg {
         }
         let desired = action.desired.unwrap_or(self.desired);
         self.desired = desired.clamp(self.min, self.max);
+        if self.desired != from {
+            self.last_capacity_change = cx.now();
+        }
         self.record(
             cx.now(),
             "scheduled",

@@ -1,9 +1,11 @@
 //! Integration tests: one binary (faster to build than one per file), one module per concern.
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
+mod asg;
 mod cli;
 mod determinism;
 mod errors;
+mod lambda;
 mod scenarios;
 mod stats;
 mod theory;
