@@ -38,7 +38,8 @@
 //!   error and its environment is reset (not reused).
 //! - Asynchronous invocations (requests with `op = "event"`) are accepted at once (202) into an
 //!   internal queue. Events wait there while the function is at its concurrency limit, up to the
-//!   maximum event age (default 6 h); an event whose handler fails (`failure_probability`, a
+//!   maximum event age (default 6 h), retried with a back-off from 1 s doubling to 5 minutes;
+//!   an event whose handler fails (`failure_probability`, a
 //!   timeout, a failed call) is retried up to twice, 1 and then 2 minutes later. An event that
 //!   runs out of retries or age goes to the `on_failure` destination if there is one, else it
 //!   is dropped; both are counted.
@@ -46,7 +47,7 @@
 //!
 //! # What it simplifies
 //! Init of provisioned environments is instantaneous at the start. Throttled asynchronous events
-//! are retried as soon as concurrency frees, not on AWS's back-off schedule. A failed
+//! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
 
 use std::collections::VecDeque;
@@ -150,6 +151,32 @@ pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
     let limit = scenario.account.lambda_concurrency();
     let minimum = scenario.account.lambda_unreserved_minimum();
     let mut out = Vec::new();
+    let reserved_total: u32 = lambda_specs(scenario)
+        .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
+        .sum();
+    let pool = limit.saturating_sub(reserved_total);
+    let mut provisioned_unreserved = 0u32;
+    for (name, spec) in lambda_specs(scenario) {
+        if spec.reserved_concurrency.is_some() {
+            continue;
+        }
+        if let Some(p) = &spec.provisioned_concurrency {
+            provisioned_unreserved += *p.get_ref();
+            if provisioned_unreserved > pool {
+                out.push((
+                    format!(
+                        "`{name}` provisions {} from the unreserved pool, which brings the \
+                         unreserved functions' provisioned concurrency to \
+                         {provisioned_unreserved}, more than the {pool} the account leaves \
+                         unreserved (limit {limit} minus {reserved_total} reserved); reserve \
+                         concurrency for it or provision less",
+                        p.get_ref()
+                    ),
+                    p.span(),
+                ));
+            }
+        }
+    }
     let mut reserved_so_far = 0u32;
     for (name, spec) in lambda_specs(scenario) {
         if let Some(r) = &spec.reserved_concurrency {
@@ -344,6 +371,8 @@ impl Kind for Spec {
             queue: VecDeque::new(),
             retrying: Slab::default(),
             events_running: 0,
+            dispatch_armed: false,
+            dispatch_backoff: MIN_THROTTLE_BACKOFF,
             metrics: RequestMetrics::new(cx.warmup_end),
             figures: Figures::default(),
             concurrency: TimeWeighted::new(0.0),
@@ -442,6 +471,8 @@ struct Figures {
     events_to_destination: u64,
     events_dropped: u64,
     events_expired: u64,
+    /// Attempts to start a queued event that found no concurrency.
+    events_throttled: u64,
     /// Whole-run event counts for the ledger.
     events_created_total: u64,
     events_finished_total: u64,
@@ -452,6 +483,11 @@ const TIMER_STEP_DONE: u32 = 0;
 const TIMER_INIT_DONE: u32 = 1;
 const TIMER_TIMEOUT: u32 = 2;
 const TIMER_RETRY: u32 = 3;
+const TIMER_DISPATCH: u32 = 4;
+
+/// Back-off of throttled asynchronous events: from 1 s, doubling, up to 5 minutes.
+const MIN_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(1);
+const MAX_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(300);
 
 /// A running function.
 pub struct Lambda {
@@ -483,6 +519,10 @@ pub struct Lambda {
     retrying: Slab<Event>,
     /// Events whose invocation is running.
     events_running: u64,
+    /// A retry of throttled events is scheduled.
+    dispatch_armed: bool,
+    /// Its next back-off.
+    dispatch_backoff: SimDuration,
     metrics: RequestMetrics,
     figures: Figures,
     concurrency: TimeWeighted,
@@ -518,7 +558,13 @@ impl Lambda {
     /// Frees reclaimed environments.
     fn reclaim(&mut self, now: SimTime) {
         let gone = self.first_alive_idle(now);
+        // Step the environments level down at each reclaim time (oldest first), so its time
+        // average does not count environments past their keep-alive.
+        let mut level = self.envs.len() as f64;
         for e in self.idle.drain(..gone) {
+            let expired_at = self.envs[e].idle_since + self.keep_alive;
+            level -= 1.0;
+            self.environments.set(expired_at, self.warmup_end, level);
             self.envs.remove(e);
         }
     }
@@ -528,6 +574,7 @@ impl Lambda {
     }
 
     fn record_levels(&mut self, now: SimTime) {
+        self.reclaim(now);
         let busy = self.busy() as u64;
         let alive = self.alive(now);
         if self.in_window(now) {
@@ -798,11 +845,26 @@ impl Lambda {
                 .is_none()
             {
                 if self.in_window(event.accepted_at) {
-                    self.figures.throttles += 1;
+                    self.figures.events_throttled += 1;
                 }
-                break;
+                // Concurrency may free elsewhere (the account pool is shared): try again after
+                // a back-off that doubles up to 5 minutes, as AWS retries throttled events.
+                if !self.dispatch_armed {
+                    self.dispatch_armed = true;
+                    let delay = self.dispatch_backoff;
+                    self.dispatch_backoff = (delay + delay).min(MAX_THROTTLE_BACKOFF);
+                    cx.set_timer(
+                        delay,
+                        Timer {
+                            kind: TIMER_DISPATCH,
+                            id: 0,
+                        },
+                    );
+                }
+                return;
             }
             self.queue.pop_front();
+            self.dispatch_backoff = MIN_THROTTLE_BACKOFF;
         }
     }
 
@@ -878,6 +940,10 @@ impl Lambda {
                     self.finish(slot, Outcome::Timeout, cx);
                 }
             }
+            TIMER_DISPATCH => {
+                self.dispatch_armed = false;
+                self.dispatch_events(cx);
+            }
             TIMER_RETRY => {
                 let slot = timer.id as u32;
                 let event = self.retrying[slot];
@@ -950,6 +1016,7 @@ impl Component for Lambda {
     }
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.record_levels(now);
         let inside = self.in_flight();
         self.metrics.sample(inside, row);
         row.queue_length = Some(self.queue.len() as u64);
@@ -996,6 +1063,7 @@ impl Component for Lambda {
             .figure("events_succeeded", f.events_succeeded)
             .figure("events_retried", f.events_retried)
             .figure("events_expired", f.events_expired)
+            .figure("events_throttled", f.events_throttled)
             .figure("events_to_destination", f.events_to_destination)
             .figure("events_dropped", f.events_dropped)
             .figure("events_waiting_end", events_inside);
