@@ -32,6 +32,51 @@ pub struct AlbDefaults {
 const ALB_TOML: &str = include_str!("../models/alb.toml");
 const ASG_TOML: &str = include_str!("../models/asg.toml");
 const LAMBDA_TOML: &str = include_str!("../models/lambda.toml");
+const DYNAMODB_TOML: &str = include_str!("../models/dynamodb.toml");
+
+/// `models/dynamodb.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbDefaults {
+    /// Read capacity one partition serves at most.
+    pub partition_rcu: u32,
+    /// Write capacity one partition serves at most.
+    pub partition_wcu: u32,
+    /// Data one partition holds (GB).
+    pub partition_gb: u32,
+    /// How long unused capacity is retained for bursts.
+    pub burst_window: SimDuration,
+    /// Largest item (KB).
+    pub max_item_kb: u32,
+    /// Read rate a new on-demand table serves at once.
+    pub on_demand_initial_rcu: u32,
+    /// Write rate a new on-demand table serves at once.
+    pub on_demand_initial_wcu: u32,
+    /// Window over which the previous peak of an on-demand table counts.
+    pub on_demand_peak_window: SimDuration,
+    /// Service time of a read.
+    pub read_latency: DistSpec,
+    /// Service time of a write.
+    pub write_latency: DistSpec,
+    /// Service time of a DAX cache hit.
+    pub dax_latency: DistSpec,
+    /// Attempts of a throttled request, the first included.
+    pub max_attempts: u32,
+    /// Base of the exponential back-off.
+    pub retry_base: SimDuration,
+    /// Longest back-off.
+    pub max_backoff: SimDuration,
+    /// DAX item time to live.
+    pub dax_ttl: SimDuration,
+}
+
+/// The DynamoDB defaults.
+pub fn dynamodb() -> &'static DynamoDbDefaults {
+    static DYNAMODB: OnceLock<DynamoDbDefaults> = OnceLock::new();
+    DYNAMODB.get_or_init(|| {
+        toml::from_str(DYNAMODB_TOML).expect("models/dynamodb.toml is checked by a test")
+    })
+}
 
 /// `models/lambda.toml`.
 #[derive(Clone, Debug, Deserialize)]

@@ -16,13 +16,34 @@ pub enum Op {
     /// The request as the workload made it (no specific operation).
     #[default]
     Default,
-    /// A read of one item.
+    /// A read of one item (eventually consistent).
     Read,
+    /// A strongly consistent read of one item.
+    StrongRead,
     /// A write of one item.
     Write,
+    /// A query returning several items (its `item_kb` is their total).
+    Query,
+    /// A transactional write (twice the capacity of a write).
+    TransactWrite,
     /// An asynchronous invocation (Lambda's `Event` invocation type): accepted at once, the
     /// work carries on after the answer.
     Event,
+}
+
+impl Op {
+    /// The name scenarios use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Default => "default",
+            Op::Read => "read",
+            Op::StrongRead => "strong_read",
+            Op::Write => "write",
+            Op::Query => "query",
+            Op::TransactWrite => "transact_write",
+            Op::Event => "event",
+        }
+    }
 }
 
 /// Marks a request that no load balancer has routed to a particular instance.

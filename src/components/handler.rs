@@ -23,7 +23,7 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::ComponentId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimDuration;
-use crate::message::Op;
+use crate::message::{Op, Request};
 
 /// A duration given either as a plain value (`"5ms"`) or as a distribution table.
 #[derive(Clone, Debug, PartialEq)]
@@ -61,11 +61,35 @@ pub enum StepSpec {
     Call {
         /// The callee.
         target: Spanned<String>,
-        /// The operation asked of it.
-        op: Op,
+        /// What the call asks.
+        shape: CallShape,
     },
     /// Waiting without CPU.
     Sleep(DistSpec),
+}
+
+/// What a call asks of its callee: the operation, and for storage the item size and count.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct CallShape {
+    /// The operation (`read`, `write`, `query`, `transact_write`, `event`...).
+    pub op: Op,
+    /// Item size in KB (default: the request's `item_kb`).
+    pub item_kb: Option<f32>,
+    /// Items a query returns (1 for other operations).
+    pub items: u32,
+}
+
+impl CallShape {
+    /// The request the call sends: `request` with the call's operation and size (a query's
+    /// size is its items' total).
+    pub fn apply(&self, request: Request) -> Request {
+        let item_kb = self.item_kb.unwrap_or(request.item_kb);
+        Request {
+            op: self.op,
+            item_kb: item_kb * self.items.max(1) as f32,
+            ..request
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -74,6 +98,10 @@ struct RawStep {
     compute: Option<DurationDist>,
     call: Option<Spanned<String>>,
     op: Option<Op>,
+    /// Strongly consistent read.
+    consistent: Option<bool>,
+    item_kb: Option<f64>,
+    items: Option<u32>,
     sleep: Option<DurationDist>,
 }
 
@@ -87,15 +115,53 @@ impl<'de> Deserialize<'de> for StepSpec {
                 "a handler step needs exactly one of `compute`, `call` or `sleep`",
             ));
         }
-        if raw.op.is_some() && raw.call.is_none() {
-            return Err(de::Error::custom("`op` belongs to a `call` step"));
+        if raw.call.is_none()
+            && (raw.op.is_some()
+                || raw.consistent.is_some()
+                || raw.item_kb.is_some()
+                || raw.items.is_some())
+        {
+            return Err(de::Error::custom(
+                "`op`, `consistent`, `item_kb` and `items` belong to a `call` step",
+            ));
         }
+        let mut op = raw.op.unwrap_or_default();
+        if let Some(consistent) = raw.consistent {
+            if op != Op::Read {
+                return Err(de::Error::custom(format!(
+                    "`consistent` applies to reads (op = \"read\"), not to {}",
+                    op.name()
+                )));
+            }
+            if consistent {
+                op = Op::StrongRead;
+            }
+        }
+        if raw.items.is_some() && op != Op::Query {
+            return Err(de::Error::custom(format!(
+                "`items` (items per query) applies to op = \"query\", not to {}",
+                op.name()
+            )));
+        }
+        if raw.items == Some(0) {
+            return Err(de::Error::custom("`items` must be at least 1"));
+        }
+        if let Some(kb) = raw.item_kb
+            && !(kb > 0.0 && kb <= 400.0)
+        {
+            return Err(de::Error::custom(format!(
+                "`item_kb` must be above 0 and at most 400 (DynamoDB's item size limit), found \
+                 {kb}"
+            )));
+        }
+        let shape = CallShape {
+            op,
+            item_kb: raw.item_kb.map(|kb| kb as f32),
+            items: raw.items.unwrap_or(1),
+        };
         Ok(match (raw.compute, raw.call, raw.sleep) {
             (Some(c), _, _) => StepSpec::Compute(c.0),
-            (_, Some(target), _) => StepSpec::Call {
-                target,
-                op: raw.op.unwrap_or_default(),
-            },
+            (_, Some(target), _) => StepSpec::Call { target, shape },
             (_, _, Some(s)) => StepSpec::Sleep(s.0),
             _ => unreachable!("exactly one step kind was checked above"),
         })
@@ -106,12 +172,12 @@ impl<'de> Deserialize<'de> for StepSpec {
 #[derive(Clone, Debug)]
 enum Step {
     Compute(Dist),
-    Call(ComponentId, Op),
+    Call(ComponentId, CallShape),
     Sleep(Dist),
 }
 
 /// What the server must do next for a request.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+#[derive(Copy, Clone, Debug, PartialEq)]
 pub enum Next {
     /// Hold the request for this long; `cpu` tells whether the CPU is busy meanwhile.
     Wait {
@@ -121,7 +187,7 @@ pub enum Next {
         cpu: bool,
     },
     /// Call this component and wait for its answer.
-    Call(ComponentId, Op),
+    Call(ComponentId, CallShape),
     /// The handler is finished: answer the request.
     Done,
 }
@@ -145,7 +211,7 @@ impl Handler {
                 Ok(match s {
                     StepSpec::Compute(d) => Step::Compute(d.build(base_dir)?),
                     StepSpec::Sleep(d) => Step::Sleep(d.build(base_dir)?),
-                    StepSpec::Call { target, op } => Step::Call(id_of(target.get_ref()), *op),
+                    StepSpec::Call { target, shape } => Step::Call(id_of(target.get_ref()), *shape),
                 })
             })
             .collect::<Result<_, String>>()?;
@@ -171,7 +237,7 @@ impl Handler {
                 delay: d.sample(rng),
                 cpu: false,
             },
-            Some(Step::Call(to, op)) => Next::Call(*to, *op),
+            Some(Step::Call(to, shape)) => Next::Call(*to, *shape),
         }
     }
 

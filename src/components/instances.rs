@@ -267,14 +267,13 @@ impl Pool {
                     },
                 );
             }
-            Next::Call(to, op) => {
+            Next::Call(to, shape) => {
                 job.step += 1;
                 let call = Request {
-                    op,
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
-                    ..job.request
+                    ..shape.apply(job.request)
                 };
                 cx.send_request(to, call);
             }

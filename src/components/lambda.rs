@@ -709,14 +709,13 @@ impl Lambda {
                     },
                 );
             }
-            Next::Call(to, op) => {
+            Next::Call(to, shape) => {
                 inv.step = Some(step + 1);
                 let call = Request {
-                    op,
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
-                    ..inv.request
+                    ..shape.apply(inv.request)
                 };
                 cx.send_request(to, call);
             }

@@ -7,6 +7,7 @@
 
 pub mod alb;
 pub mod asg;
+pub mod dynamodb;
 pub mod ec2_fleet;
 pub mod handler;
 pub mod instances;
@@ -210,6 +211,7 @@ macro_rules! registry {
 registry! {
     Alb => alb::Spec;
     Asg => asg::Spec;
+    Dynamodb => dynamodb::Spec;
     Ec2Fleet => ec2_fleet::Spec;
     Lambda => lambda::Spec;
     Sqs => sqs::Spec;

@@ -214,6 +214,14 @@ pub struct SeriesRow {
     pub messages_delayed: Option<u64>,
     /// Age of the oldest visible message in seconds (queues).
     pub oldest_message_age_s: Option<f64>,
+    /// Read capacity consumed per second over the interval (tables).
+    pub consumed_rcu: Option<f64>,
+    /// Write capacity consumed per second over the interval (tables).
+    pub consumed_wcu: Option<f64>,
+    /// Read capacity available at the end of the interval (tables).
+    pub provisioned_rcu: Option<f64>,
+    /// Write capacity available at the end of the interval (tables).
+    pub provisioned_wcu: Option<f64>,
 }
 
 /// Instance counts of a scaling group at one moment.

@@ -34,6 +34,10 @@ pub const COLUMNS: &[&str] = &[
     "messages_in_flight",
     "messages_delayed",
     "oldest_message_age_s",
+    "consumed_rcu",
+    "consumed_wcu",
+    "provisioned_rcu",
+    "provisioned_wcu",
 ];
 
 /// Writes rows to `timeseries.csv` through a temporary file.
@@ -120,6 +124,10 @@ impl SeriesSink for CsvSeries {
             opt(row.messages_in_flight),
             opt(row.messages_delayed),
             opt(row.oldest_message_age_s),
+            opt(row.consumed_rcu),
+            opt(row.consumed_wcu),
+            opt(row.provisioned_rcu),
+            opt(row.provisioned_wcu),
         ];
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));

@@ -1,0 +1,813 @@
+//! `dynamodb`: an Amazon DynamoDB table: partitions, provisioned or on-demand capacity, burst
+//! and adaptive capacity, throttling with the SDK's retries, and an optional DAX cache.
+//!
+//! ```toml
+//! [[component]]
+//! name = "orders"
+//! kind = "dynamodb"
+//! mode = "provisioned"      # or "on_demand"
+//! rcu = 3000
+//! wcu = 1000
+//! table_gb = 5
+//! dax = { ttl = "5m" }      # optional item cache in front of eventually consistent reads
+//! ```
+//! Handlers call it with `{ call = "orders", op = "read" }` (`consistent = true` for a
+//! strongly consistent read), `op = "write"`, `op = "query"` (`items = 10`) or
+//! `op = "transact_write"`; `item_kb` on the call or the workload sets the item size.
+//!
+//! # What it follows (defaults in `models/dynamodb.toml`)
+//! - Capacity units: a read consumes one RCU per 4 KB (rounded up), half for an eventually
+//!   consistent read; a write one WCU per KB (rounded up); a transactional write twice that; a
+//!   query is charged on the total size of the items it returns.
+//! - Partitions: max(ceil(RCU/3000 + WCU/1000), ceil(size / 10 GB)); the provisioned capacity is
+//!   split evenly; a request's key is hashed (FNV-1a, stable) to a partition; no partition
+//!   serves more than 3000 RCU or 1000 WCU per second, whatever the table's capacity.
+//! - Burst capacity: unused capacity is retained up to 300 s (a token bucket holding 300 s of
+//!   the rate), so short bursts above the rate pass.
+//! - Adaptive capacity (`adaptive = true`, the default): a hot partition may use capacity the
+//!   other partitions leave unused, instantly (as AWS now documents), up to its ceiling: the
+//!   table's capacity is one shared bucket, and each partition has its own ceiling bucket.
+//!   With `adaptive = false`, each partition has only its share (and its burst).
+//! - On-demand: a new table serves up to 12 000 RCU and 4 000 WCU at once; afterwards up to
+//!   double the previous peak (over the last 30 minutes) instantly; traffic beyond that is
+//!   throttled while the table scales. Partition ceilings still apply; partitions are added as
+//!   the peak grows.
+//! - A request beyond capacity fails with ProvisionedThroughputExceeded; the caller's SDK
+//!   retries it with exponential back-off and full jitter (`max_attempts`, `retry_base`,
+//!   `max_backoff`; the legacy DynamoDB default of the SDKs: 10 retries, 25 ms base, 20 s cap),
+//!   then the call fails (`throttled`). Latency includes the retries.
+//! - DAX: eventually consistent reads are served from an item cache (TTL 5 min by default)
+//!   when the key is there, consuming no capacity; misses read the table and fill the cache;
+//!   writes go through the cache (write-through).
+//!
+//! # What it simplifies
+//! The SDK's retry loop, which runs in the caller, is modelled inside the table (the caller
+//! sees one call). Repartitioning an on-demand table re-hashes keys at once. Items of a key
+//! are one item (no sort keys). The DAX cache evicts the oldest entry when full (not LRU), and
+//! holds `items` keys. Table auto scaling is not modelled yet.
+
+use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
+
+use rand::Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::handler::DurationDist;
+use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::dist::Dist;
+use crate::engine::rng::fnv1a64;
+use crate::engine::slab::Slab;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, Ctx};
+use crate::message::{Msg, Op, Outcome, Request, Response, Timer};
+use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::units::PositiveDuration;
+
+/// The `dynamodb` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// `"provisioned"` (default) or `"on_demand"`.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Provisioned read capacity units.
+    pub rcu: Option<Spanned<u32>>,
+    /// Provisioned write capacity units.
+    pub wcu: Option<Spanned<u32>>,
+    /// Table size in GB (sets the minimum number of partitions).
+    pub table_gb: Option<f64>,
+    /// Partitions, overriding the documented formula.
+    pub partitions: Option<Spanned<u32>>,
+    /// Burst capacity: retain unused capacity up to 300 s (default true).
+    pub burst: Option<bool>,
+    /// Adaptive capacity (default true).
+    pub adaptive: Option<bool>,
+    /// Service time of a read (default from `models/dynamodb.toml`).
+    pub read_latency: Option<DurationDist>,
+    /// Service time of a write.
+    pub write_latency: Option<DurationDist>,
+    /// SDK attempts of a throttled request, the first included (default 11).
+    pub max_attempts: Option<Spanned<u32>>,
+    /// Base of the SDK's exponential back-off (default 25 ms).
+    pub retry_base: Option<PositiveDuration>,
+    /// Longest back-off (default 20 s).
+    pub max_backoff: Option<PositiveDuration>,
+    /// A DAX item cache in front of eventually consistent reads.
+    pub dax: Option<DaxSpec>,
+}
+
+/// `dax = { ttl = "5m", items = 100000 }`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaxSpec {
+    /// Item time to live (default 5 min).
+    pub ttl: Option<PositiveDuration>,
+    /// Items the cache holds (default one million).
+    pub items: Option<u32>,
+    /// Service time of a cache hit.
+    pub latency: Option<DurationDist>,
+}
+
+/// Capacity mode.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Provisioned RCU and WCU.
+    #[default]
+    Provisioned,
+    /// Pay per request; capacity follows the traffic.
+    OnDemand,
+}
+
+fn issue(field: &str, message: String, span: Range<usize>) -> SpecIssue {
+    SpecIssue {
+        field: field.into(),
+        message,
+        span,
+    }
+}
+
+impl Spec {
+    fn partitions(&self, rcu: u32, wcu: u32) -> u32 {
+        if let Some(p) = &self.partitions {
+            return *p.get_ref();
+        }
+        let d = crate::defaults::dynamodb();
+        let by_capacity =
+            (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64).ceil();
+        let by_size = (self.table_gb.unwrap_or(0.0) / d.partition_gb as f64).ceil();
+        (by_capacity.max(by_size).max(1.0)) as u32
+    }
+}
+
+impl Kind for Spec {
+    const KIND: &'static str = "dynamodb";
+    const ACCEPTS_REQUESTS: bool = true;
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        Vec::new()
+    }
+
+    fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
+        let mut out = Vec::new();
+        match self.mode {
+            Mode::Provisioned => {
+                for (field, v) in [("rcu", &self.rcu), ("wcu", &self.wcu)] {
+                    match v {
+                        None => out.push(issue(
+                            field,
+                            format!("a provisioned table needs `{field}` (capacity units per second, at least 1)"),
+                            span.clone(),
+                        )),
+                        Some(v) if *v.get_ref() == 0 => out.push(issue(
+                            field,
+                            "must be at least 1 in provisioned mode, found 0 (use mode = \"on_demand\" for a table without provisioned capacity)".to_string(),
+                            v.span(),
+                        )),
+                        _ => {}
+                    }
+                }
+            }
+            Mode::OnDemand => {
+                for (field, v) in [("rcu", &self.rcu), ("wcu", &self.wcu)] {
+                    if let Some(v) = v {
+                        out.push(issue(
+                            field,
+                            format!("`{field}` is provisioned capacity; an on-demand table has none (remove it or use mode = \"provisioned\")"),
+                            v.span(),
+                        ));
+                    }
+                }
+            }
+        }
+        if let Some(p) = &self.partitions
+            && *p.get_ref() == 0
+        {
+            out.push(issue("partitions", "must be at least 1".into(), p.span()));
+        }
+        if let Some(a) = &self.max_attempts
+            && *a.get_ref() == 0
+        {
+            out.push(issue(
+                "max_attempts",
+                "must be at least 1 (the first attempt)".into(),
+                a.span(),
+            ));
+        }
+        if let Some(gb) = self.table_gb
+            && !(gb >= 0.0 && gb.is_finite())
+        {
+            out.push(issue(
+                "table_gb",
+                format!("must be a size in GB, found {gb}"),
+                span.clone(),
+            ));
+        }
+        out
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+        let d = crate::defaults::dynamodb();
+        let (rcu, wcu) = match self.mode {
+            Mode::Provisioned => (
+                self.rcu.as_ref().map_or(0, |v| *v.get_ref()),
+                self.wcu.as_ref().map_or(0, |v| *v.get_ref()),
+            ),
+            Mode::OnDemand => (d.on_demand_initial_rcu, d.on_demand_initial_wcu),
+        };
+        let partitions = self.partitions(rcu, wcu);
+        let burst = self.burst.unwrap_or(true);
+        let adaptive = self.adaptive.unwrap_or(true);
+        let window = if burst && self.mode == Mode::Provisioned {
+            d.burst_window
+        } else {
+            SimDuration::from_secs(1)
+        };
+        let build = |o: &Option<DurationDist>, default: &crate::dist::DistSpec| match o {
+            Some(dd) => dd.0.build(cx.base_dir),
+            None => default.build(cx.base_dir),
+        };
+        let dax = match &self.dax {
+            None => None,
+            Some(spec) => Some(Dax {
+                ttl: spec.ttl.map_or(d.dax_ttl, |t| t.0),
+                capacity: spec.items.unwrap_or(1_000_000) as usize,
+                latency: build(&spec.latency, &d.dax_latency)?,
+                entries: HashMap::new(),
+                order: VecDeque::new(),
+                hits: 0,
+                misses: 0,
+            }),
+        };
+        let mut table = Table {
+            mode: self.mode,
+            adaptive,
+            window,
+            rcu,
+            wcu,
+            partitions: Vec::new(),
+            table_read: Bucket::new(rcu as f64, window),
+            table_write: Bucket::new(wcu as f64, window),
+            peak: PeakTracker::new(d.on_demand_peak_window),
+        };
+        table.repartition(partitions);
+        Ok(Box::new(DynamoDb {
+            table,
+            read_latency: build(&self.read_latency, &d.read_latency)?,
+            write_latency: build(&self.write_latency, &d.write_latency)?,
+            max_attempts: self
+                .max_attempts
+                .as_ref()
+                .map_or(d.max_attempts, |a| *a.get_ref()),
+            retry_base: self.retry_base.map_or(d.retry_base, |b| b.0),
+            max_backoff: self.max_backoff.map_or(d.max_backoff, |b| b.0),
+            dax,
+            pending: Slab::default(),
+            metrics: RequestMetrics::new(cx.warmup_end),
+            figures: Figures::default(),
+            interval_rcu: 0.0,
+            interval_wcu: 0.0,
+            last_sample: SimTime::ZERO,
+            warmup_end: cx.warmup_end,
+        }))
+    }
+}
+
+/// A token bucket: `rate` units per second, holding at most `window` worth of them.
+#[derive(Clone, Debug)]
+struct Bucket {
+    per_ns: f64,
+    capacity: f64,
+    tokens: f64,
+    last: SimTime,
+}
+
+impl Bucket {
+    fn new(rate_per_s: f64, window: SimDuration) -> Self {
+        let capacity = rate_per_s * window.as_secs_f64();
+        Bucket {
+            per_ns: rate_per_s / 1e9,
+            capacity,
+            tokens: capacity,
+            last: SimTime::ZERO,
+        }
+    }
+
+    fn refill(&mut self, now: SimTime) {
+        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
+        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
+        self.last = now;
+    }
+
+    fn has(&mut self, now: SimTime, units: f64) -> bool {
+        self.refill(now);
+        self.tokens >= units
+    }
+
+    fn take(&mut self, units: f64) {
+        self.tokens -= units;
+    }
+
+    fn set_rate(&mut self, now: SimTime, rate_per_s: f64, window: SimDuration) {
+        self.refill(now);
+        self.per_ns = rate_per_s / 1e9;
+        self.capacity = rate_per_s * window.as_secs_f64();
+        self.tokens = self.tokens.min(self.capacity);
+    }
+}
+
+/// One partition: its share (without adaptive capacity) and its hard ceiling.
+#[derive(Clone, Debug)]
+struct Partition {
+    read_share: Bucket,
+    write_share: Bucket,
+    read_ceiling: Bucket,
+    write_ceiling: Bucket,
+    requests: u64,
+    throttles: u64,
+}
+
+/// The largest per-second consumption over a sliding window (on-demand capacity).
+#[derive(Clone, Debug)]
+struct PeakTracker {
+    window: SimDuration,
+    /// (second index, read units, write units), oldest first.
+    seconds: VecDeque<(u64, f64, f64)>,
+}
+
+impl PeakTracker {
+    fn new(window: SimDuration) -> Self {
+        PeakTracker {
+            window,
+            seconds: VecDeque::new(),
+        }
+    }
+
+    fn add(&mut self, now: SimTime, read: f64, write: f64) {
+        let second = now.as_nanos() / 1_000_000_000;
+        match self.seconds.back_mut() {
+            Some(last) if last.0 == second => {
+                last.1 += read;
+                last.2 += write;
+            }
+            _ => self.seconds.push_back((second, read, write)),
+        }
+        let keep_from = second.saturating_sub(self.window.as_nanos() / 1_000_000_000);
+        while self.seconds.front().is_some_and(|s| s.0 < keep_from) {
+            self.seconds.pop_front();
+        }
+    }
+
+    /// Peak read and write units per second, excluding the current second.
+    fn peaks(&self, now: SimTime) -> (f64, f64) {
+        let second = now.as_nanos() / 1_000_000_000;
+        self.seconds
+            .iter()
+            .filter(|s| s.0 < second)
+            .fold((0.0, 0.0), |(r, w), s| (r.max(s.1), w.max(s.2)))
+    }
+}
+
+struct Table {
+    mode: Mode,
+    adaptive: bool,
+    window: SimDuration,
+    rcu: u32,
+    wcu: u32,
+    partitions: Vec<Partition>,
+    table_read: Bucket,
+    table_write: Bucket,
+    peak: PeakTracker,
+}
+
+impl Table {
+    fn repartition(&mut self, n: u32) {
+        let d = crate::defaults::dynamodb();
+        let n = n.max(1) as usize;
+        let share_r = self.rcu as f64 / n as f64;
+        let share_w = self.wcu as f64 / n as f64;
+        // The ceiling bucket holds one second: a partition cannot burst past its ceiling.
+        let second = SimDuration::from_secs(1);
+        self.partitions = (0..n)
+            .map(|i| {
+                let old = self.partitions.get(i);
+                Partition {
+                    read_share: Bucket::new(share_r, self.window),
+                    write_share: Bucket::new(share_w, self.window),
+                    read_ceiling: Bucket::new(d.partition_rcu as f64, second),
+                    write_ceiling: Bucket::new(d.partition_wcu as f64, second),
+                    requests: old.map_or(0, |p| p.requests),
+                    throttles: old.map_or(0, |p| p.throttles),
+                }
+            })
+            .collect();
+    }
+
+    fn partition_of(&self, key: u64) -> usize {
+        (fnv1a64(&key.to_le_bytes()) % self.partitions.len() as u64) as usize
+    }
+
+    /// On-demand: capacity follows double the previous peak, and partitions follow capacity.
+    fn follow_demand(&mut self, now: SimTime) {
+        let d = crate::defaults::dynamodb();
+        let (peak_r, peak_w) = self.peak.peaks(now);
+        let rcu = (d.on_demand_initial_rcu as f64).max(2.0 * peak_r).ceil() as u32;
+        let wcu = (d.on_demand_initial_wcu as f64).max(2.0 * peak_w).ceil() as u32;
+        if rcu != self.rcu || wcu != self.wcu {
+            self.rcu = rcu;
+            self.wcu = wcu;
+            self.table_read.set_rate(now, rcu as f64, self.window);
+            self.table_write.set_rate(now, wcu as f64, self.window);
+            let needed = (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64)
+                .ceil() as usize;
+            if needed > self.partitions.len() {
+                self.repartition(needed as u32);
+            }
+        }
+    }
+
+    /// Takes `units` for a read or write on partition `p` if capacity allows.
+    fn admit(&mut self, now: SimTime, p: usize, units: f64, write: bool) -> bool {
+        let adaptive = self.adaptive || self.mode == Mode::OnDemand;
+        let part = &mut self.partitions[p];
+        let (share, ceiling) = if write {
+            (&mut part.write_share, &mut part.write_ceiling)
+        } else {
+            (&mut part.read_share, &mut part.read_ceiling)
+        };
+        if !ceiling.has(now, units) {
+            return false;
+        }
+        if adaptive {
+            let table = if write {
+                &mut self.table_write
+            } else {
+                &mut self.table_read
+            };
+            if !table.has(now, units) {
+                return false;
+            }
+            table.take(units);
+        } else {
+            if !share.has(now, units) {
+                return false;
+            }
+            share.take(units);
+        }
+        ceiling.take(units);
+        true
+    }
+}
+
+struct Dax {
+    ttl: SimDuration,
+    capacity: usize,
+    latency: Dist,
+    /// Key → expiry. Looked up only, never iterated (iteration order must not reach results).
+    entries: HashMap<u64, SimTime>,
+    /// Keys in insertion order, for eviction.
+    order: VecDeque<u64>,
+    hits: u64,
+    misses: u64,
+}
+
+impl Dax {
+    fn hit(&self, key: u64, now: SimTime) -> bool {
+        self.entries.get(&key).is_some_and(|&expiry| now < expiry)
+    }
+
+    fn fill(&mut self, key: u64, now: SimTime) {
+        if self.entries.insert(key, now + self.ttl).is_none() {
+            self.order.push_back(key);
+            while self.entries.len() > self.capacity {
+                if let Some(old) = self.order.pop_front() {
+                    self.entries.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// A request being served (or waiting for its retry).
+#[derive(Clone, Debug)]
+struct Pending {
+    request: Request,
+    arrived: SimTime,
+    attempts: u32,
+    units: f64,
+    write: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    reads: u64,
+    writes: u64,
+    throttle_events: u64,
+    retries: u64,
+    throttled: u64,
+    consumed_rcu: f64,
+    consumed_wcu: f64,
+}
+
+const TIMER_DONE: u32 = 0;
+const TIMER_RETRY: u32 = 1;
+const TIMER_DAX_HIT: u32 = 2;
+
+/// A running table.
+pub struct DynamoDb {
+    table: Table,
+    read_latency: Dist,
+    write_latency: Dist,
+    max_attempts: u32,
+    retry_base: SimDuration,
+    max_backoff: SimDuration,
+    dax: Option<Dax>,
+    pending: Slab<Pending>,
+    metrics: RequestMetrics,
+    figures: Figures,
+    interval_rcu: f64,
+    interval_wcu: f64,
+    last_sample: SimTime,
+    warmup_end: SimTime,
+}
+
+/// Capacity units of one request, as AWS rounds them.
+pub fn capacity_units(op: Op, item_kb: f32) -> (f64, bool) {
+    let kb = item_kb.max(0.0) as f64;
+    let reads = (kb / 4.0).ceil().max(1.0);
+    let writes = kb.ceil().max(1.0);
+    match op {
+        Op::StrongRead => (reads, false),
+        Op::Read | Op::Query | Op::Default => (reads / 2.0, false),
+        Op::Write | Op::Event => (writes, true),
+        Op::TransactWrite => (2.0 * writes, true),
+    }
+}
+
+impl DynamoDb {
+    fn in_window(&self, t: SimTime) -> bool {
+        t >= self.warmup_end
+    }
+
+    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        let (units, write) = capacity_units(request.op, request.item_kb);
+        if self.in_window(now) {
+            if write {
+                self.figures.writes += 1;
+            } else {
+                self.figures.reads += 1;
+            }
+        }
+        let slot = self.pending.insert(Pending {
+            request,
+            arrived: now,
+            attempts: 0,
+            units,
+            write,
+        });
+        // DAX serves eventually consistent single-item reads from its cache.
+        if request.op == Op::Read
+            && let Some(dax) = &mut self.dax
+        {
+            if dax.hit(request.key, now) {
+                dax.hits += u64::from(now >= self.warmup_end);
+                let delay = dax.latency.sample(cx.rng());
+                cx.set_timer(
+                    delay,
+                    Timer {
+                        kind: TIMER_DAX_HIT,
+                        id: slot as u64,
+                    },
+                );
+                return;
+            }
+            dax.misses += u64::from(now >= self.warmup_end);
+        }
+        self.attempt(slot, cx);
+    }
+
+    fn attempt(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        if self.table.mode == Mode::OnDemand {
+            self.table.follow_demand(now);
+        }
+        let (key, units, write) = {
+            let p = &mut self.pending[slot];
+            p.attempts += 1;
+            (p.request.key, p.units, p.write)
+        };
+        let part = self.table.partition_of(key);
+        let in_window = self.in_window(self.pending[slot].arrived);
+        if in_window && self.pending[slot].attempts == 1 {
+            // Demand per partition: requests, not their retries.
+            self.table.partitions[part].requests += 1;
+        }
+        if self.table.admit(now, part, units, write) {
+            if write {
+                self.figures.consumed_wcu += units * f64::from(u8::from(in_window));
+                self.interval_wcu += units;
+                self.table.peak.add(now, 0.0, units);
+            } else {
+                self.figures.consumed_rcu += units * f64::from(u8::from(in_window));
+                self.interval_rcu += units;
+                self.table.peak.add(now, units, 0.0);
+            }
+            let latency = if write {
+                &self.write_latency
+            } else {
+                &self.read_latency
+            };
+            let delay = latency.sample(cx.rng());
+            cx.set_timer(
+                delay,
+                Timer {
+                    kind: TIMER_DONE,
+                    id: slot as u64,
+                },
+            );
+            return;
+        }
+        // ProvisionedThroughputExceeded: the SDK backs off and retries, up to its limit.
+        if in_window {
+            self.figures.throttle_events += 1;
+            self.table.partitions[part].throttles += 1;
+        }
+        let attempts = self.pending[slot].attempts;
+        if attempts >= self.max_attempts {
+            if in_window {
+                self.figures.throttled += 1;
+            }
+            self.finish(slot, Outcome::Throttled, cx);
+            return;
+        }
+        if in_window {
+            self.figures.retries += 1;
+        }
+        // Full jitter: uniform in [0, min(cap, base · 2^attempt)).
+        let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(attempts.min(62) as i32);
+        let ceiling = ceiling.min(self.max_backoff.as_secs_f64());
+        let backoff = SimDuration::from_secs_f64(cx.rng().random::<f64>() * ceiling);
+        cx.set_timer(
+            backoff,
+            Timer {
+                kind: TIMER_RETRY,
+                id: slot as u64,
+            },
+        );
+    }
+
+    fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let p = self.pending[slot].clone();
+        self.pending.remove(slot);
+        let now = cx.now();
+        if outcome.is_ok()
+            && let Some(dax) = &mut self.dax
+        {
+            // Misses fill the cache; writes go through it.
+            if p.request.op == Op::Read || p.write {
+                dax.fill(p.request.key, now);
+            }
+        }
+        self.metrics.finished(p.arrived, now, outcome);
+        cx.reply(Response {
+            request: p.request,
+            outcome,
+        });
+    }
+}
+
+impl Component for DynamoDb {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Request(request) => self.on_request(request, cx),
+            Msg::Timer(timer) => {
+                let slot = timer.id as u32;
+                match timer.kind {
+                    TIMER_DONE | TIMER_DAX_HIT => self.finish(slot, Outcome::Ok, cx),
+                    TIMER_RETRY => self.attempt(slot, cx),
+                    _ => debug_assert!(false, "unknown dynamodb timer {timer:?}"),
+                }
+            }
+            Msg::Response(_) | Msg::Control(_) => {
+                debug_assert!(false, "a dynamodb table does not receive {msg:?}")
+            }
+        }
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.pending.len() as u64
+    }
+
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(self.pending.len() as u64, row);
+        let secs = now.saturating_since(self.last_sample).as_secs_f64();
+        if secs > 0.0 {
+            row.consumed_rcu = Some(self.interval_rcu / secs);
+            row.consumed_wcu = Some(self.interval_wcu / secs);
+        }
+        row.provisioned_rcu = Some(self.table.rcu as f64);
+        row.provisioned_wcu = Some(self.table.wcu as f64);
+        self.interval_rcu = 0.0;
+        self.interval_wcu = 0.0;
+        self.last_sample = now;
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let f = &self.figures;
+        let per_partition: Vec<u64> = self.table.partitions.iter().map(|p| p.requests).collect();
+        let throttles: Vec<u64> = self.table.partitions.iter().map(|p| p.throttles).collect();
+        let total: u64 = per_partition.iter().sum();
+        let hottest = per_partition.iter().copied().max().unwrap_or(0);
+        let measured = end
+            .saturating_since(self.warmup_end)
+            .as_secs_f64()
+            .max(1e-9);
+        let mut report = self
+            .metrics
+            .report(Spec::KIND, self.pending.len() as u64)
+            .figure("mode", self.table.mode)
+            .figure("partitions", self.table.partitions.len())
+            .figure("provisioned_rcu", self.table.rcu)
+            .figure("provisioned_wcu", self.table.wcu)
+            .figure("reads", f.reads)
+            .figure("writes", f.writes)
+            .figure("consumed_rcu_mean", f.consumed_rcu / measured)
+            .figure("consumed_wcu_mean", f.consumed_wcu / measured)
+            .figure("throttle_events", f.throttle_events)
+            .figure("retries", f.retries)
+            .figure("throttles", f.throttled)
+            .figure("partition_requests", per_partition)
+            .figure("partition_throttles", throttles)
+            .figure(
+                "hottest_partition_share",
+                if total > 0 {
+                    hottest as f64 / total as f64
+                } else {
+                    0.0
+                },
+            );
+        if let Some(dax) = &self.dax {
+            let lookups = dax.hits + dax.misses;
+            report = report
+                .figure("dax_hits", dax.hits)
+                .figure("dax_misses", dax.misses)
+                .figure(
+                    "dax_hit_ratio",
+                    if lookups > 0 {
+                        dax.hits as f64 / lookups as f64
+                    } else {
+                        0.0
+                    },
+                );
+        }
+        report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capacity_units_round_as_aws_does() {
+        // Reads per 4 KB rounded up, halved when eventually consistent.
+        assert_eq!(capacity_units(Op::StrongRead, 3.0), (1.0, false));
+        assert_eq!(capacity_units(Op::StrongRead, 6.0), (2.0, false));
+        assert_eq!(capacity_units(Op::Read, 6.0), (1.0, false));
+        assert_eq!(capacity_units(Op::Read, 1.0), (0.5, false));
+        // Writes per KB rounded up; transactions doubled.
+        assert_eq!(capacity_units(Op::Write, 3.5), (4.0, true));
+        assert_eq!(capacity_units(Op::Write, 1.2), (2.0, true));
+        assert_eq!(capacity_units(Op::TransactWrite, 1.2), (4.0, true));
+        // A query of 10 items of 2 KB: 20 KB → 5 reads, halved.
+        assert_eq!(capacity_units(Op::Query, 20.0), (2.5, false));
+    }
+
+    #[test]
+    fn a_token_bucket_admits_burst_plus_rate_times_time() {
+        // 10/s with 300 s of burst: 3000 at once, then 10 per second.
+        let mut b = Bucket::new(10.0, SimDuration::from_secs(300));
+        let mut admitted = 0;
+        for _ in 0..5000 {
+            if b.has(SimTime::ZERO, 1.0) {
+                b.take(1.0);
+                admitted += 1;
+            }
+        }
+        assert_eq!(admitted, 3000);
+        let later = SimTime::ZERO + SimDuration::from_secs(60);
+        let mut more = 0;
+        while b.has(later, 1.0) {
+            b.take(1.0);
+            more += 1;
+        }
+        assert_eq!(more, 600);
+    }
+}
