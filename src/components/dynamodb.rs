@@ -44,7 +44,10 @@
 //! The SDK's retry loop, which runs in the caller, is modelled inside the table (the caller
 //! sees one call). Repartitioning an on-demand table re-hashes keys at once. Items of a key
 //! are one item (no sort keys). The DAX cache evicts the oldest entry when full (not LRU), and
-//! holds `items` keys. Table auto scaling is not modelled yet.
+//! holds `items` keys. Table auto scaling (`auto_scaling = { target = 70 }`) follows the
+//! consumed / provisioned utilisation each minute: 2 minutes above the target scale out, 15
+//! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
+//! CloudWatch publication delay.
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
@@ -95,6 +98,24 @@ pub struct Spec {
     pub max_backoff: Option<PositiveDuration>,
     /// A DAX item cache in front of eventually consistent reads.
     pub dax: Option<DaxSpec>,
+    /// Table auto scaling of a provisioned table (target tracking on utilisation).
+    pub auto_scaling: Option<AutoScalingSpec>,
+}
+
+/// `auto_scaling = { target = 70, min_rcu = 5, max_rcu = 40000, min_wcu = 5, max_wcu = 40000 }`.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoScalingSpec {
+    /// Target utilisation in percent, 20 to 90 (default 70).
+    pub target: Option<Spanned<f64>>,
+    /// Lowest provisioned read capacity (default the table's `rcu`).
+    pub min_rcu: Option<u32>,
+    /// Highest provisioned read capacity (default 40 000).
+    pub max_rcu: Option<u32>,
+    /// Lowest provisioned write capacity (default the table's `wcu`).
+    pub min_wcu: Option<u32>,
+    /// Highest provisioned write capacity (default 40 000).
+    pub max_wcu: Option<u32>,
 }
 
 /// `dax = { ttl = "5m", items = 100000 }`.
@@ -195,6 +216,27 @@ impl Kind for Spec {
                 a.span(),
             ));
         }
+        if let Some(a) = &self.auto_scaling {
+            if self.mode == Mode::OnDemand {
+                out.push(issue(
+                    "auto_scaling",
+                    "auto scaling adjusts provisioned capacity; an on-demand table scales by itself".into(),
+                    span.clone(),
+                ));
+            }
+            if let Some(t) = &a.target
+                && !(20.0..=90.0).contains(t.get_ref())
+            {
+                out.push(issue(
+                    "auto_scaling.target",
+                    format!(
+                        "target utilisation must be between 20 and 90 percent, found {}",
+                        t.get_ref()
+                    ),
+                    t.span(),
+                ));
+            }
+        }
         if let Some(gb) = self.table_gb
             && !(gb >= 0.0 && gb.is_finite())
         {
@@ -263,6 +305,17 @@ impl Kind for Spec {
             retry_base: self.retry_base.map_or(d.retry_base, |b| b.0),
             max_backoff: self.max_backoff.map_or(d.max_backoff, |b| b.0),
             dax,
+            auto_scaling: self.auto_scaling.as_ref().map(|a| AutoScaling {
+                target: a.target.as_ref().map_or(70.0, |t| *t.get_ref()),
+                min_rcu: a.min_rcu.unwrap_or(rcu).max(1),
+                max_rcu: a.max_rcu.unwrap_or(40_000).max(1),
+                min_wcu: a.min_wcu.unwrap_or(wcu).max(1),
+                max_wcu: a.max_wcu.unwrap_or(40_000).max(1),
+                minute_rcu: 0.0,
+                minute_wcu: 0.0,
+                history: VecDeque::new(),
+                activities: 0,
+            }),
             pending: Slab::default(),
             metrics: RequestMetrics::new(cx.warmup_end),
             figures: Figures::default(),
@@ -404,6 +457,28 @@ impl Table {
             .collect();
     }
 
+    /// New provisioned capacity (auto scaling): the buckets take the new rates; partitions are
+    /// added if the capacity needs more, never removed.
+    fn set_capacity(&mut self, now: SimTime, rcu: u32, wcu: u32) {
+        let d = crate::defaults::dynamodb();
+        self.rcu = rcu;
+        self.wcu = wcu;
+        self.table_read.set_rate(now, rcu as f64, self.window);
+        self.table_write.set_rate(now, wcu as f64, self.window);
+        let needed = (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64)
+            .ceil() as usize;
+        let n = needed.max(self.partitions.len());
+        let (share_r, share_w) = (rcu as f64 / n as f64, wcu as f64 / n as f64);
+        if n > self.partitions.len() {
+            self.repartition(n as u32);
+        } else {
+            for p in &mut self.partitions {
+                p.read_share.set_rate(now, share_r, self.window);
+                p.write_share.set_rate(now, share_w, self.window);
+            }
+        }
+    }
+
     fn partition_of(&self, key: u64) -> usize {
         (fnv1a64(&key.to_le_bytes()) % self.partitions.len() as u64) as usize
     }
@@ -513,6 +588,62 @@ struct Figures {
 const TIMER_DONE: u32 = 0;
 const TIMER_RETRY: u32 = 1;
 const TIMER_DAX_HIT: u32 = 2;
+const TIMER_SCALING: u32 = 3;
+
+/// Application Auto Scaling of a table: target tracking on consumed / provisioned, per
+/// minute, for reads and writes separately. Scale out after 2 consecutive minutes above the
+/// target, scale in after 15 below 80 % of it (as AWS's DynamoDB target tracking alarms do),
+/// to ceil(consumed / target).
+struct AutoScaling {
+    target: f64,
+    min_rcu: u32,
+    max_rcu: u32,
+    min_wcu: u32,
+    max_wcu: u32,
+    minute_rcu: f64,
+    minute_wcu: f64,
+    /// Per minute, newest last: (consumed RCU/s, consumed WCU/s, provisioned RCU, WCU).
+    history: VecDeque<(f64, f64, u32, u32)>,
+    activities: u64,
+}
+
+const SCALE_OUT_MINUTES: usize = 2;
+const SCALE_IN_MINUTES: usize = 15;
+
+impl AutoScaling {
+    /// New (rcu, wcu), if the last minutes call for a change.
+    fn decide(&self) -> Option<(u32, u32)> {
+        let last = *self.history.back()?;
+        let decide_one = |pick: fn(&(f64, f64, u32, u32)) -> (f64, u32), min: u32, max: u32| {
+            let (consumed, provisioned) = pick(&last);
+            let utilisation = |h: &(f64, f64, u32, u32)| {
+                let (c, p) = pick(h);
+                100.0 * c / p.max(1) as f64
+            };
+            let recent = |n: usize| self.history.iter().rev().take(n);
+            let wanted = ((consumed * 100.0 / self.target).ceil() as u32).clamp(min, max);
+            if self.history.len() >= SCALE_OUT_MINUTES
+                && recent(SCALE_OUT_MINUTES).all(|h| utilisation(h) > self.target)
+                && wanted > provisioned
+            {
+                return Some(wanted);
+            }
+            if self.history.len() >= SCALE_IN_MINUTES
+                && recent(SCALE_IN_MINUTES).all(|h| utilisation(h) < 0.8 * self.target)
+                && wanted < provisioned
+            {
+                return Some(wanted);
+            }
+            None
+        };
+        let r = decide_one(|h| (h.0, h.2), self.min_rcu, self.max_rcu);
+        let w = decide_one(|h| (h.1, h.3), self.min_wcu, self.max_wcu);
+        if r.is_none() && w.is_none() {
+            return None;
+        }
+        Some((r.unwrap_or(last.2), w.unwrap_or(last.3)))
+    }
+}
 
 /// A running table.
 pub struct DynamoDb {
@@ -523,6 +654,7 @@ pub struct DynamoDb {
     retry_base: SimDuration,
     max_backoff: SimDuration,
     dax: Option<Dax>,
+    auto_scaling: Option<AutoScaling>,
     pending: Slab<Pending>,
     metrics: RequestMetrics,
     figures: Figures,
@@ -609,10 +741,16 @@ impl DynamoDb {
             if write {
                 self.figures.consumed_wcu += units * f64::from(u8::from(in_window));
                 self.interval_wcu += units;
+                if let Some(a) = &mut self.auto_scaling {
+                    a.minute_wcu += units;
+                }
                 self.table.peak.add(now, 0.0, units);
             } else {
                 self.figures.consumed_rcu += units * f64::from(u8::from(in_window));
                 self.interval_rcu += units;
+                if let Some(a) = &mut self.auto_scaling {
+                    a.minute_rcu += units;
+                }
                 self.table.peak.add(now, units, 0.0);
             }
             let latency = if write {
@@ -679,9 +817,52 @@ impl DynamoDb {
     }
 }
 
+impl DynamoDb {
+    /// One minute of auto scaling: record utilisation, change the capacity if due.
+    fn on_scaling_minute(&mut self, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let (rcu, wcu) = (self.table.rcu, self.table.wcu);
+        let Some(a) = &mut self.auto_scaling else {
+            return;
+        };
+        a.history
+            .push_back((a.minute_rcu / 60.0, a.minute_wcu / 60.0, rcu, wcu));
+        while a.history.len() > SCALE_IN_MINUTES {
+            a.history.pop_front();
+        }
+        a.minute_rcu = 0.0;
+        a.minute_wcu = 0.0;
+        if let Some((new_rcu, new_wcu)) = a.decide() {
+            a.activities += 1;
+            // Decisions start afresh on the new capacity.
+            a.history.clear();
+            self.table.set_capacity(now, new_rcu, new_wcu);
+        }
+        cx.set_timer(
+            SimDuration::from_secs(60),
+            Timer {
+                kind: TIMER_SCALING,
+                id: 0,
+            },
+        );
+    }
+}
+
 impl Component for DynamoDb {
     fn kind(&self) -> &'static str {
         Spec::KIND
+    }
+
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        if self.auto_scaling.is_some() {
+            cx.set_timer(
+                SimDuration::from_secs(60),
+                Timer {
+                    kind: TIMER_SCALING,
+                    id: 0,
+                },
+            );
+        }
     }
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
@@ -692,6 +873,7 @@ impl Component for DynamoDb {
                 match timer.kind {
                     TIMER_DONE | TIMER_DAX_HIT => self.finish(slot, Outcome::Ok, cx),
                     TIMER_RETRY => self.attempt(slot, cx),
+                    TIMER_SCALING => self.on_scaling_minute(cx),
                     _ => debug_assert!(false, "unknown dynamodb timer {timer:?}"),
                 }
             }
@@ -753,6 +935,9 @@ impl Component for DynamoDb {
                     0.0
                 },
             );
+        if let Some(a) = &self.auto_scaling {
+            report = report.figure("scaling_activities", a.activities);
+        }
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
             report = report
