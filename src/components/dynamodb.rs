@@ -602,10 +602,16 @@ struct AutoScaling {
     max_wcu: u32,
     minute_rcu: f64,
     minute_wcu: f64,
-    /// Per minute, newest last: (consumed RCU/s, consumed WCU/s, provisioned RCU, WCU).
-    history: VecDeque<(f64, f64, u32, u32)>,
+    /// Per minute, newest last.
+    history: VecDeque<Minute>,
     activities: u64,
 }
+
+/// One minute of a table's use: consumed RCU/s, consumed WCU/s, provisioned RCU, WCU.
+type Minute = (f64, f64, u32, u32);
+
+/// Picks the read or the write half of a [`Minute`]: (consumed per second, provisioned).
+type Pick = fn(&Minute) -> (f64, u32);
 
 const SCALE_OUT_MINUTES: usize = 2;
 const SCALE_IN_MINUTES: usize = 15;
@@ -614,9 +620,9 @@ impl AutoScaling {
     /// New (rcu, wcu), if the last minutes call for a change.
     fn decide(&self) -> Option<(u32, u32)> {
         let last = *self.history.back()?;
-        let decide_one = |pick: fn(&(f64, f64, u32, u32)) -> (f64, u32), min: u32, max: u32| {
+        let decide_one = |pick: Pick, min: u32, max: u32| {
             let (consumed, provisioned) = pick(&last);
-            let utilisation = |h: &(f64, f64, u32, u32)| {
+            let utilisation = |h: &Minute| {
                 let (c, p) = pick(h);
                 100.0 * c / p.max(1) as f64
             };
