@@ -59,7 +59,8 @@ pub struct Request {
     pub workload: u32,
     /// When the workload created the request (end-to-end latency starts here).
     pub created_at: SimTime,
-    /// The request's key (partition key, cache key...); 0 when the workload has no key spec.
+    /// The request's key (partition key, cache key, FIFO message group...); the request id
+    /// when the workload has no key spec (every request its own key).
     pub key: u64,
     /// Item size in KB (capacity units of storage models).
     pub item_kb: f32,

@@ -329,6 +329,13 @@ impl Kind for Spec {
                 self.queue_type.label()
             ));
         }
+        if let Some(name) = dlq
+            && name == cx.name
+        {
+            return Err(format!(
+                "`{name}` names itself as its dead-letter queue; give it another queue"
+            ));
+        }
         let consumer = match &self.consumer {
             None => Consumer::None,
             Some(name) => {
@@ -362,6 +369,14 @@ impl Kind for Spec {
             }
         };
         let is_lambda = matches!(consumer, Consumer::Lambda(_));
+        if is_lambda && self.heartbeat {
+            return Err(
+                "`heartbeat` is for pollers on an ec2_fleet or asg; a Lambda consumer's \
+                 visibility is not extended (set the visibility timeout to at least 6 times the \
+                 function's timeout, as AWS advises)"
+                    .into(),
+            );
+        }
         Ok(Box::new(Sqs {
             queue_type: self.queue_type,
             visibility_timeout: self
@@ -390,7 +405,7 @@ impl Kind for Spec {
                 .batch_window
                 .as_ref()
                 .map_or(SimDuration::ZERO, |b| *b.get_ref()),
-            heartbeat: self.heartbeat && !is_lambda,
+            heartbeat: self.heartbeat,
             extra_delivery: self
                 .extra_delivery_probability
                 .as_ref()
@@ -405,6 +420,7 @@ impl Kind for Spec {
             send_window: (SimTime::ZERO, 0),
             counts: MessageCounts::default(),
             delayed: 0,
+            extra_copies: VecDeque::new(),
             next_receipt: 0,
             age: Latency::new(3),
             metrics: RequestMetrics::new(cx.warmup_end),
@@ -440,6 +456,38 @@ struct Message {
     state: Where,
     /// Being processed by a poller with heartbeats (its visibility keeps being extended).
     processing: bool,
+    /// The queue that dead-lettered it here (for redrive).
+    source: Option<ComponentId>,
+}
+
+/// One delivery a receive returned.
+#[derive(Copy, Clone, Debug)]
+enum Received {
+    /// A message, with the receipt handle of this receive.
+    Message {
+        /// Its slot.
+        slot: u32,
+        /// The receipt handle of this receive.
+        receipt: u32,
+        /// When the message was sent (it may be gone by the time this delivery ends).
+        sent_at: SimTime,
+    },
+    /// An extra copy of a message a standard queue delivered twice: processing it repeats
+    /// work, and its delete deletes nothing.
+    Extra {
+        /// The message's request.
+        request: Request,
+        /// When the message was sent.
+        sent_at: SimTime,
+    },
+}
+
+impl Received {
+    fn sent_at(&self) -> SimTime {
+        match *self {
+            Received::Message { sent_at, .. } | Received::Extra { sent_at, .. } => sent_at,
+        }
+    }
 }
 
 /// One consumer instance (for pollers).
@@ -457,9 +505,9 @@ struct Host {
 struct Poller {
     host: u32,
     /// Received messages not yet handed to the host (slot, receipt).
-    batch: VecDeque<(u32, u32)>,
+    batch: VecDeque<Received>,
     /// The message being processed, if any.
-    current: Option<(u32, u32)>,
+    current: Option<Received>,
     /// Bumped each time the poller starts waiting, so stale wait timers are ignored.
     wait_generation: u32,
     waiting: bool,
@@ -483,7 +531,7 @@ struct Esm {
     maximum: u32,
     running: u32,
     /// Messages of each batch in flight: (slot, receipt).
-    batches: Slab<Vec<(u32, u32)>>,
+    batches: Slab<Vec<Received>>,
     window_armed: bool,
     growth_armed: bool,
 }
@@ -565,6 +613,8 @@ pub struct Sqs {
     counts: MessageCounts,
     /// Messages waiting for their delivery delay.
     delayed: u64,
+    /// Extra copies (standard queues) waiting to be received.
+    extra_copies: VecDeque<(Request, SimTime)>,
     /// Receipt handles are unique across the queue (not per slot), so a timer or delete of a
     /// message never matches a later message that reuses its slot.
     next_receipt: u32,
@@ -594,6 +644,21 @@ impl Sqs {
         match self.queue_type {
             QueueType::Standard => self.visible.len(),
             QueueType::Fifo => self.groups.values().map(|g| g.messages.len()).sum(),
+        }
+    }
+
+    /// True when a receive would return something now (FIFO: a message of an unblocked group).
+    fn deliverable(&self) -> bool {
+        if !self.extra_copies.is_empty() {
+            return true;
+        }
+        match self.queue_type {
+            QueueType::Standard => !self.visible.is_empty(),
+            QueueType::Fifo => self.ready_groups.iter().any(|g| {
+                self.groups
+                    .get(g)
+                    .is_some_and(|g| g.in_flight == 0 && !g.messages.is_empty())
+            }),
         }
     }
 
@@ -668,9 +733,16 @@ impl Sqs {
 
     /// Receives up to `max` messages: each becomes in flight with a new receipt; messages past
     /// their receive limit go to the dead-letter queue instead, expired ones are dropped.
-    fn receive(&mut self, max: u32, cx: &mut Ctx<'_>) -> Vec<(u32, u32)> {
+    fn receive(&mut self, max: u32, cx: &mut Ctx<'_>) -> Vec<Received> {
         let now = cx.now();
         let mut got = Vec::new();
+        // Extra copies of earlier deliveries come out like any visible message.
+        while got.len() < max as usize {
+            let Some((request, sent_at)) = self.extra_copies.pop_front() else {
+                break;
+            };
+            got.push(Received::Extra { request, sent_at });
+        }
         while got.len() < max as usize {
             let Some(slot) = self.pop_visible() else {
                 break;
@@ -706,16 +778,19 @@ impl Sqs {
                     id: ((receipt as u64) << 32) | slot as u64,
                 },
             );
-            got.push((slot, receipt));
-            // Standard queues occasionally deliver a message twice (at-least-once).
-            if self.extra_delivery > 0.0
-                && got.len() < max as usize
-                && cx.rng().random::<f64>() < self.extra_delivery
-            {
+            got.push(Received::Message {
+                slot,
+                receipt,
+                sent_at,
+            });
+            // Standard queues occasionally deliver a message twice (at-least-once): the copy
+            // goes out with a later receive, to any consumer.
+            if self.extra_delivery > 0.0 && cx.rng().random::<f64>() < self.extra_delivery {
                 if self.in_window(sent_at) {
                     self.counts.extra_deliveries += 1;
                 }
-                got.push((slot, receipt));
+                let request = self.messages[slot].request;
+                self.extra_copies.push_back((request, sent_at));
             }
         }
         got
@@ -865,6 +940,7 @@ impl Sqs {
             receipt: 0,
             state: Where::Delayed,
             processing: false,
+            source: (request.tag == TAG_KIND_FORWARD).then_some(request.reply_to),
         });
         if self.delay.is_zero() {
             self.make_visible(slot, false);
@@ -950,7 +1026,7 @@ impl Sqs {
     }
 
     fn wake_pollers(&mut self, cx: &mut Ctx<'_>) {
-        while self.count_visible() > 0 {
+        while self.deliverable() {
             let Some((poller, generation)) = self.pollers().waiting.pop_front() else {
                 break;
             };
@@ -1030,27 +1106,35 @@ impl Sqs {
     /// Hands poller `id`'s next received message to its host, or receives again.
     fn process_next(&mut self, id: u32, cx: &mut Ctx<'_>) {
         loop {
-            let Some((slot, receipt)) = self.pollers().pollers[id].batch.pop_front() else {
+            let Some(next) = self.pollers().pollers[id].batch.pop_front() else {
                 self.poll(id, cx);
                 return;
             };
-            let live = self.messages.is_live(slot) && self.messages[slot].receipt == receipt;
-            if !live {
-                // Its visibility ended while it waited in the batch: someone else has it.
-                continue;
-            }
+            let original = match next {
+                Received::Message { slot, receipt, .. } => {
+                    let live =
+                        self.messages.is_live(slot) && self.messages[slot].receipt == receipt;
+                    if !live {
+                        // Its visibility ended while it waited in the batch: someone else has
+                        // it.
+                        continue;
+                    }
+                    self.messages[slot].processing = true;
+                    self.messages[slot].request
+                }
+                Received::Extra { request, .. } => request,
+            };
             let host = self.pollers().pollers[id].host;
             let target = self.pollers().target;
-            self.messages[slot].processing = true;
             let request = Request {
                 reply_to: cx.me(),
-                tag: TAG_KIND_POLLER | ((id as u64) << 32) | slot as u64,
+                tag: TAG_KIND_POLLER | ((id as u64) << 32),
                 route: host,
                 op: Op::Default,
-                ..self.messages[slot].request
+                ..original
             };
             let pollers = self.pollers();
-            pollers.pollers[id].current = Some((slot, receipt));
+            pollers.pollers[id].current = Some(next);
             pollers.hosts.get_mut(&host).expect("host").outstanding += 1;
             cx.send_request(target, request);
             return;
@@ -1060,25 +1144,37 @@ impl Sqs {
     fn on_poller_answer(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let id = ((response.request.tag >> 32) & 0x3FFF_FFFF) as u32;
         let now = cx.now();
-        let (slot, receipt) = self.pollers().pollers[id]
+        let done = self.pollers().pollers[id]
             .current
             .take()
             .expect("poller was processing");
         let host = self.pollers().pollers[id].host;
         let h = self.pollers().hosts.get_mut(&host).expect("host");
         h.outstanding -= 1;
-        if self.messages.is_live(slot) && self.messages[slot].receipt == receipt {
-            self.messages[slot].processing = false;
-        }
-        if response.outcome.is_ok() {
-            // A delete with a stale receipt handle deletes nothing: the message finished after
-            // its visibility timeout and was (or will be) delivered again.
-            if !self.delete(slot, receipt, now) && self.in_window(now) {
-                self.counts.duplicate_deliveries += 1;
+        let counted = self.in_window(done.sent_at());
+        match done {
+            Received::Message { slot, receipt, .. } => {
+                if self.messages.is_live(slot) && self.messages[slot].receipt == receipt {
+                    self.messages[slot].processing = false;
+                }
+                if response.outcome.is_ok() {
+                    // A delete with a stale receipt handle deletes nothing: the message
+                    // finished after its visibility timeout and was (or will be) delivered
+                    // again.
+                    if !self.delete(slot, receipt, now) && counted {
+                        self.counts.duplicate_deliveries += 1;
+                    }
+                } else if counted {
+                    // Not deleted: it comes back after its visibility timeout.
+                    self.counts.failed_processing += 1;
+                }
             }
-        } else if self.in_window(now) {
-            // Not deleted: it comes back after its visibility timeout.
-            self.counts.failed_processing += 1;
+            Received::Extra { .. } => {
+                // The work was done twice; the delete of the copy deletes nothing.
+                if counted {
+                    self.counts.duplicate_deliveries += 1;
+                }
+            }
         }
         let draining = self.pollers().hosts[&host].draining;
         if draining {
@@ -1195,10 +1291,10 @@ impl Sqs {
                 }
                 return;
             }
-            let visible = self.count_visible() as u32;
-            if visible == 0 {
+            if !self.deliverable() {
                 return;
             }
+            let visible = self.count_visible() as u32;
             if visible < self.batch_size && !self.batch_window.is_zero() {
                 // Wait up to the batch window for a fuller batch.
                 let window = self.batch_window;
@@ -1215,16 +1311,22 @@ impl Sqs {
                 }
                 return;
             }
-            self.esm_invoke(cx);
+            if !self.esm_invoke(cx) {
+                return;
+            }
         }
     }
 
-    fn esm_invoke(&mut self, cx: &mut Ctx<'_>) {
+    /// Invokes the function with a batch; false when nothing could be received.
+    fn esm_invoke(&mut self, cx: &mut Ctx<'_>) -> bool {
         let batch = self.receive(self.batch_size, cx);
-        if batch.is_empty() {
-            return;
-        }
-        let first = self.messages[batch[0].0].request;
+        let Some(first) = batch.first() else {
+            return false;
+        };
+        let first = match *first {
+            Received::Message { slot, .. } => self.messages[slot].request,
+            Received::Extra { request, .. } => request,
+        };
         let esm = self.esm();
         esm.running += 1;
         let target = esm.target;
@@ -1237,6 +1339,7 @@ impl Sqs {
             ..first
         };
         cx.send_request(target, request);
+        true
     }
 
     fn on_esm_answer(&mut self, response: Response, cx: &mut Ctx<'_>) {
@@ -1246,15 +1349,23 @@ impl Sqs {
         esm.running -= 1;
         let batch = esm.batches[id].clone();
         esm.batches.remove(id);
-        if response.outcome.is_ok() {
-            for (slot, receipt) in batch {
-                if !self.delete(slot, receipt, now) && self.in_window(now) {
-                    self.counts.duplicate_deliveries += 1;
+        for item in batch {
+            let counted = self.in_window(item.sent_at());
+            match item {
+                Received::Message { slot, receipt, .. } if response.outcome.is_ok() => {
+                    if !self.delete(slot, receipt, now) && counted {
+                        self.counts.duplicate_deliveries += 1;
+                    }
                 }
+                Received::Extra { .. } if response.outcome.is_ok() => {
+                    if counted {
+                        self.counts.duplicate_deliveries += 1;
+                    }
+                }
+                // Throttled or failed: the batch returns after its visibility timeout.
+                _ if counted => self.counts.failed_processing += 1,
+                _ => {}
             }
-        } else if self.in_window(now) {
-            // Throttled or failed: the batch returns after its visibility timeout.
-            self.counts.failed_processing += batch.len() as u64;
         }
         self.esm_dispatch(cx);
     }
@@ -1273,11 +1384,13 @@ impl Sqs {
     }
 
     fn redrive(&mut self, cx: &mut Ctx<'_>) {
-        let Some(source) = self.redrive_to else {
+        let Some(fallback) = self.redrive_to else {
             return;
         };
         while let Some(slot) = self.pop_visible() {
             let msg = self.messages[slot].clone();
+            // Back to the queue that dead-lettered it.
+            let source = msg.source.unwrap_or(fallback);
             self.counts.redriven_total += 1;
             self.release_group(slot);
             self.messages.remove(slot);
@@ -1344,7 +1457,7 @@ impl Component for Sqs {
                 }
                 TIMER_BATCH_WINDOW => {
                     self.esm().window_armed = false;
-                    if self.count_visible() > 0 && self.esm().running < self.esm().limit {
+                    if self.deliverable() && self.esm().running < self.esm().limit {
                         self.esm_invoke(cx);
                     }
                     self.esm_dispatch(cx);
