@@ -1349,22 +1349,20 @@ impl Sqs {
         esm.running -= 1;
         let batch = esm.batches[id].clone();
         esm.batches.remove(id);
+        let ok = response.outcome.is_ok();
         for item in batch {
             let counted = self.in_window(item.sent_at());
-            match item {
-                Received::Message { slot, receipt, .. } if response.outcome.is_ok() => {
-                    if !self.delete(slot, receipt, now) && counted {
-                        self.counts.duplicate_deliveries += 1;
-                    }
-                }
-                Received::Extra { .. } if response.outcome.is_ok() => {
-                    if counted {
-                        self.counts.duplicate_deliveries += 1;
-                    }
-                }
+            // A stale delete (or the copy of an extra delivery) deletes nothing: duplicate work.
+            let duplicate = ok
+                && match item {
+                    Received::Message { slot, receipt, .. } => !self.delete(slot, receipt, now),
+                    Received::Extra { .. } => true,
+                };
+            if counted && duplicate {
+                self.counts.duplicate_deliveries += 1;
+            } else if counted && !ok {
                 // Throttled or failed: the batch returns after its visibility timeout.
-                _ if counted => self.counts.failed_processing += 1,
-                _ => {}
+                self.counts.failed_processing += 1;
             }
         }
         self.esm_dispatch(cx);
