@@ -24,6 +24,8 @@ pub enum Op {
     Write,
     /// A query returning several items (its `item_kb` is their total).
     Query,
+    /// A strongly consistent query.
+    StrongQuery,
     /// A transactional write (twice the capacity of a write).
     TransactWrite,
     /// An asynchronous invocation (Lambda's `Event` invocation type): accepted at once, the
@@ -40,6 +42,7 @@ impl Op {
             Op::StrongRead => "strong_read",
             Op::Write => "write",
             Op::Query => "query",
+            Op::StrongQuery => "strong_query",
             Op::TransactWrite => "transact_write",
             Op::Event => "event",
         }

@@ -25,12 +25,15 @@
 //! - Burst capacity: unused capacity is retained up to 300 s (a token bucket holding 300 s of
 //!   the rate), so short bursts above the rate pass.
 //! - Adaptive capacity (`adaptive = true`, the default): a hot partition may use capacity the
-//!   other partitions leave unused, instantly (as AWS now documents), up to its ceiling: the
-//!   table's capacity is one shared bucket, and each partition has its own ceiling bucket.
-//!   With `adaptive = false`, each partition has only its share (and its burst).
+//!   other partitions leave unused, instantly (as AWS now documents), up to its ceiling: when
+//!   its own share (and burst) is spent, it takes from the partition with the most unused
+//!   capacity, which keeps half a second of its share for itself, so a partition within its
+//!   share is not throttled because another is hot. With
+//!   `adaptive = false`, each partition has only its share (and its burst).
 //! - On-demand: a new table serves up to 12 000 RCU and 4 000 WCU at once; afterwards up to
 //!   double the previous peak (over the last 30 minutes) instantly; traffic beyond that is
-//!   throttled while the table scales. Partition ceilings still apply; partitions are added as
+//!   throttled while the table scales: a new peak counts once it is a minute old, so capacity
+//!   can double about once a minute. Partition ceilings still apply; partitions are added as
 //!   the peak grows.
 //! - A request beyond capacity fails with ProvisionedThroughputExceeded; the caller's SDK
 //!   retries it with exponential back-off and full jitter (`max_attempts`, `retry_base`,
@@ -44,7 +47,7 @@
 //! The SDK's retry loop, which runs in the caller, is modelled inside the table (the caller
 //! sees one call). Repartitioning an on-demand table re-hashes keys at once. Items of a key
 //! are one item (no sort keys). The DAX cache evicts the oldest entry when full (not LRU), and
-//! holds `items` keys. Table auto scaling (`auto_scaling = { target = 70 }`) follows the
+//! holds `items` keys; queries are not cached. Table auto scaling (`auto_scaling = { target = 70 }`) follows the
 //! consumed / provisioned utilisation each minute: 2 minutes above the target scale out, 15
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
@@ -289,8 +292,6 @@ impl Kind for Spec {
             rcu,
             wcu,
             partitions: Vec::new(),
-            table_read: Bucket::new(rcu as f64, window),
-            table_write: Bucket::new(wcu as f64, window),
             peak: PeakTracker::new(d.on_demand_peak_window),
         };
         table.repartition(partitions);
@@ -412,15 +413,20 @@ impl PeakTracker {
         }
     }
 
-    /// Peak read and write units per second, excluding the current second.
+    /// Peak read and write units per second over the window, not counting the last minute:
+    /// a new peak lets capacity double again only once the table has had time to scale.
     fn peaks(&self, now: SimTime) -> (f64, f64) {
         let second = now.as_nanos() / 1_000_000_000;
+        let recent = second.saturating_sub(ON_DEMAND_SCALING_SECS);
         self.seconds
             .iter()
-            .filter(|s| s.0 < second)
+            .filter(|s| s.0 < recent)
             .fold((0.0, 0.0), |(r, w), s| (r.max(s.1), w.max(s.2)))
     }
 }
+
+/// How old a peak must be before it raises an on-demand table's instant capacity.
+const ON_DEMAND_SCALING_SECS: u64 = 60;
 
 struct Table {
     mode: Mode,
@@ -429,8 +435,6 @@ struct Table {
     rcu: u32,
     wcu: u32,
     partitions: Vec<Partition>,
-    table_read: Bucket,
-    table_write: Bucket,
     peak: PeakTracker,
 }
 
@@ -463,8 +467,6 @@ impl Table {
         let d = crate::defaults::dynamodb();
         self.rcu = rcu;
         self.wcu = wcu;
-        self.table_read.set_rate(now, rcu as f64, self.window);
-        self.table_write.set_rate(now, wcu as f64, self.window);
         let needed = (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64)
             .ceil() as usize;
         let n = needed.max(self.partitions.len());
@@ -490,48 +492,72 @@ impl Table {
         let rcu = (d.on_demand_initial_rcu as f64).max(2.0 * peak_r).ceil() as u32;
         let wcu = (d.on_demand_initial_wcu as f64).max(2.0 * peak_w).ceil() as u32;
         if rcu != self.rcu || wcu != self.wcu {
-            self.rcu = rcu;
-            self.wcu = wcu;
-            self.table_read.set_rate(now, rcu as f64, self.window);
-            self.table_write.set_rate(now, wcu as f64, self.window);
-            let needed = (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64)
-                .ceil() as usize;
-            if needed > self.partitions.len() {
-                self.repartition(needed as u32);
-            }
+            self.set_capacity(now, rcu, wcu);
         }
     }
 
-    /// Takes `units` for a read or write on partition `p` if capacity allows.
+    /// Takes `units` for a read or write on partition `p` if capacity allows: from its own
+    /// share, or (adaptive capacity) from the share another partition leaves unused; never past
+    /// the partition's ceiling.
     fn admit(&mut self, now: SimTime, p: usize, units: f64, write: bool) -> bool {
         let adaptive = self.adaptive || self.mode == Mode::OnDemand;
-        let part = &mut self.partitions[p];
-        let (share, ceiling) = if write {
-            (&mut part.write_share, &mut part.write_ceiling)
+        fn share_of(part: &mut Partition, write: bool) -> &mut Bucket {
+            if write {
+                &mut part.write_share
+            } else {
+                &mut part.read_share
+            }
+        }
+        let ceiling = if write {
+            &mut self.partitions[p].write_ceiling
         } else {
-            (&mut part.read_share, &mut part.read_ceiling)
+            &mut self.partitions[p].read_ceiling
         };
         if !ceiling.has(now, units) {
             return false;
         }
-        if adaptive {
-            let table = if write {
-                &mut self.table_write
-            } else {
-                &mut self.table_read
-            };
-            if !table.has(now, units) {
-                return false;
+        let own = share_of(&mut self.partitions[p], write);
+        let served = if own.has(now, units) {
+            own.take(units);
+            true
+        } else if adaptive {
+            // Borrow from the partition with the most unused capacity (lowest index on ties,
+            // so the choice is deterministic). A lender keeps half a second of its own share:
+            // what it lends is what it leaves unused, not what it is about to need.
+            let mut donor = None;
+            let mut most = 0.0;
+            for (i, part) in self.partitions.iter_mut().enumerate() {
+                if i == p {
+                    continue;
+                }
+                let share = share_of(part, write);
+                share.refill(now);
+                let reserve = 0.5 * share.per_ns * 1e9;
+                let spare = share.tokens - reserve;
+                if spare >= units && spare > most {
+                    most = spare;
+                    donor = Some(i);
+                }
             }
-            table.take(units);
+            match donor {
+                Some(i) => {
+                    share_of(&mut self.partitions[i], write).take(units);
+                    true
+                }
+                None => false,
+            }
         } else {
-            if !share.has(now, units) {
-                return false;
-            }
-            share.take(units);
+            false
+        };
+        if served {
+            let ceiling = if write {
+                &mut self.partitions[p].write_ceiling
+            } else {
+                &mut self.partitions[p].read_ceiling
+            };
+            ceiling.take(units);
         }
-        ceiling.take(units);
-        true
+        served
     }
 }
 
@@ -572,6 +598,8 @@ struct Pending {
     attempts: u32,
     units: f64,
     write: bool,
+    /// Served by DAX from its cache.
+    dax_hit: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -676,7 +704,7 @@ pub fn capacity_units(op: Op, item_kb: f32) -> (f64, bool) {
     let reads = (kb / 4.0).ceil().max(1.0);
     let writes = kb.ceil().max(1.0);
     match op {
-        Op::StrongRead => (reads, false),
+        Op::StrongRead | Op::StrongQuery => (reads, false),
         Op::Read | Op::Query | Op::Default => (reads / 2.0, false),
         Op::Write | Op::Event => (writes, true),
         Op::TransactWrite => (2.0 * writes, true),
@@ -705,6 +733,7 @@ impl DynamoDb {
             attempts: 0,
             units,
             write,
+            dax_hit: false,
         });
         // DAX serves eventually consistent single-item reads from its cache.
         if request.op == Op::Read
@@ -712,6 +741,7 @@ impl DynamoDb {
         {
             if dax.hit(request.key, now) {
                 dax.hits += u64::from(now >= self.warmup_end);
+                self.pending[slot].dax_hit = true;
                 let delay = dax.latency.sample(cx.rng());
                 cx.set_timer(
                     delay,
@@ -791,7 +821,9 @@ impl DynamoDb {
             self.figures.retries += 1;
         }
         // Full jitter: uniform in [0, min(cap, base · 2^attempt)).
-        let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(attempts.min(62) as i32);
+        // The first retry waits up to `base`, the next up to 2·base, and so on.
+        let retries_before = attempts.saturating_sub(1).min(62);
+        let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(retries_before as i32);
         let ceiling = ceiling.min(self.max_backoff.as_secs_f64());
         let backoff = SimDuration::from_secs_f64(cx.rng().random::<f64>() * ceiling);
         cx.set_timer(
@@ -808,9 +840,11 @@ impl DynamoDb {
         self.pending.remove(slot);
         let now = cx.now();
         if outcome.is_ok()
+            && !p.dax_hit
             && let Some(dax) = &mut self.dax
         {
-            // Misses fill the cache; writes go through it.
+            // Misses fill the cache; writes go through it. A hit does not extend an entry:
+            // DAX times it from when it was written.
             if p.request.op == Op::Read || p.write {
                 dax.fill(p.request.key, now);
             }

@@ -127,17 +127,27 @@ impl<'de> Deserialize<'de> for StepSpec {
         }
         let mut op = raw.op.unwrap_or_default();
         if let Some(consistent) = raw.consistent {
-            if op != Op::Read {
-                return Err(de::Error::custom(format!(
-                    "`consistent` applies to reads (op = \"read\"), not to {}",
-                    op.name()
-                )));
+            if !matches!(op, Op::Read | Op::Query) {
+                return Err(de::Error::custom(if op == Op::Default {
+                    "`consistent` applies to reads and queries: add op = \"read\" or \"query\""
+                        .to_string()
+                } else {
+                    format!(
+                        "`consistent` applies to reads and queries (op = \"read\" or \"query\"), \
+                         not to {}",
+                        op.name()
+                    )
+                }));
             }
             if consistent {
-                op = Op::StrongRead;
+                op = if op == Op::Query {
+                    Op::StrongQuery
+                } else {
+                    Op::StrongRead
+                };
             }
         }
-        if raw.items.is_some() && op != Op::Query {
+        if raw.items.is_some() && !matches!(op, Op::Query | Op::StrongQuery) {
             return Err(de::Error::custom(format!(
                 "`items` (items per query) applies to op = \"query\", not to {}",
                 op.name()
@@ -146,12 +156,13 @@ impl<'de> Deserialize<'de> for StepSpec {
         if raw.items == Some(0) {
             return Err(de::Error::custom("`items` must be at least 1"));
         }
+        let max_kb = crate::defaults::dynamodb().max_item_kb as f64;
         if let Some(kb) = raw.item_kb
-            && !(kb > 0.0 && kb <= 400.0)
+            && !(kb > 0.0 && kb <= max_kb)
         {
             return Err(de::Error::custom(format!(
-                "`item_kb` must be above 0 and at most 400 (DynamoDB's item size limit), found \
-                 {kb}"
+                "`item_kb` must be above 0 and at most {max_kb} (DynamoDB's item size limit), \
+                 found {kb}"
             )));
         }
         let shape = CallShape {

@@ -297,6 +297,24 @@ impl Scenario {
                 }
             }
         }
+        // A table takes items of at most 400 KB.
+        let max_kb = crate::defaults::dynamodb().max_item_kb as f64;
+        for w in &self.workloads {
+            if let (Some(kb), Some(c)) = (&w.item_kb, self.component(w.target.get_ref()))
+                && c.spec.kind() == "dynamodb"
+                && *kb.get_ref() > max_kb
+            {
+                out.push(at(
+                    kb.span(),
+                    format!(
+                        "`item_kb` must be at most {max_kb} (DynamoDB's item size limit) for a \
+                         workload sending to the table `{}`, found {}",
+                        c.name,
+                        kb.get_ref()
+                    ),
+                ));
+            }
+        }
         for (message, span) in components::lambda::account_issues(self) {
             out.push(at(span, message));
         }

@@ -40,7 +40,7 @@ pub struct WorkloadSpec {
     /// Distribution of request keys (default: every request its own key).
     pub key: Option<KeySpec>,
     /// Item size in KB carried by every request (default 1).
-    pub item_kb: Option<f64>,
+    pub item_kb: Option<Spanned<f64>>,
     /// Operation the requests ask for (default: none in particular).
     pub op: Option<Op>,
 }
@@ -202,13 +202,14 @@ impl WorkloadSpec {
                 ));
             }
         }
-        if let Some(kb) = self.item_kb
-            && !(kb > 0.0 && kb.is_finite())
-        {
-            return Err((
-                format!("`item_kb` must be a positive number of KB, found {kb}"),
-                self.name.span(),
-            ));
+        if let Some(kb) = &self.item_kb {
+            let v = *kb.get_ref();
+            if !(v > 0.0 && v.is_finite()) {
+                return Err((
+                    format!("`item_kb` must be a positive number of KB, found {v}"),
+                    kb.span(),
+                ));
+            }
         }
         Ok(())
     }
@@ -285,7 +286,7 @@ impl Workload {
             users,
             keys: spec.key.as_ref().map(KeySpec::build),
             keys_rng,
-            item_kb: spec.item_kb.unwrap_or(1.0) as f32,
+            item_kb: spec.item_kb.as_ref().map_or(1.0, |kb| *kb.get_ref()) as f32,
             op: spec.op.unwrap_or_default(),
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),

@@ -4,8 +4,10 @@
 mod asg;
 mod cli;
 mod determinism;
+mod dynamodb;
 mod errors;
 mod lambda;
 mod scenarios;
+mod sqs;
 mod stats;
 mod theory;
