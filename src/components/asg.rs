@@ -63,7 +63,7 @@ use toml::Spanned;
 
 use super::handler::{DurationDist, Handler, StepSpec, call_references};
 use super::instances::{Pool, TIMER_STEP_DONE};
-use super::{BuildContext, Expects, Kind, Reference, SpecIssue, TargetGroup};
+use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
@@ -448,14 +448,6 @@ impl Kind for Spec {
 
     fn references(&self) -> Vec<Reference<'_>> {
         call_references(self.handler.get_ref())
-            .into_iter()
-            .map(|(field, name)| Reference {
-                field,
-                name,
-                expects: Expects::RequestTarget,
-                synchronous: true,
-            })
-            .collect()
     }
 
     fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {

@@ -34,7 +34,7 @@ use toml::Spanned;
 
 use super::handler::{Handler, StepSpec, call_references};
 use super::instances::Pool;
-use super::{BuildContext, Expects, Kind, Reference, SpecIssue, TargetGroup};
+use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, NO_ROUTE};
@@ -117,14 +117,6 @@ impl Kind for Spec {
 
     fn references(&self) -> Vec<Reference<'_>> {
         call_references(self.handler.get_ref())
-            .into_iter()
-            .map(|(field, name)| Reference {
-                field,
-                name,
-                expects: Expects::RequestTarget,
-                synchronous: true,
-            })
-            .collect()
     }
 
     fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {

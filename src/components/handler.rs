@@ -264,13 +264,19 @@ impl Handler {
     }
 }
 
-/// The callees named in `steps`, with the field path of each (`handler[1].call`).
-pub fn call_references(steps: &[StepSpec]) -> Vec<(String, &Spanned<String>)> {
+/// The callees named in `steps` as references (field `handler[1].call`): synchronous calls
+/// to components that accept requests.
+pub fn call_references(steps: &[StepSpec]) -> Vec<super::Reference<'_>> {
     steps
         .iter()
         .enumerate()
         .filter_map(|(i, s)| match s {
-            StepSpec::Call { target, .. } => Some((format!("handler[{i}].call"), target)),
+            StepSpec::Call { target, .. } => Some(super::Reference {
+                field: format!("handler[{i}].call"),
+                name: target,
+                expects: super::Expects::RequestTarget,
+                synchronous: true,
+            }),
             _ => None,
         })
         .collect()

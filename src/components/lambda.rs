@@ -210,15 +210,7 @@ impl Kind for Spec {
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        let mut refs: Vec<Reference<'_>> = call_references(self.handler.get_ref())
-            .into_iter()
-            .map(|(field, name)| Reference {
-                field,
-                name,
-                expects: Expects::RequestTarget,
-                synchronous: true,
-            })
-            .collect();
+        let mut refs = call_references(self.handler.get_ref());
         if let Some(dest) = &self.on_failure {
             refs.push(Reference {
                 field: "on_failure".into(),
