@@ -547,6 +547,22 @@ impl Lambda {
             .partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
     }
 
+    /// The environments level with every reclaim up to `end` applied (reclaims happen lazily,
+    /// so the report must not depend on whether anything sampled the function lately).
+    fn environments_until(&self, end: SimTime) -> TimeWeighted {
+        let mut level = self.environments.clone();
+        let mut alive = self.envs.len() as f64;
+        for &e in &self.idle {
+            let expired_at = self.envs[e].idle_since + self.keep_alive;
+            if expired_at >= end {
+                break;
+            }
+            alive -= 1.0;
+            level.set(expired_at, self.warmup_end, alive);
+        }
+        level
+    }
+
     /// Frees reclaimed environments.
     fn reclaim(&mut self, now: SimTime) {
         let gone = self.first_alive_idle(now);
@@ -1044,7 +1060,8 @@ impl Component for Lambda {
             .figure("environments_max", f.environments_max)
             .figure(
                 "environments_mean",
-                self.environments.window_mean(end, self.warmup_end),
+                self.environments_until(end)
+                    .window_mean(end, self.warmup_end),
             )
             .figure("provisioned_concurrency", self.provisioned)
             .figure("init_ms", self.init.summary())

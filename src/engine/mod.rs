@@ -168,6 +168,11 @@ impl Ctx<'_> {
 pub trait SeriesSink {
     /// One row: the interval ending at `time`, for component `name`.
     fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow);
+
+    /// False when rows are discarded: the engine then skips sampling altogether.
+    fn wants_rows(&self) -> bool {
+        true
+    }
 }
 
 /// A sink that discards rows (tests, sweeps).
@@ -175,6 +180,10 @@ pub struct NoSeries;
 
 impl SeriesSink for NoSeries {
     fn row(&mut self, _time: SimTime, _name: &str, _kind: &str, _row: &SeriesRow) {}
+
+    fn wants_rows(&self) -> bool {
+        false
+    }
 }
 
 /// How often `run` reports progress, in events.
@@ -252,7 +261,12 @@ impl Simulation {
             };
             self.components[i].init(&mut cx);
         }
-        let mut next_sample = SimTime::ZERO + self.interval;
+        // Sampling only feeds rows: with nobody to read them, it never comes due.
+        let mut next_sample = if series.wants_rows() {
+            SimTime::ZERO + self.interval
+        } else {
+            SimTime::MAX
+        };
         let mut row = SeriesRow::default();
         while let Some(event) = self.scheduler.pop(self.end) {
             while self.scheduler.now >= next_sample {
@@ -273,11 +287,13 @@ impl Simulation {
             }
         }
         // Close the remaining intervals, the last one possibly partial.
-        while next_sample < self.end {
-            self.sample(next_sample, series, &mut row);
-            next_sample += self.interval;
+        if series.wants_rows() {
+            while next_sample < self.end {
+                self.sample(next_sample, series, &mut row);
+                next_sample += self.interval;
+            }
+            self.sample(self.end, series, &mut row);
         }
-        self.sample(self.end, series, &mut row);
         progress(self.end);
         let reports = self
             .names

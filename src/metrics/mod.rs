@@ -160,6 +160,39 @@ impl Latency {
         value_ms.min(self.max_nanos as f64 / 1e6)
     }
 
+    /// Several quantiles (ascending) in milliseconds, in one pass over the histogram: the same
+    /// values as [`Latency::quantile_ms`] for each, at a third of the cost for three.
+    pub fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        let mut out = [0.0; N];
+        let total = self.count();
+        if total == 0 {
+            return out;
+        }
+        let max_ms = self.max_nanos as f64 / 1e6;
+        let mut next = 0;
+        let mut seen = 0u64;
+        for v in self.histogram.iter_recorded() {
+            seen += v.count_since_last_iteration();
+            while next < N {
+                // The same rank rule as hdrhistogram's value_at_quantile.
+                let wanted = ((qs[next] * total as f64).ceil() as u64).clamp(1, total);
+                if seen < wanted {
+                    break;
+                }
+                let value = self.histogram.highest_equivalent(v.value_iterated_to());
+                out[next] = (value as f64 / 1_000.0).min(max_ms);
+                next += 1;
+            }
+            if next == N {
+                break;
+            }
+        }
+        for q in out.iter_mut().skip(next) {
+            *q = max_ms;
+        }
+        out
+    }
+
     /// Percentiles as summary.json shows them.
     pub fn summary(&self) -> LatencySummary {
         LatencySummary {
@@ -318,11 +351,7 @@ impl RequestMetrics {
         row.timeouts = self.interval.timed_out;
         row.in_flight = in_flight;
         if self.interval_latency.count() > 0 {
-            row.latency_ms = Some([
-                self.interval_latency.quantile_ms(0.5),
-                self.interval_latency.quantile_ms(0.9),
-                self.interval_latency.quantile_ms(0.99),
-            ]);
+            row.latency_ms = Some(self.interval_latency.quantiles_ms([0.5, 0.9, 0.99]));
         }
         self.interval = Counts::default();
         self.interval_latency.reset();
@@ -498,6 +527,19 @@ mod tests {
         assert!(s.p50 <= s.p90 && s.p90 <= s.p99 && s.p99 <= s.p999 && s.p999 <= s.max);
         assert!((s.p99 - 990.0).abs() / 990.0 < 0.002, "{}", s.p99);
         assert_eq!(s.max, 1000.001);
+    }
+
+    #[test]
+    fn one_pass_quantiles_match_value_at_quantile() {
+        let mut l = Latency::new(2);
+        for i in 0..10_000u64 {
+            l.record(SimDuration::from_micros(1 + (i * 7919) % 250_000));
+        }
+        let qs = [0.5, 0.9, 0.99, 0.999];
+        let one_pass = l.quantiles_ms(qs);
+        for (q, v) in qs.iter().zip(one_pass) {
+            assert_eq!(v, l.quantile_ms(*q), "q = {q}");
+        }
     }
 
     #[test]

@@ -114,3 +114,37 @@ handler = [ { compute = { dist = "exponential", mean = "5ms" } } ]
         a_with_b["components"]["fleet-a"]
     );
 }
+
+/// A sink that keeps nothing but still asks for rows, so the engine samples.
+struct Sampling;
+
+impl awsim::engine::SeriesSink for Sampling {
+    fn row(
+        &mut self,
+        _time: awsim::engine::time::SimTime,
+        _name: &str,
+        _kind: &str,
+        _row: &awsim::metrics::SeriesRow,
+    ) {
+    }
+}
+
+#[test]
+fn the_summary_does_not_depend_on_whether_time_series_are_taken() {
+    for file in [
+        "scenarios/examples/api_function.toml",
+        "scenarios/examples/web_tier_autoscaling.toml",
+        "scenarios/examples/order_pipeline.toml",
+    ] {
+        let scenario = Scenario::load(Path::new(file)).unwrap_or_else(|e| panic!("{e}"));
+        let settings = RunSettings {
+            duration: Some(awsim::units::parse_duration("20m").unwrap()),
+            ..RunSettings::default()
+        };
+        let quiet = run_quietly(&scenario, settings).expect("run").to_json();
+        let sampled = awsim::run::run(&scenario, settings, &mut Sampling, |_| {})
+            .expect("run")
+            .to_json();
+        assert_eq!(quiet, sampled, "{file}: sampling changed the summary");
+    }
+}
