@@ -27,6 +27,7 @@
 //! - [`scenario`]: scenario files, validation, diagnostics.
 //! - [`metrics`]: counts, latency histograms, time series, the conservation check.
 //! - [`output`]: summary.json, timeseries.csv, terminal table, progress bar.
+//! - [`sweep`]: parameter sweeps with replications and confidence intervals (`awsim sweep`).
 //! - [`units`], [`dist`]: durations, rates, distributions as scenarios write them.
 //! - [`defaults`]: AWS defaults embedded from `models/*.toml`.
 
@@ -42,5 +43,6 @@ pub mod metrics;
 pub mod output;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod units;
 pub mod workload;

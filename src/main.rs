@@ -9,7 +9,7 @@ use clap::Parser;
 use awsim::cli::{Cli, Command, RunArgs};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
-use awsim::output::{activities, table, write_atomic};
+use awsim::output::{activities, plots, report, table, write_atomic};
 use awsim::run::{RunError, run};
 use awsim::scenario::{RunSettings, Scenario};
 
@@ -44,6 +44,28 @@ fn main() -> ExitCode {
             Err(e) => {
                 eprintln!("error: {e:#}");
                 ExitCode::from(EXIT_RUN_FAILED)
+            }
+        },
+        Command::Sweep(args) => match awsim::sweep::run_sweep(&args) {
+            Ok(outcome) => {
+                if !args.quiet {
+                    out(&outcome.report());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code())
+            }
+        },
+        Command::Compare { a, b } => match awsim::output::compare::compare_files(&a, &b) {
+            Ok(table) => {
+                out(&table);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(EXIT_BAD_INPUT)
             }
         },
     }
@@ -126,6 +148,10 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
             out_dir.display()
         )
     })?;
+    let plot_files = plots::write_run_plots(&out_dir, &summary)
+        .with_context(|| format!("cannot write the plots in {}", out_dir.display()))?;
+    let report_path = report::write_report(&out_dir, &scenario, &summary, &plot_files)
+        .with_context(|| format!("cannot write report.html in {}", out_dir.display()))?;
     // summary.json last: its presence means the run and every other file are complete.
     let summary_path = out_dir.join("summary.json");
     write_atomic(&summary_path, summary.to_json().as_bytes())
@@ -147,9 +173,11 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
             String::new()
         };
         out(&format!(
-            "wrote {}, {}{extra}\n",
+            "wrote {}, {}{extra}, {} plots and {}\n",
             summary_path.display(),
-            series_path.display()
+            series_path.display(),
+            plot_files.len(),
+            report_path.display()
         ));
     }
     Ok(ExitCode::SUCCESS)

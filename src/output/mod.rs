@@ -3,7 +3,10 @@
 //! run never leaves a truncated file that looks whole.
 
 pub mod activities;
+pub mod compare;
+pub mod plots;
 pub mod progress;
+pub mod report;
 pub mod summary;
 pub mod table;
 pub mod timeseries;

@@ -1,0 +1,909 @@
+//! `report.html`: one self-contained page per run, to read in any browser, offline. It holds
+//! the warnings first (conservation, saturation, a backlog still growing at the end, failed and
+//! throttled shares), then the summary tables per workload and component, every plot (SVG
+//! inlined; a PNG without its SVG as a `data:` URI), the scaling activities and the scenario's
+//! text. Nothing is fetched: no script, no stylesheet, no image from elsewhere. The same run
+//! gives the same bytes (no clock, no absolute path).
+
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::plots::{Series, duration_text, tick};
+use super::summary::Summary;
+use crate::scenario::Scenario;
+
+/// Mean utilisation above which a fleet is called saturated.
+pub const SATURATED_UTILISATION: f64 = 0.95;
+/// Share of failed, throttled, timed-out or dropped requests from which a warning (rather than
+/// a note) is raised.
+pub const FAILURE_SHARE_WARNING: f64 = 0.01;
+
+/// How serious a finding is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Severity {
+    /// The results are wrong or the system did not cope.
+    Warning,
+    /// Worth a look.
+    Note,
+}
+
+/// One finding about a run.
+#[derive(Clone, Debug, PartialEq)]
+struct Finding {
+    /// How serious.
+    pub severity: Severity,
+    /// The workload or component it is about (empty for the whole run).
+    pub subject: String,
+    /// What was seen.
+    pub text: String,
+}
+
+/// Writes `dir/report.html`: one self-contained file (plots inlined, no external assets, opens
+/// offline) with the scenario text, the summary table per workload and component, all plots,
+/// scaling activities (from `dir/scaling_activities.csv` if present) and warnings. `plots` are
+/// the files [`super::plots::write_run_plots`] returned; returns the report's path.
+pub fn write_report(
+    dir: &Path,
+    scenario: &Scenario,
+    summary: &Summary,
+    plots: &[PathBuf],
+) -> io::Result<PathBuf> {
+    let html = render(dir, scenario, summary, plots)?;
+    let path = dir.join("report.html");
+    super::write_atomic(&path, html.as_bytes())?;
+    Ok(path)
+}
+
+/// The page's HTML.
+pub fn render(
+    dir: &Path,
+    scenario: &Scenario,
+    summary: &Summary,
+    plots: &[PathBuf],
+) -> io::Result<String> {
+    let series_path = dir.join("timeseries.csv");
+    let series = if series_path.exists() {
+        Some(Series::read(&series_path)?)
+    } else {
+        None
+    };
+    let findings = findings(summary, series.as_ref());
+    let activities = read_activities(&dir.join("scaling_activities.csv"))?;
+
+    let mut h = String::new();
+    let title = format!("awsim report: {}", summary.scenario);
+    h.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    h.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    let _ = writeln!(h, "<title>{}</title>", esc(&title));
+    let _ = writeln!(h, "<style>\n{STYLE}</style>\n</head>\n<body>");
+    let _ = writeln!(h, "<h1>{}</h1>", esc(&title));
+    let file = scenario
+        .file
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let _ = writeln!(
+        h,
+        "<p class=\"meta\">Scenario file <code>{}</code> · seed {} · duration {} · warm-up {} \
+         (excluded from statistics, shaded in the plots) · interval {} · {} events · \
+         conservation {}</p>",
+        esc(&file),
+        summary.seed,
+        esc(&duration_text(summary.duration_s)),
+        esc(&duration_text(summary.warmup_s)),
+        esc(&duration_text(summary.interval_s)),
+        group(summary.events),
+        if summary.conservation.ok {
+            "<span class=\"ok\">ok</span>"
+        } else {
+            "<span class=\"bad\">VIOLATED</span>"
+        }
+    );
+    h.push_str("<nav><a href=\"#warnings\">Warnings</a> · <a href=\"#summary\">Summary</a> · ");
+    h.push_str("<a href=\"#plots\">Plots</a> · ");
+    if activities.is_some() {
+        h.push_str("<a href=\"#activities\">Scaling activities</a> · ");
+    }
+    h.push_str("<a href=\"#scenario\">Scenario</a></nav>\n");
+
+    warnings_section(&mut h, &findings);
+    summary_section(&mut h, summary);
+    plots_section(&mut h, plots)?;
+    if let Some(rows) = &activities {
+        activities_section(&mut h, rows);
+    }
+    h.push_str("<h2 id=\"scenario\">Scenario</h2>\n");
+    let _ = writeln!(h, "<pre class=\"scenario\">{}</pre>", esc(&scenario.text));
+    let _ = writeln!(
+        h,
+        "<footer>Written by awsim {}.</footer>\n</body>\n</html>",
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(h)
+}
+
+const STYLE: &str = "\
+body { font-family: sans-serif; margin: 1.5em auto; max-width: 1200px; padding: 0 1em; \
+color: #1e1e1e; line-height: 1.4; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; }
+h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 1.6em; }
+.meta { color: #444; }
+nav { margin: 0.8em 0; }
+table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.9em; }
+th, td { border: 1px solid #d4d4d4; padding: 0.25em 0.55em; }
+th { background: #f2f2f2; text-align: left; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.scroll { overflow-x: auto; }
+ul.findings { padding-left: 0; list-style: none; }
+ul.findings li { margin: 0.3em 0; padding: 0.35em 0.6em; border-left: 4px solid; }
+ul.findings li.warning { border-color: #d55e00; background: #fdf0e8; }
+ul.findings li.note { border-color: #0072b2; background: #eaf3f9; }
+.ok { color: #007a52; font-weight: bold; }
+.bad { color: #d55e00; font-weight: bold; }
+figure.plot { margin: 1em 0 2em; }
+figure.plot svg, figure.plot img { max-width: 100%; height: auto; display: block; }
+figcaption { color: #555; font-size: 0.85em; }
+details { margin: 0.3em 0; }
+summary { cursor: pointer; }
+pre.scenario { background: #f7f7f7; border: 1px solid #ddd; padding: 0.8em; overflow-x: auto; \
+font-size: 0.85em; }
+footer { margin-top: 2em; color: #777; font-size: 0.8em; }
+";
+
+fn warnings_section(h: &mut String, findings: &[Finding]) {
+    h.push_str("<h2 id=\"warnings\">Warnings</h2>\n");
+    if findings.is_empty() {
+        h.push_str(
+            "<p>None: conservation holds, no fleet is saturated, no backlog was still growing \
+             at the end, and no request failed or was throttled.</p>\n",
+        );
+        return;
+    }
+    h.push_str("<ul class=\"findings\">\n");
+    for f in findings {
+        let (class, word) = match f.severity {
+            Severity::Warning => ("warning", "Warning"),
+            Severity::Note => ("note", "Note"),
+        };
+        let subject = if f.subject.is_empty() {
+            String::new()
+        } else {
+            format!(" <code>{}</code>:", esc(&f.subject))
+        };
+        let _ = writeln!(
+            h,
+            "<li class=\"{class}\"><strong>{word}</strong>{subject} {}</li>",
+            esc(&f.text)
+        );
+    }
+    h.push_str("</ul>\n");
+}
+
+const COUNTS: &[(&str, &str)] = &[
+    ("created", "requests"),
+    ("completed", "ok"),
+    ("failed", "failed"),
+    ("throttled", "throttled"),
+    ("timed_out", "timed out"),
+    ("dropped", "dropped"),
+    ("in_flight", "in flight"),
+];
+const LATENCY: &[&str] = &["mean", "p50", "p90", "p99", "p999", "max"];
+
+fn summary_section(h: &mut String, summary: &Summary) {
+    h.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    let _ = writeln!(
+        h,
+        "<p>Requests that arrived after the warm-up, whenever they ended. Latency percentiles \
+         are of successful requests only (ms): read them with the failed and timed-out \
+         counts.</p>"
+    );
+    h.push_str("<h3>Workloads (end to end)</h3>\n<div class=\"scroll\"><table>\n<tr>");
+    h.push_str("<th>workload</th><th>target</th>");
+    for (_, label) in COUNTS {
+        let _ = write!(h, "<th>{label}</th>");
+    }
+    h.push_str("<th>throughput /s</th>");
+    for l in LATENCY {
+        let _ = write!(h, "<th>{l} ms</th>");
+    }
+    h.push_str("</tr>\n");
+    for (name, w) in &summary.workloads {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td>",
+            esc(name),
+            esc(w.get("target").and_then(Value::as_str).unwrap_or(""))
+        );
+        counts_cells(h, w);
+        let _ = write!(
+            h,
+            "<td class=\"n\">{}</td>",
+            number(w.get("throughput_per_s"))
+        );
+        latency_cells(h, w);
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+
+    h.push_str("<h3>Components</h3>\n<div class=\"scroll\"><table>\n<tr>");
+    h.push_str("<th>component</th><th>kind</th>");
+    for (_, label) in COUNTS {
+        let _ = write!(h, "<th>{label}</th>");
+    }
+    for l in LATENCY {
+        let _ = write!(h, "<th>{l} ms</th>");
+    }
+    h.push_str("</tr>\n");
+    for (name, c) in &summary.components {
+        let _ = write!(h, "<tr><td>{}</td><td>{}</td>", esc(name), esc(kind(c)));
+        counts_cells(h, c);
+        latency_cells(h, c);
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+    h.push_str(
+        "<p>Latency of a component is the time spent inside it. Each component's model \
+         figures (as in <code>summary.json</code>):</p>\n",
+    );
+    for (name, c) in &summary.components {
+        let _ = write!(
+            h,
+            "<details><summary><code>{}</code> ({})</summary>\n<table>\n",
+            esc(name),
+            esc(kind(c))
+        );
+        if let Value::Object(map) = c {
+            for (key, value) in map {
+                if matches!(key.as_str(), "kind" | "requests" | "latency_ms") {
+                    continue;
+                }
+                let _ = writeln!(
+                    h,
+                    "<tr><th>{}</th><td>{}</td></tr>",
+                    esc(key),
+                    esc(&figure_text(key, value))
+                );
+            }
+        }
+        h.push_str("</table></details>\n");
+    }
+}
+
+fn counts_cells(h: &mut String, v: &Value) {
+    for (key, _) in COUNTS {
+        let _ = write!(
+            h,
+            "<td class=\"n\">{}</td>",
+            number(v.get("requests").and_then(|r| r.get(*key)))
+        );
+    }
+}
+
+fn latency_cells(h: &mut String, v: &Value) {
+    let count = v
+        .get("latency_ms")
+        .and_then(|l| l.get("count"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    for key in LATENCY {
+        let cell = if count == 0 {
+            "–".to_string()
+        } else {
+            number(v.get("latency_ms").and_then(|l| l.get(*key)))
+        };
+        let _ = write!(h, "<td class=\"n\">{cell}</td>");
+    }
+}
+
+fn kind(v: &Value) -> &str {
+    v.get("kind").and_then(Value::as_str).unwrap_or("")
+}
+
+/// A model figure as text: numbers formatted, lists joined, percentile tables on one line.
+fn figure_text(key: &str, value: &Value) -> String {
+    match value {
+        Value::Array(items) if key == "scaling_activities" => {
+            format!("{} (listed under Scaling activities)", items.len())
+        }
+        Value::Array(items) => {
+            let shown: Vec<String> = items.iter().take(64).map(|v| figure_text("", v)).collect();
+            let more = if items.len() > 64 {
+                format!(" … ({} in all)", items.len())
+            } else {
+                String::new()
+            };
+            format!("{}{more}", shown.join(", "))
+        }
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k} {}", figure_text(k, v)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::Number(_) => number(Some(value)),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "–".into(),
+    }
+}
+
+fn plots_section(h: &mut String, plots: &[PathBuf]) -> io::Result<()> {
+    h.push_str("<h2 id=\"plots\">Plots</h2>\n");
+    let has_svg = |stem: &std::ffi::OsStr| {
+        plots
+            .iter()
+            .any(|p| p.extension().is_some_and(|e| e == "svg") && p.file_stem() == Some(stem))
+    };
+    let mut shown = 0;
+    for path in plots {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let ext = path
+            .extension()
+            .map(|e| e.to_string_lossy().to_ascii_lowercase());
+        let body = match ext.as_deref() {
+            Some("svg") => inline_svg(&std::fs::read_to_string(path)?),
+            Some("png") => {
+                if path.file_stem().is_some_and(has_svg) {
+                    continue; // the SVG is shown
+                }
+                format!(
+                    "<img alt=\"{}\" src=\"data:image/png;base64,{}\">",
+                    esc(&name),
+                    base64(&std::fs::read(path)?)
+                )
+            }
+            _ => continue,
+        };
+        let _ = writeln!(
+            h,
+            "<figure class=\"plot\">\n{body}\n<figcaption>{}</figcaption>\n</figure>",
+            esc(&name)
+        );
+        shown += 1;
+    }
+    if shown == 0 {
+        h.push_str("<p>No plots.</p>\n");
+    }
+    Ok(())
+}
+
+/// An SVG document as an element of the page: no XML declaration or doctype.
+fn inline_svg(text: &str) -> String {
+    let start = text.find("<svg").unwrap_or(0);
+    text[start..].trim_end().to_string()
+}
+
+/// `scaling_activities.csv` as header and rows, if the file exists.
+fn read_activities(path: &Path) -> io::Result<Option<Vec<Vec<String>>>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_path(path)
+        .map_err(io::Error::other)?;
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = record.map_err(io::Error::other)?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    Ok(Some(rows))
+}
+
+fn activities_section(h: &mut String, rows: &[Vec<String>]) {
+    h.push_str("<h2 id=\"activities\">Scaling activities</h2>\n");
+    let Some((header, body)) = rows.split_first() else {
+        h.push_str("<p>None.</p>\n");
+        return;
+    };
+    if body.is_empty() {
+        h.push_str("<p>None: no group changed its capacity.</p>\n");
+        return;
+    }
+    let _ = writeln!(
+        h,
+        "<p>{} activities, warm-up included, in time order (<code>scaling_activities.csv</code>).</p>",
+        body.len()
+    );
+    h.push_str("<div class=\"scroll\"><table>\n<tr>");
+    for c in header {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>\n");
+    let numeric = |c: &str| matches!(c, "time_s" | "desired_from" | "desired_to");
+    for row in body {
+        h.push_str("<tr>");
+        for (i, cell) in row.iter().enumerate() {
+            let column = header.get(i).map_or("", String::as_str);
+            if numeric(column) {
+                let decimals = if column == "time_s" { 1 } else { 0 };
+                let text = cell
+                    .parse::<f64>()
+                    .map(|v| fixed(v, decimals))
+                    .unwrap_or_else(|_| cell.clone());
+                let _ = write!(h, "<td class=\"n\">{}</td>", esc(&text));
+            } else {
+                let _ = write!(h, "<td>{}</td>", esc(cell));
+            }
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+}
+
+/// What a reader should know about the run, most serious first, in file order within each.
+fn findings(summary: &Summary, series: Option<&Series>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut add = |severity, subject: &str, text: String| {
+        out.push(Finding {
+            severity,
+            subject: subject.to_string(),
+            text,
+        })
+    };
+    for v in &summary.conservation.violations {
+        add(
+            Severity::Warning,
+            "",
+            format!("conservation violated (a bug in awsim): {v}"),
+        );
+    }
+    if !summary.conservation.ok && summary.conservation.violations.is_empty() {
+        add(Severity::Warning, "", "conservation violated".into());
+    }
+    let entries = summary
+        .workloads
+        .iter()
+        .map(|(n, v)| (n, v, "workload"))
+        .chain(summary.components.iter().map(|(n, v)| (n, v, kind(v))));
+    for (name, v, kind) in entries {
+        failures(&mut add, name, v);
+        if kind == "workload" {
+            let created = count(v, "created");
+            let in_flight = count(v, "in_flight");
+            if in_flight > 10 && in_flight as f64 > 0.01 * created as f64 {
+                add(
+                    Severity::Note,
+                    name,
+                    format!(
+                        "{} requests ({}) were still in flight when the run ended",
+                        group(in_flight),
+                        percent(in_flight as f64 / created.max(1) as f64)
+                    ),
+                );
+            }
+        }
+        model_findings(&mut add, name, v, kind);
+        if let Some(series) = series {
+            series_findings(&mut add, name, v, kind, series, summary.warmup_s);
+        }
+    }
+    out.sort_by_key(|f| f.severity);
+    out
+}
+
+fn count(v: &Value, key: &str) -> u64 {
+    v.get("requests")
+        .and_then(|r| r.get(key))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+fn figure(v: &Value, key: &str) -> Option<f64> {
+    v.get(key).and_then(Value::as_f64)
+}
+
+/// Failed, throttled, timed-out and dropped requests as a share of those created.
+fn failures(add: &mut impl FnMut(Severity, &str, String), name: &str, v: &Value) {
+    let created = count(v, "created");
+    if created == 0 {
+        return;
+    }
+    let parts: Vec<(u64, &str)> = [
+        (count(v, "failed"), "failed"),
+        (count(v, "throttled"), "throttled"),
+        (count(v, "timed_out"), "timed out"),
+        (count(v, "dropped"), "dropped"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .collect();
+    if parts.is_empty() {
+        return;
+    }
+    let total: u64 = parts.iter().map(|(n, _)| n).sum();
+    let share = total as f64 / created as f64;
+    let severity = if share >= FAILURE_SHARE_WARNING {
+        Severity::Warning
+    } else {
+        Severity::Note
+    };
+    let detail: Vec<String> = parts
+        .iter()
+        .map(|(n, what)| format!("{} {what}", group(*n)))
+        .collect();
+    add(
+        severity,
+        name,
+        format!(
+            "{} of {} requests did not succeed ({})",
+            percent(share),
+            group(created),
+            detail.join(", ")
+        ),
+    );
+}
+
+/// Saturation and trouble that the model figures show.
+fn model_findings(add: &mut impl FnMut(Severity, &str, String), name: &str, v: &Value, kind: &str) {
+    if let Some(u) = figure(v, "utilisation")
+        && u > SATURATED_UTILISATION
+    {
+        add(
+            Severity::Warning,
+            name,
+            format!(
+                "saturated: workers busy {} of the time on average (above {}); requests queue",
+                percent(u),
+                percent(SATURATED_UTILISATION)
+            ),
+        );
+    }
+    match kind {
+        "dynamodb" => {
+            for (what, consumed, provisioned) in [
+                ("read", "consumed_rcu_mean", "provisioned_rcu"),
+                ("write", "consumed_wcu_mean", "provisioned_wcu"),
+            ] {
+                if let (Some(c), Some(p)) = (figure(v, consumed), figure(v, provisioned))
+                    && p > 0.0
+                    && c / p > SATURATED_UTILISATION
+                {
+                    add(
+                        Severity::Warning,
+                        name,
+                        format!(
+                            "saturated: consumed {} of the provisioned {what} capacity on average",
+                            percent(c / p)
+                        ),
+                    );
+                }
+            }
+            let attempts = figure(v, "reads").unwrap_or(0.0) + figure(v, "writes").unwrap_or(0.0);
+            if let Some(t) = figure(v, "throttle_events")
+                && t > 0.0
+            {
+                add(
+                    Severity::Note,
+                    name,
+                    format!(
+                        "{} attempts were throttled (then retried, or failed after the last \
+                         retry): {} per read or write",
+                        group(t as u64),
+                        fixed(t / attempts.max(1.0), 2)
+                    ),
+                );
+            }
+        }
+        "sqs" => {
+            for (key, severity, text) in [
+                (
+                    "dead_lettered",
+                    Severity::Warning,
+                    "messages moved to the dead-letter queue",
+                ),
+                (
+                    "expired",
+                    Severity::Warning,
+                    "messages expired (retention period) before being processed",
+                ),
+                (
+                    "duplicate_deliveries",
+                    Severity::Note,
+                    "messages processed twice (the visibility timeout ran out first)",
+                ),
+            ] {
+                if let Some(n) = figure(v, key)
+                    && n > 0.0
+                {
+                    add(severity, name, format!("{} {text}", group(n as u64)));
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Saturated intervals and a backlog still growing at the end, from the time series.
+fn series_findings(
+    add: &mut impl FnMut(Severity, &str, String),
+    name: &str,
+    summary_entry: &Value,
+    kind: &str,
+    series: &Series,
+    warmup_s: f64,
+) {
+    let time = series.time(name);
+    let measured: Vec<usize> = (0..time.len()).filter(|&i| time[i] > warmup_s).collect();
+    if measured.is_empty() {
+        return;
+    }
+    let utilisation = series.column(name, "utilisation");
+    let busy: Vec<usize> = measured
+        .iter()
+        .copied()
+        .filter(|&i| utilisation[i].is_some_and(|u| u > SATURATED_UTILISATION))
+        .collect();
+    if let Some(&first) = busy.first() {
+        add(
+            Severity::Note,
+            name,
+            format!(
+                "busy above {} in {} of {} measured intervals (the first ending at {} s)",
+                percent(SATURATED_UTILISATION),
+                busy.len(),
+                measured.len(),
+                tick(time[first])
+            ),
+        );
+    }
+    let columns: &[(&str, &str)] = if kind == "sqs" {
+        &[("queue_length", "visible messages")]
+    } else {
+        &[
+            ("queue_length", "queued requests"),
+            ("in_flight", "requests in flight"),
+        ]
+    };
+    for (column, what) in columns {
+        let values = series.column(name, column);
+        let points: Vec<(f64, f64)> = measured
+            .iter()
+            .filter_map(|&i| values[i].map(|v| (time[i], v)))
+            .collect();
+        let Some(growth) = growing_at_end(&points) else {
+            continue;
+        };
+        if kind == "sqs" && figure(summary_entry, "received") == Some(0.0) {
+            add(
+                Severity::Note,
+                name,
+                format!(
+                    "{} visible messages at the end, still arriving (about {}/s): nothing \
+                     receives from this queue",
+                    whole(growth.to),
+                    fixed(growth.slope, 2)
+                ),
+            );
+        } else {
+            add(
+                Severity::Warning,
+                name,
+                format!(
+                    "{what} still growing when the run ended: from {} to {} over the last {} \
+                     (about {}/s); the run ended before a steady state, or the system cannot \
+                     keep up",
+                    whole(growth.from),
+                    whole(growth.to),
+                    duration_text(growth.span_s),
+                    fixed(growth.slope, 2)
+                ),
+            );
+        }
+        break; // one growing measure per component is enough
+    }
+}
+
+/// A measure still growing at the end of the run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Growth {
+    /// Fitted value at the start of the tail.
+    pub from: f64,
+    /// The last value.
+    pub to: f64,
+    /// Length of the tail (s).
+    pub span_s: f64,
+    /// Fitted growth per second.
+    pub slope: f64,
+}
+
+/// Whether `points` (time, value) of the measured window end with a sustained rise: over the
+/// last quarter (at least 4 points), the least-squares line rises by at least 10 and by more
+/// than 3 standard deviations of the residuals, and the last value is within 20 % of the
+/// window's maximum. Noise around a steady level rarely passes all three; a backlog that grows
+/// until the end does.
+fn growing_at_end(points: &[(f64, f64)]) -> Option<Growth> {
+    if points.len() < 8 {
+        return None;
+    }
+    let tail = &points[points.len() - (points.len() / 4).max(4)..];
+    let n = tail.len() as f64;
+    let mean_t = tail.iter().map(|p| p.0).sum::<f64>() / n;
+    let mean_v = tail.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = tail.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
+    if sxx <= 0.0 {
+        return None;
+    }
+    let slope = tail
+        .iter()
+        .map(|p| (p.0 - mean_t) * (p.1 - mean_v))
+        .sum::<f64>()
+        / sxx;
+    let span = tail[tail.len() - 1].0 - tail[0].0;
+    let rise = slope * span;
+    let residual_sd = (tail
+        .iter()
+        .map(|p| (p.1 - (mean_v + slope * (p.0 - mean_t))).powi(2))
+        .sum::<f64>()
+        / n)
+        .sqrt();
+    let last = tail[tail.len() - 1].1;
+    let max = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+    (rise >= 10.0 && rise > 3.0 * residual_sd && last >= 0.8 * max).then(|| Growth {
+        from: mean_v + slope * (tail[0].0 - mean_t),
+        to: last,
+        span_s: span,
+        slope,
+    })
+}
+
+fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p >= 10.0 {
+        format!("{p:.0} %")
+    } else if p >= 0.1 {
+        format!("{p:.1} %")
+    } else {
+        format!("{p:.3} %")
+    }
+}
+
+/// An integer with thin spaces between thousands: `231 084`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A count that may be fractional (a fitted value), rounded and grouped.
+fn whole(v: f64) -> String {
+    if v < 0.0 {
+        format!("-{}", group((-v).round() as u64))
+    } else {
+        group(v.round() as u64)
+    }
+}
+
+fn fixed(v: f64, decimals: usize) -> String {
+    format!("{v:.decimals$}")
+}
+
+/// A JSON number for a table: integers grouped, others with 2 to 4 significant decimals.
+fn number(v: Option<&Value>) -> String {
+    let Some(v) = v else {
+        return "–".into();
+    };
+    if let Some(n) = v.as_u64() {
+        return group(n);
+    }
+    if let Some(n) = v.as_i64() {
+        return format!("-{}", group(n.unsigned_abs()));
+    }
+    match v.as_f64() {
+        Some(0.0) => "0".into(),
+        Some(x) if x.abs() >= 100.0 => fixed(x, 1),
+        Some(x) if x.abs() >= 1.0 => fixed(x, 2),
+        Some(x) => {
+            let s = format!("{x:.4}");
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        }
+        None => esc(&v.to_string()),
+    }
+}
+
+/// Escapes text for HTML content and attribute values.
+fn esc(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_standard() {
+        assert_eq!(base64(b""), "");
+        assert_eq!(base64(b"f"), "Zg==");
+        assert_eq!(base64(b"fo"), "Zm8=");
+        assert_eq!(base64(b"foo"), "Zm9v");
+        assert_eq!(base64(b"foobar"), "Zm9vYmFy");
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(231_084), "231\u{202f}084");
+        assert_eq!(group(1_000_000), "1\u{202f}000\u{202f}000");
+    }
+
+    #[test]
+    fn a_backlog_growing_to_the_end_is_found() {
+        let steady: Vec<(f64, f64)> = (0..100)
+            .map(|i| (f64::from(i), 20.0 + if i % 2 == 0 { 8.0 } else { -8.0 }))
+            .collect();
+        assert_eq!(growing_at_end(&steady), None);
+        let growing: Vec<(f64, f64)> = (0..100)
+            .map(|i| {
+                (
+                    f64::from(i),
+                    if i < 60 {
+                        5.0
+                    } else {
+                        5.0 + 3.0 * f64::from(i - 60)
+                    },
+                )
+            })
+            .collect();
+        let g = growing_at_end(&growing).expect("growing");
+        assert!((g.slope - 3.0).abs() < 1e-9 && g.to == 122.0);
+        // A peak that drained before the end is not a growing backlog.
+        let drained: Vec<(f64, f64)> = (0..100)
+            .map(|i| (f64::from(i), if i < 80 { f64::from(i) * 10.0 } else { 0.0 }))
+            .collect();
+        assert_eq!(growing_at_end(&drained), None);
+    }
+}

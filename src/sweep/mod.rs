@@ -1,0 +1,763 @@
+//! `awsim sweep`: one scenario over a grid of parameter values, with replications.
+//!
+//! 1. The grid ([`grid`]): every `--set NAME.FIELD=VALUES` edits the scenario document; the
+//!    grid is their cross product; every point's scenario is validated before anything runs.
+//! 2. Seeds: replication r runs with `derive_seed(base, "replication r")`, the same at every
+//!    point (common random numbers: two points see the same arrivals, so their difference is
+//!    not noise); `--independent-seeds` mixes the point's label in.
+//! 3. Runs: every (point, replication) pair is one run, run with rayon on `--jobs` threads and
+//!    collected in grid order, so nothing depends on the thread count or on which run finishes
+//!    first. Each run's summary is written atomically to `runs/<point>/rep-<r>.json`.
+//! 4. `sweep.csv`: one row per point with the mean and the 95 % confidence half-width (Student
+//!    t, R − 1 degrees of freedom) of each headline figure across replications, written last.
+//!
+//! `--resume` keeps the run files already there (whole files only: they are written under a
+//! temporary name and renamed) when `sweep.json`, the sweep's settings, matches.
+
+pub mod goal;
+pub mod grid;
+pub mod plot;
+pub mod progress;
+pub mod stats;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use crate::cli::SweepArgs;
+use crate::engine::rng::{derive_seed, fnv1a64};
+use crate::engine::time::SimDuration;
+use crate::output::write_atomic;
+use crate::run::{RunError, run_quietly};
+use crate::scenario::{RunSettings, Scenario};
+
+pub use goal::{Goal, GoalFigure};
+pub use grid::{Grid, Point};
+
+/// Why a sweep stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Bad arguments or an invalid scenario or grid: nothing ran (exit code 2).
+    #[error("{0}")]
+    Input(String),
+    /// A run failed its conservation check, or an output could not be written (exit code 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl SweepError {
+    /// The process exit code: 2 for bad input, 1 for a failed run or output.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            SweepError::Input(_) => 2,
+            SweepError::Failed(_) => 1,
+        }
+    }
+}
+
+/// The seed of replication `replication` (1-based): derived from the base seed and the
+/// replication alone, so every point sees the same random numbers (common random numbers);
+/// with `independent_point` (the point's label) the point is mixed in too.
+pub fn replication_seed(base: u64, replication: u32, independent_point: Option<&str>) -> u64 {
+    match independent_point {
+        None => derive_seed(base, &format!("replication {replication}")),
+        Some(label) => derive_seed(base, &format!("{label} replication {replication}")),
+    }
+}
+
+/// Workload figures in `sweep.csv`, after `WORKLOAD.`; the latency percentiles a goal names are
+/// added to these.
+pub const WORKLOAD_FIGURES: [&str; 5] = [
+    "latency_mean_ms",
+    "latency_p50_ms",
+    "latency_p99_ms",
+    "throughput_per_s",
+    "error_share",
+];
+
+/// Component figures in `sweep.csv` (after `COMPONENT.`), for the components that report them.
+pub const COMPONENT_FIGURES: [&str; 5] = [
+    "utilisation",
+    "instance_hours",
+    "billed_gb_seconds",
+    "consumed_rcu_mean",
+    "consumed_wcu_mean",
+];
+
+/// The headline figures of one run's summary.json, as (`NAME.figure`, value) in summary order.
+///
+/// Latency figures are left out when the workload had no successful request (there is no
+/// latency to report); `error_share` is (failed + throttled + timed out) / created.
+pub fn headline_figures(summary: &Value) -> Vec<(String, f64)> {
+    let mut out = Vec::new();
+    let num = |v: &Value, path: &[&str]| -> Option<f64> {
+        path.iter().try_fold(v, |v, k| v.get(k))?.as_f64()
+    };
+    if let Some(Value::Object(workloads)) = summary.get("workloads") {
+        for (name, w) in workloads {
+            if num(w, &["latency_ms", "count"]).unwrap_or(0.0) > 0.0 {
+                for stat in ["mean", "p50", "p90", "p99", "p999"] {
+                    if let Some(x) = num(w, &["latency_ms", stat]) {
+                        out.push((format!("{name}.latency_{stat}_ms"), x));
+                    }
+                }
+            }
+            if let Some(x) = num(w, &["throughput_per_s"]) {
+                out.push((format!("{name}.throughput_per_s"), x));
+            }
+            let count = |k: &str| num(w, &["requests", k]).unwrap_or(0.0);
+            let created = count("created");
+            if created > 0.0 {
+                let bad = count("failed") + count("throttled") + count("timed_out");
+                out.push((format!("{name}.error_share"), bad / created));
+            }
+        }
+    }
+    if let Some(Value::Object(components)) = summary.get("components") {
+        for (name, c) in components {
+            for figure in COMPONENT_FIGURES {
+                if let Some(x) = num(c, &[figure]) {
+                    out.push((format!("{name}.{figure}"), x));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The cost proxy of one run: instance-hours plus billed GB-seconds as GB-hours (one Lambda
+/// GB-hour weighs as one instance-hour: a rough proxy until prices are modelled). `None` when
+/// the run reports neither.
+pub fn cost_proxy(figures: &[(String, f64)]) -> Option<f64> {
+    let mut cost = None;
+    for (key, x) in figures {
+        if key.ends_with(".instance_hours") {
+            *cost.get_or_insert(0.0) += x;
+        } else if key.ends_with(".billed_gb_seconds") {
+            *cost.get_or_insert(0.0) += x / 3600.0;
+        }
+    }
+    cost
+}
+
+/// One figure of one point across replications.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimate {
+    /// Mean across replications (`None` when some replication lacks the figure).
+    pub mean: Option<f64>,
+    /// 95 % confidence half-width (`None` with one replication).
+    pub ci95: Option<f64>,
+}
+
+/// The results of one point.
+#[derive(Clone, Debug)]
+pub struct PointResult {
+    /// The point.
+    pub point: Point,
+    /// One estimate per column of [`SweepOutcome::figures`].
+    pub estimates: Vec<Estimate>,
+    /// Mean cost proxy, when every replication reports one.
+    pub cost: Option<f64>,
+    /// Whether the point meets every goal (`None` without goals).
+    pub meets_goal: Option<bool>,
+}
+
+/// Which point the goal picked and by which rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Choice {
+    /// Index of the point in the grid.
+    pub point: usize,
+    /// The rule, in words.
+    pub rule: String,
+}
+
+/// What a sweep did and found.
+#[derive(Clone, Debug)]
+pub struct SweepOutcome {
+    /// Scenario name.
+    pub scenario: String,
+    /// The output folder.
+    pub out_dir: PathBuf,
+    /// `sweep.csv`.
+    pub csv_path: PathBuf,
+    /// Plots written (figure against a swept parameter).
+    pub plots: Vec<PathBuf>,
+    /// The scenario's workloads, in file order.
+    pub workloads: Vec<String>,
+    /// The swept keys, in `--set` order.
+    pub params: Vec<String>,
+    /// The swept values of each point, as text, in `--set` order.
+    pub values: Vec<Vec<String>>,
+    /// The figure columns (`NAME.figure`).
+    pub figures: Vec<String>,
+    /// Per point, in grid order.
+    pub points: Vec<PointResult>,
+    /// Replications per point.
+    pub replications: u32,
+    /// Runs the sweep has (points × replications).
+    pub runs_total: usize,
+    /// Runs this invocation ran.
+    pub runs_done: usize,
+    /// Runs kept from an earlier invocation (`--resume`).
+    pub runs_resumed: usize,
+    /// Threads used.
+    pub jobs: usize,
+    /// The goals.
+    pub goals: Vec<Goal>,
+    /// The cheapest point meeting every goal, with goals and a point meeting them.
+    pub choice: Option<Choice>,
+    /// Wall time of the sweep (for the message only).
+    pub elapsed: Duration,
+}
+
+/// Runs a sweep as `awsim sweep` does. Progress goes to the terminal unless `--quiet`.
+pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
+    let input = SweepError::Input;
+    let scenario = Scenario::load(&args.file).map_err(|e| input(e.to_string()))?;
+    let grid = Grid::new(&scenario, &args.file, &args.sets).map_err(input)?;
+    let workload_names: Vec<&str> = scenario
+        .workloads
+        .iter()
+        .map(|w| w.name.get_ref().as_str())
+        .collect();
+    let goals = args
+        .goals
+        .iter()
+        .map(|g| Goal::parse(g, &workload_names))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(input)?;
+    let base_seed = args.seed.unwrap_or_else(|| scenario.seed());
+    let duration = args.duration.unwrap_or_else(|| scenario.duration());
+    if duration <= scenario.warmup() {
+        return Err(input(format!(
+            "the duration ({duration}) must be longer than the warm-up ({}): nothing would be \
+             measured",
+            scenario.warmup()
+        )));
+    }
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", scenario.name)));
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        SweepError::Failed(format!("cannot {what} {}: {e}", path.display()))
+    };
+
+    // The settings that decide each run's result; --resume needs them unchanged.
+    let manifest = json!({
+        "scenario": scenario.name,
+        "file": args.file.display().to_string(),
+        "scenario_fnv1a64": format!("{:016x}", fnv1a64(scenario.text.as_bytes())),
+        "seed": base_seed,
+        "duration_s": duration.as_secs_f64(),
+        "independent_seeds": args.independent_seeds,
+        "replications": args.replications,
+        "sets": args.sets,
+        "goals": args.goals,
+    });
+    let manifest_path = out_dir.join("sweep.json");
+    if args.resume && manifest_path.exists() {
+        check_manifest(&manifest_path, &manifest)?;
+    }
+    fs::create_dir_all(out_dir.join("runs"))
+        .map_err(|e| failed("create the output folder", &out_dir, e))?;
+    write_atomic(
+        &manifest_path,
+        format!(
+            "{}\n",
+            serde_json::to_string_pretty(&manifest).expect("json")
+        )
+        .as_bytes(),
+    )
+    .map_err(|e| failed("write", &manifest_path, e))?;
+
+    // Every (point, replication), with its seed; kept runs are read back, the rest run.
+    let r_count = args.replications;
+    let mut tasks = Vec::new();
+    for p in &grid.points {
+        let dir = out_dir.join("runs").join(&p.dir);
+        fs::create_dir_all(&dir).map_err(|e| failed("create", &dir, e))?;
+        remove_partials(&dir).map_err(|e| failed("clean", &dir, e))?;
+        let text = format!(
+            "# {} at {} (from {}; relative file names are relative to its folder)\n{}",
+            scenario.name,
+            p.label,
+            args.file.display(),
+            grid.text(p.index).map_err(input)?
+        );
+        let toml_path = dir.join("scenario.toml");
+        write_atomic(&toml_path, text.as_bytes()).map_err(|e| failed("write", &toml_path, e))?;
+        for r in 1..=r_count {
+            let seed = replication_seed(
+                base_seed,
+                r,
+                args.independent_seeds.then_some(p.label.as_str()),
+            );
+            tasks.push((p.index, r, seed, dir.join(format!("rep-{r}.json"))));
+        }
+    }
+    let kept: Vec<Option<Vec<(String, f64)>>> = tasks
+        .iter()
+        .map(|(_, _, seed, path)| {
+            if args.resume {
+                read_run(path, *seed, duration)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let to_run: Vec<usize> = (0..tasks.len()).filter(|&i| kept[i].is_none()).collect();
+
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.jobs.map_or(0, |j| j as usize))
+        .build()
+        .map_err(|e| SweepError::Failed(format!("cannot start the worker threads: {e}")))?;
+    let jobs = pool.current_num_threads();
+    let progress = progress::SweepProgress::new(to_run.len() as u64, args.quiet);
+    let fresh: Vec<Result<Vec<(String, f64)>, SweepError>> = pool.install(|| {
+        to_run
+            .par_iter()
+            .map(|&i| {
+                let (point, r, seed, ref path) = tasks[i];
+                let settings = RunSettings {
+                    seed: Some(seed),
+                    duration: Some(duration),
+                    interval: None,
+                };
+                let label = &grid.points[point].label;
+                let result = match run_quietly(&grid.scenarios[point], settings) {
+                    Ok(summary) => {
+                        let text = summary.to_json();
+                        write_atomic(path, text.as_bytes())
+                            .map_err(|e| failed("write", path, e))
+                            .map(|()| parse_figures(&text).expect("a summary parses"))
+                    }
+                    Err(RunError::Scenario(e)) => Err(SweepError::Input(format!(
+                        "point {label}: {}",
+                        grid::describe(&e)
+                    ))),
+                    Err(e @ RunError::Conservation { .. }) => Err(SweepError::Failed(format!(
+                        "point {label}, replication {r}: {e}"
+                    ))),
+                };
+                progress.run_done();
+                result
+            })
+            .collect()
+    });
+    progress.finish();
+    let runs_done = fresh.len();
+    let mut fresh = fresh.into_iter();
+    let mut runs: Vec<Vec<(String, f64)>> = Vec::with_capacity(tasks.len());
+    for k in kept {
+        match k {
+            Some(figures) => runs.push(figures),
+            None => runs.push(fresh.next().expect("one result per run")?),
+        }
+    }
+
+    // Columns: the headline figures any run reports, in summary order; latency percentiles
+    // beyond mean, p50 and p99 only when a goal names them.
+    let mut wanted: Vec<String> = WORKLOAD_FIGURES.iter().map(|s| s.to_string()).collect();
+    for g in &goals {
+        if !wanted.contains(&g.figure.column()) {
+            wanted.push(g.figure.column());
+        }
+    }
+    let mut figures: Vec<String> = Vec::new();
+    for run in &runs {
+        for (key, _) in run {
+            let figure = key.rsplit('.').next().unwrap_or(key);
+            let shown = wanted.iter().any(|w| w == figure) || COMPONENT_FIGURES.contains(&figure);
+            if shown && !figures.contains(key) {
+                figures.push(key.clone());
+            }
+        }
+    }
+    let t = (r_count >= 2).then(|| stats::t975(r_count - 1));
+    let mut points = Vec::with_capacity(grid.points.len());
+    for (p, reps) in grid.points.iter().zip(runs.chunks(r_count as usize)) {
+        let estimates = figures
+            .iter()
+            .map(|f| {
+                let xs: Vec<f64> = reps
+                    .iter()
+                    .filter_map(|run| run.iter().find(|(k, _)| k == f).map(|(_, x)| *x))
+                    .collect();
+                estimate(&xs, r_count as usize, t)
+            })
+            .collect();
+        let costs: Vec<f64> = reps.iter().filter_map(|run| cost_proxy(run)).collect();
+        let cost = (costs.len() == reps.len()).then(|| stats::mean(&costs));
+        points.push(PointResult {
+            point: p.clone(),
+            estimates,
+            cost,
+            meets_goal: None,
+        });
+    }
+    for pr in &mut points {
+        if !goals.is_empty() {
+            pr.meets_goal = Some(meets(&goals, &workload_names, &figures, &pr.estimates));
+        }
+    }
+    let choice = choose(&grid, &points, &goals);
+    let values: Vec<Vec<String>> = grid
+        .points
+        .iter()
+        .map(|p| {
+            grid.assignments
+                .iter()
+                .zip(&p.choice)
+                .map(|(a, &c)| a.set.values[c].text.clone())
+                .collect()
+        })
+        .collect();
+    let mut outcome = SweepOutcome {
+        scenario: scenario.name.clone(),
+        csv_path: out_dir.join("sweep.csv"),
+        out_dir,
+        plots: Vec::new(),
+        workloads: workload_names.iter().map(|w| w.to_string()).collect(),
+        params: grid.assignments.iter().map(|a| a.set.key.clone()).collect(),
+        values,
+        figures,
+        points,
+        replications: r_count,
+        runs_total: tasks.len(),
+        runs_done,
+        runs_resumed: tasks.len() - runs_done,
+        jobs,
+        goals,
+        choice,
+        elapsed: Duration::ZERO,
+    };
+    outcome.plots = plot::write_plots(&outcome, &grid)
+        .map_err(|e| SweepError::Failed(format!("cannot write the sweep plots: {e}")))?;
+    // sweep.csv last: its presence means the sweep is complete.
+    write_atomic(&outcome.csv_path, outcome.csv().as_bytes())
+        .map_err(|e| failed("write", &outcome.csv_path, e))?;
+    outcome.elapsed = progress.elapsed();
+    Ok(outcome)
+}
+
+/// Mean and half-width of `xs`, which should hold one value per replication.
+fn estimate(xs: &[f64], replications: usize, t: Option<f64>) -> Estimate {
+    if xs.len() != replications || xs.is_empty() {
+        return Estimate {
+            mean: None,
+            ci95: None,
+        };
+    }
+    let n = xs.len() as f64;
+    Estimate {
+        mean: Some(stats::mean(xs)),
+        ci95: t.map(|t| t * stats::sample_std_dev(xs) / n.sqrt()),
+    }
+}
+
+/// Whether the estimates meet every goal (judged on the mean across replications).
+fn meets(goals: &[Goal], workloads: &[&str], figures: &[String], estimates: &[Estimate]) -> bool {
+    goals.iter().all(|g| {
+        let names: Vec<&str> = match &g.workload {
+            Some(w) => vec![w.as_str()],
+            None => workloads.to_vec(),
+        };
+        names.iter().all(|w| {
+            let key = format!("{w}.{}", g.figure.column());
+            figures
+                .iter()
+                .position(|f| *f == key)
+                .and_then(|i| estimates[i].mean)
+                .is_some_and(|x| g.holds(x))
+        })
+    })
+}
+
+/// The cheapest point meeting every goal: by the cost proxy when every such point has one,
+/// else the smallest capacity (the smallest swept values, compared in `--set` order: numbers
+/// by value, other values by their position in the `--set` list); ties go to grid order.
+fn choose(grid: &Grid, points: &[PointResult], goals: &[Goal]) -> Option<Choice> {
+    if goals.is_empty() {
+        return None;
+    }
+    let meeting: Vec<&PointResult> = points
+        .iter()
+        .filter(|p| p.meets_goal == Some(true))
+        .collect();
+    if meeting.is_empty() {
+        return None;
+    }
+    let capacity = |p: &PointResult| -> Vec<f64> {
+        grid.assignments
+            .iter()
+            .zip(&p.point.choice)
+            .map(|(a, &c)| a.set.values[c].number().unwrap_or(c as f64))
+            .collect()
+    };
+    let by_capacity = |a: &&PointResult, b: &&PointResult| {
+        let (x, y) = (capacity(a), capacity(b));
+        x.iter()
+            .zip(&y)
+            .map(|(x, y)| x.total_cmp(y))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then(a.point.index.cmp(&b.point.index))
+    };
+    if meeting.iter().all(|p| p.cost.is_some()) {
+        let best = meeting
+            .iter()
+            .min_by(|a, b| {
+                let (x, y) = (a.cost.unwrap_or(0.0), b.cost.unwrap_or(0.0));
+                x.total_cmp(&y).then_with(|| by_capacity(a, b))
+            })
+            .expect("not empty");
+        return Some(Choice {
+            point: best.point.index,
+            rule: format!(
+                "lowest cost proxy: {} instance-hour equivalents (instance-hours + billed \
+                 GB-seconds / 3600, mean over replications)",
+                number(best.cost.unwrap_or(0.0))
+            ),
+        });
+    }
+    let best = meeting
+        .iter()
+        .copied()
+        .min_by(by_capacity)
+        .expect("not empty");
+    Some(Choice {
+        point: best.point.index,
+        rule: "smallest capacity: the smallest swept values, compared in --set order; the \
+               scenario reports no instance_hours or billed_gb_seconds to cost it"
+            .into(),
+    })
+}
+
+/// A number for `sweep.csv` and tables: at most six decimals, no trailing zeros.
+pub fn number(x: f64) -> String {
+    let s = format!("{x:.6}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".into() } else { s }
+}
+
+impl SweepOutcome {
+    /// The text of `sweep.csv`: `point`, the swept keys, `replications`, then `FIGURE.mean` and
+    /// `FIGURE.ci95` for every figure, then `meets_goal` with goals.
+    pub fn csv(&self) -> String {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let mut header: Vec<String> = vec!["point".into()];
+        header.extend(self.params.iter().cloned());
+        header.push("replications".into());
+        for f in &self.figures {
+            header.push(format!("{f}.mean"));
+            header.push(format!("{f}.ci95"));
+        }
+        if !self.goals.is_empty() {
+            header.push("meets_goal".into());
+        }
+        w.write_record(&header).expect("in memory");
+        for (p, values) in self.points.iter().zip(&self.values) {
+            let mut row: Vec<String> = vec![p.point.dir.clone()];
+            row.extend(values.iter().cloned());
+            row.push(self.replications.to_string());
+            for e in &p.estimates {
+                row.push(e.mean.map(number).unwrap_or_default());
+                row.push(e.ci95.map(number).unwrap_or_default());
+            }
+            if let Some(m) = p.meets_goal {
+                row.push(m.to_string());
+            }
+            w.write_record(&row).expect("in memory");
+        }
+        String::from_utf8(w.into_inner().expect("in memory")).expect("utf-8")
+    }
+
+    /// The estimate of `figure` (`NAME.figure`) at point `index`.
+    pub fn estimate(&self, index: usize, figure: &str) -> Option<&Estimate> {
+        let i = self.figures.iter().position(|f| f == figure)?;
+        self.points.get(index).map(|p| &p.estimates[i])
+    }
+
+    /// The terminal report: one line per point with each workload's p99 and error share (and
+    /// the goals' figures), then the goal's choice and the files written.
+    pub fn report(&self) -> String {
+        let mut columns: Vec<String> = Vec::new();
+        for f in &self.figures {
+            let figure = f.rsplit('.').next().unwrap_or("");
+            let goal_figure = self.goals.iter().any(|g| {
+                g.figure.column() == figure
+                    && g.workload
+                        .as_ref()
+                        .is_none_or(|w| f.starts_with(&format!("{w}.")))
+            });
+            if figure == "latency_p99_ms" || figure == "error_share" || goal_figure {
+                columns.push(f.clone());
+            }
+        }
+        let mut header: Vec<String> = self.params.clone();
+        header.extend(columns.iter().map(|c| {
+            c.replace(".latency_", " ")
+                .replace(".error_share", " errors")
+        }));
+        if !self.goals.is_empty() {
+            header.push("meets goal".into());
+        }
+        let mut rows = vec![header];
+        for (p, values) in self.points.iter().zip(&self.values) {
+            let mut row = values.clone();
+            for c in &columns {
+                let i = self.figures.iter().position(|f| f == c).expect("a column");
+                let e = &p.estimates[i];
+                let scale = if c.ends_with(".error_share") {
+                    100.0
+                } else {
+                    1.0
+                };
+                let unit = if scale == 100.0 { "%" } else { "" };
+                row.push(match (e.mean, e.ci95) {
+                    (Some(m), Some(h)) => format!("{:.2}{unit} ± {:.2}", m * scale, h * scale),
+                    (Some(m), None) => format!("{:.2}{unit}", m * scale),
+                    _ => "-".into(),
+                });
+            }
+            if let Some(m) = p.meets_goal {
+                row.push(if m { "yes" } else { "no" }.into());
+            }
+            rows.push(row);
+        }
+        let widths: Vec<usize> = (0..rows[0].len())
+            .map(|i| rows.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))
+            .collect();
+        let mut out = format!(
+            "awsim sweep: {}  {} point{} × {} replication{} = {} runs ({} run, {} kept) on {} \
+             threads in {:.2} s wall\n",
+            self.scenario,
+            self.points.len(),
+            if self.points.len() == 1 { "" } else { "s" },
+            self.replications,
+            if self.replications == 1 { "" } else { "s" },
+            self.runs_total,
+            self.runs_done,
+            self.runs_resumed,
+            self.jobs,
+            self.elapsed.as_secs_f64()
+        );
+        for row in &rows {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(i, (c, w))| {
+                    if i < self.params.len() {
+                        format!("{c:<w$}")
+                    } else {
+                        format!("{c:>w$}")
+                    }
+                })
+                .collect();
+            out.push_str(cells.join("  ").trim_end());
+            out.push('\n');
+        }
+        if self.replications >= 2 {
+            out.push_str(&format!(
+                "(mean ± 95 % confidence half-width over {} replications)\n",
+                self.replications
+            ));
+        }
+        if !self.goals.is_empty() {
+            let goals: Vec<String> = self.goals.iter().map(|g| g.text.clone()).collect();
+            match &self.choice {
+                Some(c) => out.push_str(&format!(
+                    "goal {}: cheapest point meeting it: {}\n  (rule: {})\n",
+                    goals.join(" and "),
+                    self.points[c.point].point.label,
+                    c.rule
+                )),
+                None => out.push_str(&format!(
+                    "goal {}: no point meets it (judged on the mean over replications)\n",
+                    goals.join(" and ")
+                )),
+            }
+        }
+        let plots = if self.plots.is_empty() {
+            String::new()
+        } else {
+            format!(", {} plots", self.plots.len())
+        };
+        out.push_str(&format!(
+            "wrote {}{plots} and the runs in {}\n",
+            self.csv_path.display(),
+            self.out_dir.join("runs").display()
+        ));
+        out
+    }
+}
+
+/// The headline figures of a summary.json text.
+fn parse_figures(text: &str) -> Option<Vec<(String, f64)>> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    Some(headline_figures(&v))
+}
+
+/// The figures of a kept run, if its file is whole and was made with this seed and duration.
+fn read_run(path: &Path, seed: u64, duration: SimDuration) -> Option<Vec<(String, f64)>> {
+    let text = fs::read_to_string(path).ok()?;
+    let v: Value = serde_json::from_str(&text).ok()?;
+    let same = v.get("seed")?.as_u64()? == seed
+        && v.get("duration_s")?.as_f64()? == duration.as_secs_f64()
+        && v.get("conservation")?.get("ok")?.as_bool()?;
+    same.then(|| headline_figures(&v))
+}
+
+/// Removes files an interrupted run left under a temporary name.
+fn remove_partials(dir: &Path) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        if let Some(name) = name
+            && name.starts_with('.')
+            && name.ends_with(".partial")
+        {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// `--resume` refuses a folder whose runs were made from another scenario text, base seed,
+/// duration or seed rule.
+fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
+    let Ok(text) = fs::read_to_string(path) else {
+        return Ok(());
+    };
+    let before: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+    for key in [
+        "scenario_fnv1a64",
+        "seed",
+        "duration_s",
+        "independent_seeds",
+    ] {
+        if let Some(old) = before.get(key)
+            && Some(old) != now.get(key)
+        {
+            let what = match key {
+                "scenario_fnv1a64" => "the scenario file has changed".to_string(),
+                _ => format!("`{key}` was {old}, now {}", now[key]),
+            };
+            return Err(SweepError::Input(format!(
+                "--resume: the runs in {} were made with other settings ({what}); give another \
+                 --out, or drop --resume to run everything again",
+                path.parent().unwrap_or(Path::new(".")).display()
+            )));
+        }
+    }
+    Ok(())
+}
