@@ -85,7 +85,13 @@ impl CallShape {
     pub fn apply(&self, request: Request) -> Request {
         let item_kb = self.item_kb.unwrap_or(request.item_kb);
         Request {
-            op: self.op,
+            // A call that names no operation passes the request's own on (a trace's reads and
+            // writes reach the table as recorded).
+            op: if self.op == Op::Default {
+                request.op
+            } else {
+                self.op
+            },
             item_kb: item_kb * self.items.max(1) as f32,
             ..request
         }

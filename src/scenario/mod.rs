@@ -511,6 +511,7 @@ impl Scenario {
                 ArrivalSpec::Poisson { rate: None } => "poisson on a schedule".into(),
                 ArrivalSpec::Constant { rate: None } => "constant on a schedule".into(),
                 ArrivalSpec::Closed { users, .. } => format!("closed loop, {users} users"),
+                ArrivalSpec::Trace { file } => format!("trace {file}"),
             };
             out.push_str(&format!(
                 "  workload {} ({arrival}) -> {}\n",

@@ -8,6 +8,7 @@
 
 pub mod arrivals;
 pub mod keys;
+pub mod trace;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -75,6 +76,11 @@ pub enum ArrivalSpec {
         /// Think time between an answer and the next request.
         think: DistSpec,
     },
+    /// Arrivals replayed from a recorded trace (see [`trace`]).
+    Trace {
+        /// The trace file, relative to the scenario file.
+        file: String,
+    },
 }
 
 /// The flat form of `arrival`, checked into [`ArrivalSpec`].
@@ -131,11 +137,26 @@ impl TryFrom<RawArrival> for ArrivalSpec {
                     .ok_or("closed-loop arrivals need `think`, e.g. { dist = \"exponential\", mean = \"2s\" }")?;
                 Ok(ArrivalSpec::Closed { users, think })
             }
-            "trace" => Err(
-                "trace replay is not implemented yet (issue 8); use poisson, constant \
-                 or closed"
-                    .into(),
-            ),
+            "trace" => {
+                if raw.rate.is_some() || raw.users.is_some() || raw.think.is_some() {
+                    return Err("a trace gives the arrival times: it takes `file` (and \
+                                `format`), not `rate`, `users` or `think`"
+                        .into());
+                }
+                match raw.format.as_deref() {
+                    None | Some("csv") => {}
+                    Some(other) => {
+                        return Err(format!(
+                            "unknown trace `format` `{other}`; this version reads \"csv\" (the \
+                             Azure Functions layouts are not implemented yet)"
+                        ));
+                    }
+                }
+                let file = raw
+                    .file
+                    .ok_or("a trace needs a `file`, e.g. file = \"day1.csv\"")?;
+                Ok(ArrivalSpec::Trace { file })
+            }
             other => Err(format!(
                 "unknown arrival process `{other}`; expected one of {}{}",
                 PROCESSES.join(", "),
@@ -159,6 +180,15 @@ impl WorkloadSpec {
         let rate = match self.arrival.get_ref() {
             ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => Some(*rate),
             ArrivalSpec::Closed { .. } => None,
+            ArrivalSpec::Trace { .. } => {
+                if let Some(s) = &self.schedule {
+                    return Err((
+                        "a trace gives the arrival times: remove `schedule`".into(),
+                        s.span(),
+                    ));
+                }
+                None
+            }
         };
         match (rate, &self.schedule) {
             (Some(Some(_)), Some(s)) => Err((
@@ -229,6 +259,9 @@ pub struct Workload {
     index: u32,
     target: ComponentId,
     arrivals: Option<Arrivals>,
+    /// A recorded trace being replayed, and the row whose arrival timer is set.
+    trace: Option<trace::Trace>,
+    pending_row: Option<trace::TraceRow>,
     closed: Option<ClosedLoop>,
     users: u32,
     keys: Option<KeySampler>,
@@ -277,11 +310,21 @@ impl Workload {
                 let think = think.build(base_dir)?;
                 (None, Some(ClosedLoop { think }), *users)
             }
+            ArrivalSpec::Trace { .. } => (None, None, 0),
+        };
+        let trace = match spec.arrival.get_ref() {
+            ArrivalSpec::Trace { file } => {
+                let path = trace::resolve(base_dir, file);
+                Some(trace::Trace::open(&path, spec.name.get_ref())?.0)
+            }
+            _ => None,
         };
         Ok(Workload {
             index,
             target,
             arrivals,
+            trace,
+            pending_row: None,
             closed,
             users,
             keys: spec.key.as_ref().map(KeySpec::build),
@@ -294,6 +337,21 @@ impl Workload {
     }
 
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(trace) = &mut self.trace {
+            // The next recorded arrival; rows at the same instant come out one after another.
+            if let Some(row) = trace.next_row() {
+                let delay = row.at.saturating_since(cx.now());
+                self.pending_row = Some(row);
+                cx.set_timer(
+                    delay,
+                    Timer {
+                        kind: TIMER_ARRIVAL,
+                        id: 0,
+                    },
+                );
+            }
+            return;
+        }
         let Some(arrivals) = &mut self.arrivals else {
             return;
         };
@@ -324,17 +382,19 @@ impl Workload {
     fn send(&mut self, tag: u64, cx: &mut Ctx<'_>) {
         let now = cx.now();
         let id = cx.new_request_id();
-        let key = match &self.keys {
-            Some(keys) => keys.sample(&mut self.keys_rng),
-            None => id,
+        let row = self.pending_row.take();
+        let key = match (row.and_then(|r| r.key), &self.keys) {
+            (Some(key), _) => key,
+            (None, Some(keys)) => keys.sample(&mut self.keys_rng),
+            (None, None) => id,
         };
         let request = Request {
             id,
             workload: self.index,
             created_at: now,
             key,
-            item_kb: self.item_kb,
-            op: self.op,
+            item_kb: row.and_then(|r| r.item_kb).unwrap_or(self.item_kb),
+            op: row.and_then(|r| r.op).unwrap_or(self.op),
             attempt: 1,
             reply_to: cx.me(),
             tag,

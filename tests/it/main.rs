@@ -13,3 +13,4 @@ mod sqs;
 mod stats;
 mod sweep;
 mod theory;
+mod trace;
