@@ -48,7 +48,7 @@ const GREY: RGBColor = RGBColor(110, 110, 110);
 const WARMUP: RGBColor = RGBColor(150, 150, 150);
 
 /// Registers the embedded font once; plotters measures text with it for both backends.
-fn register_font() -> io::Result<()> {
+pub(crate) fn register_font() -> io::Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
@@ -794,7 +794,18 @@ fn render_svg(figure: &Figure, axis: TimeAxis) -> io::Result<String> {
 }
 
 fn render_png(figure: &Figure, axis: TimeAxis) -> io::Result<Vec<u8>> {
-    let (w, h) = figure_size(figure);
+    png_bytes(figure_size(figure), |root| {
+        draw_figure(root, figure, axis).map_err(|e| e.to_string())
+    })
+}
+
+/// A PNG of `size` pixels drawn by `draw`, with text laid out by the embedded font (see
+/// [`raster`]); every PNG awsim writes goes through here.
+pub(crate) fn png_bytes(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<raster::Raster<'_>, Shift>) -> Result<(), String>,
+) -> io::Result<Vec<u8>> {
+    let (w, h) = size;
     let mut pixels = vec![0u8; w as usize * h as usize * 3];
     {
         let root = raster::Raster::new(
@@ -802,7 +813,7 @@ fn render_png(figure: &Figure, axis: TimeAxis) -> io::Result<Vec<u8>> {
             text_font()?,
         )
         .into_drawing_area();
-        draw_figure(&root, figure, axis).map_err(plot_error)?;
+        draw(&root).map_err(plot_error)?;
         root.present().map_err(plot_error)?;
     }
     let mut out = Vec::new();
@@ -820,7 +831,7 @@ fn render_png(figure: &Figure, axis: TimeAxis) -> io::Result<Vec<u8>> {
 /// The PNG backend: plotters' bitmap backend, with text drawn here. Plotters' own glyph
 /// placement drops each glyph's side bearing (letters collide or drift apart); this places
 /// every glyph at its advance and bearing, with kerning, anchored and rotated as asked.
-mod raster {
+pub(crate) mod raster {
     use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
     use plotters::prelude::{BitMapBackend, DrawingBackend};
     use plotters_backend::text_anchor::{HPos, VPos};

@@ -9,7 +9,6 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -17,6 +16,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::goal::GoalFigure;
 use super::{Grid, SweepOutcome, number};
+use crate::output::plots::register_font;
 use crate::output::write_atomic;
 
 const FONT: &str = "sans-serif";
@@ -36,18 +36,6 @@ const PALETTE: [RGBColor; 6] = [
 const INK: RGBColor = RGBColor(30, 30, 30);
 const GREY: RGBColor = RGBColor(110, 110, 110);
 const GOAL: RGBColor = RGBColor(200, 30, 30);
-
-fn register_font() -> io::Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    let ok = *REGISTERED.get_or_init(|| {
-        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
-    });
-    if ok {
-        Ok(())
-    } else {
-        Err(io::Error::other("cannot load the embedded plot font"))
-    }
-}
 
 /// One line: a combination of the other parameters, its points (x, mean, half-width).
 struct Line {
@@ -447,21 +435,8 @@ fn render_svg(title: &str, panels: &[Panel], axis: &Axis) -> io::Result<String> 
 }
 
 fn render_png(title: &str, panels: &[Panel], axis: &Axis) -> io::Result<Vec<u8>> {
-    let (w, h) = size(panels);
-    let mut pixels = vec![0u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
-        draw(&root, title, panels, axis).map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().map_err(io::Error::other)?;
-        writer.write_image_data(&pixels).map_err(io::Error::other)?;
-        writer.finish().map_err(io::Error::other)?;
-    }
-    Ok(out)
+    // The run plots' PNG path: the same font and text layout.
+    crate::output::plots::png_bytes(size(panels), |root| {
+        draw(root, title, panels, axis).map_err(|e| e.to_string())
+    })
 }
