@@ -1,5 +1,5 @@
 //! Means and 95 % confidence half-widths across replications (Student t with n − 1 degrees of
-//! freedom). The same method as `tests/it/stats.rs`, which checks it against published tables.
+//! freedom). `tests/it/stats.rs` uses these functions and checks them against published tables.
 
 /// Arithmetic mean (NaN for an empty slice).
 pub fn mean(xs: &[f64]) -> f64 {
@@ -30,13 +30,16 @@ fn cos_power_integral(df: u32, theta: f64) -> f64 {
     sum * h / 3.0
 }
 
-/// The 0.975 quantile of Student's t with `df` ≥ 1 degrees of freedom: the multiplier of a
-/// two-sided 95 % interval (bisection on the exact distribution function).
-pub fn t975(df: u32) -> f64 {
+/// The `p` quantile (0.5 < p < 1) of Student's t distribution with `df` ≥ 1 degrees of
+/// freedom: bisection on the exact distribution function, accurate to about 1e-8 (checked
+/// against published tables in `tests/it/stats.rs`).
+pub fn t_quantile(p: f64, df: u32) -> f64 {
     assert!(df >= 1, "Student t needs at least one degree of freedom");
+    assert!(p > 0.5 && p < 1.0, "t_quantile takes 0.5 < p < 1, got {p}");
     let whole = cos_power_integral(df, std::f64::consts::FRAC_PI_2);
-    let target = 0.95; // P(|T| < t)
+    let target = 2.0 * p - 1.0; // P(|T| < t)
     let (mut lo, mut hi) = (0.0_f64, std::f64::consts::FRAC_PI_2);
+    // 60 halvings of π/2 reach the resolution of f64.
     for _ in 0..60 {
         let mid = 0.5 * (lo + hi);
         if cos_power_integral(df, mid) / whole < target {
@@ -46,6 +49,11 @@ pub fn t975(df: u32) -> f64 {
         }
     }
     (df as f64).sqrt() * (0.5 * (lo + hi)).tan()
+}
+
+/// The 0.975 quantile of Student's t: the multiplier of a two-sided 95 % interval.
+pub fn t975(df: u32) -> f64 {
+    t_quantile(0.975, df)
 }
 
 /// Mean and 95 % half-width (`None` with fewer than two values: no interval).

@@ -15,10 +15,9 @@ use awsim::run::run_quietly;
 use awsim::scenario::{RunSettings, Scenario};
 use serde_json::Value;
 
-/// Arithmetic mean (NaN for an empty slice).
-pub fn mean(xs: &[f64]) -> f64 {
-    xs.iter().sum::<f64>() / xs.len() as f64
-}
+// The library's own statistics (sweeps use them); the tests below check them against
+// published tables.
+pub use awsim::sweep::stats::{mean, t_quantile, t975};
 
 /// Sample standard deviation (divisor n − 1); needs at least two values.
 pub fn sample_std_dev(xs: &[f64]) -> f64 {
@@ -26,54 +25,7 @@ pub fn sample_std_dev(xs: &[f64]) -> f64 {
         xs.len() >= 2,
         "a standard deviation needs two values or more"
     );
-    let m = mean(xs);
-    let ss: f64 = xs.iter().map(|x| (x - m) * (x - m)).sum();
-    (ss / (xs.len() - 1) as f64).sqrt()
-}
-
-/// `∫₀^θ cos^(ν−1)(x) dx` by composite Simpson's rule.
-///
-/// With the substitution t = √ν·tan x, the Student-t density with ν degrees of freedom becomes
-/// proportional to cos^(ν−1)(x) on (−π/2, π/2), so P(0 < T < t) is this integral up to
-/// θ = atan(t/√ν) divided by the same integral up to π/2. The integrand is smooth and bounded,
-/// which makes a plain Simpson rule accurate to better than 1e-9 here.
-fn cos_power_integral(df: u32, theta: f64) -> f64 {
-    const STEPS: usize = 4_000; // even
-    let h = theta / STEPS as f64;
-    let f = |x: f64| x.cos().powi(df as i32 - 1);
-    let mut sum = f(0.0) + f(theta);
-    for i in 1..STEPS {
-        let weight = if i % 2 == 1 { 4.0 } else { 2.0 };
-        sum += weight * f(i as f64 * h);
-    }
-    sum * h / 3.0
-}
-
-/// The `p` quantile (0.5 < p < 1) of Student's t distribution with `df` degrees of freedom.
-///
-/// Computed, not tabulated: bisection on the exact distribution function (see
-/// [`cos_power_integral`]), accurate to about 1e-8 for any `df` ≥ 1.
-pub fn t_quantile(p: f64, df: u32) -> f64 {
-    assert!(df >= 1, "Student t needs at least one degree of freedom");
-    assert!(p > 0.5 && p < 1.0, "t_quantile takes 0.5 < p < 1, got {p}");
-    let whole = cos_power_integral(df, std::f64::consts::FRAC_PI_2);
-    let target = 2.0 * p - 1.0; // P(|T| < t)
-    let (mut lo, mut hi) = (0.0_f64, std::f64::consts::FRAC_PI_2);
-    // 60 halvings of π/2 reach the resolution of f64.
-    for _ in 0..60 {
-        let mid = 0.5 * (lo + hi);
-        if cos_power_integral(df, mid) / whole < target {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    (df as f64).sqrt() * (0.5 * (lo + hi)).tan()
-}
-
-/// The 0.975 quantile of Student's t: the multiplier of a two-sided 95 % interval.
-pub fn t975(df: u32) -> f64 {
-    t_quantile(0.975, df)
+    awsim::sweep::stats::sample_std_dev(xs)
 }
 
 /// A 95 % confidence interval for a mean: `mean ± half_width`.
