@@ -4,7 +4,7 @@
 //! component that must consider it (no type-erased payloads, no run-time downcasts).
 
 use crate::engine::ComponentId;
-use crate::engine::time::SimTime;
+use crate::engine::time::{SimDuration, SimTime};
 
 /// What a request asks of the component that receives it. Models that do not distinguish
 /// operations (a web fleet) ignore it; storage models charge capacity by it.
@@ -77,6 +77,9 @@ pub struct Request {
     pub tag: u64,
     /// Instance index chosen by a load balancer, or [`NO_ROUTE`].
     pub route: u32,
+    /// The service time a trace recorded for this request (Azure Functions 2021, or a CSV
+    /// `duration` column), used by handler steps `compute = "from_trace"`.
+    pub recorded_duration: Option<SimDuration>,
 }
 
 /// How a request ended, as seen by the component that answers it.

@@ -10,7 +10,11 @@
 //! `compute` uses the server's CPU (its time is divided by the server's speed factor), `call`
 //! sends a synchronous request to another component and waits for the answer, `sleep` waits
 //! without using the CPU (an external dependency that is not modelled). A failed call fails the
-//! whole request with the callee's outcome. Every model with servers (EC2 fleets, later Auto
+//! whole request with the callee's outcome. `compute = "from_trace"` takes the service time a
+//! trace recorded for the request (Azure Functions 2021 durations, or a CSV `duration`
+//! column) as it is, not divided by the speed factor: the recording already reflects the
+//! machine it ran on; a request with no recorded duration fails that step with a 500, counted
+//! as an error, so a miswired scenario shows instead of running with made-up times. Every model with servers (EC2 fleets, later Auto
 //! Scaling Groups and Lambda functions) runs its handler through [`Handler::next`].
 
 use std::fmt;
@@ -52,11 +56,47 @@ impl<'de> Deserialize<'de> for DurationDist {
     }
 }
 
+/// What a `compute` step takes: a duration (or distribution), or `"from_trace"`.
+#[derive(Clone, Debug, PartialEq)]
+enum ComputeSpec {
+    Time(DurationDist),
+    FromTrace,
+}
+
+impl<'de> Deserialize<'de> for ComputeSpec {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ComputeSpec;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str(
+                    "a duration like \"40ms\", a distribution like { dist = \"exponential\", \
+                     mean = \"40ms\" }, or \"from_trace\"",
+                )
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<ComputeSpec, E> {
+                if s == "from_trace" {
+                    return Ok(ComputeSpec::FromTrace);
+                }
+                let value = crate::units::parse_duration(s).map_err(E::custom)?;
+                Ok(ComputeSpec::Time(DurationDist(DistSpec::constant(value))))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ComputeSpec, A::Error> {
+                DistSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|d| ComputeSpec::Time(DurationDist(d)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// One step of a handler as written in the scenario.
 #[derive(Clone, Debug)]
 pub enum StepSpec {
     /// CPU work.
     Compute(DistSpec),
+    /// CPU work for as long as the trace recorded for the request (`compute = "from_trace"`).
+    ComputeRecorded,
     /// A synchronous call to the named component.
     Call {
         /// The callee.
@@ -101,7 +141,7 @@ impl CallShape {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
-    compute: Option<DurationDist>,
+    compute: Option<ComputeSpec>,
     call: Option<Spanned<String>>,
     op: Option<Op>,
     /// Strongly consistent read.
@@ -177,7 +217,8 @@ impl<'de> Deserialize<'de> for StepSpec {
             items: raw.items.unwrap_or(1),
         };
         Ok(match (raw.compute, raw.call, raw.sleep) {
-            (Some(c), _, _) => StepSpec::Compute(c.0),
+            (Some(ComputeSpec::Time(c)), _, _) => StepSpec::Compute(c.0),
+            (Some(ComputeSpec::FromTrace), _, _) => StepSpec::ComputeRecorded,
             (_, Some(target), _) => StepSpec::Call { target, shape },
             (_, _, Some(s)) => StepSpec::Sleep(s.0),
             _ => unreachable!("exactly one step kind was checked above"),
@@ -189,6 +230,7 @@ impl<'de> Deserialize<'de> for StepSpec {
 #[derive(Clone, Debug)]
 enum Step {
     Compute(Dist),
+    ComputeRecorded,
     Call(ComponentId, CallShape),
     Sleep(Dist),
 }
@@ -207,6 +249,9 @@ pub enum Next {
     Call(ComponentId, CallShape),
     /// The handler is finished: answer the request.
     Done,
+    /// The step cannot run for this request (`compute = "from_trace"` without a recorded
+    /// duration): answer with a 500.
+    Fail,
 }
 
 /// A built handler: its steps, ready to run.
@@ -227,6 +272,7 @@ impl Handler {
             .map(|s| {
                 Ok(match s {
                     StepSpec::Compute(d) => Step::Compute(d.build(base_dir)?),
+                    StepSpec::ComputeRecorded => Step::ComputeRecorded,
                     StepSpec::Sleep(d) => Step::Sleep(d.build(base_dir)?),
                     StepSpec::Call { target, shape } => Step::Call(id_of(target.get_ref()), *shape),
                 })
@@ -235,10 +281,21 @@ impl Handler {
         Ok(Handler { steps })
     }
 
-    /// What step `index` asks for (`Done` past the last). Compute time is divided by `speed`.
-    pub fn next(&self, index: usize, speed: f64, rng: &mut SimRng) -> Next {
+    /// What step `index` asks for (`Done` past the last). Compute time is divided by `speed`;
+    /// `recorded` is the request's recorded service time, if any.
+    pub fn next(
+        &self,
+        index: usize,
+        speed: f64,
+        rng: &mut SimRng,
+        recorded: Option<SimDuration>,
+    ) -> Next {
         match self.steps.get(index) {
             None => Next::Done,
+            Some(Step::ComputeRecorded) => match recorded {
+                Some(delay) => Next::Wait { delay, cpu: true },
+                None => Next::Fail,
+            },
             Some(Step::Compute(d)) => {
                 let delay = d.sample(rng);
                 Next::Wait {

@@ -249,7 +249,11 @@ impl Pool {
         let job = &mut self.jobs[slot];
         let id = job_id(job.generation, slot);
         let inst = &mut self.instances[job.instance as usize];
-        match self.handler.next(job.step as usize, inst.speed, cx.rng()) {
+        let recorded = job.request.recorded_duration;
+        match self
+            .handler
+            .next(job.step as usize, inst.speed, cx.rng(), recorded)
+        {
             Next::Wait { delay, cpu } => {
                 job.step += 1;
                 if cpu {
@@ -273,11 +277,13 @@ impl Pool {
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
+                    recorded_duration: None,
                     ..shape.apply(job.request)
                 };
                 cx.send_request(to, call);
             }
             Next::Done => self.finish(slot, Outcome::Ok, cx),
+            Next::Fail => self.finish(slot, Outcome::Error(500), cx),
         }
     }
 

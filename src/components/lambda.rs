@@ -706,7 +706,11 @@ impl Lambda {
         let inv = &mut self.invocations[slot];
         let id = job_id(inv.generation, slot);
         let step = inv.step.expect("handler running");
-        match self.handler.next(step as usize, self.speed, cx.rng()) {
+        let recorded = inv.request.recorded_duration;
+        match self
+            .handler
+            .next(step as usize, self.speed, cx.rng(), recorded)
+        {
             Next::Wait { delay, .. } => {
                 inv.step = Some(step + 1);
                 cx.set_timer(
@@ -723,6 +727,7 @@ impl Lambda {
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
+                    recorded_duration: None,
                     ..shape.apply(inv.request)
                 };
                 cx.send_request(to, call);
@@ -737,6 +742,7 @@ impl Lambda {
                 };
                 self.finish(slot, outcome, cx);
             }
+            Next::Fail => self.finish(slot, Outcome::Error(500), cx),
         }
     }
 
@@ -918,6 +924,7 @@ impl Lambda {
                     reply_to: cx.me(),
                     tag: u64::MAX,
                     route: NO_ROUTE,
+                    recorded_duration: None,
                     ..event.request
                 };
                 cx.send_request(dest, record);

@@ -817,6 +817,7 @@ impl Sqs {
                 reply_to: cx.me(),
                 tag: TAG_KIND_FORWARD,
                 route: NO_ROUTE,
+                recorded_duration: None,
                 op: Op::Default,
                 ..msg.request
             };
@@ -1335,6 +1336,7 @@ impl Sqs {
             reply_to: cx.me(),
             tag: TAG_KIND_ESM | id as u64,
             route: NO_ROUTE,
+            recorded_duration: None,
             op: Op::Default,
             ..first
         };
@@ -1396,6 +1398,7 @@ impl Sqs {
                 reply_to: cx.me(),
                 tag: TAG_KIND_FORWARD,
                 route: NO_ROUTE,
+                recorded_duration: None,
                 op: Op::Default,
                 ..msg.request
             };

@@ -511,7 +511,7 @@ impl Scenario {
                 ArrivalSpec::Poisson { rate: None } => "poisson on a schedule".into(),
                 ArrivalSpec::Constant { rate: None } => "constant on a schedule".into(),
                 ArrivalSpec::Closed { users, .. } => format!("closed loop, {users} users"),
-                ArrivalSpec::Trace { file } => format!("trace {file}"),
+                ArrivalSpec::Trace(t) => format!("trace {} ({})", t.file, t.format.name()),
             };
             out.push_str(&format!(
                 "  workload {} ({arrival}) -> {}\n",

@@ -77,10 +77,7 @@ pub enum ArrivalSpec {
         think: DistSpec,
     },
     /// Arrivals replayed from a recorded trace (see [`trace`]).
-    Trace {
-        /// The trace file, relative to the scenario file.
-        file: String,
-    },
+    Trace(Box<trace::TraceSpec>),
 }
 
 /// The flat form of `arrival`, checked into [`ArrivalSpec`].
@@ -93,22 +90,69 @@ struct RawArrival {
     think: Option<DistSpec>,
     file: Option<String>,
     format: Option<String>,
+    speedup: Option<f64>,
+    offset: Option<SimDuration>,
+    #[serde(rename = "loop")]
+    repeat: Option<bool>,
+    scale: Option<f64>,
+    window: Option<RawWindow>,
+    on_bad_row: Option<String>,
+    timestamps: Option<String>,
+    origin: Option<String>,
+    function: Option<String>,
+    top: Option<u32>,
+    rank: Option<u32>,
+    trigger: Option<String>,
+    spread: Option<String>,
+}
+
+/// `window = { from = "2h", to = "3h" }` of a trace.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWindow {
+    from: Option<SimDuration>,
+    to: Option<SimDuration>,
+}
+
+impl RawArrival {
+    /// Moves the trace-only fields out.
+    fn trace_options(&mut self) -> trace::TraceOptions {
+        trace::TraceOptions {
+            file: self.file.take(),
+            format: self.format.take(),
+            speedup: self.speedup.take(),
+            offset: self.offset.take(),
+            repeat: self.repeat.take(),
+            scale: self.scale.take(),
+            window: self.window.take().map(|w| (w.from, w.to)),
+            on_bad_row: self.on_bad_row.take(),
+            timestamps: self.timestamps.take(),
+            origin: self.origin.take(),
+            function: self.function.take(),
+            top: self.top.take(),
+            rank: self.rank.take(),
+            trigger: self.trigger.take(),
+            spread: self.spread.take(),
+        }
+    }
 }
 
 const PROCESSES: &[&str] = &["poisson", "constant", "closed", "trace"];
 
 impl TryFrom<RawArrival> for ArrivalSpec {
     type Error = String;
-    fn try_from(raw: RawArrival) -> Result<Self, String> {
+    fn try_from(mut raw: RawArrival) -> Result<Self, String> {
+        let trace_options = raw.trace_options();
+        if raw.process != "trace" && trace_options.any() {
+            return Err(format!(
+                "`file`, `format` and the replay controls belong to trace arrivals, not `{}`",
+                raw.process
+            ));
+        }
         let open = |name: &str, raw: &RawArrival| -> Result<Option<Rate>, String> {
             if raw.users.is_some() || raw.think.is_some() {
                 return Err(format!(
                     "`users` and `think` belong to closed-loop arrivals, not `{name}`"
-                ));
-            }
-            if raw.file.is_some() || raw.format.is_some() {
-                return Err(format!(
-                    "`file` and `format` belong to trace arrivals, not `{name}`"
                 ));
             }
             Ok(raw.rate)
@@ -140,22 +184,11 @@ impl TryFrom<RawArrival> for ArrivalSpec {
             "trace" => {
                 if raw.rate.is_some() || raw.users.is_some() || raw.think.is_some() {
                     return Err("a trace gives the arrival times: it takes `file` (and \
-                                `format`), not `rate`, `users` or `think`"
+                                `format`), not `rate`, `users` or `think` (`scale` and \
+                                `speedup` change its rate)"
                         .into());
                 }
-                match raw.format.as_deref() {
-                    None | Some("csv") => {}
-                    Some(other) => {
-                        return Err(format!(
-                            "unknown trace `format` `{other}`; this version reads \"csv\" (the \
-                             Azure Functions layouts are not implemented yet)"
-                        ));
-                    }
-                }
-                let file = raw
-                    .file
-                    .ok_or("a trace needs a `file`, e.g. file = \"day1.csv\"")?;
-                Ok(ArrivalSpec::Trace { file })
+                Ok(ArrivalSpec::Trace(Box::new(trace_options.into_spec()?)))
             }
             other => Err(format!(
                 "unknown arrival process `{other}`; expected one of {}{}",
@@ -180,7 +213,7 @@ impl WorkloadSpec {
         let rate = match self.arrival.get_ref() {
             ArrivalSpec::Poisson { rate } | ArrivalSpec::Constant { rate } => Some(*rate),
             ArrivalSpec::Closed { .. } => None,
-            ArrivalSpec::Trace { .. } => {
+            ArrivalSpec::Trace(_) => {
                 if let Some(s) = &self.schedule {
                     return Err((
                         "a trace gives the arrival times: remove `schedule`".into(),
@@ -310,12 +343,12 @@ impl Workload {
                 let think = think.build(base_dir)?;
                 (None, Some(ClosedLoop { think }), *users)
             }
-            ArrivalSpec::Trace { .. } => (None, None, 0),
+            ArrivalSpec::Trace(_) => (None, None, 0),
         };
         let trace = match spec.arrival.get_ref() {
-            ArrivalSpec::Trace { file } => {
-                let path = trace::resolve(base_dir, file);
-                Some(trace::Trace::open(&path, spec.name.get_ref())?.0)
+            ArrivalSpec::Trace(trace_spec) => {
+                let path = trace::resolve(base_dir, &trace_spec.file);
+                Some(trace::Trace::open(&path, spec.name.get_ref(), trace_spec)?)
             }
             _ => None,
         };
@@ -339,7 +372,7 @@ impl Workload {
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
         if let Some(trace) = &mut self.trace {
             // The next recorded arrival; rows at the same instant come out one after another.
-            if let Some(row) = trace.next_row() {
+            if let Some(row) = trace.next_row(cx.rng()) {
                 let delay = row.at.saturating_since(cx.now());
                 self.pending_row = Some(row);
                 cx.set_timer(
@@ -399,6 +432,7 @@ impl Workload {
             reply_to: cx.me(),
             tag,
             route: NO_ROUTE,
+            recorded_duration: row.and_then(|r| r.duration),
         };
         self.metrics.arrived(now);
         self.outstanding += 1;
@@ -469,8 +503,19 @@ impl Component for Workload {
         } else {
             0.0
         };
-        self.metrics
+        let report = self
+            .metrics
             .report(self.kind(), self.outstanding)
-            .figure("throughput_per_s", throughput)
+            .figure("throughput_per_s", throughput);
+        match &self.trace {
+            Some(trace) => {
+                let stats = trace.stats();
+                report
+                    .figure("trace_rows", stats.rows)
+                    .figure("trace_rows_skipped", stats.skipped)
+                    .figure("trace_rows_outside_window", stats.outside_window)
+            }
+            None => report,
+        }
     }
 }
