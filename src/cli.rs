@@ -1,4 +1,4 @@
-//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim compare`.
+//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim record`, `awsim compare`.
 
 use std::path::PathBuf;
 
@@ -33,6 +33,9 @@ pub enum Command {
     /// sweep.csv has one row per point: the swept values, then the mean and 95 % confidence
     /// half-width of each headline figure across replications.
     Sweep(SweepArgs),
+    /// Run a scenario and write the arrivals its workloads create as a CSV trace, so that a
+    /// synthetic load can be frozen and replayed exactly (arrival = { process = "trace", ... }).
+    Record(RecordArgs),
     /// Compare two summary.json files side by side, with absolute and relative differences.
     Compare {
         /// The first summary (A).
@@ -110,6 +113,30 @@ pub struct RunArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// No progress bar and no table; errors only.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// Arguments of `awsim record`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  awsim record scenarios/examples/web_tier.toml --duration 10m --out web_tier.csv
+  then, in a copy of the scenario: arrival = { process = \"trace\", file = \"web_tier.csv\" }
+
+Columns: timestamp (seconds, nine decimals), workload, key, item_kb, operation, duration.")]
+pub struct RecordArgs {
+    /// The scenario file (TOML).
+    pub file: PathBuf,
+    /// Seed of every random stream (overrides the scenario's `seed`).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Simulated duration, e.g. 10m (overrides the scenario's `duration`).
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<SimDuration>,
+    /// The trace to write (default: output/<scenario name>/arrivals.csv).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// No progress bar and no message; errors only.
     #[arg(long, short)]
     pub quiet: bool,
 }

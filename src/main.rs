@@ -6,11 +6,11 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 
-use awsim::cli::{Cli, Command, RunArgs};
+use awsim::cli::{Cli, Command, RecordArgs, RunArgs};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
 use awsim::output::{activities, plots, report, table, write_atomic};
-use awsim::run::{RunError, run};
+use awsim::run::{RecordError, RunError, record, run};
 use awsim::scenario::{RunSettings, Scenario};
 
 /// Exit code for a run that failed (conservation) or could not write its output.
@@ -58,6 +58,7 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code())
             }
         },
+        Command::Record(args) => record_command(&args),
         Command::Compare { a, b } => match awsim::output::compare::compare_files(&a, &b) {
             Ok(table) => {
                 out(&table);
@@ -99,6 +100,57 @@ fn check(file: &Path) -> ExitCode {
     ));
     out(&scenario.graph_text());
     ExitCode::SUCCESS
+}
+
+fn record_command(args: &RecordArgs) -> ExitCode {
+    let scenario = match load(&args.file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let settings = RunSettings {
+        seed: args.seed,
+        duration: args.duration,
+        interval: None,
+    };
+    let path = args.out.clone().unwrap_or_else(|| {
+        Path::new("output")
+            .join(&scenario.name)
+            .join("arrivals.csv")
+    });
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Err(e) = std::fs::create_dir_all(dir)
+    {
+        eprintln!("error: cannot create the folder {}: {e}", dir.display());
+        return ExitCode::from(EXIT_RUN_FAILED);
+    }
+    let mut progress = Progress::new(
+        settings.duration.unwrap_or_else(|| scenario.duration()),
+        args.quiet,
+    );
+    let result = record(&scenario, settings, &path, |t| progress.update(t));
+    progress.finish();
+    match result {
+        Ok((summary, rows)) => {
+            if !args.quiet {
+                out(&format!(
+                    "awsim: recorded {rows} arrivals of `{}` (seed {}, {} s) in {}\n",
+                    summary.scenario,
+                    summary.seed,
+                    summary.duration_s,
+                    path.display()
+                ));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(RecordError::Run(RunError::Scenario(e))) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_RUN_FAILED)
+        }
+    }
 }
 
 fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {

@@ -5,6 +5,7 @@ use crate::engine::time::SimTime;
 use crate::metrics::conservation;
 use crate::output::summary::Summary;
 use crate::scenario::{RunSettings, Scenario, ScenarioError};
+use crate::workload::record::Recorder;
 
 /// Why a run did not produce a trustworthy summary.
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +40,23 @@ pub fn run(
     let seed = settings.seed.unwrap_or_else(|| scenario.seed());
     let simulation = scenario.build(settings)?;
     let output = simulation.run(series, progress);
+    summarise(scenario, settings, seed, &output)
+}
+
+/// The summary of a finished simulation, after its conservation check.
+fn summarise(
+    scenario: &Scenario,
+    settings: RunSettings,
+    seed: u64,
+    output: &crate::engine::RunOutput,
+) -> Result<Summary, RunError> {
     let workloads = scenario.workloads.len();
     let created: u64 = output.reports[..workloads]
         .iter()
         .map(|(_, r)| r.total.created)
         .sum();
     let check = conservation::check(output.reports.iter().map(|(n, r)| (n.as_str(), r)), created);
-    let summary = Summary::new(scenario, settings, seed, &output, check);
+    let summary = Summary::new(scenario, settings, seed, output, check);
     if !summary.conservation.ok {
         return Err(RunError::Conservation {
             seed,
@@ -54,6 +65,45 @@ pub fn run(
         });
     }
     Ok(summary)
+}
+
+/// Runs `scenario` once and writes the arrivals its workloads create to the trace at `path`
+/// (`awsim record`). The trace is renamed into place only when the run passes its checks.
+/// Returns the summary and the number of rows written.
+pub fn record(
+    scenario: &Scenario,
+    settings: RunSettings,
+    path: &std::path::Path,
+    progress: impl FnMut(SimTime),
+) -> Result<(Summary, u64), RecordError> {
+    let recorder = Recorder::create(path).map_err(|e| RecordError::Write(path.into(), e))?;
+    let seed = settings.seed.unwrap_or_else(|| scenario.seed());
+    let simulation = match scenario.build_recording(settings, &recorder) {
+        Ok(s) => s,
+        Err(e) => {
+            Recorder::abandon(recorder);
+            return Err(RecordError::Run(RunError::Scenario(e)));
+        }
+    };
+    let output = simulation.run(&mut crate::engine::NoSeries, progress);
+    let summary = summarise(scenario, settings, seed, &output);
+    if let Err(e) = summary {
+        Recorder::abandon(recorder);
+        return Err(RecordError::Run(e));
+    }
+    let (_, rows) = Recorder::finish(recorder).map_err(|e| RecordError::Write(path.into(), e))?;
+    Ok((summary.expect("checked above"), rows))
+}
+
+/// Why `awsim record` wrote no trace.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The run failed.
+    #[error("{0}")]
+    Run(RunError),
+    /// The trace could not be written.
+    #[error("cannot write the trace {path}: {1}", path = .0.display())]
+    Write(std::path::PathBuf, std::io::Error),
 }
 
 /// Runs `scenario` with no time series and no progress (tests, sweeps).

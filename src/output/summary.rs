@@ -20,6 +20,10 @@ pub struct WorkloadSummary {
     pub latency_ms: LatencySummary,
     /// Successful requests per second of measured time.
     pub throughput_per_s: f64,
+    /// For trace replay: rows replayed per pass (`rows`), bad rows skipped (`rows_skipped`,
+    /// with `on_bad_row = "skip"`) and rows outside the window (`rows_outside_window`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace: Option<Value>,
 }
 
 /// The whole summary of one run.
@@ -68,6 +72,7 @@ impl Summary {
                         .get("throughput_per_s")
                         .and_then(Value::as_f64)
                         .unwrap_or(0.0),
+                    trace: report.figures.get("trace").cloned(),
                 };
                 workloads.insert(name.clone(), to_value(&w));
             } else {

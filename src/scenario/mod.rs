@@ -27,6 +27,7 @@ use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
 use crate::units::PositiveDuration;
+use crate::workload::record::SharedRecorder;
 use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
 
 /// The `[simulation]` table.
@@ -438,6 +439,24 @@ impl Scenario {
 
     /// Builds the simulation of one run.
     pub fn build(&self, settings: RunSettings) -> Result<Simulation, ScenarioError> {
+        self.build_with(settings, None)
+    }
+
+    /// Builds the simulation of one run whose workloads write their arrivals to `recorder`
+    /// (`awsim record`).
+    pub fn build_recording(
+        &self,
+        settings: RunSettings,
+        recorder: &SharedRecorder,
+    ) -> Result<Simulation, ScenarioError> {
+        self.build_with(settings, Some(recorder))
+    }
+
+    fn build_with(
+        &self,
+        settings: RunSettings,
+        recorder: Option<&SharedRecorder>,
+    ) -> Result<Simulation, ScenarioError> {
         let seed = settings.seed.unwrap_or_else(|| self.seed());
         let duration = settings.duration.unwrap_or_else(|| self.duration());
         let warmup = self.warmup().min(duration);
@@ -472,7 +491,7 @@ impl Scenario {
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
-            let workload = Workload::build(
+            let mut workload = Workload::build(
                 w,
                 i as u32,
                 ids[w.target.get_ref()],
@@ -481,6 +500,9 @@ impl Scenario {
                 rng::stream(seed, &format!("{name}/keys")),
             )
             .map_err(|m| build_error(w.arrival.span(), m))?;
+            if let Some(recorder) = recorder {
+                workload.record_to(recorder.clone());
+            }
             sim.add(name, rng::stream(seed, name), Box::new(workload));
         }
         for c in &self.components {

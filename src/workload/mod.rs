@@ -8,6 +8,7 @@
 
 pub mod arrivals;
 pub mod keys;
+pub mod record;
 pub mod trace;
 
 use serde::Deserialize;
@@ -289,6 +290,7 @@ const TIMER_THINK_DONE: u32 = 1;
 
 /// A running workload.
 pub struct Workload {
+    name: String,
     index: u32,
     target: ComponentId,
     arrivals: Option<Arrivals>,
@@ -303,6 +305,8 @@ pub struct Workload {
     op: Op,
     outstanding: u64,
     metrics: RequestMetrics,
+    /// Where `awsim record` writes the arrivals, when recording.
+    recorder: Option<record::SharedRecorder>,
 }
 
 impl Workload {
@@ -353,6 +357,7 @@ impl Workload {
             _ => None,
         };
         Ok(Workload {
+            name: spec.name.get_ref().clone(),
             index,
             target,
             arrivals,
@@ -366,7 +371,13 @@ impl Workload {
             op: spec.op.unwrap_or_default(),
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
+            recorder: None,
         })
+    }
+
+    /// Writes every arrival to `recorder` as a trace row (`awsim record`).
+    pub fn record_to(&mut self, recorder: record::SharedRecorder) {
+        self.recorder = Some(recorder);
     }
 
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
@@ -434,6 +445,11 @@ impl Workload {
             route: NO_ROUTE,
             recorded_duration: row.and_then(|r| r.duration),
         };
+        if let Some(recorder) = &self.recorder
+            && let Ok(mut recorder) = recorder.lock()
+        {
+            recorder.arrival(now, &self.name, &request);
+        }
         self.metrics.arrived(now);
         self.outstanding += 1;
         cx.send_request(self.target, request);
@@ -510,10 +526,14 @@ impl Component for Workload {
         match &self.trace {
             Some(trace) => {
                 let stats = trace.stats();
-                report
-                    .figure("trace_rows", stats.rows)
-                    .figure("trace_rows_skipped", stats.skipped)
-                    .figure("trace_rows_outside_window", stats.outside_window)
+                report.figure(
+                    "trace",
+                    serde_json::json!({
+                        "rows": stats.rows,
+                        "rows_skipped": stats.skipped,
+                        "rows_outside_window": stats.outside_window,
+                    }),
+                )
             }
             None => report,
         }

@@ -74,3 +74,337 @@ fn a_missing_trace_is_an_error_before_the_run() {
     assert!(m.contains("cannot read the trace"), "{m}");
     assert!(m.contains("workload `recorded`, field `arrival`"), "{m}");
 }
+
+/// A scratch folder of this test process.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("awsim-it-trace-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Parses `text` as a scenario living in `dir`.
+fn scenario_in(dir: &Path, text: &str) -> Scenario {
+    let file = dir.join("scenario.toml");
+    std::fs::write(&file, text).unwrap();
+    Scenario::load(&file).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const SYNTHETIC: &str = r#"
+[simulation]
+duration = "2m"
+warmup = "10s"
+seed = 7
+
+[[workload]]
+name = "shoppers"
+target = "web"
+arrival = { process = "poisson" }
+schedule = [{ at = "0s", rate = "80/s" }, { at = "1m", rate = "160/s" }]
+key = { dist = "zipf", keys = 1000, exponent = 1.1 }
+op = "read"
+item_kb = 3
+
+[[workload]]
+name = "admins"
+target = "web"
+arrival = { process = "constant", rate = "5/s" }
+op = "write"
+
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 3
+vcpus = 2
+handler = [{ compute = { dist = "exponential", mean = "20ms" } }, { call = "table" }]
+
+[[component]]
+name = "table"
+kind = "dynamodb"
+rcu = 400
+wcu = 100
+"#;
+
+#[test]
+fn a_recorded_synthetic_load_replays_to_the_same_arrivals_and_results() {
+    let dir = scratch("record");
+    let original = scenario_in(&dir, SYNTHETIC);
+    let first = dir.join("first.csv");
+    let (summary, rows) =
+        awsim::run::record(&original, RunSettings::default(), &first, |_| {}).unwrap();
+    let created =
+        |s: &serde_json::Value, w: &str| s["workloads"][w]["requests"]["created"].as_u64().unwrap();
+    let a = serde_json::to_value(&summary).unwrap();
+    assert!(rows > 10_000, "{rows} rows");
+
+    // Every workload now replays its part of the recorded file.
+    let replay_text = SYNTHETIC
+        .replace(
+            r#"arrival = { process = "poisson" }
+schedule = [{ at = "0s", rate = "80/s" }, { at = "1m", rate = "160/s" }]"#,
+            r#"arrival = { process = "trace", file = "first.csv" }"#,
+        )
+        .replace(
+            r#"arrival = { process = "constant", rate = "5/s" }"#,
+            r#"arrival = { process = "trace", file = "first.csv" }"#,
+        )
+        .replace(
+            "key = { dist = \"zipf\", keys = 1000, exponent = 1.1 }\n",
+            "",
+        );
+    let replay = scenario_in(&dir, &replay_text);
+    let second = dir.join("second.csv");
+    let (summary, _) =
+        awsim::run::record(&replay, RunSettings::default(), &second, |_| {}).unwrap();
+    let b = serde_json::to_value(&summary).unwrap();
+    // The same arrivals, to the nanosecond, with the same keys, sizes and operations...
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap(),
+        std::fs::read_to_string(&second).unwrap()
+    );
+    // ...so the system sees the same load and, with the same seed, gives the same results.
+    for w in ["shoppers", "admins"] {
+        assert_eq!(created(&a, w), created(&b, w));
+        assert_eq!(
+            a["workloads"][w]["latency_ms"],
+            b["workloads"][w]["latency_ms"]
+        );
+    }
+    assert_eq!(a["components"], b["components"]);
+}
+
+/// A trace of `n` rows, one every `gap` seconds from 0.
+fn even_trace(dir: &Path, n: u32, gap: f64) {
+    let mut text = String::from("timestamp\n");
+    for i in 0..n {
+        text.push_str(&format!("{:.3}\n", f64::from(i) * gap));
+    }
+    std::fs::write(dir.join("even.csv"), text).unwrap();
+}
+
+fn replay_counts(dir: &Path, arrival: &str, duration: &str) -> (u64, serde_json::Value) {
+    let text = format!(
+        r#"
+[simulation]
+duration = "{duration}"
+warmup = "0s"
+seed = 3
+
+[[workload]]
+name = "replay"
+target = "web"
+arrival = {arrival}
+
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 4
+handler = [{{ compute = "1ms" }}]
+"#
+    );
+    let s = serde_json::to_value(
+        run_quietly(&scenario_in(dir, &text), RunSettings::default()).unwrap(),
+    )
+    .unwrap();
+    let created = s["workloads"]["replay"]["requests"]["created"]
+        .as_u64()
+        .unwrap();
+    (created, s)
+}
+
+#[test]
+fn speedup_scale_window_offset_and_loop_give_the_documented_counts() {
+    let dir = scratch("controls");
+    // 600 rows, one every 0.1 s: a minute of trace.
+    even_trace(&dir, 600, 0.1);
+    let trace = |extra: &str| format!(r#"{{ process = "trace", file = "even.csv"{extra} }}"#);
+    assert_eq!(replay_counts(&dir, &trace(""), "2m").0, 600);
+    // Twice as fast: the minute fits in 30 s, and all of it arrives before 30 s.
+    assert_eq!(replay_counts(&dir, &trace(", speedup = 2"), "30s").0, 600);
+    assert_eq!(replay_counts(&dir, &trace(""), "30s").0, 300);
+    // Scale 3 triples exactly; a window keeps [10 s, 20 s): 100 rows.
+    assert_eq!(replay_counts(&dir, &trace(", scale = 3"), "2m").0, 1800);
+    assert_eq!(
+        replay_counts(
+            &dir,
+            &trace(r#", window = { from = "10s", to = "20s" }"#),
+            "2m"
+        )
+        .0,
+        100
+    );
+    // An offset of 45 s leaves 15 s of the trace inside a 1-minute run: 150 rows.
+    assert_eq!(
+        replay_counts(&dir, &trace(r#", offset = "45s""#), "1m").0,
+        150
+    );
+    // Looping a minute (600 rows, period 60 s) over 5 minutes: 3000 rows.
+    assert_eq!(replay_counts(&dir, &trace(", loop = true"), "5m").0, 3000);
+    // A fraction thins binomially: 600 · 2 · 0.25 = 300 expected, sd = sqrt(1200 · 0.25 · 0.75) = 15.
+    let (thinned, _) = replay_counts(&dir, &trace(", loop = true, scale = 0.25"), "2m");
+    assert!((thinned as f64 - 300.0).abs() < 5.0 * 15.0, "{thinned}");
+}
+
+#[test]
+fn skipped_bad_rows_are_counted_in_the_summary() {
+    let dir = scratch("skip");
+    std::fs::write(
+        dir.join("bad.csv"),
+        "timestamp,item_kb\n1,1\nlater,1\n2,-1\n3,1\n",
+    )
+    .unwrap();
+    let arrival = r#"{ process = "trace", file = "bad.csv", on_bad_row = "skip" }"#;
+    let (created, s) = replay_counts(&dir, arrival, "1m");
+    assert_eq!(created, 2);
+    assert_eq!(s["workloads"]["replay"]["trace"]["rows_skipped"], 2);
+    let text = format!(
+        "[simulation]\nduration = \"1m\"\nwarmup = \"0s\"\n[[workload]]\nname = \"w\"\ntarget = \"web\"\narrival = {}\n\
+         [[component]]\nname = \"web\"\nkind = \"ec2_fleet\"\ninstances = 1\nhandler = [{{ compute = \"1ms\" }}]\n",
+        r#"{ process = "trace", file = "bad.csv" }"#
+    );
+    let e = scenario_in(&dir, &text)
+        .build(RunSettings::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        e.contains("line 3, column `timestamp`: cannot read `later` as a time"),
+        "{e}"
+    );
+    assert!(e.contains("on_bad_row = \"skip\""), "{e}");
+}
+
+/// An Azure Functions 2019 file with the given (function, trigger, [(minute, count)]) rows.
+fn azure_2019(dir: &Path, rows: &[(&str, &str, &[(usize, u32)])]) {
+    let minutes: Vec<String> = (1..=1440).map(|m| m.to_string()).collect();
+    let mut text = format!(
+        "HashOwner,HashApp,HashFunction,Trigger,{}\n",
+        minutes.join(",")
+    );
+    for (function, trigger, counts) in rows {
+        let mut per_minute = vec![0u32; 1440];
+        for &(m, c) in *counts {
+            per_minute[m] = c;
+        }
+        let per_minute: Vec<String> = per_minute.iter().map(|c| c.to_string()).collect();
+        text.push_str(&format!(
+            "owner,app,{function},{trigger},{}\n",
+            per_minute.join(",")
+        ));
+    }
+    std::fs::write(dir.join("azure19.csv"), text).unwrap();
+}
+
+#[test]
+fn the_azure_2019_layout_replays_the_counts_it_contains() {
+    let dir = scratch("azure19");
+    azure_2019(
+        &dir,
+        &[
+            (
+                "busy",
+                "http",
+                &[(0, 600), (1, 1200), (2, 60), (3, 0), (4, 3000)],
+            ),
+            ("quiet", "timer", &[(0, 1), (2, 1)]),
+        ],
+    );
+    let arrival =
+        r#"{ process = "trace", file = "azure19.csv", format = "azure_functions_2019", top = 1 }"#;
+    let text = format!(
+        "[simulation]\nduration = \"5m\"\nwarmup = \"0s\"\nseed = 5\n[[workload]]\nname = \"busy\"\ntarget = \"fn\"\narrival = {arrival}\n\
+         [[component]]\nname = \"fn\"\nkind = \"lambda\"\nhandler = [{{ compute = \"100ms\" }}]\n"
+    );
+    let scenario = scenario_in(&dir, &text);
+    let mut series = PerMinute::default();
+    let summary = awsim::run::run(&scenario, RunSettings::default(), &mut series, |_| {}).unwrap();
+    let s = serde_json::to_value(&summary).unwrap();
+    assert_eq!(s["workloads"]["busy"]["requests"]["created"], 4860);
+    assert_eq!(s["components"]["fn"]["requests"]["created"], 4860);
+    // Arrivals per minute, from the time series (one row per second).
+    assert_eq!(series.arrivals, [600, 1200, 60, 0, 3000]);
+}
+
+/// Sums the workload's arrivals per minute from the time-series rows.
+#[derive(Default)]
+struct PerMinute {
+    arrivals: Vec<u64>,
+}
+
+impl awsim::engine::SeriesSink for PerMinute {
+    fn row(
+        &mut self,
+        time: awsim::engine::time::SimTime,
+        name: &str,
+        _kind: &str,
+        row: &awsim::metrics::SeriesRow,
+    ) {
+        if name != "busy" {
+            return;
+        }
+        // The row at time t covers (t − 1 s, t].
+        let minute = ((time.as_nanos() - 1) / 60_000_000_000) as usize;
+        if self.arrivals.len() <= minute {
+            self.arrivals.resize(minute + 1, 0);
+        }
+        self.arrivals[minute] += row.arrivals;
+    }
+}
+
+#[test]
+fn recorded_azure_2021_durations_drive_compute_from_trace() {
+    let dir = scratch("azure21");
+    // Invocations of f1 (0.2 s or 0.6 s) and f2 (1 s), ordered by end time as in the dataset.
+    let mut text = String::from("app,func,end_timestamp,duration\n");
+    let mut f1_total = 0.0;
+    let mut f1_count = 0;
+    for i in 0..400 {
+        let start = 5.0 + f64::from(i) * 0.25;
+        let d = if i % 2 == 0 { 0.2 } else { 0.6 };
+        text.push_str(&format!("app1,f1,{:.3},{d}\n", start + d));
+        f1_total += d;
+        f1_count += 1;
+        if i % 4 == 0 {
+            text.push_str(&format!("app2,f2,{:.3},1.0\n", start + 1.0));
+        }
+    }
+    std::fs::write(dir.join("azure21.csv"), text).unwrap();
+    let scenario = |arrival: &str| {
+        format!(
+            "[simulation]\nduration = \"3m\"\nwarmup = \"0s\"\nseed = 5\n[[workload]]\nname = \"w\"\ntarget = \"fn\"\narrival = {arrival}\n\
+             [[component]]\nname = \"fn\"\nkind = \"lambda\"\nhandler = [{{ compute = \"from_trace\" }}]\n"
+        )
+    };
+    let arrival = r#"{ process = "trace", file = "azure21.csv", format = "azure_functions_2021", function = "f1" }"#;
+    let s = serde_json::to_value(
+        run_quietly(
+            &scenario_in(&dir, &scenario(arrival)),
+            RunSettings::default(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let f = &s["components"]["fn"];
+    assert_eq!(s["workloads"]["w"]["requests"]["created"], f1_count);
+    assert_eq!(f["requests"]["failed"], 0);
+    // Every invocation ran exactly its recorded duration: the mean is the trace's mean.
+    let mean = f["duration_ms"]["mean"].as_f64().unwrap();
+    let expected = f1_total / f64::from(f1_count) * 1000.0;
+    assert!(
+        (mean - expected).abs() < 0.5,
+        "mean {mean} ms, trace {expected} ms"
+    );
+    // A request without a recorded duration cannot run `from_trace`: a 500, counted.
+    let synthetic = r#"{ process = "constant", rate = "1/s" }"#;
+    let s = serde_json::to_value(
+        run_quietly(
+            &scenario_in(&dir, &scenario(synthetic)),
+            RunSettings::default(),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        s["components"]["fn"]["requests"]["failed"],
+        s["components"]["fn"]["requests"]["created"]
+    );
+}
