@@ -273,8 +273,11 @@ fn skipped_bad_rows_are_counted_in_the_summary() {
     assert!(e.contains("on_bad_row = \"skip\""), "{e}");
 }
 
-/// An Azure Functions 2019 file with the given (function, trigger, [(minute, count)]) rows.
-fn azure_2019(dir: &Path, rows: &[(&str, &str, &[(usize, u32)])]) {
+/// One Azure Functions 2019 row: function hash, trigger, and (minute, count) pairs.
+type MinuteRow<'a> = (&'a str, &'a str, &'a [(usize, u32)]);
+
+/// An Azure Functions 2019 file with the given rows.
+fn azure_2019(dir: &Path, rows: &[MinuteRow<'_>]) {
     let minutes: Vec<String> = (1..=1440).map(|m| m.to_string()).collect();
     let mut text = format!(
         "HashOwner,HashApp,HashFunction,Trigger,{}\n",
