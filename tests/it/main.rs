@@ -2,6 +2,7 @@
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
 mod asg;
+mod bench;
 mod cli;
 mod determinism;
 mod dynamodb;
