@@ -1,5 +1,6 @@
 //! Memory stays flat as simulated time grows: the peak resident memory of a 10-hour simulated
-//! run must be within 10 % of a 1-hour run's.
+//! run must be within 10 % of a 1-hour run's, both for the synthetic web tier and for the same
+//! load replayed from a recorded trace ten times longer (the trace is streamed, never loaded).
 //!
 //! Each run happens in a child process (peak memory only grows within a process), which
 //! reports its own peak (`VmHWM` from /proc/self/status, Linux only). The time series is
@@ -16,6 +17,7 @@ use awsim::run::run;
 use awsim::scenario::{RunSettings, Scenario};
 
 const CHILD_ENV: &str = "AWSIM_MEMORY_BENCH_HOURS";
+const TRACE_ENV: &str = "AWSIM_MEMORY_BENCH_TRACE";
 const SCENARIO: &str = "scenarios/examples/web_tier.toml";
 
 fn peak_kib() -> u64 {
@@ -27,8 +29,29 @@ fn peak_kib() -> u64 {
         .expect("VmHWM in /proc/self/status")
 }
 
-fn child(hours: u64) {
-    let scenario = Scenario::load(Path::new(SCENARIO)).expect("valid scenario");
+/// The web tier with its workload replaying `trace` instead of generating arrivals.
+fn replay_scenario(trace: &Path) -> Scenario {
+    let text = std::fs::read_to_string(SCENARIO).expect("scenario text");
+    let arrival = "arrival = { process = \"poisson\", rate = \"120/s\" }";
+    assert!(
+        text.contains(arrival),
+        "{SCENARIO} changed: update the memory benchmark"
+    );
+    let replay = text.replace(
+        arrival,
+        &format!(
+            "arrival = {{ process = \"trace\", file = \"{}\" }}",
+            trace.display()
+        ),
+    );
+    Scenario::parse(&replay, Path::new(SCENARIO)).expect("valid replay scenario")
+}
+
+fn child(hours: u64, trace: Option<&str>) {
+    let scenario = match trace {
+        Some(path) => replay_scenario(Path::new(path)),
+        None => Scenario::load(Path::new(SCENARIO)).expect("valid scenario"),
+    };
     let dir = std::env::temp_dir().join(format!("awsim-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     let mut series = CsvSeries::create(&dir.join("timeseries.csv")).expect("series file");
@@ -45,12 +68,14 @@ fn child(hours: u64) {
     println!("{} {}", peak_kib(), requests);
 }
 
-fn measure(hours: u64) -> (u64, u64) {
+fn measure(hours: u64, trace: Option<&Path>) -> (u64, u64) {
     let exe = std::env::current_exe().expect("own path");
-    let out = Command::new(exe)
-        .env(CHILD_ENV, hours.to_string())
-        .output()
-        .expect("child runs");
+    let mut command = Command::new(exe);
+    command.env(CHILD_ENV, hours.to_string());
+    if let Some(trace) = trace {
+        command.env(TRACE_ENV, trace);
+    }
+    let out = command.output().expect("child runs");
     assert!(
         out.status.success(),
         "child failed: {}",
@@ -63,20 +88,56 @@ fn measure(hours: u64) -> (u64, u64) {
     (parts.next().expect("peak"), parts.next().expect("requests"))
 }
 
-fn main() {
-    if let Ok(hours) = std::env::var(CHILD_ENV) {
-        child(hours.parse().expect("hours"));
-        return;
-    }
-    let (peak_1h, requests_1h) = measure(1);
-    let (peak_10h, requests_10h) = measure(10);
+/// Records `hours` of the web tier's arrivals as a trace in `dir`.
+fn record_trace(dir: &Path, hours: u64) -> std::path::PathBuf {
+    let scenario = Scenario::load(Path::new(SCENARIO)).expect("valid scenario");
+    let path = dir.join(format!("web_tier_{hours}h.csv"));
+    let settings = RunSettings {
+        duration: Some(SimDuration::from_secs(hours * 3600)),
+        ..RunSettings::default()
+    };
+    awsim::run::record(&scenario, settings, &path, |_| {}).expect("recorded");
+    path
+}
+
+/// Compares the peaks of a 1-hour and a 10-hour run; false if memory grew.
+fn compare(label: &str, short: (u64, u64), long: (u64, u64)) -> bool {
+    let ((peak_1h, requests_1h), (peak_10h, requests_10h)) = (short, long);
     let ratio = peak_10h as f64 / peak_1h as f64;
     println!(
-        "memory: 1 h simulated ({requests_1h} requests): peak {peak_1h} KiB; \
+        "memory, {label}: 1 h simulated ({requests_1h} requests): peak {peak_1h} KiB; \
          10 h simulated ({requests_10h} requests): peak {peak_10h} KiB; ratio {ratio:.3}"
     );
     if ratio > 1.10 {
-        eprintln!("memory grows with simulated time: ratio {ratio:.3} > 1.10");
+        eprintln!("memory grows with simulated time ({label}): ratio {ratio:.3} > 1.10");
+        return false;
+    }
+    true
+}
+
+fn main() {
+    if let Ok(hours) = std::env::var(CHILD_ENV) {
+        let trace = std::env::var(TRACE_ENV).ok();
+        child(hours.parse().expect("hours"), trace.as_deref());
+        return;
+    }
+    let synthetic = compare("synthetic arrivals", measure(1, None), measure(10, None));
+    let dir = std::env::temp_dir().join(format!("awsim-memory-traces-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (short, long) = (record_trace(&dir, 1), record_trace(&dir, 10));
+    let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() / 1024).unwrap_or(0);
+    println!(
+        "traces: 1 h = {} KiB, 10 h = {} KiB",
+        size(&short),
+        size(&long)
+    );
+    let replay = compare(
+        "trace replay",
+        measure(1, Some(&short)),
+        measure(10, Some(&long)),
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    if !(synthetic && replay) {
         std::process::exit(1);
     }
 }
