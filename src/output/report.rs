@@ -478,6 +478,22 @@ fn findings(summary: &Summary, series: Option<&Series>) -> Vec<Finding> {
                     ),
                 );
             }
+            let skipped = v
+                .get("trace")
+                .and_then(|t| t.get("rows_skipped"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            if skipped > 0 {
+                add(
+                    Severity::Warning,
+                    name,
+                    format!(
+                        "{} bad trace rows were skipped (on_bad_row = \"skip\"): the replay is \
+                         not the whole recorded load",
+                        group(skipped)
+                    ),
+                );
+            }
         }
         model_findings(&mut add, name, v, kind);
         if let Some(series) = series {

@@ -64,6 +64,19 @@ pub fn render(summary: &Summary) -> String {
         let kind = v.get("kind").and_then(Value::as_str).unwrap_or("?");
         row(&mut out, name, kind, v);
     }
+    for (name, v) in &summary.workloads {
+        if let Some(trace) = v.get("trace") {
+            let n = |k: &str| trace.get(k).and_then(Value::as_u64).unwrap_or(0);
+            let mut note = format!("  {name}: trace of {} rows per pass", n("rows"));
+            if n("rows_outside_window") > 0 {
+                let _ = write!(note, ", {} outside the window", n("rows_outside_window"));
+            }
+            if n("rows_skipped") > 0 {
+                let _ = write!(note, ", {} bad rows SKIPPED", n("rows_skipped"));
+            }
+            let _ = writeln!(out, "{note}");
+        }
+    }
     for (name, v) in &summary.components {
         let mut notes = Vec::new();
         if let Some(u) = v.get("utilisation").and_then(Value::as_f64) {

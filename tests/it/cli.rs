@@ -116,3 +116,66 @@ fn help_describes_each_command() {
     let out = awsim(&["run"]);
     assert_eq!(out.status.code(), Some(2), "usage errors exit 2");
 }
+
+#[test]
+fn record_writes_a_trace_that_replays_the_same_arrivals() {
+    let dir = std::env::temp_dir().join(format!("awsim-cli-record-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let trace = dir.join("arrivals.csv");
+    let out = awsim(&[
+        "record",
+        "scenarios/examples/web_tier.toml",
+        "--duration",
+        "20s",
+        "--out",
+        trace.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let rows = std::fs::read_to_string(&trace).unwrap().lines().count() - 1;
+    assert!(
+        stdout.contains(&format!("recorded {rows} arrivals of `web_tier`")),
+        "{stdout}"
+    );
+    // Nothing left under a temporary name.
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["arrivals.csv"]);
+    // Replayed, the trace makes a run whose table shows the replay.
+    let scenario = std::fs::read_to_string("scenarios/examples/web_tier.toml")
+        .unwrap()
+        .replace(
+            "arrival = { process = \"poisson\", rate = \"120/s\" }",
+            "arrival = { process = \"trace\", file = \"arrivals.csv\" }",
+        );
+    let file = dir.join("replay.toml");
+    std::fs::write(&file, scenario).unwrap();
+    let out = awsim(&[
+        "run",
+        file.to_str().unwrap(),
+        "--duration",
+        "20s",
+        "--out",
+        dir.join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!("shoppers: trace of {rows} rows per pass")),
+        "{stdout}"
+    );
+    // A scenario that does not load is exit code 2, and no trace is written.
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "[simulation]\nduration = \"1m\"\nseeed = 3\n").unwrap();
+    let out = awsim(&[
+        "record",
+        bad.to_str().unwrap(),
+        "--out",
+        dir.join("x.csv").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("x.csv").exists());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -327,3 +327,42 @@ fn an_unreadable_file_is_an_error_not_a_panic() {
         "{e}"
     );
 }
+
+#[test]
+fn trace_options_that_do_not_fit_are_errors_at_the_arrival() {
+    let poisson = r#"arrival = { process = "poisson", rate = "100/s" }"#;
+    let cases = [
+        (
+            r#"arrival = { process = "trace", file = "t.csv", top = 3 }"#,
+            "`top` applies to the Azure Functions traces, not to format \"csv\"",
+        ),
+        (
+            r#"arrival = { process = "trace", file = "t.csv", format = "azure_function_2019" }"#,
+            "did you mean `azure_functions_2019`?",
+        ),
+        (
+            r#"arrival = { process = "trace", file = "t.csv", scale = 0 }"#,
+            "`scale` must be above 0",
+        ),
+        (
+            r#"arrival = { process = "trace", file = "t.csv", window = { from = "2h", to = "1h" } }"#,
+            "`window.to` (1h) must come after `window.from` (2h)",
+        ),
+        (
+            r#"arrival = { process = "trace", file = "t.csv", on_bad_row = "ignore" }"#,
+            "`on_bad_row` is \"error\" (the default) or \"skip\"",
+        ),
+        (
+            r#"arrival = { process = "poisson", rate = "100/s", speedup = 2 }"#,
+            "belong to trace arrivals, not `poisson`",
+        ),
+    ];
+    for (arrival, expected) in cases {
+        let m = error_for(poisson, arrival);
+        assert_message(
+            &m,
+            "case.toml:7:",
+            &["workload `shoppers`, field `arrival`", expected],
+        );
+    }
+}
