@@ -72,7 +72,7 @@ use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow};
 use crate::scenario::Scenario;
-use crate::units::{PositiveDuration, Rate};
+use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
 /// The `api_gateway` table of a scenario: one REST API stage.
 #[derive(Clone, Debug, Deserialize)]
@@ -231,7 +231,10 @@ impl TokenBucket {
 
     /// Takes one token; call only after [`TokenBucket::has_token`] said yes at the same time.
     pub fn take(&mut self) {
-        debug_assert!(self.level >= UNITS_PER_TOKEN, "took a token that is not there");
+        debug_assert!(
+            self.level >= UNITS_PER_TOKEN,
+            "took a token that is not there"
+        );
         self.level -= UNITS_PER_TOKEN;
     }
 
@@ -283,8 +286,10 @@ impl Kind for Spec {
                     field: "integration_timeout".into(),
                     message: format!(
                         "`integration_timeout` must be between {} and {} (API Gateway's \
-                         limits), found {timeout}",
-                        d.integration_timeout_min, d.integration_timeout_max
+                         limits), found {}",
+                        d.integration_timeout_min,
+                        d.integration_timeout_max,
+                        format_duration_exact(timeout)
                     ),
                     span: t.span(),
                 });
@@ -299,7 +304,7 @@ impl Kind for Spec {
                     message: format!(
                         "`cache.ttl` must be at most {} (API Gateway's limit), found {}",
                         d.cache_ttl_max,
-                        ttl.get_ref()
+                        format_duration_exact(*ttl.get_ref())
                     ),
                     span: ttl.span(),
                 });
@@ -860,6 +865,9 @@ vcpus = 1000
         assert_eq!(api["cache_entries_max"], 1);
         // Hits take 12 ms, misses 40 ms.
         let mean = api["latency_ms"]["mean"].as_f64().unwrap();
-        assert!((mean - (90.0 * 12.0 + 9.0 * 40.0) / 99.0).abs() < 1e-9, "{mean}");
+        assert!(
+            (mean - (90.0 * 12.0 + 9.0 * 40.0) / 99.0).abs() < 1e-9,
+            "{mean}"
+        );
     }
 }
