@@ -502,12 +502,11 @@ impl ApiGateway {
             .bucket
             .lock()
             .expect("a run is single-threaded: the lock is never poisoned");
-        let method = self
+        let mut method = self
             .methods
             .iter_mut()
             .find(|(o, _)| *o == op)
             .map(|(_, b)| b);
-        let mut method = method;
         if let Some(b) = method.as_deref_mut()
             && !b.has_token(now)
         {
@@ -807,6 +806,55 @@ mod tests {
             assert!(b.has_token(at), "a token at {s} s");
             b.take();
         }
+    }
+
+    fn cache(ttl_s: u64, capacity: Option<usize>) -> Cache {
+        Cache {
+            ttl: SimDuration::from_secs(ttl_s),
+            capacity,
+            latency: SimDuration::ZERO,
+            entries: HashMap::new(),
+            expiries: VecDeque::new(),
+            peak: 0,
+        }
+    }
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    #[test]
+    fn cache_entries_expire_and_memory_follows_the_keys_of_one_ttl() {
+        let mut c = cache(10, None);
+        for key in 0..100 {
+            c.fill(key, at(0));
+        }
+        assert!(c.hit(7, at(9)));
+        // Expiry is exclusive: at exactly the TTL the entry is gone, and so is everything else.
+        assert!(!c.hit(7, at(10)));
+        assert_eq!(c.entries.len(), 0);
+        assert_eq!(c.expiries.len(), 0);
+        // Re-filling one key keeps one live entry; its stale expiry goes when it comes due.
+        c.fill(1, at(20));
+        c.fill(1, at(25));
+        assert_eq!(c.entries.len(), 1);
+        assert!(c.hit(1, at(34)), "the second fill extends the entry");
+        assert_eq!(c.expiries.len(), 1, "the stale expiry at 30 s was dropped");
+        assert_eq!(c.peak, 100);
+    }
+
+    #[test]
+    fn a_full_cache_evicts_the_entry_that_expires_first() {
+        let mut c = cache(60, Some(3));
+        for (key, s) in [(1, 0), (2, 1), (3, 2), (1, 3), (4, 4)] {
+            c.fill(key, at(s));
+        }
+        // Key 1 was written again at 3 s, so key 2 (expiring at 61 s) was the first to go.
+        assert!(!c.hit(2, at(5)));
+        for key in [1, 3, 4] {
+            assert!(c.hit(key, at(5)), "key {key}");
+        }
+        assert_eq!(c.peak, 3);
     }
 
     fn scenario(gateway: &str, backend: &str, rate: &str) -> String {
