@@ -333,6 +333,8 @@ impl Kind for Spec {
             entries: HashMap::new(),
             expiries: VecDeque::new(),
             peak: 0,
+            interval_hits: 0,
+            interval_misses: 0,
         });
         Ok(Box::new(ApiGateway {
             target: cx.id(self.target.get_ref()),
@@ -383,6 +385,9 @@ struct Cache {
     expiries: VecDeque<(SimTime, u64)>,
     /// Most entries held at once.
     peak: usize,
+    /// Hits and misses of the current time-series interval.
+    interval_hits: u64,
+    interval_misses: u64,
 }
 
 impl Cache {
@@ -565,6 +570,7 @@ impl ApiGateway {
             && cacheable(request.op)
         {
             if cache.hit(request.key, now) {
+                cache.interval_hits += 1;
                 self.figures.cache_hits += u64::from(counted);
                 cx.set_timer(
                     self.overhead + cache.latency,
@@ -575,6 +581,7 @@ impl ApiGateway {
                 );
                 return;
             }
+            cache.interval_misses += 1;
             self.figures.cache_misses += u64::from(counted);
         }
         let deadline = now + self.overhead + self.timeout;
@@ -718,6 +725,10 @@ impl Component for ApiGateway {
 
     fn sample(&mut self, _now: SimTime, row: &mut SeriesRow) {
         self.metrics.sample(self.in_flight, row);
+        if let Some(cache) = &mut self.cache {
+            row.cache_hits = Some(std::mem::take(&mut cache.interval_hits));
+            row.cache_misses = Some(std::mem::take(&mut cache.interval_misses));
+        }
     }
 
     fn report(&self, _end: SimTime) -> ComponentReport {
@@ -816,6 +827,8 @@ mod tests {
             entries: HashMap::new(),
             expiries: VecDeque::new(),
             peak: 0,
+            interval_hits: 0,
+            interval_misses: 0,
         }
     }
 

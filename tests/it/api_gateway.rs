@@ -395,6 +395,45 @@ key = {{ dist = "uniform", keys = {keys} }}
     }
 }
 
+/// The per-interval cache columns of timeseries.csv add up to the run's figures.
+#[test]
+fn cache_series_columns_add_up_to_the_figures() {
+    use awsim::engine::SeriesSink;
+    use awsim::engine::time::SimTime;
+    use awsim::metrics::SeriesRow;
+
+    #[derive(Default)]
+    struct Sums {
+        hits: u64,
+        misses: u64,
+        rows: u64,
+    }
+    impl SeriesSink for Sums {
+        fn row(&mut self, _time: SimTime, name: &str, _kind: &str, row: &SeriesRow) {
+            if name == "api" {
+                self.hits += row.cache_hits.expect("a cache gives hits");
+                self.misses += row.cache_misses.expect("a cache gives misses");
+                self.rows += 1;
+            }
+        }
+    }
+    let text = simulation("30s", "0s")
+        + r#"
+[[workload]]
+name = "load"
+target = "api"
+arrival = { process = "poisson", rate = "100/s" }
+key = { dist = "zipf", keys = 500, exponent = 1.1 }
+"# + &gateway("api", "web", "cache = { ttl = \"5s\" }")
+        + &backend("web", r#"{ compute = "5ms" }"#);
+    let mut sums = Sums::default();
+    let s = awsim::run::run(&parse(&text), RunSettings::default(), &mut sums, |_| {}).unwrap();
+    assert_eq!(sums.rows, 30);
+    assert_eq!(sums.hits, fig(&s, "api", "cache_hits"));
+    assert_eq!(sums.misses, fig(&s, "api", "cache_misses"));
+    assert!(sums.hits > 0 && sums.misses > 0);
+}
+
 /// Writes and strongly consistent reads bypass the cache; reads use it.
 #[test]
 fn only_read_like_operations_are_cached() {
