@@ -912,7 +912,7 @@ vcpus = 1000
     #[test]
     fn one_key_hits_the_cache_until_its_ttl_runs_out() {
         // A request every 100 ms for one key; answers take 10 + 30 ms and are cached for 1 s
-        // from their arrival: the miss at 0.1 s fills at 0.14 s, so 0.2 .. 1.1 s hit (10), the
+        // from the answer: the miss at 0.1 s fills at 0.14 s, so 0.2 .. 1.1 s hit (10), the
         // miss at 1.2 s fills at 1.24 s, ... every 11th request misses.
         let s = run_text(&scenario(
             "overhead = \"10ms\"\ncache = { ttl = \"1s\", latency = \"2ms\" }",
