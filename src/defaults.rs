@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use crate::dist::DistSpec;
 use crate::engine::time::SimDuration;
+use crate::units::Rate;
 
 /// `models/alb.toml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -33,6 +34,39 @@ const ALB_TOML: &str = include_str!("../models/alb.toml");
 const ASG_TOML: &str = include_str!("../models/asg.toml");
 const LAMBDA_TOML: &str = include_str!("../models/lambda.toml");
 const DYNAMODB_TOML: &str = include_str!("../models/dynamodb.toml");
+const API_GATEWAY_TOML: &str = include_str!("../models/api_gateway.toml");
+
+/// `models/api_gateway.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiGatewayDefaults {
+    /// Steady rate of the account-level token bucket, shared by every API.
+    pub account_rate: Rate,
+    /// Size of the account-level token bucket (the burst).
+    pub account_burst: u32,
+    /// No answer from the integration within this: 504.
+    pub integration_timeout: SimDuration,
+    /// Shortest integration timeout AWS accepts.
+    pub integration_timeout_min: SimDuration,
+    /// Longest integration timeout AWS accepts (by default).
+    pub integration_timeout_max: SimDuration,
+    /// Time to live of a cached response.
+    pub cache_ttl: SimDuration,
+    /// Longest time to live AWS accepts.
+    pub cache_ttl_max: SimDuration,
+    /// Time the gateway adds to every request it lets through.
+    pub overhead: SimDuration,
+    /// Time to answer from the cache (on top of `overhead`).
+    pub cache_latency: SimDuration,
+}
+
+/// The API Gateway defaults.
+pub fn api_gateway() -> &'static ApiGatewayDefaults {
+    static API_GATEWAY: OnceLock<ApiGatewayDefaults> = OnceLock::new();
+    API_GATEWAY.get_or_init(|| {
+        toml::from_str(API_GATEWAY_TOML).expect("models/api_gateway.toml is checked by a test")
+    })
+}
 
 /// `models/dynamodb.toml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -173,5 +207,11 @@ mod tests {
         asg.launch_time
             .build(std::path::Path::new("."))
             .expect("launch time builds");
+        let api: ApiGatewayDefaults =
+            toml::from_str(API_GATEWAY_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(api.account_rate.per_second(), 10_000.0);
+        assert_eq!(api.account_burst, 5_000);
+        assert_eq!(api.integration_timeout, SimDuration::from_secs(29));
+        assert_eq!(api.cache_ttl_max, SimDuration::from_secs(3600));
     }
 }

@@ -6,6 +6,7 @@
 //! and adding one line to [`registry!`] below.
 
 pub mod alb;
+pub mod api_gateway;
 pub mod asg;
 pub mod dynamodb;
 pub mod ec2_fleet;
@@ -82,6 +83,8 @@ pub struct BuildContext<'a> {
     /// The account's unreserved Lambda concurrency, shared by the functions without
     /// reserved concurrency.
     pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
+    /// The account-level API Gateway token bucket, shared by every `api_gateway`.
+    pub api_gateway_account: &'a std::sync::Arc<api_gateway::ApiGatewayAccount>,
 }
 
 impl BuildContext<'_> {
@@ -210,6 +213,7 @@ macro_rules! registry {
 
 registry! {
     Alb => alb::Spec;
+    ApiGateway => api_gateway::Spec;
     Asg => asg::Spec;
     Dynamodb => dynamodb::Spec;
     Ec2Fleet => ec2_fleet::Spec;

@@ -255,6 +255,10 @@ pub struct SeriesRow {
     pub provisioned_rcu: Option<f64>,
     /// Write capacity available at the end of the interval (tables).
     pub provisioned_wcu: Option<f64>,
+    /// Requests answered from a response cache in the interval (API Gateway CacheHitCount).
+    pub cache_hits: Option<u64>,
+    /// Cacheable requests not found in the cache in the interval (CacheMissCount).
+    pub cache_misses: Option<u64>,
 }
 
 /// Instance counts of a scaling group at one moment.

@@ -38,6 +38,8 @@ pub const COLUMNS: &[&str] = &[
     "consumed_wcu",
     "provisioned_rcu",
     "provisioned_wcu",
+    "cache_hits",
+    "cache_misses",
 ];
 
 /// Writes rows to `timeseries.csv` through a temporary file.
@@ -128,6 +130,8 @@ impl SeriesSink for CsvSeries {
             opt(row.consumed_wcu),
             opt(row.provisioned_rcu),
             opt(row.provisioned_wcu),
+            opt(row.cache_hits),
+            opt(row.cache_misses),
         ];
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));

@@ -54,6 +54,9 @@ pub struct AccountSpec {
     pub lambda_concurrency: Option<Spanned<u32>>,
     /// Concurrency Lambda keeps unreserved (default 100).
     pub lambda_unreserved_minimum: Option<u32>,
+    /// Account-level API Gateway throttling, shared by every `api_gateway` (default 10 000
+    /// requests/s, burst 5 000).
+    pub api_gateway_throttle: Option<components::api_gateway::ThrottleSpec>,
 }
 
 impl AccountSpec {
@@ -319,6 +322,9 @@ impl Scenario {
         for (message, span) in components::lambda::account_issues(self) {
             out.push(at(span, message));
         }
+        for (message, span) in components::api_gateway::account_issues(self) {
+            out.push(at(span, message));
+        }
         if out.is_empty()
             && let Some(d) = self.find_call_cycle(root)
         {
@@ -488,6 +494,7 @@ impl Scenario {
         };
 
         let lambda_account = components::lambda::LambdaAccount::new(self);
+        let api_gateway_account = components::api_gateway::ApiGatewayAccount::new(self);
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
@@ -513,6 +520,7 @@ impl Scenario {
                 warmup_end,
                 base_dir: &base_dir,
                 lambda_account: &lambda_account,
+                api_gateway_account: &api_gateway_account,
             };
             let component = c
                 .spec
