@@ -953,8 +953,11 @@ pub(crate) mod raster {
                     if coverage <= 0.0 || result.is_err() {
                         return;
                     }
-                    let x = (x0 + gx as f32).round() as i32;
-                    let y = (y0 + gy as f32).round() as i32;
+                    // Round half up, the same way on both sides of zero: `round` sends -0.5
+                    // to -1 and 0.5 to 1, which skipped the anchor's row (a white line through
+                    // vertically centred text).
+                    let x = (x0 + gx as f32 + 0.5).floor() as i32;
+                    let y = (y0 + gy as f32 + 0.5).floor() as i32;
                     let (x, y) = transform.transform(x, y);
                     let (x, y) = (pos.0 + x, pos.1 + y);
                     if x >= 0 && y >= 0 && (x as u32) < w && (y as u32) < h {
@@ -975,6 +978,33 @@ pub(crate) mod raster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn centred_png_text_has_no_missing_row() {
+        // "H" has ink on every row from its top to its baseline; a skipped row shows as a gap.
+        let (w, h) = (40u32, 30u32);
+        let mut pixels = vec![255u8; (w * h * 3) as usize];
+        {
+            let root = raster::Raster::new(
+                BitMapBackend::with_buffer(&mut pixels, (w, h)),
+                text_font().unwrap(),
+            )
+            .into_drawing_area();
+            let style = (FONT, 15)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            root.draw(&Text::new("H", (5, 15), style)).unwrap();
+            root.present().unwrap();
+        }
+        let inked: Vec<bool> = (0..h)
+            .map(|y| (0..w).any(|x| pixels[((y * w + x) * 3) as usize] < 128))
+            .collect();
+        let first = inked.iter().position(|&i| i).expect("text drawn");
+        let last = inked.iter().rposition(|&i| i).unwrap();
+        assert!(last - first >= 8, "glyph {first}..{last}");
+        assert!(inked[first..=last].iter().all(|&i| i), "rows {inked:?}");
+    }
 
     #[test]
     fn ticks_are_short() {
