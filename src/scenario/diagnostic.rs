@@ -151,18 +151,12 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// `"; did you mean `x`?"` for the candidate nearest to `name`, or `""` if none is close.
+/// `"; did you mean `x`?"` for the candidate nearest to `name`, or `""` if none is close (the
+/// rule of [`crate::units::did_you_mean`]: case ignored, a unique prefix, or a close spelling).
 pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
-    let best = candidates
-        .iter()
-        .map(|c| (strsim::damerau_levenshtein(name, c), *c))
-        .filter(|(_, c)| *c != name)
-        .min_by_key(|(d, _)| *d);
-    match best {
-        Some((distance, c)) if distance <= 1.max(name.chars().count() / 3) => {
-            format!("; did you mean `{c}`?")
-        }
-        _ => String::new(),
+    match crate::units::did_you_mean(name, candidates).filter(|c| *c != name) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => String::new(),
     }
 }
 
