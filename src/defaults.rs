@@ -33,6 +33,25 @@ const ALB_TOML: &str = include_str!("../models/alb.toml");
 const ASG_TOML: &str = include_str!("../models/asg.toml");
 const LAMBDA_TOML: &str = include_str!("../models/lambda.toml");
 const DYNAMODB_TOML: &str = include_str!("../models/dynamodb.toml");
+const NETWORK_TOML: &str = include_str!("../models/network.toml");
+
+/// `models/network.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDefaults {
+    /// One-way latency of a hop inside one availability zone.
+    pub hop: SimDuration,
+    /// Extra one-way latency of a hop between availability zones.
+    pub cross_az: SimDuration,
+}
+
+/// The network defaults.
+pub fn network() -> &'static NetworkDefaults {
+    static NETWORK: OnceLock<NetworkDefaults> = OnceLock::new();
+    NETWORK.get_or_init(|| {
+        toml::from_str(NETWORK_TOML).expect("models/network.toml is checked by a test")
+    })
+}
 
 /// `models/dynamodb.toml`.
 #[derive(Clone, Debug, Deserialize)]
@@ -173,5 +192,8 @@ mod tests {
         asg.launch_time
             .build(std::path::Path::new("."))
             .expect("launch time builds");
+        let network: NetworkDefaults =
+            toml::from_str(NETWORK_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert!(network.hop < network.cross_az);
     }
 }

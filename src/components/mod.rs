@@ -82,6 +82,8 @@ pub struct BuildContext<'a> {
     /// The account's unreserved Lambda concurrency, shared by the functions without
     /// reserved concurrency.
     pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
+    /// The region: availability zones and network latency.
+    pub region: &'a crate::region::Region,
 }
 
 impl BuildContext<'_> {

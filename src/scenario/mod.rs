@@ -26,6 +26,8 @@ use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
+use crate::faults::FaultSpec;
+use crate::region::{Region, RegionSpec};
 use crate::units::PositiveDuration;
 use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
 
@@ -84,6 +86,9 @@ struct RawScenario {
     #[serde(default)]
     #[allow(dead_code)]
     component: serde::de::IgnoredAny,
+    region: Option<RegionSpec>,
+    #[serde(default)]
+    fault: Vec<Spanned<FaultSpec>>,
 }
 
 /// One `[[component]]`: its name, kind and spec.
@@ -116,6 +121,10 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     /// The components, in file order.
     pub components: Vec<NamedComponent>,
+    /// The `[region]` table (availability zones, network latency), if any.
+    pub region: Option<RegionSpec>,
+    /// The `[[fault]]` tables, in file order.
+    pub faults: Vec<Spanned<FaultSpec>>,
 }
 
 /// Settings of one run that the command line may override.
@@ -172,6 +181,8 @@ impl Scenario {
             account: raw.account,
             workloads: raw.workload,
             components,
+            region: raw.region,
+            faults: raw.fault,
         };
         let diagnostics = scenario.validate(root.get_ref());
         if !diagnostics.is_empty() {
@@ -316,6 +327,9 @@ impl Scenario {
             }
         }
         for (message, span) in components::lambda::account_issues(self) {
+            out.push(at(span, message));
+        }
+        for (message, span) in crate::faults::issues(self) {
             out.push(at(span, message));
         }
         if out.is_empty()
@@ -469,6 +483,9 @@ impl Scenario {
         };
 
         let lambda_account = components::lambda::LambdaAccount::new(self);
+        let region = Region::from_spec(self.region.as_ref());
+        // The fault injector comes after every workload and component.
+        let injector = (!self.faults.is_empty()).then(|| ComponentId(ids.len() as u32));
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
@@ -481,6 +498,10 @@ impl Scenario {
                 rng::stream(seed, &format!("{name}/keys")),
             )
             .map_err(|m| build_error(w.arrival.span(), m))?;
+            let workload = match injector {
+                Some(monitor) => workload.copy_answers_to(monitor),
+                None => workload,
+            };
             sim.add(name, rng::stream(seed, name), Box::new(workload));
         }
         for c in &self.components {
@@ -491,12 +512,25 @@ impl Scenario {
                 warmup_end,
                 base_dir: &base_dir,
                 lambda_account: &lambda_account,
+                region: &region,
             };
             let component = c
                 .spec
                 .build(&cx)
                 .map_err(|m| build_error(c.span.clone(), m))?;
             sim.add(&c.name, rng::stream(seed, &c.name), component);
+        }
+        if injector.is_some() {
+            let name = crate::faults::INJECTOR_NAME;
+            let plan = crate::faults::Injector::build(
+                self,
+                &region,
+                &ids,
+                duration,
+                warmup_end,
+                rng::stream(seed, &format!("{name}/plan")),
+            );
+            sim.add(name, rng::stream(seed, name), Box::new(plan));
         }
         Ok(sim)
     }
