@@ -3,7 +3,7 @@
 //!
 //! ```toml
 //! [[fault]]
-//! kind = "az_outage"           # the AZ's instances stop answering; its load balancer nodes leave DNS
+//! kind = "az_outage"           # the AZ's instances stop answering until it comes back
 //! az = "a"
 //! at = "5m"
 //! duration = "10m"
@@ -33,8 +33,8 @@
 //! The engine knows nothing of faults. When a scenario has `[[fault]]` entries, the loader adds
 //! one more component, the *injector* (named [`INJECTOR_NAME`], kind `faults`), after all the
 //! others. At time zero it schedules a [`Control::Fault`] message for every start and end of
-//! every fault, addressed to the components concerned: an AZ outage to every load balancer,
-//! fleet and group (each acts on what it has in that AZ), the other kinds to their
+//! every fault, addressed to the components concerned: an AZ outage to every fleet and group
+//! (each acts on what it has in that AZ), the other kinds to their
 //! `component`. Random failure times (`rate`) are drawn when the run is built, from the
 //! injector's own stream, so they do not move any component's random numbers. The components
 //! act on the message with their own machinery: a crash is the crash of `failures`/`mtbf`, an
@@ -94,8 +94,9 @@ pub const KINDS: &[&str] = &[
 /// Component kinds that have instances (what instance, latency and error faults apply to).
 const INSTANCE_KINDS: &[&str] = &["ec2_fleet", "asg"];
 
-/// Component kinds an AZ outage reaches: those placed in AZs.
-const AZ_KINDS: &[&str] = &["alb", "ec2_fleet", "asg"];
+/// Component kinds an AZ outage reaches: those with instances in AZs (a load balancer's nodes
+/// are AWS-managed and survive).
+const AZ_KINDS: &[&str] = &["ec2_fleet", "asg"];
 
 /// Largest latency factor accepted.
 const MAX_FACTOR: f64 = 1000.0;

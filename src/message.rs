@@ -187,8 +187,7 @@ pub enum Control {
 /// Ratios are integers in millionths so that control messages stay `Eq` and exact.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum FaultAction {
-    /// Availability zone `az` fails: its instances stop answering, a load balancer's node
-    /// there leaves DNS.
+    /// Availability zone `az` fails: its instances stop answering.
     AzDown {
         /// Index into the scenario's `[region] azs`.
         az: u8,

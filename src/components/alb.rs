@@ -37,9 +37,13 @@
 //!   ALB default, aws-facts.md) a node routes to every healthy target; with `cross_zone = false`
 //!   only to the healthy targets in its own AZ, so an AZ with fewer targets loads each of them
 //!   more (2 AZs with 2 and 8 targets: 25 % of requests to each target in the first, 6.25 % in
-//!   the second). A node whose AZ is down (`az_outage`) or, without cross-zone, with no healthy
-//!   target in its AZ, is taken out of DNS at once; if every node is out, all are used (fail
-//!   open). A forward to a target, and its answer back, take the region's hop latency, plus the
+//!   the second). Without cross-zone, a node with no healthy target in its AZ is taken out of
+//!   DNS at once; if every node is out, all are used (fail open). An `az_outage` takes out the
+//!   AZ's *instances*: the ALB's node there keeps answering (its nodes are AWS-managed), so
+//!   until health checks mark the dead targets unhealthy, the requests routed to them get a 504
+//!   at the idle timeout, whether cross-zone load balancing is on (every node sends them a
+//!   share) or off (the node of the failed AZ sends them all its requests, then leaves DNS). A
+//!   forward to a target, and its answer back, take the region's hop latency, plus the
 //!   cross-AZ extra when the target is in another AZ than the node (`models/network.toml`).
 //!
 //! # What it simplifies
@@ -59,7 +63,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, FaultAction, Msg, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
 
@@ -176,7 +180,6 @@ impl Kind for Spec {
             cross_az: cx.region.cross_az,
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             nodes: Vec::new(),
-            az_down: 0,
             forwards: Slab::default(),
             next_generation: 0,
             deadlines: VecDeque::new(),
@@ -239,8 +242,6 @@ struct Forward {
 #[derive(Clone, Debug)]
 struct Node {
     az: u8,
-    /// Its AZ is down.
-    down: bool,
     /// Where the node's next round-robin turn (or least-outstanding tie-break scan) starts, as
     /// a position in its pool of targets.
     next: usize,
@@ -283,8 +284,7 @@ pub struct Alb {
     az_names: Option<Vec<String>>,
     /// One node per AZ with targets, in AZ order.
     nodes: Vec<Node>,
-    /// Bit per AZ that is down.
-    az_down: u32,
+
     forwards: Slab<Forward>,
     next_generation: u64,
     /// (deadline, slot, generation) in deadline order: the timeout is the same for every
@@ -316,16 +316,15 @@ impl Alb {
             .collect()
     }
 
-    /// True when node `k` is in DNS: its AZ is up and, without cross-zone load balancing, it
+    /// True when node `k` is in DNS: with cross-zone load balancing always, without it when it
     /// has a healthy target in its AZ.
     fn node_in_dns(&self, k: usize) -> bool {
         let node = &self.nodes[k];
-        !node.down
-            && (self.cross_zone
-                || self
-                    .routable
-                    .iter()
-                    .any(|&t| self.targets[t as usize].az == node.az))
+        self.cross_zone
+            || self
+                .routable
+                .iter()
+                .any(|&t| self.targets[t as usize].az == node.az)
     }
 
     /// The node that receives a request: one of the nodes in DNS, by a hash of the request id.
@@ -335,9 +334,6 @@ impl Alb {
             1 => Some(0),
             n => {
                 let mut in_dns: Vec<usize> = (0..n).filter(|&k| self.node_in_dns(k)).collect();
-                if in_dns.is_empty() {
-                    in_dns = (0..n).filter(|&k| !self.nodes[k].down).collect();
-                }
                 if in_dns.is_empty() {
                     in_dns = (0..n).collect();
                 }
@@ -612,18 +608,7 @@ impl Alb {
             Control::HealthCheckResult { instance, healthy } => {
                 self.on_health_result(instance, healthy, cx)
             }
-            Control::Fault(FaultAction::AzDown { az }) => {
-                self.az_down |= 1 << az;
-                for node in self.nodes.iter_mut().filter(|n| n.az == az) {
-                    node.down = true;
-                }
-            }
-            Control::Fault(FaultAction::AzUp { az }) => {
-                self.az_down &= !(1 << az);
-                for node in self.nodes.iter_mut().filter(|n| n.az == az) {
-                    node.down = false;
-                }
-            }
+            // The ALB's nodes survive an AZ outage; its targets' health checks tell.
             Control::Fault(_) => {}
             Control::Drained { .. }
             | Control::HealthCheck { .. }
@@ -642,7 +627,6 @@ impl Alb {
                 at,
                 Node {
                     az,
-                    down: self.az_down & (1 << az) != 0,
                     next: 0,
                     requests: 0,
                 },
