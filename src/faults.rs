@@ -271,10 +271,7 @@ pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
                         ));
                     }
                     if times.get_ref().is_empty() {
-                        out.push((
-                            "`times` must list at least one time".into(),
-                            times.span(),
-                        ));
+                        out.push(("`times` must list at least one time".into(), times.span()));
                     }
                     for t in times.get_ref() {
                         if *t.get_ref() >= end {
@@ -507,9 +504,8 @@ impl Impact {
                 break;
             }
             let b = self.buckets.get(k).copied().unwrap_or_default();
-            let normal = b.total > 0
-                && rate(b.errors, b.total) <= allowed
-                && rate(b.slow, b.total) <= 0.01;
+            let normal =
+                b.total > 0 && rate(b.errors, b.total) <= allowed && rate(b.slow, b.total) <= 0.01;
             if normal {
                 streak_start.get_or_insert(bucket_start);
                 streak += 1;
@@ -590,10 +586,7 @@ impl Injector {
         for (index, fault) in scenario.faults.iter().enumerate() {
             let f = fault.get_ref();
             let at = SimTime::ZERO + f.at.as_ref().map_or(SimDuration::ZERO, |a| *a.get_ref());
-            let end = f
-                .duration
-                .as_ref()
-                .map_or(run_end, |d| at + *d.get_ref());
+            let end = f.duration.as_ref().map_or(run_end, |d| at + *d.get_ref());
             let target = f.component.as_ref().map(|c| ids[c.get_ref()]);
             let mut push = |at: SimTime, target: ComponentId, action: FaultAction| {
                 deliveries.push(Delivery { at, target, action })
@@ -622,9 +615,12 @@ impl Injector {
                             t.sort();
                             t
                         }
-                        (None, Some(rate)) => {
-                            poisson_times(rate.get_ref().per_second(), at, end.min(run_end), &mut rng)
-                        }
+                        (None, Some(rate)) => poisson_times(
+                            rate.get_ref().per_second(),
+                            at,
+                            end.min(run_end),
+                            &mut rng,
+                        ),
                         (None, None) => Vec::new(),
                     };
                     for &t in &times {
@@ -648,8 +644,18 @@ impl Injector {
                     let factor = *f.factor.as_ref().expect("validated").get_ref();
                     let factor_ppm = (factor * PPM).round() as u32;
                     push(at, target, FaultAction::Slowdown { factor_ppm });
-                    push(end, target, FaultAction::Slowdown { factor_ppm: PPM as u32 });
-                    (f.component.as_ref().expect("validated").get_ref().clone(), at, end)
+                    push(
+                        end,
+                        target,
+                        FaultAction::Slowdown {
+                            factor_ppm: PPM as u32,
+                        },
+                    );
+                    (
+                        f.component.as_ref().expect("validated").get_ref().clone(),
+                        at,
+                        end,
+                    )
                 }
                 _ => {
                     let target = target.expect("validated");
@@ -657,7 +663,11 @@ impl Injector {
                     let fraction_ppm = (fraction * PPM).round() as u32;
                     push(at, target, FaultAction::Errors { fraction_ppm });
                     push(end, target, FaultAction::Errors { fraction_ppm: 0 });
-                    (f.component.as_ref().expect("validated").get_ref().clone(), at, end)
+                    (
+                        f.component.as_ref().expect("validated").get_ref().clone(),
+                        at,
+                        end,
+                    )
                 }
             };
             impacts.push(Impact {

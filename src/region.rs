@@ -145,7 +145,10 @@ pub fn region_issues(spec: &RegionSpec) -> Vec<(String, Range<usize>)> {
     }
     for (i, name) in azs.get_ref().iter().enumerate() {
         if name.get_ref().trim().is_empty() {
-            out.push(("an availability zone name must not be empty".into(), name.span()));
+            out.push((
+                "an availability zone name must not be empty".into(),
+                name.span(),
+            ));
         } else if azs.get_ref()[..i]
             .iter()
             .any(|n| n.get_ref() == name.get_ref())

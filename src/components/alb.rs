@@ -467,7 +467,8 @@ impl Alb {
             self.in_flight -= 1;
             // The answer travels back from the target to the node.
             let back = self.latency(self.targets[target as usize].az, node_az);
-            self.metrics.finished(arrived, cx.now() + back, response.outcome);
+            self.metrics
+                .finished(arrived, cx.now() + back, response.outcome);
             cx.send_after(
                 request.reply_to,
                 back,

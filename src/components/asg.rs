@@ -676,6 +676,9 @@ struct Instance {
     unreachable: bool,
     /// Launched by rebalancing, beyond the desired capacity, until it is in service.
     rebalancing: bool,
+    /// A load balancer's latest verdict was unhealthy (acted on after the grace period with
+    /// `health_check_type = "elb"`).
+    lb_unhealthy: bool,
 }
 
 /// A policy, built.
@@ -985,7 +988,9 @@ impl Asg {
                 .filter(|&k| !up_only || !self.az_is_down(self.azs[k]))
                 .min_by_key(|&k| (counts[k], k))
         };
-        let k = pick(true).or_else(|| pick(false)).expect("a group has an AZ");
+        let k = pick(true)
+            .or_else(|| pick(false))
+            .expect("a group has an AZ");
         self.azs[k]
     }
 
@@ -1021,6 +1026,7 @@ impl Asg {
             az,
             unreachable: false,
             rebalancing: false,
+            lb_unhealthy: false,
         });
         if self.tag_simple
             && let Some(activity) = &mut self.simple_activity
@@ -1280,6 +1286,8 @@ impl Asg {
                 );
             }
             Control::TargetHealth { instance, healthy } => {
+                let id = self.by_pool[instance as usize];
+                self.instances[id as usize].lb_unhealthy = !healthy;
                 if !healthy && self.health_check_type == HealthCheckType::Elb {
                     let id = self.by_pool[instance as usize];
                     self.mark_unhealthy(id, "failed its load balancer health checks", cx);
@@ -1694,6 +1702,7 @@ impl Component for Asg {
                 az,
                 unreachable: false,
                 rebalancing: false,
+                lb_unhealthy: false,
                 state: State::Pending,
                 launched_at: SimTime::ZERO,
                 in_service_at: None,
@@ -1783,6 +1792,9 @@ impl Component for Asg {
                         || (inst.unreachable && self.health_check_type == HealthCheckType::Ec2)
                     {
                         self.mark_unhealthy(id, "failed its EC2 status check", cx);
+                    } else if inst.lb_unhealthy && self.health_check_type == HealthCheckType::Elb {
+                        // A verdict given during the grace period counts once it is over.
+                        self.mark_unhealthy(id, "failed its load balancer health checks", cx);
                     }
                 }
                 _ => debug_assert!(false, "unknown asg timer {timer:?}"),
@@ -1910,9 +1922,7 @@ impl Asg {
                     self.fail(id, cx);
                 }
             }
-            FaultAction::Slowdown { factor_ppm } => {
-                self.pool.set_slowdown(factor_ppm as f64 / PPM)
-            }
+            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
             FaultAction::Errors { fraction_ppm } => {
                 self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
             }

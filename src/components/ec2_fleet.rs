@@ -47,8 +47,8 @@ use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, PPM};
-use rand::Rng;
 use crate::metrics::{ComponentReport, SeriesRow};
+use rand::Rng;
 
 /// The `ec2_fleet` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -357,9 +357,7 @@ impl Ec2Fleet {
                     self.pool.crash(i, cx);
                 }
             }
-            FaultAction::Slowdown { factor_ppm } => {
-                self.pool.set_slowdown(factor_ppm as f64 / PPM)
-            }
+            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
             FaultAction::Errors { fraction_ppm } => {
                 self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
             }

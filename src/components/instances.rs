@@ -545,7 +545,8 @@ impl Pool {
             }
         };
         let per_instance: Vec<u64> = self.instances.iter().map(|i| i.requests).collect();
-        let report = self.metrics
+        let report = self
+            .metrics
             .report(kind, self.in_flight)
             .figure("vcpus", self.vcpus)
             .figure("utilisation", share(&self.busy_workers))

@@ -98,7 +98,11 @@ pub fn render(summary: &Summary) -> String {
             let _ = writeln!(out, "  {name}: {}", notes.join(", "));
         }
     }
-    for f in summary.faults.iter().flat_map(|f| f.as_array().into_iter().flatten()) {
+    for f in summary
+        .faults
+        .iter()
+        .flat_map(|f| f.as_array().into_iter().flatten())
+    {
         let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
         let during = |k: &str| num(f, &["during", k]);
         let recovery = match f.get("recovery_s").and_then(Value::as_f64) {
