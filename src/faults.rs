@@ -42,7 +42,8 @@
 //!
 //! # Impact
 //! Every workload copies its final answers (end to end, retries included) to the injector, which
-//! reports for each fault (`summary.json` → `faults`):
+//! reports for each fault (`summary.json` → `faults`; over all workloads together, and, when
+//! there are several, per workload under `workloads`):
 //! - `baseline`: requests answered in the 60 s before the fault starts (from time zero if the
 //!   fault starts earlier): their count, error rate and p99.
 //! - `during`: requests *sent* while the fault is active (`at` .. `at + duration`; for
@@ -425,11 +426,46 @@ struct Bucket {
     slow: u64,
 }
 
-/// What the injector measures for one fault.
+/// What the injector measures for one fault: over all workloads, and per workload.
 struct Impact {
     label: String,
     kind: String,
     subject: String,
+    all: Tally,
+    /// One per workload, in workload order, with its name.
+    workloads: Vec<(String, Tally)>,
+}
+
+impl Impact {
+    fn record(&mut self, workload: usize, created: SimTime, now: SimTime, ok: bool) {
+        self.all.record(created, now, ok);
+        if let Some((_, tally)) = self.workloads.get_mut(workload) {
+            tally.record(created, now, ok);
+        }
+    }
+
+    fn report(&self, run_end: SimTime) -> Value {
+        let mut v = self.all.report(run_end);
+        let mut per_workload = serde_json::Map::new();
+        for (name, tally) in &self.workloads {
+            per_workload.insert(name.clone(), tally.report(run_end));
+        }
+        let mut out = serde_json::Map::new();
+        out.insert("name".into(), self.label.clone().into());
+        out.insert("kind".into(), self.kind.clone().into());
+        out.insert("subject".into(), self.subject.clone().into());
+        if let Value::Object(m) = &mut v {
+            out.append(m);
+        }
+        if self.workloads.len() > 1 {
+            out.insert("workloads".into(), Value::Object(per_workload));
+        }
+        Value::Object(out)
+    }
+}
+
+/// The impact of one fault on one set of requests (all, or one workload's).
+struct Tally {
     start: SimTime,
     /// End of the impact window.
     end: SimTime,
@@ -442,7 +478,20 @@ struct Impact {
     buckets: Vec<Bucket>,
 }
 
-impl Impact {
+impl Tally {
+    fn new(start: SimTime, end: SimTime) -> Tally {
+        Tally {
+            start,
+            end,
+            baseline: Counts::default(),
+            baseline_latency: Latency::new(3),
+            slow_threshold: None,
+            during: Counts::default(),
+            during_latency: Latency::new(3),
+            buckets: Vec::new(),
+        }
+    }
+
     fn record(&mut self, created: SimTime, now: SimTime, ok: bool) {
         let latency = now - created;
         if now < self.start {
@@ -524,9 +573,6 @@ impl Impact {
         let recovered = self.recovered_at(run_end);
         let during = self.during_latency.summary();
         json!({
-            "name": self.label,
-            "kind": self.kind,
-            "subject": self.subject,
             "start_s": self.start.as_secs_f64(),
             "end_s": self.end.as_secs_f64(),
             "baseline": {
@@ -674,14 +720,12 @@ impl Injector {
                 label: f.label(index),
                 kind: f.kind.get_ref().clone(),
                 subject,
-                start,
-                end: window_end,
-                baseline: Counts::default(),
-                baseline_latency: Latency::new(3),
-                slow_threshold: None,
-                during: Counts::default(),
-                during_latency: Latency::new(3),
-                buckets: Vec::new(),
+                all: Tally::new(start, window_end),
+                workloads: scenario
+                    .workloads
+                    .iter()
+                    .map(|w| (w.name.get_ref().clone(), Tally::new(start, window_end)))
+                    .collect(),
             });
         }
         // Deliveries past the end never happen; the rest go out in time order (ties in plan
@@ -734,8 +778,9 @@ impl Component for Injector {
             let now = cx.now();
             let created = response.request.created_at;
             let ok = response.outcome.is_ok();
+            let workload = response.request.workload as usize;
             for impact in &mut self.impacts {
-                impact.record(created, now, ok);
+                impact.record(workload, created, now, ok);
             }
         }
     }

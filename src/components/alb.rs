@@ -579,6 +579,9 @@ impl Alb {
                 let interval = self.check_interval;
                 let t = self.target_mut(instance);
                 t.az = az;
+                // A target registering again (an instance back from an AZ outage) restarted:
+                // whatever it held was lost, and its connections with it.
+                t.outstanding = 0;
                 t.state = if healthy {
                     TargetState::Healthy
                 } else {

@@ -615,6 +615,7 @@ impl Kind for Spec {
             policies,
             // Load balancers route to the instances; queues whose consumer is the group poll
             // from them. Both learn of instances by registration and drain them.
+            target_of: cx.referrers("targets"),
             load_balancers: {
                 let mut lbs = cx.referrers("targets");
                 lbs.extend(cx.referrers("consumer"));
@@ -846,6 +847,8 @@ pub struct Asg {
     scheduled: Vec<ScheduledSpec>,
     policies: Vec<Policy>,
     load_balancers: Vec<ComponentId>,
+    /// The load balancers alone (not the queues the group consumes).
+    target_of: Vec<ComponentId>,
     /// Queues this group consumes (for the backlog metric).
     queues: Vec<ComponentId>,
     /// Visible messages of those queues, as last reported.
@@ -1905,6 +1908,20 @@ impl Asg {
                             && matches!(inst.state, State::InService | State::Draining)
                         {
                             self.pool.reconnect(p, now);
+                            // Not replaced yet: it registers again and must pass the health
+                            // checks before it gets traffic.
+                            if inst.state == State::InService && !inst.replacing {
+                                for &lb in &self.target_of {
+                                    cx.send(
+                                        lb,
+                                        Msg::Control(Control::Register {
+                                            instance: p,
+                                            healthy: false,
+                                            az,
+                                        }),
+                                    );
+                                }
+                            }
                         }
                     }
                 }
