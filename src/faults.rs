@@ -308,10 +308,10 @@ pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
             };
             out.push((message, az.span()));
         }
-        if let Some(name) = &f.component {
-            if let Some(message) = component_issue(scenario, kind, name.get_ref()) {
-                out.push((message, name.span()));
-            }
+        if let Some(name) = &f.component
+            && let Some(message) = component_issue(scenario, kind, name.get_ref())
+        {
+            out.push((message, name.span()));
         }
         if let Some(at) = &f.at
             && *at.get_ref() >= end

@@ -279,8 +279,10 @@ fn faults_section(h: &mut String, summary: &Summary) {
     let Some(faults) = summary.faults.as_ref().and_then(Value::as_array) else {
         return;
     };
-    h.push_str("<h3>Faults</h3>
-");
+    h.push_str(
+        "<h3>Faults</h3>
+",
+    );
     h.push_str(
         "<p>Requests sent while each fault was active (end to end), against the 60 s before \
          it. Recovered: from the fault's start to the first of six 10 s buckets in a row whose \

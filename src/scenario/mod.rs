@@ -485,7 +485,7 @@ impl Scenario {
         let lambda_account = components::lambda::LambdaAccount::new(self);
         let region = Region::from_spec(self.region.as_ref());
         // The fault injector comes after every workload and component.
-        let injector = (!self.faults.is_empty()).then(|| ComponentId(ids.len() as u32));
+        let injector = (!self.faults.is_empty()).then_some(ComponentId(ids.len() as u32));
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
