@@ -16,13 +16,14 @@
 //!
 //! [[fault]]
 //! kind = "latency_injection"   # service times multiplied by `factor` during the window
-//! component = "web"
+//! component = "web"            # an ec2_fleet, asg or lambda
 //! at = "2m"
 //! duration = "1m"
 //! factor = 3
 //!
 //! [[fault]]
-//! kind = "error_injection"     # a fraction of the requests fail at once with a 500
+//! kind = "error_injection"     # a fraction of the requests fail at once with a 500 (a
+//!                              # function's synchronous invocations; events are accepted)
 //! component = "web"
 //! at = "2m"
 //! duration = "1m"
@@ -39,6 +40,14 @@
 //! injector's own stream, so they do not move any component's random numbers. The components
 //! act on the message with their own machinery: a crash is the crash of `failures`/`mtbf`, an
 //! unreachable instance answers nothing and fails its health checks.
+//!
+//! # What it simplifies
+//! An AZ outage reaches instances only: load balancer nodes, functions, tables and queues are
+//! regional or AWS-managed and carry on. A queue's pollers on an instance of the failed AZ stay
+//! stuck on the message they were handing over (it becomes visible again after its visibility
+//! timeout); when the AZ comes back its instances register again with their load balancers,
+//! not with the queues they consume. A latency injection stretches the steps that *start* in
+//! the window (a step already running keeps its time), not a function's cold start.
 //!
 //! # Impact
 //! Every workload copies its final answers (end to end, retries included) to the injector, which
@@ -92,8 +101,20 @@ pub const KINDS: &[&str] = &[
     "error_injection",
 ];
 
-/// Component kinds that have instances (what instance, latency and error faults apply to).
+/// Component kinds that have instances (what instance failures apply to).
 const INSTANCE_KINDS: &[&str] = &["ec2_fleet", "asg"];
+
+/// Component kinds whose service time or answers can be tampered with.
+const SERVICE_KINDS: &[&str] = &["ec2_fleet", "asg", "lambda"];
+
+/// The kinds a fault of `kind` applies to, and how to say so.
+fn applies_to(kind: &str) -> (&'static [&'static str], &'static str) {
+    if kind == "instance_failure" {
+        (INSTANCE_KINDS, "an ec2_fleet or an asg")
+    } else {
+        (SERVICE_KINDS, "an ec2_fleet, an asg or a lambda")
+    }
+}
 
 /// Component kinds an AZ outage reaches: those with instances in AZs (a load balancer's nodes
 /// are AWS-managed and survive).
@@ -361,7 +382,7 @@ fn example(field: &str) -> &'static str {
         "az" => " (an availability zone of [region] azs)",
         "at" => " (when it starts, e.g. \"5m\")",
         "duration" => " (how long it lasts, e.g. \"10m\")",
-        "component" => " (an ec2_fleet or asg)",
+        "component" => " (the component's name)",
         "factor" => " (the service-time multiplier, e.g. 3)",
         "fraction" => " (the share of requests that fail, e.g. 0.1)",
         _ => "",
@@ -370,30 +391,108 @@ fn example(field: &str) -> &'static str {
 
 /// Why `name` cannot be the component of a `kind` fault, if it cannot.
 fn component_issue(scenario: &Scenario, kind: &str, name: &str) -> Option<String> {
+    let (kinds, phrase) = applies_to(kind);
     if let Some(c) = scenario.components.iter().find(|c| c.name == name) {
-        if INSTANCE_KINDS.contains(&c.spec.kind()) {
+        if kinds.contains(&c.spec.kind()) {
             return None;
         }
+        let found = c.spec.kind();
+        let article = if found.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
         return Some(format!(
-            "a {kind} fault applies to an ec2_fleet or an asg, and `{name}` is a {}",
-            c.spec.kind()
+            "a {kind} fault applies to {phrase}, and `{name}` is {article} {found}"
         ));
     }
     if scenario.workloads.iter().any(|w| w.name.get_ref() == name) {
         return Some(format!(
-            "`{name}` is a workload; a {kind} fault applies to an ec2_fleet or an asg"
+            "`{name}` is a workload; a {kind} fault applies to {phrase}"
         ));
     }
     let candidates: Vec<&str> = scenario
         .components
         .iter()
-        .filter(|c| INSTANCE_KINDS.contains(&c.spec.kind()))
+        .filter(|c| kinds.contains(&c.spec.kind()))
         .map(|c| c.name.as_str())
         .collect();
+    let all: Vec<&str> = scenario
+        .components
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    let hint = match did_you_mean(name, &candidates) {
+        h if h.is_empty() => did_you_mean(name, &all),
+        h => h,
+    };
     Some(format!(
-        "no ec2_fleet or asg is named `{name}`{}",
-        did_you_mean(name, &candidates)
+        "no component is named `{name}`; expected {phrase}{hint}"
     ))
+}
+
+/// Latency and error injection on a component without instances (a Lambda function): a
+/// service-time multiplier and a failure fraction, and the failures counted.
+#[derive(Clone, Debug)]
+pub struct Injected {
+    slowdown: f64,
+    error_fraction: f64,
+    injected_errors: u64,
+    touched: bool,
+}
+
+impl Default for Injected {
+    fn default() -> Self {
+        Injected {
+            slowdown: 1.0,
+            error_fraction: 0.0,
+            injected_errors: 0,
+            touched: false,
+        }
+    }
+}
+
+impl Injected {
+    /// Takes a fault's start or end into account (other actions do not concern it).
+    pub fn apply(&mut self, action: FaultAction) {
+        match action {
+            FaultAction::Slowdown { factor_ppm } => self.slowdown = factor_ppm as f64 / PPM,
+            FaultAction::Errors { fraction_ppm } => self.error_fraction = fraction_ppm as f64 / PPM,
+            _ => return,
+        }
+        self.touched = true;
+    }
+
+    /// A service step's time under the current slowdown.
+    pub fn stretch(&self, delay: SimDuration) -> SimDuration {
+        if self.slowdown == 1.0 {
+            delay
+        } else {
+            delay.mul_f64(self.slowdown)
+        }
+    }
+
+    /// True when an arriving request must fail (a seeded draw, only while errors are
+    /// injected); counted when `in_window`.
+    pub fn fails(&mut self, in_window: bool, rng: &mut SimRng) -> bool {
+        if self.error_fraction > 0.0 && rng.random::<f64>() < self.error_fraction {
+            if in_window {
+                self.injected_errors += 1;
+            }
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Adds `injected_errors` to a report once a fault touched the component.
+    pub fn report(&self, report: ComponentReport) -> ComponentReport {
+        if self.touched {
+            report.figure("injected_errors", self.injected_errors)
+        } else {
+            report
+        }
+    }
 }
 
 /// One scheduled delivery: at `at`, `action` to `target`.

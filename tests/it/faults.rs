@@ -431,6 +431,51 @@ fraction = 0.2
 }
 
 #[test]
+fn a_function_can_be_slowed_down_and_made_to_fail() {
+    let text = r#"
+[simulation]
+duration = "5m"
+[[workload]]
+name = "load"
+target = "fn"
+arrival = { process = "poisson", rate = "50/s" }
+[[component]]
+name = "fn"
+kind = "lambda"
+memory_mb = 1769
+handler = [ { compute = "100ms" } ]
+[[fault]]
+kind = "latency_injection"
+component = "fn"
+at = "1m"
+duration = "1m"
+factor = 2
+[[fault]]
+kind = "error_injection"
+component = "fn"
+at = "3m"
+duration = "1m"
+fraction = 0.5
+"#;
+    let s = summary(text);
+    // At 1769 MB a function has one full vCPU: 100 ms, doubled in the window. Environments
+    // started before the window are warm, but the window needs twice as many: the new ones
+    // add their cold start, so the p50 is exact and the mean at least 200 ms.
+    let slow = &s["faults"][0]["during"]["latency_ms"];
+    // (Percentiles come from a histogram with three significant figures.)
+    assert!((f64_at(slow, &["p50"]) - 200.0).abs() < 0.2, "{slow}");
+    assert!(f64_at(slow, &["mean"]) >= 200.0);
+    let failing = &s["faults"][1]["during"];
+    let n = f64_at(failing, &["requests"]);
+    let errors = f64_at(failing, &["errors"]);
+    assert!(
+        (errors / n - 0.5).abs() < 5.0 * (0.25 / n).sqrt(),
+        "{errors} of {n}"
+    );
+    assert_eq!(f64_at(&s["components"]["fn"], &["injected_errors"]), errors);
+}
+
+#[test]
 fn random_instance_failures_follow_their_rate() {
     let text = r#"
 [simulation]
@@ -614,7 +659,7 @@ fn bad_faults_are_rejected_with_positions() {
             "[[fault]]\nkind = \"latency_injection\"\ncomponent = \"wbe\"\nat = \"1m\"\nduration = \"1m\"\nfactor = 2\n",
             &[
                 "case.toml:25:",
-                "no ec2_fleet or asg is named `wbe`",
+                "no component is named `wbe`",
                 "did you mean `web`",
             ],
         ),
@@ -622,8 +667,8 @@ fn bad_faults_are_rejected_with_positions() {
             "[[fault]]\nkind = \"error_injection\"\ncomponent = \"lb\"\nat = \"1m\"\nduration = \"1m\"\nfraction = 0.1\n",
             &[
                 "case.toml:25:",
-                "applies to an ec2_fleet or an asg",
-                "`lb` is a alb",
+                "applies to an ec2_fleet, an asg or a lambda",
+                "`lb` is an alb",
             ],
         ),
         (
