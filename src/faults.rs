@@ -899,3 +899,103 @@ impl Component for Injector {
             .figure("faults", faults)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(s: f64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs_f64(s)
+    }
+
+    /// A tally of a fault from 100 s to 200 s, fed one request every 100 ms from 0 to `until`
+    /// seconds; `bad(t)` says whether the request sent at `t` fails.
+    fn tally(until: f64, bad: impl Fn(f64) -> bool) -> Tally {
+        let mut t = Tally::new(secs(100.0), secs(200.0));
+        let mut sent = 0.0;
+        while sent < until {
+            // 10 ms each, or a failure after 60 s (an ALB's 504).
+            let (ok, took) = if bad(sent) {
+                (false, 60.0)
+            } else {
+                (true, 0.01)
+            };
+            t.record(secs(sent), secs(sent + took), ok);
+            sent += 0.1;
+        }
+        t
+    }
+
+    #[test]
+    fn recovery_starts_with_six_normal_buckets_in_a_row() {
+        // Requests sent from 100 s to 125 s fail (their answers come a minute later).
+        let t = tally(400.0, |s| (100.0..125.0).contains(&s));
+        assert_eq!(t.recovered_at(secs(400.0)), Some(secs(130.0)));
+        // A few failures (3 %) late in a streak restart it.
+        let t = tally(400.0, |s| {
+            (100.0..125.0).contains(&s) || (150.0..150.25).contains(&s)
+        });
+        assert_eq!(t.recovered_at(secs(400.0)), Some(secs(160.0)));
+        // Never disturbed: recovered at once.
+        let t = tally(400.0, |_| false);
+        assert_eq!(t.recovered_at(secs(400.0)), Some(secs(100.0)));
+        // Not enough judged buckets before the end (the last minute is not judged).
+        let t = tally(400.0, |s| (100.0..125.0).contains(&s));
+        assert_eq!(t.recovered_at(secs(180.0)), None);
+    }
+
+    #[test]
+    fn slow_answers_count_against_recovery() {
+        let mut t = Tally::new(secs(100.0), secs(200.0));
+        let mut sent = 0.0;
+        while sent < 400.0 {
+            // 10 ms normally; 20 ms (over 1.5 x the baseline p99) for requests sent in the
+            // first 40 s of the fault.
+            let took = if (100.0..140.0).contains(&sent) {
+                0.02
+            } else {
+                0.01
+            };
+            t.record(secs(sent), secs(sent + took), true);
+            sent += 0.1;
+        }
+        assert_eq!(t.recovered_at(secs(400.0)), Some(secs(140.0)));
+        assert_eq!(t.during.created, 1000);
+        assert_eq!(t.baseline.created, 600);
+    }
+
+    #[test]
+    fn poisson_failure_times_follow_the_rate() {
+        let mut rng = crate::engine::rng::stream(1, "test");
+        let times = poisson_times(2.0, secs(0.0), secs(10_000.0), &mut rng);
+        // 20,000 expected, sd 141.
+        assert!(
+            (times.len() as f64 - 20_000.0).abs() < 5.0 * 141.5,
+            "{}",
+            times.len()
+        );
+        assert!(times.windows(2).all(|w| w[0] <= w[1]));
+        assert!(times.iter().all(|&t| t < secs(10_000.0)));
+    }
+
+    #[test]
+    fn injected_effects_start_and_end() {
+        let mut injected = Injected::default();
+        let mut rng = crate::engine::rng::stream(1, "test");
+        assert!(!injected.fails(true, &mut rng));
+        injected.apply(FaultAction::Slowdown {
+            factor_ppm: 2_500_000,
+        });
+        assert_eq!(
+            injected.stretch(SimDuration::from_millis(10)),
+            SimDuration::from_millis(25)
+        );
+        injected.apply(FaultAction::Errors {
+            fraction_ppm: 1_000_000,
+        });
+        assert!(injected.fails(true, &mut rng));
+        injected.apply(FaultAction::Errors { fraction_ppm: 0 });
+        assert!(!injected.fails(true, &mut rng));
+        assert_eq!(injected.injected_errors, 1);
+    }
+}
