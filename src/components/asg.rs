@@ -588,8 +588,13 @@ impl Kind for Spec {
         scheduled.sort_by_key(|s| s.at);
         let mut failures: Vec<FailureSpec> = self.failures.clone();
         failures.sort_by_key(|f| f.at);
-        let mut azs = cx.region.placement(self.azs.as_ref());
-        azs.dedup();
+        // A group's AZs are a set: a name listed twice counts once.
+        let mut azs: Vec<u8> = Vec::new();
+        for az in cx.region.placement(self.azs.as_ref()) {
+            if !azs.contains(&az) {
+                azs.push(az);
+            }
+        }
         Ok(Box::new(Asg {
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             azs,

@@ -567,6 +567,24 @@ impl Scenario {
             };
             out.push_str(&format!("  {} ({}){arrow}\n", c.name, c.spec.kind()));
         }
+        if let Some(azs) = self.region.as_ref().and_then(|r| r.azs.as_ref()) {
+            let names: Vec<&str> = azs.get_ref().iter().map(|n| n.get_ref().as_str()).collect();
+            out.push_str(&format!(
+                "  region: availability zones {}\n",
+                names.join(", ")
+            ));
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let f = f.get_ref();
+            let on = f.az.as_ref().or(f.component.as_ref());
+            out.push_str(&format!(
+                "  fault {} ({}){}\n",
+                f.label(i),
+                f.kind.get_ref(),
+                on.map(|n| format!(" on {}", n.get_ref()))
+                    .unwrap_or_default()
+            ));
+        }
         out
     }
 }
