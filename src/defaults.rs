@@ -68,6 +68,26 @@ pub fn api_gateway() -> &'static ApiGatewayDefaults {
     })
 }
 
+const NETWORK_TOML: &str = include_str!("../models/network.toml");
+
+/// `models/network.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkDefaults {
+    /// One-way latency of a hop inside one availability zone.
+    pub hop: SimDuration,
+    /// Extra one-way latency of a hop between availability zones.
+    pub cross_az: SimDuration,
+}
+
+/// The network defaults.
+pub fn network() -> &'static NetworkDefaults {
+    static NETWORK: OnceLock<NetworkDefaults> = OnceLock::new();
+    NETWORK.get_or_init(|| {
+        toml::from_str(NETWORK_TOML).expect("models/network.toml is checked by a test")
+    })
+}
+
 /// `models/dynamodb.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -213,5 +233,8 @@ mod tests {
         assert_eq!(api.account_burst, 5_000);
         assert_eq!(api.integration_timeout, SimDuration::from_secs(29));
         assert_eq!(api.cache_ttl_max, SimDuration::from_secs(3600));
+        let network: NetworkDefaults =
+            toml::from_str(NETWORK_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert!(network.hop < network.cross_az);
     }
 }

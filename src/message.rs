@@ -133,6 +133,9 @@ pub enum Control {
         instance: u32,
         /// True to skip the initial health checks.
         healthy: bool,
+        /// The instance's availability zone: an index into the scenario's `[region] azs`
+        /// (0 when the scenario declares none).
+        az: u8,
     },
     /// Group → load balancer: deregister `instance`; it drains, then the load balancer answers
     /// [`Control::Drained`].
@@ -178,7 +181,41 @@ pub enum Control {
         /// The new health.
         healthy: bool,
     },
+    /// Fault injector → component: a scheduled fault starts or ends (see `crate::faults`).
+    Fault(FaultAction),
 }
+
+/// What a fault does to the component it is delivered to, at the moment it is delivered.
+///
+/// Ratios are integers in millionths so that control messages stay `Eq` and exact.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Availability zone `az` fails: its instances stop answering.
+    AzDown {
+        /// Index into the scenario's `[region] azs`.
+        az: u8,
+    },
+    /// Availability zone `az` is back.
+    AzUp {
+        /// Index into the scenario's `[region] azs`.
+        az: u8,
+    },
+    /// One instance of the group, chosen at random among those in service, crashes.
+    InstanceFailure,
+    /// Service times are multiplied by `factor_ppm / 1e6` from now on (1e6 ends the fault).
+    Slowdown {
+        /// The factor in millionths.
+        factor_ppm: u32,
+    },
+    /// From now on a fraction `fraction_ppm / 1e6` of requests fail with a 500 (0 ends it).
+    Errors {
+        /// The fraction in millionths.
+        fraction_ppm: u32,
+    },
+}
+
+/// Millionths of a unit, as [`FaultAction`] carries ratios.
+pub const PPM: f64 = 1e6;
 
 /// Everything that travels between components.
 #[derive(Copy, Clone, Debug, PartialEq)]

@@ -9,6 +9,7 @@
 //! idle_timeout = "60s"                       # no answer by then -> 504
 //! deregistration_delay = "300s"              # draining time of a deregistered target
 //! health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }
+//! cross_zone = true                          # default, as AWS: each node routes to every AZ
 //! ```
 //! Defaults come from `models/alb.toml`.
 //!
@@ -27,11 +28,28 @@
 //! - A deregistered target drains: it gets no new request; when its last in-flight request is
 //!   answered, or `deregistration_delay` has passed, the group is told it may terminate it.
 //! - 504 when a target does not answer within the idle timeout (the target's late answer is then
-//!   discarded and counted as `late_responses`). Cross-zone load balancing is on.
+//!   discarded and counted as `late_responses`).
+//! - Availability zones (with a `[region]`): the ALB has a node in each AZ where a target has
+//!   registered. Clients resolve the ALB's DNS name to the nodes in DNS and spread evenly over
+//!   them (DNS round robin); each request's node is picked by a stable hash of its request id
+//!   (SplitMix64), so the choice is deterministic and independent of everything else. Each node
+//!   runs its own routing algorithm (its own round-robin turn). With `cross_zone = true` (the
+//!   ALB default, aws-facts.md) a node routes to every healthy target; with `cross_zone = false`
+//!   only to the healthy targets in its own AZ, so an AZ with fewer targets loads each of them
+//!   more (2 AZs with 2 and 8 targets: 25 % of requests to each target in the first, 6.25 % in
+//!   the second). Without cross-zone, a node with no healthy target in its AZ is taken out of
+//!   DNS at once; if every node is out, all are used (fail open). An `az_outage` takes out the
+//!   AZ's *instances*: the ALB's node there keeps answering (its nodes are AWS-managed), so
+//!   until health checks mark the dead targets unhealthy, the requests routed to them get a 504
+//!   at the idle timeout, whether cross-zone load balancing is on (every node sends them a
+//!   share) or off (the node of the failed AZ sends them all its requests, then leaves DNS). A
+//!   forward to a target, and its answer back, take the region's hop latency, plus the
+//!   cross-AZ extra when the target is in another AZ than the node (`models/network.toml`).
 //!
 //! # What it simplifies
-//! The load balancer adds no latency of its own, and a health check is answered at once (its
-//! timeout does not matter). It knows each target's capacity (workers plus `max_queue`) and
+//! The load balancer adds no processing time of its own, and a health check is answered at once
+//! (its timeout does not matter; a target that cannot be reached fails it). Clients see DNS
+//! changes at once (no DNS caching TTL). It knows each target's capacity (workers plus `max_queue`) and
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
 
@@ -65,6 +83,8 @@ pub struct Spec {
     pub deregistration_delay: Option<SimDuration>,
     /// Target health checks.
     pub health_check: Option<HealthCheckSpec>,
+    /// Cross-zone load balancing (default true).
+    pub cross_zone: Option<bool>,
 }
 
 /// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
@@ -155,7 +175,11 @@ impl Kind for Spec {
             capacity: group.capacity_per_instance,
             targets: Vec::new(),
             routable: Vec::new(),
-            next: 0,
+            cross_zone: self.cross_zone.unwrap_or(true),
+            hop: cx.region.hop,
+            cross_az: cx.region.cross_az,
+            az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
+            nodes: Vec::new(),
             forwards: Slab::default(),
             next_generation: 0,
             deadlines: VecDeque::new(),
@@ -187,6 +211,8 @@ enum TargetState {
 #[derive(Clone, Debug)]
 struct Target {
     state: TargetState,
+    /// Availability zone.
+    az: u8,
     outstanding: u32,
     /// Requests sent here in the measured window.
     requests: u64,
@@ -203,11 +229,32 @@ struct Forward {
     request: Request,
     arrived: SimTime,
     target: u32,
+    /// The AZ of the node that received the request.
+    node_az: u8,
     /// Unique per forwarded request, so a deadline left behind by an earlier user of the slot
     /// is recognised as stale.
     generation: u64,
     /// False once the client has had its 504; the target's answer is then discarded.
     waiting: bool,
+}
+
+/// The load balancer's node in one AZ.
+#[derive(Clone, Debug)]
+struct Node {
+    az: u8,
+    /// Where the node's next round-robin turn (or least-outstanding tie-break scan) starts, as
+    /// a position in its pool of targets.
+    next: usize,
+    /// Requests it received in the measured window.
+    requests: u64,
+}
+
+/// SplitMix64's finaliser: a stable, well-mixed hash of a request id (DNS round robin).
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
 }
 
 /// Timer kinds of the ALB.
@@ -229,9 +276,15 @@ pub struct Alb {
     targets: Vec<Target>,
     /// Healthy targets, in registration order: the ones requests go to.
     routable: Vec<u32>,
-    /// Where the next round-robin turn (or least-outstanding tie-break scan) starts, as a
-    /// position in `routable`.
-    next: usize,
+    cross_zone: bool,
+    /// One-way hop latency inside an AZ, and the cross-AZ extra.
+    hop: SimDuration,
+    cross_az: SimDuration,
+    /// AZ names, when the scenario declares AZs (for the report).
+    az_names: Option<Vec<String>>,
+    /// One node per AZ with targets, in AZ order.
+    nodes: Vec<Node>,
+
     forwards: Slab<Forward>,
     next_generation: u64,
     /// (deadline, slot, generation) in deadline order: the timeout is the same for every
@@ -251,33 +304,84 @@ impl Alb {
             .is_none_or(|cap| self.targets[target as usize].outstanding < cap)
     }
 
-    /// The targets requests may go to: the healthy ones, or, if none is healthy, every
-    /// registered one that is not draining (fail open).
-    fn candidates(&self) -> Vec<u32> {
+    /// When no target is healthy, the registered ones that are not draining (fail open), in
+    /// AZ `az` only if given.
+    fn candidates(&self, az: Option<u8>) -> Vec<u32> {
         (0..self.targets.len() as u32)
             .filter(|&t| {
-                matches!(
-                    self.targets[t as usize].state,
-                    TargetState::Initial | TargetState::Unhealthy
-                )
+                let t = &self.targets[t as usize];
+                matches!(t.state, TargetState::Initial | TargetState::Unhealthy)
+                    && az.is_none_or(|a| a == t.az)
             })
             .collect()
     }
 
-    /// The target for the next request, or `None` if none can take it.
-    fn choose(&mut self) -> Option<u32> {
-        let fail_open;
-        let pool: &[u32] = if self.routable.is_empty() {
-            fail_open = self.candidates();
-            &fail_open
+    /// True when node `k` is in DNS: with cross-zone load balancing always, without it when it
+    /// has a healthy target in its AZ.
+    fn node_in_dns(&self, k: usize) -> bool {
+        let node = &self.nodes[k];
+        self.cross_zone
+            || self
+                .routable
+                .iter()
+                .any(|&t| self.targets[t as usize].az == node.az)
+    }
+
+    /// The node that receives a request: one of the nodes in DNS, by a hash of the request id.
+    fn pick_node(&self, request_id: u64) -> Option<usize> {
+        match self.nodes.len() {
+            0 => None,
+            1 => Some(0),
+            n => {
+                let mut in_dns: Vec<usize> = (0..n).filter(|&k| self.node_in_dns(k)).collect();
+                if in_dns.is_empty() {
+                    in_dns = (0..n).collect();
+                }
+                Some(in_dns[(mix(request_id) % in_dns.len() as u64) as usize])
+            }
+        }
+    }
+
+    /// One-way latency between the node in AZ `from` and a target in AZ `to`.
+    fn latency(&self, from: u8, to: u8) -> SimDuration {
+        if from == to {
+            self.hop
         } else {
-            &self.routable
+            self.hop + self.cross_az
+        }
+    }
+
+    /// The target node `node` sends the next request to, or `None` if none can take it.
+    fn choose(&mut self, node: usize) -> Option<u32> {
+        let own_az;
+        let fail_open;
+        let pool: &[u32] = if self.cross_zone {
+            if self.routable.is_empty() {
+                fail_open = self.candidates(None);
+                &fail_open
+            } else {
+                &self.routable
+            }
+        } else {
+            let az = self.nodes[node].az;
+            own_az = self
+                .routable
+                .iter()
+                .copied()
+                .filter(|&t| self.targets[t as usize].az == az)
+                .collect::<Vec<u32>>();
+            if own_az.is_empty() {
+                fail_open = self.candidates(Some(az));
+                &fail_open
+            } else {
+                &own_az
+            }
         };
         let n = pool.len();
         if n == 0 {
             return None;
         }
-        let start = self.next % n;
+        let start = self.nodes[node].next % n;
         let chosen = match self.algorithm {
             Algorithm::RoundRobin => (0..n)
                 .map(|k| (start + k) % n)
@@ -297,14 +401,21 @@ impl Alb {
             }
         };
         let at = chosen?;
-        self.next = (at + 1) % n;
-        Some(pool[at])
+        let target = pool[at];
+        self.nodes[node].next = (at + 1) % n;
+        Some(target)
     }
 
     fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
         let now = cx.now();
         self.metrics.arrived(now);
-        let Some(target) = self.choose() else {
+        let node = self.pick_node(request.id);
+        if let Some(k) = node
+            && self.metrics.in_window(now)
+        {
+            self.nodes[k].requests += 1;
+        }
+        let Some(target) = node.and_then(|k| self.choose(k)) else {
             if self.metrics.in_window(now) {
                 self.rejected += 1;
             }
@@ -320,10 +431,12 @@ impl Alb {
         self.in_flight += 1;
         let generation = self.next_generation;
         self.next_generation += 1;
+        let node_az = self.nodes[node.expect("a target was chosen by a node")].az;
         let slot = self.forwards.insert(Forward {
             request,
             arrived: now,
             target,
+            node_az,
             generation,
             waiting: true,
         });
@@ -338,23 +451,32 @@ impl Alb {
             route: target,
             ..request
         };
-        cx.send_request(self.group, forwarded);
+        let delay = self.latency(node_az, self.targets[target as usize].az);
+        cx.send_after(self.group, delay, Msg::Request(forwarded));
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let slot = response.request.tag as u32;
         let forward = &mut self.forwards[slot];
         let target = forward.target;
+        let node_az = forward.node_az;
         self.targets[target as usize].outstanding -= 1;
         if forward.waiting {
             forward.waiting = false;
             let (request, arrived) = (forward.request, forward.arrived);
             self.in_flight -= 1;
-            self.metrics.finished(arrived, cx.now(), response.outcome);
-            cx.reply(Response {
-                request,
-                outcome: response.outcome,
-            });
+            // The answer travels back from the target to the node.
+            let back = self.latency(self.targets[target as usize].az, node_az);
+            self.metrics
+                .finished(arrived, cx.now() + back, response.outcome);
+            cx.send_after(
+                request.reply_to,
+                back,
+                Msg::Response(Response {
+                    request,
+                    outcome: response.outcome,
+                }),
+            );
         } else {
             self.late_responses += 1;
         }
@@ -422,6 +544,7 @@ impl Alb {
                 i + 1,
                 Target {
                     state: TargetState::Unused,
+                    az: 0,
                     outstanding: 0,
                     requests: 0,
                     passes: 0,
@@ -447,9 +570,18 @@ impl Alb {
 
     fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
         match control {
-            Control::Register { instance, healthy } => {
+            Control::Register {
+                instance,
+                healthy,
+                az,
+            } => {
+                self.ensure_node(az);
                 let interval = self.check_interval;
                 let t = self.target_mut(instance);
+                t.az = az;
+                // A target registering again (an instance back from an AZ outage) restarted:
+                // whatever it held was lost, and its connections with it.
+                t.outstanding = 0;
                 t.state = if healthy {
                     TargetState::Healthy
                 } else {
@@ -480,6 +612,8 @@ impl Alb {
             Control::HealthCheckResult { instance, healthy } => {
                 self.on_health_result(instance, healthy, cx)
             }
+            // The ALB's nodes survive an AZ outage; its targets' health checks tell.
+            Control::Fault(_) => {}
             Control::Drained { .. }
             | Control::HealthCheck { .. }
             | Control::TargetHealth { .. }
@@ -487,6 +621,20 @@ impl Alb {
             | Control::QueueDepth { .. } => {
                 debug_assert!(false, "an ALB does not receive {control:?}")
             }
+        }
+    }
+
+    /// Adds the node of AZ `az` if the ALB has none there yet (nodes stay in AZ order).
+    fn ensure_node(&mut self, az: u8) {
+        if let Err(at) = self.nodes.binary_search_by_key(&az, |n| n.az) {
+            self.nodes.insert(
+                at,
+                Node {
+                    az,
+                    next: 0,
+                    requests: 0,
+                },
+            );
         }
     }
 
@@ -598,7 +746,8 @@ impl Component for Alb {
             .iter()
             .filter(|t| t.state == TargetState::Healthy)
             .count();
-        self.metrics
+        let report = self
+            .metrics
             .report(Spec::KIND, self.in_flight)
             .figure("algorithm", self.algorithm)
             .figure("targets", self.targets.len())
@@ -606,7 +755,21 @@ impl Component for Alb {
             .figure("target_requests", target_requests)
             .figure("imbalance", imbalance)
             .figure("rejected", self.rejected)
-            .figure("late_responses", self.late_responses)
+            .figure("late_responses", self.late_responses);
+        let Some(names) = &self.az_names else {
+            return report;
+        };
+        let name = |az: u8| names.get(az as usize).cloned().unwrap_or_default();
+        let nodes: Vec<serde_json::Value> = self
+            .nodes
+            .iter()
+            .map(|n| serde_json::json!({ "az": name(n.az), "requests": n.requests }))
+            .collect();
+        let target_azs: Vec<String> = self.targets.iter().map(|t| name(t.az)).collect();
+        report
+            .figure("cross_zone", self.cross_zone)
+            .figure("nodes", nodes)
+            .figure("target_azs", target_azs)
     }
 }
 

@@ -49,8 +49,23 @@
 //!   `min`, `max` and `desired` at given times. When several policies act at once, the largest
 //!   resulting capacity wins.
 //!
+//! - Availability zones (with a `[region]`; `azs = [...]`, default every AZ of the region): a
+//!   launch goes to the group's AZ with the fewest instances (pending or in service; ties to the
+//!   first listed), skipping AZs that are down; scale-in first picks the AZ with the most
+//!   instances, then applies the termination policy within it, so the group stays balanced.
+//! - AZ outage (`[[fault]] kind = "az_outage"`): the AZ's instances stop answering (what they
+//!   held is lost; requests sent to them vanish, so the load balancer answers 504 at its idle
+//!   timeout). With `health_check_type = "ec2"` their EC2 status checks fail at once (after the
+//!   grace period), as for a crash; with `"elb"` the group waits until a load balancer marks
+//!   them unhealthy. Either way they are replaced, in the surviving AZs. Pending launches in the
+//!   AZ are abandoned and relaunched elsewhere. When the AZ comes back, instances not yet
+//!   replaced answer again, and the group rebalances as AWS's AZRebalance process does: it
+//!   launches one instance in the least populated AZ first (beyond the desired capacity) and,
+//!   once it is in service, terminates one from the most populated AZ (oldest first), until the
+//!   AZs differ by at most one instance.
+//!
 //! # What it simplifies
-//! One availability zone. Instances of a group are identical (one `speed`). Billing counts
+//! Instances of a group are identical (one `speed`). Billing counts
 //! in-service time (instance-hours) with no per-second minimum. A crashed instance answers
 //! nothing: requests it held are answered 502, as the load balancer would.
 
@@ -67,7 +82,7 @@ use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, NO_ROUTE, Outcome, Request, Timer};
+use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, PPM, Request, Timer};
 use crate::metrics::cloudwatch::{
     Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
 };
@@ -121,6 +136,8 @@ pub struct Spec {
     /// Scheduled actions.
     #[serde(default)]
     pub scheduled: Vec<Spanned<ScheduledSpec>>,
+    /// Availability zones the group launches into (default: every AZ of the region).
+    pub azs: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 fn one() -> u32 {
@@ -571,7 +588,18 @@ impl Kind for Spec {
         scheduled.sort_by_key(|s| s.at);
         let mut failures: Vec<FailureSpec> = self.failures.clone();
         failures.sort_by_key(|f| f.at);
+        // A group's AZs are a set: a name listed twice counts once.
+        let mut azs: Vec<u8> = Vec::new();
+        for az in cx.region.placement(self.azs.as_ref()) {
+            if !azs.contains(&az) {
+                azs.push(az);
+            }
+        }
         Ok(Box::new(Asg {
+            az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
+            azs,
+            az_down: 0,
+            rebalanced: 0,
             pool: Pool::new(handler, self.vcpus, self.max_queue, cx.warmup_end),
             speed: self.speed.as_ref().map_or(1.0, |s| *s.get_ref()),
             min: *self.min.get_ref(),
@@ -592,6 +620,7 @@ impl Kind for Spec {
             policies,
             // Load balancers route to the instances; queues whose consumer is the group poll
             // from them. Both learn of instances by registration and drain them.
+            target_of: cx.referrers("targets"),
             load_balancers: {
                 let mut lbs = cx.referrers("targets");
                 lbs.extend(cx.referrers("consumer"));
@@ -647,6 +676,15 @@ struct Instance {
     simple_activity: bool,
     /// Load balancers and queues that have not yet reported the instance drained.
     drain_acks: u32,
+    /// Availability zone (index into the region's AZs).
+    az: u8,
+    /// In an AZ that is down: answers nothing.
+    unreachable: bool,
+    /// Launched by rebalancing, beyond the desired capacity, until it is in service.
+    rebalancing: bool,
+    /// A load balancer's latest verdict was unhealthy (acted on after the grace period with
+    /// `health_check_type = "elb"`).
+    lb_unhealthy: bool,
 }
 
 /// A policy, built.
@@ -790,6 +828,14 @@ const TIMER_METRIC_CLOSE: u32 = 8;
 /// A running Auto Scaling Group.
 pub struct Asg {
     pool: Pool,
+    /// The group's AZs (region indices), in launch preference order.
+    azs: Vec<u8>,
+    /// AZ names of the region, when the scenario declares AZs (for the report).
+    az_names: Option<Vec<String>>,
+    /// Bit per AZ that is down.
+    az_down: u32,
+    /// Instances terminated to rebalance AZs.
+    rebalanced: u64,
     speed: f64,
     min: u32,
     max: u32,
@@ -806,6 +852,8 @@ pub struct Asg {
     scheduled: Vec<ScheduledSpec>,
     policies: Vec<Policy>,
     load_balancers: Vec<ComponentId>,
+    /// The load balancers alone (not the queues the group consumes).
+    target_of: Vec<ComponentId>,
     /// Queues this group consumes (for the backlog metric).
     queues: Vec<ComponentId>,
     /// Visible messages of those queues, as last reported.
@@ -912,8 +960,46 @@ impl Asg {
     fn active(&self) -> u32 {
         self.instances
             .iter()
-            .filter(|i| matches!(i.state, State::Pending | State::InService) && !i.replacing)
+            .filter(|i| {
+                matches!(i.state, State::Pending | State::InService)
+                    && !i.replacing
+                    && !i.rebalancing
+            })
             .count() as u32
+    }
+
+    /// Instances (pending or in service, not being replaced) per AZ of the group, in `azs`
+    /// order.
+    fn per_az(&self) -> Vec<u32> {
+        let mut counts = vec![0; self.azs.len()];
+        for i in &self.instances {
+            if matches!(i.state, State::Pending | State::InService)
+                && !i.replacing
+                && let Some(k) = self.azs.iter().position(|&a| a == i.az)
+            {
+                counts[k] += 1;
+            }
+        }
+        counts
+    }
+
+    fn az_is_down(&self, az: u8) -> bool {
+        self.az_down & (1 << az) != 0
+    }
+
+    /// The AZ a new instance goes to: the group's AZ that is up with the fewest instances
+    /// (ties to the first listed); if every AZ is down, the one with the fewest.
+    fn launch_az(&self) -> u8 {
+        let counts = self.per_az();
+        let pick = |up_only: bool| {
+            (0..self.azs.len())
+                .filter(|&k| !up_only || !self.az_is_down(self.azs[k]))
+                .min_by_key(|&k| (counts[k], k))
+        };
+        let k = pick(true)
+            .or_else(|| pick(false))
+            .expect("a group has an AZ");
+        self.azs[k]
     }
 
     /// In-service instances past their warm-up: the capacity policies scale from.
@@ -934,6 +1020,7 @@ impl Asg {
     fn launch(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
         let id = self.instances.len() as u32;
+        let az = self.launch_az();
         self.instances.push(Instance {
             state: State::Pending,
             launched_at: now,
@@ -944,6 +1031,10 @@ impl Asg {
             replacing: false,
             simple_activity: self.tag_simple,
             drain_acks: 0,
+            az,
+            unreachable: false,
+            rebalancing: false,
+            lb_unhealthy: false,
         });
         if self.tag_simple
             && let Some(activity) = &mut self.simple_activity
@@ -982,6 +1073,7 @@ impl Asg {
                 Msg::Control(Control::Register {
                     instance: pool_index,
                     healthy: healthy_from_start,
+                    az: inst.az,
                 }),
             );
         }
@@ -1014,8 +1106,18 @@ impl Asg {
             self.launch(cx);
         }
         while self.active() > self.desired {
+            // Scale-in keeps the AZs balanced: the most populated AZ loses an instance (ties
+            // to the last listed, so launches and terminations do not chase each other).
+            let counts = self.per_az();
+            let Some(k) = (0..self.azs.len()).max_by_key(|&k| (counts[k], k)) else {
+                break;
+            };
+            let az = self.azs[k];
             let candidate = self.instances.iter().enumerate().filter(|(_, i)| {
-                matches!(i.state, State::Pending | State::InService) && !i.replacing
+                matches!(i.state, State::Pending | State::InService)
+                    && !i.replacing
+                    && !i.rebalancing
+                    && i.az == az
             });
             let chosen = match self.termination_policy {
                 TerminationPolicy::OldestInstance => {
@@ -1117,7 +1219,10 @@ impl Asg {
             Some(p) if (p as usize) < self.by_pool.len() => {
                 let id = self.by_pool[p as usize] as usize;
                 let inst = &self.instances[id];
-                if inst.failed || inst.state == State::Terminated {
+                if inst.unreachable && !inst.failed && inst.state != State::Terminated {
+                    // Its AZ is down: the request vanishes.
+                    self.pool.swallow(request, cx);
+                } else if inst.failed || inst.state == State::Terminated {
                     // Nothing listens there any more: the connection is refused.
                     self.pool.refuse(request, Outcome::Error(502), cx);
                 } else {
@@ -1179,7 +1284,9 @@ impl Asg {
                 let id = self.by_pool.get(instance as usize).copied();
                 let healthy = id.is_some_and(|id| {
                     let i = &self.instances[id as usize];
-                    !i.failed && matches!(i.state, State::InService | State::Draining)
+                    !i.failed
+                        && !i.unreachable
+                        && matches!(i.state, State::InService | State::Draining)
                 });
                 cx.send(
                     from,
@@ -1187,6 +1294,8 @@ impl Asg {
                 );
             }
             Control::TargetHealth { instance, healthy } => {
+                let id = self.by_pool[instance as usize];
+                self.instances[id as usize].lb_unhealthy = !healthy;
                 if !healthy && self.health_check_type == HealthCheckType::Elb {
                     let id = self.by_pool[instance as usize];
                     self.mark_unhealthy(id, "failed its load balancer health checks", cx);
@@ -1206,6 +1315,7 @@ impl Asg {
             Control::QueueDepth { visible } => {
                 self.backlog += visible;
             }
+            Control::Fault(action) => self.on_fault(action, cx),
             Control::QueryDepth { .. }
             | Control::Register { .. }
             | Control::Deregister { .. }
@@ -1595,7 +1705,12 @@ impl Component for Asg {
         // The group starts at its desired capacity, in service and warm.
         for _ in 0..self.desired {
             let id = self.instances.len() as u32;
+            let az = self.launch_az();
             self.instances.push(Instance {
+                az,
+                unreachable: false,
+                rebalancing: false,
+                lb_unhealthy: false,
                 state: State::Pending,
                 launched_at: SimTime::ZERO,
                 in_service_at: None,
@@ -1662,6 +1777,13 @@ impl Component for Asg {
                             format!("instance {id} in service"),
                         );
                         self.update_counts(cx.now());
+                        if self.instances[id as usize].rebalancing {
+                            // The new instance serves: one from the most populated AZ goes.
+                            self.instances[id as usize].rebalancing = false;
+                            self.rebalanced += 1;
+                            self.reconcile(cx);
+                            self.rebalance(cx);
+                        }
                     }
                 }
                 TIMER_METRIC_PERIOD => self.on_metric_period(cx),
@@ -1673,8 +1795,14 @@ impl Component for Asg {
                 TIMER_GRACE_OVER => {
                     // A failure during the grace period is acted on once it is over.
                     let id = timer.id as u32;
-                    if self.instances[id as usize].failed {
+                    let inst = &self.instances[id as usize];
+                    if inst.failed
+                        || (inst.unreachable && self.health_check_type == HealthCheckType::Ec2)
+                    {
                         self.mark_unhealthy(id, "failed its EC2 status check", cx);
+                    } else if inst.lb_unhealthy && self.health_check_type == HealthCheckType::Elb {
+                        // A verdict given during the grace period counts once it is over.
+                        self.mark_unhealthy(id, "failed its load balancer health checks", cx);
                     }
                 }
                 _ => debug_assert!(false, "unknown asg timer {timer:?}"),
@@ -1700,7 +1828,8 @@ impl Component for Asg {
         let hours = self.in_service_hours.window_mean(end, self.warmup_end)
             * end.saturating_since(self.warmup_end).as_secs_f64()
             / 3600.0;
-        self.pool
+        let report = self
+            .pool
             .report(Spec::KIND, end)
             .figure("min", self.min)
             .figure("max", self.max)
@@ -1710,11 +1839,156 @@ impl Component for Asg {
             .figure("instances_launched", self.instances.len())
             .figure("instance_hours", hours)
             .figure("replaced", self.replaced)
-            .figure("scaling_activities", &self.activities)
+            .figure("scaling_activities", &self.activities);
+        let Some(names) = &self.az_names else {
+            return report;
+        };
+        let mut per_az = serde_json::Map::new();
+        for &az in &self.azs {
+            let n = self
+                .instances
+                .iter()
+                .filter(|i| i.az == az && i.state == State::InService)
+                .count();
+            per_az.insert(names[az as usize].clone(), n.into());
+        }
+        report
+            .figure("in_service_per_az_end", per_az)
+            .figure("rebalanced", self.rebalanced)
     }
 }
 
 impl Asg {
+    fn on_fault(&mut self, action: FaultAction, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        match action {
+            FaultAction::AzDown { az } => {
+                if !self.azs.contains(&az) {
+                    return;
+                }
+                self.az_down |= 1 << az;
+                let d = self.desired;
+                for id in 0..self.instances.len() as u32 {
+                    let inst = &mut self.instances[id as usize];
+                    if inst.az != az {
+                        continue;
+                    }
+                    match inst.state {
+                        State::Pending => {
+                            // The launch cannot complete in a failed AZ: it is abandoned.
+                            inst.state = State::Terminated;
+                            inst.rebalancing = false;
+                            self.instance_settled(id, now);
+                            self.record(
+                                now,
+                                "launch_failed",
+                                d,
+                                d,
+                                format!("instance {id}: its availability zone is down"),
+                            );
+                        }
+                        State::InService | State::Draining if !inst.failed => {
+                            inst.unreachable = true;
+                            let p = inst.pool_index.expect("in service");
+                            let in_service = inst.state == State::InService;
+                            self.pool.isolate(p, cx);
+                            if in_service && self.health_check_type == HealthCheckType::Ec2 {
+                                self.mark_unhealthy(id, "failed its EC2 status check", cx);
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                self.reconcile(cx);
+            }
+            FaultAction::AzUp { az } => {
+                if !self.azs.contains(&az) {
+                    return;
+                }
+                self.az_down &= !(1 << az);
+                for inst in &mut self.instances {
+                    if inst.az == az && inst.unreachable {
+                        inst.unreachable = false;
+                        if let (Some(p), false) = (inst.pool_index, inst.failed)
+                            && matches!(inst.state, State::InService | State::Draining)
+                        {
+                            self.pool.reconnect(p, now);
+                            // Not replaced yet: it registers again and must pass the health
+                            // checks before it gets traffic.
+                            if inst.state == State::InService && !inst.replacing {
+                                for &lb in &self.target_of {
+                                    cx.send(
+                                        lb,
+                                        Msg::Control(Control::Register {
+                                            instance: p,
+                                            healthy: false,
+                                            az,
+                                        }),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                self.rebalance(cx);
+            }
+            FaultAction::InstanceFailure => {
+                let up: Vec<u32> = (0..self.instances.len() as u32)
+                    .filter(|&id| {
+                        let i = &self.instances[id as usize];
+                        i.state == State::InService && !i.failed && !i.unreachable
+                    })
+                    .collect();
+                if !up.is_empty() {
+                    let id = up[cx.rng().random_range(0..up.len())];
+                    self.fail(id, cx);
+                }
+            }
+            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
+            FaultAction::Errors { fraction_ppm } => {
+                self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
+            }
+        }
+        self.update_counts(now);
+    }
+
+    /// AZRebalance: when the group's AZs that are up differ by more than one instance, launch
+    /// one in the least populated (beyond the desired capacity); when it is in service, the
+    /// most populated loses one (see the TIMER_LAUNCHED handling), and this runs again.
+    fn rebalance(&mut self, cx: &mut Ctx<'_>) {
+        if self.instances.iter().any(|i| i.rebalancing) {
+            return;
+        }
+        let counts = self.per_az();
+        let up: Vec<usize> = (0..self.azs.len())
+            .filter(|&k| !self.az_is_down(self.azs[k]))
+            .collect();
+        let (Some(&low), Some(&high)) = (
+            up.iter().min_by_key(|&&k| (counts[k], k)),
+            up.iter().max_by_key(|&&k| (counts[k], k)),
+        ) else {
+            return;
+        };
+        if counts[high] <= counts[low] + 1 {
+            return;
+        }
+        let d = self.desired;
+        self.record(
+            cx.now(),
+            "rebalance",
+            d,
+            d,
+            format!(
+                "availability zones out of balance ({} instances in one, {} in another)",
+                counts[high], counts[low]
+            ),
+        );
+        self.launch(cx);
+        let id = self.instances.len() - 1;
+        self.instances[id].rebalancing = true;
+        self.update_counts(cx.now());
+    }
+
     /// After a job ends: a draining instance without load balancers terminates once idle.
     fn finish_if_drained_direct(&mut self, pool_index: u32, cx: &mut Ctx<'_>) {
         if self.load_balancers.is_empty() {

@@ -9,6 +9,7 @@
 //! max_queue = 100    # waiting requests per instance beyond which it answers 503
 //! speed = [1, 1, 1, 0.333]   # optional: per-instance speed factor (or one number for all)
 //! handler = [ { compute = { dist = "exponential", mean = "40ms" } } ]
+//! azs = ["a", "b"]   # optional, with [region]: instance i goes to azs[i % len] (round robin)
 //! ```
 //!
 //! # What it follows, what it simplifies
@@ -19,8 +20,16 @@
 //! compute time only, while `utilisation` counts busy workers. Every instance is in service
 //! (and healthy behind a load balancer) from the start. Requests a load balancer routes to a
 //! given instance go there; requests sent to the fleet directly are spread round robin. Not
-//! modelled: instance launch or failure (see the `asg` kind), burstable CPU credits, network
-//! time.
+//! modelled: instance launch (see the `asg` kind), burstable CPU credits, network time.
+//!
+//! # Availability zones and faults
+//! With a `[region]`, instance `i` lives in `azs[i % len]` (default: every AZ of the region in
+//! turn), so a list with one entry per instance places each instance, and an AZ listed twice
+//! gets twice the instances. Faults (see `crate::faults`): an instance that crashes
+//! (`instance_failure`) answers 502 for what it held and stays down for the rest of the run (a
+//! fleet replaces nothing); in an `az_outage` the AZ's instances answer nothing until the AZ
+//! comes back, then serve again once health checks pass. Requests sent to the fleet directly
+//! (no load balancer) skip instances that are down.
 //!
 //! With `instances = 1`, `vcpus = c`, no `max_queue`, an exponential compute step and a Poisson
 //! workload this is the M/M/c queue of textbooks; its tests compare it with Erlang C.
@@ -37,8 +46,9 @@ use super::instances::Pool;
 use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, NO_ROUTE};
+use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, PPM};
 use crate::metrics::{ComponentReport, SeriesRow};
+use rand::Rng;
 
 /// The `ec2_fleet` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -56,6 +66,9 @@ pub struct Spec {
     pub speed: Option<Spanned<Speed>>,
     /// What serving one request does.
     pub handler: Spanned<Vec<StepSpec>>,
+    /// Availability zones the instances are spread over, round robin by index (default: every
+    /// AZ of the region).
+    pub azs: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 fn default_vcpus() -> Spanned<u32> {
@@ -196,9 +209,22 @@ impl Kind for Spec {
         for speed in self.speeds() {
             pool.add_instance(speed, SimTime::ZERO);
         }
+        let placement = cx.region.placement(self.azs.as_ref());
+        let instance_az: Vec<u8> = (0..pool.len())
+            .map(|i| placement[i % placement.len()])
+            .collect();
         Ok(Box::new(Ec2Fleet {
+            crashed: vec![false; pool.len()],
+            az_names: cx.region.has_azs().then(|| {
+                instance_az
+                    .iter()
+                    .map(|&a| cx.region.az_name(a).to_string())
+                    .collect()
+            }),
+            instance_az,
             pool,
             next_instance: 0,
+            target_of: cx.referrers("targets"),
             load_balancers: {
                 let mut lbs = cx.referrers("targets");
                 lbs.extend(cx.referrers("consumer"));
@@ -212,8 +238,16 @@ impl Kind for Spec {
 pub struct Ec2Fleet {
     pool: Pool,
     next_instance: usize,
+    /// AZ index of each instance.
+    instance_az: Vec<u8>,
+    /// AZ name of each instance, when the scenario declares AZs (for the report).
+    az_names: Option<Vec<String>>,
+    /// Instances that crashed (they stay down, whatever their AZ does).
+    crashed: Vec<bool>,
     /// Load balancers whose target group this fleet is.
     load_balancers: Vec<ComponentId>,
+    /// The load balancers alone (not the queues the fleet consumes).
+    target_of: Vec<ComponentId>,
 }
 
 impl Component for Ec2Fleet {
@@ -230,6 +264,7 @@ impl Component for Ec2Fleet {
                     Msg::Control(Control::Register {
                         instance,
                         healthy: true,
+                        az: self.instance_az[instance as usize],
                     }),
                 );
             }
@@ -242,21 +277,35 @@ impl Component for Ec2Fleet {
                 let instance = if request.route != NO_ROUTE {
                     request.route % self.pool.len() as u32
                 } else {
-                    // Sent to the fleet directly: the instances take turns.
-                    let i = self.next_instance;
-                    self.next_instance = (i + 1) % self.pool.len();
+                    // Sent to the fleet directly: the instances that are up take turns.
+                    let n = self.pool.len();
+                    let Some(i) = (0..n)
+                        .map(|k| (self.next_instance + k) % n)
+                        .find(|&i| self.pool.is_up(i as u32))
+                    else {
+                        self.pool.refuse(request, Outcome::Error(503), cx);
+                        return;
+                    };
+                    self.next_instance = (i + 1) % n;
                     i as u32
                 };
-                self.pool.accept(request, instance, cx);
+                if self.pool.is_up(instance) {
+                    self.pool.accept(request, instance, cx);
+                } else if self.crashed[instance as usize] {
+                    // Nothing listens there any more: the connection is refused.
+                    self.pool.refuse(request, Outcome::Error(502), cx);
+                } else {
+                    self.pool.swallow(request, cx);
+                }
             }
             Msg::Control(Control::HealthCheck { instance, from }) => {
-                // Every instance of a fixed fleet is always up.
                 let reply = Control::HealthCheckResult {
                     instance,
-                    healthy: true,
+                    healthy: self.pool.is_up(instance),
                 };
                 cx.send(from, Msg::Control(reply));
             }
+            Msg::Control(Control::Fault(action)) => self.on_fault(action, cx),
             Msg::Control(_) => {}
             other => {
                 self.pool.handle(other, cx);
@@ -273,9 +322,61 @@ impl Component for Ec2Fleet {
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
-        self.pool
+        let report = self
+            .pool
             .report(Spec::KIND, end)
-            .figure("instances", self.pool.len())
+            .figure("instances", self.pool.len());
+        match &self.az_names {
+            Some(names) => report.figure("instance_azs", names),
+            None => report,
+        }
+    }
+}
+
+impl Ec2Fleet {
+    fn on_fault(&mut self, action: FaultAction, cx: &mut Ctx<'_>) {
+        match action {
+            FaultAction::AzDown { az } => {
+                for i in 0..self.pool.len() as u32 {
+                    if self.instance_az[i as usize] == az {
+                        self.pool.isolate(i, cx);
+                    }
+                }
+            }
+            FaultAction::AzUp { az } => {
+                for i in 0..self.pool.len() as u32 {
+                    if self.instance_az[i as usize] == az && !self.crashed[i as usize] {
+                        self.pool.reconnect(i, cx.now());
+                        // Back from the outage, it registers again and must pass the health
+                        // checks before it gets traffic.
+                        for &lb in &self.target_of {
+                            cx.send(
+                                lb,
+                                Msg::Control(Control::Register {
+                                    instance: i,
+                                    healthy: false,
+                                    az,
+                                }),
+                            );
+                        }
+                    }
+                }
+            }
+            FaultAction::InstanceFailure => {
+                let up: Vec<u32> = (0..self.pool.len() as u32)
+                    .filter(|&i| self.pool.is_up(i))
+                    .collect();
+                if !up.is_empty() {
+                    let i = up[cx.rng().random_range(0..up.len())];
+                    self.crashed[i as usize] = true;
+                    self.pool.crash(i, cx);
+                }
+            }
+            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
+            FaultAction::Errors { fraction_ppm } => {
+                self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
+            }
+        }
     }
 }
 

@@ -10,8 +10,17 @@
 //! fleet or an Auto Scaling Group) adds instances, picks the instance for each request, and
 //! may crash one ([`Pool::crash`]): its requests are then answered 502, as a load balancer
 //! answers when a target drops the connection.
+//!
+//! Faults (see `crate::faults`) reach the pool through its owner: an instance whose availability
+//! zone fails is *isolated* ([`Pool::isolate`]): the requests it held are lost without an answer
+//! (counted as dropped), and requests sent to it meanwhile vanish too ([`Pool::swallow`]), so
+//! the caller learns of it only by its own timeout; [`Pool::reconnect`] brings it back, empty.
+//! A slowdown multiplies every compute and sleep step that starts while it lasts; an error
+//! fraction makes that share of arriving requests fail at once with a 500.
 
 use std::collections::VecDeque;
+
+use rand::Rng;
 
 use super::handler::{Handler, Next};
 use crate::engine::Ctx;
@@ -87,6 +96,17 @@ pub struct Pool {
     crashed_requests: u64,
     /// Worker capacity of the instances that are up, over time (for utilisation).
     capacity: TimeWeighted,
+    /// Service time multiplier of an injected slowdown (1 without).
+    slowdown: f64,
+    /// Share of arriving requests that fail with an injected 500 (0 without).
+    error_fraction: f64,
+    /// True once a fault touched the pool: its figures are reported then.
+    faulted: bool,
+    injected_errors: u64,
+    /// Requests that reached an isolated instance and vanished (in the window).
+    unreachable_requests: u64,
+    /// When the last of those arrived.
+    last_unreachable_at: Option<SimTime>,
 }
 
 fn job_id(generation: u32, slot: u32) -> u64 {
@@ -117,7 +137,62 @@ impl Pool {
             rejected: 0,
             crashed_requests: 0,
             capacity: TimeWeighted::new(0.0),
+            slowdown: 1.0,
+            error_fraction: 0.0,
+            faulted: false,
+            injected_errors: 0,
+            unreachable_requests: 0,
+            last_unreachable_at: None,
         }
+    }
+
+    /// True when instance `i` takes requests (not crashed, isolated or removed).
+    pub fn is_up(&self, i: u32) -> bool {
+        self.instances[i as usize].up
+    }
+
+    /// Multiplies the time of every compute and sleep step that starts from now (1 ends it).
+    pub fn set_slowdown(&mut self, factor: f64) {
+        self.faulted = true;
+        self.slowdown = factor;
+    }
+
+    /// Makes `fraction` of the requests arriving from now fail with a 500 (0 ends it).
+    pub fn set_error_fraction(&mut self, fraction: f64) {
+        self.faulted = true;
+        self.error_fraction = fraction;
+    }
+
+    /// `request` reached an instance that cannot be reached: it is lost without an answer.
+    pub fn swallow(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        self.metrics.dropped(now);
+        if self.metrics.in_window(now) {
+            self.unreachable_requests += 1;
+        }
+        self.last_unreachable_at = Some(now);
+        let _ = request;
+    }
+
+    /// Instance `i` can no longer be reached (its AZ failed): what it held is lost without an
+    /// answer, and it takes no request until [`Pool::reconnect`].
+    pub fn isolate(&mut self, i: u32, cx: &mut Ctx<'_>) {
+        self.faulted = true;
+        self.stop(i, None, cx);
+    }
+
+    /// Instance `i`, isolated, can be reached again; it comes back empty.
+    pub fn reconnect(&mut self, i: u32, now: SimTime) {
+        let inst = &mut self.instances[i as usize];
+        if inst.up {
+            return;
+        }
+        inst.up = true;
+        inst.cpu_since = now;
+        inst.cpu_window_start = now;
+        inst.cpu_area = 0.0;
+        self.update_capacity(now);
     }
 
     /// Adds an instance that can take requests from `now`; returns its index.
@@ -189,6 +264,16 @@ impl Pool {
     /// queue is full.
     pub fn accept(&mut self, request: Request, i: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
+        if self.error_fraction > 0.0 && cx.rng().random::<f64>() < self.error_fraction {
+            self.metrics.arrived(now);
+            if self.metrics.in_window(now) {
+                self.injected_errors += 1;
+            }
+            let outcome = Outcome::Error(500);
+            self.metrics.finished(now, now, outcome);
+            cx.reply(Response { request, outcome });
+            return;
+        }
         let in_window = self.metrics.in_window(now);
         let inst = &mut self.instances[i as usize];
         debug_assert!(inst.up, "requests go to instances that are up");
@@ -255,6 +340,11 @@ impl Pool {
             .next(job.step as usize, inst.speed, cx.rng(), recorded)
         {
             Next::Wait { delay, cpu } => {
+                let delay = if self.slowdown == 1.0 {
+                    delay
+                } else {
+                    delay.mul_f64(self.slowdown)
+                };
                 job.step += 1;
                 if cpu {
                     job.on_cpu = true;
@@ -358,6 +448,11 @@ impl Pool {
     /// Instance `i` stops at `now`: every request it holds is answered 502 (the connection
     /// drops) and it takes no more.
     pub fn crash(&mut self, i: u32, cx: &mut Ctx<'_>) {
+        self.stop(i, Some(Outcome::Error(502)), cx);
+    }
+
+    /// Instance `i` stops: what it holds is answered with `answer`, or lost when `None`.
+    fn stop(&mut self, i: u32, answer: Option<Outcome>, cx: &mut Ctx<'_>) {
         let now = cx.now();
         let warmup_end = cx.warmup_end();
         let inst = &mut self.instances[i as usize];
@@ -378,12 +473,16 @@ impl Pool {
         self.busy_cpus.set(now, warmup_end, cpu);
         for slot in queued.into_iter().chain(serving) {
             let job = self.jobs[slot].clone();
-            let outcome = Outcome::Error(502);
-            cx.reply(Response {
-                request: job.request,
-                outcome,
-            });
-            self.metrics.finished(job.arrived, now, outcome);
+            match answer {
+                Some(outcome) => {
+                    cx.reply(Response {
+                        request: job.request,
+                        outcome,
+                    });
+                    self.metrics.finished(job.arrived, now, outcome);
+                }
+                None => self.metrics.dropped(job.arrived),
+            }
             if self.metrics.in_window(job.arrived) {
                 self.crashed_requests += 1;
             }
@@ -452,7 +551,8 @@ impl Pool {
             }
         };
         let per_instance: Vec<u64> = self.instances.iter().map(|i| i.requests).collect();
-        self.metrics
+        let report = self
+            .metrics
             .report(kind, self.in_flight)
             .figure("vcpus", self.vcpus)
             .figure("utilisation", share(&self.busy_workers))
@@ -466,7 +566,17 @@ impl Pool {
             .figure("waited_fraction", waited_fraction)
             .figure("rejected", self.rejected)
             .figure("crashed_requests", self.crashed_requests)
-            .figure("instance_requests", per_instance)
+            .figure("instance_requests", per_instance);
+        if !self.faulted {
+            return report;
+        }
+        report
+            .figure("injected_errors", self.injected_errors)
+            .figure("unreachable_requests", self.unreachable_requests)
+            .figure(
+                "last_unreachable_request_s",
+                self.last_unreachable_at.map(SimTime::as_secs_f64),
+            )
     }
 
     /// Routes a message that belongs to the pool (its timers, answers to its jobs' calls).

@@ -65,7 +65,7 @@ use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow, TimeWeighted};
 use crate::scenario::Scenario;
 use crate::units::PositiveDuration;
@@ -328,6 +328,7 @@ impl Kind for Spec {
             None => Limit::Account(Arc::clone(cx.lambda_account)),
         };
         Ok(Box::new(Lambda {
+            injected: crate::faults::Injected::default(),
             handler: Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?,
             memory_mb,
             speed: (memory_mb.min(d.memory_per_vcpu_mb) as f64) / d.memory_per_vcpu_mb as f64,
@@ -483,6 +484,8 @@ const MAX_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(300);
 
 /// A running function.
 pub struct Lambda {
+    /// Injected faults (`latency_injection`, `error_injection`).
+    injected: crate::faults::Injected,
     handler: Handler,
     memory_mb: u32,
     speed: f64,
@@ -712,6 +715,7 @@ impl Lambda {
             .next(step as usize, self.speed, cx.rng(), recorded)
         {
             Next::Wait { delay, .. } => {
+                let delay = self.injected.stretch(delay);
                 inv.step = Some(step + 1);
                 cx.set_timer(
                     delay,
@@ -823,6 +827,12 @@ impl Lambda {
                 retries: 0,
             });
             self.dispatch_events(cx);
+            return;
+        }
+        if self.injected.fails(now >= self.warmup_end, cx.rng()) {
+            let outcome = Outcome::Error(500);
+            self.metrics.finished(now, now, outcome);
+            cx.reply(Response { request, outcome });
             return;
         }
         if self.start(request, now, None, cx).is_none() {
@@ -1020,6 +1030,7 @@ impl Component for Lambda {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Timer(timer) => self.on_timer(timer, cx),
+            Msg::Control(Control::Fault(action)) => self.injected.apply(action),
             Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),
         }
     }
@@ -1088,6 +1099,6 @@ impl Component for Lambda {
             finished: f.events_finished_total,
             inside: events_inside,
         });
-        report
+        self.injected.report(report)
     }
 }

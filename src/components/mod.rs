@@ -85,6 +85,8 @@ pub struct BuildContext<'a> {
     pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
     /// The account-level API Gateway token bucket, shared by every `api_gateway`.
     pub api_gateway_account: &'a std::sync::Arc<api_gateway::ApiGatewayAccount>,
+    /// The region: availability zones and network latency.
+    pub region: &'a crate::region::Region,
 }
 
 impl BuildContext<'_> {

@@ -111,6 +111,7 @@ pub fn render(
 
     warnings_section(&mut h, &findings);
     summary_section(&mut h, summary);
+    faults_section(&mut h, summary);
     plots_section(&mut h, plots)?;
     if let Some(rows) = &activities {
         activities_section(&mut h, rows);
@@ -271,6 +272,50 @@ fn summary_section(h: &mut String, summary: &Summary) {
         }
         h.push_str("</table></details>\n");
     }
+}
+
+/// One row per `[[fault]]`: its window, what users saw during it, and the time to recover.
+fn faults_section(h: &mut String, summary: &Summary) {
+    let Some(faults) = summary.faults.as_ref().and_then(Value::as_array) else {
+        return;
+    };
+    h.push_str(
+        "<h3>Faults</h3>
+",
+    );
+    h.push_str(
+        "<p>Requests sent while each fault was active (end to end), against the 60 s before \
+         it. Recovered: from the fault's start to the first of six 10 s buckets in a row whose \
+         requests saw the baseline error rate (+1 point) and p99 (×1.5).</p>\n",
+    );
+    h.push_str("<div class=\"scroll\"><table>\n<tr><th>fault</th><th>kind</th><th>on</th>");
+    h.push_str("<th>from s</th><th>to s</th><th>requests</th><th>error rate</th>");
+    h.push_str("<th>p99 ms</th><th>baseline error rate</th><th>baseline p99 ms</th>");
+    h.push_str("<th>recovered after s</th></tr>\n");
+    let text = |f: &Value, k: &str| esc(f.get(k).and_then(Value::as_str).unwrap_or(""));
+    for f in faults {
+        let _ = writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+            text(f, "name"),
+            text(f, "kind"),
+            text(f, "subject"),
+            number(f.get("start_s")),
+            number(f.get("end_s")),
+            number(f.get("during").and_then(|d| d.get("requests"))),
+            percent(figure(&f["during"], "error_rate").unwrap_or(0.0)),
+            number(f.get("during").and_then(|d| d.get("p99_ms"))),
+            percent(figure(&f["baseline"], "error_rate").unwrap_or(0.0)),
+            number(f.get("baseline").and_then(|d| d.get("p99_ms"))),
+            match f.get("recovery_s").and_then(Value::as_f64) {
+                Some(r) => fixed(r, 0),
+                None => "not by the end".into(),
+            },
+        );
+    }
+    h.push_str("</table></div>\n");
 }
 
 fn counts_cells(h: &mut String, v: &Value) {

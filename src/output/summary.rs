@@ -43,6 +43,9 @@ pub struct Summary {
     pub workloads: Map<String, Value>,
     /// Per component, in file order: `kind`, `requests`, `latency_ms`, then model figures.
     pub components: Map<String, Value>,
+    /// The impact of each `[[fault]]` (see `crate::faults`); absent without faults.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub faults: Option<Value>,
     /// The conservation check.
     pub conservation: Conservation,
     /// Events the engine processed.
@@ -61,8 +64,11 @@ impl Summary {
         let mut workloads = Map::new();
         let mut components = Map::new();
         let n_workloads = scenario.workloads.len();
+        let mut faults = None;
         for (i, (name, report)) in output.reports.iter().enumerate() {
-            if i < n_workloads {
+            if report.kind == crate::faults::INJECTOR_KIND {
+                faults = report.figures.get("faults").cloned();
+            } else if i < n_workloads {
                 let w = WorkloadSummary {
                     target: scenario.workloads[i].target.get_ref().clone(),
                     requests: report.requests,
@@ -98,6 +104,7 @@ impl Summary {
                 .as_secs_f64(),
             workloads,
             components,
+            faults,
             conservation,
             events: output.events,
         }

@@ -111,6 +111,32 @@ pub fn render(summary: &Summary) -> String {
             let _ = writeln!(out, "  {name}: {}", notes.join(", "));
         }
     }
+    for f in summary
+        .faults
+        .iter()
+        .flat_map(|f| f.as_array().into_iter().flatten())
+    {
+        let text = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
+        let during = |k: &str| num(f, &["during", k]);
+        let recovery = match f.get("recovery_s").and_then(Value::as_f64) {
+            Some(r) => format!("recovered after {r:.0} s"),
+            None => "not recovered by the end of the run".into(),
+        };
+        let _ = writeln!(
+            out,
+            "fault {} ({}, {:.0}-{:.0} s): {} requests sent, {:.2}% errors, p99 {:.2} ms \
+             (before: {:.2}% errors, p99 {:.2} ms); {recovery}",
+            text("name"),
+            text("subject"),
+            num(f, &["start_s"]),
+            num(f, &["end_s"]),
+            during("requests") as u64,
+            during("error_rate") * 100.0,
+            during("p99_ms"),
+            num(f, &["baseline", "error_rate"]) * 100.0,
+            num(f, &["baseline", "p99_ms"]),
+        );
+    }
     let c = &summary.conservation;
     let _ = writeln!(
         out,

@@ -93,7 +93,8 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 impl SeriesSink for CsvSeries {
     fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
-        if self.error.is_some() {
+        // The fault injector serves no request: its rows would be all zeros.
+        if self.error.is_some() || kind == crate::faults::INJECTOR_KIND {
             return;
         }
         let [p50, p90, p99] = match row.latency_ms {

@@ -26,6 +26,8 @@ use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
+use crate::faults::FaultSpec;
+use crate::region::{Region, RegionSpec};
 use crate::units::PositiveDuration;
 use crate::workload::record::SharedRecorder;
 use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
@@ -88,6 +90,9 @@ struct RawScenario {
     #[serde(default)]
     #[allow(dead_code)]
     component: serde::de::IgnoredAny,
+    region: Option<RegionSpec>,
+    #[serde(default)]
+    fault: Vec<Spanned<FaultSpec>>,
 }
 
 /// One `[[component]]`: its name, kind and spec.
@@ -120,6 +125,10 @@ pub struct Scenario {
     pub workloads: Vec<WorkloadSpec>,
     /// The components, in file order.
     pub components: Vec<NamedComponent>,
+    /// The `[region]` table (availability zones, network latency), if any.
+    pub region: Option<RegionSpec>,
+    /// The `[[fault]]` tables, in file order.
+    pub faults: Vec<Spanned<FaultSpec>>,
 }
 
 /// Settings of one run that the command line may override.
@@ -176,6 +185,8 @@ impl Scenario {
             account: raw.account,
             workloads: raw.workload,
             components,
+            region: raw.region,
+            faults: raw.fault,
         };
         let diagnostics = scenario.validate(root.get_ref());
         if !diagnostics.is_empty() {
@@ -323,6 +334,9 @@ impl Scenario {
             out.push(at(span, message));
         }
         for (message, span) in components::api_gateway::account_issues(self) {
+            out.push(at(span, message));
+        }
+        for (message, span) in crate::faults::issues(self) {
             out.push(at(span, message));
         }
         if out.is_empty()
@@ -495,6 +509,9 @@ impl Scenario {
 
         let lambda_account = components::lambda::LambdaAccount::new(self);
         let api_gateway_account = components::api_gateway::ApiGatewayAccount::new(self);
+        let region = Region::from_spec(self.region.as_ref());
+        // The fault injector comes after every workload and component.
+        let injector = (!self.faults.is_empty()).then_some(ComponentId(ids.len() as u32));
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
@@ -510,6 +527,10 @@ impl Scenario {
             if let Some(recorder) = recorder {
                 workload.record_to(recorder.clone());
             }
+            let workload = match injector {
+                Some(monitor) => workload.copy_answers_to(monitor),
+                None => workload,
+            };
             sim.add(name, rng::stream(seed, name), Box::new(workload));
         }
         for c in &self.components {
@@ -521,12 +542,25 @@ impl Scenario {
                 base_dir: &base_dir,
                 lambda_account: &lambda_account,
                 api_gateway_account: &api_gateway_account,
+                region: &region,
             };
             let component = c
                 .spec
                 .build(&cx)
                 .map_err(|m| build_error(c.span.clone(), m))?;
             sim.add(&c.name, rng::stream(seed, &c.name), component);
+        }
+        if injector.is_some() {
+            let name = crate::faults::INJECTOR_NAME;
+            let plan = crate::faults::Injector::build(
+                self,
+                &region,
+                &ids,
+                duration,
+                warmup_end,
+                rng::stream(seed, &format!("{name}/plan")),
+            );
+            sim.add(name, rng::stream(seed, name), Box::new(plan));
         }
         Ok(sim)
     }
@@ -562,6 +596,24 @@ impl Scenario {
                 format!(" -> {}", refs.join(", "))
             };
             out.push_str(&format!("  {} ({}){arrow}\n", c.name, c.spec.kind()));
+        }
+        if let Some(azs) = self.region.as_ref().and_then(|r| r.azs.as_ref()) {
+            let names: Vec<&str> = azs.get_ref().iter().map(|n| n.get_ref().as_str()).collect();
+            out.push_str(&format!(
+                "  region: availability zones {}\n",
+                names.join(", ")
+            ));
+        }
+        for (i, f) in self.faults.iter().enumerate() {
+            let f = f.get_ref();
+            let on = f.az.as_ref().or(f.component.as_ref());
+            out.push_str(&format!(
+                "  fault {} ({}){}\n",
+                f.label(i),
+                f.kind.get_ref(),
+                on.map(|n| format!(" on {}", n.get_ref()))
+                    .unwrap_or_default()
+            ));
         }
         out
     }

@@ -307,9 +307,17 @@ pub struct Workload {
     metrics: RequestMetrics,
     /// Where `awsim record` writes the arrivals, when recording.
     recorder: Option<record::SharedRecorder>,
+    /// Where copies of the final answers go (the fault injector's impact monitor), if anywhere.
+    monitor: Option<ComponentId>,
 }
 
 impl Workload {
+    /// Sends a copy of every final answer to `monitor` (see `crate::faults`).
+    pub fn copy_answers_to(mut self, monitor: ComponentId) -> Self {
+        self.monitor = Some(monitor);
+        self
+    }
+
     /// Builds the workload numbered `index`, sending to `target`. `keys_rng` is a stream of its
     /// own so that changing the key distribution never moves arrival times.
     pub fn build(
@@ -372,6 +380,7 @@ impl Workload {
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
             recorder: None,
+            monitor: None,
         })
     }
 
@@ -459,6 +468,9 @@ impl Workload {
         self.outstanding -= 1;
         self.metrics
             .finished(response.request.created_at, cx.now(), response.outcome);
+        if let Some(monitor) = self.monitor {
+            cx.send(monitor, Msg::Response(response));
+        }
         if self.closed.is_some() {
             self.think(response.request.tag as u32, cx);
         }

@@ -8,6 +8,7 @@ mod cli;
 mod determinism;
 mod dynamodb;
 mod errors;
+mod faults;
 mod lambda;
 mod report;
 mod scenarios;
