@@ -40,6 +40,7 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::health::{HealthCheck, Standing, Streak};
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
@@ -67,17 +68,7 @@ pub struct Spec {
     pub health_check: Option<HealthCheckSpec>,
 }
 
-/// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthCheckSpec {
-    /// Time between checks of one target.
-    pub interval: Option<PositiveDuration>,
-    /// Consecutive passes before a target is healthy.
-    pub healthy_threshold: Option<Spanned<u32>>,
-    /// Consecutive failures before a healthy target is unhealthy.
-    pub unhealthy_threshold: Option<Spanned<u32>>,
-}
+pub use super::health::HealthCheckSpec;
 
 /// How the ALB picks a target.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -107,26 +98,7 @@ impl Kind for Spec {
     }
 
     fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {
-        let mut issues = Vec::new();
-        let Some(hc) = &self.health_check else {
-            return issues;
-        };
-        // AWS accepts thresholds from 2 to 10.
-        for (field, value) in [
-            ("health_check.healthy_threshold", &hc.healthy_threshold),
-            ("health_check.unhealthy_threshold", &hc.unhealthy_threshold),
-        ] {
-            if let Some(v) = value
-                && !(2..=10).contains(v.get_ref())
-            {
-                issues.push(SpecIssue {
-                    field: field.into(),
-                    message: format!("must be between 2 and 10, found {}", v.get_ref()),
-                    span: v.span(),
-                });
-            }
-        }
-        issues
+        HealthCheckSpec::issues(self.health_check.as_ref())
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
@@ -137,7 +109,6 @@ impl Kind for Spec {
             .and_then(|s| s.target_group())
             .ok_or_else(|| format!("`{target_name}` has no instances to route to"))?;
         let defaults = crate::defaults::alb();
-        let hc = self.health_check.clone().unwrap_or_default();
         Ok(Box::new(Alb {
             group: cx.id(target_name),
             algorithm: self.algorithm,
@@ -145,13 +116,14 @@ impl Kind for Spec {
             deregistration_delay: self
                 .deregistration_delay
                 .unwrap_or(defaults.deregistration_delay),
-            check_interval: hc.interval.map_or(defaults.health_check_interval, |d| d.0),
-            healthy_threshold: hc
-                .healthy_threshold
-                .map_or(defaults.healthy_threshold, |v| *v.get_ref()),
-            unhealthy_threshold: hc
-                .unhealthy_threshold
-                .map_or(defaults.unhealthy_threshold, |v| *v.get_ref()),
+            health: HealthCheckSpec::settings(
+                self.health_check.as_ref(),
+                HealthCheck {
+                    interval: defaults.health_check_interval,
+                    healthy_threshold: defaults.healthy_threshold,
+                    unhealthy_threshold: defaults.unhealthy_threshold,
+                },
+            ),
             capacity: group.capacity_per_instance,
             targets: Vec::new(),
             routable: Vec::new(),
@@ -190,8 +162,7 @@ struct Target {
     outstanding: u32,
     /// Requests sent here in the measured window.
     requests: u64,
-    passes: u32,
-    failures: u32,
+    streak: Streak,
     health_timer: TimerSlot,
     drain_timer: TimerSlot,
 }
@@ -221,9 +192,7 @@ pub struct Alb {
     algorithm: Algorithm,
     idle_timeout: SimDuration,
     deregistration_delay: SimDuration,
-    check_interval: SimDuration,
-    healthy_threshold: u32,
-    unhealthy_threshold: u32,
+    health: HealthCheck,
     capacity: Option<u32>,
     /// Targets by instance index.
     targets: Vec<Target>,
@@ -424,8 +393,7 @@ impl Alb {
                     state: TargetState::Unused,
                     outstanding: 0,
                     requests: 0,
-                    passes: 0,
-                    failures: 0,
+                    streak: Streak::default(),
                     health_timer: TimerSlot::default(),
                     drain_timer: TimerSlot::default(),
                 },
@@ -447,16 +415,17 @@ impl Alb {
 
     fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
         match control {
-            Control::Register { instance, healthy } => {
-                let interval = self.check_interval;
+            Control::Register {
+                instance, healthy, ..
+            } => {
+                let interval = self.health.interval;
                 let t = self.target_mut(instance);
                 t.state = if healthy {
                     TargetState::Healthy
                 } else {
                     TargetState::Initial
                 };
-                t.passes = 0;
-                t.failures = 0;
+                t.streak = Streak::default();
                 // A target that starts healthy is next checked one interval on; a new one is
                 // checked at once.
                 let first = if healthy { interval } else { SimDuration::ZERO };
@@ -480,6 +449,8 @@ impl Alb {
             Control::HealthCheckResult { instance, healthy } => {
                 self.on_health_result(instance, healthy, cx)
             }
+            // An ALB terminates the client's connection: its close changes nothing here.
+            Control::ConnectionClosed { .. } => {}
             Control::Drained { .. }
             | Control::HealthCheck { .. }
             | Control::TargetHealth { .. }
@@ -491,22 +462,15 @@ impl Alb {
     }
 
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
-        let (up, down) = (self.healthy_threshold, self.unhealthy_threshold);
+        let settings = self.health;
         let t = self.target_mut(instance);
-        if healthy {
-            t.passes += 1;
-            t.failures = 0;
-        } else {
-            t.failures += 1;
-            t.passes = 0;
-        }
-        let change = match t.state {
-            TargetState::Initial | TargetState::Unhealthy if t.passes >= up => Some(true),
-            TargetState::Healthy if t.failures >= down => Some(false),
-            // A new target that fails its first checks is unhealthy once it has failed enough.
-            TargetState::Initial if t.failures >= down => Some(false),
-            _ => None,
+        let standing = match t.state {
+            TargetState::Initial => Standing::Initial,
+            TargetState::Healthy => Standing::Healthy,
+            TargetState::Unhealthy => Standing::Unhealthy,
+            TargetState::Draining | TargetState::Unused => Standing::Unchecked,
         };
+        let change = t.streak.record(healthy, standing, &settings);
         if let Some(now_healthy) = change {
             t.state = if now_healthy {
                 TargetState::Healthy
@@ -526,7 +490,7 @@ impl Alb {
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let instance = timer_index(timer);
-        let interval = self.check_interval;
+        let interval = self.health.interval;
         let me = cx.me();
         let t = self.target_mut(instance);
         if !t.health_timer.fire(timer) {

@@ -982,6 +982,7 @@ impl Asg {
                 Msg::Control(Control::Register {
                     instance: pool_index,
                     healthy: healthy_from_start,
+                    az: 0,
                 }),
             );
         }
@@ -1208,6 +1209,7 @@ impl Asg {
             }
             Control::QueryDepth { .. }
             | Control::Register { .. }
+            | Control::ConnectionClosed { .. }
             | Control::Deregister { .. }
             | Control::HealthCheckResult { .. } => {
                 debug_assert!(false, "an asg does not receive {control:?}")

@@ -230,6 +230,7 @@ impl Component for Ec2Fleet {
                     Msg::Control(Control::Register {
                         instance,
                         healthy: true,
+                        az: 0,
                     }),
                 );
             }

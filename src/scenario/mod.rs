@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
 
-use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS};
+use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS, Kind as _};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
@@ -472,7 +472,7 @@ impl Scenario {
         let mut sim = Simulation::new(duration, warmup, interval);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
-            let workload = Workload::build(
+            let mut workload = Workload::build(
                 w,
                 i as u32,
                 ids[w.target.get_ref()],
@@ -481,6 +481,10 @@ impl Scenario {
                 rng::stream(seed, &format!("{name}/keys")),
             )
             .map_err(|m| build_error(w.arrival.span(), m))?;
+            // Only a layer-4 load balancer sees the client's connections end to end.
+            if specs.get(w.target.get_ref()).map(|s| s.kind()) == Some(components::nlb::Spec::KIND) {
+                workload.send_connection_closes();
+            }
             sim.add(name, rng::stream(seed, name), Box::new(workload));
         }
         for c in &self.components {

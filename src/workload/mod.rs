@@ -7,6 +7,7 @@
 //! send one request, and wait for its answer before thinking again.
 
 pub mod arrivals;
+pub mod connections;
 pub mod keys;
 pub mod trace;
 
@@ -17,7 +18,7 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Msg, NO_ROUTE, Op, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero};
 use arrivals::{Arrivals, RatePoint, Spacing};
@@ -44,6 +45,8 @@ pub struct WorkloadSpec {
     pub item_kb: Option<Spanned<f64>>,
     /// Operation the requests ask for (default: none in particular).
     pub op: Option<Op>,
+    /// Client connections the requests travel on (default: each request its own connection).
+    pub connections: Option<connections::ConnectionsSpec>,
 }
 
 /// One point of a rate schedule.
@@ -268,6 +271,7 @@ pub struct Workload {
     keys_rng: SimRng,
     item_kb: f32,
     op: Op,
+    connections: Option<connections::Connections>,
     outstanding: u64,
     metrics: RequestMetrics,
 }
@@ -319,6 +323,11 @@ impl Workload {
             }
             _ => None,
         };
+        let connections = spec
+            .connections
+            .as_ref()
+            .map(|c| connections::Connections::build(c, index, spec.name.get_ref(), &keys_rng, base_dir))
+            .transpose()?;
         Ok(Workload {
             index,
             target,
@@ -331,9 +340,19 @@ impl Workload {
             keys_rng,
             item_kb: spec.item_kb.as_ref().map_or(1.0, |kb| *kb.get_ref()) as f32,
             op: spec.op.unwrap_or_default(),
+            connections,
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
         })
+    }
+
+    /// Tells the workload's target when a client connection closes (for a target that tracks
+    /// connections: a layer-4 load balancer).
+    pub fn send_connection_closes(&mut self) {
+        let target = self.target;
+        if let Some(c) = &mut self.connections {
+            c.send_closes_to(target);
+        }
     }
 
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
@@ -399,6 +418,10 @@ impl Workload {
             reply_to: cx.me(),
             tag,
             route: NO_ROUTE,
+            connection: match &mut self.connections {
+                Some(c) => c.pick(cx),
+                None => Connection::single(id),
+            },
         };
         self.metrics.arrived(now);
         self.outstanding += 1;
@@ -407,6 +430,9 @@ impl Workload {
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         self.outstanding -= 1;
+        if let Some(c) = &mut self.connections {
+            c.answered(&response, cx);
+        }
         self.metrics
             .finished(response.request.created_at, cx.now(), response.outcome);
         if self.closed.is_some() {
@@ -445,6 +471,11 @@ impl Component for Workload {
                 id,
             }) => self.send(id, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            Msg::Timer(timer) if timer.kind == connections::TIMER_LIFETIME => {
+                if let Some(c) = &mut self.connections {
+                    c.on_timer(timer, cx);
+                }
+            }
             Msg::Timer(other) => debug_assert!(false, "unknown workload timer {other:?}"),
             Msg::Request(_) | Msg::Control(_) => {
                 debug_assert!(false, "a workload received {msg:?}")
@@ -469,8 +500,13 @@ impl Component for Workload {
         } else {
             0.0
         };
-        self.metrics
+        let report = self
+            .metrics
             .report(self.kind(), self.outstanding)
-            .figure("throughput_per_s", throughput)
+            .figure("throughput_per_s", throughput);
+        match &self.connections {
+            Some(c) => c.figures(report),
+            None => report,
+        }
     }
 }
