@@ -7,6 +7,7 @@ mod determinism;
 mod dynamodb;
 mod errors;
 mod lambda;
+mod nlb;
 mod report;
 mod scenarios;
 mod sqs;
