@@ -60,7 +60,9 @@
 //! window, one-request connections included), `imbalance` (max over mean of
 //! `target_requests` over the targets registered at the end or that got any request: unlike
 //! the ALB's, a registered target left idle counts, as that is the imbalance to see),
-//! `connection_imbalance` (the same for `target_connections`), `flows_open_end`,
+//! `connection_imbalance` (the same for `target_connections`; 0 when no connection opened in
+//! the window, as long-lived ones opened during the warm-up), `target_open_connections` (flows
+//! per target in the table at the end), `flows_open_end`,
 //! `flows_closed`, `flows_idled_out`, `flows_reset` (by deregistration or unhealthy targets),
 //! `connection_resets` (requests answered with a reset), `cross_zone`.
 
@@ -730,6 +732,10 @@ impl Component for Nlb {
             .figure("connection_imbalance", imbalance(&counted(&target_connections)))
             .figure("target_requests", target_requests)
             .figure("target_connections", target_connections)
+            .figure(
+                "target_open_connections",
+                self.targets.iter().map(|t| t.flows).collect::<Vec<_>>(),
+            )
             .figure("flows_open_end", self.flows.len())
             .figure("flows_closed", self.figures.flows_closed)
             .figure("flows_idled_out", self.figures.flows_idled_out)
