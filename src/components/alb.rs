@@ -40,11 +40,11 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::health::{HealthCheck, Standing, Streak};
+use super::health::{HealthCheck, TargetLife, TargetState};
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::timer::{TimerSlot, timer_index};
+use crate::engine::timer::timer_index;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
@@ -140,31 +140,14 @@ impl Kind for Spec {
     }
 }
 
-/// Where a target is in its life.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum TargetState {
-    /// Registered, not yet through its first health checks.
-    Initial,
-    /// Takes traffic.
-    Healthy,
-    /// Failed its checks; checked again, no traffic (unless every target is unhealthy).
-    Unhealthy,
-    /// Deregistered and finishing its in-flight requests.
-    Draining,
-    /// Not registered (never, or no longer).
-    Unused,
-}
-
 /// One target: an instance of the group.
 #[derive(Clone, Debug)]
 struct Target {
-    state: TargetState,
+    /// Registration, health checks, draining.
+    life: TargetLife,
     outstanding: u32,
     /// Requests sent here in the measured window.
     requests: u64,
-    streak: Streak,
-    health_timer: TimerSlot,
-    drain_timer: TimerSlot,
 }
 
 /// What the ALB remembers of a request it forwarded.
@@ -226,7 +209,7 @@ impl Alb {
         (0..self.targets.len() as u32)
             .filter(|&t| {
                 matches!(
-                    self.targets[t as usize].state,
+                    self.targets[t as usize].life.state,
                     TargetState::Initial | TargetState::Unhealthy
                 )
             })
@@ -329,7 +312,7 @@ impl Alb {
         }
         self.forwards.remove(slot);
         let t = &self.targets[target as usize];
-        if t.state == TargetState::Draining && t.outstanding == 0 {
+        if t.life.state == TargetState::Draining && t.outstanding == 0 {
             self.finish_draining(target, cx);
         }
     }
@@ -390,12 +373,9 @@ impl Alb {
             self.targets.resize(
                 i + 1,
                 Target {
-                    state: TargetState::Unused,
+                    life: TargetLife::default(),
                     outstanding: 0,
                     requests: 0,
-                    streak: Streak::default(),
-                    health_timer: TimerSlot::default(),
-                    drain_timer: TimerSlot::default(),
                 },
             );
         }
@@ -418,28 +398,24 @@ impl Alb {
             Control::Register {
                 instance, healthy, ..
             } => {
-                let interval = self.health.interval;
-                let t = self.target_mut(instance);
-                t.state = if healthy {
-                    TargetState::Healthy
-                } else {
-                    TargetState::Initial
-                };
-                t.streak = Streak::default();
-                // A target that starts healthy is next checked one interval on; a new one is
-                // checked at once.
-                let first = if healthy { interval } else { SimDuration::ZERO };
-                t.health_timer.arm(cx, first, TIMER_HEALTH_CHECK, instance);
+                let settings = self.health;
+                self.target_mut(instance).life.register(
+                    instance,
+                    healthy,
+                    &settings,
+                    TIMER_HEALTH_CHECK,
+                    cx,
+                );
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
                 let delay = self.deregistration_delay;
                 let t = self.target_mut(instance);
-                t.state = TargetState::Draining;
-                t.health_timer.cancel();
+                t.life.deregister();
                 let idle = t.outstanding == 0;
                 if !idle {
-                    t.drain_timer.arm(cx, delay, TIMER_DRAIN_DEADLINE, instance);
+                    t.life
+                        .arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
                 }
                 self.set_routable(instance, false);
                 if idle {
@@ -462,58 +438,30 @@ impl Alb {
     }
 
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
-        let settings = self.health;
-        let t = self.target_mut(instance);
-        let standing = match t.state {
-            TargetState::Initial => Standing::Initial,
-            TargetState::Healthy => Standing::Healthy,
-            TargetState::Unhealthy => Standing::Unhealthy,
-            TargetState::Draining | TargetState::Unused => Standing::Unchecked,
-        };
-        let change = t.streak.record(healthy, standing, &settings);
-        if let Some(now_healthy) = change {
-            t.state = if now_healthy {
-                TargetState::Healthy
-            } else {
-                TargetState::Unhealthy
-            };
+        let (settings, group) = (self.health, self.group);
+        let life = &mut self.target_mut(instance).life;
+        if let Some(now_healthy) = life.on_check_result(instance, healthy, &settings, group, cx) {
             self.set_routable(instance, now_healthy);
-            cx.send(
-                self.group,
-                Msg::Control(Control::TargetHealth {
-                    instance,
-                    healthy: now_healthy,
-                }),
-            );
         }
     }
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer);
-        let interval = self.health.interval;
-        let me = cx.me();
-        let t = self.target_mut(instance);
-        if !t.health_timer.fire(timer) {
-            return;
-        }
-        t.health_timer
-            .arm(cx, interval, TIMER_HEALTH_CHECK, instance);
-        cx.send(
-            self.group,
-            Msg::Control(Control::HealthCheck { instance, from: me }),
-        );
+        let (settings, group) = (self.health, self.group);
+        self.target_mut(timer_index(timer))
+            .life
+            .on_check_timer(timer, &settings, group, cx);
     }
 
     fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let t = self.target_mut(instance);
-        t.state = TargetState::Unused;
-        t.drain_timer.cancel();
-        cx.send(self.group, Msg::Control(Control::Drained { instance }));
+        let group = self.group;
+        self.target_mut(instance)
+            .life
+            .finish_draining(instance, group, cx);
     }
 
     fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let instance = timer_index(timer);
-        if self.target_mut(instance).drain_timer.fire(timer) {
+        if self.target_mut(instance).life.drain_deadline_fired(timer) {
             // The delay is over: the group terminates the instance, whatever it still holds.
             self.finish_draining(instance, cx);
         }
@@ -560,7 +508,7 @@ impl Component for Alb {
         let healthy = self
             .targets
             .iter()
-            .filter(|t| t.state == TargetState::Healthy)
+            .filter(|t| t.life.state == TargetState::Healthy)
             .count();
         self.metrics
             .report(Spec::KIND, self.in_flight)

@@ -10,6 +10,9 @@ use toml::Spanned;
 
 use super::SpecIssue;
 use crate::engine::time::SimDuration;
+use crate::engine::timer::{TimerSlot, timer_index};
+use crate::engine::{ComponentId, Ctx};
+use crate::message::{Control, Msg, Timer};
 use crate::units::PositiveDuration;
 
 /// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
@@ -72,45 +75,163 @@ pub struct HealthCheck {
     pub unhealthy_threshold: u32,
 }
 
-/// Where a target stands, as far as its health checks go.
+/// Where a target is in its life behind a load balancer.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Standing {
-    /// Registered, not yet through its first checks.
+pub enum TargetState {
+    /// Registered, not yet through its first health checks.
     Initial,
     /// Takes traffic.
     Healthy,
-    /// Failed its checks.
+    /// Failed its checks; checked again, no traffic (unless every target is unhealthy).
     Unhealthy,
-    /// Not checked (draining, unused).
-    Unchecked,
+    /// Deregistered and finishing what it holds.
+    Draining,
+    /// Not registered (never, or no longer).
+    Unused,
 }
 
 /// The consecutive results of one target's checks.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct Streak {
+struct Streak {
     passes: u32,
     failures: u32,
 }
 
-impl Streak {
-    /// Records one check of a target standing at `standing`; returns its new health when it
-    /// changes (`Some(true)`: now healthy).
-    pub fn record(&mut self, healthy: bool, standing: Standing, settings: &HealthCheck) -> Option<bool> {
-        if healthy {
-            self.passes += 1;
-            self.failures = 0;
-        } else {
-            self.failures += 1;
-            self.passes = 0;
+/// One target's registration, health checks and draining, as every load balancer keeps them:
+/// the state, the streak of check results, and the check and drain-deadline timers.
+#[derive(Clone, Debug)]
+pub struct TargetLife {
+    /// Where the target is in its life.
+    pub state: TargetState,
+    streak: Streak,
+    health_timer: TimerSlot,
+    drain_timer: TimerSlot,
+}
+
+impl Default for TargetLife {
+    fn default() -> Self {
+        TargetLife {
+            state: TargetState::Unused,
+            streak: Streak::default(),
+            health_timer: TimerSlot::default(),
+            drain_timer: TimerSlot::default(),
         }
-        match standing {
-            Standing::Initial | Standing::Unhealthy if self.passes >= settings.healthy_threshold => {
+    }
+}
+
+impl TargetLife {
+    /// `Control::Register`: a target that starts healthy takes traffic now and is next checked
+    /// one interval on; a new one is checked at once. `kind` is the caller's health-check
+    /// timer kind.
+    pub fn register(
+        &mut self,
+        instance: u32,
+        healthy: bool,
+        settings: &HealthCheck,
+        kind: u32,
+        cx: &mut Ctx<'_>,
+    ) {
+        self.state = if healthy {
+            TargetState::Healthy
+        } else {
+            TargetState::Initial
+        };
+        self.streak = Streak::default();
+        let first = if healthy {
+            settings.interval
+        } else {
+            SimDuration::ZERO
+        };
+        self.health_timer.arm(cx, first, kind, instance);
+    }
+
+    /// `Control::Deregister`: the target drains and is no longer checked.
+    pub fn deregister(&mut self) {
+        self.state = TargetState::Draining;
+        self.health_timer.cancel();
+    }
+
+    /// Arms the end of the deregistration delay (timer `kind` of the caller).
+    pub fn arm_drain_deadline(&mut self, instance: u32, delay: SimDuration, kind: u32, cx: &mut Ctx<'_>) {
+        self.drain_timer.arm(cx, delay, kind, instance);
+    }
+
+    /// True when `timer` is the current drain deadline of this target.
+    pub fn drain_deadline_fired(&mut self, timer: Timer) -> bool {
+        self.drain_timer.fire(timer)
+    }
+
+    /// Draining is over: the target is unused and `group` may terminate it.
+    pub fn finish_draining(&mut self, instance: u32, group: ComponentId, cx: &mut Ctx<'_>) {
+        self.state = TargetState::Unused;
+        self.drain_timer.cancel();
+        cx.send(group, Msg::Control(Control::Drained { instance }));
+    }
+
+    /// The health-check timer `timer` fired: if it is current, probe the target through
+    /// `group` and check again one interval on.
+    pub fn on_check_timer(
+        &mut self,
+        timer: Timer,
+        settings: &HealthCheck,
+        group: ComponentId,
+        cx: &mut Ctx<'_>,
+    ) {
+        if !self.health_timer.fire(timer) {
+            return;
+        }
+        let instance = timer_index(timer);
+        self.health_timer
+            .arm(cx, settings.interval, timer.kind, instance);
+        let from = cx.me();
+        cx.send(
+            group,
+            Msg::Control(Control::HealthCheck { instance, from }),
+        );
+    }
+
+    /// A probe's answer. When the target's health changes (`healthy_threshold` passes or
+    /// `unhealthy_threshold` failures in a row) its state follows, `group` is told, and the new
+    /// health is returned (`Some(true)`: now healthy).
+    pub fn on_check_result(
+        &mut self,
+        instance: u32,
+        healthy: bool,
+        settings: &HealthCheck,
+        group: ComponentId,
+        cx: &mut Ctx<'_>,
+    ) -> Option<bool> {
+        let s = &mut self.streak;
+        if healthy {
+            s.passes += 1;
+            s.failures = 0;
+        } else {
+            s.failures += 1;
+            s.passes = 0;
+        }
+        let change = match self.state {
+            TargetState::Initial | TargetState::Unhealthy
+                if s.passes >= settings.healthy_threshold =>
+            {
                 Some(true)
             }
-            Standing::Healthy if self.failures >= settings.unhealthy_threshold => Some(false),
+            TargetState::Healthy if s.failures >= settings.unhealthy_threshold => Some(false),
             // A new target that fails its first checks is unhealthy once it has failed enough.
-            Standing::Initial if self.failures >= settings.unhealthy_threshold => Some(false),
+            TargetState::Initial if s.failures >= settings.unhealthy_threshold => Some(false),
             _ => None,
-        }
+        }?;
+        self.state = if change {
+            TargetState::Healthy
+        } else {
+            TargetState::Unhealthy
+        };
+        cx.send(
+            group,
+            Msg::Control(Control::TargetHealth {
+                instance,
+                healthy: change,
+            }),
+        );
+        Some(change)
     }
 }

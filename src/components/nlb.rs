@@ -71,7 +71,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::health::{HealthCheck, HealthCheckSpec, Standing, Streak};
+use super::health::{HealthCheck, HealthCheckSpec, TargetLife, TargetState};
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
@@ -208,25 +208,12 @@ impl Kind for Spec {
     }
 }
 
-/// Where a target is in its life.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum TargetState {
-    /// Registered, not yet through its first health checks.
-    Initial,
-    /// Takes new flows.
-    Healthy,
-    /// Failed its checks: no new flow (unless no target is healthy), its flows were reset.
-    Unhealthy,
-    /// Deregistered: keeps its flows until they end or the delay is over.
-    Draining,
-    /// Not registered (never, or no longer).
-    Unused,
-}
-
 /// One target: an instance of the group.
 #[derive(Clone, Debug)]
 struct Target {
-    state: TargetState,
+    /// Registration, health checks, draining (a draining target keeps its flows until they
+    /// end or the delay is over; an unhealthy one has had its flows reset).
+    life: TargetLife,
     az: u8,
     /// Requests forwarded and not yet answered.
     outstanding: u32,
@@ -236,9 +223,6 @@ struct Target {
     requests: u64,
     /// Flows (connections) opened to it in the measured window.
     connections: u64,
-    streak: Streak,
-    health_timer: TimerSlot,
-    drain_timer: TimerSlot,
 }
 
 /// One entry of the flow table.
@@ -311,13 +295,13 @@ impl Nlb {
         pool.clear();
         pool.extend(
             (0..self.targets.len() as u32)
-                .filter(|&t| self.targets[t as usize].state == TargetState::Healthy),
+                .filter(|&t| self.targets[t as usize].life.state == TargetState::Healthy),
         );
         if pool.is_empty() {
             // Fail open: every registered target that is not draining.
             pool.extend((0..self.targets.len() as u32).filter(|&t| {
                 matches!(
-                    self.targets[t as usize].state,
+                    self.targets[t as usize].life.state,
                     TargetState::Initial | TargetState::Unhealthy
                 )
             }));
@@ -502,15 +486,12 @@ impl Nlb {
             self.targets.resize(
                 i + 1,
                 Target {
-                    state: TargetState::Unused,
+                    life: TargetLife::default(),
                     az: 0,
                     outstanding: 0,
                     flows: 0,
                     requests: 0,
                     connections: 0,
-                    streak: Streak::default(),
-                    health_timer: TimerSlot::default(),
-                    drain_timer: TimerSlot::default(),
                 },
             );
         }
@@ -524,26 +505,17 @@ impl Nlb {
                 healthy,
                 az,
             } => {
-                let interval = self.health.interval;
+                let settings = self.health;
                 let t = self.target_mut(instance);
-                t.state = if healthy {
-                    TargetState::Healthy
-                } else {
-                    TargetState::Initial
-                };
                 t.az = az;
-                t.streak = Streak::default();
-                // As the ALB: a target that starts healthy is next checked one interval on, a
-                // new one at once.
-                let first = if healthy { interval } else { SimDuration::ZERO };
-                t.health_timer.arm(cx, first, TIMER_HEALTH_CHECK, instance);
+                t.life
+                    .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
             }
             Control::Deregister { instance } => {
                 let delay = self.deregistration_delay;
-                let t = self.target_mut(instance);
-                t.state = TargetState::Draining;
-                t.health_timer.cancel();
-                t.drain_timer.arm(cx, delay, TIMER_DRAIN_DEADLINE, instance);
+                let life = &mut self.target_mut(instance).life;
+                life.deregister();
+                life.arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
                 self.maybe_drained(instance, cx);
             }
             Control::HealthCheckResult { instance, healthy } => {
@@ -566,75 +538,46 @@ impl Nlb {
     }
 
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
-        let settings = self.health;
-        let t = self.target_mut(instance);
-        let standing = match t.state {
-            TargetState::Initial => Standing::Initial,
-            TargetState::Healthy => Standing::Healthy,
-            TargetState::Unhealthy => Standing::Unhealthy,
-            TargetState::Draining | TargetState::Unused => Standing::Unchecked,
-        };
-        let Some(now_healthy) = t.streak.record(healthy, standing, &settings) else {
-            return;
-        };
-        t.state = if now_healthy {
-            TargetState::Healthy
-        } else {
-            TargetState::Unhealthy
-        };
-        if !now_healthy {
+        let (settings, group) = (self.health, self.group);
+        let life = &mut self.target_mut(instance).life;
+        if life.on_check_result(instance, healthy, &settings, group, cx) == Some(false) {
             // AWS's default for NLB target groups: connections to an unhealthy target are
             // terminated.
             self.reset_flows(instance, cx);
         }
-        cx.send(
-            self.group,
-            Msg::Control(Control::TargetHealth {
-                instance,
-                healthy: now_healthy,
-            }),
-        );
     }
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer);
-        let interval = self.health.interval;
-        let me = cx.me();
-        let t = self.target_mut(instance);
-        if !t.health_timer.fire(timer) {
-            return;
-        }
-        t.health_timer
-            .arm(cx, interval, TIMER_HEALTH_CHECK, instance);
-        cx.send(
-            self.group,
-            Msg::Control(Control::HealthCheck { instance, from: me }),
-        );
+        let (settings, group) = (self.health, self.group);
+        self.target_mut(timer_index(timer))
+            .life
+            .on_check_timer(timer, &settings, group, cx);
     }
 
     /// A draining target with no flow and no request left is done.
     fn maybe_drained(&mut self, instance: u32, cx: &mut Ctx<'_>) {
         let t = &self.targets[instance as usize];
-        if t.state == TargetState::Draining && t.flows == 0 && t.outstanding == 0 {
+        if t.life.state == TargetState::Draining && t.flows == 0 && t.outstanding == 0 {
             self.finish_draining(instance, cx);
         }
     }
 
     fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let t = self.target_mut(instance);
-        t.state = TargetState::Unused;
-        t.drain_timer.cancel();
-        cx.send(self.group, Msg::Control(Control::Drained { instance }));
+        let group = self.group;
+        self.target_mut(instance)
+            .life
+            .finish_draining(instance, group, cx);
     }
 
     fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let instance = timer_index(timer);
-        if !self.target_mut(instance).drain_timer.fire(timer) {
+        if !self.target_mut(instance).life.drain_deadline_fired(timer) {
             return;
         }
-        // The delay is over: the remaining flows are reset; the group may terminate the
-        // instance whatever it still holds.
-        self.targets[instance as usize].state = TargetState::Unused;
+        // The delay is over: the remaining flows are reset (after the state change, so that
+        // removing them does not finish the draining once per flow); the group may terminate
+        // the instance whatever it still holds.
+        self.targets[instance as usize].life.state = TargetState::Unused;
         self.reset_flows(instance, cx);
         self.finish_draining(instance, cx);
     }
@@ -714,14 +657,14 @@ impl Component for Nlb {
             loads
                 .iter()
                 .zip(&self.targets)
-                .filter(|(load, t)| **load > 0 || t.state != TargetState::Unused)
+                .filter(|(load, t)| **load > 0 || t.life.state != TargetState::Unused)
                 .map(|(load, _)| *load)
                 .collect()
         };
         let healthy = self
             .targets
             .iter()
-            .filter(|t| t.state == TargetState::Healthy)
+            .filter(|t| t.life.state == TargetState::Healthy)
             .count();
         self.metrics
             .report(Spec::KIND, self.in_flight)
