@@ -40,8 +40,8 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::health::{HealthCheck, TargetLife, TargetState};
-use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
+use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
+use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::timer_index;
@@ -81,20 +81,12 @@ pub enum Algorithm {
     LeastOutstandingRequests,
 }
 
-/// Kinds an ALB can forward to.
-const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
-
 impl Kind for Spec {
     const KIND: &'static str = "alb";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        vec![Reference {
-            field: "targets".into(),
-            name: &self.targets,
-            expects: Expects::Kinds(TARGET_KINDS),
-            synchronous: true,
-        }]
+        targets_reference(&self.targets)
     }
 
     fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {

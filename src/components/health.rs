@@ -1,4 +1,5 @@
-//! Target health checks, as the load balancers (`alb`, `nlb`) share them.
+//! Targets of a load balancer, as the load balancers (`alb`, `nlb`) share them: the `targets`
+//! reference, registration, health checks and draining.
 //!
 //! A target registered while the run is going must pass `healthy_threshold` consecutive checks,
 //! one every `interval` (the first at registration), before it takes traffic; a healthy target
@@ -8,12 +9,25 @@
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::SpecIssue;
+use super::{Expects, Reference, SpecIssue};
 use crate::engine::time::SimDuration;
 use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{ComponentId, Ctx};
 use crate::message::{Control, Msg, Timer};
 use crate::units::PositiveDuration;
+
+/// Kinds a load balancer can forward to: groups of instances.
+pub const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
+
+/// The `targets` field of a load balancer, for the loader to resolve.
+pub fn targets_reference(targets: &Spanned<String>) -> Vec<Reference<'_>> {
+    vec![Reference {
+        field: "targets".into(),
+        name: targets,
+        expects: Expects::Kinds(TARGET_KINDS),
+        synchronous: true,
+    }]
+}
 
 /// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -152,7 +166,13 @@ impl TargetLife {
     }
 
     /// Arms the end of the deregistration delay (timer `kind` of the caller).
-    pub fn arm_drain_deadline(&mut self, instance: u32, delay: SimDuration, kind: u32, cx: &mut Ctx<'_>) {
+    pub fn arm_drain_deadline(
+        &mut self,
+        instance: u32,
+        delay: SimDuration,
+        kind: u32,
+        cx: &mut Ctx<'_>,
+    ) {
         self.drain_timer.arm(cx, delay, kind, instance);
     }
 
@@ -184,10 +204,7 @@ impl TargetLife {
         self.health_timer
             .arm(cx, settings.interval, timer.kind, instance);
         let from = cx.me();
-        cx.send(
-            group,
-            Msg::Control(Control::HealthCheck { instance, from }),
-        );
+        cx.send(group, Msg::Control(Control::HealthCheck { instance, from }));
     }
 
     /// A probe's answer. When the target's health changes (`healthy_threshold` passes or

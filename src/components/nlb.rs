@@ -45,6 +45,13 @@
 //!   (removed from the table: their next request gets a reset) and the group is told the target
 //!   is drained (the ASG terminates the instance, so requests still inside fail with 502). When
 //!   its last flow closes and its last request is answered before that, it is drained at once.
+//! - **Gone targets.** A deregistered target whose instance is gone (crashed, or terminated
+//!   after the delay) refuses requests with 502 ("nothing listens there"); at layer 4 that is
+//!   a dropped connection, so the NLB passes it on as a reset and the flow ends
+//!   (`dropped_by_target`). An instance that crashes is deregistered at once by its group; the
+//!   requests it held fail with 502, and the next request on each of its connections is
+//!   reset, after which the client reconnects elsewhere. (A draining target that answers 502
+//!   for another reason, a failed downstream call, is taken for gone too.)
 //! - **Unhealthy targets.** Health checks as the ALB does them (see [`super::health`]). When a
 //!   target becomes unhealthy its flows are reset at once: AWS's default for NLB target groups
 //!   ("unhealthy target connection termination" on).
@@ -63,16 +70,18 @@
 //! `connection_imbalance` (the same for `target_connections`; 0 when no connection opened in
 //! the window, as long-lived ones opened during the warm-up), `target_open_connections` (flows
 //! per target in the table at the end), `flows_open_end`,
-//! `flows_closed`, `flows_idled_out`, `flows_reset` (by deregistration or unhealthy targets),
-//! `connection_resets` (requests answered with a reset), `cross_zone`.
+//! `flows_closed`, `flows_idled_out`, `flows_reset` (by deregistration, unhealthy or gone
+//! targets), `connection_resets` (requests the NLB answered with a reset: no flow, no
+//! target), `dropped_by_target` (requests a gone target refused, passed on as resets),
+//! `cross_zone`.
 
 use std::collections::HashMap;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::health::{HealthCheck, HealthCheckSpec, TargetLife, TargetState};
-use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
+use super::health::{HealthCheck, HealthCheckSpec, TargetLife, TargetState, targets_reference};
+use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
@@ -99,9 +108,6 @@ pub struct Spec {
     /// Target health checks.
     pub health_check: Option<HealthCheckSpec>,
 }
-
-/// Kinds an NLB can forward to.
-const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
 
 /// IP protocol number of TCP, the first field of the flow hash.
 pub const PROTOCOL_TCP: u8 = 6;
@@ -156,12 +162,7 @@ impl Kind for Spec {
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        vec![Reference {
-            field: "targets".into(),
-            name: &self.targets,
-            expects: Expects::Kinds(TARGET_KINDS),
-            synchronous: true,
-        }]
+        targets_reference(&self.targets)
     }
 
     fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {
@@ -257,6 +258,8 @@ struct Figures {
     flows_reset: u64,
     /// Requests answered with a reset, in the measured window.
     connection_resets: u64,
+    /// Requests a deregistered target refused (its instance gone), passed on as resets.
+    dropped_by_target: u64,
 }
 
 /// Timer kinds of the NLB.
@@ -306,7 +309,12 @@ impl Nlb {
                 )
             }));
         }
-        let chosen = choose_target(connection, &pool, |t| self.targets[t as usize].az, self.cross_zone);
+        let chosen = choose_target(
+            connection,
+            &pool,
+            |t| self.targets[t as usize].az,
+            self.cross_zone,
+        );
         self.scratch = pool;
         chosen
     }
@@ -390,7 +398,13 @@ impl Nlb {
         cx.send_request(self.group, forwarded);
     }
 
-    fn add_flow(&mut self, key: (u32, u16, u32), target: u32, now: SimTime, cx: &mut Ctx<'_>) -> (u32, u64) {
+    fn add_flow(
+        &mut self,
+        key: (u32, u16, u32),
+        target: u32,
+        now: SimTime,
+        cx: &mut Ctx<'_>,
+    ) -> (u32, u64) {
         let generation = self.next_flow_generation;
         self.next_flow_generation += 1;
         let slot = self.flows.insert(Flow {
@@ -403,7 +417,8 @@ impl Nlb {
         self.flow_by_key.insert(key, slot);
         self.targets[target as usize].flows += 1;
         if self.idle_timers.len() <= slot as usize {
-            self.idle_timers.resize(slot as usize + 1, TimerSlot::default());
+            self.idle_timers
+                .resize(slot as usize + 1, TimerSlot::default());
         }
         self.idle_timers[slot as usize].arm(cx, self.idle_timeout, TIMER_FLOW_IDLE, slot);
         (slot, generation)
@@ -425,7 +440,24 @@ impl Nlb {
         let slot = response.request.tag as u32;
         let forward = self.forwards[slot].clone();
         self.forwards.remove(slot);
-        self.targets[forward.target as usize].outstanding -= 1;
+        let target = &mut self.targets[forward.target as usize];
+        target.outstanding -= 1;
+        // A deregistered target that refuses the request (502: nothing listens there any
+        // more, the instance is gone) has dropped the connection: at layer 4 that is a reset,
+        // and the flow is over.
+        let dropped = response.outcome == Outcome::Error(502)
+            && matches!(
+                target.life.state,
+                TargetState::Draining | TargetState::Unused
+            );
+        let outcome = if dropped {
+            if self.metrics.in_window(forward.arrived) {
+                self.figures.dropped_by_target += 1;
+            }
+            Outcome::Error(CONNECTION_RESET)
+        } else {
+            response.outcome
+        };
         if let Some((flow, generation)) = forward.flow
             && self.flows.is_live(flow)
             && self.flows[flow].generation == generation
@@ -433,12 +465,16 @@ impl Nlb {
             let f = &mut self.flows[flow];
             f.outstanding -= 1;
             f.last_active = now;
+            if dropped {
+                self.figures.flows_reset += 1;
+                self.remove_flow(flow, cx);
+            }
         }
         self.in_flight -= 1;
-        self.metrics.finished(forward.arrived, now, response.outcome);
+        self.metrics.finished(forward.arrived, now, outcome);
         cx.reply(Response {
             request: forward.request,
-            outcome: response.outcome,
+            outcome,
         });
         self.maybe_drained(forward.target, cx);
     }
@@ -672,7 +708,10 @@ impl Component for Nlb {
             .figure("targets", self.targets.len())
             .figure("healthy_targets_end", healthy)
             .figure("imbalance", imbalance(&counted(&target_requests)))
-            .figure("connection_imbalance", imbalance(&counted(&target_connections)))
+            .figure(
+                "connection_imbalance",
+                imbalance(&counted(&target_connections)),
+            )
             .figure("target_requests", target_requests)
             .figure("target_connections", target_connections)
             .figure(
@@ -684,6 +723,7 @@ impl Component for Nlb {
             .figure("flows_idled_out", self.figures.flows_idled_out)
             .figure("flows_reset", self.figures.flows_reset)
             .figure("connection_resets", self.figures.connection_resets)
+            .figure("dropped_by_target", self.figures.dropped_by_target)
     }
 }
 
@@ -721,7 +761,11 @@ mod tests {
         let mut by_az_node = [[0u32; 2]; 2];
         let n = 100_000;
         for i in 0..n {
-            let c = connection(0x0A00_0001 + (i % 50), 32768 + (i % 20_000) as u16, i.wrapping_mul(2_654_435_761));
+            let c = connection(
+                0x0A00_0001 + (i % 50),
+                32768 + (i % 20_000) as u16,
+                i.wrapping_mul(2_654_435_761),
+            );
             let node = [0u8, 1][reduce(dns_hash(&c), 2)];
             let t = choose_target(&c, &pool, az_of, false).unwrap();
             by_target[t as usize] += 1;
@@ -746,7 +790,11 @@ mod tests {
         let mut by_target = [0u32; 10];
         let n = 100_000;
         for i in 0..n {
-            let c = connection(0x0A00_0001 + (i % 50), 32768 + (i % 20_000) as u16, i.wrapping_mul(2_654_435_761));
+            let c = connection(
+                0x0A00_0001 + (i % 50),
+                32768 + (i % 20_000) as u16,
+                i.wrapping_mul(2_654_435_761),
+            );
             by_target[choose_target(&c, &pool, az_of, true).unwrap() as usize] += 1;
         }
         for (t, &count) in by_target.iter().enumerate() {

@@ -482,7 +482,8 @@ impl Scenario {
             )
             .map_err(|m| build_error(w.arrival.span(), m))?;
             // Only a layer-4 load balancer sees the client's connections end to end.
-            if specs.get(w.target.get_ref()).map(|s| s.kind()) == Some(components::nlb::Spec::KIND) {
+            if specs.get(w.target.get_ref()).map(|s| s.kind()) == Some(components::nlb::Spec::KIND)
+            {
                 workload.send_connection_closes();
             }
             sim.add(name, rng::stream(seed, name), Box::new(workload));

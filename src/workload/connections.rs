@@ -92,9 +92,11 @@ impl TryFrom<RawConnections> for ConnectionsSpec {
         if let Some(mean) = lifetime.as_ref().and_then(DistSpec::mean_secs)
             && mean <= 0.0
         {
-            return Err("`lifetime` must be longer than zero (omit it: connections live for \
+            return Err(
+                "`lifetime` must be longer than zero (omit it: connections live for \
                         the whole run)"
-                .into());
+                    .into(),
+            );
         }
         Ok(ConnectionsSpec {
             clients: raw.clients,
@@ -203,8 +205,7 @@ impl Connections {
         slot.in_flight = 1;
         if let Some(lifetime) = &self.lifetime {
             let delay = lifetime.sample(&mut self.rng);
-            slot.lifetime
-                .arm(cx, delay, TIMER_LIFETIME, index as u32);
+            slot.lifetime.arm(cx, delay, TIMER_LIFETIME, index as u32);
         }
         Connection {
             opens: true,
@@ -240,10 +241,11 @@ impl Connections {
         let client = (connection.source_ip & 0xFFFF).saturating_sub(1);
         let first = (client * self.per_client) as usize;
         let slots = first..(first + self.per_client as usize).min(self.slots.len());
-        if let Some(index) = slots
-            .clone()
-            .find(|&i| self.slots[i].open.is_some_and(|c| c.key() == connection.key()))
-        {
+        if let Some(index) = slots.clone().find(|&i| {
+            self.slots[i]
+                .open
+                .is_some_and(|c| c.key() == connection.key())
+        }) {
             let slot = &mut self.slots[index];
             slot.in_flight -= 1;
             if reset {

@@ -326,7 +326,9 @@ impl Workload {
         let connections = spec
             .connections
             .as_ref()
-            .map(|c| connections::Connections::build(c, index, spec.name.get_ref(), &keys_rng, base_dir))
+            .map(|c| {
+                connections::Connections::build(c, index, spec.name.get_ref(), &keys_rng, base_dir)
+            })
             .transpose()?;
         Ok(Workload {
             index,

@@ -81,7 +81,9 @@ const CHI2_4_P001: f64 = 18.467;
 fn expected_max_over_mean(k: usize, n: usize) -> f64 {
     let factorial = |m: usize| (1..=m).map(|x| x as f64).product::<f64>();
     let p_max_at_most = |c: usize| {
-        let base: Vec<f64> = (0..=k).map(|j| if j <= c { 1.0 / factorial(j) } else { 0.0 }).collect();
+        let base: Vec<f64> = (0..=k)
+            .map(|j| if j <= c { 1.0 / factorial(j) } else { 0.0 })
+            .collect();
         let mut power = vec![0.0; k + 1];
         power[0] = 1.0;
         for _ in 0..n {
@@ -117,15 +119,31 @@ fn the_flow_hash_is_fnv1a_of_the_tuple_and_pinned() {
     let bytes = [
         6, 10, 0, 0, 1, 0x9C, 0x40, 172, 31, 0, 10, 0, 80, 1, 2, 3, 4,
     ];
-    let hash = flow_hash(PROTOCOL_TCP, 0x0A00_0001, 40000, node_ip(0), LISTENER_PORT, 0x0102_0304);
+    let hash = flow_hash(
+        PROTOCOL_TCP,
+        0x0A00_0001,
+        40000,
+        node_ip(0),
+        LISTENER_PORT,
+        0x0102_0304,
+    );
     assert_eq!(hash, fnv1a64(&bytes));
     // Pinned values: a change of hash, byte order or reduction moves them (and every
     // connection's target with them).
     assert_eq!(hash, PINNED_HASH);
-    let pinned: Vec<usize> = [(0x0A00_0001u32, 40000u16, 0x0102_0304u32), (0x0A00_0002, 50000, 7), (0x0A01_0001, 32768, u32::MAX)]
-        .iter()
-        .map(|&(ip, port, isn)| reduce(flow_hash(PROTOCOL_TCP, ip, port, node_ip(0), LISTENER_PORT, isn), 4))
-        .collect();
+    let pinned: Vec<usize> = [
+        (0x0A00_0001u32, 40000u16, 0x0102_0304u32),
+        (0x0A00_0002, 50000, 7),
+        (0x0A01_0001, 32768, u32::MAX),
+    ]
+    .iter()
+    .map(|&(ip, port, isn)| {
+        reduce(
+            flow_hash(PROTOCOL_TCP, ip, port, node_ip(0), LISTENER_PORT, isn),
+            4,
+        )
+    })
+    .collect();
     assert_eq!(pinned, PINNED_TARGETS);
     // choose_target agrees (one AZ: the node is AZ 0's).
     let c = Connection {
@@ -189,12 +207,7 @@ fn short_pooled_connections_spread_evenly() {
 #[test]
 fn few_long_connections_give_the_balls_in_bins_imbalance() {
     // 8 connections for the whole run over 4 targets.
-    let text = scenario(
-        "2s",
-        "connections = { clients = 4, per_client = 2 }",
-        "",
-        4,
-    );
+    let text = scenario("2s", "connections = { clients = 4, per_client = 2 }", "", 4);
     let runs = replicate(&text, 100, |s| {
         let connections = counts(&s.components, &["lb", "target_connections"]);
         let requests = counts(&s.components, &["lb", "target_requests"]);
@@ -295,13 +308,25 @@ handler = [ {{ compute = "2ms" }} ]
     assert_eq!(number(&s.components, &["lb", "flows_idled_out"]), 2.0);
     assert_eq!(number(&s.components, &["lb", "connection_resets"]), 2.0);
     assert_eq!(number(&s.workloads, &["clients", "connection_resets"]), 2.0);
-    assert_eq!(number(&s.workloads, &["clients", "requests", "failed"]), 2.0);
-    assert_eq!(number(&s.workloads, &["clients", "connections_opened"]), 4.0);
+    assert_eq!(
+        number(&s.workloads, &["clients", "requests", "failed"]),
+        2.0
+    );
+    assert_eq!(
+        number(&s.workloads, &["clients", "connections_opened"]),
+        4.0
+    );
     // A 50 s gap: nothing times out.
     let s = run_once(&text("60s"));
     assert_eq!(number(&s.components, &["lb", "flows_idled_out"]), 0.0);
-    assert_eq!(number(&s.workloads, &["clients", "requests", "failed"]), 0.0);
-    assert_eq!(number(&s.workloads, &["clients", "connections_opened"]), 2.0);
+    assert_eq!(
+        number(&s.workloads, &["clients", "requests", "failed"]),
+        0.0
+    );
+    assert_eq!(
+        number(&s.workloads, &["clients", "connections_opened"]),
+        2.0
+    );
 }
 
 #[test]
@@ -351,7 +376,10 @@ desired = 1
         per_target[0]
     );
     // At 90 s its flows were reset: one failed request per connection, then reconnected.
-    assert_eq!(number(&s.components, &["lb", "flows_reset"]), on_removed as f64);
+    assert_eq!(
+        number(&s.components, &["lb", "flows_reset"]),
+        on_removed as f64
+    );
     assert_eq!(
         number(&s.workloads, &["clients", "connection_resets"]),
         on_removed as f64
@@ -366,6 +394,105 @@ desired = 1
     );
     // The reconnected connections all went to the one target left.
     assert_eq!(connections[1], 8);
+}
+
+#[test]
+fn connections_to_a_crashed_instance_are_reset_and_reconnect() {
+    // Instance 0 of two crashes at 30 s; its group deregisters it at once and launches a
+    // replacement. The requests it held fail (502); the next request on each of its
+    // connections finds nothing listening and is reset; the clients reconnect to instance 1.
+    let s = run_once(
+        r#"
+[simulation]
+duration = "90s"
+warmup = "0s"
+seed = 42
+[[workload]]
+name = "clients"
+target = "lb"
+arrival = { process = "constant", rate = "100/s" }
+connections = { clients = 4, per_client = 2 }
+[[component]]
+name = "lb"
+kind = "nlb"
+targets = "web"
+[[component]]
+name = "web"
+kind = "asg"
+min = 2
+max = 2
+vcpus = 100
+handler = [ { compute = "15ms" } ]
+failures = [ { at = "30s", count = 1 } ]
+"#,
+    );
+    let connections = counts(&s.components, &["lb", "target_connections"]);
+    println!("crash: connections {connections:?}");
+    let on_crashed = connections[0] as f64;
+    assert!(on_crashed > 0.0, "{connections:?}");
+    let crashed_requests = number(&s.components, &["web", "crashed_requests"]);
+    assert!(crashed_requests > 0.0);
+    assert_eq!(
+        number(&s.components, &["lb", "dropped_by_target"]),
+        on_crashed
+    );
+    assert_eq!(number(&s.components, &["lb", "flows_reset"]), on_crashed);
+    assert_eq!(
+        number(&s.workloads, &["clients", "connection_resets"]),
+        on_crashed
+    );
+    assert_eq!(
+        number(&s.workloads, &["clients", "requests", "failed"]),
+        on_crashed + crashed_requests
+    );
+    assert_eq!(
+        number(&s.workloads, &["clients", "connections_opened"]),
+        8.0 + on_crashed
+    );
+}
+
+#[test]
+fn an_asg_registers_new_instances_with_the_nlb_after_their_health_checks() {
+    // One instance, then two from 10 s (launched in 10 s exactly). The new target is checked
+    // at registration (20 s) and 5 s later: healthy after 2 passes, it takes new connections
+    // from 25 s. One-request connections: it gets half of what arrives after that.
+    let s = run_once(
+        r#"
+[simulation]
+duration = "125s"
+warmup = "0s"
+seed = 42
+[[workload]]
+name = "clients"
+target = "lb"
+arrival = { process = "constant", rate = "100/s" }
+[[component]]
+name = "lb"
+kind = "nlb"
+targets = "web"
+health_check = { interval = "5s", healthy_threshold = 2 }
+[[component]]
+name = "web"
+kind = "asg"
+min = 1
+max = 2
+launch_time = "10s"
+handler = [ { compute = "2ms" } ]
+[[component.scheduled]]
+at = "10s"
+desired = 2
+"#,
+    );
+    let per_target = counts(&s.components, &["lb", "target_requests"]);
+    println!("scale-out: {per_target:?}");
+    // Arrivals from 25 s to the end: 100 s, 10 000 requests; the new target's share is a
+    // binomial with p = 1/2 (sd 50): within 4 sd (from 20 s it would be 5 250).
+    assert!(
+        (per_target[1] as f64 - 5000.0).abs() < 200.0,
+        "{per_target:?}"
+    );
+    assert_eq!(per_target.iter().sum::<u64>(), 12_499);
+    assert_eq!(number(&s.components, &["lb", "healthy_targets_end"]), 2.0);
 }
 
 #[test]
@@ -409,7 +536,11 @@ handler = [ {{ compute = {{ dist = "exponential", mean = "5ms" }} }} ]
         without.workloads["clients"]["latency_ms"],
         with.workloads["clients"]["latency_ms"]
     );
-    assert!(without.workloads["clients"].get("connections_opened").is_none());
+    assert!(
+        without.workloads["clients"]
+            .get("connections_opened")
+            .is_none()
+    );
     assert!(number(&with.workloads, &["clients", "connections_opened"]) > 6.0);
 }
 
@@ -425,15 +556,27 @@ fn error_of(text: &str) -> String {
 fn bad_connections_and_nlb_specs_are_refused_clearly() {
     let with = |workload: &str, nlb: &str| scenario("10s", workload, nlb, 2);
     let m = error_of(&with("connections = { clients = 0 }", ""));
-    assert!(m.contains("case.toml:") && m.contains("`clients` must be between 1"), "{m}");
+    assert!(
+        m.contains("case.toml:") && m.contains("`clients` must be between 1"),
+        "{m}"
+    );
     let m = error_of(&with("connections = { clients = 2, per_client = 0 }", ""));
     assert!(m.contains("`per_client` must be at least 1"), "{m}");
-    let m = error_of(&with("connections = { clients = 2, lifetime = \"0s\" }", ""));
+    let m = error_of(&with(
+        "connections = { clients = 2, lifetime = \"0s\" }",
+        "",
+    ));
     assert!(m.contains("`lifetime` must be longer than zero"), "{m}");
     let m = error_of(&with("connections = { clients = 2, per_clients = 2 }", ""));
-    assert!(m.contains("unknown field `per_clients`") && m.contains("per_client"), "{m}");
+    assert!(
+        m.contains("unknown field `per_clients`") && m.contains("per_client"),
+        "{m}"
+    );
     let m = error_of(&with("", "cross_zones = true"));
-    assert!(m.contains("unknown field `cross_zones`") && m.contains("cross_zone"), "{m}");
+    assert!(
+        m.contains("unknown field `cross_zones`") && m.contains("cross_zone"),
+        "{m}"
+    );
     let m = error_of(&with("", "health_check = { healthy_threshold = 1 }"));
     assert!(m.contains("must be between 2 and 10"), "{m}");
     // An NLB routes to instances only.
@@ -455,5 +598,8 @@ kind = "lambda"
 handler = [ { compute = "1ms" } ]
 "#,
     );
-    assert!(m.contains("targets") && m.contains("ec2_fleet") && m.contains("asg"), "{m}");
+    assert!(
+        m.contains("targets") && m.contains("ec2_fleet") && m.contains("asg"),
+        "{m}"
+    );
 }
