@@ -305,10 +305,12 @@ impl Connections {
         }
     }
 
-    /// Adds the connection figures to the workload's report.
+    /// Adds the connection figures to the workload's report: `connections = { opened,
+    /// resets }`.
     pub fn figures(&self, report: ComponentReport) -> ComponentReport {
-        report
-            .figure("connections_opened", self.opened)
-            .figure("connection_resets", self.resets)
+        report.figure(
+            "connections",
+            serde_json::json!({ "opened": self.opened, "resets": self.resets }),
+        )
     }
 }

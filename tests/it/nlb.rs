@@ -194,7 +194,7 @@ fn short_pooled_connections_spread_evenly() {
     println!("1 ms connections: {per_target:?}, chi-square {chi2:.2}");
     assert!(chi2 < CHI2_4_P001, "{per_target:?}: chi-square {chi2}");
     assert_eq!(
-        number(&s.workloads, &["clients", "connections_opened"]),
+        number(&s.workloads, &["clients", "connections", "opened"]),
         19_999.0
     );
     // Each closed once its answer was in; the last may still be open.
@@ -271,7 +271,10 @@ fn a_connection_sticks_to_its_target_and_reconnecting_can_move_it() {
     assert_eq!(connections.iter().sum::<u64>(), 20);
     // New connections hash afresh: more than one target was used.
     assert!(connections.iter().filter(|&&c| c > 0).count() > 1);
-    assert_eq!(number(&s.workloads, &["clients", "connection_resets"]), 0.0);
+    assert_eq!(
+        number(&s.workloads, &["clients", "connections", "resets"]),
+        0.0
+    );
 }
 
 #[test]
@@ -307,13 +310,16 @@ handler = [ {{ compute = "2ms" }} ]
     let s = run_once(&text("100s"));
     assert_eq!(number(&s.components, &["lb", "flows_idled_out"]), 2.0);
     assert_eq!(number(&s.components, &["lb", "connection_resets"]), 2.0);
-    assert_eq!(number(&s.workloads, &["clients", "connection_resets"]), 2.0);
+    assert_eq!(
+        number(&s.workloads, &["clients", "connections", "resets"]),
+        2.0
+    );
     assert_eq!(
         number(&s.workloads, &["clients", "requests", "failed"]),
         2.0
     );
     assert_eq!(
-        number(&s.workloads, &["clients", "connections_opened"]),
+        number(&s.workloads, &["clients", "connections", "opened"]),
         4.0
     );
     // A 50 s gap: nothing times out.
@@ -324,7 +330,7 @@ handler = [ {{ compute = "2ms" }} ]
         0.0
     );
     assert_eq!(
-        number(&s.workloads, &["clients", "connections_opened"]),
+        number(&s.workloads, &["clients", "connections", "opened"]),
         2.0
     );
 }
@@ -381,7 +387,7 @@ desired = 1
         on_removed as f64
     );
     assert_eq!(
-        number(&s.workloads, &["clients", "connection_resets"]),
+        number(&s.workloads, &["clients", "connections", "resets"]),
         on_removed as f64
     );
     assert_eq!(
@@ -389,7 +395,7 @@ desired = 1
         on_removed as f64
     );
     assert_eq!(
-        number(&s.workloads, &["clients", "connections_opened"]),
+        number(&s.workloads, &["clients", "connections", "opened"]),
         8.0 + on_removed as f64
     );
     // The reconnected connections all went to the one target left.
@@ -438,7 +444,7 @@ failures = [ { at = "30s", count = 1 } ]
     );
     assert_eq!(number(&s.components, &["lb", "flows_reset"]), on_crashed);
     assert_eq!(
-        number(&s.workloads, &["clients", "connection_resets"]),
+        number(&s.workloads, &["clients", "connections", "resets"]),
         on_crashed
     );
     assert_eq!(
@@ -446,7 +452,7 @@ failures = [ { at = "30s", count = 1 } ]
         on_crashed + crashed_requests
     );
     assert_eq!(
-        number(&s.workloads, &["clients", "connections_opened"]),
+        number(&s.workloads, &["clients", "connections", "opened"]),
         8.0 + on_crashed
     );
 }
@@ -536,12 +542,8 @@ handler = [ {{ compute = {{ dist = "exponential", mean = "5ms" }} }} ]
         without.workloads["clients"]["latency_ms"],
         with.workloads["clients"]["latency_ms"]
     );
-    assert!(
-        without.workloads["clients"]
-            .get("connections_opened")
-            .is_none()
-    );
-    assert!(number(&with.workloads, &["clients", "connections_opened"]) > 6.0);
+    assert!(without.workloads["clients"].get("connections").is_none());
+    assert!(number(&with.workloads, &["clients", "connections", "opened"]) > 6.0);
 }
 
 /// The error text for `text`, which must be refused.
