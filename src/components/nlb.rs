@@ -817,6 +817,177 @@ mod tests {
         assert_eq!(choose_target(&connection(1, 2, 3), &[], az_of, false), None);
     }
 
+    /// A hand-made target group: registers `azs.len()` instances, instance `i` in AZ
+    /// `azs[i]`, healthy from the start; answers every request at once.
+    struct Group {
+        lb: ComponentId,
+        azs: Vec<u8>,
+        metrics: RequestMetrics,
+    }
+
+    impl Component for Group {
+        fn kind(&self) -> &'static str {
+            "group"
+        }
+        fn init(&mut self, cx: &mut Ctx<'_>) {
+            for (instance, &az) in self.azs.iter().enumerate() {
+                let register = Control::Register {
+                    instance: instance as u32,
+                    healthy: true,
+                    az,
+                };
+                cx.send(self.lb, Msg::Control(register));
+            }
+        }
+        fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+            match msg {
+                Msg::Request(request) => cx.reply(Response {
+                    request,
+                    outcome: Outcome::Ok,
+                }),
+                Msg::Control(Control::HealthCheck { instance, from }) => {
+                    let result = Control::HealthCheckResult {
+                        instance,
+                        healthy: true,
+                    };
+                    cx.send(from, Msg::Control(result));
+                }
+                _ => {}
+            }
+        }
+        fn in_flight(&self) -> u64 {
+            0
+        }
+        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
+        fn report(&self, _end: SimTime) -> ComponentReport {
+            self.metrics.report("group", 0)
+        }
+    }
+
+    /// Sends `n` one-request connections to the NLB, one a millisecond.
+    struct Client {
+        lb: ComponentId,
+        n: u64,
+        metrics: RequestMetrics,
+    }
+
+    impl Component for Client {
+        fn kind(&self) -> &'static str {
+            "client"
+        }
+        fn init(&mut self, cx: &mut Ctx<'_>) {
+            for id in 1..=self.n {
+                let request = Request {
+                    id,
+                    workload: 0,
+                    created_at: SimTime::ZERO,
+                    key: id,
+                    item_kb: 1.0,
+                    op: crate::message::Op::Default,
+                    attempt: 1,
+                    reply_to: cx.me(),
+                    tag: 0,
+                    route: crate::message::NO_ROUTE,
+                    connection: Connection::single(id),
+                };
+                cx.send_after(self.lb, SimDuration::from_millis(id), Msg::Request(request));
+            }
+        }
+        fn handle(&mut self, _msg: Msg, _cx: &mut Ctx<'_>) {}
+        fn in_flight(&self) -> u64 {
+            0
+        }
+        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
+        fn report(&self, _end: SimTime) -> ComponentReport {
+            self.metrics.report("client", 0)
+        }
+    }
+
+    /// Per-target requests of an NLB in front of targets in `azs`.
+    fn run_registered(azs: Vec<u8>, cross_zone: bool, n: u64) -> Vec<u64> {
+        use crate::engine::rng::stream;
+        use crate::engine::{NoSeries, Simulation};
+        let mut sim = Simulation::new(
+            SimDuration::from_secs(n / 1000 + 1),
+            SimDuration::ZERO,
+            SimDuration::from_secs(1),
+        );
+        // Ids in the order added: the client 0, the NLB 1, the group 2.
+        let (lb, group) = (ComponentId(1), ComponentId(2));
+        let metrics = || RequestMetrics::new(SimTime::ZERO);
+        sim.add(
+            "client",
+            stream(1, "client"),
+            Box::new(Client {
+                lb,
+                n,
+                metrics: metrics(),
+            }),
+        );
+        let defaults = crate::defaults::nlb();
+        sim.add(
+            "lb",
+            stream(1, "lb"),
+            Box::new(Nlb {
+                group,
+                cross_zone,
+                idle_timeout: defaults.idle_timeout,
+                deregistration_delay: defaults.deregistration_delay,
+                health: HealthCheck {
+                    interval: defaults.health_check_interval,
+                    healthy_threshold: defaults.healthy_threshold,
+                    unhealthy_threshold: defaults.unhealthy_threshold,
+                },
+                targets: Vec::new(),
+                flows: Slab::default(),
+                flow_by_key: HashMap::new(),
+                idle_timers: Vec::new(),
+                next_flow_generation: 0,
+                forwards: Slab::default(),
+                scratch: Vec::new(),
+                in_flight: 0,
+                figures: Figures::default(),
+                metrics: metrics(),
+            }),
+        );
+        sim.add(
+            "group",
+            stream(1, "group"),
+            Box::new(Group {
+                lb,
+                azs,
+                metrics: metrics(),
+            }),
+        );
+        let out = sim.run(&mut NoSeries, |_| {});
+        serde_json::from_value(out.reports[1].1.figures["target_requests"].clone())
+            .expect("a list of counts")
+    }
+
+    #[test]
+    fn registered_azs_drive_cross_zone_balancing() {
+        // The notes' example: 2 targets in AZ 0, 8 in AZ 1, one NLB node per AZ.
+        let azs = vec![0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
+        let n = 40_000;
+        let off = run_registered(azs.clone(), false, n);
+        let on = run_registered(azs, true, n);
+        assert_eq!(off.iter().sum::<u64>(), n);
+        assert_eq!(on.iter().sum::<u64>(), n);
+        // Off: each node half, split among its own AZ: 25 % and 6.25 %. On: 10 % each.
+        // Binomial sd at most sqrt(0.25·0.75/40 000) = 0.0022: 5 sd.
+        for (t, (&o, &c)) in off.iter().zip(&on).enumerate() {
+            let expected_off = if t < 2 { 0.25 } else { 0.0625 };
+            let (share_off, share_on) = (o as f64 / n as f64, c as f64 / n as f64);
+            assert!((share_off - expected_off).abs() < 0.011, "off {t}: {off:?}");
+            assert!((share_on - 0.1).abs() < 0.0075, "on {t}: {on:?}");
+        }
+        // Everything in AZ 0 (no AZs declared): cross-zone makes no difference.
+        assert_eq!(
+            run_registered(vec![0; 4], false, 1000),
+            run_registered(vec![0; 4], true, 1000)
+        );
+    }
+
     #[test]
     fn imbalance_is_max_over_mean_of_the_loaded() {
         assert_eq!(imbalance(&[]), 0.0);
