@@ -822,6 +822,8 @@ mod tests {
     struct Group {
         lb: ComponentId,
         azs: Vec<u8>,
+        /// An instance that fails its health checks from this time on.
+        failing: Option<(u32, SimTime)>,
         metrics: RequestMetrics,
     }
 
@@ -846,9 +848,12 @@ mod tests {
                     outcome: Outcome::Ok,
                 }),
                 Msg::Control(Control::HealthCheck { instance, from }) => {
+                    let failing = self
+                        .failing
+                        .is_some_and(|(i, from)| i == instance && cx.now() >= from);
                     let result = Control::HealthCheckResult {
                         instance,
-                        healthy: true,
+                        healthy: !failing,
                     };
                     cx.send(from, Msg::Control(result));
                 }
@@ -864,10 +869,12 @@ mod tests {
         }
     }
 
-    /// Sends `n` one-request connections to the NLB, one a millisecond.
+    /// Sends `n` requests to the NLB, one a millisecond: each its own connection, or in turn
+    /// over `pooled` long-lived connections.
     struct Client {
         lb: ComponentId,
         n: u64,
+        pooled: Option<u64>,
         metrics: RequestMetrics,
     }
 
@@ -888,7 +895,16 @@ mod tests {
                     reply_to: cx.me(),
                     tag: 0,
                     route: crate::message::NO_ROUTE,
-                    connection: Connection::single(id),
+                    connection: match self.pooled {
+                        None => Connection::single(id),
+                        Some(k) => Connection {
+                            source_ip: 0x0A00_0001,
+                            source_port: 40_000 + (id % k) as u16,
+                            isn: (id % k) as u32 * 7919,
+                            opens: id <= k,
+                            single: false,
+                        },
+                    },
                 };
                 cx.send_after(self.lb, SimDuration::from_millis(id), Msg::Request(request));
             }
@@ -905,6 +921,18 @@ mod tests {
 
     /// Per-target requests of an NLB in front of targets in `azs`.
     fn run_registered(azs: Vec<u8>, cross_zone: bool, n: u64) -> Vec<u64> {
+        let report = run_harness(azs, cross_zone, n, None, None);
+        serde_json::from_value(report.figures["target_requests"].clone()).expect("a list of counts")
+    }
+
+    /// The NLB's report after `n` requests (see [`Client`] and [`Group`]).
+    fn run_harness(
+        azs: Vec<u8>,
+        cross_zone: bool,
+        n: u64,
+        pooled: Option<u64>,
+        failing: Option<(u32, SimTime)>,
+    ) -> ComponentReport {
         use crate::engine::rng::stream;
         use crate::engine::{NoSeries, Simulation};
         let mut sim = Simulation::new(
@@ -921,6 +949,7 @@ mod tests {
             Box::new(Client {
                 lb,
                 n,
+                pooled,
                 metrics: metrics(),
             }),
         );
@@ -956,12 +985,35 @@ mod tests {
             Box::new(Group {
                 lb,
                 azs,
+                failing,
                 metrics: metrics(),
             }),
         );
-        let out = sim.run(&mut NoSeries, |_| {});
-        serde_json::from_value(out.reports[1].1.figures["target_requests"].clone())
-            .expect("a list of counts")
+        let mut out = sim.run(&mut NoSeries, |_| {});
+        out.reports.swap_remove(1).1
+    }
+
+    #[test]
+    fn an_unhealthy_targets_flows_are_reset() {
+        // 16 long-lived connections over 4 targets, 1 request per ms for 100 s. Target 0 fails
+        // its checks from 1 s: checks every 30 s, 2 failures, so unhealthy at 60 s; its flows
+        // are reset then, and every later request on them is refused with a reset (this
+        // client does not reconnect).
+        let failing = Some((0, SimTime::ZERO + SimDuration::from_secs(1)));
+        let report = run_harness(vec![0; 4], false, 100_000, Some(16), failing);
+        let f = &report.figures;
+        let open: Vec<u64> = serde_json::from_value(f["target_open_connections"].clone()).unwrap();
+        let reset = f["flows_reset"].as_u64().unwrap();
+        assert!(reset > 0, "target 0 had flows: {f:?}");
+        assert_eq!(open[0], 0);
+        assert_eq!(open.iter().sum::<u64>() + reset, 16);
+        assert_eq!(f["healthy_targets_end"], 3);
+        // Requests from 60 s on the reset connections: 40 000 × reset / 16, give or take one
+        // per connection.
+        let resets = f["connection_resets"].as_u64().unwrap() as f64;
+        let expected = 40_000.0 * reset as f64 / 16.0;
+        assert!((resets - expected).abs() <= 16.0, "{resets} vs {expected}");
+        assert_eq!(report.requests.failed, resets as u64);
     }
 
     #[test]
