@@ -605,3 +605,32 @@ handler = [ { compute = "1ms" } ]
         "{m}"
     );
 }
+
+#[test]
+fn the_lesson_repeats_byte_for_byte_and_shows_what_its_header_quotes() {
+    let file = Path::new("scenarios/lessons/nlb_long_lived_connections.toml");
+    let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+    let a = run_quietly(&scenario, RunSettings::default()).expect("run");
+    let b = run_quietly(&scenario, RunSettings::default()).expect("run");
+    assert_eq!(a.to_json(), b.to_json());
+    assert!(a.conservation.ok);
+    // The seed-42 figures the header quotes.
+    assert_eq!(
+        counts(&a.components, &["nlb", "target_open_connections"]),
+        [2, 4, 0, 2]
+    );
+    assert_eq!(
+        counts(&a.components, &["nlb", "target_requests"]),
+        [10_834, 21_667, 0, 10_834]
+    );
+    let p99 = |w: &str| number(&a.workloads, &[w, "latency_ms", "p99"]);
+    assert!((p99("via-nlb") - 328.7).abs() < 0.5);
+    assert!((p99("via-alb") - 188.2).abs() < 0.5);
+    assert!((p99("via-nlb-many") - 202.5).abs() < 0.5);
+    assert!((number(&a.components, &["alb", "imbalance"]) - 1.0).abs() < 0.001);
+    assert!((number(&a.components, &["nlb-many", "imbalance"]) - 1.07).abs() < 0.005);
+    assert_eq!(
+        number(&a.workloads, &["via-nlb-many", "connections", "opened"]),
+        1342.0
+    );
+}
