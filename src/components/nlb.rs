@@ -21,7 +21,7 @@
 //!   port, initial TCP sequence number): FNV-1a 64 over those 17 bytes in network order
 //!   ([`flow_hash`]), reduced to a target by its high bits ([`reduce`]), among the candidate
 //!   targets in instance order. The destination is the NLB node's address in its AZ
-//!   (172.31.<az>.10, port 80). Every later request of the connection goes to the same target
+//!   (`172.31.<az>.10`, port 80). Every later request of the connection goes to the same target
 //!   for the connection's life (the flow table: connection → target). AWS: "routes each
 //!   individual TCP connection to a single target for the life of the connection"
 //!   (`aws-facts.md` §1.1).
@@ -114,7 +114,7 @@ pub const PROTOCOL_TCP: u8 = 6;
 /// The listener's port.
 pub const LISTENER_PORT: u16 = 80;
 
-/// The address of the NLB's node in AZ `az`: 172.31.<az>.10.
+/// The address of the NLB's node in AZ `az`: `172.31.<az>.10`.
 pub fn node_ip(az: u8) -> u32 {
     0xAC1F_000A | ((az as u32) << 8)
 }
