@@ -43,8 +43,11 @@
 //! - **Deregistration.** A deregistered target takes no new flow; its existing flows keep
 //!   going to it until they close or `deregistration_delay` (300 s) ends. Then they are reset
 //!   (removed from the table: their next request gets a reset) and the group is told the target
-//!   is drained (the ASG terminates the instance, so requests still inside fail with 502). When
-//!   its last flow closes and its last request is answered before that, it is drained at once.
+//!   is drained (the ASG terminates the instance; requests still inside fail, as resets, see
+//!   below). When its last flow closes and its last request is answered before that, it is
+//!   drained at once. (AWS leaves such flows open after the delay unless "connection
+//!   termination on deregistration" is on; a group terminates the instance then, so they could
+//!   not carry on anyway.)
 //! - **Gone targets.** A deregistered target whose instance is gone (crashed, or terminated
 //!   after the delay) refuses requests with 502 ("nothing listens there"); at layer 4 that is
 //!   a dropped connection, so the NLB passes it on as a reset and the flow ends
