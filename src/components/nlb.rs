@@ -182,9 +182,17 @@ impl Kind for Spec {
         {
             return Err(format!("`{target_name}` has no instances to route to"));
         }
+        Ok(Box::new(self.runtime(cx.id(target_name), cx.warmup_end)))
+    }
+}
+
+impl Spec {
+    /// The running NLB in front of `group`, with the defaults of `models/nlb.toml` for what
+    /// the spec leaves out.
+    fn runtime(&self, group: ComponentId, warmup_end: SimTime) -> Nlb {
         let defaults = crate::defaults::nlb();
-        Ok(Box::new(Nlb {
-            group: cx.id(target_name),
+        Nlb {
+            group,
             cross_zone: self.cross_zone.unwrap_or(defaults.cross_zone),
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
             deregistration_delay: self
@@ -207,8 +215,8 @@ impl Kind for Spec {
             scratch: Vec::new(),
             in_flight: 0,
             figures: Figures::default(),
-            metrics: RequestMetrics::new(cx.warmup_end),
-        }))
+            metrics: RequestMetrics::new(warmup_end),
+        }
     }
 }
 
@@ -956,31 +964,17 @@ mod tests {
                 metrics: metrics(),
             }),
         );
-        let defaults = crate::defaults::nlb();
+        let spec = Spec {
+            targets: Spanned::new(0..0, "group".into()),
+            cross_zone: Some(cross_zone),
+            idle_timeout: None,
+            deregistration_delay: None,
+            health_check: None,
+        };
         sim.add(
             "lb",
             stream(1, "lb"),
-            Box::new(Nlb {
-                group,
-                cross_zone,
-                idle_timeout: defaults.idle_timeout,
-                deregistration_delay: defaults.deregistration_delay,
-                health: HealthCheck {
-                    interval: defaults.health_check_interval,
-                    healthy_threshold: defaults.healthy_threshold,
-                    unhealthy_threshold: defaults.unhealthy_threshold,
-                },
-                targets: Vec::new(),
-                flows: Slab::default(),
-                flow_by_key: HashMap::new(),
-                idle_timers: Vec::new(),
-                next_flow_generation: 0,
-                forwards: Slab::default(),
-                scratch: Vec::new(),
-                in_flight: 0,
-                figures: Figures::default(),
-                metrics: metrics(),
-            }),
+            Box::new(spec.runtime(group, SimTime::ZERO)),
         );
         sim.add(
             "group",
