@@ -31,6 +31,31 @@ pub struct AlbDefaults {
 }
 
 const ALB_TOML: &str = include_str!("../models/alb.toml");
+const NLB_TOML: &str = include_str!("../models/nlb.toml");
+
+/// `models/nlb.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NlbDefaults {
+    /// A TCP flow idle longer than this leaves the flow table.
+    pub idle_timeout: SimDuration,
+    /// Time between health checks of a target.
+    pub health_check_interval: SimDuration,
+    /// Consecutive successful checks before a target is healthy.
+    pub healthy_threshold: u32,
+    /// Consecutive failed checks before a target is unhealthy.
+    pub unhealthy_threshold: u32,
+    /// How long a deregistering target keeps its flows.
+    pub deregistration_delay: SimDuration,
+    /// Cross-zone load balancing.
+    pub cross_zone: bool,
+}
+
+/// The NLB defaults.
+pub fn nlb() -> &'static NlbDefaults {
+    static NLB: OnceLock<NlbDefaults> = OnceLock::new();
+    NLB.get_or_init(|| toml::from_str(NLB_TOML).expect("models/nlb.toml is checked by a test"))
+}
 const ASG_TOML: &str = include_str!("../models/asg.toml");
 const LAMBDA_TOML: &str = include_str!("../models/lambda.toml");
 const DYNAMODB_TOML: &str = include_str!("../models/dynamodb.toml");
@@ -236,5 +261,14 @@ mod tests {
         let network: NetworkDefaults =
             toml::from_str(NETWORK_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert!(network.hop < network.cross_az);
+    }
+
+    #[test]
+    fn nlb_defaults_are_aws_documented_values() {
+        let nlb: NlbDefaults = toml::from_str(NLB_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(nlb.idle_timeout, SimDuration::from_secs(350));
+        assert_eq!(nlb.deregistration_delay, SimDuration::from_secs(300));
+        assert_eq!(nlb.health_check_interval, SimDuration::from_secs(30));
+        assert!(!nlb.cross_zone);
     }
 }

@@ -80,6 +80,63 @@ pub struct Request {
     /// The service time a trace recorded for this request (Azure Functions 2021, or a CSV
     /// `duration` column), used by handler steps `compute = "from_trace"`.
     pub recorded_duration: Option<SimDuration>,
+    /// The client connection the request travels on: what a layer-4 load balancer (`nlb`)
+    /// hashes. Without a workload's `connections`, every request is its own connection
+    /// ([`Connection::single`]); a call a server makes is its own connection too.
+    pub connection: Connection,
+}
+
+/// A client's TCP connection as a layer-4 load balancer sees it: the source address and port,
+/// the initial sequence number (the rest of the flow-hash tuple, protocol and destination, is
+/// the load balancer's own), and whether this request opens or ends the connection.
+///
+/// 12 bytes, copied with the request. Identity is `(source_ip, source_port, isn)`
+/// ([`Connection::key`]); the two flags describe the request, not the connection.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Connection {
+    /// Client IPv4 address (stable per client).
+    pub source_ip: u32,
+    /// Client ephemeral port.
+    pub source_port: u16,
+    /// Initial TCP sequence number (random per connection).
+    pub isn: u32,
+    /// True on the first request of a connection: the load balancer sees the SYN with it and
+    /// creates a flow. A request on a connection it does not know that does not open one gets
+    /// a reset.
+    pub opens: bool,
+    /// True when the connection carries this request only and closes once it is answered.
+    pub single: bool,
+}
+
+/// The TCP reset a client sees when a layer-4 load balancer drops its connection (no flow for
+/// it, no target to open one to). Not an HTTP status: an L4 load balancer has no HTTP to
+/// answer with. Counted as failed.
+pub const CONNECTION_RESET: u16 = 0;
+
+impl Connection {
+    /// The one-request connection of request `id` (a request sent without a connection pool):
+    /// source address, port and sequence number derived from the id by a fixed mix, so that no
+    /// random number is drawn and per-request flows still spread evenly.
+    pub fn single(id: u64) -> Connection {
+        // splitmix64's finaliser: a stable bijection that spreads consecutive ids.
+        let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        Connection {
+            // 10.255.x.y: one-shot clients.
+            source_ip: 0x0AFF_0000 | (z >> 48) as u32,
+            source_port: 32768 + ((z >> 32) as u16 % 28232),
+            isn: z as u32,
+            opens: true,
+            single: true,
+        }
+    }
+
+    /// What identifies the connection in a flow table.
+    pub fn key(&self) -> (u32, u16, u32) {
+        (self.source_ip, self.source_port, self.isn)
+    }
 }
 
 /// How a request ended, as seen by the component that answers it.
@@ -172,6 +229,12 @@ pub enum Control {
     QueueDepth {
         /// ApproximateNumberOfMessagesVisible.
         visible: u64,
+    },
+    /// Workload → layer-4 load balancer: the client closed `connection` (its FIN); the flow
+    /// leaves the flow table.
+    ConnectionClosed {
+        /// The connection (its [`Connection::key`] identifies it).
+        connection: Connection,
     },
     /// Load balancer → group: the target's health changed (`healthy_threshold` passes or
     /// `unhealthy_threshold` failures in a row).

@@ -58,10 +58,11 @@ use std::collections::VecDeque;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
+use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
+use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::timer::{TimerSlot, timer_index};
+use crate::engine::timer::timer_index;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
@@ -87,17 +88,7 @@ pub struct Spec {
     pub cross_zone: Option<bool>,
 }
 
-/// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HealthCheckSpec {
-    /// Time between checks of one target.
-    pub interval: Option<PositiveDuration>,
-    /// Consecutive passes before a target is healthy.
-    pub healthy_threshold: Option<Spanned<u32>>,
-    /// Consecutive failures before a healthy target is unhealthy.
-    pub unhealthy_threshold: Option<Spanned<u32>>,
-}
+pub use super::health::HealthCheckSpec;
 
 /// How the ALB picks a target.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -110,43 +101,16 @@ pub enum Algorithm {
     LeastOutstandingRequests,
 }
 
-/// Kinds an ALB can forward to.
-const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
-
 impl Kind for Spec {
     const KIND: &'static str = "alb";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        vec![Reference {
-            field: "targets".into(),
-            name: &self.targets,
-            expects: Expects::Kinds(TARGET_KINDS),
-            synchronous: true,
-        }]
+        targets_reference(&self.targets)
     }
 
     fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {
-        let mut issues = Vec::new();
-        let Some(hc) = &self.health_check else {
-            return issues;
-        };
-        // AWS accepts thresholds from 2 to 10.
-        for (field, value) in [
-            ("health_check.healthy_threshold", &hc.healthy_threshold),
-            ("health_check.unhealthy_threshold", &hc.unhealthy_threshold),
-        ] {
-            if let Some(v) = value
-                && !(2..=10).contains(v.get_ref())
-            {
-                issues.push(SpecIssue {
-                    field: field.into(),
-                    message: format!("must be between 2 and 10, found {}", v.get_ref()),
-                    span: v.span(),
-                });
-            }
-        }
-        issues
+        HealthCheckSpec::issues(self.health_check.as_ref())
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
@@ -157,7 +121,6 @@ impl Kind for Spec {
             .and_then(|s| s.target_group())
             .ok_or_else(|| format!("`{target_name}` has no instances to route to"))?;
         let defaults = crate::defaults::alb();
-        let hc = self.health_check.clone().unwrap_or_default();
         Ok(Box::new(Alb {
             group: cx.id(target_name),
             algorithm: self.algorithm,
@@ -165,13 +128,14 @@ impl Kind for Spec {
             deregistration_delay: self
                 .deregistration_delay
                 .unwrap_or(defaults.deregistration_delay),
-            check_interval: hc.interval.map_or(defaults.health_check_interval, |d| d.0),
-            healthy_threshold: hc
-                .healthy_threshold
-                .map_or(defaults.healthy_threshold, |v| *v.get_ref()),
-            unhealthy_threshold: hc
-                .unhealthy_threshold
-                .map_or(defaults.unhealthy_threshold, |v| *v.get_ref()),
+            health: HealthCheckSpec::settings(
+                self.health_check.as_ref(),
+                HealthCheck {
+                    interval: defaults.health_check_interval,
+                    healthy_threshold: defaults.healthy_threshold,
+                    unhealthy_threshold: defaults.unhealthy_threshold,
+                },
+            ),
             capacity: group.capacity_per_instance,
             targets: Vec::new(),
             routable: Vec::new(),
@@ -192,34 +156,16 @@ impl Kind for Spec {
     }
 }
 
-/// Where a target is in its life.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-enum TargetState {
-    /// Registered, not yet through its first health checks.
-    Initial,
-    /// Takes traffic.
-    Healthy,
-    /// Failed its checks; checked again, no traffic (unless every target is unhealthy).
-    Unhealthy,
-    /// Deregistered and finishing its in-flight requests.
-    Draining,
-    /// Not registered (never, or no longer).
-    Unused,
-}
-
 /// One target: an instance of the group.
 #[derive(Clone, Debug)]
 struct Target {
-    state: TargetState,
+    /// Registration, health checks, draining.
+    life: TargetLife,
     /// Availability zone.
     az: u8,
     outstanding: u32,
     /// Requests sent here in the measured window.
     requests: u64,
-    passes: u32,
-    failures: u32,
-    health_timer: TimerSlot,
-    drain_timer: TimerSlot,
 }
 
 /// What the ALB remembers of a request it forwarded.
@@ -268,9 +214,7 @@ pub struct Alb {
     algorithm: Algorithm,
     idle_timeout: SimDuration,
     deregistration_delay: SimDuration,
-    check_interval: SimDuration,
-    healthy_threshold: u32,
-    unhealthy_threshold: u32,
+    health: HealthCheck,
     capacity: Option<u32>,
     /// Targets by instance index.
     targets: Vec<Target>,
@@ -310,7 +254,7 @@ impl Alb {
         (0..self.targets.len() as u32)
             .filter(|&t| {
                 let t = &self.targets[t as usize];
-                matches!(t.state, TargetState::Initial | TargetState::Unhealthy)
+                matches!(t.life.state, TargetState::Initial | TargetState::Unhealthy)
                     && az.is_none_or(|a| a == t.az)
             })
             .collect()
@@ -482,7 +426,7 @@ impl Alb {
         }
         self.forwards.remove(slot);
         let t = &self.targets[target as usize];
-        if t.state == TargetState::Draining && t.outstanding == 0 {
+        if t.life.state == TargetState::Draining && t.outstanding == 0 {
             self.finish_draining(target, cx);
         }
     }
@@ -543,14 +487,10 @@ impl Alb {
             self.targets.resize(
                 i + 1,
                 Target {
-                    state: TargetState::Unused,
+                    life: TargetLife::default(),
                     az: 0,
                     outstanding: 0,
                     requests: 0,
-                    passes: 0,
-                    failures: 0,
-                    health_timer: TimerSlot::default(),
-                    drain_timer: TimerSlot::default(),
                 },
             );
         }
@@ -576,33 +516,24 @@ impl Alb {
                 az,
             } => {
                 self.ensure_node(az);
-                let interval = self.check_interval;
+                let settings = self.health;
                 let t = self.target_mut(instance);
                 t.az = az;
                 // A target registering again (an instance back from an AZ outage) restarted:
                 // whatever it held was lost, and its connections with it.
                 t.outstanding = 0;
-                t.state = if healthy {
-                    TargetState::Healthy
-                } else {
-                    TargetState::Initial
-                };
-                t.passes = 0;
-                t.failures = 0;
-                // A target that starts healthy is next checked one interval on; a new one is
-                // checked at once.
-                let first = if healthy { interval } else { SimDuration::ZERO };
-                t.health_timer.arm(cx, first, TIMER_HEALTH_CHECK, instance);
+                t.life
+                    .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
                 let delay = self.deregistration_delay;
                 let t = self.target_mut(instance);
-                t.state = TargetState::Draining;
-                t.health_timer.cancel();
+                t.life.deregister();
                 let idle = t.outstanding == 0;
                 if !idle {
-                    t.drain_timer.arm(cx, delay, TIMER_DRAIN_DEADLINE, instance);
+                    t.life
+                        .arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
                 }
                 self.set_routable(instance, false);
                 if idle {
@@ -614,6 +545,8 @@ impl Alb {
             }
             // The ALB's nodes survive an AZ outage; its targets' health checks tell.
             Control::Fault(_) => {}
+            // An ALB terminates the client's connection: its close changes nothing here.
+            Control::ConnectionClosed { .. } => {}
             Control::Drained { .. }
             | Control::HealthCheck { .. }
             | Control::TargetHealth { .. }
@@ -639,65 +572,30 @@ impl Alb {
     }
 
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
-        let (up, down) = (self.healthy_threshold, self.unhealthy_threshold);
-        let t = self.target_mut(instance);
-        if healthy {
-            t.passes += 1;
-            t.failures = 0;
-        } else {
-            t.failures += 1;
-            t.passes = 0;
-        }
-        let change = match t.state {
-            TargetState::Initial | TargetState::Unhealthy if t.passes >= up => Some(true),
-            TargetState::Healthy if t.failures >= down => Some(false),
-            // A new target that fails its first checks is unhealthy once it has failed enough.
-            TargetState::Initial if t.failures >= down => Some(false),
-            _ => None,
-        };
-        if let Some(now_healthy) = change {
-            t.state = if now_healthy {
-                TargetState::Healthy
-            } else {
-                TargetState::Unhealthy
-            };
+        let (settings, group) = (self.health, self.group);
+        let life = &mut self.target_mut(instance).life;
+        if let Some(now_healthy) = life.on_check_result(instance, healthy, &settings, group, cx) {
             self.set_routable(instance, now_healthy);
-            cx.send(
-                self.group,
-                Msg::Control(Control::TargetHealth {
-                    instance,
-                    healthy: now_healthy,
-                }),
-            );
         }
     }
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer);
-        let interval = self.check_interval;
-        let me = cx.me();
-        let t = self.target_mut(instance);
-        if !t.health_timer.fire(timer) {
-            return;
-        }
-        t.health_timer
-            .arm(cx, interval, TIMER_HEALTH_CHECK, instance);
-        cx.send(
-            self.group,
-            Msg::Control(Control::HealthCheck { instance, from: me }),
-        );
+        let (settings, group) = (self.health, self.group);
+        self.target_mut(timer_index(timer))
+            .life
+            .on_check_timer(timer, &settings, group, cx);
     }
 
     fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let t = self.target_mut(instance);
-        t.state = TargetState::Unused;
-        t.drain_timer.cancel();
-        cx.send(self.group, Msg::Control(Control::Drained { instance }));
+        let group = self.group;
+        self.target_mut(instance)
+            .life
+            .finish_draining(instance, group, cx);
     }
 
     fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let instance = timer_index(timer);
-        if self.target_mut(instance).drain_timer.fire(timer) {
+        if self.target_mut(instance).life.drain_deadline_fired(timer) {
             // The delay is over: the group terminates the instance, whatever it still holds.
             self.finish_draining(instance, cx);
         }
@@ -744,7 +642,7 @@ impl Component for Alb {
         let healthy = self
             .targets
             .iter()
-            .filter(|t| t.state == TargetState::Healthy)
+            .filter(|t| t.life.state == TargetState::Healthy)
             .count();
         let report = self
             .metrics

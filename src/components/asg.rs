@@ -1318,6 +1318,7 @@ impl Asg {
             Control::Fault(action) => self.on_fault(action, cx),
             Control::QueryDepth { .. }
             | Control::Register { .. }
+            | Control::ConnectionClosed { .. }
             | Control::Deregister { .. }
             | Control::HealthCheckResult { .. } => {
                 debug_assert!(false, "an asg does not receive {control:?}")

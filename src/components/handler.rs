@@ -27,7 +27,7 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::ComponentId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimDuration;
-use crate::message::{Op, Request};
+use crate::message::{Connection, Op, Request};
 
 /// A duration given either as a plain value (`"5ms"`) or as a distribution table.
 #[derive(Clone, Debug, PartialEq)]
@@ -133,6 +133,8 @@ impl CallShape {
                 self.op
             },
             item_kb: item_kb * self.items.max(1) as f32,
+            // The server opens its own connection for the call; the client's ends at the server.
+            connection: Connection::single(request.id),
             ..request
         }
     }

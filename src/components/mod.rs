@@ -11,8 +11,10 @@ pub mod asg;
 pub mod dynamodb;
 pub mod ec2_fleet;
 pub mod handler;
+pub mod health;
 pub mod instances;
 pub mod lambda;
+pub mod nlb;
 pub mod sqs;
 
 use std::collections::BTreeMap;
@@ -220,5 +222,6 @@ registry! {
     Dynamodb => dynamodb::Spec;
     Ec2Fleet => ec2_fleet::Spec;
     Lambda => lambda::Spec;
+    Nlb => nlb::Spec;
     Sqs => sqs::Spec;
 }

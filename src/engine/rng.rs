@@ -28,6 +28,15 @@ pub fn stream(seed: u64, name: &str) -> SimRng {
     rng
 }
 
+/// The stream `name` of the same run as `rng`: what [`stream`] gives for the seed `rng` was made
+/// from. Lets a part that only holds one stream derive another without the run seed (for a
+/// sub-stream such as `"web/connections"` that must not move the existing ones).
+pub fn sibling(rng: &SimRng, name: &str) -> SimRng {
+    let mut sibling = ChaCha8Rng::from_seed(rng.get_seed());
+    sibling.set_stream(fnv1a64(name.as_bytes()));
+    sibling
+}
+
 /// A seed derived stably from a base seed and a label (replications, sweep points).
 pub fn derive_seed(seed: u64, label: &str) -> u64 {
     let mut bytes = seed.to_le_bytes().to_vec();
@@ -57,5 +66,14 @@ mod tests {
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert_ne!(a, d);
+    }
+
+    #[test]
+    fn a_sibling_is_the_stream_of_the_same_seed() {
+        let mut keys = stream(7, "w/keys");
+        let _: u64 = keys.random();
+        let a: u64 = sibling(&keys, "w/connections").random();
+        let b: u64 = stream(7, "w/connections").random();
+        assert_eq!(a, b);
     }
 }

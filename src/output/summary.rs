@@ -24,6 +24,10 @@ pub struct WorkloadSummary {
     /// with `on_bad_row = "skip"`) and rows outside the window (`rows_outside_window`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub trace: Option<Value>,
+    /// With client `connections`: connections opened (`opened`) and reset (`resets`) in the
+    /// whole run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Value>,
 }
 
 /// The whole summary of one run.
@@ -79,6 +83,7 @@ impl Summary {
                         .and_then(Value::as_f64)
                         .unwrap_or(0.0),
                     trace: report.figures.get("trace").cloned(),
+                    connections: report.figures.get("connections").cloned(),
                 };
                 workloads.insert(name.clone(), to_value(&w));
             } else {

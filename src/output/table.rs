@@ -107,6 +107,11 @@ pub fn render(summary: &Summary) -> String {
             let more = if t.len() > 16 { "/..." } else { "" };
             notes.push(format!("per target {}{more}", counts.join("/")));
         }
+        if let Some(t) = v.get("target_open_connections").and_then(Value::as_array) {
+            let counts: Vec<String> = t.iter().take(16).map(|c| c.to_string()).collect();
+            let more = if t.len() > 16 { "/..." } else { "" };
+            notes.push(format!("open connections {}{more}", counts.join("/")));
+        }
         if !notes.is_empty() {
             let _ = writeln!(out, "  {name}: {}", notes.join(", "));
         }

@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
 
-use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS};
+use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS, Kind as _};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
@@ -526,6 +526,11 @@ impl Scenario {
             .map_err(|m| build_error(w.arrival.span(), m))?;
             if let Some(recorder) = recorder {
                 workload.record_to(recorder.clone());
+            }
+            // Only a layer-4 load balancer sees the client's connections end to end.
+            if specs.get(w.target.get_ref()).map(|s| s.kind()) == Some(components::nlb::Spec::KIND)
+            {
+                workload.send_connection_closes();
             }
             let workload = match injector {
                 Some(monitor) => workload.copy_answers_to(monitor),

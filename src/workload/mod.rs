@@ -7,6 +7,7 @@
 //! send one request, and wait for its answer before thinking again.
 
 pub mod arrivals;
+pub mod connections;
 pub mod keys;
 pub mod record;
 pub mod trace;
@@ -18,7 +19,7 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Msg, NO_ROUTE, Op, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero};
 use arrivals::{Arrivals, RatePoint, Spacing};
@@ -45,6 +46,8 @@ pub struct WorkloadSpec {
     pub item_kb: Option<Spanned<f64>>,
     /// Operation the requests ask for (default: none in particular).
     pub op: Option<Op>,
+    /// Client connections the requests travel on (default: each request its own connection).
+    pub connections: Option<connections::ConnectionsSpec>,
 }
 
 /// One point of a rate schedule.
@@ -303,6 +306,7 @@ pub struct Workload {
     keys_rng: SimRng,
     item_kb: f32,
     op: Op,
+    connections: Option<connections::Connections>,
     outstanding: u64,
     metrics: RequestMetrics,
     /// Where `awsim record` writes the arrivals, when recording.
@@ -364,6 +368,13 @@ impl Workload {
             }
             _ => None,
         };
+        let connections = spec
+            .connections
+            .as_ref()
+            .map(|c| {
+                connections::Connections::build(c, index, spec.name.get_ref(), &keys_rng, base_dir)
+            })
+            .transpose()?;
         Ok(Workload {
             name: spec.name.get_ref().clone(),
             index,
@@ -377,6 +388,7 @@ impl Workload {
             keys_rng,
             item_kb: spec.item_kb.as_ref().map_or(1.0, |kb| *kb.get_ref()) as f32,
             op: spec.op.unwrap_or_default(),
+            connections,
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
             recorder: None,
@@ -387,6 +399,15 @@ impl Workload {
     /// Writes every arrival to `recorder` as a trace row (`awsim record`).
     pub fn record_to(&mut self, recorder: record::SharedRecorder) {
         self.recorder = Some(recorder);
+    }
+
+    /// Tells the workload's target when a client connection closes (for a target that tracks
+    /// connections: a layer-4 load balancer).
+    pub fn send_connection_closes(&mut self) {
+        let target = self.target;
+        if let Some(c) = &mut self.connections {
+            c.send_closes_to(target);
+        }
     }
 
     fn schedule_next_arrival(&mut self, cx: &mut Ctx<'_>) {
@@ -453,6 +474,10 @@ impl Workload {
             tag,
             route: NO_ROUTE,
             recorded_duration: row.and_then(|r| r.duration),
+            connection: match &mut self.connections {
+                Some(c) => c.pick(cx),
+                None => Connection::single(id),
+            },
         };
         if let Some(recorder) = &self.recorder
             && let Ok(mut recorder) = recorder.lock()
@@ -466,6 +491,9 @@ impl Workload {
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         self.outstanding -= 1;
+        if let Some(c) = &mut self.connections {
+            c.answered(&response, cx);
+        }
         self.metrics
             .finished(response.request.created_at, cx.now(), response.outcome);
         if let Some(monitor) = self.monitor {
@@ -507,6 +535,11 @@ impl Component for Workload {
                 id,
             }) => self.send(id, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            Msg::Timer(timer) if timer.kind == connections::TIMER_LIFETIME => {
+                if let Some(c) = &mut self.connections {
+                    c.on_timer(timer, cx);
+                }
+            }
             Msg::Timer(other) => debug_assert!(false, "unknown workload timer {other:?}"),
             Msg::Request(_) | Msg::Control(_) => {
                 debug_assert!(false, "a workload received {msg:?}")
@@ -535,7 +568,7 @@ impl Component for Workload {
             .metrics
             .report(self.kind(), self.outstanding)
             .figure("throughput_per_s", throughput);
-        match &self.trace {
+        let report = match &self.trace {
             Some(trace) => {
                 let stats = trace.stats();
                 report.figure(
@@ -547,6 +580,10 @@ impl Component for Workload {
                     }),
                 )
             }
+            None => report,
+        };
+        match &self.connections {
+            Some(c) => c.figures(report),
             None => report,
         }
     }

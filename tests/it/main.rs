@@ -10,6 +10,7 @@ mod dynamodb;
 mod errors;
 mod faults;
 mod lambda;
+mod nlb;
 mod report;
 mod scenarios;
 mod sqs;
