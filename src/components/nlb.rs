@@ -60,8 +60,11 @@
 //!   ("unhealthy target connection termination" on).
 //!
 //! # What it simplifies
-//! The NLB adds no latency and never times a request out (an L4 balancer does not read
-//! answers); health checks are answered at once. Only TCP; one listener; no source-IP
+//! The NLB adds no processing time of its own, only the region's hop latency (with a
+//! `[region]`: node → target and back, plus the cross-AZ extra when they are in different
+//! AZs, as for the ALB); it never times a request out (an L4 balancer does not read answers);
+//! health checks are answered at once; in an AZ outage its nodes survive and health checks
+//! take the dead targets out. Only TCP; one listener; no source-IP
 //! stickiness, no TLS termination, no UDP. Requests already forwarded on a reset flow still
 //! get their answers (a real reset would cut them off too).
 //!
@@ -182,7 +185,10 @@ impl Kind for Spec {
         {
             return Err(format!("`{target_name}` has no instances to route to"));
         }
-        Ok(Box::new(self.runtime(cx.id(target_name), cx.warmup_end)))
+        let mut nlb = self.runtime(cx.id(target_name), cx.warmup_end);
+        nlb.hop = cx.region.hop;
+        nlb.cross_az = cx.region.cross_az;
+        Ok(Box::new(nlb))
     }
 }
 
@@ -194,6 +200,8 @@ impl Spec {
         Nlb {
             group,
             cross_zone: self.cross_zone.unwrap_or(defaults.cross_zone),
+            hop: SimDuration::ZERO,
+            cross_az: SimDuration::ZERO,
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
             deregistration_delay: self
                 .deregistration_delay
@@ -242,6 +250,8 @@ struct Target {
 struct Flow {
     key: (u32, u16, u32),
     target: u32,
+    /// The AZ of the node the connection landed on.
+    node_az: u8,
     /// Requests of the flow forwarded and not yet answered.
     outstanding: u32,
     /// The last request or answer of the flow.
@@ -257,6 +267,8 @@ struct Forward {
     request: Request,
     arrived: SimTime,
     target: u32,
+    /// The AZ of the node that received the request.
+    node_az: u8,
     /// The flow (slot, generation), `None` for a one-request connection.
     flow: Option<(u32, u64)>,
 }
@@ -282,6 +294,10 @@ const TIMER_FLOW_IDLE: u32 = 3;
 pub struct Nlb {
     group: ComponentId,
     cross_zone: bool,
+    /// One-way hop latency from a node to a target in its AZ, and the cross-AZ extra (zero
+    /// without a `[region]`).
+    hop: SimDuration,
+    cross_az: SimDuration,
     idle_timeout: SimDuration,
     deregistration_delay: SimDuration,
     health: HealthCheck,
@@ -303,8 +319,18 @@ pub struct Nlb {
 }
 
 impl Nlb {
-    /// The target for a new connection, or `None` when no target is registered.
-    fn choose(&mut self, connection: &Connection) -> Option<u32> {
+    /// One-way latency between a node in AZ `from` and a target in AZ `to`.
+    fn latency(&self, from: u8, to: u8) -> SimDuration {
+        if from == to {
+            self.hop
+        } else {
+            self.hop + self.cross_az
+        }
+    }
+
+    /// The node (its AZ) and target for a new connection, or `None` when no target is
+    /// registered.
+    fn choose(&mut self, connection: &Connection) -> Option<(u8, u32)> {
         let mut pool = std::mem::take(&mut self.scratch);
         pool.clear();
         pool.extend(
@@ -320,7 +346,7 @@ impl Nlb {
                 )
             }));
         }
-        let chosen = choose_target(
+        let chosen = choose_node_and_target(
             connection,
             &pool,
             |t| self.targets[t as usize].az,
@@ -345,20 +371,20 @@ impl Nlb {
         let connection = request.connection;
         let key = connection.key();
         let known = self.flow_by_key.get(&key).copied();
-        let (target, flow) = if connection.opens {
+        let (node_az, target, flow) = if connection.opens {
             if let Some(old) = known {
                 // The client reused the tuple: the old flow is over.
                 self.remove_flow(old, cx);
             }
-            let Some(target) = self.choose(&connection) else {
+            let Some((node_az, target)) = self.choose(&connection) else {
                 self.reset(request, now, cx);
                 return;
             };
             if self.metrics.in_window(now) {
                 self.targets[target as usize].connections += 1;
             }
-            let flow = (!connection.single).then(|| self.add_flow(key, target, now, cx));
-            (target, flow)
+            let flow = (!connection.single).then(|| self.add_flow(key, node_az, target, now, cx));
+            (node_az, target, flow)
         } else {
             let live = known.filter(|&slot| {
                 let f = &self.flows[slot];
@@ -367,7 +393,7 @@ impl Nlb {
             match (known, live) {
                 (_, Some(slot)) => {
                     let f = &self.flows[slot];
-                    (f.target, Some((slot, f.generation)))
+                    (f.node_az, f.target, Some((slot, f.generation)))
                 }
                 (Some(stale), None) => {
                     // Idle past the timeout at this very instant: gone, as if its timer had
@@ -398,6 +424,7 @@ impl Nlb {
             request,
             arrived: now,
             target,
+            node_az,
             flow,
         });
         let forwarded = Request {
@@ -406,12 +433,14 @@ impl Nlb {
             route: target,
             ..request
         };
-        cx.send_request(self.group, forwarded);
+        let delay = self.latency(node_az, self.targets[target as usize].az);
+        cx.send_after(self.group, delay, Msg::Request(forwarded));
     }
 
     fn add_flow(
         &mut self,
         key: (u32, u16, u32),
+        node_az: u8,
         target: u32,
         now: SimTime,
         cx: &mut Ctx<'_>,
@@ -421,6 +450,7 @@ impl Nlb {
         let slot = self.flows.insert(Flow {
             key,
             target,
+            node_az,
             outstanding: 0,
             last_active: now,
             generation,
@@ -482,11 +512,17 @@ impl Nlb {
             }
         }
         self.in_flight -= 1;
-        self.metrics.finished(forward.arrived, now, outcome);
-        cx.reply(Response {
-            request: forward.request,
-            outcome,
-        });
+        // The answer travels back from the target to the node.
+        let back = self.latency(self.targets[forward.target as usize].az, forward.node_az);
+        self.metrics.finished(forward.arrived, now + back, outcome);
+        cx.send_after(
+            forward.request.reply_to,
+            back,
+            Msg::Response(Response {
+                request: forward.request,
+                outcome,
+            }),
+        );
         self.maybe_drained(forward.target, cx);
     }
 
@@ -634,14 +670,26 @@ impl Nlb {
 }
 
 /// The target of a new connection among `pool` (candidate targets in instance order, `az_of`
-/// giving their AZ): its node by [`dns_hash`] among the AZs of the pool, then a target by
-/// [`flow_hash`] among the pool's targets in that AZ (or all of them with `cross_zone`).
+/// giving their AZ): see [`choose_node_and_target`].
 pub fn choose_target(
     connection: &Connection,
     pool: &[u32],
     az_of: impl Fn(u32) -> u8,
     cross_zone: bool,
 ) -> Option<u32> {
+    choose_node_and_target(connection, pool, az_of, cross_zone).map(|(_, target)| target)
+}
+
+/// The node (its AZ) and target of a new connection among `pool` (candidate targets in
+/// instance order, `az_of` giving their AZ): its node by [`dns_hash`] among the AZs of the
+/// pool, then a target by [`flow_hash`] among the pool's targets in that AZ (or all of them
+/// with `cross_zone`).
+pub fn choose_node_and_target(
+    connection: &Connection,
+    pool: &[u32],
+    az_of: impl Fn(u32) -> u8,
+    cross_zone: bool,
+) -> Option<(u8, u32)> {
     if pool.is_empty() {
         return None;
     }
@@ -664,11 +712,15 @@ pub fn choose_target(
         connection.isn,
     );
     if cross_zone {
-        return Some(pool[reduce(hash, pool.len())]);
+        return Some((node, pool[reduce(hash, pool.len())]));
     }
     let local = pool.iter().filter(|&&t| az_of(t) == node).count();
     let k = reduce(hash, local);
-    pool.iter().copied().filter(|&t| az_of(t) == node).nth(k)
+    pool.iter()
+        .copied()
+        .filter(|&t| az_of(t) == node)
+        .nth(k)
+        .map(|t| (node, t))
 }
 
 impl Component for Nlb {

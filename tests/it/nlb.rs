@@ -634,3 +634,75 @@ fn the_lesson_repeats_byte_for_byte_and_shows_what_its_header_quotes() {
         1342.0
     );
 }
+
+/// Two AZs with two targets in `a` and eight in `b`, 1000 one-request connections per second.
+fn nlb_two_and_eight(cross_zone: bool, latency: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "20s"
+[region]
+azs = ["a", "b"]
+{latency}
+[[workload]]
+name = "load"
+target = "lb"
+arrival = {{ process = "constant", rate = "1000/s" }}
+[[component]]
+name = "lb"
+kind = "nlb"
+targets = "web"
+cross_zone = {cross_zone}
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 10
+vcpus = 4
+azs = ["a", "a", "b", "b", "b", "b", "b", "b", "b", "b"]
+handler = [ {{ compute = "1ms" }} ]
+"#
+    )
+}
+
+#[test]
+fn with_availability_zones_cross_zone_decides_the_shares_and_hops_cost_latency() {
+    for (cross_zone, expected) in [
+        (
+            false,
+            [
+                0.25, 0.25, 0.0625, 0.0625, 0.0625, 0.0625, 0.0625, 0.0625, 0.0625, 0.0625,
+            ],
+        ),
+        (true, [0.1; 10]),
+    ] {
+        let s = serde_json::to_value(run_once(&nlb_two_and_eight(cross_zone, ""))).unwrap();
+        let counts: Vec<f64> = s["components"]["lb"]["target_requests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_f64().unwrap())
+            .collect();
+        let n: f64 = counts.iter().sum();
+        assert!(n > 19_990.0, "{n}");
+        // Each one-request connection lands on a target independently (a node by its DNS hash,
+        // a target by its flow hash): a share is a binomial proportion; 5 standard deviations.
+        for (count, p) in counts.iter().zip(expected) {
+            let sd = (p * (1.0 - p) / n).sqrt();
+            assert!(
+                (count / n - p).abs() < 5.0 * sd,
+                "cross_zone {cross_zone}: {counts:?}"
+            );
+        }
+    }
+    // Hop latency as for the ALB: 1 ms of work plus a hop each way; with cross-zone on, half
+    // the hops cross AZs (node a for 8 targets of 10, node b for 2 of 10).
+    let latency = "latency = { hop = \"1ms\", cross_az = \"2ms\" }";
+    let s = serde_json::to_value(run_once(&nlb_two_and_eight(true, latency))).unwrap();
+    let l = &s["workloads"]["load"]["latency_ms"];
+    let mean = l["mean"].as_f64().unwrap();
+    assert!((mean - 5.0).abs() < 0.1, "{mean}");
+    assert_eq!(l["max"], 7.0);
+    let s = serde_json::to_value(run_once(&nlb_two_and_eight(false, latency))).unwrap();
+    // Without cross-zone a node keeps to its AZ: every hop is 1 ms.
+    assert_eq!(s["workloads"]["load"]["latency_ms"]["max"], 3.0);
+}
