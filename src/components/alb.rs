@@ -53,11 +53,10 @@
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
 
-use std::collections::VecDeque;
-
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::deadlines::Deadlines;
 use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
@@ -146,8 +145,7 @@ impl Kind for Spec {
             nodes: Vec::new(),
             forwards: Slab::default(),
             next_generation: 0,
-            deadlines: VecDeque::new(),
-            timer_armed: false,
+            deadlines: Deadlines::new(TIMER_IDLE_TIMEOUT),
             in_flight: 0,
             rejected: 0,
             late_responses: 0,
@@ -231,11 +229,8 @@ pub struct Alb {
 
     forwards: Slab<Forward>,
     next_generation: u64,
-    /// (deadline, slot, generation) in deadline order: the timeout is the same for every
-    /// request and time only moves forward, so pushing at the back keeps the order, and one
-    /// armed timer for the front replaces a timer per request.
-    deadlines: VecDeque<(SimTime, u32, u64)>,
-    timer_armed: bool,
+    /// When each forwarded request stops waiting for its answer.
+    deadlines: Deadlines,
     in_flight: u64,
     rejected: u64,
     late_responses: u64,
@@ -384,11 +379,11 @@ impl Alb {
             generation,
             waiting: true,
         });
+        let forwards = &self.forwards;
         self.deadlines
-            .push_back((now + self.idle_timeout, slot, generation));
-        if !self.timer_armed {
-            self.arm_timer(cx);
-        }
+            .push(now + self.idle_timeout, slot, generation, cx, |s, g| {
+                waiting(forwards, s, g)
+            });
         let forwarded = Request {
             reply_to: cx.me(),
             tag: slot as u64,
@@ -431,54 +426,25 @@ impl Alb {
         }
     }
 
-    /// Arms the timer for the earliest live deadline, dropping the stale ones in front.
-    fn arm_timer(&mut self, cx: &mut Ctx<'_>) {
-        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            let live = self.forwards.is_live(slot) && {
-                let f = &self.forwards[slot];
-                f.generation == generation && f.waiting
-            };
-            if !live {
-                self.deadlines.pop_front();
-                continue;
-            }
-            self.timer_armed = true;
-            cx.set_timer(
-                deadline.saturating_since(cx.now()),
-                Timer {
-                    kind: TIMER_IDLE_TIMEOUT,
-                    id: 0,
-                },
-            );
-            return;
-        }
-        self.timer_armed = false;
-    }
-
     fn on_idle_timeout(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop_front();
-            if !self.forwards.is_live(slot) {
+        while let Some((slot, generation)) = self.deadlines.pop_expired(now) {
+            if !waiting(&self.forwards, slot, generation) {
                 continue;
             }
+            // The client gets its 504 now; the slot stays until the target answers.
             let f = &mut self.forwards[slot];
-            if f.generation == generation && f.waiting {
-                // The client gets its 504 now; the slot stays until the target answers.
-                f.waiting = false;
-                let (request, arrived) = (f.request, f.arrived);
-                self.in_flight -= 1;
-                self.metrics.finished(arrived, now, Outcome::Timeout);
-                cx.reply(Response {
-                    request,
-                    outcome: Outcome::Timeout,
-                });
-            }
+            f.waiting = false;
+            let (request, arrived) = (f.request, f.arrived);
+            self.in_flight -= 1;
+            self.metrics.finished(arrived, now, Outcome::Timeout);
+            cx.reply(Response {
+                request,
+                outcome: Outcome::Timeout,
+            });
         }
-        self.arm_timer(cx);
+        let forwards = &self.forwards;
+        self.deadlines.arm(cx, |s, g| waiting(forwards, s, g));
     }
 
     fn target_mut(&mut self, instance: u32) -> &mut Target {
@@ -599,6 +565,14 @@ impl Alb {
             // The delay is over: the group terminates the instance, whatever it still holds.
             self.finish_draining(instance, cx);
         }
+    }
+}
+
+/// True when the request forwarded in `slot` (of `generation`) still waits for its answer.
+fn waiting(forwards: &Slab<Forward>, slot: u32, generation: u64) -> bool {
+    forwards.is_live(slot) && {
+        let f = &forwards[slot];
+        f.generation == generation && f.waiting
     }
 }
 

@@ -65,6 +65,7 @@ use std::sync::{Arc, Mutex};
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::deadlines::Deadlines;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
@@ -361,8 +362,7 @@ impl Kind for Spec {
             cache,
             pending: Slab::default(),
             next_generation: 0,
-            deadlines: VecDeque::new(),
-            timer_armed: false,
+            deadlines: Deadlines::new(TIMER_INTEGRATION_TIMEOUT),
             in_flight: 0,
             metrics: RequestMetrics::new(cx.warmup_end),
             integration_latency: Latency::new(3),
@@ -487,11 +487,8 @@ pub struct ApiGateway {
     cache: Option<Cache>,
     pending: Slab<Pending>,
     next_generation: u64,
-    /// (deadline, slot, generation) in deadline order: the timeout is the same for every
-    /// request and time only moves forward, so pushing at the back keeps the order, and one
-    /// armed timer for the front replaces a timer per request.
-    deadlines: VecDeque<(SimTime, u32, u64)>,
-    timer_armed: bool,
+    /// When each forwarded request stops waiting for its answer.
+    deadlines: Deadlines,
     in_flight: u64,
     metrics: RequestMetrics,
     integration_latency: Latency,
@@ -585,10 +582,10 @@ impl ApiGateway {
             self.figures.cache_misses += u64::from(counted);
         }
         let deadline = now + self.overhead + self.timeout;
-        self.deadlines.push_back((deadline, slot, generation));
-        if !self.timer_armed {
-            self.arm_timer(cx);
-        }
+        let pending = &self.pending;
+        self.deadlines.push(deadline, slot, generation, cx, |s, g| {
+            waiting(pending, s, g)
+        });
         let forwarded = Request {
             reply_to: cx.me(),
             tag: slot as u64,
@@ -647,55 +644,34 @@ impl ApiGateway {
         self.answer(slot, response.outcome, cx);
     }
 
-    /// Arms the timer for the earliest live deadline, dropping the stale ones in front.
-    fn arm_timer(&mut self, cx: &mut Ctx<'_>) {
-        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            let live = self.pending.is_live(slot) && {
-                let p = &self.pending[slot];
-                p.generation == generation && p.waiting
-            };
-            if !live {
-                self.deadlines.pop_front();
-                continue;
-            }
-            self.timer_armed = true;
-            cx.set_timer(
-                deadline.saturating_since(cx.now()),
-                Timer {
-                    kind: TIMER_INTEGRATION_TIMEOUT,
-                    id: 0,
-                },
-            );
-            return;
-        }
-        self.timer_armed = false;
-    }
-
     fn on_integration_timeout(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        while let Some(&(deadline, slot, generation)) = self.deadlines.front() {
-            if deadline > now {
-                break;
-            }
-            self.deadlines.pop_front();
-            if !self.pending.is_live(slot) {
+        while let Some((slot, generation)) = self.deadlines.pop_expired(now) {
+            if !waiting(&self.pending, slot, generation) {
                 continue;
             }
+            // The client gets its 504 now; the slot stays until the integration answers.
             let p = &mut self.pending[slot];
-            if p.generation == generation && p.waiting {
-                // The client gets its 504 now; the slot stays until the integration answers.
-                p.waiting = false;
-                let (request, arrived) = (p.request, p.arrived);
-                self.in_flight -= 1;
-                self.count_outcome(arrived, Outcome::Timeout);
-                self.metrics.finished(arrived, now, Outcome::Timeout);
-                cx.reply(Response {
-                    request,
-                    outcome: Outcome::Timeout,
-                });
-            }
+            p.waiting = false;
+            let (request, arrived) = (p.request, p.arrived);
+            self.in_flight -= 1;
+            self.count_outcome(arrived, Outcome::Timeout);
+            self.metrics.finished(arrived, now, Outcome::Timeout);
+            cx.reply(Response {
+                request,
+                outcome: Outcome::Timeout,
+            });
         }
-        self.arm_timer(cx);
+        let pending = &self.pending;
+        self.deadlines.arm(cx, |s, g| waiting(pending, s, g));
+    }
+}
+
+/// True when the request forwarded in `slot` (of `generation`) still waits for its answer.
+fn waiting(pending: &Slab<Pending>, slot: u32, generation: u64) -> bool {
+    pending.is_live(slot) && {
+        let p = &pending[slot];
+        p.generation == generation && p.waiting
     }
 }
 

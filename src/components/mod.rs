@@ -8,6 +8,7 @@
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
+pub mod deadlines;
 pub mod dynamodb;
 pub mod ec2_fleet;
 pub mod handler;
