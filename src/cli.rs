@@ -57,7 +57,7 @@ between points are not noise; results do not depend on --jobs.")]
 pub struct SweepArgs {
     /// The scenario file (TOML).
     pub file: PathBuf,
-    /// NAME.FIELD=VALUES: a key of the workload or component NAME (nested with dots:
+    /// NAME.FIELD=VALUES: a key of the workload, component or named fault NAME (nested with dots:
     /// shoppers.arrival.rate; a number indexes a list: web.handler.0.compute) and its values:
     /// a list (2,4,8), an inclusive range (2..20:2, 0.5..1:0.25) or strings (30s,5m). Repeat
     /// for a grid: the cross product of every --set.

@@ -1,8 +1,8 @@
 //! The sweep grid: `--set NAME.FIELD=VALUES` arguments, their values (lists and ranges), the
 //! cross product of all of them, and the scenario text of each point.
 //!
-//! A `--set` edits the scenario document: the `[[workload]]` or `[[component]]` table named
-//! `NAME` gets `FIELD` (a key of that table, nested with dots: `arrival.rate`; a number indexes
+//! A `--set` edits the scenario document: the `[[workload]]`, `[[component]]` or (named)
+//! `[[fault]]` table named `NAME` gets `FIELD` (a key of that table, nested with dots: `arrival.rate`; a number indexes
 //! a list: `handler.0.compute`) set to each value in turn. The edited document is written back
 //! as TOML and validated exactly as a scenario file is, so a field the kind does not accept, or a
 //! value of the wrong type, is reported before anything runs.
@@ -315,10 +315,11 @@ fn parse_range(item: &str) -> Result<Option<Vec<SetValue>>, String> {
     ))
 }
 
-/// The names of the scenario document's workloads and components, with their section.
+/// The names of the scenario document's workloads, components and named faults, with their
+/// section.
 fn names(doc: &Table) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
-    for section in ["workload", "component"] {
+    for section in ["workload", "component", "fault"] {
         if let Some(Value::Array(items)) = doc.get(section) {
             for item in items {
                 if let Some(Value::String(name)) = item.get("name") {
@@ -356,7 +357,7 @@ pub fn resolve(set: SetArg, doc: &Table) -> Result<Assignment, String> {
     let candidates: Vec<&str> = all.iter().map(|(_, n)| n.as_str()).collect();
     let first = segments[0];
     Err(format!(
-        "--set {}: no workload or component is named `{first}`{}; the scenario has {}",
+        "--set {}: no workload, component or fault is named `{first}`{}; the scenario has {}",
         set.arg,
         did_you_mean(first, &candidates),
         candidates
@@ -628,6 +629,24 @@ mod tests {
         ] {
             assert!(parse_values(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn named_faults_can_be_swept() {
+        let mut doc: Table = toml::from_str(
+            "[[workload]]\nname = \"w\"\n[[fault]]\nname = \"outage\"\nkind = \"az_outage\"\n\
+             duration = \"10m\"\n",
+        )
+        .unwrap();
+        let a = resolve(parse_set("outage.duration=5m,20m").unwrap(), &doc).unwrap();
+        assert_eq!((a.section, a.name.as_str()), ("fault", "outage"));
+        apply(&mut doc, &a, &Value::String("20m".into())).unwrap();
+        assert_eq!(doc["fault"][0]["duration"].as_str(), Some("20m"));
+        let e = resolve(parse_set("outgae.duration=5m").unwrap(), &doc).unwrap_err();
+        assert!(
+            e.contains("no workload, component or fault is named `outgae`"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -166,7 +166,7 @@ fn a_bad_set_is_a_clear_error_before_anything_runs() {
     let cases = [
         (
             "wbe.instances=2,4",
-            "no workload or component is named `wbe`; did you mean `web`?",
+            "no workload, component or fault is named `wbe`; did you mean `web`?",
         ),
         (
             "web.instancs=2,4",
