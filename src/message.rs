@@ -291,4 +291,20 @@ pub enum Msg {
     Timer(Timer),
     /// Load balancer ↔ target group coordination.
     Control(Control),
+    /// A request this component sent was lost with the instance holding it (its availability
+    /// zone failed): no answer will come. The sender frees what it kept for the request. A
+    /// sender with an answer timeout of its own (an ALB's idle timeout, an API's integration
+    /// timeout) still answers its client at that timeout; any other treats the request as
+    /// timed out now (a client without a timeout of its own would wait for ever).
+    Lost(Request),
+}
+
+impl Msg {
+    /// The answer a sender without a timeout of its own takes a lost request for.
+    pub fn lost_as_timeout(request: Request) -> Response {
+        Response {
+            request,
+            outcome: Outcome::Timeout,
+        }
+    }
 }

@@ -180,6 +180,9 @@ struct Forward {
     generation: u64,
     /// False once the client has had its 504; the target's answer is then discarded.
     waiting: bool,
+    /// The target's instance was lost holding it: no answer will come, and the record goes
+    /// once the client has had its 504.
+    lost: bool,
 }
 
 /// The load balancer's node in one AZ.
@@ -378,6 +381,7 @@ impl Alb {
             node_az,
             generation,
             waiting: true,
+            lost: false,
         });
         let forwards = &self.forwards;
         self.deadlines
@@ -392,6 +396,28 @@ impl Alb {
         };
         let delay = self.latency(node_az, self.targets[target as usize].az);
         cx.send_after(self.group, delay, Msg::Request(forwarded));
+    }
+
+    /// The target's instance was lost holding a forwarded request (its AZ failed): the target
+    /// no longer holds it, and the client, still waiting, gets its 504 at the idle timeout as
+    /// from any target that does not answer.
+    fn on_lost(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let slot = request.tag as u32;
+        if !self.forwards.is_live(slot) || self.forwards[slot].request.id != request.id {
+            return;
+        }
+        let forward = &mut self.forwards[slot];
+        let target = forward.target;
+        if forward.waiting {
+            forward.lost = true;
+        } else {
+            self.forwards.remove(slot);
+        }
+        self.targets[target as usize].outstanding -= 1;
+        let t = &self.targets[target as usize];
+        if t.life.state == TargetState::Draining && t.outstanding == 0 {
+            self.finish_draining(target, cx);
+        }
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
@@ -436,12 +462,16 @@ impl Alb {
             let f = &mut self.forwards[slot];
             f.waiting = false;
             let (request, arrived) = (f.request, f.arrived);
+            let lost = f.lost;
             self.in_flight -= 1;
             self.metrics.finished(arrived, now, Outcome::Timeout);
             cx.reply(Response {
                 request,
                 outcome: Outcome::Timeout,
             });
+            if lost {
+                self.forwards.remove(slot);
+            }
         }
         let forwards = &self.forwards;
         self.deadlines.arm(cx, |s, g| waiting(forwards, s, g));
@@ -485,9 +515,6 @@ impl Alb {
                 let settings = self.health;
                 let t = self.target_mut(instance);
                 t.az = az;
-                // A target registering again (an instance back from an AZ outage) restarted:
-                // whatever it held was lost, and its connections with it.
-                t.outstanding = 0;
                 t.life
                     .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
                 self.set_routable(instance, healthy);
@@ -585,6 +612,7 @@ impl Component for Alb {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            Msg::Lost(request) => self.on_lost(request, cx),
             Msg::Control(control) => self.on_control(control, cx),
             Msg::Timer(timer) => match timer.kind {
                 TIMER_IDLE_TIMEOUT => self.on_idle_timeout(cx),

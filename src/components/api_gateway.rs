@@ -456,6 +456,9 @@ struct Pending {
     generation: u64,
     /// False once the client has had its 504; the integration's answer is then discarded.
     waiting: bool,
+    /// The integration's instance was lost holding it: no answer will come, and the record
+    /// goes once the client has had its 504.
+    lost: bool,
 }
 
 /// Counts of the measured window (requests that arrived after the warm-up).
@@ -562,6 +565,7 @@ impl ApiGateway {
             forwarded: now + self.overhead,
             generation,
             waiting: true,
+            lost: false,
         });
         if let Some(cache) = &mut self.cache
             && cacheable(request.op)
@@ -619,6 +623,20 @@ impl ApiGateway {
         }
     }
 
+    /// The integration's instance was lost holding a request (its AZ failed): no answer will
+    /// come; the client, still waiting, gets its 504 at the integration timeout.
+    fn on_lost(&mut self, request: Request) {
+        let slot = request.tag as u32;
+        if !self.pending.is_live(slot) || self.pending[slot].request.id != request.id {
+            return;
+        }
+        if self.pending[slot].waiting {
+            self.pending[slot].lost = true;
+        } else {
+            self.pending.remove(slot);
+        }
+    }
+
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let now = cx.now();
         let slot = response.request.tag as u32;
@@ -655,12 +673,16 @@ impl ApiGateway {
             p.waiting = false;
             let (request, arrived) = (p.request, p.arrived);
             self.in_flight -= 1;
+            let lost = p.lost;
             self.count_outcome(arrived, Outcome::Timeout);
             self.metrics.finished(arrived, now, Outcome::Timeout);
             cx.reply(Response {
                 request,
                 outcome: Outcome::Timeout,
             });
+            if lost {
+                self.pending.remove(slot);
+            }
         }
         let pending = &self.pending;
         self.deadlines.arm(cx, |s, g| waiting(pending, s, g));
@@ -684,6 +706,7 @@ impl Component for ApiGateway {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            Msg::Lost(request) => self.on_lost(request),
             Msg::Timer(timer) => match timer.kind {
                 TIMER_INTEGRATION_TIMEOUT => self.on_integration_timeout(cx),
                 TIMER_CACHE_HIT => self.answer(timer.id as u32, Outcome::Ok, cx),

@@ -620,7 +620,6 @@ impl Kind for Spec {
             policies,
             // Load balancers route to the instances; queues whose consumer is the group poll
             // from them. Both learn of instances by registration and drain them.
-            target_of: cx.referrers("targets"),
             load_balancers: {
                 let mut lbs = cx.referrers("targets");
                 lbs.extend(cx.referrers("consumer"));
@@ -852,8 +851,6 @@ pub struct Asg {
     scheduled: Vec<ScheduledSpec>,
     policies: Vec<Policy>,
     load_balancers: Vec<ComponentId>,
-    /// The load balancers alone (not the queues the group consumes).
-    target_of: Vec<ComponentId>,
     /// Queues this group consumes (for the backlog metric).
     queues: Vec<ComponentId>,
     /// Visible messages of those queues, as last reported.
@@ -1813,6 +1810,12 @@ impl Component for Asg {
                     self.finish_if_drained_direct(p, cx);
                 }
             }
+            // A call whose callee's instance was lost: the call failed (timed out).
+            Msg::Lost(request) => {
+                if let Some(p) = self.pool.on_response(Msg::lost_as_timeout(request), cx) {
+                    self.finish_if_drained_direct(p, cx);
+                }
+            }
         }
     }
 
@@ -1913,21 +1916,10 @@ impl Asg {
                         if let (Some(p), false) = (inst.pool_index, inst.failed)
                             && matches!(inst.state, State::InService | State::Draining)
                         {
+                            // Back, empty. Not replaced yet, it stayed registered with its
+                            // load balancers, whose health checks see it pass again (AWS keeps
+                            // the registration through an outage).
                             self.pool.reconnect(p, now);
-                            // Not replaced yet: it registers again and must pass the health
-                            // checks before it gets traffic.
-                            if inst.state == State::InService && !inst.replacing {
-                                for &lb in &self.target_of {
-                                    cx.send(
-                                        lb,
-                                        Msg::Control(Control::Register {
-                                            instance: p,
-                                            healthy: false,
-                                            az,
-                                        }),
-                                    );
-                                }
-                            }
                         }
                     }
                 }

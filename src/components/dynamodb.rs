@@ -917,7 +917,7 @@ impl Component for DynamoDb {
                     _ => debug_assert!(false, "unknown dynamodb timer {timer:?}"),
                 }
             }
-            Msg::Response(_) | Msg::Control(_) => {
+            Msg::Response(_) | Msg::Control(_) | Msg::Lost(_) => {
                 debug_assert!(false, "a dynamodb table does not receive {msg:?}")
             }
         }

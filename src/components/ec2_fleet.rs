@@ -224,7 +224,6 @@ impl Kind for Spec {
             instance_az,
             pool,
             next_instance: 0,
-            target_of: cx.referrers("targets"),
             load_balancers: {
                 let mut lbs = cx.referrers("targets");
                 lbs.extend(cx.referrers("consumer"));
@@ -246,8 +245,6 @@ pub struct Ec2Fleet {
     crashed: Vec<bool>,
     /// Load balancers whose target group this fleet is.
     load_balancers: Vec<ComponentId>,
-    /// The load balancers alone (not the queues the fleet consumes).
-    target_of: Vec<ComponentId>,
 }
 
 impl Component for Ec2Fleet {
@@ -346,19 +343,10 @@ impl Ec2Fleet {
             FaultAction::AzUp { az } => {
                 for i in 0..self.pool.len() as u32 {
                     if self.instance_az[i as usize] == az && !self.crashed[i as usize] {
+                        // Back from the outage, empty. It stayed registered with its load
+                        // balancers, whose health checks see it pass again (as AWS keeps the
+                        // registration through an outage).
                         self.pool.reconnect(i, cx.now());
-                        // Back from the outage, it registers again and must pass the health
-                        // checks before it gets traffic.
-                        for &lb in &self.target_of {
-                            cx.send(
-                                lb,
-                                Msg::Control(Control::Register {
-                                    instance: i,
-                                    healthy: false,
-                                    az,
-                                }),
-                            );
-                        }
                     }
                 }
             }

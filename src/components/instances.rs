@@ -172,7 +172,8 @@ impl Pool {
             self.unreachable_requests += 1;
         }
         self.last_unreachable_at = Some(now);
-        let _ = request;
+        // No answer will come: the sender hears so, to free what it holds for the request.
+        cx.send(request.reply_to, Msg::Lost(request));
     }
 
     /// Instance `i` can no longer be reached (its AZ failed): what it held is lost without an
@@ -481,7 +482,10 @@ impl Pool {
                     });
                     self.metrics.finished(job.arrived, now, outcome);
                 }
-                None => self.metrics.dropped(job.arrived),
+                None => {
+                    self.metrics.dropped(job.arrived);
+                    cx.send(job.request.reply_to, Msg::Lost(job.request));
+                }
             }
             if self.metrics.in_window(job.arrived) {
                 self.crashed_requests += 1;
@@ -585,6 +589,8 @@ impl Pool {
         match msg {
             Msg::Timer(timer) => self.on_timer(timer, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            // A call to a component whose instance was lost: the call failed (timed out).
+            Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
             Msg::Request(_) | Msg::Control(_) => None,
         }
     }

@@ -1029,6 +1029,8 @@ impl Component for Lambda {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            // A call whose callee's instance was lost: the call failed (timed out).
+            Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
             Msg::Timer(timer) => self.on_timer(timer, cx),
             Msg::Control(Control::Fault(action)) => self.injected.apply(action),
             Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),

@@ -243,6 +243,9 @@ struct Target {
     requests: u64,
     /// Flows (connections) opened to it in the measured window.
     connections: u64,
+    /// Forwards lost with its instance (its AZ failed), answered with a reset at its next
+    /// health check or at the end of its deregistration delay.
+    lost: Vec<u32>,
 }
 
 /// One entry of the flow table.
@@ -575,6 +578,7 @@ impl Nlb {
                     flows: 0,
                     requests: 0,
                     connections: 0,
+                    lost: Vec::new(),
                 },
             );
         }
@@ -623,7 +627,39 @@ impl Nlb {
         }
     }
 
+    /// A forwarded request was lost with its target's instance (its AZ failed): no answer will
+    /// come. The client's connection is dead; it learns so (a reset) when the NLB next probes
+    /// that target, standing in for the client's TCP timeout.
+    fn on_lost(&mut self, request: Request) {
+        let slot = request.tag as u32;
+        if self.forwards.is_live(slot) && self.forwards[slot].request.id == request.id {
+            let target = self.forwards[slot].target;
+            self.targets[target as usize].lost.push(slot);
+        }
+    }
+
+    /// Answers the forwards lost with target `instance` with a reset.
+    fn release_lost(&mut self, instance: u32, cx: &mut Ctx<'_>) {
+        let Some(target) = self.targets.get_mut(instance as usize) else {
+            return;
+        };
+        for slot in std::mem::take(&mut target.lost) {
+            let request = Request {
+                tag: u64::from(slot),
+                ..self.forwards[slot].request
+            };
+            self.on_response(
+                Response {
+                    request,
+                    outcome: Outcome::Error(CONNECTION_RESET),
+                },
+                cx,
+            );
+        }
+    }
+
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
+        self.release_lost(instance, cx);
         let (settings, group) = (self.health, self.group);
         let life = &mut self.target_mut(instance).life;
         if life.on_check_result(instance, healthy, &settings, group, cx) == Some(false) {
@@ -664,6 +700,7 @@ impl Nlb {
         // removing them does not finish the draining once per flow); the group may terminate
         // the instance whatever it still holds.
         self.targets[instance as usize].life.state = TargetState::Unused;
+        self.release_lost(instance, cx);
         self.reset_flows(instance, cx);
         self.finish_draining(instance, cx);
     }
@@ -732,6 +769,7 @@ impl Component for Nlb {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            Msg::Lost(request) => self.on_lost(request),
             Msg::Control(control) => self.on_control(control, cx),
             Msg::Timer(timer) => match timer.kind {
                 TIMER_HEALTH_CHECK => self.on_health_timer(timer, cx),

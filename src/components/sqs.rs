@@ -1443,6 +1443,11 @@ impl Component for Sqs {
                 TAG_KIND_ESM => self.on_esm_answer(response, cx),
                 _ => {} // a dead-letter or redrive forward was accepted
             },
+            // A message handed to a poller whose instance was lost (its AZ failed): the poller is
+            // gone with it and polls no more; the message, not deleted, comes back after its
+            // visibility timeout. (Answering for it would let the poller spin through the queue
+            // at one instant.)
+            Msg::Lost(_) => {}
             Msg::Control(control) => self.on_control(control, cx),
             Msg::Timer(timer) => match timer.kind {
                 TIMER_VISIBILITY => self.on_visibility_timeout(timer, cx),

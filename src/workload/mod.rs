@@ -535,6 +535,9 @@ impl Component for Workload {
                 id,
             }) => self.send(id, cx),
             Msg::Response(response) => self.on_response(response, cx),
+            // Lost with the instance that held it: without a timeout of its own, the client
+            // takes it for timed out.
+            Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
             Msg::Timer(timer) if timer.kind == connections::TIMER_LIFETIME => {
                 if let Some(c) = &mut self.connections {
                     c.on_timer(timer, cx);

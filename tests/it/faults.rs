@@ -740,3 +740,50 @@ fn bad_zones_are_rejected_with_positions() {
     let m = error_for(&two_and_eight(true).replace("[region]\nazs = [\"a\", \"b\"]\n", ""));
     assert!(m.contains("declares none"), "{m}");
 }
+
+#[test]
+fn a_short_outage_with_requests_in_transit_keeps_the_albs_counts_exact() {
+    // Hop latency puts requests on the wire when AZ a fails and comes back; the instances'
+    // lost requests are reported to the ALB, whose per-target counts stay exact (they used to
+    // be reset at re-registration and underflowed when in-transit requests were answered).
+    // A 5 s outage is shorter than two failed checks: the targets stay healthy and registered.
+    let text = r#"
+[simulation]
+duration = "3m"
+seed = 1
+[region]
+azs = ["a", "b"]
+latency = { hop = "5ms", cross_az = "20ms" }
+[[workload]]
+name = "load"
+target = "lb"
+arrival = { process = "poisson", rate = "2000/s" }
+[[component]]
+name = "lb"
+kind = "alb"
+targets = "web"
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 4
+vcpus = 4
+handler = [ { compute = { dist = "exponential", mean = "2ms" } } ]
+[[fault]]
+kind = "az_outage"
+az = "a"
+at = "60s"
+duration = "5s"
+"#;
+    let s = summary(text);
+    let w = &s["workloads"]["load"]["requests"];
+    // Lost requests get their 504 at the idle timeout (60 s), so all are answered by the end:
+    // in flight is only the last moments' traffic (Little: 2000/s × tens of ms).
+    assert!(w["timed_out"].as_u64().unwrap() > 1000, "{w}");
+    assert!(w["in_flight"].as_u64().unwrap() < 200, "{w}");
+    // AZ a's targets take traffic again as soon as the AZ is back: per-target counts stay
+    // near even (they were out for 120 s before, waiting for three passed checks).
+    let shares = target_shares(&s);
+    for share in &shares {
+        assert!((share - 0.25).abs() < 0.01, "{shares:?}");
+    }
+}

@@ -706,3 +706,49 @@ fn with_availability_zones_cross_zone_decides_the_shares_and_hops_cost_latency()
     // Without cross-zone a node keeps to its AZ: every hop is 1 ms.
     assert_eq!(s["workloads"]["load"]["latency_ms"]["max"], 3.0);
 }
+
+#[test]
+fn an_az_outage_behind_an_nlb_loses_no_request_for_ever() {
+    // 2 instances per AZ; AZ a dark from 60 s to 120 s. Requests lost with its instances are
+    // answered with a reset at the target's next health check (every 10 s), the dead targets
+    // leave after two failed checks and their flows are reset; then only AZ b serves.
+    let text = r#"
+[simulation]
+duration = "4m"
+[region]
+azs = ["a", "b"]
+[[workload]]
+name = "load"
+target = "lb"
+arrival = { process = "poisson", rate = "100/s" }
+connections = { clients = 8, per_client = 2 }
+[[component]]
+name = "lb"
+kind = "nlb"
+targets = "web"
+cross_zone = true
+health_check = { interval = "10s", unhealthy_threshold = 2, healthy_threshold = 3 }
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 4
+vcpus = 4
+azs = ["a", "b"]
+handler = [ { compute = { dist = "exponential", mean = "10ms" } } ]
+[[fault]]
+kind = "az_outage"
+az = "a"
+at = "60s"
+duration = "60s"
+"#;
+    let s = serde_json::to_value(run_once(text)).unwrap();
+    let w = &s["workloads"]["load"]["requests"];
+    // Nothing waits for ever: what is in flight at the end is the last few milliseconds' work.
+    assert!(w["in_flight"].as_u64().unwrap() < 10, "{w}");
+    let failed = w["failed"].as_u64().unwrap() + w["timed_out"].as_u64().unwrap();
+    // About half the load (AZ a's share) during at most 2 check intervals plus the probe's
+    // phase: a few hundred requests, not thousands, and some.
+    assert!((50..=3_000).contains(&failed), "{w}");
+    let fault = &s["faults"][0];
+    assert!(fault["recovery_s"].as_f64().is_some(), "{fault}");
+}
