@@ -355,6 +355,20 @@ pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
         {
             out.push(("`rate` must be above zero".into(), r.span()));
         }
+        if let Some(r) = &f.rate {
+            // Every failure time is drawn when the run starts: keep that list reasonable.
+            let window = f.duration.as_ref().map_or(end, |d| *d.get_ref());
+            let expected = r.get_ref().per_second() * window.as_secs_f64();
+            if expected > MAX_EXPECTED_FAILURES {
+                out.push((
+                    format!(
+                        "`rate` would fail about {expected:.0} instances over the fault; at \
+                         most {MAX_EXPECTED_FAILURES:.0} are modelled"
+                    ),
+                    r.span(),
+                ));
+            }
+        }
         if let Some(x) = &f.factor {
             let v = *x.get_ref();
             if !(v > 0.0 && v <= MAX_FACTOR) {
@@ -374,7 +388,48 @@ pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
             }
         }
     }
+    out.extend(overlaps(scenario));
     out
+}
+
+/// The most instance failures a `rate` may be expected to cause.
+const MAX_EXPECTED_FAILURES: f64 = 1e6;
+
+/// Windows of one kind of fault on one subject (an AZ, a component) that overlap: their ends
+/// would undo each other (the first to end restores the subject while the other still runs),
+/// so they are refused; one window with the union says what is meant.
+fn overlaps(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
+    let mut windows: Vec<(&str, &str, SimDuration, SimDuration, Range<usize>)> = Vec::new();
+    for fault in &scenario.faults {
+        let f = fault.get_ref();
+        let kind = f.kind.get_ref().as_str();
+        if !matches!(kind, "az_outage" | "latency_injection" | "error_injection") {
+            continue;
+        }
+        let subject =
+            f.az.as_ref()
+                .or(f.component.as_ref())
+                .map(|s| s.get_ref().as_str());
+        if let (Some(subject), Some(at), Some(d)) = (subject, &f.at, &f.duration) {
+            let start = *at.get_ref();
+            windows.push((kind, subject, start, start + *d.get_ref(), at.span()));
+        }
+    }
+    windows.sort_by_key(|w| (w.0, w.1, w.2));
+    windows
+        .windows(2)
+        .filter(|pair| pair[0].0 == pair[1].0 && pair[0].1 == pair[1].1 && pair[1].2 < pair[0].3)
+        .map(|pair| {
+            let (kind, subject, start, stop, _) = &pair[0];
+            (
+                format!(
+                    "this {kind} of `{subject}` overlaps the one from {start} to {stop}; faults \
+                     of one kind on one subject do not stack: give one window covering both"
+                ),
+                pair[1].4.clone(),
+            )
+        })
+        .collect()
 }
 
 fn example(field: &str) -> &'static str {

@@ -70,7 +70,7 @@ use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow};
 use crate::scenario::Scenario;
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
@@ -594,6 +594,9 @@ impl ApiGateway {
             reply_to: cx.me(),
             tag: slot as u64,
             route: NO_ROUTE,
+            // The gateway terminates the client's connection and opens its own to the
+            // integration (one per request here), as a server's call does.
+            connection: Connection::single(request.id),
             ..request
         };
         cx.send_after(self.target, self.overhead, Msg::Request(forwarded));

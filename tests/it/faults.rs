@@ -717,6 +717,22 @@ fn bad_faults_are_rejected_with_positions() {
             "[[fault]]\nkind = \"latency_injection\"\ncomponent = \"web\"\nat = \"1m\"\nduration = \"1m\"\n",
             &["case.toml:23:", "needs `factor`"],
         ),
+        (
+            "[[fault]]\nkind = \"az_outage\"\naz = \"a\"\nat = \"1m\"\nduration = \"3m\"\n\
+             [[fault]]\nkind = \"az_outage\"\naz = \"a\"\nat = \"2m\"\nduration = \"1m\"\n",
+            &[
+                "case.toml:31:",
+                "this az_outage of `a` overlaps the one from 1m to 4m",
+            ],
+        ),
+        (
+            "[[fault]]\nkind = \"instance_failure\"\ncomponent = \"web\"\nrate = \"1000000/s\"\n",
+            &[
+                "case.toml:26:",
+                "`rate` would fail about",
+                "at most 1000000",
+            ],
+        ),
     ];
     for (fault, parts) in cases {
         let message = error_for(&with_fault(fault));

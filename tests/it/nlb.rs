@@ -752,3 +752,42 @@ duration = "60s"
     let fault = &s["faults"][0];
     assert!(fault["recovery_s"].as_f64().is_some(), "{fault}");
 }
+
+#[test]
+fn an_api_gateway_in_front_opens_its_own_connections_to_the_nlb() {
+    // The gateway answers some requests itself (cache hits, 429s) and terminates the clients'
+    // connections: what reaches the NLB travels on the gateway's own one-request connections,
+    // so no flow is left half-open and nothing is reset.
+    let text = r#"
+[simulation]
+duration = "2m"
+seed = 1
+[[workload]]
+name = "load"
+target = "api"
+arrival = { process = "poisson", rate = "200/s" }
+key = { dist = "uniform", keys = 10 }
+connections = { clients = 8, per_client = 2 }
+[[component]]
+name = "api"
+kind = "api_gateway"
+target = "lb"
+throttle = { rate = "150/s", burst = 10 }
+cache = { ttl = "5s" }
+[[component]]
+name = "lb"
+kind = "nlb"
+targets = "web"
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 4
+vcpus = 4
+handler = [ { compute = { dist = "exponential", mean = "5ms" } } ]
+"#;
+    let s = serde_json::to_value(run_once(text)).unwrap();
+    let lb = &s["components"]["lb"];
+    assert_eq!(lb["connection_resets"], 0, "{lb}");
+    assert_eq!(lb["flows_open_end"], 0, "{lb}");
+    assert!(s["components"]["api"]["cache_hits"].as_u64().unwrap() > 0);
+}
