@@ -335,7 +335,7 @@ impl Pool {
         let job = &mut self.jobs[slot];
         let id = job_id(job.generation, slot);
         let inst = &mut self.instances[job.instance as usize];
-        let recorded = job.request.recorded_duration;
+        let recorded = job.request.recorded_duration.get();
         match self
             .handler
             .next(job.step as usize, inst.speed, cx.rng(), recorded)
@@ -368,7 +368,7 @@ impl Pool {
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
-                    recorded_duration: None,
+                    recorded_duration: crate::message::Recorded::NONE,
                     ..shape.apply(job.request)
                 };
                 cx.send_request(to, call);

@@ -709,7 +709,7 @@ impl Lambda {
         let inv = &mut self.invocations[slot];
         let id = job_id(inv.generation, slot);
         let step = inv.step.expect("handler running");
-        let recorded = inv.request.recorded_duration;
+        let recorded = inv.request.recorded_duration.get();
         match self
             .handler
             .next(step as usize, self.speed, cx.rng(), recorded)
@@ -731,7 +731,7 @@ impl Lambda {
                     reply_to: cx.me(),
                     tag: id,
                     route: NO_ROUTE,
-                    recorded_duration: None,
+                    recorded_duration: crate::message::Recorded::NONE,
                     ..shape.apply(inv.request)
                 };
                 cx.send_request(to, call);
@@ -934,7 +934,7 @@ impl Lambda {
                     reply_to: cx.me(),
                     tag: u64::MAX,
                     route: NO_ROUTE,
-                    recorded_duration: None,
+                    recorded_duration: crate::message::Recorded::NONE,
                     ..event.request
                 };
                 cx.send_request(dest, record);

@@ -999,7 +999,7 @@ mod tests {
                     reply_to: cx.me(),
                     tag: 0,
                     route: crate::message::NO_ROUTE,
-                    recorded_duration: None,
+                    recorded_duration: crate::message::Recorded::NONE,
                     connection: match self.pooled {
                         None => Connection::single(id),
                         Some(k) => Connection {

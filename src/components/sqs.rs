@@ -817,7 +817,7 @@ impl Sqs {
                 reply_to: cx.me(),
                 tag: TAG_KIND_FORWARD,
                 route: NO_ROUTE,
-                recorded_duration: None,
+                recorded_duration: crate::message::Recorded::NONE,
                 op: Op::Default,
                 ..msg.request
             };
@@ -1336,7 +1336,7 @@ impl Sqs {
             reply_to: cx.me(),
             tag: TAG_KIND_ESM | id as u64,
             route: NO_ROUTE,
-            recorded_duration: None,
+            recorded_duration: crate::message::Recorded::NONE,
             op: Op::Default,
             ..first
         };
@@ -1398,7 +1398,7 @@ impl Sqs {
                 reply_to: cx.me(),
                 tag: TAG_KIND_FORWARD,
                 route: NO_ROUTE,
-                recorded_duration: None,
+                recorded_duration: crate::message::Recorded::NONE,
                 op: Op::Default,
                 ..msg.request
             };

@@ -473,7 +473,7 @@ impl Workload {
             reply_to: cx.me(),
             tag,
             route: NO_ROUTE,
-            recorded_duration: row.and_then(|r| r.duration),
+            recorded_duration: crate::message::Recorded::new(row.and_then(|r| r.duration)),
             connection: match &mut self.connections {
                 Some(c) => c.pick(cx),
                 None => Connection::single(id),

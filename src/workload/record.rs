@@ -68,6 +68,7 @@ impl Recorder {
         }
         let duration = request
             .recorded_duration
+            .get()
             .map(|d| seconds(d.as_nanos()))
             .unwrap_or_default();
         let result = self.writer.write_record([
