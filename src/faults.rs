@@ -494,6 +494,9 @@ pub struct Injected {
     error_fraction: f64,
     injected_errors: u64,
     touched: bool,
+    /// The component's `"faults"` sub-stream, made at the first draw: injected failures never
+    /// move the component's own numbers, so runs with and without the fault stay comparable.
+    rng: Option<SimRng>,
 }
 
 impl Default for Injected {
@@ -503,6 +506,7 @@ impl Default for Injected {
             error_fraction: 0.0,
             injected_errors: 0,
             touched: false,
+            rng: None,
         }
     }
 }
@@ -528,9 +532,14 @@ impl Injected {
     }
 
     /// True when an arriving request must fail (a seeded draw, only while errors are
-    /// injected); counted when `in_window`.
-    pub fn fails(&mut self, in_window: bool, rng: &mut SimRng) -> bool {
-        if self.error_fraction > 0.0 && rng.random::<f64>() < self.error_fraction {
+    /// injected); counted when `in_window`. `own` is the component's stream, from which the
+    /// fault sub-stream is derived (it is not drawn from).
+    pub fn fails(&mut self, in_window: bool, own: &SimRng) -> bool {
+        if self.error_fraction <= 0.0 {
+            return false;
+        }
+        let fraction = self.error_fraction;
+        if self.rng(own).random::<f64>() < fraction {
             if in_window {
                 self.injected_errors += 1;
             }
@@ -538,6 +547,19 @@ impl Injected {
         } else {
             false
         }
+    }
+
+    /// The component's fault sub-stream (`own` is the component's own stream, which is not
+    /// drawn from): for every random choice a fault makes (which request fails, which instance
+    /// crashes).
+    pub fn rng(&mut self, own: &SimRng) -> &mut SimRng {
+        self.rng
+            .get_or_insert_with(|| crate::engine::rng::substream(own, "faults"))
+    }
+
+    /// Requests failed by injection in the measured window.
+    pub fn injected_errors(&self) -> u64 {
+        self.injected_errors
     }
 
     /// Adds `injected_errors` to a report once a fault touched the component.
@@ -1036,8 +1058,8 @@ mod tests {
     #[test]
     fn injected_effects_start_and_end() {
         let mut injected = Injected::default();
-        let mut rng = crate::engine::rng::stream(1, "test");
-        assert!(!injected.fails(true, &mut rng));
+        let rng = crate::engine::rng::stream(1, "test");
+        assert!(!injected.fails(true, &rng));
         injected.apply(FaultAction::Slowdown {
             factor_ppm: 2_500_000,
         });
@@ -1048,9 +1070,9 @@ mod tests {
         injected.apply(FaultAction::Errors {
             fraction_ppm: 1_000_000,
         });
-        assert!(injected.fails(true, &mut rng));
+        assert!(injected.fails(true, &rng));
         injected.apply(FaultAction::Errors { fraction_ppm: 0 });
-        assert!(!injected.fails(true, &mut rng));
+        assert!(!injected.fails(true, &rng));
         assert_eq!(injected.injected_errors, 1);
     }
 }

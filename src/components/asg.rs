@@ -82,7 +82,7 @@ use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, PPM, Request, Timer};
+use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, Request, Timer};
 use crate::metrics::cloudwatch::{
     Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
 };
@@ -1933,13 +1933,12 @@ impl Asg {
                     })
                     .collect();
                 if !up.is_empty() {
-                    let id = up[cx.rng().random_range(0..up.len())];
+                    let id = up[self.pool.fault_rng(cx.rng()).random_range(0..up.len())];
                     self.fail(id, cx);
                 }
             }
-            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
-            FaultAction::Errors { fraction_ppm } => {
-                self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
+            action @ (FaultAction::Slowdown { .. } | FaultAction::Errors { .. }) => {
+                self.pool.inject(action)
             }
         }
         self.update_counts(now);

@@ -46,7 +46,7 @@ use super::instances::Pool;
 use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, PPM};
+use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome};
 use crate::metrics::{ComponentReport, SeriesRow};
 use rand::Rng;
 
@@ -355,14 +355,13 @@ impl Ec2Fleet {
                     .filter(|&i| self.pool.is_up(i))
                     .collect();
                 if !up.is_empty() {
-                    let i = up[cx.rng().random_range(0..up.len())];
+                    let i = up[self.pool.fault_rng(cx.rng()).random_range(0..up.len())];
                     self.crashed[i as usize] = true;
                     self.pool.crash(i, cx);
                 }
             }
-            FaultAction::Slowdown { factor_ppm } => self.pool.set_slowdown(factor_ppm as f64 / PPM),
-            FaultAction::Errors { fraction_ppm } => {
-                self.pool.set_error_fraction(fraction_ppm as f64 / PPM)
+            action @ (FaultAction::Slowdown { .. } | FaultAction::Errors { .. }) => {
+                self.pool.inject(action)
             }
         }
     }

@@ -20,13 +20,11 @@
 
 use std::collections::VecDeque;
 
-use rand::Rng;
-
 use super::handler::{Handler, Next};
 use crate::engine::Ctx;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
-use crate::message::{Msg, NO_ROUTE, Outcome, Request, Response, Timer};
+use crate::message::{FaultAction, Msg, NO_ROUTE, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWeighted};
 
 /// Timer kind the pool uses for its jobs; owners use other kinds for their own timers.
@@ -96,13 +94,10 @@ pub struct Pool {
     crashed_requests: u64,
     /// Worker capacity of the instances that are up, over time (for utilisation).
     capacity: TimeWeighted,
-    /// Service time multiplier of an injected slowdown (1 without).
-    slowdown: f64,
-    /// Share of arriving requests that fail with an injected 500 (0 without).
-    error_fraction: f64,
+    /// Injected slowdown and errors (latency and error injection).
+    injected: crate::faults::Injected,
     /// True once a fault touched the pool: its figures are reported then.
     faulted: bool,
-    injected_errors: u64,
     /// Requests that reached an isolated instance and vanished (in the window).
     unreachable_requests: u64,
     /// When the last of those arrived.
@@ -137,10 +132,8 @@ impl Pool {
             rejected: 0,
             crashed_requests: 0,
             capacity: TimeWeighted::new(0.0),
-            slowdown: 1.0,
-            error_fraction: 0.0,
+            injected: crate::faults::Injected::default(),
             faulted: false,
-            injected_errors: 0,
             unreachable_requests: 0,
             last_unreachable_at: None,
         }
@@ -151,16 +144,20 @@ impl Pool {
         self.instances[i as usize].up
     }
 
-    /// Multiplies the time of every compute and sleep step that starts from now (1 ends it).
-    pub fn set_slowdown(&mut self, factor: f64) {
-        self.faulted = true;
-        self.slowdown = factor;
+    /// The pool's fault sub-stream (see [`crate::faults::Injected::rng`]).
+    pub fn fault_rng(
+        &mut self,
+        own: &crate::engine::rng::SimRng,
+    ) -> &mut crate::engine::rng::SimRng {
+        self.injected.rng(own)
     }
 
-    /// Makes `fraction` of the requests arriving from now fail with a 500 (0 ends it).
-    pub fn set_error_fraction(&mut self, fraction: f64) {
+    /// Starts or ends a latency injection (a slowdown multiplies every compute and sleep step
+    /// that starts while it lasts) or an error injection (a fraction of arriving requests fail
+    /// with a 500).
+    pub fn inject(&mut self, action: FaultAction) {
         self.faulted = true;
-        self.error_fraction = fraction;
+        self.injected.apply(action);
     }
 
     /// `request` reached an instance that cannot be reached: it is lost without an answer.
@@ -265,11 +262,8 @@ impl Pool {
     /// queue is full.
     pub fn accept(&mut self, request: Request, i: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        if self.error_fraction > 0.0 && cx.rng().random::<f64>() < self.error_fraction {
+        if self.injected.fails(self.metrics.in_window(now), cx.rng()) {
             self.metrics.arrived(now);
-            if self.metrics.in_window(now) {
-                self.injected_errors += 1;
-            }
             let outcome = Outcome::Error(500);
             self.metrics.finished(now, now, outcome);
             cx.reply(Response { request, outcome });
@@ -341,11 +335,7 @@ impl Pool {
             .next(job.step as usize, inst.speed, cx.rng(), recorded)
         {
             Next::Wait { delay, cpu } => {
-                let delay = if self.slowdown == 1.0 {
-                    delay
-                } else {
-                    delay.mul_f64(self.slowdown)
-                };
+                let delay = self.injected.stretch(delay);
                 job.step += 1;
                 if cpu {
                     job.on_cpu = true;
@@ -575,7 +565,7 @@ impl Pool {
             return report;
         }
         report
-            .figure("injected_errors", self.injected_errors)
+            .figure("injected_errors", self.injected.injected_errors())
             .figure("unreachable_requests", self.unreachable_requests)
             .figure(
                 "last_unreachable_request_s",

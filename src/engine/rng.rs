@@ -37,6 +37,13 @@ pub fn sibling(rng: &SimRng, name: &str) -> SimRng {
     sibling
 }
 
+/// A sub-stream of the component whose own stream is `rng`, for draws that must not move the
+/// component's numbers: fault injection draws from `substream(rng, "faults")`, so a run with a
+/// fault and one without draw the same service times (common random numbers for comparisons).
+pub fn substream(rng: &SimRng, label: &str) -> SimRng {
+    sibling(rng, &format!("{}/{label}", rng.get_stream()))
+}
+
 /// A seed derived stably from a base seed and a label (replications, sweep points).
 pub fn derive_seed(seed: u64, label: &str) -> u64 {
     let mut bytes = seed.to_le_bytes().to_vec();
