@@ -139,11 +139,7 @@ impl Connection {
     /// source address, port and sequence number derived from the id by a fixed mix, so that no
     /// random number is drawn and per-request flows still spread evenly.
     pub fn single(id: u64) -> Connection {
-        // splitmix64's finaliser: a stable bijection that spreads consecutive ids.
-        let mut z = id.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
+        let z = crate::engine::rng::mix64(id);
         Connection {
             // 10.255.x.y: one-shot clients.
             source_ip: 0x0AFF_0000 | (z >> 48) as u32,

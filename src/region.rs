@@ -53,6 +53,26 @@ pub struct LatencySpec {
 /// three to six).
 pub const MAX_AZS: usize = 16;
 
+/// The one-way latency of a hop between two AZs: `hop` inside one, plus `cross_az` between two.
+#[derive(Copy, Clone, Debug, Default, PartialEq)]
+pub struct HopLatency {
+    /// One-way latency of a hop inside an AZ.
+    pub hop: SimDuration,
+    /// Extra one-way latency across AZs.
+    pub cross_az: SimDuration,
+}
+
+impl HopLatency {
+    /// One-way latency of a hop from AZ `from` to AZ `to`.
+    pub fn between(self, from: u8, to: u8) -> SimDuration {
+        if from == to {
+            self.hop
+        } else {
+            self.hop + self.cross_az
+        }
+    }
+}
+
 /// The region a run happens in: AZ names and hop latencies, resolved.
 #[derive(Clone, Debug, Default)]
 pub struct Region {
@@ -98,13 +118,17 @@ impl Region {
         self.azs.get(index as usize).map_or("-", String::as_str)
     }
 
+    /// The region's hop latencies.
+    pub fn hops(&self) -> HopLatency {
+        HopLatency {
+            hop: self.hop,
+            cross_az: self.cross_az,
+        }
+    }
+
     /// One-way latency of a hop from AZ `from` to AZ `to`.
     pub fn latency(&self, from: u8, to: u8) -> SimDuration {
-        if from == to {
-            self.hop
-        } else {
-            self.hop + self.cross_az
-        }
+        self.hops().between(from, to)
     }
 
     /// Resolves a component's `azs` list to indices: every AZ of the region when the component

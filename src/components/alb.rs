@@ -59,12 +59,14 @@ use toml::Spanned;
 use super::deadlines::Deadlines;
 use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
 use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::engine::rng::mix64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::timer_index;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
 /// The `alb` table of a scenario.
@@ -139,8 +141,7 @@ impl Kind for Spec {
             targets: Vec::new(),
             routable: Vec::new(),
             cross_zone: self.cross_zone.unwrap_or(true),
-            hop: cx.region.hop,
-            cross_az: cx.region.cross_az,
+            hops: cx.region.hops(),
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             nodes: Vec::new(),
             forwards: Slab::default(),
@@ -196,14 +197,6 @@ struct Node {
     requests: u64,
 }
 
-/// SplitMix64's finaliser: a stable, well-mixed hash of a request id (DNS round robin).
-fn mix(mut x: u64) -> u64 {
-    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^ (x >> 31)
-}
-
 /// Timer kinds of the ALB.
 const TIMER_IDLE_TIMEOUT: u32 = 0;
 const TIMER_HEALTH_CHECK: u32 = 1;
@@ -223,8 +216,7 @@ pub struct Alb {
     routable: Vec<u32>,
     cross_zone: bool,
     /// One-way hop latency inside an AZ, and the cross-AZ extra.
-    hop: SimDuration,
-    cross_az: SimDuration,
+    hops: HopLatency,
     /// AZ names, when the scenario declares AZs (for the report).
     az_names: Option<Vec<String>>,
     /// One node per AZ with targets, in AZ order.
@@ -279,17 +271,8 @@ impl Alb {
                 if in_dns.is_empty() {
                     in_dns = (0..n).collect();
                 }
-                Some(in_dns[(mix(request_id) % in_dns.len() as u64) as usize])
+                Some(in_dns[(mix64(request_id) % in_dns.len() as u64) as usize])
             }
-        }
-    }
-
-    /// One-way latency between the node in AZ `from` and a target in AZ `to`.
-    fn latency(&self, from: u8, to: u8) -> SimDuration {
-        if from == to {
-            self.hop
-        } else {
-            self.hop + self.cross_az
         }
     }
 
@@ -394,7 +377,7 @@ impl Alb {
             route: target,
             ..request
         };
-        let delay = self.latency(node_az, self.targets[target as usize].az);
+        let delay = self.hops.between(node_az, self.targets[target as usize].az);
         cx.send_after(self.group, delay, Msg::Request(forwarded));
     }
 
@@ -431,7 +414,7 @@ impl Alb {
             let (request, arrived) = (forward.request, forward.arrived);
             self.in_flight -= 1;
             // The answer travels back from the target to the node.
-            let back = self.latency(self.targets[target as usize].az, node_az);
+            let back = self.hops.between(self.targets[target as usize].az, node_az);
             self.metrics
                 .finished(arrived, cx.now() + back, response.outcome);
             cx.send_after(

@@ -97,6 +97,7 @@ use crate::message::{
     CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response, Timer,
 };
 use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
 /// The `nlb` table of a scenario.
@@ -186,8 +187,7 @@ impl Kind for Spec {
             return Err(format!("`{target_name}` has no instances to route to"));
         }
         let mut nlb = self.runtime(cx.id(target_name), cx.warmup_end);
-        nlb.hop = cx.region.hop;
-        nlb.cross_az = cx.region.cross_az;
+        nlb.hops = cx.region.hops();
         Ok(Box::new(nlb))
     }
 }
@@ -200,8 +200,7 @@ impl Spec {
         Nlb {
             group,
             cross_zone: self.cross_zone.unwrap_or(defaults.cross_zone),
-            hop: SimDuration::ZERO,
-            cross_az: SimDuration::ZERO,
+            hops: HopLatency::default(),
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
             deregistration_delay: self
                 .deregistration_delay
@@ -299,8 +298,7 @@ pub struct Nlb {
     cross_zone: bool,
     /// One-way hop latency from a node to a target in its AZ, and the cross-AZ extra (zero
     /// without a `[region]`).
-    hop: SimDuration,
-    cross_az: SimDuration,
+    hops: HopLatency,
     idle_timeout: SimDuration,
     deregistration_delay: SimDuration,
     health: HealthCheck,
@@ -322,15 +320,6 @@ pub struct Nlb {
 }
 
 impl Nlb {
-    /// One-way latency between a node in AZ `from` and a target in AZ `to`.
-    fn latency(&self, from: u8, to: u8) -> SimDuration {
-        if from == to {
-            self.hop
-        } else {
-            self.hop + self.cross_az
-        }
-    }
-
     /// The node (its AZ) and target for a new connection, or `None` when no target is
     /// registered.
     fn choose(&mut self, connection: &Connection) -> Option<(u8, u32)> {
@@ -436,7 +425,7 @@ impl Nlb {
             route: target,
             ..request
         };
-        let delay = self.latency(node_az, self.targets[target as usize].az);
+        let delay = self.hops.between(node_az, self.targets[target as usize].az);
         cx.send_after(self.group, delay, Msg::Request(forwarded));
     }
 
@@ -516,7 +505,9 @@ impl Nlb {
         }
         self.in_flight -= 1;
         // The answer travels back from the target to the node.
-        let back = self.latency(self.targets[forward.target as usize].az, forward.node_az);
+        let back = self
+            .hops
+            .between(self.targets[forward.target as usize].az, forward.node_az);
         self.metrics.finished(forward.arrived, now + back, outcome);
         cx.send_after(
             forward.request.reply_to,

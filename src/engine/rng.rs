@@ -44,6 +44,15 @@ pub fn substream(rng: &SimRng, label: &str) -> SimRng {
     sibling(rng, &format!("{}/{label}", rng.get_stream()))
 }
 
+/// SplitMix64's finaliser: a stable bijection that spreads consecutive integers (request ids)
+/// evenly over 64 bits, for hash-based choices such as DNS round robin.
+pub fn mix64(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}
+
 /// A seed derived stably from a base seed and a label (replications, sweep points).
 pub fn derive_seed(seed: u64, label: &str) -> u64 {
     let mut bytes = seed.to_le_bytes().to_vec();
