@@ -213,10 +213,14 @@ impl Connections {
         }
     }
 
-    /// A port in the ephemeral range that `client` has no connection on.
+    /// A port in the ephemeral range that `client` has no connection on, if one is found in a
+    /// few draws; else the last drawn, in use (nearly every port taken: the tuple is reused,
+    /// and an NLB takes the reuse for the end of the old flow). Bounded, so a client with
+    /// almost every port open never stalls the run.
     fn free_port(&mut self, client: u32) -> u16 {
+        const TRIES: u32 = 64;
         let first = (client * self.per_client) as usize;
-        loop {
+        for _ in 1..TRIES {
             let port = self.rng.random_range(32768..=60999u16);
             let mine = self.slots[first..first + self.per_client as usize]
                 .iter()
@@ -229,6 +233,7 @@ impl Connections {
                 return port;
             }
         }
+        self.rng.random_range(32768..=60999u16)
     }
 
     /// The answer to a request sent on one of the connections.
