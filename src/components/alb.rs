@@ -31,8 +31,8 @@
 //!   discarded and counted as `late_responses`).
 //! - Availability zones (with a `[region]`): the ALB has a node in each AZ where a target has
 //!   registered. Clients resolve the ALB's DNS name to the nodes in DNS and spread evenly over
-//!   them (DNS round robin); each request's node is picked by a stable hash of its request id
-//!   (SplitMix64), so the choice is deterministic and independent of everything else. Each node
+//!   them (DNS round robin); each request's node is drawn from the ALB's own random stream, so
+//!   the choice is seeded and independent of every other component. Each node
 //!   runs its own routing algorithm (its own round-robin turn). With `cross_zone = true` (the
 //!   ALB default, aws-facts.md) a node routes to every healthy target; with `cross_zone = false`
 //!   only to the healthy targets in its own AZ, so an AZ with fewer targets loads each of them
@@ -53,13 +53,14 @@
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
 
+use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::deadlines::Deadlines;
 use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
 use super::{BuildContext, Kind, Reference, SpecIssue};
-use crate::engine::rng::mix64;
+use crate::engine::rng::SimRng;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::timer_index;
@@ -261,17 +262,21 @@ impl Alb {
                 .any(|&t| self.targets[t as usize].az == node.az)
     }
 
-    /// The node that receives a request: one of the nodes in DNS, by a hash of the request id.
-    fn pick_node(&self, request_id: u64) -> Option<usize> {
+    /// The node that receives a request: one of the nodes in DNS, drawn from the ALB's own
+    /// random stream (DNS round robin as clients see it). Its own stream, not a hash of the
+    /// request id: ids are numbered across the whole run, so another workload's requests would
+    /// move this ALB's choices.
+    fn pick_node(&self, rng: &mut SimRng) -> Option<usize> {
         match self.nodes.len() {
             0 => None,
             1 => Some(0),
             n => {
-                let mut in_dns: Vec<usize> = (0..n).filter(|&k| self.node_in_dns(k)).collect();
-                if in_dns.is_empty() {
-                    in_dns = (0..n).collect();
+                let in_dns = (0..n).filter(|&k| self.node_in_dns(k)).count();
+                if in_dns == 0 {
+                    return Some(rng.random_range(0..n));
                 }
-                Some(in_dns[(mix64(request_id) % in_dns.len() as u64) as usize])
+                let pick = rng.random_range(0..in_dns);
+                (0..n).filter(|&k| self.node_in_dns(k)).nth(pick)
             }
         }
     }
@@ -334,7 +339,7 @@ impl Alb {
     fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
         let now = cx.now();
         self.metrics.arrived(now);
-        let node = self.pick_node(request.id);
+        let node = self.pick_node(cx.rng());
         if let Some(k) = node
             && self.metrics.in_window(now)
         {

@@ -803,3 +803,24 @@ duration = "5s"
         assert!((share - 0.25).abs() < 0.01, "{shares:?}");
     }
 }
+
+#[test]
+fn another_workload_does_not_move_an_albs_dns_choices() {
+    // Each ALB draws its nodes from its own stream: adding an unrelated workload (whose
+    // requests take ids in between) changes nothing at this ALB.
+    let alone = summary(&two_and_eight(false));
+    let extra = format!(
+        "{}\n[[workload]]\nname = \"other\"\ntarget = \"other-web\"\narrival = {{ process = \"poisson\", rate = \"300/s\" }}\n\
+         [[component]]\nname = \"other-web\"\nkind = \"ec2_fleet\"\ninstances = 2\nhandler = [ {{ compute = \"1ms\" }} ]\n",
+        two_and_eight(false)
+    );
+    let with_other = summary(&extra);
+    assert_eq!(
+        alone["components"]["lb"]["target_requests"],
+        with_other["components"]["lb"]["target_requests"]
+    );
+    assert_eq!(
+        alone["workloads"]["load"]["latency_ms"],
+        with_other["workloads"]["load"]["latency_ms"]
+    );
+}
