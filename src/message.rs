@@ -135,9 +135,11 @@ pub struct Connection {
 pub const CONNECTION_RESET: u16 = 0;
 
 impl Connection {
-    /// The one-request connection of request `id` (a request sent without a connection pool):
-    /// source address, port and sequence number derived from the id by a fixed mix, so that no
-    /// random number is drawn and per-request flows still spread evenly.
+    /// The one-request connection numbered `id` by its sender (a request sent without a
+    /// connection pool): source address, port and sequence number derived from the number by a
+    /// fixed mix, so that no random number is drawn and per-request flows still spread evenly.
+    /// A workload numbers its own (salted with its name), so other traffic never moves them;
+    /// servers' calls and API Gateway use the request id.
     pub fn single(id: u64) -> Connection {
         let z = crate::engine::rng::mix64(id);
         Connection {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::dist::{Dist, DistSpec};
-use crate::engine::rng::SimRng;
+use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response, Timer};
@@ -309,6 +309,8 @@ pub struct Workload {
     connections: Option<connections::Connections>,
     outstanding: u64,
     metrics: RequestMetrics,
+    /// One-request connections opened so far (numbers them).
+    singles: u64,
     /// Where `awsim record` writes the arrivals, when recording.
     recorder: Option<record::SharedRecorder>,
     /// Where copies of the final answers go (the fault injector's impact monitor), if anywhere.
@@ -391,6 +393,7 @@ impl Workload {
             connections,
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
+            singles: 0,
             recorder: None,
             monitor: None,
         })
@@ -476,7 +479,12 @@ impl Workload {
             recorded_duration: crate::message::Recorded::new(row.and_then(|r| r.duration)),
             connection: match &mut self.connections {
                 Some(c) => c.pick(cx),
-                None => Connection::single(id),
+                None => {
+                    // Numbered by this workload alone (salted with its name): the run-wide
+                    // request id would let other workloads' traffic move an NLB's choices.
+                    self.singles += 1;
+                    Connection::single(fnv1a64(self.name.as_bytes()) ^ self.singles)
+                }
             },
         };
         if let Some(recorder) = &self.recorder

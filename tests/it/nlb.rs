@@ -791,3 +791,20 @@ handler = [ { compute = { dist = "exponential", mean = "5ms" } } ]
     assert_eq!(lb["flows_open_end"], 0, "{lb}");
     assert!(s["components"]["api"]["cache_hits"].as_u64().unwrap() > 0);
 }
+
+#[test]
+fn another_workload_does_not_move_an_nlbs_choices() {
+    // One-request connections are numbered by their own workload: an unrelated workload's
+    // requests (which take run-wide request ids in between) change nothing at this NLB.
+    let alone = serde_json::to_value(run_once(&nlb_two_and_eight(false, ""))).unwrap();
+    let extra = format!(
+        "{}\n[[workload]]\nname = \"other\"\ntarget = \"other-web\"\narrival = {{ process = \"poisson\", rate = \"300/s\" }}\n\
+         [[component]]\nname = \"other-web\"\nkind = \"ec2_fleet\"\ninstances = 2\nhandler = [ {{ compute = \"1ms\" }} ]\n",
+        nlb_two_and_eight(false, "")
+    );
+    let with_other = serde_json::to_value(run_once(&extra)).unwrap();
+    assert_eq!(
+        alone["components"]["lb"]["target_requests"],
+        with_other["components"]["lb"]["target_requests"]
+    );
+}
