@@ -721,16 +721,14 @@ pub fn choose_node_and_target(
     if pool.is_empty() {
         return None;
     }
-    // AZs with candidates, in order (a handful: a linear scan beats a set).
-    let mut azs: Vec<u8> = Vec::with_capacity(4);
-    for &t in pool {
-        let az = az_of(t);
-        if !azs.contains(&az) {
-            azs.push(az);
-        }
-    }
-    azs.sort_unstable();
-    let node = azs[reduce(dns_hash(connection), azs.len())];
+    // AZs with candidates, as a bit set (at most `region::MAX_AZS`, in index order): no
+    // allocation per connection.
+    let present = pool.iter().fold(0u32, |set, &t| set | 1 << az_of(t));
+    let pick = reduce(dns_hash(connection), present.count_ones() as usize);
+    let node = (0..32u8)
+        .filter(|&az| present & (1 << az) != 0)
+        .nth(pick)
+        .expect("pick < number of AZs present");
     let hash = flow_hash(
         PROTOCOL_TCP,
         connection.source_ip,

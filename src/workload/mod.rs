@@ -311,6 +311,8 @@ pub struct Workload {
     metrics: RequestMetrics,
     /// One-request connections opened so far (numbers them).
     singles: u64,
+    /// Mixed into those numbers so that workloads' connections differ (a hash of the name).
+    singles_salt: u64,
     /// Where `awsim record` writes the arrivals, when recording.
     recorder: Option<record::SharedRecorder>,
     /// Where copies of the final answers go (the fault injector's impact monitor), if anywhere.
@@ -394,6 +396,7 @@ impl Workload {
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
             singles: 0,
+            singles_salt: fnv1a64(spec.name.get_ref().as_bytes()),
             recorder: None,
             monitor: None,
         })
@@ -483,7 +486,7 @@ impl Workload {
                     // Numbered by this workload alone (salted with its name): the run-wide
                     // request id would let other workloads' traffic move an NLB's choices.
                     self.singles += 1;
-                    Connection::single(fnv1a64(self.name.as_bytes()) ^ self.singles)
+                    Connection::single(self.singles_salt ^ self.singles)
                 }
             },
         };
