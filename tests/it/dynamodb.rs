@@ -33,7 +33,6 @@
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use awsim::engine::SeriesSink;
 use awsim::engine::rng::fnv1a64;
@@ -44,84 +43,14 @@ use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};
 use awsim::workload::keys::KeySpec;
 
-use crate::stats::{ConfidenceInterval, counts, half_widths_off, number, replicate, within};
+use crate::stats::{Checks, ConfidenceInterval, counts, number, replicate};
 
 /// Replications per statistical check.
 const R: u64 = 10;
-/// Half-widths an estimate may be off.
-const K: f64 = 3.0;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The checks of one case: prints every comparison, then fails with all misses at once.
-struct Checks {
-    case: String,
-    started: Instant,
-    failures: Vec<String>,
-}
-
-impl Checks {
-    fn new(case: impl Into<String>) -> Checks {
-        Checks {
-            case: case.into(),
-            started: Instant::now(),
-            failures: Vec::new(),
-        }
-    }
-
-    /// The exact value must lie within K half-widths of the replications' mean.
-    fn ci(&mut self, what: &str, exact: f64, xs: impl IntoIterator<Item = f64>) {
-        let xs: Vec<f64> = xs.into_iter().collect();
-        let ci = ConfidenceInterval::from_replications(&xs);
-        let name = format!("{} | {what}", self.case);
-        println!(
-            "{name}: exact {exact:.6}, estimate {ci}, {:.2} half-widths off",
-            half_widths_off(exact, &ci)
-        );
-        if let Err(message) = within(&name, exact, &ci, K) {
-            self.failures.push(message);
-        }
-    }
-
-    /// A condition that must hold (per run or on the whole).
-    fn holds(&mut self, what: &str, ok: bool, detail: String) {
-        println!(
-            "{} | {what}: {} ({detail})",
-            self.case,
-            if ok { "ok" } else { "FAILED" }
-        );
-        if !ok {
-            self.failures
-                .push(format!("{} | {what}: {detail}", self.case));
-        }
-    }
-
-    /// `observed` must be within `slack` of `expected` (exact arithmetic on a deterministic
-    /// pattern).
-    fn near(&mut self, what: &str, expected: f64, observed: f64, slack: f64) {
-        self.holds(
-            what,
-            (observed - expected).abs() <= slack,
-            format!("expected {expected} ± {slack}, observed {observed}"),
-        );
-    }
-
-    fn finish(self) {
-        println!(
-            "{} | wall time {:.2} s",
-            self.case,
-            self.started.elapsed().as_secs_f64()
-        );
-        assert!(
-            self.failures.is_empty(),
-            "{} disagrees:\n  {}",
-            self.case,
-            self.failures.join("\n  ")
-        );
-    }
-}
 
 fn parse(text: &str) -> Scenario {
     Scenario::parse(text, Path::new("dynamodb.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))

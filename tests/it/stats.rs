@@ -348,3 +348,84 @@ fn ek_m1_sigma_known_values() {
     // Round robin smooths arrivals: σ is below the M/M/1 value ρ = λ/(kμ).
     assert!(ek_m1_sigma(4, 48.0, 20.0) < 0.6);
 }
+
+/// Half-widths a [`Checks::ci`] estimate may be off.
+pub const CHECK_HALF_WIDTHS: f64 = 3.0;
+
+/// The checks of one case: prints every comparison, then fails with all misses at once.
+pub struct Checks {
+    case: String,
+    started: std::time::Instant,
+    failures: Vec<String>,
+}
+
+impl Checks {
+    /// The checks of case `case`.
+    pub fn new(case: impl Into<String>) -> Checks {
+        Checks {
+            case: case.into(),
+            started: std::time::Instant::now(),
+            failures: Vec::new(),
+        }
+    }
+
+    /// The exact value must lie within [`CHECK_HALF_WIDTHS`] half-widths of the replications' mean.
+    pub fn ci(&mut self, what: &str, exact: f64, xs: impl IntoIterator<Item = f64>) {
+        let xs: Vec<f64> = xs.into_iter().collect();
+        let ci = ConfidenceInterval::from_replications(&xs);
+        let name = format!("{} | {what}", self.case);
+        println!(
+            "{name}: exact {exact:.6}, estimate {ci}, {:.2} half-widths off",
+            half_widths_off(exact, &ci)
+        );
+        if let Err(message) = within(&name, exact, &ci, CHECK_HALF_WIDTHS) {
+            self.failures.push(message);
+        }
+    }
+
+    /// A condition that must hold (per run or on the whole).
+    pub fn holds(&mut self, what: &str, ok: bool, detail: String) {
+        println!(
+            "{} | {what}: {} ({detail})",
+            self.case,
+            if ok { "ok" } else { "FAILED" }
+        );
+        if !ok {
+            self.failures
+                .push(format!("{} | {what}: {detail}", self.case));
+        }
+    }
+
+    /// Within `slack` of the expected value.
+    pub fn near(&mut self, what: &str, expected: f64, observed: f64, slack: f64) {
+        self.holds(
+            what,
+            (observed - expected).abs() <= slack,
+            format!("expected {expected} ± {slack}, observed {observed}"),
+        );
+    }
+
+    /// An exact count.
+    pub fn equal(&mut self, what: &str, expected: f64, observed: f64) {
+        self.holds(
+            what,
+            expected == observed,
+            format!("expected {expected}, observed {observed}"),
+        );
+    }
+
+    /// Prints the wall time and fails with every miss at once.
+    pub fn finish(self) {
+        println!(
+            "{} | wall time {:.2} s",
+            self.case,
+            self.started.elapsed().as_secs_f64()
+        );
+        assert!(
+            self.failures.is_empty(),
+            "{} disagrees:\n  {}",
+            self.case,
+            self.failures.join("\n  ")
+        );
+    }
+}
