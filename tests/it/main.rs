@@ -9,6 +9,7 @@ mod determinism;
 mod dynamodb;
 mod errors;
 mod faults;
+mod golden;
 mod lambda;
 mod nlb;
 mod report;
