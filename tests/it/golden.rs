@@ -27,9 +27,10 @@ fn awsim(args: &[&str]) -> Vec<u8> {
     out.stdout
 }
 
-/// The run's wall time is the one thing in the terminal output that changes from run to run.
-fn without_wall_time(stdout: &[u8]) -> Vec<u8> {
-    let text = String::from_utf8_lossy(stdout);
+/// The run's wall time and the scratch folder are the things in the terminal output that change
+/// from run to run.
+fn without_wall_time(stdout: &[u8], scratch: &Path) -> Vec<u8> {
+    let text = String::from_utf8_lossy(stdout).replace(scratch.to_str().unwrap(), "OUT");
     text.lines()
         .map(|line| match line.find(" events in ") {
             Some(at) => &line[..at],
@@ -63,7 +64,11 @@ fn digest_folder(dir: &Path, label: &str, digests: &mut BTreeMap<String, String>
     let mut files = Vec::new();
     files_under(dir, &mut files);
     for file in files {
-        let relative = file.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/");
+        let relative = file
+            .strip_prefix(dir)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         digests.insert(
             format!("{label}/{relative}"),
             hex(&std::fs::read(&file).unwrap()),
@@ -97,7 +102,10 @@ fn current_digests() -> BTreeMap<String, String> {
             .to_string();
         let out = scratch.join(&label);
         let stdout = awsim(&["run", path, "--out", out.to_str().unwrap()]);
-        digests.insert(format!("{label}/stdout"), hex(&without_wall_time(&stdout)));
+        digests.insert(
+            format!("{label}/stdout"),
+            hex(&without_wall_time(&stdout, &scratch)),
+        );
         digest_folder(&out, &label, &mut digests);
         digests.insert(format!("{label}/check"), hex(&awsim(&["check", path])));
     }
