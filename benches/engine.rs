@@ -11,10 +11,9 @@ use rand::Rng;
 use rand_distr::Exp1;
 
 use awsim::engine::rng::stream;
-use awsim::engine::time::{SimDuration, SimTime};
-use awsim::engine::{Component, Ctx, NoSeries, Simulation};
+use awsim::engine::time::SimDuration;
+use awsim::engine::{Component, Ctx, Simulation};
 use awsim::message::{Msg, Timer};
-use awsim::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 use awsim::run::run_quietly;
 use awsim::scenario::{RunSettings, Scenario};
 
@@ -24,7 +23,6 @@ use awsim::scenario::{RunSettings, Scenario};
 struct Hold {
     pending: u32,
     mean_delay_ns: f64,
-    metrics: RequestMetrics,
 }
 
 impl Hold {
@@ -35,25 +33,16 @@ impl Hold {
 }
 
 impl Component for Hold {
-    fn kind(&self) -> &'static str {
-        "hold"
-    }
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for _ in 0..self.pending {
             let d = self.delay(cx);
             cx.set_timer(d, Timer { kind: 0, id: 0 });
         }
     }
+
     fn handle(&mut self, _msg: Msg, cx: &mut Ctx<'_>) {
         let d = self.delay(cx);
         cx.set_timer(d, Timer { kind: 0, id: 0 });
-    }
-    fn in_flight(&self) -> u64 {
-        0
-    }
-    fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
-    fn report(&self, _end: SimTime) -> ComponentReport {
-        self.metrics.report("hold", 0)
     }
 }
 
@@ -63,21 +52,19 @@ fn hold(pending: u32, events: u64) -> u64 {
     // about `events` events.
     let mean_delay_ns = 1e6;
     let horizon_ns = (events as f64 / pending as f64 * mean_delay_ns) as u64;
-    let mut sim = Simulation::new(
-        SimDuration::from_nanos(horizon_ns),
-        SimDuration::ZERO,
-        SimDuration::from_nanos(horizon_ns),
-    );
+    // Boxed, as a scenario's components are: the event dispatch is a virtual call.
+    let mut sim: Simulation<Box<dyn Component>> =
+        Simulation::new(SimDuration::from_nanos(horizon_ns), SimDuration::ZERO);
     sim.add(
         "hold",
         stream(1, "hold"),
         Box::new(Hold {
             pending,
             mean_delay_ns,
-            metrics: RequestMetrics::new(SimTime::ZERO),
         }),
     );
-    sim.run(&mut NoSeries, |_| {}).events
+    sim.run(|_| {});
+    sim.events()
 }
 
 fn bench_hold(c: &mut Criterion) {

@@ -82,7 +82,7 @@ use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, FaultAction, Msg, PPM};
-use crate::metrics::{ComponentReport, Counts, Latency, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Counts, Latency, Observe, RequestMetrics, SeriesRow};
 use crate::region::Region;
 use crate::scenario::{Scenario, did_you_mean};
 use crate::units::Rate;
@@ -934,10 +934,6 @@ fn poisson_times(per_second: f64, from: SimTime, to: SimTime, rng: &mut SimRng) 
 }
 
 impl Component for Injector {
-    fn kind(&self) -> &'static str {
-        INJECTOR_KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for d in &self.deliveries {
             cx.send_after(
@@ -959,6 +955,12 @@ impl Component for Injector {
                 impact.record(workload, created, now, ok);
             }
         }
+    }
+}
+
+impl Observe for Injector {
+    fn kind(&self) -> &'static str {
+        INJECTOR_KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -1,8 +1,12 @@
 //! One run of a scenario: build, simulate, check conservation, summarise.
+//!
+//! The engine only handles events; this is the loop that observes the components while it
+//! runs: a time-series row per component at every interval boundary (before any event at that
+//! instant), and every component's report at the end.
 
-use crate::engine::SeriesSink;
-use crate::engine::time::SimTime;
-use crate::metrics::conservation;
+use crate::engine::Simulation;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::metrics::{ComponentReport, Observe, SeriesRow, SeriesSink, conservation};
 use crate::output::summary::Summary;
 use crate::scenario::{RunSettings, Scenario, ScenarioError};
 use crate::workload::record::Recorder;
@@ -39,8 +43,77 @@ pub fn run(
 ) -> Result<Summary, RunError> {
     let seed = settings.seed.unwrap_or_else(|| scenario.seed());
     let simulation = scenario.build(settings)?;
-    let output = simulation.run(series, progress);
+    let output = observe(simulation, interval(scenario, settings), series, progress);
     summarise(scenario, settings, seed, &output)
+}
+
+/// The time-series interval of a run: the command line's, else the scenario's (never zero).
+fn interval(scenario: &Scenario, settings: RunSettings) -> SimDuration {
+    let interval = settings.interval.unwrap_or_else(|| scenario.interval());
+    if interval.is_zero() {
+        SimDuration::from_secs(1)
+    } else {
+        interval
+    }
+}
+
+/// What a finished run hands back: every component's report, in id order.
+pub struct RunOutput {
+    /// `(name, report)` per component, in id order.
+    pub reports: Vec<(String, ComponentReport)>,
+    /// Events processed.
+    pub events: u64,
+    /// The simulated end time.
+    pub end: SimTime,
+}
+
+/// Runs `simulation` to its end, sampling every component into `series` every `interval` (the
+/// last interval possibly partial), and gathers the reports.
+pub fn observe(
+    mut simulation: Simulation<Box<dyn Observe>>,
+    interval: SimDuration,
+    series: &mut dyn SeriesSink,
+    mut progress: impl FnMut(SimTime),
+) -> RunOutput {
+    let end = simulation.end();
+    if series.wants_rows() {
+        let mut row = SeriesRow::default();
+        let mut next_sample = SimTime::ZERO + interval;
+        while next_sample < end {
+            simulation.run_until(next_sample, &mut progress);
+            sample(&mut simulation, next_sample, series, &mut row);
+            next_sample += interval;
+        }
+        simulation.run_until(end, &mut progress);
+        sample(&mut simulation, end, series, &mut row);
+        progress(end);
+    } else {
+        simulation.run(&mut progress);
+    }
+    let reports = simulation
+        .components()
+        .map(|(name, c)| (name.to_string(), c.report(end)))
+        .collect();
+    RunOutput {
+        reports,
+        events: simulation.events(),
+        end,
+    }
+}
+
+fn sample(
+    simulation: &mut Simulation<Box<dyn Observe>>,
+    at: SimTime,
+    series: &mut dyn SeriesSink,
+    row: &mut SeriesRow,
+) {
+    for (name, component) in simulation.components_mut() {
+        if component.has_series() {
+            *row = SeriesRow::default();
+            component.sample(at, row);
+            series.row(at, name, component.kind(), row);
+        }
+    }
 }
 
 /// The summary of a finished simulation, after its conservation check.
@@ -48,7 +121,7 @@ fn summarise(
     scenario: &Scenario,
     settings: RunSettings,
     seed: u64,
-    output: &crate::engine::RunOutput,
+    output: &RunOutput,
 ) -> Result<Summary, RunError> {
     let workloads = scenario.workloads.len();
     let created: u64 = output.reports[..workloads]
@@ -85,7 +158,12 @@ pub fn record(
             return Err(RecordError::Run(RunError::Scenario(e)));
         }
     };
-    let output = simulation.run(&mut crate::engine::NoSeries, progress);
+    let output = observe(
+        simulation,
+        interval(scenario, settings),
+        &mut crate::metrics::NoSeries,
+        progress,
+    );
     let summary = summarise(scenario, settings, seed, &output);
     if let Err(e) = summary {
         Recorder::abandon(recorder);
@@ -108,7 +186,7 @@ pub enum RecordError {
 
 /// Runs `scenario` with no time series and no progress (tests, sweeps).
 pub fn run_quietly(scenario: &Scenario, settings: RunSettings) -> Result<Summary, RunError> {
-    run(scenario, settings, &mut crate::engine::NoSeries, |_| {})
+    run(scenario, settings, &mut crate::metrics::NoSeries, |_| {})
 }
 
 /// Runs scenario text (default seed) and returns its summary as JSON, for model unit tests.

@@ -66,7 +66,7 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::timer_index;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
@@ -115,7 +115,7 @@ impl Kind for Spec {
         HealthCheckSpec::issues(self.health_check.as_ref())
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let target_name = self.targets.get_ref();
         let group = cx
             .specs
@@ -592,10 +592,6 @@ fn waiting(forwards: &Slab<Forward>, slot: u32, generation: u64) -> bool {
 }
 
 impl Component for Alb {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
@@ -609,6 +605,12 @@ impl Component for Alb {
                 _ => debug_assert!(false, "unknown alb timer {timer:?}"),
             },
         }
+    }
+}
+
+impl Observe for Alb {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -71,7 +71,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
 use crate::scenario::Scenario;
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
@@ -325,7 +325,7 @@ impl Kind for Spec {
         out
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::api_gateway();
         let cache = self.cache.as_ref().map(|c| Cache {
             ttl: c.ttl.as_ref().map_or(d.cache_ttl, |t| *t.get_ref()),
@@ -701,10 +701,6 @@ fn waiting(pending: &Slab<Pending>, slot: u32, generation: u64) -> bool {
 }
 
 impl Component for ApiGateway {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
@@ -719,6 +715,12 @@ impl Component for ApiGateway {
                 debug_assert!(false, "an api_gateway does not receive {control:?}")
             }
         }
+    }
+}
+
+impl Observe for ApiGateway {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -86,7 +86,7 @@ use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome, Request, Time
 use crate::metrics::cloudwatch::{
     Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
 };
-use crate::metrics::{CapacityRow, ComponentReport, SeriesRow, TimeWeighted};
+use crate::metrics::{CapacityRow, ComponentReport, Observe, SeriesRow, TimeWeighted};
 use crate::units::PositiveDuration;
 
 /// The `asg` table of a scenario.
@@ -562,7 +562,7 @@ impl Kind for Spec {
         })
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let defaults = crate::defaults::asg();
         let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
         let launch_time = match &self.launch_time {
@@ -1695,10 +1695,6 @@ impl UntilFrom for SimDuration {
 }
 
 impl Component for Asg {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // The group starts at its desired capacity, in service and warm.
         for _ in 0..self.desired {
@@ -1817,6 +1813,12 @@ impl Component for Asg {
                 }
             }
         }
+    }
+}
+
+impl Observe for Asg {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -67,7 +67,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, Ctx};
 use crate::message::{Msg, Op, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
 
 /// The `dynamodb` table of a scenario.
@@ -252,7 +252,7 @@ impl Kind for Spec {
         out
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::dynamodb();
         let (rcu, wcu) = match self.mode {
             Mode::Provisioned => (
@@ -889,10 +889,6 @@ impl DynamoDb {
 }
 
 impl Component for DynamoDb {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.auto_scaling.is_some() {
             cx.set_timer(
@@ -921,6 +917,12 @@ impl Component for DynamoDb {
                 debug_assert!(false, "a dynamodb table does not receive {msg:?}")
             }
         }
+    }
+}
+
+impl Observe for DynamoDb {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

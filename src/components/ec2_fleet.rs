@@ -47,7 +47,7 @@ use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome};
-use crate::metrics::{ComponentReport, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, SeriesRow};
 use rand::Rng;
 
 /// The `ec2_fleet` table of a scenario.
@@ -198,7 +198,7 @@ impl Kind for Spec {
         })
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
         let mut pool = Pool::new(
             handler,
@@ -248,10 +248,6 @@ pub struct Ec2Fleet {
 }
 
 impl Component for Ec2Fleet {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Load balancers in front route to every instance from the start.
         for &lb in &self.load_balancers {
@@ -308,6 +304,12 @@ impl Component for Ec2Fleet {
                 self.pool.handle(other, cx);
             }
         }
+    }
+}
+
+impl Observe for Ec2Fleet {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -66,7 +66,9 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow, TimeWeighted};
+use crate::metrics::{
+    ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
+};
 use crate::scenario::Scenario;
 use crate::units::PositiveDuration;
 
@@ -309,7 +311,7 @@ impl Kind for Spec {
         out
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::lambda();
         let memory_mb = self
             .memory_mb
@@ -998,10 +1000,6 @@ impl Lambda {
 }
 
 impl Component for Lambda {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Provisioned environments are ready before the run; they hold their concurrency.
         if let Limit::Account(account) = &self.limit
@@ -1035,6 +1033,12 @@ impl Component for Lambda {
             Msg::Control(Control::Fault(action)) => self.injected.apply(action),
             Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),
         }
+    }
+}
+
+impl Observe for Lambda {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

@@ -25,8 +25,9 @@ use std::path::Path;
 use serde::de::DeserializeOwned;
 use toml::Spanned;
 
+use crate::engine::ComponentId;
 use crate::engine::time::SimTime;
-use crate::engine::{Component, ComponentId};
+use crate::metrics::Observe;
 
 /// What a name in a spec must refer to.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -137,7 +138,7 @@ pub trait Kind: DeserializeOwned {
     }
 
     /// Builds the running component.
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String>;
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String>;
 }
 
 macro_rules! registry {
@@ -209,7 +210,7 @@ macro_rules! registry {
             }
 
             /// See [`Kind::build`].
-            pub fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+            pub fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
                 match self { $(ComponentSpec::$variant(s) => s.build(cx),)* }
             }
         }

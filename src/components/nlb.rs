@@ -96,7 +96,7 @@ use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{
     CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response, Timer,
 };
-use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
@@ -176,7 +176,7 @@ impl Kind for Spec {
         HealthCheckSpec::issues(self.health_check.as_ref())
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let target_name = self.targets.get_ref();
         if cx
             .specs
@@ -750,10 +750,6 @@ pub fn choose_node_and_target(
 }
 
 impl Component for Nlb {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
@@ -767,6 +763,12 @@ impl Component for Nlb {
                 _ => debug_assert!(false, "unknown nlb timer {timer:?}"),
             },
         }
+    }
+}
+
+impl Observe for Nlb {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {
@@ -921,9 +923,6 @@ mod tests {
     }
 
     impl Component for Group {
-        fn kind(&self) -> &'static str {
-            "group"
-        }
         fn init(&mut self, cx: &mut Ctx<'_>) {
             for (instance, &az) in self.azs.iter().enumerate() {
                 let register = Control::Register {
@@ -934,6 +933,7 @@ mod tests {
                 cx.send(self.lb, Msg::Control(register));
             }
         }
+
         fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
             match msg {
                 Msg::Request(request) => cx.reply(Response {
@@ -953,10 +953,19 @@ mod tests {
                 _ => {}
             }
         }
+    }
+
+    impl Observe for Group {
+        fn kind(&self) -> &'static str {
+            "group"
+        }
+
         fn in_flight(&self) -> u64 {
             0
         }
+
         fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
+
         fn report(&self, _end: SimTime) -> ComponentReport {
             self.metrics.report("group", 0)
         }
@@ -972,9 +981,6 @@ mod tests {
     }
 
     impl Component for Client {
-        fn kind(&self) -> &'static str {
-            "client"
-        }
         fn init(&mut self, cx: &mut Ctx<'_>) {
             for id in 1..=self.n {
                 let request = Request {
@@ -1003,11 +1009,21 @@ mod tests {
                 cx.send_after(self.lb, SimDuration::from_millis(id), Msg::Request(request));
             }
         }
+
         fn handle(&mut self, _msg: Msg, _cx: &mut Ctx<'_>) {}
+    }
+
+    impl Observe for Client {
+        fn kind(&self) -> &'static str {
+            "client"
+        }
+
         fn in_flight(&self) -> u64 {
             0
         }
+
         fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
+
         fn report(&self, _end: SimTime) -> ComponentReport {
             self.metrics.report("client", 0)
         }
@@ -1027,13 +1043,10 @@ mod tests {
         pooled: Option<u64>,
         failing: Option<(u32, SimTime)>,
     ) -> ComponentReport {
+        use crate::engine::Simulation;
         use crate::engine::rng::stream;
-        use crate::engine::{NoSeries, Simulation};
-        let mut sim = Simulation::new(
-            SimDuration::from_secs(n / 1000 + 1),
-            SimDuration::ZERO,
-            SimDuration::from_secs(1),
-        );
+        let mut sim: Simulation<Box<dyn Observe>> =
+            Simulation::new(SimDuration::from_secs(n / 1000 + 1), SimDuration::ZERO);
         // Ids in the order added: the client 0, the NLB 1, the group 2.
         let (lb, group) = (ComponentId(1), ComponentId(2));
         let metrics = || RequestMetrics::new(SimTime::ZERO);
@@ -1069,8 +1082,9 @@ mod tests {
                 metrics: metrics(),
             }),
         );
-        let mut out = sim.run(&mut NoSeries, |_| {});
-        out.reports.swap_remove(1).1
+        sim.run(|_| {});
+        let (_, lb) = sim.components().nth(1).expect("the NLB");
+        lb.report(sim.end())
     }
 
     #[test]

@@ -63,7 +63,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
-use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow};
 
 /// The `sqs` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -312,7 +312,7 @@ impl Kind for Spec {
         out
     }
 
-    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Component>, String> {
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let dlq = self
             .dead_letter_queue
             .as_ref()
@@ -1412,10 +1412,6 @@ impl Sqs {
 }
 
 impl Component for Sqs {
-    fn kind(&self) -> &'static str {
-        Spec::KIND
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         cx.set_timer(
             RETENTION_SWEEP,
@@ -1473,6 +1469,12 @@ impl Component for Sqs {
                 _ => debug_assert!(false, "unknown sqs timer {timer:?}"),
             },
         }
+    }
+}
+
+impl Observe for Sqs {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
     }
 
     fn in_flight(&self) -> u64 {

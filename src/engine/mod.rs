@@ -1,10 +1,13 @@
 //! The event engine: simulated time, one event queue, components addressed by id.
 //!
 //! # Lifecycle
-//! A [`Simulation`] is built from a validated scenario (see `crate::scenario`): one boxed
-//! [`Component`] per workload and component, each with its own random stream. `run` calls every
-//! component's `init`, then pops events in `(time, sequence)` order and hands each to its target
-//! through a [`Ctx`] until the end time, sampling time series at fixed intervals on the way.
+//! A [`Simulation`] is built from a validated scenario (see `crate::scenario`): one
+//! [`Component`] per workload and component, each with its own random stream. The first
+//! [`Simulation::run_until`] calls every component's `init`; each call then pops events in
+//! `(time, sequence)` order and hands each to its target through a [`Ctx`], up to the time it
+//! was given. The engine knows only events and handlers: no metric and no AWS kind. The run
+//! loop above it (`crate::run`) samples time series between two calls and gathers reports at
+//! the end.
 //!
 //! # Ordering and determinism
 //! Simultaneous events run in the order they were scheduled: the queue ([`queue::EventQueue`],
@@ -19,7 +22,6 @@ pub mod time;
 pub mod timer;
 
 use crate::message::{Msg, Request, Response, Timer};
-use crate::metrics::{ComponentReport, SeriesRow};
 use queue::EventQueue;
 use rng::SimRng;
 use slab::Slab;
@@ -45,26 +47,28 @@ pub struct Event {
     pub msg: Msg,
 }
 
-/// One model of an AWS resource (or a workload). Single-threaded, owns its state, talks to the
-/// rest only through [`Ctx`]. `Send` so whole simulations can run on a thread pool.
+/// One event handler: a model of an AWS resource, a workload, anything that reacts to
+/// messages. Single-threaded, owns its state, talks to the rest only through [`Ctx`]. `Send`
+/// so whole simulations can run on a thread pool.
+///
+/// The engine asks nothing else of a component: what a run reports of it (figures, time
+/// series) is the business of the layers above (`crate::metrics::Observe`).
 pub trait Component: Send {
-    /// The scenario `kind` of this component (`"alb"`, `"ec2_fleet"`, `"workload"`...).
-    fn kind(&self) -> &'static str;
-
     /// Sets initial timers (first arrival, periodic checks). Runs once, at time zero.
     fn init(&mut self, _cx: &mut Ctx<'_>) {}
 
     /// Reacts to one message at `cx.now()`.
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>);
+}
 
-    /// Requests inside this component right now (received and not yet answered).
-    fn in_flight(&self) -> u64;
+impl<C: Component + ?Sized> Component for Box<C> {
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        (**self).init(cx)
+    }
 
-    /// Fills one time-series row for the interval that ends at `now`, and starts a new interval.
-    fn sample(&mut self, now: SimTime, row: &mut SeriesRow);
-
-    /// The component's figures at the end of the run (counts, latency, model figures).
-    fn report(&self, end: SimTime) -> ComponentReport;
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        (**self).handle(msg, cx)
+    }
 }
 
 /// The scheduler state a component may touch while it handles an event.
@@ -158,63 +162,35 @@ impl Ctx<'_> {
     }
 
     /// Sets a timer for this component, `delay` from now.
-    pub fn set_timer(&mut self, delay: SimDuration, timer: Timer) {
+    pub fn set_timer(&mut self, delay: SimDuration, timer: impl Into<Timer>) {
         let me = self.me;
-        self.send_after(me, delay, Msg::Timer(timer));
+        self.send_after(me, delay, Msg::Timer(timer.into()));
     }
 }
 
-/// Receives the time-series rows of a run as they are produced (so memory stays flat).
-pub trait SeriesSink {
-    /// One row: the interval ending at `time`, for component `name`.
-    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow);
-
-    /// False when rows are discarded: the engine then skips sampling altogether.
-    fn wants_rows(&self) -> bool {
-        true
-    }
-}
-
-/// A sink that discards rows (tests, sweeps).
-pub struct NoSeries;
-
-impl SeriesSink for NoSeries {
-    fn row(&mut self, _time: SimTime, _name: &str, _kind: &str, _row: &SeriesRow) {}
-
-    fn wants_rows(&self) -> bool {
-        false
-    }
-}
-
-/// How often `run` reports progress, in events.
+/// How often `run_until` reports progress, in events.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// A built simulation, ready to run once.
-pub struct Simulation {
-    components: Vec<Box<dyn Component>>,
+/// A built simulation: its components (of type `C`, usually boxed trait objects), their
+/// random streams and the event queue.
+///
+/// The caller drives it: [`Simulation::run_until`] handles every event due before a time, so
+/// the layer above can look at the components between two calls (sampling time series)
+/// without the engine knowing what it looks at.
+pub struct Simulation<C> {
+    components: Vec<C>,
     names: Vec<String>,
     rngs: Vec<SimRng>,
     scheduler: Scheduler,
     end: SimTime,
     warmup_end: SimTime,
-    interval: SimDuration,
+    started: bool,
     events: u64,
 }
 
-/// What a finished run hands back: every component's report, in id order.
-pub struct RunOutput {
-    /// `(name, report)` per component, in id order.
-    pub reports: Vec<(String, ComponentReport)>,
-    /// Events processed.
-    pub events: u64,
-    /// The simulated end time.
-    pub end: SimTime,
-}
-
-impl Simulation {
-    /// An empty simulation of `duration` that excludes `warmup` from statistics and samples
-    /// time series every `interval`.
-    pub fn new(duration: SimDuration, warmup: SimDuration, interval: SimDuration) -> Self {
+impl<C: Component> Simulation<C> {
+    /// An empty simulation of `duration` that excludes `warmup` from statistics.
+    pub fn new(duration: SimDuration, warmup: SimDuration) -> Self {
         Simulation {
             components: Vec::new(),
             names: Vec::new(),
@@ -227,17 +203,14 @@ impl Simulation {
             },
             end: SimTime::ZERO + duration,
             warmup_end: SimTime::ZERO + warmup,
-            interval: if interval.is_zero() {
-                SimDuration::from_secs(1)
-            } else {
-                interval
-            },
+            started: false,
             events: 0,
         }
     }
 
     /// Adds a component with its random stream; returns its id. Ids are given in order.
-    pub fn add(&mut self, name: &str, rng: SimRng, component: Box<dyn Component>) -> ComponentId {
+    pub fn add(&mut self, name: &str, rng: SimRng, component: C) -> ComponentId {
+        debug_assert!(!self.started, "components are added before the run starts");
         let id = ComponentId(self.components.len() as u32);
         self.components.push(component);
         self.names.push(name.to_string());
@@ -245,34 +218,53 @@ impl Simulation {
         id
     }
 
-    /// Runs to the end time. `progress` is called now and then with the current simulated time
-    /// (for a progress bar); `series` receives time-series rows as they are produced.
-    pub fn run(
-        mut self,
-        series: &mut dyn SeriesSink,
-        mut progress: impl FnMut(SimTime),
-    ) -> RunOutput {
-        for i in 0..self.components.len() {
-            let mut cx = Ctx {
-                me: ComponentId(i as u32),
-                warmup_end: self.warmup_end,
-                rng: &mut self.rngs[i],
-                scheduler: &mut self.scheduler,
-            };
-            self.components[i].init(&mut cx);
-        }
-        // Sampling only feeds rows: with nobody to read them, it never comes due.
-        let mut next_sample = if series.wants_rows() {
-            SimTime::ZERO + self.interval
-        } else {
-            SimTime::MAX
-        };
-        let mut row = SeriesRow::default();
-        while let Some(event) = self.scheduler.pop(self.end) {
-            while self.scheduler.now >= next_sample {
-                self.sample(next_sample, series, &mut row);
-                next_sample += self.interval;
+    /// The simulated end time.
+    pub fn end(&self) -> SimTime {
+        self.end
+    }
+
+    /// The end of the warm-up.
+    pub fn warmup_end(&self) -> SimTime {
+        self.warmup_end
+    }
+
+    /// Events handled so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The components with their names, in id order.
+    pub fn components(&self) -> impl Iterator<Item = (&str, &C)> {
+        self.names.iter().map(String::as_str).zip(&self.components)
+    }
+
+    /// The components with their names, in id order, to change (sampling resets interval
+    /// figures).
+    pub fn components_mut(&mut self) -> impl Iterator<Item = (&str, &mut C)> {
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(&mut self.components)
+    }
+
+    /// Handles, in `(time, sequence)` order, every event due before `until` (and before the
+    /// end of the run). The first call runs every component's `init` first. `progress` is
+    /// called now and then with the current simulated time (for a progress bar).
+    pub fn run_until(&mut self, until: SimTime, progress: &mut impl FnMut(SimTime)) {
+        if !self.started {
+            self.started = true;
+            for i in 0..self.components.len() {
+                let mut cx = Ctx {
+                    me: ComponentId(i as u32),
+                    warmup_end: self.warmup_end,
+                    rng: &mut self.rngs[i],
+                    scheduler: &mut self.scheduler,
+                };
+                self.components[i].init(&mut cx);
             }
+        }
+        let until = until.min(self.end);
+        while let Some(event) = self.scheduler.pop(until) {
             let i = event.target.index();
             let mut cx = Ctx {
                 me: event.target,
@@ -286,41 +278,18 @@ impl Simulation {
                 progress(self.scheduler.now);
             }
         }
-        // Close the remaining intervals, the last one possibly partial.
-        if series.wants_rows() {
-            while next_sample < self.end {
-                self.sample(next_sample, series, &mut row);
-                next_sample += self.interval;
-            }
-            self.sample(self.end, series, &mut row);
-        }
-        progress(self.end);
-        let reports = self
-            .names
-            .iter()
-            .zip(&self.components)
-            .map(|(name, c)| (name.clone(), c.report(self.end)))
-            .collect();
-        RunOutput {
-            reports,
-            events: self.events,
-            end: self.end,
-        }
     }
 
-    fn sample(&mut self, at: SimTime, series: &mut dyn SeriesSink, row: &mut SeriesRow) {
-        for (name, component) in self.names.iter().zip(self.components.iter_mut()) {
-            *row = SeriesRow::default();
-            component.sample(at, row);
-            series.row(at, name, component.kind(), row);
-        }
+    /// Runs to the end time.
+    pub fn run(&mut self, mut progress: impl FnMut(SimTime)) {
+        self.run_until(self.end, &mut progress);
+        progress(self.end);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::RequestMetrics;
     use proptest::prelude::*;
 
     /// Replays a script: event `i` (a timer with id `i`) schedules the events listed for it,
@@ -329,13 +298,9 @@ mod tests {
     struct Script {
         children: Vec<Vec<(u64, u64)>>,
         log: Vec<(u64, u64)>,
-        metrics: RequestMetrics,
     }
 
     impl Component for Script {
-        fn kind(&self) -> &'static str {
-            "script"
-        }
         fn init(&mut self, cx: &mut Ctx<'_>) {
             cx.set_timer(SimDuration::ZERO, Timer { kind: 0, id: 0 });
         }
@@ -345,13 +310,6 @@ mod tests {
             for &(delay, child) in &self.children[t.id as usize] {
                 cx.set_timer(SimDuration::from_nanos(delay), Timer { kind: 0, id: child });
             }
-        }
-        fn in_flight(&self) -> u64 {
-            0
-        }
-        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
-        fn report(&self, _end: SimTime) -> ComponentReport {
-            self.metrics.report("script", 0).figure("log", &self.log)
         }
     }
 
@@ -389,15 +347,14 @@ mod tests {
                     }
                 }
             }
-            let mut sim = Simulation::new(SimDuration::from_secs(1), SimDuration::ZERO, SimDuration::from_secs(1));
-            sim.add("script", rng::stream(1, "script"), Box::new(Script {
+            let mut sim = Simulation::new(SimDuration::from_secs(1), SimDuration::ZERO);
+            sim.add("script", rng::stream(1, "script"), Script {
                 children: children.clone(),
                 log: Vec::new(),
-                metrics: RequestMetrics::new(SimTime::ZERO),
-            }));
-            let out = sim.run(&mut NoSeries, |_| {});
-            let log: Vec<(u64, u64)> = serde_json::from_value(out.reports[0].1.figures["log"].clone()).unwrap();
-            prop_assert_eq!(log, reference(&children));
+            });
+            sim.run(|_| {});
+            let (_, script) = sim.components().next().unwrap();
+            prop_assert_eq!(&script.log, &reference(&children));
         }
     }
 }

@@ -57,31 +57,26 @@ pub fn timer_index(timer: Timer) -> u32 {
 mod tests {
     use super::*;
     use crate::engine::rng::stream;
-    use crate::engine::time::SimTime;
-    use crate::engine::{Component, NoSeries, Simulation};
+    use crate::engine::{Component, Simulation};
     use crate::message::Msg;
-    use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
 
     /// Arms at 0 for 10 s, re-arms at 1 s for 5 s (fires at 6 s), arms a second slot at 2 s and
     /// cancels it at 3 s. Only the re-armed timer may fire, once, at 6 s.
     struct Probe {
         slots: [TimerSlot; 2],
         fired: Vec<(u64, u32)>,
-        metrics: RequestMetrics,
     }
 
     const STEP: u32 = 9;
 
     impl Component for Probe {
-        fn kind(&self) -> &'static str {
-            "probe"
-        }
         fn init(&mut self, cx: &mut Ctx<'_>) {
             self.slots[0].arm(cx, SimDuration::from_secs(10), 0, 0);
             for s in 1..=3 {
                 cx.set_timer(SimDuration::from_secs(s), Timer { kind: STEP, id: s });
             }
         }
+
         fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
             let Msg::Timer(t) = msg else { return };
             match (t.kind, t.id) {
@@ -97,33 +92,21 @@ mod tests {
                 }
             }
         }
-        fn in_flight(&self) -> u64 {
-            0
-        }
-        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
-        fn report(&self, _end: SimTime) -> ComponentReport {
-            self.metrics.report("probe", 0).figure("fired", &self.fired)
-        }
     }
 
     #[test]
     fn rearmed_and_cancelled_timers_fire_only_when_current() {
-        let mut sim = Simulation::new(
-            SimDuration::from_secs(20),
-            SimDuration::ZERO,
-            SimDuration::from_secs(20),
-        );
+        let mut sim = Simulation::new(SimDuration::from_secs(20), SimDuration::ZERO);
         sim.add(
             "probe",
             stream(1, "probe"),
-            Box::new(Probe {
+            Probe {
                 slots: [TimerSlot::default(); 2],
                 fired: Vec::new(),
-                metrics: RequestMetrics::new(SimTime::ZERO),
-            }),
+            },
         );
-        let out = sim.run(&mut NoSeries, |_| {});
-        let fired = &out.reports[0].1.figures["fired"];
-        assert_eq!(fired, &serde_json::json!([[6, 0]]));
+        sim.run(|_| {});
+        let (_, probe) = sim.components().next().unwrap();
+        assert_eq!(probe.fired, vec![(6, 0)]);
     }
 }

@@ -19,8 +19,54 @@ pub mod conservation;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use crate::engine::Component;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::message::Outcome;
+
+/// What a run reads of a component besides its events: its kind, the requests inside it, its
+/// time-series rows and its end-of-run report. The run loop (`crate::run`) calls it; the engine
+/// never does.
+pub trait Observe: Component {
+    /// The scenario `kind` of this component (or `"workload"`).
+    fn kind(&self) -> &'static str;
+
+    /// Requests inside this component right now (received and not yet answered).
+    fn in_flight(&self) -> u64;
+
+    /// Fills one time-series row for the interval that ends at `now`, and starts a new interval.
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow);
+
+    /// The component's figures at the end of the run (counts, latency, model figures).
+    fn report(&self, end: SimTime) -> ComponentReport;
+
+    /// False for a component that serves no request (the fault injector): it has no
+    /// time-series rows.
+    fn has_series(&self) -> bool {
+        true
+    }
+}
+
+/// Receives the time-series rows of a run as they are produced (so memory stays flat).
+pub trait SeriesSink {
+    /// One row: the interval ending at `time`, for component `name`.
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow);
+
+    /// False when rows are discarded: the run then skips sampling altogether.
+    fn wants_rows(&self) -> bool {
+        true
+    }
+}
+
+/// A sink that discards rows (tests, sweeps).
+pub struct NoSeries;
+
+impl SeriesSink for NoSeries {
+    fn row(&mut self, _time: SimTime, _name: &str, _kind: &str, _row: &SeriesRow) {}
+
+    fn wants_rows(&self) -> bool {
+        false
+    }
+}
 
 /// Request counts. `in_flight` is derived, never counted.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]

@@ -5,9 +5,9 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
-use crate::engine::SeriesSink;
 use crate::engine::time::SimTime;
 use crate::metrics::SeriesRow;
+use crate::metrics::SeriesSink;
 
 /// Column names, in order.
 pub const COLUMNS: &[&str] = &[

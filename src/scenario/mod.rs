@@ -27,6 +27,7 @@ use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
 use crate::faults::FaultSpec;
+use crate::metrics::Observe;
 use crate::region::{Region, RegionSpec};
 use crate::units::PositiveDuration;
 use crate::workload::record::SharedRecorder;
@@ -458,7 +459,10 @@ impl Scenario {
     }
 
     /// Builds the simulation of one run.
-    pub fn build(&self, settings: RunSettings) -> Result<Simulation, ScenarioError> {
+    pub fn build(
+        &self,
+        settings: RunSettings,
+    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
         self.build_with(settings, None)
     }
 
@@ -468,7 +472,7 @@ impl Scenario {
         &self,
         settings: RunSettings,
         recorder: &SharedRecorder,
-    ) -> Result<Simulation, ScenarioError> {
+    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
         self.build_with(settings, Some(recorder))
     }
 
@@ -476,11 +480,10 @@ impl Scenario {
         &self,
         settings: RunSettings,
         recorder: Option<&SharedRecorder>,
-    ) -> Result<Simulation, ScenarioError> {
+    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
         let seed = settings.seed.unwrap_or_else(|| self.seed());
         let duration = settings.duration.unwrap_or_else(|| self.duration());
         let warmup = self.warmup().min(duration);
-        let interval = settings.interval.unwrap_or_else(|| self.interval());
         let warmup_end = SimTime::ZERO + warmup;
         let base_dir = self.base_dir();
 
@@ -512,7 +515,7 @@ impl Scenario {
         let region = Region::from_spec(self.region.as_ref());
         // The fault injector comes after every workload and component.
         let injector = (!self.faults.is_empty()).then_some(ComponentId(ids.len() as u32));
-        let mut sim = Simulation::new(duration, warmup, interval);
+        let mut sim: Simulation<Box<dyn Observe>> = Simulation::new(duration, warmup);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
             let mut workload = Workload::build(

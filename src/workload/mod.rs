@@ -20,7 +20,7 @@ use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response, Timer};
-use crate::metrics::{ComponentReport, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero};
 use arrivals::{Arrivals, RatePoint, Spacing};
 use keys::{KeySampler, KeySpec};
@@ -517,10 +517,6 @@ impl Workload {
 }
 
 impl Component for Workload {
-    fn kind(&self) -> &'static str {
-        "workload"
-    }
-
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.closed.is_some() {
             // Every user starts by thinking, which spreads the first requests out.
@@ -559,6 +555,12 @@ impl Component for Workload {
                 debug_assert!(false, "a workload received {msg:?}")
             }
         }
+    }
+}
+
+impl Observe for Workload {
+    fn kind(&self) -> &'static str {
+        "workload"
     }
 
     fn in_flight(&self) -> u64 {

@@ -398,9 +398,9 @@ key = {{ dist = "uniform", keys = {keys} }}
 /// The per-interval cache columns of timeseries.csv add up to the run's figures.
 #[test]
 fn cache_series_columns_add_up_to_the_figures() {
-    use awsim::engine::SeriesSink;
     use awsim::engine::time::SimTime;
     use awsim::metrics::SeriesRow;
+    use awsim::metrics::SeriesSink;
 
     #[derive(Default)]
     struct Sums {

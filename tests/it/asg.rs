@@ -9,8 +9,8 @@
 
 use std::path::Path;
 
-use awsim::engine::SeriesSink;
 use awsim::engine::time::SimTime;
+use awsim::metrics::SeriesSink;
 use awsim::metrics::{CapacityRow, SeriesRow};
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};

@@ -118,7 +118,7 @@ handler = [ { compute = { dist = "exponential", mean = "5ms" } } ]
 /// A sink that keeps nothing but still asks for rows, so the engine samples.
 struct Sampling;
 
-impl awsim::engine::SeriesSink for Sampling {
+impl awsim::metrics::SeriesSink for Sampling {
     fn row(
         &mut self,
         _time: awsim::engine::time::SimTime,

@@ -34,10 +34,10 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use awsim::engine::SeriesSink;
 use awsim::engine::rng::fnv1a64;
 use awsim::engine::time::SimTime;
 use awsim::metrics::SeriesRow;
+use awsim::metrics::SeriesSink;
 use awsim::output::summary::Summary;
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};

@@ -34,9 +34,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use awsim::engine::SeriesSink;
 use awsim::engine::time::SimTime;
 use awsim::metrics::SeriesRow;
+use awsim::metrics::SeriesSink;
 use awsim::output::summary::Summary;
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};

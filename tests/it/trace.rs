@@ -333,7 +333,7 @@ struct PerMinute {
     arrivals: Vec<u64>,
 }
 
-impl awsim::engine::SeriesSink for PerMinute {
+impl awsim::metrics::SeriesSink for PerMinute {
     fn row(
         &mut self,
         time: awsim::engine::time::SimTime,
