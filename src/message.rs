@@ -187,9 +187,11 @@ pub struct Response {
     pub outcome: Outcome,
 }
 
-/// A timer a component set for itself. `kind` and `id` mean what the component says they mean;
-/// a component that re-arms or cancels timers keeps a generation in `id` and ignores stale ones
-/// (lazy deletion: cancelling never searches the event queue).
+/// A timer a component set for itself, as the event queue carries it. Components declare their
+/// own timers as an enum with [`timers!`](crate::timers) and convert to and from this; `kind`
+/// is the variant's code and `id` its payload. A component that re-arms or cancels timers keeps
+/// a generation in `id` and ignores stale ones (lazy deletion: cancelling never searches the
+/// event queue).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct Timer {
     /// Which of the component's timers this is.
@@ -354,4 +356,70 @@ mod tests {
             Some(SimDuration::ZERO)
         );
     }
+}
+
+/// Declares a component's own timers as an enum whose variants each carry a `u64` (a slot,
+/// an instance, a generation...), and converts them to and from the [`Timer`] a message
+/// carries. The component sets `cx.set_timer(delay, MyTimer::Poll(id))` and matches
+/// `MyTimer::from(timer)` exhaustively: the compiler checks that every timer is handled, and a
+/// timer the component never set is a bug that stops the run (in release builds too), never
+/// an event silently ignored.
+///
+/// ```
+/// awsim::timers! {
+///     /// The timers of a polling model.
+///     pub enum PollTimer {
+///         /// Time to poll again.
+///         Poll,
+///         /// A message's visibility ended (its slot).
+///         Visibility,
+///     }
+/// }
+/// let timer: awsim::message::Timer = PollTimer::Visibility(7).into();
+/// assert_eq!(PollTimer::from(timer), PollTimer::Visibility(7));
+/// ```
+#[macro_export]
+macro_rules! timers {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident {
+        $($(#[$variant_meta:meta])* $variant:ident),+ $(,)?
+    }) => {
+        $(#[$meta])*
+        #[derive(Copy, Clone, Debug, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant(u64),)+
+        }
+
+        impl From<$name> for $crate::message::Timer {
+            fn from(timer: $name) -> $crate::message::Timer {
+                // A variant's position is its code.
+                #[allow(dead_code)]
+                #[repr(u32)]
+                enum Code { $($variant),+ }
+                match timer {
+                    $($name::$variant(id) => $crate::message::Timer {
+                        kind: Code::$variant as u32,
+                        id,
+                    },)+
+                }
+            }
+        }
+
+        impl From<$crate::message::Timer> for $name {
+            fn from(timer: $crate::message::Timer) -> $name {
+                #[allow(dead_code)]
+                #[repr(u32)]
+                enum Code { $($variant),+ }
+                $(
+                    if timer.kind == Code::$variant as u32 {
+                        return $name::$variant(timer.id);
+                    }
+                )+
+                panic!(
+                    "{} has no timer with code {}: a timer this component never sets (a bug)",
+                    stringify!($name),
+                    timer.kind
+                )
+            }
+        }
+    };
 }
