@@ -329,35 +329,6 @@ impl Msg {
         }
     }
 }
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_stay_small() {
-        // Every event carries a message through the queue: its size is the engine's memory
-        // traffic (the 1 M-pending hold benchmark lost 20 % when it grew from 64 to 88 bytes).
-        // Grow it only knowingly, and re-measure `cargo bench --bench engine`.
-        assert!(
-            size_of::<Request>() <= 72,
-            "Request: {} bytes",
-            size_of::<Request>()
-        );
-        assert!(size_of::<Msg>() <= 80, "Msg: {} bytes", size_of::<Msg>());
-    }
-
-    #[test]
-    fn a_recorded_duration_round_trips_and_none_is_none() {
-        assert_eq!(Recorded::new(None).get(), None);
-        let d = SimDuration::from_millis(250);
-        assert_eq!(Recorded::new(Some(d)).get(), Some(d));
-        assert_eq!(
-            Recorded::new(Some(SimDuration::ZERO)).get(),
-            Some(SimDuration::ZERO)
-        );
-    }
-}
-
 /// Declares a component's own timers as an enum whose variants each carry a `u64` (a slot,
 /// an instance, a generation...), and converts them to and from the [`Timer`] a message
 /// carries. The component sets `cx.set_timer(delay, MyTimer::Poll(id))` and matches
@@ -422,4 +393,33 @@ macro_rules! timers {
             }
         }
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_stay_small() {
+        // Every event carries a message through the queue: its size is the engine's memory
+        // traffic (the 1 M-pending hold benchmark lost 20 % when it grew from 64 to 88 bytes).
+        // Grow it only knowingly, and re-measure `cargo bench --bench engine`.
+        assert!(
+            size_of::<Request>() <= 72,
+            "Request: {} bytes",
+            size_of::<Request>()
+        );
+        assert!(size_of::<Msg>() <= 80, "Msg: {} bytes", size_of::<Msg>());
+    }
+
+    #[test]
+    fn a_recorded_duration_round_trips_and_none_is_none() {
+        assert_eq!(Recorded::new(None).get(), None);
+        let d = SimDuration::from_millis(250);
+        assert_eq!(Recorded::new(Some(d)).get(), Some(d));
+        assert_eq!(
+            Recorded::new(Some(SimDuration::ZERO)).get(),
+            Some(SimDuration::ZERO)
+        );
+    }
 }

@@ -562,7 +562,7 @@ impl Alb {
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(timer))
+        self.target_mut(timer_index(timer.id))
             .life
             .on_check_timer(timer, &settings, group, cx);
     }
@@ -575,7 +575,7 @@ impl Alb {
     }
 
     fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer);
+        let instance = timer_index(timer.id);
         if self.target_mut(instance).life.drain_deadline_fired(timer) {
             // The delay is over: the group terminates the instance, whatever it still holds.
             self.finish_draining(instance, cx);

@@ -156,7 +156,8 @@ impl TargetLife {
         } else {
             SimDuration::ZERO
         };
-        self.health_timer.arm(cx, first, kind, instance);
+        self.health_timer
+            .arm(cx, first, |id| Timer { kind, id }, instance);
     }
 
     /// `Control::Deregister`: the target drains and is no longer checked.
@@ -173,12 +174,13 @@ impl TargetLife {
         kind: u32,
         cx: &mut Ctx<'_>,
     ) {
-        self.drain_timer.arm(cx, delay, kind, instance);
+        self.drain_timer
+            .arm(cx, delay, |id| Timer { kind, id }, instance);
     }
 
     /// True when `timer` is the current drain deadline of this target.
     pub fn drain_deadline_fired(&mut self, timer: Timer) -> bool {
-        self.drain_timer.fire(timer)
+        self.drain_timer.fire(timer.id)
     }
 
     /// Draining is over: the target is unused and `group` may terminate it.
@@ -197,12 +199,19 @@ impl TargetLife {
         group: ComponentId,
         cx: &mut Ctx<'_>,
     ) {
-        if !self.health_timer.fire(timer) {
+        if !self.health_timer.fire(timer.id) {
             return;
         }
-        let instance = timer_index(timer);
-        self.health_timer
-            .arm(cx, settings.interval, timer.kind, instance);
+        let instance = timer_index(timer.id);
+        self.health_timer.arm(
+            cx,
+            settings.interval,
+            |id| Timer {
+                kind: timer.kind,
+                id,
+            },
+            instance,
+        );
         let from = cx.me();
         cx.send(group, Msg::Control(Control::HealthCheck { instance, from }));
     }

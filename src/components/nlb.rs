@@ -453,7 +453,15 @@ impl Nlb {
             self.idle_timers
                 .resize(slot as usize + 1, TimerSlot::default());
         }
-        self.idle_timers[slot as usize].arm(cx, self.idle_timeout, TIMER_FLOW_IDLE, slot);
+        self.idle_timers[slot as usize].arm(
+            cx,
+            self.idle_timeout,
+            |id| Timer {
+                kind: TIMER_FLOW_IDLE,
+                id,
+            },
+            slot,
+        );
         (slot, generation)
     }
 
@@ -521,8 +529,8 @@ impl Nlb {
     }
 
     fn on_idle_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let slot = timer_index(timer);
-        if !self.idle_timers[slot as usize].fire(timer) {
+        let slot = timer_index(timer.id);
+        if !self.idle_timers[slot as usize].fire(timer.id) {
             return;
         }
         let now = cx.now();
@@ -531,13 +539,29 @@ impl Nlb {
         if f.outstanding > 0 {
             // Waiting for an answer is not idleness: look again a timeout from now.
             let delay = self.idle_timeout;
-            self.idle_timers[slot as usize].arm(cx, delay, TIMER_FLOW_IDLE, slot);
+            self.idle_timers[slot as usize].arm(
+                cx,
+                delay,
+                |id| Timer {
+                    kind: TIMER_FLOW_IDLE,
+                    id,
+                },
+                slot,
+            );
         } else if now >= deadline {
             self.figures.flows_idled_out += 1;
             self.remove_flow(slot, cx);
         } else {
             let delay = deadline.saturating_since(now);
-            self.idle_timers[slot as usize].arm(cx, delay, TIMER_FLOW_IDLE, slot);
+            self.idle_timers[slot as usize].arm(
+                cx,
+                delay,
+                |id| Timer {
+                    kind: TIMER_FLOW_IDLE,
+                    id,
+                },
+                slot,
+            );
         }
     }
 
@@ -662,7 +686,7 @@ impl Nlb {
 
     fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
         let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(timer))
+        self.target_mut(timer_index(timer.id))
             .life
             .on_check_timer(timer, &settings, group, cx);
     }
@@ -683,7 +707,7 @@ impl Nlb {
     }
 
     fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer);
+        let instance = timer_index(timer.id);
         if !self.target_mut(instance).life.drain_deadline_fired(timer) {
             return;
         }

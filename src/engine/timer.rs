@@ -17,13 +17,20 @@ pub struct TimerSlot {
 }
 
 impl TimerSlot {
-    /// Arms (or re-arms) the timer to fire `delay` from now as `Timer { kind, .. }` for item
-    /// `index`; any earlier arming is superseded.
-    pub fn arm(&mut self, cx: &mut Ctx<'_>, delay: SimDuration, kind: u32, index: u32) {
+    /// Arms (or re-arms) the timer to fire `delay` from now for item `index`, as the timer
+    /// `timer(id)` makes (a variant of the component's timer enum, e.g. `SqsTimer::Visibility`);
+    /// any earlier arming is superseded.
+    pub fn arm<T: Into<Timer>>(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        delay: SimDuration,
+        timer: impl FnOnce(u64) -> T,
+        index: u32,
+    ) {
         self.generation = self.generation.wrapping_add(1);
         self.armed = true;
         let id = ((self.generation as u64) << 32) | index as u64;
-        cx.set_timer(delay, Timer { kind, id });
+        cx.set_timer(delay, timer(id));
     }
 
     /// Cancels the timer: its pending event will be ignored.
@@ -32,10 +39,10 @@ impl TimerSlot {
         self.armed = false;
     }
 
-    /// True when `timer` is the current arming of this slot (then the slot is disarmed);
-    /// false for a stale event of an earlier arming or a cancelled one.
-    pub fn fire(&mut self, timer: Timer) -> bool {
-        let current = self.armed && (timer.id >> 32) as u32 == self.generation;
+    /// True when the timer with payload `id` is the current arming of this slot (then the slot
+    /// is disarmed); false for a stale event of an earlier arming or a cancelled one.
+    pub fn fire(&mut self, id: u64) -> bool {
+        let current = self.armed && (id >> 32) as u32 == self.generation;
         if current {
             self.armed = false;
         }
@@ -48,9 +55,9 @@ impl TimerSlot {
     }
 }
 
-/// The item index a [`TimerSlot`] timer was armed for.
-pub fn timer_index(timer: Timer) -> u32 {
-    timer.id as u32
+/// The item index a [`TimerSlot`] timer with payload `id` was armed for.
+pub fn timer_index(id: u64) -> u32 {
+    id as u32
 }
 
 #[cfg(test)]
@@ -67,25 +74,37 @@ mod tests {
         fired: Vec<(u64, u32)>,
     }
 
-    const STEP: u32 = 9;
+    crate::timers! {
+        /// The probe's timers.
+        enum ProbeTimer {
+            /// A step of the script (its number).
+            Step,
+            /// Slot 0 or 1 fired.
+            Slot,
+        }
+    }
 
     impl Component for Probe {
         fn init(&mut self, cx: &mut Ctx<'_>) {
-            self.slots[0].arm(cx, SimDuration::from_secs(10), 0, 0);
+            self.slots[0].arm(cx, SimDuration::from_secs(10), ProbeTimer::Slot, 0);
             for s in 1..=3 {
-                cx.set_timer(SimDuration::from_secs(s), Timer { kind: STEP, id: s });
+                cx.set_timer(SimDuration::from_secs(s), ProbeTimer::Step(s));
             }
         }
 
         fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
             let Msg::Timer(t) = msg else { return };
-            match (t.kind, t.id) {
-                (STEP, 1) => self.slots[0].arm(cx, SimDuration::from_secs(5), 0, 0),
-                (STEP, 2) => self.slots[1].arm(cx, SimDuration::from_secs(1), 0, 1),
-                (STEP, 3) => self.slots[1].cancel(),
-                _ => {
-                    let i = timer_index(t) as usize;
-                    if self.slots[i].fire(t) {
+            match ProbeTimer::from(t) {
+                ProbeTimer::Step(1) => {
+                    self.slots[0].arm(cx, SimDuration::from_secs(5), ProbeTimer::Slot, 0)
+                }
+                ProbeTimer::Step(2) => {
+                    self.slots[1].arm(cx, SimDuration::from_secs(1), ProbeTimer::Slot, 1)
+                }
+                ProbeTimer::Step(_) => self.slots[1].cancel(),
+                ProbeTimer::Slot(id) => {
+                    let i = timer_index(id) as usize;
+                    if self.slots[i].fire(id) {
                         self.fired
                             .push((cx.now().as_nanos() / 1_000_000_000, i as u32));
                     }

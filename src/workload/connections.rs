@@ -39,12 +39,9 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::rng::{SimRng, sibling};
 use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{ComponentId, Ctx};
-use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Response, Timer};
+use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Response};
 use crate::metrics::ComponentReport;
 use rand::Rng;
-
-/// Timer kind of a connection's lifetime (chosen apart from the workload's own kinds).
-pub const TIMER_LIFETIME: u32 = 16;
 
 /// Most clients one workload may have (their addresses are 10.w.0.1 to 10.w.255.255).
 pub const MAX_CLIENTS: u32 = 65_535;
@@ -205,7 +202,12 @@ impl Connections {
         slot.in_flight = 1;
         if let Some(lifetime) = &self.lifetime {
             let delay = lifetime.sample(&mut self.rng);
-            slot.lifetime.arm(cx, delay, TIMER_LIFETIME, index as u32);
+            slot.lifetime.arm(
+                cx,
+                delay,
+                super::WorkloadTimer::ConnectionLifetime,
+                index as u32,
+            );
         }
         Connection {
             opens: true,
@@ -297,11 +299,11 @@ impl Connections {
         }
     }
 
-    /// A lifetime timer fired.
-    pub fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let index = timer_index(timer) as usize;
+    /// A lifetime timer (payload `id`) fired.
+    pub fn on_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
+        let index = timer_index(id) as usize;
         let slot = &mut self.slots[index];
-        if !slot.lifetime.fire(timer) {
+        if !slot.lifetime.fire(id) {
             return;
         }
         if let Some(open) = slot.open.take() {

@@ -19,7 +19,7 @@ use crate::dist::{Dist, DistSpec};
 use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero};
 use arrivals::{Arrivals, RatePoint, Spacing};
@@ -287,9 +287,18 @@ struct ClosedLoop {
     think: Dist,
 }
 
-/// Timer kinds of a workload.
-const TIMER_ARRIVAL: u32 = 0;
-const TIMER_THINK_DONE: u32 = 1;
+crate::timers! {
+    /// The timers of a workload.
+    enum WorkloadTimer {
+        /// The next arrival is due (payload unused).
+        Arrival,
+        /// A closed-loop user (the payload) finished thinking.
+        ThinkDone,
+        /// A client connection's lifetime ended (a [`TimerSlot`](crate::engine::timer::TimerSlot)
+        /// payload).
+        ConnectionLifetime,
+    }
+}
 
 /// A running workload.
 pub struct Workload {
@@ -422,13 +431,7 @@ impl Workload {
             if let Some(row) = trace.next_row(cx.rng()) {
                 let delay = row.at.saturating_since(cx.now());
                 self.pending_row = Some(row);
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_ARRIVAL,
-                        id: 0,
-                    },
-                );
+                cx.set_timer(delay, WorkloadTimer::Arrival(0));
             }
             return;
         }
@@ -437,26 +440,14 @@ impl Workload {
         };
         if let Some(at) = arrivals.next(cx.rng()) {
             let delay = at - cx.now();
-            cx.set_timer(
-                delay,
-                Timer {
-                    kind: TIMER_ARRIVAL,
-                    id: 0,
-                },
-            );
+            cx.set_timer(delay, WorkloadTimer::Arrival(0));
         }
     }
 
     fn think(&mut self, user: u32, cx: &mut Ctx<'_>) {
         let closed = self.closed.as_ref().expect("closed-loop workload");
         let delay = closed.think.sample(cx.rng());
-        cx.set_timer(
-            delay,
-            Timer {
-                kind: TIMER_THINK_DONE,
-                id: user as u64,
-            },
-        );
+        cx.set_timer(delay, WorkloadTimer::ThinkDone(user as u64));
     }
 
     fn send(&mut self, tag: u64, cx: &mut Ctx<'_>) {
@@ -530,27 +521,22 @@ impl Component for Workload {
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
-            Msg::Timer(Timer {
-                kind: TIMER_ARRIVAL,
-                ..
-            }) => {
-                self.send(0, cx);
-                self.schedule_next_arrival(cx);
-            }
-            Msg::Timer(Timer {
-                kind: TIMER_THINK_DONE,
-                id,
-            }) => self.send(id, cx),
+            Msg::Timer(timer) => match WorkloadTimer::from(timer) {
+                WorkloadTimer::Arrival(_) => {
+                    self.send(0, cx);
+                    self.schedule_next_arrival(cx);
+                }
+                WorkloadTimer::ThinkDone(user) => self.send(user, cx),
+                WorkloadTimer::ConnectionLifetime(id) => {
+                    if let Some(c) = &mut self.connections {
+                        c.on_timer(id, cx);
+                    }
+                }
+            },
             Msg::Response(response) => self.on_response(response, cx),
             // Lost with the instance that held it: without a timeout of its own, the client
             // takes it for timed out.
             Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
-            Msg::Timer(timer) if timer.kind == connections::TIMER_LIFETIME => {
-                if let Some(c) = &mut self.connections {
-                    c.on_timer(timer, cx);
-                }
-            }
-            Msg::Timer(other) => debug_assert!(false, "unknown workload timer {other:?}"),
             Msg::Request(_) | Msg::Control(_) => {
                 debug_assert!(false, "a workload received {msg:?}")
             }
