@@ -53,6 +53,8 @@
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
 
+mod outputs;
+
 use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;

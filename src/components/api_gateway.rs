@@ -58,6 +58,8 @@
 //! passes); `capacity` bounds it, evicting the entry that expires first. Cache sizes in GB and
 //! the per-request price are not modelled.
 
+mod outputs;
+
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};

@@ -69,6 +69,8 @@
 //! in-service time (instance-hours) with no per-second minimum. A crashed instance answers
 //! nothing: requests it held are answered 502, as the load balancer would.
 
+mod outputs;
+
 use std::collections::VecDeque;
 use std::ops::Range;
 

@@ -52,6 +52,8 @@
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
 
+mod outputs;
+
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 

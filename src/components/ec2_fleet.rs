@@ -34,6 +34,8 @@
 //! With `instances = 1`, `vcpus = c`, no `max_queue`, an exponential compute step and a Poisson
 //! workload this is the M/M/c queue of textbooks; its tests compare it with Erlang C.
 
+mod outputs;
+
 use std::fmt;
 use std::ops::Range;
 

@@ -50,6 +50,8 @@
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
 
+mod outputs;
+
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;

@@ -16,6 +16,7 @@ pub mod health;
 pub mod instances;
 pub mod lambda;
 pub mod nlb;
+pub mod outputs;
 pub mod sqs;
 
 use std::collections::BTreeMap;
@@ -167,6 +168,17 @@ macro_rules! registry {
                 }
             )*
             kinds
+        }
+
+        /// What the kind named `kind` contributes to outputs (see [`outputs::Outputs`]);
+        /// `None` for a name that is no kind (a workload).
+        pub fn kind_outputs(kind: &str) -> Option<outputs::KindOutputs> {
+            $(
+                if kind == <$spec as Kind>::KIND {
+                    return Some(outputs::KindOutputs::of::<$spec>());
+                }
+            )*
+            None
         }
 
         impl ComponentSpec {

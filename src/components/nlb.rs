@@ -81,6 +81,8 @@
 //! target), `dropped_by_target` (requests a gone target refused, passed on as resets),
 //! `cross_zone`.
 
+mod outputs;
+
 use std::collections::HashMap;
 
 use serde::Deserialize;

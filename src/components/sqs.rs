@@ -51,6 +51,8 @@
 //! its group). The whole queue is one server (no sampling of a subset of servers for short
 //! polls). Per-message delays and partial batch responses are not modelled.
 
+mod outputs;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::Range;
 

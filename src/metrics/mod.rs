@@ -15,6 +15,7 @@
 
 pub mod cloudwatch;
 pub mod conservation;
+pub mod finding;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;

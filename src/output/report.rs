@@ -13,33 +13,15 @@ use serde_json::Value;
 
 use super::plots::{Series, duration_text, tick};
 use super::summary::Summary;
+use crate::components::kind_outputs;
+use crate::metrics::finding::{
+    Finding, Growth, SATURATED_UTILISATION, Severity, fixed, group, percent, whole,
+};
 use crate::scenario::Scenario;
 
-/// Mean utilisation above which a fleet is called saturated.
-pub const SATURATED_UTILISATION: f64 = 0.95;
 /// Share of failed, throttled, timed-out or dropped requests from which a warning (rather than
 /// a note) is raised.
 pub const FAILURE_SHARE_WARNING: f64 = 0.01;
-
-/// How serious a finding is.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Severity {
-    /// The results are wrong or the system did not cope.
-    Warning,
-    /// Worth a look.
-    Note,
-}
-
-/// One finding about a run.
-#[derive(Clone, Debug, PartialEq)]
-struct Finding {
-    /// How serious.
-    pub severity: Severity,
-    /// The workload or component it is about (empty for the whole run).
-    pub subject: String,
-    /// What was seen.
-    pub text: String,
-}
 
 /// Writes `dir/report.html`: one self-contained file (plots inlined, no external assets, opens
 /// offline) with the scenario text, the summary table per workload and component, all plots,
@@ -540,7 +522,11 @@ fn findings(summary: &Summary, series: Option<&Series>) -> Vec<Finding> {
                 );
             }
         }
-        model_findings(&mut add, name, v, kind);
+        if let Some(outputs) = kind_outputs(kind) {
+            for f in (outputs.findings)(name, v) {
+                add(f.severity, &f.subject, f.text);
+            }
+        }
         if let Some(series) = series {
             series_findings(&mut add, name, v, kind, series, summary.warmup_s);
         }
@@ -601,86 +587,6 @@ fn failures(add: &mut impl FnMut(Severity, &str, String), name: &str, v: &Value)
     );
 }
 
-/// Saturation and trouble that the model figures show.
-fn model_findings(add: &mut impl FnMut(Severity, &str, String), name: &str, v: &Value, kind: &str) {
-    if let Some(u) = figure(v, "utilisation")
-        && u > SATURATED_UTILISATION
-    {
-        add(
-            Severity::Warning,
-            name,
-            format!(
-                "saturated: workers busy {} of the time on average (above {}); requests queue",
-                percent(u),
-                percent(SATURATED_UTILISATION)
-            ),
-        );
-    }
-    match kind {
-        "dynamodb" => {
-            for (what, consumed, provisioned) in [
-                ("read", "consumed_rcu_mean", "provisioned_rcu"),
-                ("write", "consumed_wcu_mean", "provisioned_wcu"),
-            ] {
-                if let (Some(c), Some(p)) = (figure(v, consumed), figure(v, provisioned))
-                    && p > 0.0
-                    && c / p > SATURATED_UTILISATION
-                {
-                    add(
-                        Severity::Warning,
-                        name,
-                        format!(
-                            "saturated: consumed {} of the provisioned {what} capacity on average",
-                            percent(c / p)
-                        ),
-                    );
-                }
-            }
-            let attempts = figure(v, "reads").unwrap_or(0.0) + figure(v, "writes").unwrap_or(0.0);
-            if let Some(t) = figure(v, "throttle_events")
-                && t > 0.0
-            {
-                add(
-                    Severity::Note,
-                    name,
-                    format!(
-                        "{} attempts were throttled (then retried, or failed after the last \
-                         retry): {} per read or write",
-                        group(t as u64),
-                        fixed(t / attempts.max(1.0), 2)
-                    ),
-                );
-            }
-        }
-        "sqs" => {
-            for (key, severity, text) in [
-                (
-                    "dead_lettered",
-                    Severity::Warning,
-                    "messages moved to the dead-letter queue",
-                ),
-                (
-                    "expired",
-                    Severity::Warning,
-                    "messages expired (retention period) before being processed",
-                ),
-                (
-                    "duplicate_deliveries",
-                    Severity::Note,
-                    "messages processed twice (the visibility timeout ran out first)",
-                ),
-            ] {
-                if let Some(n) = figure(v, key)
-                    && n > 0.0
-                {
-                    add(severity, name, format!("{} {text}", group(n as u64)));
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Saturated intervals and a backlog still growing at the end, from the time series.
 fn series_findings(
     add: &mut impl FnMut(Severity, &str, String),
@@ -714,13 +620,13 @@ fn series_findings(
             ),
         );
     }
-    let columns: &[(&str, &str)] = if kind == "sqs" {
-        &[("queue_length", "visible messages")]
-    } else {
-        &[
+    let outputs = kind_outputs(kind);
+    let columns: &[(&str, &str)] = match outputs {
+        Some(outputs) => outputs.backlog_columns,
+        None => &[
             ("queue_length", "queued requests"),
             ("in_flight", "requests in flight"),
-        ]
+        ],
     };
     for (column, what) in columns {
         let values = series.column(name, column);
@@ -731,17 +637,8 @@ fn series_findings(
         let Some(growth) = growing_at_end(&points) else {
             continue;
         };
-        if kind == "sqs" && figure(summary_entry, "received") == Some(0.0) {
-            add(
-                Severity::Note,
-                name,
-                format!(
-                    "{} visible messages at the end, still arriving (about {}/s): nothing \
-                     receives from this queue",
-                    whole(growth.to),
-                    fixed(growth.slope, 2)
-                ),
-            );
+        if let Some(f) = outputs.and_then(|o| (o.growing_backlog)(name, summary_entry, &growth)) {
+            add(f.severity, &f.subject, f.text);
         } else {
             add(
                 Severity::Warning,
@@ -759,19 +656,6 @@ fn series_findings(
         }
         break; // one growing measure per component is enough
     }
-}
-
-/// A measure still growing at the end of the run.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Growth {
-    /// Fitted value at the start of the tail.
-    pub from: f64,
-    /// The last value.
-    pub to: f64,
-    /// Length of the tail (s).
-    pub span_s: f64,
-    /// Fitted growth per second.
-    pub slope: f64,
 }
 
 /// Whether `points` (time, value) of the measured window end with a sustained rise: over the
@@ -812,43 +696,6 @@ fn growing_at_end(points: &[(f64, f64)]) -> Option<Growth> {
         span_s: span,
         slope,
     })
-}
-
-fn percent(share: f64) -> String {
-    let p = share * 100.0;
-    if p >= 10.0 {
-        format!("{p:.0} %")
-    } else if p >= 0.1 {
-        format!("{p:.1} %")
-    } else {
-        format!("{p:.3} %")
-    }
-}
-
-/// An integer with thin spaces between thousands: `231 084`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{202f}');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A count that may be fractional (a fitted value), rounded and grouped.
-fn whole(v: f64) -> String {
-    if v < 0.0 {
-        format!("-{}", group((-v).round() as u64))
-    } else {
-        group(v.round() as u64)
-    }
-}
-
-fn fixed(v: f64, decimals: usize) -> String {
-    format!("{v:.decimals$}")
 }
 
 /// A JSON number for a table: integers grouped, others with 2 to 4 significant decimals.

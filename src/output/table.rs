@@ -78,40 +78,8 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     for (name, v) in &summary.components {
-        let mut notes = Vec::new();
-        if let Some(u) = v.get("utilisation").and_then(Value::as_f64) {
-            notes.push(format!("utilisation {:.1}%", u * 100.0));
-        }
-        if let Some(w) = v
-            .get("wait_ms")
-            .and_then(|w| w.get("mean"))
-            .and_then(Value::as_f64)
-        {
-            notes.push(format!("mean queue wait {w:.2} ms"));
-        }
-        if let Some(i) = v.get("imbalance").and_then(Value::as_f64) {
-            notes.push(format!("imbalance {i:.2}"));
-        }
-        if let Some(d) = v.get("desired_max").and_then(Value::as_u64) {
-            let n = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-            notes.push(format!(
-                "desired capacity up to {d} (at the end {}), {} instances launched, {:.2} \
-                 instance-hours",
-                n("desired_end"),
-                n("instances_launched"),
-                n("instance_hours")
-            ));
-        }
-        if let Some(t) = v.get("target_requests").and_then(Value::as_array) {
-            let counts: Vec<String> = t.iter().take(16).map(|c| c.to_string()).collect();
-            let more = if t.len() > 16 { "/..." } else { "" };
-            notes.push(format!("per target {}{more}", counts.join("/")));
-        }
-        if let Some(t) = v.get("target_open_connections").and_then(Value::as_array) {
-            let counts: Vec<String> = t.iter().take(16).map(|c| c.to_string()).collect();
-            let more = if t.len() > 16 { "/..." } else { "" };
-            notes.push(format!("open connections {}{more}", counts.join("/")));
-        }
+        let kind = v.get("kind").and_then(Value::as_str).unwrap_or("");
+        let notes = crate::components::kind_outputs(kind).map_or_else(Vec::new, |k| (k.notes)(v));
         if !notes.is_empty() {
             let _ = writeln!(out, "  {name}: {}", notes.join(", "));
         }

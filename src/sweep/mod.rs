@@ -28,6 +28,8 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::cli::SweepArgs;
+use crate::components::kind_outputs;
+use crate::components::outputs::Usage;
 use crate::engine::rng::{derive_seed, fnv1a64};
 use crate::engine::time::SimDuration;
 use crate::output::write_atomic;
@@ -78,49 +80,77 @@ pub const WORKLOAD_FIGURES: [&str; 5] = [
     "error_share",
 ];
 
-/// Component figures in `sweep.csv` (after `COMPONENT.`), for the components that report them.
-pub const COMPONENT_FIGURES: [&str; 5] = [
-    "utilisation",
-    "instance_hours",
-    "billed_gb_seconds",
-    "consumed_rcu_mean",
-    "consumed_wcu_mean",
-];
+/// One headline figure of one run: `NAME.figure` and its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Headline {
+    /// `NAME.figure`.
+    pub key: String,
+    /// Its value in the run.
+    pub value: f64,
+    /// A component's figure: always a column of `sweep.csv` (a workload's latency percentiles
+    /// are columns only when a goal names them).
+    pub component: bool,
+    /// The usage it bills, if it is one (the cost proxy adds these up).
+    pub usage: Option<Usage>,
+}
 
-/// The headline figures of one run's summary.json, as (`NAME.figure`, value) in summary order.
+/// The headline figures of one run's summary.json, in summary order: each workload's latency,
+/// throughput and error share, then each component's figures its kind names as headline
+/// figures ([`crate::components::outputs::Outputs::HEADLINE_FIGURES`]).
 ///
 /// Latency figures are left out when the workload had no successful request (there is no
 /// latency to report); `error_share` is (failed + throttled + timed out) / created.
-pub fn headline_figures(summary: &Value) -> Vec<(String, f64)> {
+pub fn headline_figures(summary: &Value) -> Vec<Headline> {
     let mut out = Vec::new();
     let num = |v: &Value, path: &[&str]| -> Option<f64> {
         path.iter().try_fold(v, |v, k| v.get(k))?.as_f64()
+    };
+    let mut workload = |key: String, value: f64| {
+        out.push(Headline {
+            key,
+            value,
+            component: false,
+            usage: None,
+        })
     };
     if let Some(Value::Object(workloads)) = summary.get("workloads") {
         for (name, w) in workloads {
             if num(w, &["latency_ms", "count"]).unwrap_or(0.0) > 0.0 {
                 for stat in ["mean", "p50", "p90", "p99", "p999"] {
                     if let Some(x) = num(w, &["latency_ms", stat]) {
-                        out.push((format!("{name}.latency_{stat}_ms"), x));
+                        workload(format!("{name}.latency_{stat}_ms"), x);
                     }
                 }
             }
             if let Some(x) = num(w, &["throughput_per_s"]) {
-                out.push((format!("{name}.throughput_per_s"), x));
+                workload(format!("{name}.throughput_per_s"), x);
             }
             let count = |k: &str| num(w, &["requests", k]).unwrap_or(0.0);
             let created = count("created");
             if created > 0.0 {
                 let bad = count("failed") + count("throttled") + count("timed_out");
-                out.push((format!("{name}.error_share"), bad / created));
+                workload(format!("{name}.error_share"), bad / created);
             }
         }
     }
     if let Some(Value::Object(components)) = summary.get("components") {
         for (name, c) in components {
-            for figure in COMPONENT_FIGURES {
+            let kind = c.get("kind").and_then(Value::as_str).unwrap_or("");
+            let Some(outputs) = kind_outputs(kind) else {
+                continue;
+            };
+            for &figure in outputs.headline_figures {
                 if let Some(x) = num(c, &[figure]) {
-                    out.push((format!("{name}.{figure}"), x));
+                    out.push(Headline {
+                        key: format!("{name}.{figure}"),
+                        value: x,
+                        component: true,
+                        usage: outputs
+                            .usage
+                            .iter()
+                            .find(|(f, _)| *f == figure)
+                            .map(|&(_, u)| u),
+                    });
                 }
             }
         }
@@ -131,13 +161,13 @@ pub fn headline_figures(summary: &Value) -> Vec<(String, f64)> {
 /// The cost proxy of one run: instance-hours plus billed GB-seconds as GB-hours (one Lambda
 /// GB-hour weighs as one instance-hour: a rough proxy until prices are modelled). `None` when
 /// the run reports neither.
-pub fn cost_proxy(figures: &[(String, f64)]) -> Option<f64> {
+pub fn cost_proxy(figures: &[Headline]) -> Option<f64> {
     let mut cost = None;
-    for (key, x) in figures {
-        if key.ends_with(".instance_hours") {
-            *cost.get_or_insert(0.0) += x;
-        } else if key.ends_with(".billed_gb_seconds") {
-            *cost.get_or_insert(0.0) += x / 3600.0;
+    for h in figures {
+        match h.usage {
+            Some(Usage::InstanceHours) => *cost.get_or_insert(0.0) += h.value,
+            Some(Usage::LambdaGbSeconds) => *cost.get_or_insert(0.0) += h.value / 3600.0,
+            None => {}
         }
     }
     cost
@@ -299,7 +329,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
             tasks.push((p.index, r, seed, dir.join(format!("rep-{r}.json"))));
         }
     }
-    let kept: Vec<Option<Vec<(String, f64)>>> = tasks
+    let kept: Vec<Option<Vec<Headline>>> = tasks
         .iter()
         .map(|(_, _, seed, path)| {
             if args.resume {
@@ -317,7 +347,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         .map_err(|e| SweepError::Failed(format!("cannot start the worker threads: {e}")))?;
     let jobs = pool.current_num_threads();
     let progress = progress::SweepProgress::new(to_run.len() as u64, args.quiet);
-    let fresh: Vec<Result<Vec<(String, f64)>, SweepError>> = pool.install(|| {
+    let fresh: Vec<Result<Vec<Headline>, SweepError>> = pool.install(|| {
         to_run
             .par_iter()
             .map(|&i| {
@@ -351,7 +381,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
     progress.finish();
     let runs_done = fresh.len();
     let mut fresh = fresh.into_iter();
-    let mut runs: Vec<Vec<(String, f64)>> = Vec::with_capacity(tasks.len());
+    let mut runs: Vec<Vec<Headline>> = Vec::with_capacity(tasks.len());
     for k in kept {
         match k {
             Some(figures) => runs.push(figures),
@@ -369,11 +399,11 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
     }
     let mut figures: Vec<String> = Vec::new();
     for run in &runs {
-        for (key, _) in run {
-            let figure = key.rsplit('.').next().unwrap_or(key);
-            let shown = wanted.iter().any(|w| w == figure) || COMPONENT_FIGURES.contains(&figure);
-            if shown && !figures.contains(key) {
-                figures.push(key.clone());
+        for h in run {
+            let figure = h.key.rsplit('.').next().unwrap_or(&h.key);
+            let shown = h.component || wanted.iter().any(|w| w == figure);
+            if shown && !figures.contains(&h.key) {
+                figures.push(h.key.clone());
             }
         }
     }
@@ -385,7 +415,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
             .map(|f| {
                 let xs: Vec<f64> = reps
                     .iter()
-                    .filter_map(|run| run.iter().find(|(k, _)| k == f).map(|(_, x)| *x))
+                    .filter_map(|run| run.iter().find(|h| &h.key == f).map(|h| h.value))
                     .collect();
                 estimate(&xs, r_count as usize, t)
             })
@@ -702,13 +732,13 @@ impl SweepOutcome {
 }
 
 /// The headline figures of a summary.json text.
-fn parse_figures(text: &str) -> Option<Vec<(String, f64)>> {
+fn parse_figures(text: &str) -> Option<Vec<Headline>> {
     let v: Value = serde_json::from_str(text).ok()?;
     Some(headline_figures(&v))
 }
 
 /// The figures of a kept run, if its file is whole and was made with this seed and duration.
-fn read_run(path: &Path, seed: u64, duration: SimDuration) -> Option<Vec<(String, f64)>> {
+fn read_run(path: &Path, seed: u64, duration: SimDuration) -> Option<Vec<Headline>> {
     let text = fs::read_to_string(path).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
     let same = v.get("seed")?.as_u64()? == seed

@@ -2,6 +2,7 @@
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
 mod api_gateway;
+mod architecture;
 mod asg;
 mod bench;
 mod cli;

@@ -1,0 +1,143 @@
+//! What a kind contributes to a run's outputs besides its figures: lines of the terminal
+//! summary, findings of the HTML report, the figures a sweep tabulates and the usage it bills.
+//!
+//! Everything here reads the kind's own report as summary.json holds it (a JSON object of its
+//! figures), so the output layers (`crate::output`, `crate::sweep`) can ask any kind through
+//! the registry ([`super::kind_outputs`]) without naming a kind or a figure themselves.
+
+use serde_json::Value;
+
+use crate::metrics::finding::{Finding, Growth, SATURATED_UTILISATION, Severity, percent};
+
+/// A unit of usage AWS bills, as a kind reports it in one of its figures.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Usage {
+    /// Instance-hours of EC2 capacity.
+    InstanceHours,
+    /// Lambda GB-seconds of billed duration.
+    LambdaGbSeconds,
+}
+
+/// What a kind contributes to outputs. Every method has a default: a kind overrides what it
+/// has to say.
+pub trait Outputs {
+    /// The figures a sweep tabulates for a component of this kind (`sweep.csv`), in order, when
+    /// its report has them.
+    const HEADLINE_FIGURES: &'static [&'static str] = &[];
+
+    /// The figures of its report that count billable usage, with their unit.
+    const USAGE: &'static [(&'static str, Usage)] = &[];
+
+    /// Time-series columns where a backlog builds up, with what they count, tried in order:
+    /// the report mentions the first one still growing at the end of the run.
+    const BACKLOG_COLUMNS: &'static [(&'static str, &'static str)] = &[
+        ("queue_length", "queued requests"),
+        ("in_flight", "requests in flight"),
+    ];
+
+    /// Its notes in the terminal summary (`utilisation 59.9%`), from its report.
+    fn notes(_report: &Value) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// What the HTML report should say about its figures (beyond the failures, saturation and
+    /// backlogs every component gets).
+    fn findings(_name: &str, _report: &Value) -> Vec<Finding> {
+        Vec::new()
+    }
+
+    /// Its own wording of a backlog still growing at the end of the run, if the generic
+    /// warning would mislead.
+    fn growing_backlog(_name: &str, _report: &Value, _growth: &Growth) -> Option<Finding> {
+        None
+    }
+}
+
+/// A kind's [`Outputs`] as values, for the registry to hand out by kind name.
+#[derive(Copy, Clone)]
+pub struct KindOutputs {
+    /// See [`Outputs::HEADLINE_FIGURES`].
+    pub headline_figures: &'static [&'static str],
+    /// See [`Outputs::USAGE`].
+    pub usage: &'static [(&'static str, Usage)],
+    /// See [`Outputs::BACKLOG_COLUMNS`].
+    pub backlog_columns: &'static [(&'static str, &'static str)],
+    /// See [`Outputs::notes`].
+    pub notes: fn(&Value) -> Vec<String>,
+    /// See [`Outputs::findings`].
+    pub findings: fn(&str, &Value) -> Vec<Finding>,
+    /// See [`Outputs::growing_backlog`].
+    pub growing_backlog: fn(&str, &Value, &Growth) -> Option<Finding>,
+}
+
+impl KindOutputs {
+    /// The outputs of the kind whose spec is `K`.
+    pub fn of<K: Outputs>() -> KindOutputs {
+        KindOutputs {
+            headline_figures: K::HEADLINE_FIGURES,
+            usage: K::USAGE,
+            backlog_columns: K::BACKLOG_COLUMNS,
+            notes: K::notes,
+            findings: K::findings,
+            growing_backlog: K::growing_backlog,
+        }
+    }
+}
+
+/// A number figure of a report.
+pub fn figure(report: &Value, name: &str) -> Option<f64> {
+    report.get(name).and_then(Value::as_f64)
+}
+
+/// Up to 16 counts of a list figure joined by `/` (`16110/16279/...`).
+pub fn counts_list(report: &Value, name: &str) -> Option<String> {
+    let list = report.get(name).and_then(Value::as_array)?;
+    let counts: Vec<String> = list.iter().take(16).map(|c| c.to_string()).collect();
+    let more = if list.len() > 16 { "/..." } else { "" };
+    Some(format!("{}{more}", counts.join("/")))
+}
+
+/// The notes of a load balancer: how unevenly it spread requests, and over which targets.
+pub fn balancer_notes(report: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(i) = figure(report, "imbalance") {
+        notes.push(format!("imbalance {i:.2}"));
+    }
+    if let Some(t) = counts_list(report, "target_requests") {
+        notes.push(format!("per target {t}"));
+    }
+    notes
+}
+
+/// The notes of a pool of instances: how busy its workers were and how long requests waited.
+pub fn pool_notes(report: &Value) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(u) = figure(report, "utilisation") {
+        notes.push(format!("utilisation {:.1}%", u * 100.0));
+    }
+    if let Some(w) = report
+        .get("wait_ms")
+        .and_then(|w| w.get("mean"))
+        .and_then(Value::as_f64)
+    {
+        notes.push(format!("mean queue wait {w:.2} ms"));
+    }
+    notes
+}
+
+/// The findings of a pool of instances: saturated when its workers were busy nearly all the
+/// time.
+pub fn pool_findings(name: &str, report: &Value) -> Vec<Finding> {
+    match figure(report, "utilisation") {
+        Some(u) if u > SATURATED_UTILISATION => vec![Finding::new(
+            Severity::Warning,
+            name,
+            format!(
+                "saturated: workers busy {} of the time on average (above {}); requests queue",
+                percent(u),
+                percent(SATURATED_UTILISATION)
+            ),
+        )],
+        _ => Vec::new(),
+    }
+}
