@@ -15,6 +15,8 @@
 
 pub mod cloudwatch;
 pub mod conservation;
+pub mod plot;
+pub mod series;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::plots::{Series, duration_text, tick};
+use super::render::{duration_text, tick};
 use super::summary::Summary;
+use crate::metrics::series::Series;
 use crate::scenario::Scenario;
 
 /// Mean utilisation above which a fleet is called saturated.
