@@ -16,6 +16,8 @@
 pub mod cloudwatch;
 pub mod conservation;
 pub mod finding;
+pub mod plot;
+pub mod series;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;

@@ -6,6 +6,7 @@ pub mod activities;
 pub mod compare;
 pub mod plots;
 pub mod progress;
+pub mod render;
 pub mod report;
 pub mod summary;
 pub mod table;

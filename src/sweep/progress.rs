@@ -1,56 +1,40 @@
-//! The sweep's progress bar: runs done out of runs to do, with an ETA; shown on a terminal,
-//! hidden otherwise (not a terminal, `--quiet`). Like `output::progress`, the only part of a
-//! sweep that reads the wall clock; nothing it measures reaches the results.
+//! The sweep's progress bar: runs done out of runs to do, with an ETA; an
+//! [`output::progress::Bar`](crate::output::progress::Bar), so shown on a terminal only.
 
-use std::io::IsTerminal;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use crate::output::progress::Bar;
 
 /// A progress bar over runs. Cheap to share between threads (`&SweepProgress` is `Sync`).
 pub struct SweepProgress {
-    bar: ProgressBar,
-    started: Instant,
+    bar: Bar,
 }
 
 impl SweepProgress {
     /// A bar for `runs` runs; `quiet` hides it.
     pub fn new(runs: u64, quiet: bool) -> Self {
-        let shown = !quiet && std::io::stderr().is_terminal();
-        let target = if shown {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        };
-        let bar = ProgressBar::with_draw_target(Some(runs), target);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{spinner} sweep [{bar:40}] {pos}/{len} runs, {elapsed} (eta {eta})",
-            )
-            .expect("static template")
-            .progress_chars("=> "),
+        let bar = Bar::new(
+            runs,
+            "{spinner} sweep [{bar:40}] {pos}/{len} runs, {elapsed} (eta {eta})",
+            quiet,
         );
-        if shown {
-            bar.enable_steady_tick(Duration::from_millis(200));
-        }
-        SweepProgress {
-            bar,
-            started: Instant::now(),
-        }
+        // Shown at once (a sweep is long), and redrawn while a slow run holds every thread.
+        bar.show(Some(Duration::from_millis(200)));
+        SweepProgress { bar }
     }
 
     /// One more run finished.
     pub fn run_done(&self) {
-        self.bar.inc(1);
+        self.bar.inc();
     }
 
     /// Removes the bar.
     pub fn finish(&self) {
-        self.bar.finish_and_clear();
+        self.bar.finish();
     }
 
     /// Wall time since the bar was made.
     pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
+        self.bar.elapsed()
     }
 }
