@@ -95,7 +95,7 @@ pub struct Pool {
     /// Worker capacity of the instances that are up, over time (for utilisation).
     capacity: TimeWeighted,
     /// Injected slowdown and errors (latency and error injection).
-    injected: crate::faults::Injected,
+    injected: super::injected::Injected,
     /// True once a fault touched the pool: its figures are reported then.
     faulted: bool,
     /// Requests that reached an isolated instance and vanished (in the window).
@@ -132,7 +132,7 @@ impl Pool {
             rejected: 0,
             crashed_requests: 0,
             capacity: TimeWeighted::new(0.0),
-            injected: crate::faults::Injected::default(),
+            injected: super::injected::Injected::default(),
             faulted: false,
             unreachable_requests: 0,
             last_unreachable_at: None,
@@ -144,7 +144,7 @@ impl Pool {
         self.instances[i as usize].up
     }
 
-    /// The pool's fault sub-stream (see [`crate::faults::Injected::rng`]).
+    /// The pool's fault sub-stream (see [`Injected::rng`](super::injected::Injected::rng)).
     pub fn fault_rng(
         &mut self,
         own: &crate::engine::rng::SimRng,

@@ -79,5 +79,5 @@ mod impact;
 mod inject;
 mod spec;
 
-pub use inject::{INJECTOR_KIND, INJECTOR_NAME, Injected, Injector};
+pub use inject::{INJECTOR_KIND, INJECTOR_NAME, Injector};
 pub use spec::{FaultSpec, KINDS, component_azs, issues};
