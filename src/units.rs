@@ -9,6 +9,11 @@
 //! the nearest nanosecond (half up), because simulated time has no finer grain.
 //!
 //! Units (case sensitive): `ns`, `us` (also `µs`, `μs`), `ms`, `s`, `m` (also `min`), `h`, `d`.
+//!
+//! The spelling suggestions every scenario message gives for a misspelt name
+//! ([`did_you_mean`], [`closest_spelling`]) live here too: this is the lowest module about
+//! scenario text, so the models, faults and workloads that check their own fields can use them
+//! without depending on `scenario`.
 
 use std::fmt;
 
@@ -81,7 +86,7 @@ pub(crate) fn unit_nanos(unit: &str) -> Result<u64, String> {
         .find(|(long, _)| *long == lower)
         .map(|(_, short)| *short);
     let names: Vec<&str> = UNITS.iter().map(|(name, _)| *name).collect();
-    if let Some(suggestion) = alias.or_else(|| did_you_mean(unit, &names)) {
+    if let Some(suggestion) = alias.or_else(|| closest_spelling(unit, &names)) {
         msg.push_str(&format!("; did you mean `{suggestion}`?"));
     }
     Err(msg)
@@ -91,7 +96,7 @@ pub(crate) fn unit_nanos(unit: &str) -> Result<u64, String> {
 ///
 /// Case is ignored when comparing, so `"LogNormal"` suggests `"lognormal"`; a word that is the
 /// start of exactly one candidate (`"zip"` → `"zipf"`) is also suggested.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn closest_spelling<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_lowercase();
     if word.is_empty() {
         return None;
@@ -111,6 +116,15 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
             |best, next| if next.1 > best.1 { next } else { best },
         );
     (score >= 0.5).then_some(best)
+}
+
+/// `"; did you mean `x`?"` for the candidate nearest to `name`, or `""` if none is close (the
+/// rule of [`closest_spelling`]: case ignored, a unique prefix, or a close spelling).
+pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
+    match closest_spelling(name, candidates).filter(|c| *c != name) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
 }
 
 /// Parses a duration such as `"250ms"`, `"1.5s"`, `"5m"`, `"2 h"` or the compound `"1m30s"` /
@@ -877,11 +891,16 @@ mod tests {
     #[test]
     fn suggestions() {
         let kinds = ["constant", "exponential", "lognormal", "normal"];
-        assert_eq!(did_you_mean("lognormla", &kinds), Some("lognormal"));
-        assert_eq!(did_you_mean("LogNormal", &kinds), Some("lognormal"));
-        assert_eq!(did_you_mean("const", &kinds), Some("constant"));
-        assert_eq!(did_you_mean("banana", &kinds), None);
-        assert_eq!(did_you_mean("", &kinds), None);
+        assert_eq!(closest_spelling("lognormla", &kinds), Some("lognormal"));
+        assert_eq!(closest_spelling("LogNormal", &kinds), Some("lognormal"));
+        assert_eq!(closest_spelling("const", &kinds), Some("constant"));
+        assert_eq!(closest_spelling("banana", &kinds), None);
+        assert_eq!(closest_spelling("", &kinds), None);
+        assert_eq!(
+            did_you_mean("wbe", &["web", "orders"]),
+            "; did you mean `web`?"
+        );
+        assert_eq!(did_you_mean("zzzzzz", &["web", "orders"]), "");
     }
 
     mod properties {

@@ -8,8 +8,8 @@ use toml::Spanned;
 
 use crate::components::ComponentSpec;
 use crate::engine::time::SimDuration;
-use crate::scenario::{Scenario, did_you_mean};
-use crate::units::Rate;
+use crate::scenario::Scenario;
+use crate::units::{Rate, did_you_mean};
 
 /// Fault kinds, as scenarios write them.
 pub const KINDS: &[&str] = &[

@@ -53,7 +53,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::engine::time::{SimDuration, SimTime};
-use crate::units::did_you_mean;
+use crate::units::closest_spelling;
 
 // ---------------------------------------------------------------------------------------------
 // Parsing helpers
@@ -74,7 +74,7 @@ fn unknown_word(
         .iter()
         .find(|(alias, _)| *alias == lower)
         .map(|(_, meant)| *meant);
-    if let Some(suggestion) = alias.or_else(|| did_you_mean(word, candidates)) {
+    if let Some(suggestion) = alias.or_else(|| closest_spelling(word, candidates)) {
         msg.push_str(&format!("; did you mean `{suggestion}`?"));
     }
     msg
