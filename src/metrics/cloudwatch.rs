@@ -3,8 +3,9 @@
 //! Pure data structures: nothing here touches the engine. A model feeds a [`PeriodAggregator`]
 //! with raw observations ([`PeriodAggregator::record`]), asks it for the datapoints an alarm can
 //! see at time `now` ([`PeriodAggregator::visible`]) and hands them to an [`Alarm`]
-//! ([`Alarm::evaluate`]). [`LevelAverager`] turns a quantity that changes in steps (busy vCPUs)
-//! into its time-weighted mean over each period, as EC2's `CPUUtilization` is.
+//! ([`Alarm::evaluate`]). A quantity that changes in steps (an instance's busy vCPUs) becomes
+//! one observation per period with [`TimeWeighted`](super::TimeWeighted), as EC2's
+//! `CPUUtilization` is.
 //!
 //! # What follows AWS, and where it comes from
 //!
@@ -37,7 +38,7 @@
 //!
 //! * The *evaluation range* (how many recent periods CloudWatch fetches) is not published; AWS's
 //!   example fetches 5 periods for an alarm with 3 evaluation periods. We use N + 2
-//!   ([`EXTRA_EVALUATION_PERIODS`]); [`Alarm::with_evaluation_range`] changes it.
+//!   ([`EXTRA_EVALUATION_PERIODS`]).
 //! * AWS's limits on the alarm's total span (period × N at most one day, or seven days for periods
 //!   of an hour or more) and on which periods are allowed (10 s, 20 s, 30 s or multiples of 60 s)
 //!   are the scenario loader's business: this module accepts any period.
@@ -426,21 +427,6 @@ impl PeriodAggregator {
         self.period
     }
 
-    /// How long after a period ends its datapoint becomes visible.
-    pub fn publication_delay(&self) -> SimDuration {
-        self.delay
-    }
-
-    /// The statistic of each datapoint.
-    pub fn statistic(&self) -> Statistic {
-        self.statistic
-    }
-
-    /// How many closed datapoints are retained.
-    pub fn keep(&self) -> usize {
-        self.keep
-    }
-
     /// The end of period `index`.
     fn period_end(&self, index: u64) -> SimTime {
         SimTime(
@@ -460,9 +446,8 @@ impl PeriodAggregator {
     /// An observation of `value` at `now`. Periods that ended at or before `now` are closed
     /// first, so the value lands in the period containing `now`.
     ///
-    /// A value that describes a whole past period (an instance's CPU over the last minute) goes
-    /// in with [`PeriodAggregator::record_period`] instead. Non-finite values are dropped
-    /// (CloudWatch rejects NaN and infinities) and flagged in debug builds.
+    /// Non-finite values are dropped (CloudWatch rejects NaN and infinities) and flagged in debug
+    /// builds.
     pub fn record(&mut self, now: SimTime, value: f64) {
         debug_assert!(
             now >= self.last_observation,
@@ -479,25 +464,6 @@ impl PeriodAggregator {
         if value.is_finite() {
             self.open.add(value, self.statistic.keeps_values());
         }
-    }
-
-    /// Records `value` as an observation of the whole period that ends at `period_end`, stamped
-    /// with the period's start as CloudWatch stamps a period's datapoint. Call it at the
-    /// boundary, before anything closes that period (a later `record` or `close_until`).
-    ///
-    /// This is how per-instance figures computed at the end of each period (for example a
-    /// [`LevelAverager`] mean) feed a group metric: with `Average`, the group's datapoint is the
-    /// mean over the instances that reported in the period, like EC2 Auto Scaling's
-    /// group-level `CPUUtilization`.
-    pub fn record_period(&mut self, period_end: SimTime, value: f64) {
-        debug_assert!(
-            period_end.as_nanos() >= self.period.as_nanos()
-                && period_end.as_nanos().is_multiple_of(self.period.as_nanos()),
-            "{period_end} is not the end of a {} period",
-            self.period
-        );
-        let start = period_end.as_nanos().saturating_sub(self.period.as_nanos());
-        self.record(SimTime(start), value);
     }
 
     /// Closes every period that ends at or before `now`; a period without observations gives a
@@ -567,33 +533,6 @@ impl PeriodAggregator {
             });
         }
         out
-    }
-
-    /// The newest datapoint visible at `now` (the last of
-    /// [`visible`](PeriodAggregator::visible)), if any.
-    pub fn latest_visible(&self, now: SimTime) -> Option<Datapoint> {
-        let horizon = now.as_nanos().checked_sub(self.delay.as_nanos())?;
-        let open_end = self.period_end(self.current);
-        if open_end.as_nanos() > horizon {
-            return self
-                .closed
-                .iter()
-                .rev()
-                .find(|d| d.period_end.as_nanos() <= horizon)
-                .copied();
-        }
-        let empties = (horizon - open_end.as_nanos()) / self.period.as_nanos();
-        Some(if empties == 0 {
-            Datapoint {
-                period_end: open_end,
-                value: self.open.peek(self.statistic),
-            }
-        } else {
-            Datapoint {
-                period_end: self.period_end(self.current.saturating_add(empties)),
-                value: None,
-            }
-        })
     }
 }
 
@@ -882,50 +821,6 @@ impl Alarm {
         })
     }
 
-    /// The same alarm looking back `periods` periods (at least N) instead of
-    /// N + [`EXTRA_EVALUATION_PERIODS`].
-    pub fn with_evaluation_range(mut self, periods: u32) -> Result<Self, String> {
-        if periods < self.evaluation_periods {
-            return Err(format!(
-                "the evaluation range ({periods} periods) cannot be shorter than \
-                 evaluation_periods ({})",
-                self.evaluation_periods
-            ));
-        }
-        self.evaluation_range = periods;
-        Ok(self)
-    }
-
-    /// The current state.
-    pub fn state(&self) -> AlarmState {
-        self.state
-    }
-
-    /// The comparison with the threshold.
-    pub fn comparison(&self) -> Comparison {
-        self.comparison
-    }
-
-    /// The threshold.
-    pub fn threshold(&self) -> f64 {
-        self.threshold
-    }
-
-    /// N: how many of the most recent datapoints are evaluated.
-    pub fn evaluation_periods(&self) -> u32 {
-        self.evaluation_periods
-    }
-
-    /// M: how many of those must breach for ALARM.
-    pub fn datapoints_to_alarm(&self) -> u32 {
-        self.datapoints_to_alarm
-    }
-
-    /// How missing datapoints are treated.
-    pub fn treat_missing(&self) -> TreatMissingData {
-        self.treat_missing
-    }
-
     /// How many periods the alarm looks back: the `keep` a [`PeriodAggregator`] feeding it
     /// should have at least.
     pub fn evaluation_range(&self) -> usize {
@@ -1066,72 +961,6 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Time-weighted level
-// ---------------------------------------------------------------------------------------------
-
-/// Time-weighted mean of a quantity that changes in steps (busy vCPUs of an instance), taken
-/// span by span: [`take_mean`](LevelAverager::take_mean) returns the mean since the previous
-/// take (or since creation) and starts a new span.
-///
-/// For per-instance CPU utilisation per period: create it when the instance starts, call
-/// [`set`](LevelAverager::set) whenever the busy count changes, and at each period boundary `t`
-/// record `take_mean(t) / vcpus · 100` into the group's `Average` aggregator with
-/// [`PeriodAggregator::record_period`]`(t, ..)`. An instance started mid-period reports the mean
-/// over the part it ran; at termination, take its last partial mean the same way.
-#[derive(Clone, Debug)]
-pub struct LevelAverager {
-    level: f64,
-    /// When `level` was set.
-    since: SimTime,
-    /// Start of the current span.
-    span_start: SimTime,
-    /// Integral of the level over the span so far, up to `since` (level · ns).
-    area: f64,
-}
-
-impl LevelAverager {
-    /// Starts at `level` at `now`; the first span starts at `now`.
-    pub fn new(now: SimTime, level: f64) -> Self {
-        LevelAverager {
-            level,
-            since: now,
-            span_start: now,
-            area: 0.0,
-        }
-    }
-
-    /// The level changes to `level` at `now` (not before the last change).
-    pub fn set(&mut self, now: SimTime, level: f64) {
-        self.advance(now);
-        self.level = level;
-    }
-
-    /// The current level.
-    pub fn level(&self) -> f64 {
-        self.level
-    }
-
-    fn advance(&mut self, now: SimTime) {
-        debug_assert!(now >= self.since, "level changes must come in time order");
-        if now > self.since {
-            self.area += self.level * (now - self.since).as_nanos() as f64;
-            self.since = now;
-        }
-    }
-
-    /// The time-weighted mean over `[span start, now)`, then a new span starts at `now`; `None`
-    /// when the span is empty (`now` is its start).
-    pub fn take_mean(&mut self, now: SimTime) -> Option<f64> {
-        self.advance(now);
-        let span = now.saturating_since(self.span_start).as_nanos();
-        let mean = (span > 0).then(|| self.area / span as f64);
-        self.area = 0.0;
-        self.span_start = now;
-        mean
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // Tests
 // ---------------------------------------------------------------------------------------------
 
@@ -1265,16 +1094,13 @@ mod tests {
         agg.close_until(secs(60));
         assert_eq!(agg.visible(secs(60)), []);
         assert_eq!(agg.visible(SimTime(secs(90).0 - 1)), []);
-        assert_eq!(agg.latest_visible(SimTime(secs(90).0 - 1)), None);
         let dp = Datapoint {
             period_end: secs(60),
             value: Some(42.0),
         };
         assert_eq!(agg.visible(secs(90)), [dp]);
-        assert_eq!(agg.latest_visible(secs(90)), Some(dp));
         // Before the delay has even elapsed since time zero nothing is visible.
         assert_eq!(agg.visible(secs(10)), []);
-        assert_eq!(agg.publication_delay(), delay);
         assert_eq!(agg.period(), MINUTE);
     }
 
@@ -1292,11 +1118,6 @@ mod tests {
             assert_eq!(
                 lazy.visible(secs(now)),
                 eager.visible(secs(now)),
-                "at {now}s"
-            );
-            assert_eq!(
-                lazy.latest_visible(secs(now)),
-                eager.visible(secs(now)).last().copied(),
                 "at {now}s"
             );
         }
@@ -1337,28 +1158,12 @@ mod tests {
     }
 
     #[test]
-    fn record_period_stamps_the_period_start() {
-        let mut agg = aggregator(Statistic::Average);
-        // At t = 60 s, two instances report their mean over [0, 60).
-        agg.record_period(secs(60), 40.0);
-        agg.record_period(secs(60), 60.0);
-        agg.close_until(secs(60));
-        assert_eq!(
-            agg.visible(secs(60)),
-            [Datapoint {
-                period_end: secs(60),
-                value: Some(50.0)
-            }]
-        );
-    }
-
-    #[test]
     #[should_panic(expected = "already closed")]
     #[cfg(debug_assertions)]
     fn recording_into_a_closed_period_is_caught() {
         let mut agg = aggregator(Statistic::Sum);
         agg.close_until(secs(120));
-        agg.record_period(secs(60), 1.0);
+        agg.record(secs(30), 1.0);
     }
 
     // --- alarms -------------------------------------------------------------------------------
@@ -1453,7 +1258,7 @@ mod tests {
     #[test]
     fn starts_in_insufficient_data() {
         let a = alarm(3, 3, TreatMissingData::Missing);
-        assert_eq!(a.state(), AlarmState::InsufficientData);
+        assert_eq!(a.state, AlarmState::InsufficientData);
         assert_eq!(a.evaluation_range(), 5);
     }
 
@@ -1508,7 +1313,7 @@ mod tests {
                 assert_eq!(state, AlarmState::Alarm, "{quiet} quiet minutes");
             }
         }
-        assert_eq!(a.state(), AlarmState::Alarm);
+        assert_eq!(a.state, AlarmState::Alarm);
     }
 
     #[test]
@@ -1700,56 +1505,6 @@ mod tests {
             TreatMissingData::Missing,
         );
         assert!(nan.unwrap_err().contains("finite"));
-        let a = new(3, 2).unwrap();
-        assert_eq!(
-            a.clone()
-                .with_evaluation_range(3)
-                .unwrap()
-                .evaluation_range(),
-            3
-        );
-        assert!(
-            a.with_evaluation_range(2)
-                .unwrap_err()
-                .contains("cannot be shorter")
-        );
-    }
-
-    #[test]
-    fn a_shorter_evaluation_range_forgets_sooner() {
-        let mut a = alarm(3, 3, TreatMissingData::Missing)
-            .with_evaluation_range(3)
-            .unwrap();
-        assert_eq!(a.evaluate(&points("X X X")), AlarmState::Alarm);
-        // Only 2 real datapoints left in a range of 3, both breaching, the oldest 3 periods old:
-        // the Knowledge Center rule keeps ALARM.
-        assert_eq!(a.evaluate(&points("X X X -")), AlarmState::Alarm);
-        assert_eq!(
-            a.evaluate(&points("X X X - - -")),
-            AlarmState::InsufficientData
-        );
-    }
-
-    // --- level averager -----------------------------------------------------------------------
-
-    #[test]
-    fn level_averager_weights_by_time() {
-        let mut busy = LevelAverager::new(secs(0), 0.0);
-        busy.set(secs(15), 2.0); // 0 for 15 s
-        busy.set(secs(45), 1.0); // 2 for 30 s, then 1 for 15 s
-        assert_eq!(busy.take_mean(secs(60)), Some((2.0 * 30.0 + 15.0) / 60.0));
-        assert_eq!(busy.level(), 1.0);
-        // The next span carries the level on.
-        assert_eq!(busy.take_mean(secs(120)), Some(1.0));
-        assert_eq!(busy.take_mean(secs(120)), None);
-    }
-
-    #[test]
-    fn level_averager_started_mid_period_averages_its_own_time() {
-        let mut busy = LevelAverager::new(secs(30), 4.0);
-        busy.set(secs(50), 0.0);
-        // Alive for [30, 60): 4 for 20 s, 0 for 10 s.
-        assert_eq!(busy.take_mean(secs(60)), Some(80.0 / 30.0));
     }
 
     // --- parsing ------------------------------------------------------------------------------
