@@ -96,7 +96,7 @@ pub(crate) fn unit_nanos(unit: &str) -> Result<u64, String> {
 ///
 /// Case is ignored when comparing, so `"LogNormal"` suggests `"lognormal"`; a word that is the
 /// start of exactly one candidate (`"zip"` → `"zipf"`) is also suggested.
-pub(crate) fn closest_spelling<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest_spelling<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_lowercase();
     if word.is_empty() {
         return None;
