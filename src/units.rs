@@ -11,7 +11,7 @@
 //! Units (case sensitive): `ns`, `us` (also `µs`, `μs`), `ms`, `s`, `m` (also `min`), `h`, `d`.
 //!
 //! The spelling suggestions every scenario message gives for a misspelt name
-//! ([`did_you_mean`], [`closest_spelling`]) live here too: this is the lowest module about
+//! ([`did_you_mean`], [`closest_spelling`], [`unknown_word`]) live here too: this is the lowest module about
 //! scenario text, so the models, faults and workloads that check their own fields can use them
 //! without depending on `scenario`.
 
@@ -79,17 +79,9 @@ pub(crate) fn unit_nanos(unit: &str) -> Result<u64, String> {
     if let Some(&(_, nanos)) = UNITS.iter().find(|(name, _)| *name == unit) {
         return Ok(nanos);
     }
-    let mut msg = format!("unknown unit `{unit}`; expected one of {UNIT_LIST}");
-    let lower = unit.to_lowercase();
-    let alias = UNIT_ALIASES
-        .iter()
-        .find(|(long, _)| *long == lower)
-        .map(|(_, short)| *short);
     let names: Vec<&str> = UNITS.iter().map(|(name, _)| *name).collect();
-    if let Some(suggestion) = alias.or_else(|| closest_spelling(unit, &names)) {
-        msg.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
-    Err(msg)
+    let expected = format!("one of {UNIT_LIST}");
+    Err(unknown_word("unit", unit, &expected, UNIT_ALIASES, &names))
 }
 
 /// The candidate closest to a misspelt `word`, if one is close enough to be a plausible typo.
@@ -125,6 +117,27 @@ pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
         Some(c) => format!("; did you mean `{c}`?"),
         None => String::new(),
     }
+}
+
+/// The message for a word that names nothing: what was expected, and the likely intended word
+/// (from `aliases`, lower-cased keys, or the nearest of `candidates`).
+pub fn unknown_word(
+    what: &str,
+    word: &str,
+    expected: &str,
+    aliases: &[(&str, &str)],
+    candidates: &[&str],
+) -> String {
+    let mut msg = format!("unknown {what} `{word}`; expected {expected}");
+    let lower = word.to_lowercase();
+    let alias = aliases
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map(|(_, meant)| *meant);
+    if let Some(suggestion) = alias.or_else(|| closest_spelling(word, candidates)) {
+        msg.push_str(&format!("; did you mean `{suggestion}`?"));
+    }
+    msg
 }
 
 /// Parses a duration such as `"250ms"`, `"1.5s"`, `"5m"`, `"2 h"` or the compound `"1m30s"` /

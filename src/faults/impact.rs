@@ -119,13 +119,7 @@ impl Tally {
         let latency = now - created;
         if now < self.start {
             if now + BASELINE >= self.start {
-                self.baseline.created += 1;
-                if ok {
-                    self.baseline.completed += 1;
-                    self.baseline_latency.record(latency);
-                } else {
-                    self.baseline.failed += 1;
-                }
+                count(&mut self.baseline, &mut self.baseline_latency, ok, latency);
             }
             return;
         }
@@ -133,13 +127,7 @@ impl Tally {
             return;
         }
         if created < self.end {
-            self.during.created += 1;
-            if ok {
-                self.during.completed += 1;
-                self.during_latency.record(latency);
-            } else {
-                self.during.failed += 1;
-            }
+            count(&mut self.during, &mut self.during_latency, ok, latency);
         }
         let threshold = *self.slow_threshold.get_or_insert_with(|| {
             let p99 = self.baseline_latency.quantile_ms(0.99);
@@ -214,6 +202,17 @@ impl Tally {
             "recovered_at_s": recovered.map(SimTime::as_secs_f64),
             "recovery_s": recovered.map(|t| t.saturating_since(self.start).as_secs_f64()),
         })
+    }
+}
+
+/// Counts one answer, `ok` or not, in `counts`, and a success's `latency` in `latencies`.
+fn count(counts: &mut Counts, latencies: &mut Latency, ok: bool, latency: SimDuration) {
+    counts.created += 1;
+    if ok {
+        counts.completed += 1;
+        latencies.record(latency);
+    } else {
+        counts.failed += 1;
     }
 }
 

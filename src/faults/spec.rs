@@ -77,32 +77,19 @@ impl FaultSpec {
 
     /// The fields given, with their spans, by name.
     fn given(&self) -> Vec<(&'static str, Range<usize>)> {
-        let mut out = Vec::new();
-        if let Some(v) = &self.az {
-            out.push(("az", v.span()));
-        }
-        if let Some(v) = &self.component {
-            out.push(("component", v.span()));
-        }
-        if let Some(v) = &self.at {
-            out.push(("at", v.span()));
-        }
-        if let Some(v) = &self.duration {
-            out.push(("duration", v.span()));
-        }
-        if let Some(v) = &self.rate {
-            out.push(("rate", v.span()));
-        }
-        if let Some(v) = &self.times {
-            out.push(("times", v.span()));
-        }
-        if let Some(v) = &self.factor {
-            out.push(("factor", v.span()));
-        }
-        if let Some(v) = &self.fraction {
-            out.push(("fraction", v.span()));
-        }
-        out
+        [
+            ("az", self.az.as_ref().map(Spanned::span)),
+            ("component", self.component.as_ref().map(Spanned::span)),
+            ("at", self.at.as_ref().map(Spanned::span)),
+            ("duration", self.duration.as_ref().map(Spanned::span)),
+            ("rate", self.rate.as_ref().map(Spanned::span)),
+            ("times", self.times.as_ref().map(Spanned::span)),
+            ("factor", self.factor.as_ref().map(Spanned::span)),
+            ("fraction", self.fraction.as_ref().map(Spanned::span)),
+        ]
+        .into_iter()
+        .filter_map(|(name, span)| Some((name, span?)))
+        .collect()
     }
 }
 

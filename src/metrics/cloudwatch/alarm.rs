@@ -6,7 +6,8 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{Datapoint, deserialize_parsed, unknown_word};
+use super::{Datapoint, deserialize_parsed};
+use crate::units::unknown_word;
 
 // ---------------------------------------------------------------------------------------------
 // Alarm configuration

@@ -64,32 +64,9 @@ use serde::de::{self, Deserializer, Visitor};
 pub use alarm::{Alarm, AlarmState, Comparison, EXTRA_EVALUATION_PERIODS, TreatMissingData};
 pub use period::{Datapoint, PeriodAggregator, Statistic};
 
-use crate::units::closest_spelling;
-
 // ---------------------------------------------------------------------------------------------
 // Parsing helpers
 // ---------------------------------------------------------------------------------------------
-
-/// The message for a word that names nothing: what was expected, and the likely intended word
-/// (from `aliases`, lower-cased keys, or the nearest of `candidates`).
-fn unknown_word(
-    what: &str,
-    word: &str,
-    expected: &str,
-    aliases: &[(&str, &str)],
-    candidates: &[&str],
-) -> String {
-    let mut msg = format!("unknown {what} `{word}`; expected {expected}");
-    let lower = word.to_lowercase();
-    let alias = aliases
-        .iter()
-        .find(|(alias, _)| *alias == lower)
-        .map(|(_, meant)| *meant);
-    if let Some(suggestion) = alias.or_else(|| closest_spelling(word, candidates)) {
-        msg.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
-    msg
-}
 
 /// Deserializes any `FromStr<Err = String>` type from a string, with the parse error as the
 /// message and `expecting` for values of the wrong type.

@@ -7,8 +7,9 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::{deserialize_parsed, unknown_word};
+use super::deserialize_parsed;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::units::unknown_word;
 
 // ---------------------------------------------------------------------------------------------
 // Statistic
