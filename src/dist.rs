@@ -34,7 +34,7 @@ use rand_distr::{Exp, Gamma, LogNormal, Normal, Pareto};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::time::{NANOS_PER_SEC, SimDuration};
-use crate::units::{did_you_mean, parse_duration, unit_nanos};
+use crate::units::{closest_spelling, parse_duration, unit_nanos};
 
 /// The standard normal quantile at 0.99, used to turn a p99 into a lognormal sigma.
 const Z99: f64 = 2.326_347_874_040_840_8;
@@ -271,7 +271,7 @@ impl TryFrom<RawDist> for DistSpec {
                 "unknown distribution `{name}`; expected one of {}",
                 KINDS.join(", ")
             );
-            if let Some(suggestion) = did_you_mean(name, &KINDS) {
+            if let Some(suggestion) = closest_spelling(name, &KINDS) {
                 msg.push_str(&format!("; did you mean `{suggestion}`?"));
             }
             return Err(msg);

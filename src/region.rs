@@ -224,7 +224,7 @@ pub fn placement_issues(
                     "unknown availability zone `{}`; the region declares {}{}",
                     name.get_ref(),
                     declared.join(", "),
-                    crate::scenario::did_you_mean(name.get_ref(), &declared)
+                    crate::units::did_you_mean(name.get_ref(), &declared)
                 ),
                 name.span(),
             ));

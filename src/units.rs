@@ -9,6 +9,11 @@
 //! the nearest nanosecond (half up), because simulated time has no finer grain.
 //!
 //! Units (case sensitive): `ns`, `us` (also `µs`, `μs`), `ms`, `s`, `m` (also `min`), `h`, `d`.
+//!
+//! The spelling suggestions every scenario message gives for a misspelt name
+//! ([`did_you_mean`], [`closest_spelling`], [`unknown_word`]) live here too: this is the lowest module about
+//! scenario text, so the models, faults and workloads that check their own fields can use them
+//! without depending on `scenario`.
 
 use std::fmt;
 
@@ -74,24 +79,16 @@ pub(crate) fn unit_nanos(unit: &str) -> Result<u64, String> {
     if let Some(&(_, nanos)) = UNITS.iter().find(|(name, _)| *name == unit) {
         return Ok(nanos);
     }
-    let mut msg = format!("unknown unit `{unit}`; expected one of {UNIT_LIST}");
-    let lower = unit.to_lowercase();
-    let alias = UNIT_ALIASES
-        .iter()
-        .find(|(long, _)| *long == lower)
-        .map(|(_, short)| *short);
     let names: Vec<&str> = UNITS.iter().map(|(name, _)| *name).collect();
-    if let Some(suggestion) = alias.or_else(|| did_you_mean(unit, &names)) {
-        msg.push_str(&format!("; did you mean `{suggestion}`?"));
-    }
-    Err(msg)
+    let expected = format!("one of {UNIT_LIST}");
+    Err(unknown_word("unit", unit, &expected, UNIT_ALIASES, &names))
 }
 
 /// The candidate closest to a misspelt `word`, if one is close enough to be a plausible typo.
 ///
 /// Case is ignored when comparing, so `"LogNormal"` suggests `"lognormal"`; a word that is the
 /// start of exactly one candidate (`"zip"` → `"zipf"`) is also suggested.
-pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+pub fn closest_spelling<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     let word = word.to_lowercase();
     if word.is_empty() {
         return None;
@@ -111,6 +108,36 @@ pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a
             |best, next| if next.1 > best.1 { next } else { best },
         );
     (score >= 0.5).then_some(best)
+}
+
+/// `"; did you mean `x`?"` for the candidate nearest to `name`, or `""` if none is close (the
+/// rule of [`closest_spelling`]: case ignored, a unique prefix, or a close spelling).
+pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
+    match closest_spelling(name, candidates).filter(|c| *c != name) {
+        Some(c) => format!("; did you mean `{c}`?"),
+        None => String::new(),
+    }
+}
+
+/// The message for a word that names nothing: what was expected, and the likely intended word
+/// (from `aliases`, lower-cased keys, or the nearest of `candidates`).
+pub fn unknown_word(
+    what: &str,
+    word: &str,
+    expected: &str,
+    aliases: &[(&str, &str)],
+    candidates: &[&str],
+) -> String {
+    let mut msg = format!("unknown {what} `{word}`; expected {expected}");
+    let lower = word.to_lowercase();
+    let alias = aliases
+        .iter()
+        .find(|(alias, _)| *alias == lower)
+        .map(|(_, meant)| *meant);
+    if let Some(suggestion) = alias.or_else(|| closest_spelling(word, candidates)) {
+        msg.push_str(&format!("; did you mean `{suggestion}`?"));
+    }
+    msg
 }
 
 /// Parses a duration such as `"250ms"`, `"1.5s"`, `"5m"`, `"2 h"` or the compound `"1m30s"` /
@@ -877,11 +904,16 @@ mod tests {
     #[test]
     fn suggestions() {
         let kinds = ["constant", "exponential", "lognormal", "normal"];
-        assert_eq!(did_you_mean("lognormla", &kinds), Some("lognormal"));
-        assert_eq!(did_you_mean("LogNormal", &kinds), Some("lognormal"));
-        assert_eq!(did_you_mean("const", &kinds), Some("constant"));
-        assert_eq!(did_you_mean("banana", &kinds), None);
-        assert_eq!(did_you_mean("", &kinds), None);
+        assert_eq!(closest_spelling("lognormla", &kinds), Some("lognormal"));
+        assert_eq!(closest_spelling("LogNormal", &kinds), Some("lognormal"));
+        assert_eq!(closest_spelling("const", &kinds), Some("constant"));
+        assert_eq!(closest_spelling("banana", &kinds), None);
+        assert_eq!(closest_spelling("", &kinds), None);
+        assert_eq!(
+            did_you_mean("wbe", &["web", "orders"]),
+            "; did you mean `web`?"
+        );
+        assert_eq!(did_you_mean("zzzzzz", &["web", "orders"]), "");
     }
 
     mod properties {

@@ -329,7 +329,7 @@ fn check_policy(p: &Spanned<PolicySpec>, out: &mut Vec<SpecIssue>) {
             format!(
                 "unknown policy type `{kind}`; expected one of {}{}",
                 POLICY_TYPES.join(", "),
-                crate::scenario::did_you_mean(kind, POLICY_TYPES)
+                crate::units::did_you_mean(kind, POLICY_TYPES)
             ),
             p.policy_type.span(),
         ));
@@ -342,7 +342,7 @@ fn check_policy(p: &Spanned<PolicySpec>, out: &mut Vec<SpecIssue>) {
             format!(
                 "unknown metric `{metric}`; an asg publishes {}{}",
                 METRIC_NAMES.join(", "),
-                crate::scenario::did_you_mean(metric, METRIC_NAMES)
+                crate::units::did_you_mean(metric, METRIC_NAMES)
             ),
             p.metric.span(),
         ));

@@ -41,21 +41,8 @@ struct Instance {
     up: bool,
     /// Requests routed here in the measured window.
     requests: u64,
-    /// Busy vCPUs and the integral of busy vCPUs over time since the last take (vCPU·ns).
-    cpu_busy: u32,
-    cpu_since: SimTime,
-    cpu_area: f64,
-    /// Start of the current CPU-utilisation measurement.
-    cpu_window_start: SimTime,
-}
-
-impl Instance {
-    fn advance_cpu(&mut self, now: SimTime) {
-        if now > self.cpu_since {
-            self.cpu_area += self.cpu_busy as f64 * (now - self.cpu_since).as_nanos() as f64;
-            self.cpu_since = now;
-        }
-    }
+    /// Busy vCPUs, over the current CPU-utilisation measurement.
+    cpu: TimeWeighted,
 }
 
 /// A request inside the pool.
@@ -95,7 +82,7 @@ pub struct Pool {
     /// Worker capacity of the instances that are up, over time (for utilisation).
     capacity: TimeWeighted,
     /// Injected slowdown and errors (latency and error injection).
-    injected: crate::faults::Injected,
+    injected: super::injected::Injected,
     /// True once a fault touched the pool: its figures are reported then.
     faulted: bool,
     /// Requests that reached an isolated instance and vanished (in the window).
@@ -132,7 +119,7 @@ impl Pool {
             rejected: 0,
             crashed_requests: 0,
             capacity: TimeWeighted::new(0.0),
-            injected: crate::faults::Injected::default(),
+            injected: super::injected::Injected::default(),
             faulted: false,
             unreachable_requests: 0,
             last_unreachable_at: None,
@@ -144,7 +131,7 @@ impl Pool {
         self.instances[i as usize].up
     }
 
-    /// The pool's fault sub-stream (see [`crate::faults::Injected::rng`]).
+    /// The pool's fault sub-stream (see [`Injected::rng`](super::injected::Injected::rng)).
     pub fn fault_rng(
         &mut self,
         own: &crate::engine::rng::SimRng,
@@ -187,9 +174,8 @@ impl Pool {
             return;
         }
         inst.up = true;
-        inst.cpu_since = now;
-        inst.cpu_window_start = now;
-        inst.cpu_area = 0.0;
+        // Its CPU measurement restarts: what it did before it was cut off is not reported.
+        inst.cpu = TimeWeighted::starting_at(now, inst.cpu.value());
         self.update_capacity(now);
     }
 
@@ -201,10 +187,7 @@ impl Pool {
             queue: VecDeque::new(),
             up: true,
             requests: 0,
-            cpu_busy: 0,
-            cpu_since: now,
-            cpu_area: 0.0,
-            cpu_window_start: now,
+            cpu: TimeWeighted::starting_at(now, 0.0),
         });
         self.update_capacity(now);
         (self.instances.len() - 1) as u32
@@ -339,8 +322,8 @@ impl Pool {
                 job.step += 1;
                 if cpu {
                     job.on_cpu = true;
-                    inst.advance_cpu(cx.now());
-                    inst.cpu_busy += 1;
+                    inst.cpu
+                        .set(cx.now(), cx.warmup_end(), inst.cpu.value() + 1.0);
                     let busy = self.busy_cpus.value() + 1.0;
                     self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
                 }
@@ -384,8 +367,8 @@ impl Pool {
         if job.on_cpu {
             job.on_cpu = false;
             let inst = &mut self.instances[instance as usize];
-            inst.advance_cpu(cx.now());
-            inst.cpu_busy -= 1;
+            inst.cpu
+                .set(cx.now(), cx.warmup_end(), inst.cpu.value() - 1.0);
             let busy = self.busy_cpus.value() - 1.0;
             self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
         }
@@ -451,11 +434,10 @@ impl Pool {
             return;
         }
         inst.up = false;
-        inst.advance_cpu(now);
         let queued: Vec<u32> = inst.queue.drain(..).collect();
         let serving: Vec<u32> = std::mem::take(&mut inst.serving);
         let cpus = serving.iter().filter(|&&s| self.jobs[s].on_cpu).count();
-        inst.cpu_busy = 0;
+        inst.cpu.set(now, warmup_end, 0.0);
         self.queued -= queued.len() as u64;
         self.waiting.set(now, warmup_end, self.queued as f64);
         let workers = self.busy_workers.value() - serving.len() as f64;
@@ -500,17 +482,10 @@ impl Pool {
     /// Mean CPU utilisation (0..=1) of instance `i` since the last call (or since it was
     /// added), up to `now`; starts a new measurement.
     pub fn take_cpu_utilisation(&mut self, i: u32, now: SimTime) -> f64 {
-        let vcpus = self.vcpus as f64;
-        let inst = &mut self.instances[i as usize];
-        inst.advance_cpu(now);
-        let span = now.saturating_since(inst.cpu_window_start).as_nanos() as f64;
-        let area = std::mem::take(&mut inst.cpu_area);
-        inst.cpu_window_start = now;
-        if span > 0.0 {
-            area / (span * vcpus)
-        } else {
-            0.0
-        }
+        let warmup_end = self.metrics.warmup_end();
+        self.instances[i as usize]
+            .cpu
+            .take_interval_share(now, warmup_end, self.vcpus as f64)
     }
 
     /// Requests inside the pool right now.

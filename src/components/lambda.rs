@@ -332,7 +332,7 @@ impl Kind for Spec {
             None => Limit::Account(Arc::clone(cx.lambda_account)),
         };
         Ok(Box::new(Lambda {
-            injected: crate::faults::Injected::default(),
+            injected: super::injected::Injected::default(),
             handler: Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?,
             memory_mb,
             speed: (memory_mb.min(d.memory_per_vcpu_mb) as f64) / d.memory_per_vcpu_mb as f64,
@@ -489,7 +489,7 @@ const MAX_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(300);
 /// A running function.
 pub struct Lambda {
     /// Injected faults (`latency_injection`, `error_injection`).
-    injected: crate::faults::Injected,
+    injected: super::injected::Injected,
     handler: Handler,
     memory_mb: u32,
     speed: f64,

@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod ec2_fleet;
 pub mod handler;
 pub mod health;
+pub mod injected;
 pub mod instances;
 pub mod lambda;
 pub mod nlb;

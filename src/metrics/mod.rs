@@ -18,6 +18,7 @@ pub mod conservation;
 pub mod finding;
 pub mod plot;
 pub mod series;
+mod time_weighted;
 
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -70,6 +71,7 @@ impl SeriesSink for NoSeries {
         false
     }
 }
+pub use time_weighted::TimeWeighted;
 
 /// Request counts. `in_flight` is derived, never counted.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -466,81 +468,6 @@ impl ComponentReport {
     }
 }
 
-/// Time-weighted average of a quantity that changes in steps (busy servers, queue length).
-#[derive(Clone, Debug, Default)]
-pub struct TimeWeighted {
-    value: f64,
-    since: SimTime,
-    /// Integral of the value over time, value·ns.
-    area: f64,
-    window_area: f64,
-    window_start: Option<SimTime>,
-    interval_area: f64,
-    interval_start: SimTime,
-}
-
-impl TimeWeighted {
-    /// Starts at `value` at time zero; the measured window starts at `warmup_end`.
-    pub fn new(value: f64) -> Self {
-        TimeWeighted {
-            value,
-            ..Default::default()
-        }
-    }
-
-    fn advance(&mut self, now: SimTime, warmup_end: SimTime) {
-        if now <= self.since {
-            return;
-        }
-        let elapsed = (now - self.since).as_nanos() as f64;
-        self.area += self.value * elapsed;
-        self.interval_area += self.value * elapsed;
-        if now > warmup_end {
-            let from = self.since.max(warmup_end);
-            self.window_area += self.value * (now - from).as_nanos() as f64;
-            self.window_start.get_or_insert(warmup_end);
-        }
-        self.since = now;
-    }
-
-    /// The quantity changes to `value` at `now`.
-    pub fn set(&mut self, now: SimTime, warmup_end: SimTime, value: f64) {
-        self.advance(now, warmup_end);
-        self.value = value;
-    }
-
-    /// The current value.
-    pub fn value(&self) -> f64 {
-        self.value
-    }
-
-    /// Mean over the interval since the last call, which ends at `now`; starts a new interval.
-    pub fn take_interval_mean(&mut self, now: SimTime, warmup_end: SimTime) -> f64 {
-        self.advance(now, warmup_end);
-        let span = (now - self.interval_start).as_nanos() as f64;
-        let mean = if span > 0.0 {
-            self.interval_area / span
-        } else {
-            self.value
-        };
-        self.interval_area = 0.0;
-        self.interval_start = now;
-        mean
-    }
-
-    /// Mean over the measured window, up to `end`.
-    pub fn window_mean(&self, end: SimTime, warmup_end: SimTime) -> f64 {
-        let mut copy = self.clone();
-        copy.advance(end, warmup_end);
-        let span = end.saturating_since(warmup_end).as_nanos() as f64;
-        if span > 0.0 {
-            copy.window_area / span
-        } else {
-            copy.value
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -593,17 +520,5 @@ mod tests {
         for (q, v) in qs.iter().zip(one_pass) {
             assert_eq!(v, l.quantile_ms(*q), "q = {q}");
         }
-    }
-
-    #[test]
-    fn time_weighted_mean_splits_at_warmup() {
-        let warm = SimTime(100);
-        let mut tw = TimeWeighted::new(0.0);
-        tw.set(SimTime(50), warm, 2.0); // 0 over [0,50)
-        tw.set(SimTime(150), warm, 4.0); // 2 over [50,150)
-        // window [100, 200): 2 over [100,150), 4 over [150,200) -> mean 3
-        assert!((tw.window_mean(SimTime(200), warm) - 3.0).abs() < 1e-12);
-        // whole interval [0, 200): (0*50 + 2*100 + 4*50)/200 = 2
-        assert!((tw.take_interval_mean(SimTime(200), warm) - 2.0).abs() < 1e-12);
     }
 }

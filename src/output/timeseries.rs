@@ -93,8 +93,7 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 impl SeriesSink for CsvSeries {
     fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
-        // The fault injector serves no request: its rows would be all zeros.
-        if self.error.is_some() || kind == crate::faults::INJECTOR_KIND {
+        if self.error.is_some() {
             return;
         }
         let [p50, p90, p99] = match row.latency_ms {

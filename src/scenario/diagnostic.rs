@@ -7,6 +7,8 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use crate::units::did_you_mean;
+
 /// One problem in a scenario file.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diagnostic {
@@ -151,15 +153,6 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// `"; did you mean `x`?"` for the candidate nearest to `name`, or `""` if none is close (the
-/// rule of [`crate::units::did_you_mean`]: case ignored, a unique prefix, or a close spelling).
-pub fn did_you_mean(name: &str, candidates: &[&str]) -> String {
-    match crate::units::did_you_mean(name, candidates).filter(|c| *c != name) {
-        Some(c) => format!("; did you mean `{c}`?"),
-        None => String::new(),
-    }
-}
-
 /// Adds a "did you mean" to serde's "unknown field `x`, expected one of `a`, `b`" messages.
 fn with_suggestion(message: &str) -> String {
     let unknown = message.starts_with("unknown field") || message.starts_with("unknown variant");
@@ -279,11 +272,6 @@ mod tests {
 
     #[test]
     fn suggestions_pick_the_nearest_name() {
-        assert_eq!(
-            did_you_mean("wbe", &["web", "orders"]),
-            "; did you mean `web`?"
-        );
-        assert_eq!(did_you_mean("zzzzzz", &["web", "orders"]), "");
         assert_eq!(
             with_suggestion("unknown field `instanses`, expected one of `instances`, `vcpus`"),
             "unknown field `instanses`, expected one of `instances`, `vcpus`; did you mean \

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use toml::Spanned;
 use toml::de::{DeTable, DeValue, ValueDeserializer};
 
-pub use diagnostic::{Diagnostic, ScenarioError, did_you_mean};
+pub use diagnostic::{Diagnostic, ScenarioError};
 
 use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS, Kind as _};
 use crate::engine::rng;
@@ -29,7 +29,7 @@ use crate::engine::{ComponentId, Simulation};
 use crate::faults::FaultSpec;
 use crate::metrics::Observe;
 use crate::region::{Region, RegionSpec};
-use crate::units::PositiveDuration;
+use crate::units::{PositiveDuration, did_you_mean};
 use crate::workload::record::SharedRecorder;
 use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
 

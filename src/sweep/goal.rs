@@ -7,8 +7,8 @@
 
 use std::fmt;
 
-use crate::scenario::did_you_mean;
 use crate::units;
+use crate::units::did_you_mean;
 
 /// A figure a goal can bound.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]

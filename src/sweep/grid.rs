@@ -11,7 +11,8 @@ use std::path::Path;
 
 use toml::{Table, Value};
 
-use crate::scenario::{Scenario, ScenarioError, did_you_mean};
+use crate::scenario::{Scenario, ScenarioError};
+use crate::units::did_you_mean;
 
 /// Most values one `--set` may expand to (a guard against a mistyped range step).
 pub const MAX_VALUES: usize = 10_000;

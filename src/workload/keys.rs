@@ -17,7 +17,7 @@ use rand::distr::{Bernoulli, Distribution, Uniform};
 use rand_distr::Zipf;
 use serde::{Deserialize, Serialize};
 
-use crate::units::did_you_mean;
+use crate::units::closest_spelling;
 
 /// Key distribution names, in the order error messages list them.
 const KINDS: [&str; 3] = ["uniform", "zipf", "hot"];
@@ -65,7 +65,7 @@ impl TryFrom<RawKey> for KeySpec {
                     "unknown key distribution `{name}`; expected one of {}",
                     KINDS.join(", ")
                 );
-                if let Some(suggestion) = did_you_mean(name, &KINDS) {
+                if let Some(suggestion) = closest_spelling(name, &KINDS) {
                     msg.push_str(&format!("; did you mean `{suggestion}`?"));
                 }
                 return Err(msg);

@@ -197,7 +197,7 @@ impl TryFrom<RawArrival> for ArrivalSpec {
             other => Err(format!(
                 "unknown arrival process `{other}`; expected one of {}{}",
                 PROCESSES.join(", "),
-                crate::scenario::did_you_mean(other, PROCESSES)
+                crate::units::did_you_mean(other, PROCESSES)
             )),
         }
     }

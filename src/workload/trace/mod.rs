@@ -258,7 +258,7 @@ impl TraceOptions {
                 format!(
                     "unknown trace `format` `{name}`; expected one of {}{}",
                     TraceFormat::NAMES.join(", "),
-                    crate::scenario::did_you_mean(name, TraceFormat::NAMES)
+                    crate::units::did_you_mean(name, TraceFormat::NAMES)
                 )
             })?,
         };
