@@ -8,6 +8,8 @@
 use serde_json::Value;
 
 use crate::metrics::finding::{Finding, Growth, SATURATED_UTILISATION, Severity, percent};
+use crate::metrics::plot::Figure;
+use crate::metrics::series::Series;
 
 /// A unit of usage AWS bills, as a kind reports it in one of its figures.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -51,6 +53,12 @@ pub trait Outputs {
     fn growing_backlog(_name: &str, _report: &Value, _growth: &Growth) -> Option<Finding> {
         None
     }
+
+    /// Its own figures (`capacity_<name>`, `queue_<name>`...), drawn from its time-series
+    /// columns and its report; only those with data.
+    fn plots(_name: &str, _report: &Value, _series: &Series) -> Vec<Figure> {
+        Vec::new()
+    }
 }
 
 /// A kind's [`Outputs`] as values, for the registry to hand out by kind name.
@@ -68,6 +76,8 @@ pub struct KindOutputs {
     pub findings: fn(&str, &Value) -> Vec<Finding>,
     /// See [`Outputs::growing_backlog`].
     pub growing_backlog: fn(&str, &Value, &Growth) -> Option<Finding>,
+    /// See [`Outputs::plots`].
+    pub plots: fn(&str, &Value, &Series) -> Vec<Figure>,
 }
 
 impl KindOutputs {
@@ -80,6 +90,7 @@ impl KindOutputs {
             notes: K::notes,
             findings: K::findings,
             growing_backlog: K::growing_backlog,
+            plots: K::plots,
         }
     }
 }

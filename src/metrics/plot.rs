@@ -196,6 +196,19 @@ pub struct Ring {
     pub label: String,
 }
 
+/// A workload or component name made safe for a file name (`a/b c` → `a_b_c`).
+pub fn safe_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

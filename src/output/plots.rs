@@ -3,11 +3,9 @@
 //! - `latency`: end-to-end latency p50/p90/p99 per interval, one panel per workload;
 //! - `throughput`: completions, errors, throttles and timeouts per second, one panel per
 //!   workload and one per component that had errors, throttles or timeouts;
-//! - `capacity_<component>`: an `asg`'s desired capacity and instances in service, pending and
-//!   draining; a `lambda`'s concurrency and live environments; a `dynamodb` table's consumed
-//!   against provisioned read and write capacity units;
-//! - `queue_<component>`: an `sqs` queue's visible, in-flight and delayed messages and the age
-//!   of its oldest message.
+//! - then each component's own figures, as its kind draws them
+//!   ([`crate::components::outputs::Outputs::plots`]): e.g. `capacity_<component>` (instances,
+//!   executions, capacity units against time) or `queue_<component>` (messages and their age).
 //!
 //! Only plots with data are written (a queue that never held a message has none). Every panel
 //! is drawn against time (seconds, minutes or hours, as the run's length suits), shades the
@@ -21,6 +19,7 @@ use serde_json::Value;
 
 use super::render::{self, Frame, Shade, Ticks, XAxis, duration_text, tick};
 use super::summary::Summary;
+use crate::components::kind_outputs;
 use crate::metrics::plot::{Color, Figure, Line, Panel};
 use crate::metrics::series::Series;
 
@@ -54,19 +53,6 @@ fn time_axis(summary: &Summary, latest: f64) -> XAxis {
     }
 }
 
-/// A component name made safe for a file name.
-fn safe(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Writes the run's plots as SVG and PNG into `dir`, reading `dir/timeseries.csv` (already
 /// written) and the summary; returns the files written: every SVG, then every PNG, in the same
 /// order (latency, throughput, then capacity and queues in the scenario's component order).
@@ -91,14 +77,9 @@ fn figures(series: &Series, summary: &Summary) -> Vec<Figure> {
     figures.extend(throughput_figure(series, summary));
     for (name, component) in &summary.components {
         let kind = component.get("kind").and_then(Value::as_str).unwrap_or("");
-        let figure = match kind {
-            "asg" => asg_figure(series, name),
-            "lambda" => lambda_figure(series, name, component),
-            "dynamodb" => dynamodb_figure(series, name),
-            "sqs" => queue_figure(series, name),
-            _ => None,
-        };
-        figures.extend(figure);
+        if let Some(outputs) = kind_outputs(kind) {
+            figures.extend((outputs.plots)(name, component, series));
+        }
     }
     figures
 }
@@ -196,159 +177,4 @@ fn throughput_figure(series: &Series, summary: &Summary) -> Option<Figure> {
         title: "Throughput, errors and throttles".into(),
         panels,
     })
-}
-
-fn asg_figure(series: &Series, name: &str) -> Option<Figure> {
-    let time = series.time(name);
-    let col = |c| series.column(name, c);
-    let mut lines = vec![
-        Line::new("desired", Color::Ink, time, col("desired")).dashed(),
-        Line::new("in service", Color::Blue, time, col("in_service")),
-        Line::new("pending", Color::Orange, time, col("pending")),
-    ];
-    let draining = Line::new("draining", Color::Purple, time, col("draining"));
-    if draining.nonzero() {
-        lines.push(draining);
-    }
-    let p = Panel::new(format!("{name} (asg): instances"), "instances", lines);
-    p.has_data().then(|| Figure {
-        stem: format!("capacity_{}", safe(name)),
-        title: format!("Capacity of {name}"),
-        panels: vec![p],
-    })
-}
-
-fn lambda_figure(series: &Series, name: &str, component: &Value) -> Option<Figure> {
-    let time = series.time(name);
-    let col = |c| series.column(name, c);
-    let mut lines = vec![
-        Line::new(
-            "environments (alive)",
-            Color::Green,
-            time,
-            col("environments"),
-        ),
-        Line::new("concurrency (busy)", Color::Blue, time, col("concurrency")),
-    ];
-    let provisioned = component
-        .get("provisioned_concurrency")
-        .and_then(Value::as_f64)
-        .unwrap_or(0.0);
-    if provisioned > 0.0 {
-        lines.push(
-            Line::new(
-                "provisioned concurrency",
-                Color::Ink,
-                time,
-                vec![Some(provisioned); time.len()],
-            )
-            .dashed(),
-        );
-    }
-    let p = Panel::new(
-        format!("{name} (lambda): concurrent executions and execution environments"),
-        "executions / environments",
-        lines,
-    );
-    (p.has_data() && p.lines.iter().any(Line::nonzero)).then(|| Figure {
-        stem: format!("capacity_{}", safe(name)),
-        title: format!("Capacity of {name}"),
-        panels: vec![p],
-    })
-}
-
-fn dynamodb_figure(series: &Series, name: &str) -> Option<Figure> {
-    let time = series.time(name);
-    let col = |c| series.column(name, c);
-    let mut panels = Vec::new();
-    for (what, unit, consumed, provisioned) in [
-        ("reads", "RCU", "consumed_rcu", "provisioned_rcu"),
-        ("writes", "WCU", "consumed_wcu", "provisioned_wcu"),
-    ] {
-        let mut lines = Vec::new();
-        let prov = Line::new(
-            format!("provisioned {unit}"),
-            Color::Ink,
-            time,
-            col(provisioned),
-        )
-        .dashed();
-        let used = Line::new(format!("consumed {unit}"), Color::Blue, time, col(consumed));
-        if !used.nonzero() {
-            continue;
-        }
-        let mut note = None;
-        if prov.has_data() {
-            lines.push(prov);
-        } else {
-            note = Some("on-demand: nothing provisioned".to_string());
-        }
-        lines.push(used);
-        let mut p = Panel::new(
-            format!("{name} (dynamodb): {what}, consumed against provisioned"),
-            format!("{unit} per second"),
-            lines,
-        );
-        p.note = note;
-        panels.push(p);
-    }
-    (!panels.is_empty()).then(|| Figure {
-        stem: format!("capacity_{}", safe(name)),
-        title: format!("Capacity of {name}"),
-        panels,
-    })
-}
-
-fn queue_figure(series: &Series, name: &str) -> Option<Figure> {
-    let time = series.time(name);
-    let col = |c| series.column(name, c);
-    let mut lines = vec![
-        Line::new("visible", Color::Blue, time, col("queue_length")),
-        Line::new("in flight", Color::Green, time, col("messages_in_flight")),
-    ];
-    let delayed = Line::new("delayed", Color::Sky, time, col("messages_delayed"));
-    if delayed.nonzero() {
-        lines.push(delayed);
-    }
-    // An empty queue has no oldest message (an empty field): its age is drawn as 0.
-    let visible = col("queue_length");
-    let ages = col("oldest_message_age_s")
-        .into_iter()
-        .zip(&visible)
-        .map(|(age, v)| age.or(v.map(|_| 0.0)))
-        .collect();
-    let age = Line::new("oldest visible message", Color::Vermilion, time, ages);
-    if !lines.iter().any(Line::nonzero) && !age.nonzero() {
-        return None;
-    }
-    let messages = Panel::new(
-        format!("{name} (sqs): messages in the queue"),
-        "messages",
-        lines,
-    );
-    let waited = age.nonzero();
-    let mut age = Panel::new(
-        format!("{name} (sqs): age of the oldest message"),
-        "age (s)",
-        vec![age],
-    );
-    if !waited {
-        age.note = Some("no message was visible at the end of any interval".into());
-    }
-    Some(Figure {
-        stem: format!("queue_{}", safe(name)),
-        title: format!("Queue {name}"),
-        panels: vec![messages, age],
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_safe_in_files() {
-        assert_eq!(safe("orders-dlq"), "orders-dlq");
-        assert_eq!(safe("a/b c"), "a_b_c");
-    }
 }

@@ -6,6 +6,8 @@ use serde_json::Value;
 use super::Spec;
 use crate::components::outputs::{Outputs, Usage, figure, pool_findings, pool_notes};
 use crate::metrics::finding::Finding;
+use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
+use crate::metrics::series::Series;
 
 impl Outputs for Spec {
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation", "instance_hours"];
@@ -30,4 +32,29 @@ impl Outputs for Spec {
     fn findings(name: &str, report: &Value) -> Vec<Finding> {
         pool_findings(name, report)
     }
+
+    fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
+        asg_figure(series, name).into_iter().collect()
+    }
+}
+
+/// Its instances over time: desired against in service, pending and draining.
+fn asg_figure(series: &Series, name: &str) -> Option<Figure> {
+    let time = series.time(name);
+    let col = |c| series.column(name, c);
+    let mut lines = vec![
+        Line::new("desired", Color::Ink, time, col("desired")).dashed(),
+        Line::new("in service", Color::Blue, time, col("in_service")),
+        Line::new("pending", Color::Orange, time, col("pending")),
+    ];
+    let draining = Line::new("draining", Color::Purple, time, col("draining"));
+    if draining.nonzero() {
+        lines.push(draining);
+    }
+    let p = Panel::new(format!("{name} (asg): instances"), "instances", lines);
+    p.has_data().then(|| Figure {
+        stem: format!("capacity_{}", safe_name(name)),
+        title: format!("Capacity of {name}"),
+        panels: vec![p],
+    })
 }

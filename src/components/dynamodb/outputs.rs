@@ -6,6 +6,8 @@ use serde_json::Value;
 use super::Spec;
 use crate::components::outputs::{Outputs, figure};
 use crate::metrics::finding::{Finding, SATURATED_UTILISATION, Severity, fixed, group, percent};
+use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
+use crate::metrics::series::Series;
 
 impl Outputs for Spec {
     const HEADLINE_FIGURES: &'static [&'static str] = &["consumed_rcu_mean", "consumed_wcu_mean"];
@@ -48,4 +50,51 @@ impl Outputs for Spec {
         }
         out
     }
+
+    fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
+        dynamodb_figure(series, name).into_iter().collect()
+    }
+}
+
+/// Its consumed against provisioned capacity units.
+fn dynamodb_figure(series: &Series, name: &str) -> Option<Figure> {
+    let time = series.time(name);
+    let col = |c| series.column(name, c);
+    let mut panels = Vec::new();
+    for (what, unit, consumed, provisioned) in [
+        ("reads", "RCU", "consumed_rcu", "provisioned_rcu"),
+        ("writes", "WCU", "consumed_wcu", "provisioned_wcu"),
+    ] {
+        let mut lines = Vec::new();
+        let prov = Line::new(
+            format!("provisioned {unit}"),
+            Color::Ink,
+            time,
+            col(provisioned),
+        )
+        .dashed();
+        let used = Line::new(format!("consumed {unit}"), Color::Blue, time, col(consumed));
+        if !used.nonzero() {
+            continue;
+        }
+        let mut note = None;
+        if prov.has_data() {
+            lines.push(prov);
+        } else {
+            note = Some("on-demand: nothing provisioned".to_string());
+        }
+        lines.push(used);
+        let mut p = Panel::new(
+            format!("{name} (dynamodb): {what}, consumed against provisioned"),
+            format!("{unit} per second"),
+            lines,
+        );
+        p.note = note;
+        panels.push(p);
+    }
+    (!panels.is_empty()).then(|| Figure {
+        stem: format!("capacity_{}", safe_name(name)),
+        title: format!("Capacity of {name}"),
+        panels,
+    })
 }

@@ -6,6 +6,8 @@ use serde_json::Value;
 use super::Spec;
 use crate::components::outputs::{Outputs, figure};
 use crate::metrics::finding::{Finding, Growth, Severity, fixed, group, whole};
+use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
+use crate::metrics::series::Series;
 
 impl Outputs for Spec {
     const BACKLOG_COLUMNS: &'static [(&'static str, &'static str)] =
@@ -58,4 +60,52 @@ impl Outputs for Spec {
             )
         })
     }
+
+    fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
+        queue_figure(series, name).into_iter().collect()
+    }
+}
+
+/// Its messages visible, in flight and delayed, and the age of the oldest.
+fn queue_figure(series: &Series, name: &str) -> Option<Figure> {
+    let time = series.time(name);
+    let col = |c| series.column(name, c);
+    let mut lines = vec![
+        Line::new("visible", Color::Blue, time, col("queue_length")),
+        Line::new("in flight", Color::Green, time, col("messages_in_flight")),
+    ];
+    let delayed = Line::new("delayed", Color::Sky, time, col("messages_delayed"));
+    if delayed.nonzero() {
+        lines.push(delayed);
+    }
+    // An empty queue has no oldest message (an empty field): its age is drawn as 0.
+    let visible = col("queue_length");
+    let ages = col("oldest_message_age_s")
+        .into_iter()
+        .zip(&visible)
+        .map(|(age, v)| age.or(v.map(|_| 0.0)))
+        .collect();
+    let age = Line::new("oldest visible message", Color::Vermilion, time, ages);
+    if !lines.iter().any(Line::nonzero) && !age.nonzero() {
+        return None;
+    }
+    let messages = Panel::new(
+        format!("{name} (sqs): messages in the queue"),
+        "messages",
+        lines,
+    );
+    let waited = age.nonzero();
+    let mut age = Panel::new(
+        format!("{name} (sqs): age of the oldest message"),
+        "age (s)",
+        vec![age],
+    );
+    if !waited {
+        age.note = Some("no message was visible at the end of any interval".into());
+    }
+    Some(Figure {
+        stem: format!("queue_{}", safe_name(name)),
+        title: format!("Queue {name}"),
+        panels: vec![messages, age],
+    })
 }
