@@ -63,6 +63,18 @@ pub struct SpecIssue {
     pub span: Range<usize>,
 }
 
+/// How a kind reads an `sqs` queue that names it as its `consumer`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum QueueConsumer {
+    /// An event source mapping invokes it with batches of messages.
+    Function,
+    /// Its instances register with the queue and each runs pollers that receive and delete.
+    Pollers {
+        /// Pollers per instance when the queue does not set `pollers` (the instance's vCPUs).
+        per_instance: u32,
+    },
+}
+
 /// What a load balancer knows of the instances it routes to before they register.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TargetGroup {
@@ -137,6 +149,11 @@ pub trait Kind: DeserializeOwned {
         None
     }
 
+    /// How it reads a queue that names it as its consumer; `None` if it cannot.
+    fn queue_consumer(&self) -> Option<QueueConsumer> {
+        None
+    }
+
     /// Builds the running component.
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String>;
 }
@@ -207,6 +224,11 @@ macro_rules! registry {
             /// See [`Kind::target_group`].
             pub fn target_group(&self) -> Option<TargetGroup> {
                 match self { $(ComponentSpec::$variant(s) => s.target_group(),)* }
+            }
+
+            /// See [`Kind::queue_consumer`].
+            pub fn queue_consumer(&self) -> Option<QueueConsumer> {
+                match self { $(ComponentSpec::$variant(s) => s.queue_consumer(),)* }
             }
 
             /// See [`Kind::build`].
