@@ -200,6 +200,12 @@ impl Kind for Spec {
         })
     }
 
+    fn queue_consumer(&self) -> Option<super::QueueConsumer> {
+        Some(super::QueueConsumer::Pollers {
+            per_instance: *self.vcpus.get_ref(),
+        })
+    }
+
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
         let mut pool = Pool::new(

@@ -313,6 +313,10 @@ impl Kind for Spec {
         out
     }
 
+    fn queue_consumer(&self) -> Option<super::QueueConsumer> {
+        Some(super::QueueConsumer::Function)
+    }
+
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::lambda();
         let memory_mb = self

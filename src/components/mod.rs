@@ -65,6 +65,18 @@ pub struct SpecIssue {
     pub span: Range<usize>,
 }
 
+/// How a kind reads an `sqs` queue that names it as its `consumer`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum QueueConsumer {
+    /// An event source mapping invokes it with batches of messages.
+    Function,
+    /// Its instances register with the queue and each runs pollers that receive and delete.
+    Pollers {
+        /// Pollers per instance when the queue does not set `pollers` (the instance's vCPUs).
+        per_instance: u32,
+    },
+}
+
 /// What a load balancer knows of the instances it routes to before they register.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct TargetGroup {
@@ -136,6 +148,11 @@ pub trait Kind: DeserializeOwned {
 
     /// The instances behind it, if a load balancer can route to it.
     fn target_group(&self) -> Option<TargetGroup> {
+        None
+    }
+
+    /// How it reads a queue that names it as its consumer; `None` if it cannot.
+    fn queue_consumer(&self) -> Option<QueueConsumer> {
         None
     }
 
@@ -220,6 +237,11 @@ macro_rules! registry {
             /// See [`Kind::target_group`].
             pub fn target_group(&self) -> Option<TargetGroup> {
                 match self { $(ComponentSpec::$variant(s) => s.target_group(),)* }
+            }
+
+            /// See [`Kind::queue_consumer`].
+            pub fn queue_consumer(&self) -> Option<QueueConsumer> {
+                match self { $(ComponentSpec::$variant(s) => s.queue_consumer(),)* }
             }
 
             /// See [`Kind::build`].

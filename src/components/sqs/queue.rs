@@ -1,0 +1,704 @@
+//! The queue itself: its messages and where each one is (delayed, visible, in flight), receipt
+//! handles and visibility timeouts, FIFO groups and deduplication, retention, dead-lettering and
+//! redrive, and the figures it reports. Consumers ([`super::pollers`],
+//! [`super::event_source_mapping`]) receive, process and settle messages through its methods.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use rand::Rng;
+
+use super::{
+    DEDUP_WINDOW, DEFAULT_RETENTION, DEFAULT_VISIBILITY, FIFO_SENDS_PER_SECOND, QueueType, Spec,
+    SqsTimer, TAG_KIND_FORWARD, resent,
+};
+use crate::components::BuildContext;
+use crate::engine::slab::Slab;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{ComponentId, Ctx};
+use crate::message::{Outcome, Request, Response};
+use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow};
+
+/// Where a message is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Where {
+    Delayed,
+    Visible,
+    InFlight,
+}
+
+/// One message in the queue.
+#[derive(Clone, Debug)]
+struct Message {
+    request: Request,
+    sent_at: SimTime,
+    receive_count: u32,
+    /// The current receipt handle (new at each receive and each return to visibility), so
+    /// stale visibility timers and deletes are recognised.
+    receipt: u32,
+    state: Where,
+    /// Being processed by a poller with heartbeats (its visibility keeps being extended).
+    processing: bool,
+    /// The queue that dead-lettered it here (for redrive).
+    source: Option<ComponentId>,
+}
+
+/// One delivery a receive returned.
+#[derive(Copy, Clone, Debug)]
+pub(super) enum Received {
+    /// A message, with the receipt handle of this receive.
+    Message {
+        /// Its slot.
+        slot: u32,
+        /// The receipt handle of this receive.
+        receipt: u32,
+        /// When the message was sent (it may be gone by the time this delivery ends).
+        sent_at: SimTime,
+    },
+    /// An extra copy of a message a standard queue delivered twice: processing it repeats
+    /// work, and its delete deletes nothing.
+    Extra {
+        /// The message's request.
+        request: Request,
+        /// When the message was sent.
+        sent_at: SimTime,
+    },
+}
+
+impl Received {
+    /// When the delivered message was sent.
+    pub(super) fn sent_at(&self) -> SimTime {
+        match *self {
+            Received::Message { sent_at, .. } | Received::Extra { sent_at, .. } => sent_at,
+        }
+    }
+}
+
+/// Whole-run and window message counts.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+struct MessageCounts {
+    sent: u64,
+    sent_total: u64,
+    deduplicated: u64,
+    received: u64,
+    deleted: u64,
+    deleted_total: u64,
+    redeliveries: u64,
+    duplicate_deliveries: u64,
+    extra_deliveries: u64,
+    dead_lettered: u64,
+    dead_lettered_total: u64,
+    expired: u64,
+    expired_total: u64,
+    redriven_total: u64,
+    empty_receives: u64,
+    heartbeats: u64,
+    failed_processing: u64,
+    throttled_sends: u64,
+}
+
+/// The visible messages of one FIFO message group.
+#[derive(Clone, Debug, Default)]
+struct FifoGroup {
+    messages: VecDeque<u32>,
+    /// Messages of the group in flight (the group is blocked while > 0).
+    in_flight: u32,
+    /// In `ready_groups`.
+    ready: bool,
+}
+
+/// The messages of one queue and the rules they follow, without its consumers.
+pub(super) struct Queue {
+    queue_type: QueueType,
+    visibility_timeout: SimDuration,
+    retention: SimDuration,
+    delay: SimDuration,
+    max_receive_count: Option<u32>,
+    dead_letter_queue: Option<ComponentId>,
+    /// On a dead-letter queue: where redriven messages go when their source is unknown.
+    redrive_to: Option<ComponentId>,
+    /// Pollers extend the visibility of the message they are processing.
+    heartbeat: bool,
+    /// Standard queues: probability that a receive delivers a message twice.
+    extra_delivery: f64,
+    messages: Slab<Message>,
+    /// Standard queue: visible messages, head first.
+    visible: VecDeque<u32>,
+    /// FIFO queue: visible messages per group, and the groups ready to deliver (not blocked).
+    groups: BTreeMap<u64, FifoGroup>,
+    ready_groups: VecDeque<u64>,
+    /// FIFO deduplication: ids sent in the last 5 minutes, oldest first.
+    dedup: VecDeque<(SimTime, u64)>,
+    dedup_ids: BTreeMap<u64, SimTime>,
+    /// FIFO send throttle: (second started, sends in it).
+    send_window: (SimTime, u32),
+    counts: MessageCounts,
+    /// Messages waiting for their delivery delay.
+    delayed: u64,
+    /// Extra copies (standard queues) waiting to be received.
+    extra_copies: VecDeque<(Request, SimTime)>,
+    /// Receipt handles are unique across the queue (not per slot), so a timer or delete of a
+    /// message never matches a later message that reuses its slot.
+    next_receipt: u32,
+    /// Send → delete time of deleted messages.
+    age: Latency,
+    metrics: RequestMetrics,
+    warmup_end: SimTime,
+}
+
+impl Queue {
+    /// An empty queue as `spec` describes it; `dead_letter_queue` is the id of its own DLQ.
+    pub(super) fn new(
+        spec: &Spec,
+        dead_letter_queue: Option<ComponentId>,
+        cx: &BuildContext<'_>,
+    ) -> Queue {
+        Queue {
+            queue_type: spec.queue_type,
+            visibility_timeout: spec
+                .visibility_timeout
+                .as_ref()
+                .map_or(DEFAULT_VISIBILITY, |v| *v.get_ref()),
+            retention: spec
+                .retention
+                .as_ref()
+                .map_or(DEFAULT_RETENTION, |v| *v.get_ref()),
+            delay: spec
+                .delay
+                .as_ref()
+                .map_or(SimDuration::ZERO, |v| *v.get_ref()),
+            max_receive_count: spec.max_receive_count.as_ref().map(|m| *m.get_ref()),
+            dead_letter_queue,
+            redrive_to: cx.referrers("dead_letter_queue").first().copied(),
+            heartbeat: spec.heartbeat,
+            extra_delivery: spec
+                .extra_delivery_probability
+                .as_ref()
+                .map_or(0.0, |p| *p.get_ref()),
+            messages: Slab::default(),
+            visible: VecDeque::new(),
+            groups: BTreeMap::new(),
+            ready_groups: VecDeque::new(),
+            dedup: VecDeque::new(),
+            dedup_ids: BTreeMap::new(),
+            send_window: (SimTime::ZERO, 0),
+            counts: MessageCounts::default(),
+            delayed: 0,
+            extra_copies: VecDeque::new(),
+            next_receipt: 0,
+            age: Latency::new(3),
+            metrics: RequestMetrics::new(cx.warmup_end),
+            warmup_end: cx.warmup_end,
+        }
+    }
+
+    /// True when something at `t` counts in the figures (after the warm-up).
+    pub(super) fn in_window(&self, t: SimTime) -> bool {
+        t >= self.warmup_end
+    }
+
+    // ----- sending -----
+
+    /// A SendMessage: answered at once (FIFO: throttled beyond 300 per second, accepted but not
+    /// enqueued again when its deduplication id was sent in the last 5 minutes). True when a
+    /// message became visible, for the consumers to be told.
+    pub(super) fn on_send(&mut self, request: Request, cx: &mut Ctx<'_>) -> bool {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        if self.queue_type == QueueType::Fifo {
+            // Throttle beyond the per-second API limit.
+            let (start, n) = self.send_window;
+            if now >= start + SimDuration::from_secs(1) {
+                self.send_window = (now, 1);
+            } else if n >= FIFO_SENDS_PER_SECOND {
+                if self.in_window(now) {
+                    self.counts.throttled_sends += 1;
+                }
+                self.answer(request, Outcome::Throttled, cx);
+                return false;
+            } else {
+                self.send_window.1 += 1;
+            }
+            // Deduplication within 5 minutes (the request id is the deduplication id).
+            while let Some(&(t, id)) = self.dedup.front() {
+                if t + DEDUP_WINDOW > now {
+                    break;
+                }
+                self.dedup.pop_front();
+                if self.dedup_ids.get(&id) == Some(&t) {
+                    self.dedup_ids.remove(&id);
+                }
+            }
+            if self.dedup_ids.contains_key(&request.id) {
+                if self.in_window(now) {
+                    self.counts.deduplicated += 1;
+                }
+                self.answer(request, Outcome::Ok, cx);
+                return false;
+            }
+            self.dedup.push_back((now, request.id));
+            self.dedup_ids.insert(request.id, now);
+        }
+        self.answer(request, Outcome::Ok, cx);
+        self.enqueue(request, now, cx)
+    }
+
+    /// Answers a send at once.
+    fn answer(&mut self, request: Request, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.finished(now, now, outcome);
+        cx.reply(Response { request, outcome });
+    }
+
+    /// Stores a sent message: visible now (true) or after the queue's delay (false).
+    fn enqueue(&mut self, request: Request, sent_at: SimTime, cx: &mut Ctx<'_>) -> bool {
+        if self.in_window(sent_at) {
+            self.counts.sent += 1;
+        }
+        self.counts.sent_total += 1;
+        let slot = self.messages.insert(Message {
+            request,
+            sent_at,
+            receive_count: 0,
+            receipt: 0,
+            state: Where::Delayed,
+            processing: false,
+            source: (request.tag == TAG_KIND_FORWARD).then_some(request.reply_to),
+        });
+        if self.delay.is_zero() {
+            self.make_visible(slot, false);
+            true
+        } else {
+            self.delayed += 1;
+            cx.set_timer(self.delay, SqsTimer::DelayOver(slot as u64));
+            false
+        }
+    }
+
+    /// The delivery delay of message `slot` is over: it becomes visible.
+    pub(super) fn on_delay_over(&mut self, slot: u32) {
+        self.delayed -= 1;
+        self.make_visible(slot, false);
+    }
+
+    // ----- visible messages -----
+
+    /// Visible messages (ApproximateNumberOfMessagesVisible).
+    pub(super) fn count_visible(&self) -> usize {
+        match self.queue_type {
+            QueueType::Standard => self.visible.len(),
+            QueueType::Fifo => self.groups.values().map(|g| g.messages.len()).sum(),
+        }
+    }
+
+    /// True when a receive would return something now (FIFO: a message of an unblocked group).
+    pub(super) fn deliverable(&self) -> bool {
+        if !self.extra_copies.is_empty() {
+            return true;
+        }
+        match self.queue_type {
+            QueueType::Standard => !self.visible.is_empty(),
+            QueueType::Fifo => self.ready_groups.iter().any(|g| {
+                self.groups
+                    .get(g)
+                    .is_some_and(|g| g.in_flight == 0 && !g.messages.is_empty())
+            }),
+        }
+    }
+
+    /// Makes message `slot` visible (at the back for new messages, at the head for returns).
+    fn make_visible(&mut self, slot: u32, at_head: bool) {
+        let msg = &mut self.messages[slot];
+        msg.state = Where::Visible;
+        msg.processing = false;
+        match self.queue_type {
+            QueueType::Standard => {
+                if at_head {
+                    self.visible.push_front(slot);
+                } else {
+                    self.visible.push_back(slot);
+                }
+            }
+            QueueType::Fifo => {
+                let group_id = msg.request.key;
+                let g = self.groups.entry(group_id).or_default();
+                if at_head {
+                    g.messages.push_front(slot);
+                } else {
+                    g.messages.push_back(slot);
+                }
+                if g.in_flight == 0 && !g.ready {
+                    g.ready = true;
+                    self.ready_groups.push_back(group_id);
+                }
+            }
+        }
+    }
+
+    /// Takes the next visible message, if any (FIFO: from the next unblocked group).
+    fn pop_visible(&mut self) -> Option<u32> {
+        match self.queue_type {
+            QueueType::Standard => self.visible.pop_front(),
+            QueueType::Fifo => {
+                while let Some(group_id) = self.ready_groups.pop_front() {
+                    let g = self.groups.get_mut(&group_id).expect("ready group exists");
+                    g.ready = false;
+                    if g.in_flight > 0 {
+                        continue;
+                    }
+                    if let Some(slot) = g.messages.pop_front() {
+                        g.in_flight += 1;
+                        return Some(slot);
+                    }
+                    self.groups.remove(&group_id);
+                }
+                None
+            }
+        }
+    }
+
+    /// A FIFO message left flight (deleted, moved, or visible again): unblock its group.
+    fn release_group(&mut self, slot: u32) {
+        if self.queue_type != QueueType::Fifo {
+            return;
+        }
+        let group_id = self.messages[slot].request.key;
+        if let Some(g) = self.groups.get_mut(&group_id) {
+            g.in_flight -= 1;
+            if g.in_flight == 0 && !g.messages.is_empty() && !g.ready {
+                g.ready = true;
+                self.ready_groups.push_back(group_id);
+            }
+            if g.in_flight == 0 && g.messages.is_empty() {
+                self.groups.remove(&group_id);
+            }
+        }
+    }
+
+    // ----- receiving and settling -----
+
+    /// Receives up to `max` messages: each becomes in flight with a new receipt; messages past
+    /// their receive limit go to the dead-letter queue instead, expired ones are dropped.
+    pub(super) fn receive(&mut self, max: u32, cx: &mut Ctx<'_>) -> Vec<Received> {
+        let now = cx.now();
+        let mut got = Vec::new();
+        // Extra copies of earlier deliveries come out like any visible message.
+        while got.len() < max as usize {
+            let Some((request, sent_at)) = self.extra_copies.pop_front() else {
+                break;
+            };
+            got.push(Received::Extra { request, sent_at });
+        }
+        while got.len() < max as usize {
+            let Some(slot) = self.pop_visible() else {
+                break;
+            };
+            if now >= self.messages[slot].sent_at + self.retention {
+                self.release_group(slot);
+                self.expire(slot);
+                continue;
+            }
+            let msg = &mut self.messages[slot];
+            msg.receive_count += 1;
+            if let Some(limit) = self.max_receive_count
+                && msg.receive_count > limit
+            {
+                self.dead_letter(slot, cx);
+                continue;
+            }
+            self.next_receipt = self.next_receipt.wrapping_add(1);
+            msg.receipt = self.next_receipt;
+            msg.state = Where::InFlight;
+            let (receipt, first) = (msg.receipt, msg.receive_count == 1);
+            let sent_at = msg.sent_at;
+            if self.in_window(sent_at) {
+                self.counts.received += 1;
+                if !first {
+                    self.counts.redeliveries += 1;
+                }
+            }
+            cx.set_timer(
+                self.visibility_timeout,
+                SqsTimer::Visibility(((receipt as u64) << 32) | slot as u64),
+            );
+            got.push(Received::Message {
+                slot,
+                receipt,
+                sent_at,
+            });
+            // Standard queues occasionally deliver a message twice (at-least-once): the copy
+            // goes out with a later receive, to any consumer.
+            if self.extra_delivery > 0.0 && cx.rng().random::<f64>() < self.extra_delivery {
+                if self.in_window(sent_at) {
+                    self.counts.extra_deliveries += 1;
+                }
+                let request = self.messages[slot].request;
+                self.extra_copies.push_back((request, sent_at));
+            }
+        }
+        got
+    }
+
+    /// The request of a delivery, as it was sent.
+    pub(super) fn request_of(&self, item: Received) -> Request {
+        match item {
+            Received::Message { slot, .. } => self.messages[slot].request,
+            Received::Extra { request, .. } => request,
+        }
+    }
+
+    /// A poller starts processing a delivery: its request, or `None` when its visibility ended
+    /// while it waited in the poller's batch (someone else has it now).
+    pub(super) fn start_processing(&mut self, item: Received) -> Option<Request> {
+        match item {
+            Received::Message { slot, receipt, .. } => {
+                let live = self.messages.is_live(slot) && self.messages[slot].receipt == receipt;
+                if !live {
+                    return None;
+                }
+                // Heartbeats now extend its visibility.
+                self.messages[slot].processing = true;
+                Some(self.messages[slot].request)
+            }
+            Received::Extra { request, .. } => Some(request),
+        }
+    }
+
+    /// A poller stopped processing message `slot` (received with `receipt`): no more
+    /// heartbeats.
+    pub(super) fn stop_processing(&mut self, slot: u32, receipt: u32) {
+        if self.messages.is_live(slot) && self.messages[slot].receipt == receipt {
+            self.messages[slot].processing = false;
+        }
+    }
+
+    /// A consumer is done with a delivery. After success it deletes the message; a delete with
+    /// a stale receipt handle (the message finished after its visibility timeout and was, or
+    /// will be, delivered again) or of an extra copy deletes nothing: duplicate work. After a
+    /// failure nothing is deleted: the message comes back after its visibility timeout.
+    pub(super) fn settle(&mut self, item: Received, ok: bool, now: SimTime) {
+        let counted = self.in_window(item.sent_at());
+        let duplicate = ok
+            && match item {
+                Received::Message { slot, receipt, .. } => !self.delete(slot, receipt, now),
+                Received::Extra { .. } => true,
+            };
+        if counted && duplicate {
+            self.counts.duplicate_deliveries += 1;
+        } else if counted && !ok {
+            self.counts.failed_processing += 1;
+        }
+    }
+
+    /// Counts a delivery that repeated work already done (a message sent at `sent_at`).
+    pub(super) fn count_duplicate(&mut self, sent_at: SimTime) {
+        if self.in_window(sent_at) {
+            self.counts.duplicate_deliveries += 1;
+        }
+    }
+
+    /// Counts a receive at `now` that returned nothing.
+    pub(super) fn count_empty_receive(&mut self, now: SimTime) {
+        if self.in_window(now) {
+            self.counts.empty_receives += 1;
+        }
+    }
+
+    /// Deletes message `slot` if `receipt` is its current receipt; false if stale.
+    fn delete(&mut self, slot: u32, receipt: u32, now: SimTime) -> bool {
+        let current = self.messages.is_live(slot)
+            && self.messages[slot].receipt == receipt
+            && self.messages[slot].state == Where::InFlight;
+        if !current {
+            return false;
+        }
+        let sent_at = self.messages[slot].sent_at;
+        if self.in_window(sent_at) {
+            self.counts.deleted += 1;
+            self.age.record(now - sent_at);
+        }
+        self.counts.deleted_total += 1;
+        self.release_group(slot);
+        self.messages.remove(slot);
+        true
+    }
+
+    /// The visibility timeout armed with payload `id` (receipt and slot) ended. True when the
+    /// message became visible again, for the consumers to be told.
+    pub(super) fn on_visibility_timeout(&mut self, id: u64, cx: &mut Ctx<'_>) -> bool {
+        let slot = id as u32;
+        let receipt = (id >> 32) as u32;
+        if !self.messages.is_live(slot) {
+            return false;
+        }
+        let msg = &mut self.messages[slot];
+        if msg.receipt != receipt || msg.state != Where::InFlight {
+            return false;
+        }
+        if msg.processing && self.heartbeat {
+            // ChangeMessageVisibility: the poller still works on it.
+            let sent_at = msg.sent_at;
+            if self.in_window(sent_at) {
+                self.counts.heartbeats += 1;
+            }
+            cx.set_timer(self.visibility_timeout, SqsTimer::Visibility(id));
+            return false;
+        }
+        // Visible again; the receipt handle of whoever holds it is now stale.
+        self.next_receipt = self.next_receipt.wrapping_add(1);
+        msg.receipt = self.next_receipt;
+        self.release_group(slot);
+        self.make_visible(slot, true);
+        true
+    }
+
+    // ----- retention, dead letters, redrive -----
+
+    fn expire(&mut self, slot: u32) {
+        if self.in_window(self.messages[slot].sent_at) {
+            self.counts.expired += 1;
+        }
+        self.counts.expired_total += 1;
+        self.messages.remove(slot);
+    }
+
+    /// Drops visible messages older than the retention period.
+    pub(super) fn retention_sweep(&mut self, now: SimTime) {
+        let retention = self.retention;
+        match self.queue_type {
+            QueueType::Standard => {
+                // Best-effort order keeps the oldest near the head.
+                while let Some(&slot) = self.visible.front() {
+                    if now < self.messages[slot].sent_at + retention {
+                        break;
+                    }
+                    self.visible.pop_front();
+                    self.expire(slot);
+                }
+            }
+            QueueType::Fifo => {
+                let ids: Vec<u64> = self.groups.keys().copied().collect();
+                for id in ids {
+                    loop {
+                        let g = self.groups.get_mut(&id).expect("group");
+                        let Some(&slot) = g.messages.front() else {
+                            break;
+                        };
+                        if now < self.messages[slot].sent_at + retention {
+                            break;
+                        }
+                        g.messages.pop_front();
+                        self.expire(slot);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves message `slot` (taken by `pop_visible`, past its receive limit) to the
+    /// dead-letter queue.
+    fn dead_letter(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let msg = self.messages[slot].clone();
+        if self.in_window(msg.sent_at) {
+            self.counts.dead_lettered += 1;
+        }
+        self.counts.dead_lettered_total += 1;
+        self.release_group(slot);
+        self.messages.remove(slot);
+        if let Some(dlq) = self.dead_letter_queue {
+            cx.send_request(dlq, resent(msg.request, TAG_KIND_FORWARD, cx.me()));
+        }
+    }
+
+    /// On a dead-letter queue: moves every visible message back to the queue that
+    /// dead-lettered it.
+    pub(super) fn redrive(&mut self, cx: &mut Ctx<'_>) {
+        let Some(fallback) = self.redrive_to else {
+            return;
+        };
+        while let Some(slot) = self.pop_visible() {
+            let msg = self.messages[slot].clone();
+            // Back to the queue that dead-lettered it.
+            let source = msg.source.unwrap_or(fallback);
+            self.counts.redriven_total += 1;
+            self.release_group(slot);
+            self.messages.remove(slot);
+            cx.send_request(source, resent(msg.request, TAG_KIND_FORWARD, cx.me()));
+        }
+    }
+
+    // ----- figures -----
+
+    /// Messages in the queue, wherever they are.
+    fn inside(&self) -> u64 {
+        self.messages.len() as u64
+    }
+
+    fn messages_in(&self, state: Where) -> u64 {
+        let visible = self.count_visible() as u64;
+        match state {
+            Where::Visible => visible,
+            Where::Delayed => self.delayed,
+            Where::InFlight => self.inside() - visible - self.delayed,
+        }
+    }
+
+    fn oldest_age(&self, now: SimTime) -> Option<f64> {
+        let front = match self.queue_type {
+            QueueType::Standard => self
+                .visible
+                .iter()
+                .take(64)
+                .map(|&s| self.messages[s].sent_at)
+                .min(),
+            QueueType::Fifo => self
+                .groups
+                .values()
+                .filter_map(|g| g.messages.front())
+                .map(|&s| self.messages[s].sent_at)
+                .min(),
+        };
+        front.map(|t| now.saturating_since(t).as_secs_f64())
+    }
+
+    /// Writes the queue's gauges into a time-series row.
+    pub(super) fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(0, row);
+        row.queue_length = Some(self.count_visible() as u64);
+        row.messages_in_flight = Some(self.messages_in(Where::InFlight));
+        row.messages_delayed = Some(self.messages_in(Where::Delayed));
+        row.oldest_message_age_s = self.oldest_age(now);
+    }
+
+    /// The queue's figures and its ledger of messages.
+    pub(super) fn report(&self, kind: &'static str) -> ComponentReport {
+        let c = &self.counts;
+        let finished = c.deleted_total + c.dead_lettered_total + c.expired_total + c.redriven_total;
+        let mut report = self
+            .metrics
+            .report(kind, 0)
+            .figure("type", self.queue_type)
+            .figure("sent", c.sent)
+            .figure("received", c.received)
+            .figure("deleted", c.deleted)
+            .figure("redeliveries", c.redeliveries)
+            .figure("duplicate_deliveries", c.duplicate_deliveries)
+            .figure("extra_deliveries", c.extra_deliveries)
+            .figure("dead_lettered", c.dead_lettered)
+            .figure("expired", c.expired)
+            .figure("deduplicated", c.deduplicated)
+            .figure("empty_receives", c.empty_receives)
+            .figure("heartbeats", c.heartbeats)
+            .figure("failed_processing", c.failed_processing)
+            .figure("throttled_sends", c.throttled_sends)
+            .figure("visible_end", self.count_visible())
+            .figure("in_flight_end", self.messages_in(Where::InFlight))
+            .figure("message_age_ms", self.age.summary());
+        report.ledgers.push(Ledger {
+            name: "messages",
+            created: c.sent_total,
+            finished,
+            inside: self.inside(),
+        });
+        report
+    }
+}
