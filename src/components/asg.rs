@@ -464,6 +464,13 @@ fn parse_metric(name: &str) -> Option<MetricName> {
 impl Kind for Spec {
     const KIND: &'static str = "asg";
     const ACCEPTS_REQUESTS: bool = true;
+    const ROLES: super::Roles = super::Roles {
+        load_balancer_target: true,
+        queue_consumer: true,
+        instance_failure: true,
+        fault_injection: true,
+        az_placement: true,
+    };
 
     fn references(&self) -> Vec<Reference<'_>> {
         call_references(self.handler.get_ref())
@@ -568,6 +575,10 @@ impl Kind for Spec {
         Some(super::QueueConsumer::Pollers {
             per_instance: self.vcpus,
         })
+    }
+
+    fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
+        self.azs.as_ref()
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {

@@ -254,6 +254,16 @@ impl Kind for Spec {
         out
     }
 
+    fn item_kb_issue(&self, name: &str, item_kb: f64) -> Option<String> {
+        let max_kb = crate::defaults::dynamodb().max_item_kb as f64;
+        (item_kb > max_kb).then(|| {
+            format!(
+                "`item_kb` must be at most {max_kb} (DynamoDB's item size limit) for a \
+                 workload sending to the table `{name}`, found {item_kb}"
+            )
+        })
+    }
+
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::dynamodb();
         let (rcu, wcu) = match self.mode {

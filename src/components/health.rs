@@ -16,15 +16,12 @@ use crate::engine::{ComponentId, Ctx};
 use crate::message::{Control, Msg, Timer};
 use crate::units::PositiveDuration;
 
-/// Kinds a load balancer can forward to: groups of instances.
-pub const TARGET_KINDS: &[&str] = &["ec2_fleet", "asg"];
-
 /// The `targets` field of a load balancer, for the loader to resolve.
 pub fn targets_reference(targets: &Spanned<String>) -> Vec<Reference<'_>> {
     vec![Reference {
         field: "targets".into(),
         name: targets,
-        expects: Expects::Kinds(TARGET_KINDS),
+        expects: Expects::Role(super::Role::LoadBalancerTarget),
         synchronous: true,
     }]
 }

@@ -212,6 +212,11 @@ const MAX_EVENT_AGE: SimDuration = SimDuration::from_secs(6 * 3600);
 impl Kind for Spec {
     const KIND: &'static str = "lambda";
     const ACCEPTS_REQUESTS: bool = true;
+    const ROLES: super::Roles = super::Roles {
+        queue_consumer: true,
+        fault_injection: true,
+        ..super::Roles::NONE
+    };
 
     fn references(&self) -> Vec<Reference<'_>> {
         let mut refs = call_references(self.handler.get_ref());

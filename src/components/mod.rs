@@ -36,8 +36,54 @@ use crate::metrics::Observe;
 pub enum Expects {
     /// Any component that accepts requests.
     RequestTarget,
-    /// A component of one of these kinds.
-    Kinds(&'static [&'static str]),
+    /// A component of this one kind (a queue's dead-letter queue is a queue).
+    Kind(&'static str),
+    /// A component of any kind with this role ([`Kind::ROLES`]).
+    Role(Role),
+}
+
+/// A part a kind can play in another component's wiring, besides receiving requests.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// A load balancer's `targets`: instances that register with it.
+    LoadBalancerTarget,
+    /// A queue's `consumer` (see [`QueueConsumer`]).
+    QueueConsumer,
+}
+
+/// The roles a kind can play ([`Role`]), and the faults it can suffer.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Roles {
+    /// Load balancers can route to its instances.
+    pub load_balancer_target: bool,
+    /// A queue can name it as its consumer.
+    pub queue_consumer: bool,
+    /// Its instances fail and are replaced (`instance_failure` faults).
+    pub instance_failure: bool,
+    /// Its service time and answers can be tampered with (`latency_injection`,
+    /// `error_injection` faults).
+    pub fault_injection: bool,
+    /// Its instances live in availability zones and go down with one (`az_outage` faults).
+    pub az_placement: bool,
+}
+
+impl Roles {
+    /// No role beyond receiving requests, no fault.
+    pub const NONE: Roles = Roles {
+        load_balancer_target: false,
+        queue_consumer: false,
+        instance_failure: false,
+        fault_injection: false,
+        az_placement: false,
+    };
+
+    /// Whether the kind plays `role`.
+    pub fn has(self, role: Role) -> bool {
+        match role {
+            Role::LoadBalancerTarget => self.load_balancer_target,
+            Role::QueueConsumer => self.queue_consumer,
+        }
+    }
 }
 
 /// A name a spec refers to, for the loader to resolve and check.
@@ -151,13 +197,53 @@ pub trait Kind: DeserializeOwned {
         None
     }
 
-    /// How it reads a queue that names it as its consumer; `None` if it cannot.
+    /// How it reads a queue that names it as its consumer; `None` if it cannot (it then has
+    /// no [`Roles::queue_consumer`]).
     fn queue_consumer(&self) -> Option<QueueConsumer> {
+        None
+    }
+
+    /// The roles it can play in others' wiring and the faults it can suffer.
+    const ROLES: Roles = Roles::NONE;
+
+    /// A layer-4 load balancer sees its clients' connections end to end: workloads sending
+    /// to it tell it when a connection closes.
+    const SEES_CONNECTIONS: bool = false;
+
+    /// Its own `azs` list, for a kind placed in availability zones ([`Roles::az_placement`]).
+    fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
+        None
+    }
+
+    /// Why a workload sending items of `item_kb` KB to it (named `name`) is wrong, if it is
+    /// (a table's item size limit).
+    fn item_kb_issue(&self, _name: &str, _item_kb: f64) -> Option<String> {
         None
     }
 
     /// Builds the running component.
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String>;
+}
+
+/// "a" or "an" before `word`.
+pub fn article(word: &str) -> &'static str {
+    match word.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
+        _ => "a",
+    }
+}
+
+/// Kinds as a message names them: "an alb or an ec2_fleet".
+pub fn kinds_phrase(kinds: &[&str]) -> String {
+    let parts: Vec<String> = kinds
+        .iter()
+        .map(|k| format!("{} {k}", article(k)))
+        .collect();
+    match parts.len() {
+        0 => "nothing".into(),
+        1 => parts[0].clone(),
+        n => format!("{} or {}", parts[..n - 1].join(", "), parts[n - 1]),
+    }
 }
 
 macro_rules! registry {
@@ -174,10 +260,17 @@ macro_rules! registry {
             )*
         }
 
-        /// Every kind a scenario may use, in registry order.
-        pub const KINDS: &[&str] = &[$(<$spec as Kind>::KIND),*];
+        /// Every kind in registry order (the order of their time-series columns).
+        const REGISTRY: &[&str] = &[$(<$spec as Kind>::KIND),*];
 
-        /// Kinds that accept requests, in registry order (for messages).
+        /// Every kind a scenario may use, in alphabetical order (for messages).
+        pub fn kind_names() -> Vec<&'static str> {
+            let mut kinds = REGISTRY.to_vec();
+            kinds.sort_unstable();
+            kinds
+        }
+
+        /// Kinds that accept requests, in alphabetical order (for messages).
         pub fn request_target_kinds() -> Vec<&'static str> {
             let mut kinds = Vec::new();
             $(
@@ -185,6 +278,19 @@ macro_rules! registry {
                     kinds.push(<$spec as Kind>::KIND);
                 }
             )*
+            kinds.sort_unstable();
+            kinds
+        }
+
+        /// Kinds whose [`Roles`] pass `has`, in alphabetical order (for messages).
+        pub fn kinds_where(has: impl Fn(Roles) -> bool) -> Vec<&'static str> {
+            let mut kinds = Vec::new();
+            $(
+                if has(<$spec as Kind>::ROLES) {
+                    kinds.push(<$spec as Kind>::KIND);
+                }
+            )*
+            kinds.sort_unstable();
             kinds
         }
 
@@ -200,7 +306,7 @@ macro_rules! registry {
         }
 
         impl ComponentSpec {
-            /// Deserializes the spec of `kind` (already known to be in [`KINDS`]).
+            /// Deserializes the spec of `kind` (already known to be in [`kind_names`]).
             pub fn deserialize_kind<'de, D: serde::Deserializer<'de>>(
                 kind: &str,
                 d: D,
@@ -242,6 +348,26 @@ macro_rules! registry {
             /// See [`Kind::queue_consumer`].
             pub fn queue_consumer(&self) -> Option<QueueConsumer> {
                 match self { $(ComponentSpec::$variant(s) => s.queue_consumer(),)* }
+            }
+
+            /// See [`Kind::ROLES`].
+            pub fn roles(&self) -> Roles {
+                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::ROLES,)* }
+            }
+
+            /// See [`Kind::SEES_CONNECTIONS`].
+            pub fn sees_connections(&self) -> bool {
+                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::SEES_CONNECTIONS,)* }
+            }
+
+            /// See [`Kind::azs`].
+            pub fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
+                match self { $(ComponentSpec::$variant(s) => s.azs(),)* }
+            }
+
+            /// See [`Kind::item_kb_issue`].
+            pub fn item_kb_issue(&self, name: &str, item_kb: f64) -> Option<String> {
+                match self { $(ComponentSpec::$variant(s) => s.item_kb_issue(name, item_kb),)* }
             }
 
             /// See [`Kind::build`].

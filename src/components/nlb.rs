@@ -169,6 +169,7 @@ pub fn reduce(hash: u64, n: usize) -> usize {
 impl Kind for Spec {
     const KIND: &'static str = "nlb";
     const ACCEPTS_REQUESTS: bool = true;
+    const SEES_CONNECTIONS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
         targets_reference(&self.targets)

@@ -5,7 +5,6 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::impact::{AFTER_LAST_FAILURE, Impact};
-use super::spec::AZ_KINDS;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
@@ -50,7 +49,7 @@ impl Injector {
         let az_targets: Vec<ComponentId> = scenario
             .components
             .iter()
-            .filter(|c| AZ_KINDS.contains(&c.spec.kind()))
+            .filter(|c| c.spec.roles().az_placement)
             .map(|c| ids[&c.name])
             .collect();
         let mut deliveries = Vec::new();

@@ -6,7 +6,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::components::ComponentSpec;
+use crate::components;
 use crate::engine::time::SimDuration;
 use crate::scenario::Scenario;
 use crate::units::{Rate, did_you_mean};
@@ -19,24 +19,18 @@ pub const KINDS: &[&str] = &[
     "error_injection",
 ];
 
-/// Component kinds that have instances (what instance failures apply to).
-const INSTANCE_KINDS: &[&str] = &["ec2_fleet", "asg"];
-
-/// Component kinds whose service time or answers can be tampered with.
-const SERVICE_KINDS: &[&str] = &["ec2_fleet", "asg", "lambda"];
-
-/// The kinds a fault of `kind` applies to, and how to say so.
-fn applies_to(kind: &str) -> (&'static [&'static str], &'static str) {
-    if kind == "instance_failure" {
-        (INSTANCE_KINDS, "an ec2_fleet or an asg")
+/// The kinds a fault of `kind` applies to, as the kinds declare it (`components::Roles`), and how to say
+/// so. (An AZ outage reaches the kinds placed in AZs, `Roles::az_placement`; a load
+/// balancer's nodes are AWS-managed and survive.)
+fn applies_to(kind: &str) -> (Vec<&'static str>, String) {
+    let kinds = if kind == "instance_failure" {
+        components::kinds_where(|r| r.instance_failure)
     } else {
-        (SERVICE_KINDS, "an ec2_fleet, an asg or a lambda")
-    }
+        components::kinds_where(|r| r.fault_injection)
+    };
+    let phrase = components::kinds_phrase(&kinds);
+    (kinds, phrase)
 }
-
-/// Component kinds an AZ outage reaches: those with instances in AZs (a load balancer's nodes
-/// are AWS-managed and survive).
-pub(super) const AZ_KINDS: &[&str] = &["ec2_fleet", "asg"];
 
 /// Largest latency factor accepted.
 const MAX_FACTOR: f64 = 1000.0;
@@ -93,15 +87,6 @@ impl FaultSpec {
     }
 }
 
-/// A component's `azs` list, for the kinds placed in AZs.
-pub fn component_azs(spec: &ComponentSpec) -> Option<&Spanned<Vec<Spanned<String>>>> {
-    match spec {
-        ComponentSpec::Ec2Fleet(s) => s.azs.as_ref(),
-        ComponentSpec::Asg(s) => s.azs.as_ref(),
-        _ => None,
-    }
-}
-
 /// The fields each kind takes: (required, optional).
 fn fields_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
@@ -123,7 +108,7 @@ pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
     for c in &scenario.components {
         out.extend(crate::region::placement_issues(
             scenario.region.as_ref(),
-            component_azs(&c.spec),
+            c.spec.azs(),
         ));
     }
     let end = scenario.duration();
@@ -357,13 +342,9 @@ fn component_issue(scenario: &Scenario, kind: &str, name: &str) -> Option<String
             return None;
         }
         let found = c.spec.kind();
-        let article = if found.starts_with(['a', 'e', 'i', 'o', 'u']) {
-            "an"
-        } else {
-            "a"
-        };
         return Some(format!(
-            "a {kind} fault applies to {phrase}, and `{name}` is {article} {found}"
+            "a {kind} fault applies to {phrase}, and `{name}` is {} {found}",
+            components::article(found)
         ));
     }
     if scenario.workloads.iter().any(|w| w.name.get_ref() == name) {

@@ -22,7 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use diagnostic::{Diagnostic, ScenarioError};
 
-use crate::components::{self, BuildContext, ComponentSpec, Expects, KINDS, Kind as _};
+use crate::components::{self, BuildContext, ComponentSpec, Expects};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
@@ -313,22 +313,12 @@ impl Scenario {
                 }
             }
         }
-        // A table takes items of at most 400 KB.
-        let max_kb = crate::defaults::dynamodb().max_item_kb as f64;
+        // A kind may limit the size of the items sent to it (a table's item size limit).
         for w in &self.workloads {
             if let (Some(kb), Some(c)) = (&w.item_kb, self.component(w.target.get_ref()))
-                && c.spec.kind() == "dynamodb"
-                && *kb.get_ref() > max_kb
+                && let Some(message) = c.spec.item_kb_issue(&c.name, *kb.get_ref())
             {
-                out.push(at(
-                    kb.span(),
-                    format!(
-                        "`item_kb` must be at most {max_kb} (DynamoDB's item size limit) for a \
-                         workload sending to the table `{}`, found {}",
-                        c.name,
-                        kb.get_ref()
-                    ),
-                ));
+                out.push(at(kb.span(), message));
             }
         }
         for (message, span) in components::lambda::account_issues(self) {
@@ -354,16 +344,17 @@ impl Scenario {
         let name = name.get_ref();
         let wanted = match expects {
             Expects::RequestTarget => components::request_target_kinds(),
-            Expects::Kinds(kinds) => kinds.to_vec(),
+            Expects::Kind(kind) => vec![kind],
+            Expects::Role(role) => components::kinds_where(|roles| roles.has(role)),
         };
-        let wanted_text = kinds_phrase(&wanted);
+        let wanted_text = components::kinds_phrase(&wanted);
         if let Some(c) = self.component(name) {
             if wanted.contains(&c.spec.kind()) {
                 return None;
             }
             return Some(format!(
                 "`{name}` is {} {}, but this must name {wanted_text}",
-                article(c.spec.kind()),
+                components::article(c.spec.kind()),
                 c.spec.kind()
             ));
         }
@@ -531,7 +522,9 @@ impl Scenario {
                 workload.record_to(recorder.clone());
             }
             // Only a layer-4 load balancer sees the client's connections end to end.
-            if specs.get(w.target.get_ref()).map(|s| s.kind()) == Some(components::nlb::Spec::KIND)
+            if specs
+                .get(w.target.get_ref())
+                .is_some_and(|s| s.sees_connections())
             {
                 workload.send_connection_closes();
             }
@@ -666,25 +659,26 @@ fn parse_components(root: &DeTable<'_>, out: &mut Vec<Diagnostic>) -> Vec<NamedC
             ));
             continue;
         };
+        let kinds = components::kind_names();
         let Some((kind, kind_span)) = string_field("kind") else {
             out.push(Diagnostic::at(
                 span.clone(),
                 root,
                 format!(
                     "component `{name}` needs a `kind`, one of {}",
-                    KINDS.join(", ")
+                    kinds.join(", ")
                 ),
             ));
             continue;
         };
-        if !KINDS.contains(&kind.as_str()) {
+        if !kinds.contains(&kind.as_str()) {
             out.push(Diagnostic::at(
                 kind_span,
                 root,
                 format!(
                     "unknown kind `{kind}`; expected one of {}{}",
-                    KINDS.join(", "),
-                    did_you_mean(&kind, KINDS)
+                    kinds.join(", "),
+                    did_you_mean(&kind, &kinds)
                 ),
             ));
             continue;
@@ -704,24 +698,4 @@ fn parse_components(root: &DeTable<'_>, out: &mut Vec<Diagnostic>) -> Vec<NamedC
         }
     }
     components
-}
-
-fn article(word: &str) -> &'static str {
-    match word.chars().next() {
-        Some('a' | 'e' | 'i' | 'o' | 'u') => "an",
-        _ => "a",
-    }
-}
-
-/// "an alb or an ec2_fleet".
-fn kinds_phrase(kinds: &[&str]) -> String {
-    let parts: Vec<String> = kinds
-        .iter()
-        .map(|k| format!("{} {k}", article(k)))
-        .collect();
-    match parts.len() {
-        0 => "nothing".into(),
-        1 => parts[0].clone(),
-        n => format!("{} or {}", parts[..n - 1].join(", "), parts[n - 1]),
-    }
 }

@@ -51,7 +51,7 @@ fn a_kinds_name_appears_only_in_its_own_files_and_the_registry() {
             continue;
         }
         let code = production_code(&std::fs::read_to_string(file).unwrap());
-        for kind in awsim::components::KINDS {
+        for kind in awsim::components::kind_names() {
             if belongs_to(file, kind) {
                 continue;
             }

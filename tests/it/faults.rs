@@ -667,7 +667,7 @@ fn bad_faults_are_rejected_with_positions() {
             "[[fault]]\nkind = \"error_injection\"\ncomponent = \"lb\"\nat = \"1m\"\nduration = \"1m\"\nfraction = 0.1\n",
             &[
                 "case.toml:25:",
-                "applies to an ec2_fleet, an asg or a lambda",
+                "applies to an asg, an ec2_fleet or a lambda",
                 "`lb` is an alb",
             ],
         ),

@@ -1408,7 +1408,7 @@ fn a_load_balancer_cannot_consume() {
         "case.toml:14:12: ",
         &[
             "component `jobs`, field `consumer`",
-            "`web-alb` is an alb, but this must name an ec2_fleet, an asg or a lambda",
+            "`web-alb` is an alb, but this must name an asg, an ec2_fleet or a lambda",
         ],
     );
 }
@@ -1422,7 +1422,7 @@ fn a_workload_cannot_consume() {
         &[
             "field `consumer`",
             "`orders` is a workload",
-            "expected an ec2_fleet, an asg or a lambda",
+            "expected an asg, an ec2_fleet or a lambda",
         ],
     );
 }

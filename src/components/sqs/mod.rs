@@ -139,12 +139,6 @@ impl QueueType {
     }
 }
 
-/// The kinds a `consumer` may name, in the order the loader's messages list them. The build
-/// does not read them: it asks the consumer's spec how it reads a queue
-/// ([`Kind::queue_consumer`]).
-const CONSUMER_KINDS: &[&str] = &["ec2_fleet", "asg", "lambda"];
-const QUEUE_KINDS: &[&str] = &["sqs"];
-
 const HOUR: u64 = 3600;
 const MAX_VISIBILITY: SimDuration = SimDuration::from_secs(12 * HOUR);
 const MIN_RETENTION: SimDuration = SimDuration::from_secs(60);
@@ -196,7 +190,7 @@ impl Kind for Spec {
             refs.push(Reference {
                 field: "dead_letter_queue".into(),
                 name: dlq,
-                expects: Expects::Kinds(QUEUE_KINDS),
+                expects: Expects::Kind(Self::KIND),
                 synchronous: false,
             });
         }
@@ -204,7 +198,7 @@ impl Kind for Spec {
             refs.push(Reference {
                 field: "consumer".into(),
                 name: c,
-                expects: Expects::Kinds(CONSUMER_KINDS),
+                expects: Expects::Role(super::Role::QueueConsumer),
                 synchronous: false,
             });
         }
