@@ -43,7 +43,7 @@ use serde::Deserialize;
 use serde::de::{self, SeqAccess, Visitor};
 use toml::Spanned;
 
-use super::handler::{Handler, StepSpec, call_references};
+use super::handler::{Handler, StepSpec, call_references, empty_handler};
 use super::instances::Pool;
 use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
@@ -189,13 +189,7 @@ impl Kind for Spec {
                 );
             }
         }
-        if self.handler.get_ref().is_empty() {
-            issue(
-                "handler",
-                "needs at least one step, e.g. [ { compute = \"40ms\" } ]".into(),
-                self.handler.span(),
-            );
-        }
+        issues.extend(empty_handler(&self.handler));
         issues
     }
 
@@ -224,6 +218,7 @@ impl Kind for Spec {
             *self.vcpus.get_ref(),
             self.max_queue,
             cx.warmup_end,
+            FleetTimer::Step,
         );
         for speed in self.speeds() {
             pool.add_instance(speed, SimTime::ZERO);
@@ -252,9 +247,17 @@ impl Kind for Spec {
     }
 }
 
+crate::timers! {
+    /// The timers of a fleet.
+    enum FleetTimer {
+        /// A handler step of one of the pool's jobs ended (the job's id).
+        Step,
+    }
+}
+
 /// A running fleet: a pool whose instances are all in service from the start.
 pub struct Ec2Fleet {
-    pool: Pool,
+    pool: Pool<FleetTimer>,
     next_instance: usize,
     /// AZ index of each instance.
     instance_az: Vec<u8>,
@@ -319,8 +322,16 @@ impl Component for Ec2Fleet {
             }
             Msg::Control(Control::Fault(action)) => self.on_fault(action, cx),
             Msg::Control(_) => {}
-            other => {
-                self.pool.handle(other, cx);
+            Msg::Timer(timer) => match FleetTimer::from(timer) {
+                FleetTimer::Step(job) => {
+                    self.pool.on_step_done(job, cx);
+                }
+            },
+            Msg::Response(response) => {
+                self.pool.on_response(response, cx);
+            }
+            Msg::Lost(request) => {
+                self.pool.on_lost(request, cx);
             }
         }
     }

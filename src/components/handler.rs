@@ -14,8 +14,12 @@
 //! trace recorded for the request (Azure Functions 2021 durations, or a CSV `duration`
 //! column) as it is, not divided by the speed factor: the recording already reflects the
 //! machine it ran on; a request with no recorded duration fails that step with a 500, counted
-//! as an error, so a miswired scenario shows instead of running with made-up times. Every model with servers (EC2 fleets, later Auto
-//! Scaling Groups and Lambda functions) runs its handler through [`Handler::next`].
+//! as an error, so a miswired scenario shows instead of running with made-up times.
+//!
+//! Every model with servers (EC2 fleets, Auto Scaling Groups, Lambda functions) runs its
+//! handler through [`Handler::advance`], one step at a time: the interpreter is written once, so
+//! a step means the same everywhere. The server keeps only what differs: where the request
+//! waits, what the CPU time costs it, and how it answers.
 
 use std::fmt;
 
@@ -23,11 +27,12 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, Visitor};
 use toml::Spanned;
 
+use super::injected::Injected;
 use crate::dist::{Dist, DistSpec};
-use crate::engine::ComponentId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimDuration;
-use crate::message::{Connection, Op, Request};
+use crate::engine::{ComponentId, Ctx};
+use crate::message::{Connection, NO_ROUTE, Op, Recorded, Request, Timer};
 
 /// A duration given either as a plain value (`"5ms"`) or as a distribution table.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,24 +40,27 @@ pub struct DurationDist(pub DistSpec);
 
 impl<'de> Deserialize<'de> for DurationDist {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DurationDist;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str(
-                    "a duration like \"40ms\" or a distribution like { dist = \"exponential\", \
-                     mean = \"40ms\" }",
-                )
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<DurationDist, E> {
-                let value = crate::units::parse_duration(s).map_err(E::custom)?;
-                Ok(DurationDist(DistSpec::constant(value)))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DurationDist, A::Error> {
-                DistSpec::deserialize(de::value::MapAccessDeserializer::new(map)).map(DurationDist)
-            }
-        }
-        d.deserialize_any(V)
+        d.deserialize_any(DurationVisitor)
+    }
+}
+
+/// Reads a [`DurationDist`]; `compute` steps read theirs with it too.
+struct DurationVisitor;
+
+impl<'de> Visitor<'de> for DurationVisitor {
+    type Value = DurationDist;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a duration like \"40ms\" or a distribution like { dist = \"exponential\", \
+             mean = \"40ms\" }",
+        )
+    }
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<DurationDist, E> {
+        let value = crate::units::parse_duration(s).map_err(E::custom)?;
+        Ok(DurationDist(DistSpec::constant(value)))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DurationDist, A::Error> {
+        DistSpec::deserialize(de::value::MapAccessDeserializer::new(map)).map(DurationDist)
     }
 }
 
@@ -78,12 +86,10 @@ impl<'de> Deserialize<'de> for ComputeSpec {
                 if s == "from_trace" {
                     return Ok(ComputeSpec::FromTrace);
                 }
-                let value = crate::units::parse_duration(s).map_err(E::custom)?;
-                Ok(ComputeSpec::Time(DurationDist(DistSpec::constant(value))))
+                DurationVisitor.visit_str(s).map(ComputeSpec::Time)
             }
             fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ComputeSpec, A::Error> {
-                DistSpec::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(|d| ComputeSpec::Time(DurationDist(d)))
+                DurationVisitor.visit_map(map).map(ComputeSpec::Time)
             }
         }
         d.deserialize_any(V)
@@ -239,7 +245,7 @@ enum Step {
 
 /// What the server must do next for a request.
 #[derive(Copy, Clone, Debug, PartialEq)]
-pub enum Next {
+enum Next {
     /// Hold the request for this long; `cpu` tells whether the CPU is busy meanwhile.
     Wait {
         /// How long.
@@ -254,6 +260,34 @@ pub enum Next {
     /// The step cannot run for this request (`compute = "from_trace"` without a recorded
     /// duration): answer with a 500.
     Fail,
+}
+
+/// A request a server runs its handler for, as [`Handler::advance`] needs it.
+pub struct Serving<'a> {
+    /// The request (a call sends a copy of it, shaped by the call step).
+    pub request: &'a Request,
+    /// Index of the next step; `advance` moves it on.
+    pub step: &'a mut u16,
+    /// The server's name for this run (its slot and generation): the step timer's payload and
+    /// the calls' tag, by which the timer or the answer finds the run again.
+    pub id: u64,
+}
+
+/// Where a request's handler stands once [`Handler::advance`] has taken a step.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Progress {
+    /// A compute (`cpu`) or sleep step runs until the step timer fires.
+    Waiting {
+        /// True for compute steps: the server's CPU is busy meanwhile.
+        cpu: bool,
+    },
+    /// A call is out; its answer lets the handler go on (or fails the request).
+    Calling,
+    /// Every step ran: the server answers the request.
+    Done,
+    /// The step cannot run for this request (`compute = "from_trace"` without a recorded
+    /// duration): the server answers 500.
+    Failed,
 }
 
 /// A built handler: its steps, ready to run.
@@ -285,7 +319,7 @@ impl Handler {
 
     /// What step `index` asks for (`Done` past the last). Compute time is divided by `speed`;
     /// `recorded` is the request's recorded service time, if any.
-    pub fn next(
+    fn next(
         &self,
         index: usize,
         speed: f64,
@@ -317,6 +351,43 @@ impl Handler {
         }
     }
 
+    /// Takes the next step of `run`'s handler on a server of `speed` under `injected` faults: a
+    /// compute or sleep step (stretched by an injected slowdown) arms the server's step timer,
+    /// made by `step_timer` from `run.id`; a call sends the request's copy to the callee, tagged
+    /// `run.id`. Either way `run.step` moves on, and the timer or the call's answer is the
+    /// server's cue to advance again. Draws the step's time from `cx`'s stream.
+    pub fn advance<T: Into<Timer>>(
+        &self,
+        run: Serving<'_>,
+        speed: f64,
+        injected: &Injected,
+        step_timer: impl FnOnce(u64) -> T,
+        cx: &mut Ctx<'_>,
+    ) -> Progress {
+        let recorded = run.request.recorded_duration.get();
+        match self.next(*run.step as usize, speed, cx.rng(), recorded) {
+            Next::Wait { delay, cpu } => {
+                *run.step += 1;
+                cx.set_timer(injected.stretch(delay), step_timer(run.id));
+                Progress::Waiting { cpu }
+            }
+            Next::Call(to, shape) => {
+                *run.step += 1;
+                let call = Request {
+                    reply_to: cx.me(),
+                    tag: run.id,
+                    route: NO_ROUTE,
+                    recorded_duration: Recorded::NONE,
+                    ..shape.apply(*run.request)
+                };
+                cx.send_request(to, call);
+                Progress::Calling
+            }
+            Next::Done => Progress::Done,
+            Next::Fail => Progress::Failed,
+        }
+    }
+
     /// Mean CPU time of one request at speed 1, in seconds (for utilisation estimates).
     pub fn mean_compute_secs(&self) -> f64 {
         self.steps
@@ -327,6 +398,16 @@ impl Handler {
             })
             .sum()
     }
+}
+
+/// The issue of a handler without steps (a server must do something to answer), if `steps`
+/// is empty.
+pub fn empty_handler(steps: &Spanned<Vec<StepSpec>>) -> Option<super::SpecIssue> {
+    steps.get_ref().is_empty().then(|| super::SpecIssue {
+        field: "handler".into(),
+        message: "needs at least one step, e.g. [ { compute = \"40ms\" } ]".into(),
+        span: steps.span(),
+    })
 }
 
 /// The callees named in `steps` as references (field `handler[1].call`): synchronous calls

@@ -20,15 +20,12 @@
 
 use std::collections::VecDeque;
 
-use super::handler::{Handler, Next};
+use super::handler::{Handler, Progress, Serving};
 use crate::engine::Ctx;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
-use crate::message::{FaultAction, Msg, NO_ROUTE, Outcome, Request, Response, Timer};
+use crate::message::{FaultAction, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWeighted};
-
-/// Timer kind the pool uses for its jobs; owners use other kinds for their own timers.
-pub const TIMER_STEP_DONE: u32 = 0;
 
 /// One instance of the pool.
 #[derive(Clone, Debug)]
@@ -59,9 +56,13 @@ struct Job {
     generation: u32,
 }
 
-/// Instances, their jobs, and the metrics they share.
-pub struct Pool {
+/// Instances, their jobs, and the metrics they share. `T` is the owner's timer enum: the pool
+/// sets its step timers in the owner's timer space, as the variant the owner gave it.
+pub struct Pool<T> {
     handler: Handler,
+    /// Makes the owner's timer for a job's handler step (e.g. `AsgTimer::Step`); the owner
+    /// hands its payload back to [`Pool::on_step_done`].
+    step_timer: fn(u64) -> T,
     vcpus: u32,
     max_queue: Option<u32>,
     instances: Vec<Instance>,
@@ -95,12 +96,19 @@ fn job_id(generation: u32, slot: u32) -> u64 {
     ((generation as u64) << 32) | slot as u64
 }
 
-impl Pool {
+impl<T: Into<Timer>> Pool<T> {
     /// An empty pool whose instances have `vcpus` workers and queue at most `max_queue`
-    /// requests each, running `handler`.
-    pub fn new(handler: Handler, vcpus: u32, max_queue: Option<u32>, warmup_end: SimTime) -> Self {
+    /// requests each, running `handler`; its step timers are `step_timer(job)`.
+    pub fn new(
+        handler: Handler,
+        vcpus: u32,
+        max_queue: Option<u32>,
+        warmup_end: SimTime,
+        step_timer: fn(u64) -> T,
+    ) -> Self {
         Pool {
             handler,
+            step_timer,
             vcpus,
             max_queue,
             instances: Vec::new(),
@@ -310,44 +318,26 @@ impl Pool {
     /// Runs job `slot` up to its next wait, call, or its end.
     fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let job = &mut self.jobs[slot];
-        let id = job_id(job.generation, slot);
         let inst = &mut self.instances[job.instance as usize];
-        let recorded = job.request.recorded_duration.get();
-        match self
+        let run = Serving {
+            request: &job.request,
+            step: &mut job.step,
+            id: job_id(job.generation, slot),
+        };
+        let progress = self
             .handler
-            .next(job.step as usize, inst.speed, cx.rng(), recorded)
-        {
-            Next::Wait { delay, cpu } => {
-                let delay = self.injected.stretch(delay);
-                job.step += 1;
-                if cpu {
-                    job.on_cpu = true;
-                    inst.cpu
-                        .set(cx.now(), cx.warmup_end(), inst.cpu.value() + 1.0);
-                    let busy = self.busy_cpus.value() + 1.0;
-                    self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
-                }
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_STEP_DONE,
-                        id,
-                    },
-                );
+            .advance(run, inst.speed, &self.injected, self.step_timer, cx);
+        match progress {
+            Progress::Waiting { cpu: true } => {
+                job.on_cpu = true;
+                inst.cpu
+                    .set(cx.now(), cx.warmup_end(), inst.cpu.value() + 1.0);
+                let busy = self.busy_cpus.value() + 1.0;
+                self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
             }
-            Next::Call(to, shape) => {
-                job.step += 1;
-                let call = Request {
-                    reply_to: cx.me(),
-                    tag: id,
-                    route: NO_ROUTE,
-                    recorded_duration: crate::message::Recorded::NONE,
-                    ..shape.apply(job.request)
-                };
-                cx.send_request(to, call);
-            }
-            Next::Done => self.finish(slot, Outcome::Ok, cx),
-            Next::Fail => self.finish(slot, Outcome::Error(500), cx),
+            Progress::Waiting { cpu: false } | Progress::Calling => {}
+            Progress::Done => self.finish(slot, Outcome::Ok, cx),
+            Progress::Failed => self.finish(slot, Outcome::Error(500), cx),
         }
     }
 
@@ -358,10 +348,10 @@ impl Pool {
         (self.jobs.is_live(slot) && self.jobs[slot].generation == generation).then_some(slot)
     }
 
-    /// Handles one of the pool's own timers. Returns the instance whose job ended, if one did.
-    pub fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) -> Option<u32> {
-        debug_assert_eq!(timer.kind, TIMER_STEP_DONE);
-        let slot = self.live_job(timer.id)?;
+    /// Handles the step timer of job `id` (the payload of the owner's step-timer variant).
+    /// Returns the instance whose job ended, if one did.
+    pub fn on_step_done(&mut self, id: u64, cx: &mut Ctx<'_>) -> Option<u32> {
+        let slot = self.live_job(id)?;
         let job = &mut self.jobs[slot];
         let instance = job.instance;
         if job.on_cpu {
@@ -548,15 +538,9 @@ impl Pool {
             )
     }
 
-    /// Routes a message that belongs to the pool (its timers, answers to its jobs' calls).
-    /// Returns the instance whose job ended, if one did.
-    pub fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) -> Option<u32> {
-        match msg {
-            Msg::Timer(timer) => self.on_timer(timer, cx),
-            Msg::Response(response) => self.on_response(response, cx),
-            // A call to a component whose instance was lost: the call failed (timed out).
-            Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
-            Msg::Request(_) | Msg::Control(_) => None,
-        }
+    /// Handles a call a job made whose callee's instance was lost: the call failed (timed
+    /// out). Returns the instance whose job ended, if one did.
+    pub fn on_lost(&mut self, request: Request, cx: &mut Ctx<'_>) -> Option<u32> {
+        self.on_response(Msg::lost_as_timeout(request), cx)
     }
 }

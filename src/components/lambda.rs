@@ -61,7 +61,7 @@ use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::handler::{DurationDist, Handler, Next, StepSpec, call_references};
+use super::handler::{DurationDist, Handler, Progress, Serving, StepSpec, call_references};
 use super::{BuildContext, ComponentSpec, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
@@ -720,36 +720,21 @@ impl Lambda {
 
     fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let inv = &mut self.invocations[slot];
-        let id = job_id(inv.generation, slot);
-        let step = inv.step.expect("handler running");
-        let recorded = inv.request.recorded_duration.get();
+        let run = Serving {
+            id: job_id(inv.generation, slot),
+            request: &inv.request,
+            step: inv.step.as_mut().expect("handler running"),
+        };
+        let step_timer = |id| Timer {
+            kind: TIMER_STEP_DONE,
+            id,
+        };
         match self
             .handler
-            .next(step as usize, self.speed, cx.rng(), recorded)
+            .advance(run, self.speed, &self.injected, step_timer, cx)
         {
-            Next::Wait { delay, .. } => {
-                let delay = self.injected.stretch(delay);
-                inv.step = Some(step + 1);
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_STEP_DONE,
-                        id,
-                    },
-                );
-            }
-            Next::Call(to, shape) => {
-                inv.step = Some(step + 1);
-                let call = Request {
-                    reply_to: cx.me(),
-                    tag: id,
-                    route: NO_ROUTE,
-                    recorded_duration: crate::message::Recorded::NONE,
-                    ..shape.apply(inv.request)
-                };
-                cx.send_request(to, call);
-            }
-            Next::Done => {
+            Progress::Waiting { .. } | Progress::Calling => {}
+            Progress::Done => {
                 let failed = self.failure_probability > 0.0
                     && cx.rng().random::<f64>() < self.failure_probability;
                 let outcome = if failed {
@@ -759,7 +744,7 @@ impl Lambda {
                 };
                 self.finish(slot, outcome, cx);
             }
-            Next::Fail => self.finish(slot, Outcome::Error(500), cx),
+            Progress::Failed => self.finish(slot, Outcome::Error(500), cx),
         }
     }
 

@@ -1,0 +1,379 @@
+//! The life of the group's instances: launch, in service, health-check grace, failure and
+//! replacement, draining and termination, and the requests that reach them.
+
+use rand::Rng;
+
+use super::spec::{HealthCheckType, TerminationPolicy};
+use super::{Asg, AsgTimer, Instance, State, until};
+use crate::engine::Ctx;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::message::{Control, Msg, NO_ROUTE, Outcome, Request};
+
+impl Asg {
+    /// Instances that count toward capacity: pending or in service and not being replaced.
+    pub(super) fn active(&self) -> u32 {
+        self.instances
+            .iter()
+            .filter(|i| {
+                matches!(i.state, State::Pending | State::InService)
+                    && !i.replacing
+                    && !i.rebalancing
+            })
+            .count() as u32
+    }
+
+    /// Adds a pending instance launched at `now`, in the AZ a launch goes to; returns its id.
+    pub(super) fn push_pending(&mut self, now: SimTime) -> u32 {
+        let id = self.instances.len() as u32;
+        let az = self.launch_az();
+        let simple_activity = self.simple.tagging();
+        self.instances
+            .push(Instance::pending(az, now, simple_activity));
+        id
+    }
+
+    /// Launches an instance: in service after its `launch_time`.
+    pub(super) fn launch(&mut self, cx: &mut Ctx<'_>) {
+        let id = self.push_pending(cx.now());
+        if self.simple.tagging() {
+            self.simple.join();
+        }
+        let delay = self.launch_time.sample(cx.rng());
+        cx.set_timer(delay, AsgTimer::Launched(id as u64));
+    }
+
+    /// Puts instance `id` in service at once (instances present when the run starts, and
+    /// launches that complete).
+    pub(super) fn put_in_service(&mut self, id: u32, healthy_from_start: bool, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let pool_index = self.pool.add_instance(self.speed, now);
+        self.by_pool.push(id);
+        let inst = &mut self.instances[id as usize];
+        inst.state = State::InService;
+        inst.in_service_at = Some(now);
+        // Instances present from the start are warm already.
+        inst.warm_from = if healthy_from_start {
+            now
+        } else {
+            now + self.warmup
+        };
+        inst.pool_index = Some(pool_index);
+        for &lb in &self.load_balancers {
+            cx.send(
+                lb,
+                Msg::Control(Control::Register {
+                    instance: pool_index,
+                    healthy: healthy_from_start,
+                    az: inst.az,
+                }),
+            );
+        }
+        if let Some(mtbf) = self.mtbf {
+            let mean = mtbf.as_secs_f64();
+            let u: f64 = cx.rng().random();
+            let delay = SimDuration::from_secs_f64(-(1.0 - u).ln() * mean);
+            cx.set_timer(delay, AsgTimer::RandomFailure(id as u64));
+        }
+        if !healthy_from_start && self.grace > SimDuration::ZERO {
+            cx.set_timer(self.grace, AsgTimer::GraceOver(id as u64));
+        }
+    }
+
+    /// Instance `id`'s launch completed (unless it was abandoned meanwhile): it goes in service.
+    pub(super) fn on_launched(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        if self.instances[id as usize].state != State::Pending {
+            return;
+        }
+        let from = self.desired;
+        self.put_in_service(id, false, cx);
+        self.instance_settled(id, cx.now());
+        self.record(
+            cx.now(),
+            "in_service",
+            from,
+            from,
+            format!("instance {id} in service"),
+        );
+        self.update_counts(cx.now());
+        if self.instances[id as usize].rebalancing {
+            // The new instance serves: one from the most populated AZ goes.
+            self.instances[id as usize].rebalancing = false;
+            self.rebalanced += 1;
+            self.reconcile(cx);
+            self.rebalance(cx);
+        }
+    }
+
+    /// Instance `id`'s grace period is over: a failure during it is acted on now.
+    pub(super) fn on_grace_over(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let inst = &self.instances[id as usize];
+        if inst.failed || (inst.unreachable && self.health_check_type == HealthCheckType::Ec2) {
+            self.mark_unhealthy(id, "failed its EC2 status check", cx);
+        } else if inst.lb_unhealthy && self.health_check_type == HealthCheckType::Elb {
+            // A verdict given during the grace period counts once it is over.
+            self.mark_unhealthy(id, "failed its load balancer health checks", cx);
+        }
+    }
+
+    /// Launches or terminates instances until the active ones match `desired`.
+    pub(super) fn reconcile(&mut self, cx: &mut Ctx<'_>) {
+        while self.active() < self.desired {
+            self.launch(cx);
+        }
+        while self.active() > self.desired {
+            // Scale-in keeps the AZs balanced: the most populated AZ loses an instance (ties
+            // to the last listed, so launches and terminations do not chase each other).
+            let counts = self.per_az();
+            let Some(k) = (0..self.azs.len()).max_by_key(|&k| (counts[k], k)) else {
+                break;
+            };
+            let az = self.azs[k];
+            let candidate = self.instances.iter().enumerate().filter(|(_, i)| {
+                matches!(i.state, State::Pending | State::InService)
+                    && !i.replacing
+                    && !i.rebalancing
+                    && i.az == az
+            });
+            let chosen = match self.termination_policy {
+                TerminationPolicy::OldestInstance => {
+                    candidate.min_by_key(|(k, i)| (i.launched_at, *k))
+                }
+                TerminationPolicy::NewestInstance => {
+                    candidate.max_by_key(|(k, i)| (i.launched_at, *k))
+                }
+            };
+            let Some((id, _)) = chosen else { break };
+            self.terminate(id as u32, cx);
+        }
+        self.update_counts(cx.now());
+    }
+
+    /// Starts terminating instance `id`: a pending one stops at once; an in-service one drains.
+    fn terminate(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        if self.simple.tagging() && !self.instances[id as usize].simple_activity {
+            self.instances[id as usize].simple_activity = true;
+            self.simple.join();
+        }
+        let inst = &mut self.instances[id as usize];
+        match inst.state {
+            State::Pending => {
+                inst.state = State::Terminated;
+                self.instance_settled(id, cx.now());
+            }
+            State::InService => {
+                inst.state = State::Draining;
+                inst.drain_acks = self.load_balancers.len() as u32;
+                let pool_index = inst.pool_index.expect("in service");
+                if self.load_balancers.is_empty() {
+                    self.finish_if_drained(pool_index, cx);
+                } else {
+                    self.deregister(pool_index, cx);
+                }
+            }
+            State::Draining | State::Terminated => {}
+        }
+    }
+
+    /// Every load balancer (and queue) stops sending to the instance at `pool_index`; each
+    /// answers [`Control::Drained`] once it has drained.
+    fn deregister(&self, pool_index: u32, cx: &mut Ctx<'_>) {
+        for &lb in &self.load_balancers {
+            cx.send(
+                lb,
+                Msg::Control(Control::Deregister {
+                    instance: pool_index,
+                }),
+            );
+        }
+    }
+
+    /// Without a load balancer, a draining instance terminates when it holds no request.
+    fn finish_if_drained(&mut self, pool_index: u32, cx: &mut Ctx<'_>) {
+        let id = self.by_pool[pool_index as usize];
+        if self.instances[id as usize].state == State::Draining && self.pool.load(pool_index) == 0 {
+            self.finish_termination(id, cx);
+        }
+    }
+
+    fn finish_termination(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inst = &mut self.instances[id as usize];
+        if inst.state == State::Terminated {
+            return;
+        }
+        inst.state = State::Terminated;
+        if let Some(p) = inst.pool_index {
+            // Anything still held after the deregistration delay is cut off (502).
+            self.pool.crash(p, cx);
+            self.pool.remove(p, now);
+        }
+        self.instance_settled(id, now);
+        self.update_counts(now);
+    }
+
+    /// The instance routed requests go to when nobody chose one.
+    fn direct_target(&mut self) -> Option<u32> {
+        let serving: Vec<u32> = self
+            .instances
+            .iter()
+            .filter(|i| i.state == State::InService && !i.failed)
+            .filter_map(|i| i.pool_index)
+            .collect();
+        if serving.is_empty() {
+            return None;
+        }
+        let i = self.next_direct % serving.len();
+        self.next_direct = self.next_direct.wrapping_add(1);
+        Some(serving[i])
+    }
+
+    pub(super) fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let target = if request.route != NO_ROUTE {
+            self.routed_requests += 1;
+            Some(request.route)
+        } else {
+            self.direct_target()
+        };
+        match target {
+            Some(p) if (p as usize) < self.by_pool.len() => {
+                let id = self.by_pool[p as usize] as usize;
+                let inst = &self.instances[id];
+                if inst.unreachable && !inst.failed && inst.state != State::Terminated {
+                    // Its AZ is down: the request vanishes.
+                    self.pool.swallow(request, cx);
+                } else if inst.failed || inst.state == State::Terminated {
+                    // Nothing listens there any more: the connection is refused.
+                    self.pool.refuse(request, Outcome::Error(502), cx);
+                } else {
+                    self.pool.accept(request, p, cx);
+                }
+            }
+            _ => self.pool.refuse(request, Outcome::Error(503), cx),
+        }
+    }
+
+    pub(super) fn mark_unhealthy(&mut self, id: u32, reason: &str, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let inst = &self.instances[id as usize];
+        if inst.replacing || inst.state != State::InService {
+            return;
+        }
+        // Health checks do not count during the grace period after launch.
+        // (It runs from when the instance came into service; the starting instances have none.)
+        if inst.launched_at > SimTime::ZERO
+            && inst.in_service_at.is_some_and(|t| now < t + self.grace)
+        {
+            return;
+        }
+        self.instances[id as usize].replacing = true;
+        self.replaced += 1;
+        let d = self.desired;
+        self.record(now, "replace", d, d, format!("instance {id} {reason}"));
+        // Terminate it now (nothing useful can drain from a failed instance) and launch a
+        // replacement.
+        let pool_index = self.instances[id as usize].pool_index.expect("in service");
+        self.instances[id as usize].state = State::Draining;
+        self.deregister(pool_index, cx);
+        self.finish_termination(id, cx);
+        self.reconcile(cx);
+    }
+
+    pub(super) fn fail(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let inst = &mut self.instances[id as usize];
+        if inst.state != State::InService || inst.failed {
+            return;
+        }
+        inst.failed = true;
+        let pool_index = inst.pool_index.expect("in service");
+        self.pool.crash(pool_index, cx);
+        // EC2 status checks see a failed instance (after the grace period).
+        self.mark_unhealthy(id, "failed its EC2 status check", cx);
+    }
+
+    pub(super) fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
+        match control {
+            Control::HealthCheck { instance, from } => {
+                let id = self.by_pool.get(instance as usize).copied();
+                let healthy = id.is_some_and(|id| {
+                    let i = &self.instances[id as usize];
+                    !i.failed
+                        && !i.unreachable
+                        && matches!(i.state, State::InService | State::Draining)
+                });
+                cx.send(
+                    from,
+                    Msg::Control(Control::HealthCheckResult { instance, healthy }),
+                );
+            }
+            Control::TargetHealth { instance, healthy } => {
+                let id = self.by_pool[instance as usize];
+                self.instances[id as usize].lb_unhealthy = !healthy;
+                if !healthy && self.health_check_type == HealthCheckType::Elb {
+                    let id = self.by_pool[instance as usize];
+                    self.mark_unhealthy(id, "failed its load balancer health checks", cx);
+                }
+            }
+            Control::Drained { instance } => {
+                // Terminate once every load balancer and queue has drained the instance.
+                let id = self.by_pool[instance as usize];
+                let inst = &mut self.instances[id as usize];
+                if inst.state == State::Draining {
+                    inst.drain_acks = inst.drain_acks.saturating_sub(1);
+                    if inst.drain_acks == 0 {
+                        self.finish_termination(id, cx);
+                    }
+                }
+            }
+            Control::QueueDepth { visible } => {
+                self.backlog += visible;
+            }
+            Control::Fault(action) => self.on_fault(action, cx),
+            Control::QueryDepth { .. }
+            | Control::Register { .. }
+            | Control::ConnectionClosed { .. }
+            | Control::Deregister { .. }
+            | Control::HealthCheckResult { .. } => {
+                debug_assert!(false, "an asg does not receive {control:?}")
+            }
+        }
+    }
+
+    /// Failures given in `failures`, entry `index` (of the entries sorted by time), are due:
+    /// the oldest in-service instances that have not failed fail; the next entry is armed.
+    pub(super) fn on_failure(&mut self, index: usize, cx: &mut Ctx<'_>) {
+        let count = self.failures[index].count;
+        let mut victims: Vec<u32> = (0..self.instances.len() as u32)
+            .filter(|&id| {
+                let i = &self.instances[id as usize];
+                i.state == State::InService && !i.failed
+            })
+            .collect();
+        victims.truncate(count as usize);
+        for id in victims {
+            self.fail(id, cx);
+        }
+        if let Some(next) = self.failures.get(index + 1) {
+            cx.set_timer(
+                until(next.at, cx.now()),
+                AsgTimer::Failure((index + 1) as u64),
+            );
+        }
+    }
+
+    /// Instance `id` finished launching or terminating: if a simple activity started it, count
+    /// it done.
+    pub(super) fn instance_settled(&mut self, id: u32, now: SimTime) {
+        let inst = &mut self.instances[id as usize];
+        if inst.simple_activity {
+            inst.simple_activity = false;
+            self.simple.step_done(1, now);
+        }
+    }
+
+    /// After a job ends: a draining instance without load balancers terminates once idle.
+    pub(super) fn finish_if_drained_direct(&mut self, pool_index: u32, cx: &mut Ctx<'_>) {
+        if self.load_balancers.is_empty() {
+            self.finish_if_drained(pool_index, cx);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! What a group reports: its scaling activities (`scaling_activities.csv` and the summary),
+//! its capacity in the time series, and its figures at the end of the run.
+
+use super::{Asg, Spec, State};
+use crate::components::Kind;
+use crate::engine::time::SimTime;
+use crate::metrics::{CapacityRow, ComponentReport, Observe, SeriesRow};
+
+/// One scaling activity, for `scaling_activities.csv` and the summary.
+#[derive(Clone, Debug, serde::Serialize)]
+pub(super) struct Activity {
+    time_s: f64,
+    activity: &'static str,
+    desired_from: u32,
+    desired_to: u32,
+    reason: String,
+}
+
+impl Asg {
+    /// Records a scaling activity at `now`: the desired capacity went `from` → `to`, and why.
+    pub(super) fn record(
+        &mut self,
+        now: SimTime,
+        activity: &'static str,
+        from: u32,
+        to: u32,
+        reason: String,
+    ) {
+        self.activities.push(Activity {
+            time_s: now.as_secs_f64(),
+            activity,
+            desired_from: from,
+            desired_to: to,
+            reason,
+        });
+    }
+
+    /// Recounts the instances by state after a change (the time series' capacity columns,
+    /// the maxima and the billed instance-hours).
+    pub(super) fn update_counts(&mut self, now: SimTime) {
+        let mut c = CapacityRow {
+            desired: self.desired as u64,
+            ..CapacityRow::default()
+        };
+        for i in &self.instances {
+            match i.state {
+                State::Pending => c.pending += 1,
+                State::InService => c.in_service += 1,
+                State::Draining => c.draining += 1,
+                State::Terminated => {}
+            }
+        }
+        self.counts = c;
+        self.desired_max = self.desired_max.max(self.desired);
+        self.in_service_max = self.in_service_max.max(c.in_service as u32);
+        // Billed while running: in service or draining.
+        let running = (c.in_service + c.draining) as f64;
+        self.in_service_hours.set(now, self.warmup_end, running);
+    }
+}
+
+impl Observe for Asg {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.pool.in_flight()
+    }
+
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.pool.sample(now, row);
+        row.capacity = Some(self.counts);
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let hours = self.in_service_hours.window_mean(end, self.warmup_end)
+            * end.saturating_since(self.warmup_end).as_secs_f64()
+            / 3600.0;
+        let report = self
+            .pool
+            .report(Spec::KIND, end)
+            .figure("min", self.min)
+            .figure("max", self.max)
+            .figure("desired_end", self.desired)
+            .figure("desired_max", self.desired_max)
+            .figure("instances_max", self.in_service_max)
+            .figure("instances_launched", self.instances.len())
+            .figure("instance_hours", hours)
+            .figure("replaced", self.replaced)
+            .figure("scaling_activities", &self.activities);
+        let Some(names) = &self.az_names else {
+            return report;
+        };
+        let mut per_az = serde_json::Map::new();
+        for &az in &self.azs {
+            let n = self
+                .instances
+                .iter()
+                .filter(|i| i.az == az && i.state == State::InService)
+                .count();
+            per_az.insert(names[az as usize].clone(), n.into());
+        }
+        report
+            .figure("in_service_per_az_end", per_az)
+            .figure("rebalanced", self.rebalanced)
+    }
+}

@@ -1,0 +1,281 @@
+//! The `asg` table of a scenario: its fields, their validation, and building a running group
+//! from it.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::policy::{self, Policy, PolicySpec, SimpleScaling};
+use super::scheduled::{self, ScheduledSpec};
+use super::{Asg, AsgTimer};
+use crate::components::handler::{DurationDist, Handler, StepSpec, call_references, empty_handler};
+use crate::components::instances::Pool;
+use crate::components::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
+use crate::engine::time::{SimDuration, SimTime};
+use crate::metrics::{CapacityRow, Observe, TimeWeighted};
+use crate::units::PositiveDuration;
+
+/// The `asg` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Fewest instances.
+    pub min: Spanned<u32>,
+    /// Most instances.
+    pub max: Spanned<u32>,
+    /// Instances wanted at the start (default `min`).
+    pub desired: Option<Spanned<u32>>,
+    /// Requests served in parallel per instance (default 1).
+    #[serde(default = "one")]
+    pub vcpus: u32,
+    /// Waiting requests per instance beyond which it answers 503 (default unbounded).
+    pub max_queue: Option<u32>,
+    /// Speed factor of every instance (default 1).
+    pub speed: Option<Spanned<f64>>,
+    /// What serving one request does.
+    pub handler: Spanned<Vec<StepSpec>>,
+    /// Launch request to in service (default from `models/asg.toml`).
+    pub launch_time: Option<DurationDist>,
+    /// Time after launch during which health checks do not count (default 300 s).
+    pub health_check_grace_period: Option<SimDuration>,
+    /// `"ec2"` (default) or `"elb"`.
+    pub health_check_type: Option<HealthCheckType>,
+    /// Time a new instance is excluded from metrics and current capacity (default 300 s).
+    pub instance_warmup: Option<SimDuration>,
+    /// Cooldown of simple policies that set none (default 300 s).
+    pub default_cooldown: Option<SimDuration>,
+    /// Which instance scale-in terminates.
+    #[serde(default)]
+    pub termination_policy: TerminationPolicy,
+    /// Aggregation period of the group's metrics (default 60 s).
+    pub metric_period: Option<PositiveDuration>,
+    /// Delay before a datapoint is visible to alarms (default 60 s).
+    pub metric_publication_delay: Option<SimDuration>,
+    /// Mean time between failures of one instance (exponential), if instances fail at random.
+    pub mtbf: Option<PositiveDuration>,
+    /// Instances that fail at given times: `[ { at = "10m", count = 1 } ]`.
+    #[serde(default)]
+    pub failures: Vec<FailureSpec>,
+    /// Scaling policies.
+    #[serde(default)]
+    pub policy: Vec<Spanned<PolicySpec>>,
+    /// Scheduled actions.
+    #[serde(default)]
+    pub scheduled: Vec<Spanned<ScheduledSpec>>,
+    /// Availability zones the group launches into (default: every AZ of the region).
+    pub azs: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Which health checks make the group replace an instance.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthCheckType {
+    /// EC2 status checks only (a failed instance).
+    #[default]
+    Ec2,
+    /// EC2 status checks and the load balancers' health checks.
+    Elb,
+}
+
+/// Which instance scale-in terminates first.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationPolicy {
+    /// The instance launched first.
+    #[default]
+    OldestInstance,
+    /// The instance launched last.
+    NewestInstance,
+}
+
+/// `[ { at = "10m", count = 1 } ]`: `count` in-service instances (oldest first) fail at `at`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FailureSpec {
+    /// When.
+    pub at: SimDuration,
+    /// How many instances (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+}
+
+impl Spec {
+    fn desired(&self) -> u32 {
+        self.desired
+            .as_ref()
+            .map_or(*self.min.get_ref(), |d| *d.get_ref())
+    }
+}
+
+/// A problem with `field` of a group's spec, at `span`.
+pub(super) fn issue(field: &str, message: String, span: Range<usize>) -> SpecIssue {
+    SpecIssue {
+        field: field.into(),
+        message,
+        span,
+    }
+}
+
+impl Kind for Spec {
+    const KIND: &'static str = "asg";
+    const ACCEPTS_REQUESTS: bool = true;
+    const ROLES: crate::components::Roles = crate::components::Roles {
+        load_balancer_target: true,
+        queue_consumer: true,
+        instance_failure: true,
+        fault_injection: true,
+        az_placement: true,
+    };
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        call_references(self.handler.get_ref())
+    }
+
+    fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
+        let mut out = Vec::new();
+        let (min, max) = (*self.min.get_ref(), *self.max.get_ref());
+        if min > max {
+            out.push(issue(
+                "min",
+                format!("min ({min}) must not be greater than max ({max})"),
+                self.min.span(),
+            ));
+        }
+        if max == 0 {
+            out.push(issue("max", "must be at least 1".into(), self.max.span()));
+        }
+        if let Some(d) = &self.desired
+            && min <= max
+        {
+            let d_value = *d.get_ref();
+            if d_value < min || d_value > max {
+                out.push(issue(
+                    "desired",
+                    format!("desired ({d_value}) must be between min ({min}) and max ({max})"),
+                    d.span(),
+                ));
+            }
+        }
+        if self.vcpus == 0 {
+            out.push(issue("vcpus", "must be at least 1".into(), span.clone()));
+        }
+        if let Some(s) = &self.speed
+            && !(*s.get_ref() > 0.0 && s.get_ref().is_finite())
+        {
+            out.push(issue(
+                "speed",
+                format!("must be a positive number, found {}", s.get_ref()),
+                s.span(),
+            ));
+        }
+        out.extend(empty_handler(&self.handler));
+        let base = self
+            .metric_period
+            .map_or(crate::defaults::asg().metric_period, |p| p.0);
+        for p in &self.policy {
+            policy::check(p, base, &mut out);
+        }
+        for s in &self.scheduled {
+            scheduled::check(s, &mut out);
+        }
+        out
+    }
+
+    fn target_group(&self) -> Option<TargetGroup> {
+        Some(TargetGroup {
+            capacity_per_instance: self.max_queue.map(|q| q.saturating_add(self.vcpus)),
+        })
+    }
+
+    fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
+        self.azs.as_ref()
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
+        let defaults = crate::defaults::asg();
+        let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
+        let launch_time = match &self.launch_time {
+            Some(d) => d.0.build(cx.base_dir)?,
+            None => defaults.launch_time.build(cx.base_dir)?,
+        };
+        let metric_period = self.metric_period.map_or(defaults.metric_period, |p| p.0);
+        let delay = self
+            .metric_publication_delay
+            .unwrap_or(defaults.metric_publication_delay);
+        let mut policies = Vec::new();
+        for (i, p) in self.policy.iter().enumerate() {
+            policies.push(Policy::build(p.get_ref(), i, metric_period, delay)?);
+        }
+        let mut scheduled: Vec<ScheduledSpec> =
+            self.scheduled.iter().map(|s| s.get_ref().clone()).collect();
+        scheduled.sort_by_key(|s| s.at);
+        let mut failures: Vec<FailureSpec> = self.failures.clone();
+        failures.sort_by_key(|f| f.at);
+        // A group's AZs are a set: a name listed twice counts once.
+        let mut azs: Vec<u8> = Vec::new();
+        for az in cx.region.placement(self.azs.as_ref()) {
+            if !azs.contains(&az) {
+                azs.push(az);
+            }
+        }
+        Ok(Box::new(Asg {
+            az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
+            azs,
+            az_down: 0,
+            rebalanced: 0,
+            pool: Pool::new(
+                handler,
+                self.vcpus,
+                self.max_queue,
+                cx.warmup_end,
+                AsgTimer::Step,
+            ),
+            speed: self.speed.as_ref().map_or(1.0, |s| *s.get_ref()),
+            min: *self.min.get_ref(),
+            max: *self.max.get_ref(),
+            desired: self.desired(),
+            launch_time,
+            grace: self
+                .health_check_grace_period
+                .unwrap_or(defaults.health_check_grace_period),
+            health_check_type: self.health_check_type.unwrap_or_default(),
+            warmup: self.instance_warmup.unwrap_or(defaults.instance_warmup),
+            termination_policy: self.termination_policy,
+            metric_period,
+            delay,
+            mtbf: self.mtbf.map(|m| m.0),
+            failures,
+            scheduled,
+            policies,
+            // Load balancers route to the instances; queues whose consumer is the group poll
+            // from them. Both learn of instances by registration and drain them.
+            load_balancers: {
+                let mut lbs = cx.referrers("targets");
+                lbs.extend(cx.referrers("consumer"));
+                lbs
+            },
+            queues: cx.referrers("consumer"),
+            backlog: 0,
+            instances: Vec::new(),
+            by_pool: Vec::new(),
+            next_direct: 0,
+            routed_requests: 0,
+            activities: Vec::new(),
+            in_service_hours: TimeWeighted::new(0.0),
+            counts: CapacityRow::default(),
+            desired_max: 0,
+            in_service_max: 0,
+            replaced: 0,
+            warmup_end: cx.warmup_end,
+            simple: SimpleScaling::default(),
+            last_capacity_change: SimTime::ZERO,
+            period_bases: VecDeque::new(),
+        }))
+    }
+}
