@@ -60,6 +60,7 @@
 
 mod outputs;
 
+use outputs::Gauge;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
@@ -732,8 +733,10 @@ impl Observe for ApiGateway {
     fn sample(&mut self, _now: SimTime, row: &mut SeriesRow) {
         self.metrics.sample(self.in_flight, row);
         if let Some(cache) = &mut self.cache {
-            row.cache_hits = Some(std::mem::take(&mut cache.interval_hits));
-            row.cache_misses = Some(std::mem::take(&mut cache.interval_misses));
+            let hits = std::mem::take(&mut cache.interval_hits);
+            row.set_gauge(Gauge::CacheHits as usize, Some(hits as f64));
+            let misses = std::mem::take(&mut cache.interval_misses);
+            row.set_gauge(Gauge::CacheMisses as usize, Some(misses as f64));
         }
     }
 

@@ -54,6 +54,7 @@
 
 mod outputs;
 
+use outputs::Gauge;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
@@ -945,11 +946,11 @@ impl Observe for DynamoDb {
         self.metrics.sample(self.pending.len() as u64, row);
         let secs = now.saturating_since(self.last_sample).as_secs_f64();
         if secs > 0.0 {
-            row.consumed_rcu = Some(self.interval_rcu / secs);
-            row.consumed_wcu = Some(self.interval_wcu / secs);
+            row.set_gauge(Gauge::ConsumedRcu as usize, Some(self.interval_rcu / secs));
+            row.set_gauge(Gauge::ConsumedWcu as usize, Some(self.interval_wcu / secs));
         }
-        row.provisioned_rcu = Some(self.table.rcu as f64);
-        row.provisioned_wcu = Some(self.table.wcu as f64);
+        row.set_gauge(Gauge::ProvisionedRcu as usize, Some(self.table.rcu as f64));
+        row.set_gauge(Gauge::ProvisionedWcu as usize, Some(self.table.wcu as f64));
         self.interval_rcu = 0.0;
         self.interval_wcu = 0.0;
         self.last_sample = now;

@@ -52,6 +52,7 @@
 
 mod outputs;
 
+use outputs::Gauge;
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
@@ -1047,8 +1048,8 @@ impl Observe for Lambda {
         let inside = self.in_flight();
         self.metrics.sample(inside, row);
         row.queue_length = Some(self.queue.len() as u64);
-        row.concurrency = Some(self.busy() as u64);
-        row.environments = Some(self.alive(now));
+        row.set_gauge(Gauge::Concurrency as usize, Some(self.busy() as f64));
+        row.set_gauge(Gauge::Environments as usize, Some(self.alive(now) as f64));
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {

@@ -11,6 +11,8 @@ pub mod asg;
 pub mod deadlines;
 pub mod dynamodb;
 pub mod ec2_fleet;
+#[cfg(test)]
+pub mod echo;
 pub mod handler;
 pub mod health;
 pub mod injected;
@@ -247,7 +249,7 @@ pub fn kinds_phrase(kinds: &[&str]) -> String {
 }
 
 macro_rules! registry {
-    ($($variant:ident => $spec:path;)*) => {
+    ($($(#[$attr:meta])* $variant:ident => $spec:path;)*) => {
         /// A component as the scenario describes it: one variant per kind (the registry).
         // Specs are built once per run; their size does not matter, boxing them would only add
         // noise to every match.
@@ -256,16 +258,26 @@ macro_rules! registry {
         pub enum ComponentSpec {
             $(
                 #[doc = concat!("See [`", stringify!($spec), "`].")]
+                $(#[$attr])*
                 $variant($spec),
             )*
         }
 
         /// Every kind in registry order (the order of their time-series columns).
-        const REGISTRY: &[&str] = &[$(<$spec as Kind>::KIND),*];
+        // Pushes, not `vec![...]`: a kind's line may carry a `cfg`.
+        #[allow(clippy::vec_init_then_push)]
+        fn registry() -> Vec<&'static str> {
+            let mut kinds = Vec::new();
+            $(
+                $(#[$attr])*
+                kinds.push(<$spec as Kind>::KIND);
+            )*
+            kinds
+        }
 
         /// Every kind a scenario may use, in alphabetical order (for messages).
         pub fn kind_names() -> Vec<&'static str> {
-            let mut kinds = REGISTRY.to_vec();
+            let mut kinds = registry();
             kinds.sort_unstable();
             kinds
         }
@@ -274,6 +286,7 @@ macro_rules! registry {
         pub fn request_target_kinds() -> Vec<&'static str> {
             let mut kinds = Vec::new();
             $(
+                $(#[$attr])*
                 if <$spec as Kind>::ACCEPTS_REQUESTS {
                     kinds.push(<$spec as Kind>::KIND);
                 }
@@ -282,10 +295,26 @@ macro_rules! registry {
             kinds
         }
 
+        /// The kinds' own time-series columns, each kind's in its order, kinds in registry
+        /// order; a name two kinds share appears once (it must mean the same for both).
+        pub fn series_columns() -> Vec<&'static str> {
+            let mut columns: Vec<&'static str> = Vec::new();
+            $(
+                $(#[$attr])*
+                for c in <$spec as outputs::Outputs>::COLUMNS {
+                    if !columns.contains(&c.name) {
+                        columns.push(c.name);
+                    }
+                }
+            )*
+            columns
+        }
+
         /// Kinds whose [`Roles`] pass `has`, in alphabetical order (for messages).
         pub fn kinds_where(has: impl Fn(Roles) -> bool) -> Vec<&'static str> {
             let mut kinds = Vec::new();
             $(
+                $(#[$attr])*
                 if has(<$spec as Kind>::ROLES) {
                     kinds.push(<$spec as Kind>::KIND);
                 }
@@ -298,6 +327,7 @@ macro_rules! registry {
         /// `None` for a name that is no kind (a workload).
         pub fn kind_outputs(kind: &str) -> Option<outputs::KindOutputs> {
             $(
+                $(#[$attr])*
                 if kind == <$spec as Kind>::KIND {
                     return Some(outputs::KindOutputs::of::<$spec>());
                 }
@@ -313,6 +343,7 @@ macro_rules! registry {
             ) -> Result<Self, D::Error> {
                 use serde::Deserialize;
                 $(
+                    $(#[$attr])*
                     if kind == <$spec as Kind>::KIND {
                         return <$spec>::deserialize(d).map(ComponentSpec::$variant);
                     }
@@ -322,69 +353,74 @@ macro_rules! registry {
 
             /// The scenario `kind`.
             pub fn kind(&self) -> &'static str {
-                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::KIND,)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(_) => <$spec as Kind>::KIND,)* }
             }
 
             /// See [`Kind::ACCEPTS_REQUESTS`].
             pub fn accepts_requests(&self) -> bool {
-                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::ACCEPTS_REQUESTS,)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(_) => <$spec as Kind>::ACCEPTS_REQUESTS,)* }
             }
 
             /// See [`Kind::references`].
             pub fn references(&self) -> Vec<Reference<'_>> {
-                match self { $(ComponentSpec::$variant(s) => s.references(),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.references(),)* }
             }
 
             /// See [`Kind::check`].
             pub fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
-                match self { $(ComponentSpec::$variant(s) => s.check(span),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.check(span),)* }
             }
 
             /// See [`Kind::target_group`].
             pub fn target_group(&self) -> Option<TargetGroup> {
-                match self { $(ComponentSpec::$variant(s) => s.target_group(),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.target_group(),)* }
             }
 
             /// See [`Kind::queue_consumer`].
             pub fn queue_consumer(&self) -> Option<QueueConsumer> {
-                match self { $(ComponentSpec::$variant(s) => s.queue_consumer(),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.queue_consumer(),)* }
             }
 
             /// See [`Kind::ROLES`].
             pub fn roles(&self) -> Roles {
-                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::ROLES,)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(_) => <$spec as Kind>::ROLES,)* }
             }
 
             /// See [`Kind::SEES_CONNECTIONS`].
             pub fn sees_connections(&self) -> bool {
-                match self { $(ComponentSpec::$variant(_) => <$spec as Kind>::SEES_CONNECTIONS,)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(_) => <$spec as Kind>::SEES_CONNECTIONS,)* }
             }
 
             /// See [`Kind::azs`].
             pub fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
-                match self { $(ComponentSpec::$variant(s) => s.azs(),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.azs(),)* }
             }
 
             /// See [`Kind::item_kb_issue`].
             pub fn item_kb_issue(&self, name: &str, item_kb: f64) -> Option<String> {
-                match self { $(ComponentSpec::$variant(s) => s.item_kb_issue(name, item_kb),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.item_kb_issue(name, item_kb),)* }
             }
 
             /// See [`Kind::build`].
             pub fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
-                match self { $(ComponentSpec::$variant(s) => s.build(cx),)* }
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.build(cx),)* }
             }
         }
     };
 }
 
+// The order of registration: a new kind goes at the end, and its time-series columns come
+// after the others' (messages list kinds alphabetically, whatever this order).
 registry! {
-    Alb => alb::Spec;
-    ApiGateway => api_gateway::Spec;
     Asg => asg::Spec;
-    Dynamodb => dynamodb::Spec;
-    Ec2Fleet => ec2_fleet::Spec;
     Lambda => lambda::Spec;
-    Nlb => nlb::Spec;
     Sqs => sqs::Spec;
+    Dynamodb => dynamodb::Spec;
+    ApiGateway => api_gateway::Spec;
+    Alb => alb::Spec;
+    Ec2Fleet => ec2_fleet::Spec;
+    Nlb => nlb::Spec;
+    // The worked example of ARCHITECTURE.md, in test builds only.
+    #[cfg(test)]
+    Echo => echo::Spec;
 }

@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::metrics::finding::{Finding, Growth, SATURATED_UTILISATION, Severity, percent};
 use crate::metrics::plot::Figure;
 use crate::metrics::series::Series;
+use crate::metrics::{Column, MAX_COLUMNS, SeriesRow};
 
 /// A unit of usage AWS bills, as a kind reports it in one of its figures.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -23,6 +24,11 @@ pub enum Usage {
 /// What a kind contributes to outputs. Every method has a default: a kind overrides what it
 /// has to say.
 pub trait Outputs {
+    /// Its own time-series columns (after the request columns every component has,
+    /// [`crate::metrics::REQUEST_COLUMNS`]), in the order its `sample` fills
+    /// [`crate::metrics::SeriesRow::gauges`]; at most [`crate::metrics::MAX_COLUMNS`].
+    const COLUMNS: &'static [Column] = &[];
+
     /// The figures a sweep tabulates for a component of this kind (`sweep.csv`), in order, when
     /// its report has them.
     const HEADLINE_FIGURES: &'static [&'static str] = &[];
@@ -64,6 +70,8 @@ pub trait Outputs {
 /// A kind's [`Outputs`] as values, for the registry to hand out by kind name.
 #[derive(Copy, Clone)]
 pub struct KindOutputs {
+    /// See [`Outputs::COLUMNS`].
+    pub columns: &'static [Column],
     /// See [`Outputs::HEADLINE_FIGURES`].
     pub headline_figures: &'static [&'static str],
     /// See [`Outputs::USAGE`].
@@ -83,7 +91,14 @@ pub struct KindOutputs {
 impl KindOutputs {
     /// The outputs of the kind whose spec is `K`.
     pub fn of<K: Outputs>() -> KindOutputs {
+        const {
+            assert!(
+                K::COLUMNS.len() <= MAX_COLUMNS,
+                "too many time-series columns"
+            )
+        };
         KindOutputs {
+            columns: K::COLUMNS,
             headline_figures: K::HEADLINE_FIGURES,
             usage: K::USAGE,
             backlog_columns: K::BACKLOG_COLUMNS,
@@ -150,5 +165,30 @@ pub fn pool_findings(name: &str, report: &Value) -> Vec<Finding> {
             ),
         )],
         _ => Vec::new(),
+    }
+}
+
+/// The value of the column named `column` in a row of a component of kind `kind` (a request
+/// column or the kind's own); `None` for an empty field or a column it does not have.
+pub fn column_value(kind: &str, row: &SeriesRow, column: &str) -> Option<f64> {
+    let own =
+        super::kind_outputs(kind).and_then(|k| k.columns.iter().position(|c| c.name == column));
+    if let Some(index) = own {
+        return row.gauges[index];
+    }
+    let [p50, p90, p99] = row.latency_ms.map_or([None; 3], |l| l.map(Some));
+    match column {
+        "arrivals" => Some(row.arrivals as f64),
+        "completions" => Some(row.completions as f64),
+        "errors" => Some(row.errors as f64),
+        "throttles" => Some(row.throttles as f64),
+        "timeouts" => Some(row.timeouts as f64),
+        "in_flight" => Some(row.in_flight as f64),
+        "queue_length" => row.queue_length.map(|q| q as f64),
+        "utilisation" => row.utilisation,
+        "latency_p50_ms" => p50,
+        "latency_p90_ms" => p90,
+        "latency_p99_ms" => p99,
+        _ => None,
     }
 }

@@ -265,7 +265,8 @@ impl Latency {
     }
 }
 
-/// One time-series row: what happened at one component during one interval.
+/// One time-series row: what happened at one component during one interval. The request
+/// columns every component has, then the columns its kind declares (`gauges`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SeriesRow {
     /// Requests that arrived in the interval.
@@ -280,49 +281,51 @@ pub struct SeriesRow {
     pub timeouts: u64,
     /// Requests inside the component at the end of the interval.
     pub in_flight: u64,
-    /// Requests waiting in the component's queues at the end of the interval, if it queues.
+    /// Requests (or messages) waiting in the component's queues at the end of the interval, if
+    /// it queues.
     pub queue_length: Option<u64>,
     /// p50, p90, p99 latency (ms) of the requests completed in the interval, if any.
     pub latency_ms: Option<[f64; 3]>,
     /// Busy share of the component's servers over the interval (0..=1), if it has servers.
     pub utilisation: Option<f64>,
-    /// Capacity of a scaling group at the end of the interval, if it scales.
-    pub capacity: Option<CapacityRow>,
-    /// Concurrent executions at the end of the interval (functions).
-    pub concurrency: Option<u64>,
-    /// Execution environments alive at the end of the interval (functions).
-    pub environments: Option<u64>,
-    /// Messages received and not yet deleted (queues).
-    pub messages_in_flight: Option<u64>,
-    /// Messages waiting for their delivery delay (queues).
-    pub messages_delayed: Option<u64>,
-    /// Age of the oldest visible message in seconds (queues).
-    pub oldest_message_age_s: Option<f64>,
-    /// Read capacity consumed per second over the interval (tables).
-    pub consumed_rcu: Option<f64>,
-    /// Write capacity consumed per second over the interval (tables).
-    pub consumed_wcu: Option<f64>,
-    /// Read capacity available at the end of the interval (tables).
-    pub provisioned_rcu: Option<f64>,
-    /// Write capacity available at the end of the interval (tables).
-    pub provisioned_wcu: Option<f64>,
-    /// Requests answered from a response cache in the interval (API Gateway CacheHitCount).
-    pub cache_hits: Option<u64>,
-    /// Cacheable requests not found in the cache in the interval (CacheMissCount).
-    pub cache_misses: Option<u64>,
+    /// The kind's own columns, in the order its kind declares them
+    /// (`crate::components::outputs::Outputs::COLUMNS`); `None` is an empty field.
+    pub gauges: [Option<f64>; MAX_COLUMNS],
 }
 
-/// Instance counts of a scaling group at one moment.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
-pub struct CapacityRow {
-    /// Desired capacity.
-    pub desired: u64,
-    /// Instances launching (pending).
-    pub pending: u64,
-    /// Instances in service.
-    pub in_service: u64,
-    /// Instances draining before termination.
-    pub draining: u64,
+/// The most time-series columns of its own a kind may declare.
+pub const MAX_COLUMNS: usize = 8;
+
+/// The columns every component's rows have, in `timeseries.csv` order (after `time_s`,
+/// `name` and `kind`); a kind's own columns follow.
+pub const REQUEST_COLUMNS: &[&str] = &[
+    "arrivals",
+    "completions",
+    "errors",
+    "throttles",
+    "timeouts",
+    "in_flight",
+    "queue_length",
+    "utilisation",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+];
+
+/// A time-series column a kind declares.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct Column {
+    /// Its name in `timeseries.csv`.
+    pub name: &'static str,
+    /// What it measures, with its unit.
+    pub description: &'static str,
+}
+
+impl SeriesRow {
+    /// Sets the kind's own column number `index` (its position in the kind's columns).
+    pub fn set_gauge(&mut self, index: usize, value: Option<f64>) {
+        self.gauges[index] = value;
+    }
 }
 
 /// The request metrics of one component (or workload): windowed and whole-run counts, the

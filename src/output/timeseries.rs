@@ -1,50 +1,31 @@
 //! `timeseries.csv`: one row per interval and component, streamed to disk as the run goes (so
 //! memory stays flat), under a temporary name until the run completes.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use crate::engine::time::SimTime;
-use crate::metrics::SeriesRow;
-use crate::metrics::SeriesSink;
+use crate::metrics::{REQUEST_COLUMNS, SeriesRow, SeriesSink};
 
-/// Column names, in order.
-pub const COLUMNS: &[&str] = &[
-    "time_s",
-    "name",
-    "kind",
-    "arrivals",
-    "completions",
-    "errors",
-    "throttles",
-    "timeouts",
-    "in_flight",
-    "queue_length",
-    "utilisation",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "desired",
-    "pending",
-    "in_service",
-    "draining",
-    "concurrency",
-    "environments",
-    "messages_in_flight",
-    "messages_delayed",
-    "oldest_message_age_s",
-    "consumed_rcu",
-    "consumed_wcu",
-    "provisioned_rcu",
-    "provisioned_wcu",
-    "cache_hits",
-    "cache_misses",
-];
+/// Column names, in order: the time, the component, the request columns every component has,
+/// then every kind's own columns ([`crate::components::series_columns`]); a row leaves empty
+/// the columns its kind does not have.
+pub fn columns() -> Vec<&'static str> {
+    let mut columns = vec!["time_s", "name", "kind"];
+    columns.extend_from_slice(REQUEST_COLUMNS);
+    columns.extend(crate::components::series_columns());
+    columns
+}
 
 /// Writes rows to `timeseries.csv` through a temporary file.
 pub struct CsvSeries {
     writer: csv::Writer<BufWriter<File>>,
+    /// The kinds' own columns, in file order.
+    kind_columns: Vec<&'static str>,
+    /// Per kind: where each of its own columns goes among `kind_columns`.
+    places: BTreeMap<String, Vec<usize>>,
     tmp: PathBuf,
     path: PathBuf,
     error: Option<io::Error>,
@@ -55,9 +36,11 @@ impl CsvSeries {
     pub fn create(path: &Path) -> io::Result<Self> {
         let tmp = super::temp_path(path);
         let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&tmp)?));
-        writer.write_record(COLUMNS).map_err(io::Error::other)?;
+        writer.write_record(columns()).map_err(io::Error::other)?;
         Ok(CsvSeries {
             writer,
+            kind_columns: crate::components::series_columns(),
+            places: BTreeMap::new(),
             tmp,
             path: path.to_path_buf(),
             error: None,
@@ -100,9 +83,7 @@ impl SeriesSink for CsvSeries {
             Some([a, b, c]) => [Some(a), Some(b), Some(c)],
             None => [None, None, None],
         };
-        let capacity =
-            |f: fn(&crate::metrics::CapacityRow) -> u64| opt(row.capacity.as_ref().map(f));
-        let record = [
+        let mut record = vec![
             time.as_secs_f64().to_string(),
             name.to_string(),
             kind.to_string(),
@@ -117,22 +98,24 @@ impl SeriesSink for CsvSeries {
             opt(p50),
             opt(p90),
             opt(p99),
-            capacity(|c| c.desired),
-            capacity(|c| c.pending),
-            capacity(|c| c.in_service),
-            capacity(|c| c.draining),
-            opt(row.concurrency),
-            opt(row.environments),
-            opt(row.messages_in_flight),
-            opt(row.messages_delayed),
-            opt(row.oldest_message_age_s),
-            opt(row.consumed_rcu),
-            opt(row.consumed_wcu),
-            opt(row.provisioned_rcu),
-            opt(row.provisioned_wcu),
-            opt(row.cache_hits),
-            opt(row.cache_misses),
         ];
+        let kind_columns = &self.kind_columns;
+        let places = self.places.entry(kind.to_string()).or_insert_with(|| {
+            let own = crate::components::kind_outputs(kind).map_or(&[][..], |k| k.columns);
+            own.iter()
+                .map(|c| {
+                    kind_columns
+                        .iter()
+                        .position(|name| *name == c.name)
+                        .expect("series_columns lists every kind's columns")
+                })
+                .collect()
+        });
+        let mut own = vec![String::new(); kind_columns.len()];
+        for (index, &place) in places.iter().enumerate() {
+            own[place] = opt(row.gauges[index]);
+        }
+        record.extend(own);
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));
         }

@@ -9,9 +9,11 @@
 
 use std::path::Path;
 
+use awsim::components::asg::CapacityRow;
+use awsim::components::outputs::column_value;
 use awsim::engine::time::SimTime;
+use awsim::metrics::SeriesRow;
 use awsim::metrics::SeriesSink;
-use awsim::metrics::{CapacityRow, SeriesRow};
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};
 use serde_json::Value;
@@ -47,11 +49,19 @@ struct Capture {
 }
 
 impl SeriesSink for Capture {
-    fn row(&mut self, time: SimTime, name: &str, _kind: &str, row: &SeriesRow) {
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
         if name == self.component {
+            let count = |column| {
+                column_value(kind, row, column).expect("an asg reports its capacity") as u64
+            };
             self.rows.push(Row {
                 t: time.as_secs_f64(),
-                capacity: row.capacity.expect("an asg reports its capacity"),
+                capacity: CapacityRow {
+                    desired: count("desired"),
+                    pending: count("pending"),
+                    in_service: count("in_service"),
+                    draining: count("draining"),
+                },
                 utilisation: row.utilisation.expect("an asg reports its utilisation"),
                 errors: row.errors,
             });

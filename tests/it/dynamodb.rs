@@ -117,14 +117,19 @@ struct Rows {
 }
 
 impl SeriesSink for Rows {
-    fn row(&mut self, time: SimTime, name: &str, _kind: &str, row: &SeriesRow) {
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
         if name == self.component {
             self.rows.push(Row {
                 t: time.as_secs_f64(),
                 arrivals: row.arrivals,
                 throttles: row.throttles,
                 in_flight: row.in_flight,
-                provisioned_rcu: row.provisioned_rcu.expect("a table reports its capacity"),
+                provisioned_rcu: awsim::components::outputs::column_value(
+                    kind,
+                    row,
+                    "provisioned_rcu",
+                )
+                .expect("a table reports its capacity"),
             });
         }
     }

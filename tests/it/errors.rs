@@ -95,7 +95,7 @@ fn misspelt_component_name() {
         &[
             "component `web-alb`, field `targets`",
             "no component is named `wbe`",
-            "expected an ec2_fleet",
+            "expected an asg or an ec2_fleet",
             "did you mean `web`?",
         ],
     );
@@ -209,7 +209,7 @@ fn wrong_kind_of_target() {
     assert_message(
         &m,
         "case.toml:12:11: ",
-        &["`web-alb` is an alb, but this must name an ec2_fleet"],
+        &["`web-alb` is an alb, but this must name an asg or an ec2_fleet"],
     );
 }
 

@@ -260,10 +260,12 @@ struct Environments {
 }
 
 impl SeriesSink for Environments {
-    fn row(&mut self, time: SimTime, name: &str, _kind: &str, row: &SeriesRow) {
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
         if name == self.component && time.as_secs_f64() > self.after {
-            self.values
-                .push(row.environments.expect("a lambda reports its environments") as f64);
+            self.values.push(
+                awsim::components::outputs::column_value(kind, row, "environments")
+                    .expect("a lambda reports its environments"),
+            );
         }
     }
 }

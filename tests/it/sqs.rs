@@ -85,6 +85,11 @@ impl SeriesSink for Series {
     }
 }
 
+/// A queue's own time-series column, as a count.
+fn gauge(row: &SeriesRow, column: &str) -> u64 {
+    awsim::components::outputs::column_value("sqs", row, column).expect("a queue reports it") as u64
+}
+
 impl Series {
     /// The rows of one component: (end of the interval in seconds, row).
     fn of(&self, name: &str) -> Vec<(f64, &SeriesRow)> {
@@ -917,8 +922,8 @@ batch_size = 1
         let visible_by = if i >= 60 { sent_by[i - 60].1 } else { 0 };
         let seen = (
             row.queue_length.unwrap(),
-            row.messages_delayed.unwrap(),
-            row.messages_in_flight.unwrap(),
+            gauge(row, "messages_delayed"),
+            gauge(row, "messages_in_flight"),
         );
         if seen != (visible_by, now - visible_by, 0) {
             wrong.push(format!(
@@ -936,7 +941,7 @@ batch_size = 1
         "at most 60 delayed at once",
         60.0,
         rows.iter()
-            .map(|(_, r)| r.messages_delayed.unwrap())
+            .map(|(_, r)| gauge(r, "messages_delayed"))
             .max()
             .unwrap() as f64,
     );

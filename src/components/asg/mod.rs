@@ -100,10 +100,23 @@ use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::Msg;
-use crate::metrics::{CapacityRow, TimeWeighted};
+use crate::metrics::TimeWeighted;
 use metrics::PeriodBase;
 use policy::{Policy, SimpleScaling};
 use report::Activity;
+
+/// Instance counts of a scaling group at one moment.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct CapacityRow {
+    /// Desired capacity.
+    pub desired: u64,
+    /// Instances launching (pending).
+    pub pending: u64,
+    /// Instances in service.
+    pub in_service: u64,
+    /// Instances draining before termination.
+    pub draining: u64,
+}
 
 crate::timers! {
     /// The timers of a group. The payload is an instance (its index in the group), a job of the

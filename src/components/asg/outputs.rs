@@ -5,11 +5,39 @@ use serde_json::Value;
 
 use super::Spec;
 use crate::components::outputs::{Outputs, Usage, figure, pool_findings, pool_notes};
+use crate::metrics::Column;
 use crate::metrics::finding::Finding;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
 
+/// Its own time-series columns, in [`Outputs::COLUMNS`] order.
+pub(super) enum Gauge {
+    Desired,
+    Pending,
+    InService,
+    Draining,
+}
+
 impl Outputs for Spec {
+    const COLUMNS: &'static [Column] = &[
+        Column {
+            name: "desired",
+            description: "desired capacity at the end of the interval (instances)",
+        },
+        Column {
+            name: "pending",
+            description: "instances launching at the end of the interval",
+        },
+        Column {
+            name: "in_service",
+            description: "instances in service at the end of the interval",
+        },
+        Column {
+            name: "draining",
+            description: "instances draining before termination at the end of the interval",
+        },
+    ];
+
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation", "instance_hours"];
 
     const USAGE: &'static [(&'static str, Usage)] = &[("instance_hours", Usage::InstanceHours)];

@@ -1,10 +1,12 @@
 //! What a group reports: its scaling activities (`scaling_activities.csv` and the summary),
 //! its capacity in the time series, and its figures at the end of the run.
 
+use super::CapacityRow;
+use super::outputs::Gauge;
 use super::{Asg, Spec, State};
 use crate::components::Kind;
 use crate::engine::time::SimTime;
-use crate::metrics::{CapacityRow, ComponentReport, Observe, SeriesRow};
+use crate::metrics::{ComponentReport, Observe, SeriesRow};
 
 /// One scaling activity, for `scaling_activities.csv` and the summary.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -70,7 +72,11 @@ impl Observe for Asg {
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
         self.pool.sample(now, row);
-        row.capacity = Some(self.counts);
+        let c = self.counts;
+        row.set_gauge(Gauge::Desired as usize, Some(c.desired as f64));
+        row.set_gauge(Gauge::Pending as usize, Some(c.pending as f64));
+        row.set_gauge(Gauge::InService as usize, Some(c.in_service as f64));
+        row.set_gauge(Gauge::Draining as usize, Some(c.draining as f64));
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {

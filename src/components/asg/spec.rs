@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::CapacityRow;
 use super::policy::{self, Policy, PolicySpec, SimpleScaling};
 use super::scheduled::{self, ScheduledSpec};
 use super::{Asg, AsgTimer};
@@ -14,7 +15,7 @@ use crate::components::handler::{DurationDist, Handler, StepSpec, call_reference
 use crate::components::instances::Pool;
 use crate::components::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::{SimDuration, SimTime};
-use crate::metrics::{CapacityRow, Observe, TimeWeighted};
+use crate::metrics::{Observe, TimeWeighted};
 use crate::units::PositiveDuration;
 
 /// The `asg` table of a scenario.
@@ -190,6 +191,12 @@ impl Kind for Spec {
     fn target_group(&self) -> Option<TargetGroup> {
         Some(TargetGroup {
             capacity_per_instance: self.max_queue.map(|q| q.saturating_add(self.vcpus)),
+        })
+    }
+
+    fn queue_consumer(&self) -> Option<crate::components::QueueConsumer> {
+        Some(crate::components::QueueConsumer::Pollers {
+            per_instance: self.vcpus,
         })
     }
 

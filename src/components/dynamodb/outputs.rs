@@ -5,11 +5,39 @@ use serde_json::Value;
 
 use super::Spec;
 use crate::components::outputs::{Outputs, figure};
+use crate::metrics::Column;
 use crate::metrics::finding::{Finding, SATURATED_UTILISATION, Severity, fixed, group, percent};
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
 
+/// Its own time-series columns, in [`Outputs::COLUMNS`] order.
+pub(super) enum Gauge {
+    ConsumedRcu,
+    ConsumedWcu,
+    ProvisionedRcu,
+    ProvisionedWcu,
+}
+
 impl Outputs for Spec {
+    const COLUMNS: &'static [Column] = &[
+        Column {
+            name: "consumed_rcu",
+            description: "read capacity consumed per second over the interval (RCU)",
+        },
+        Column {
+            name: "consumed_wcu",
+            description: "write capacity consumed per second over the interval (WCU)",
+        },
+        Column {
+            name: "provisioned_rcu",
+            description: "read capacity available at the end of the interval (RCU)",
+        },
+        Column {
+            name: "provisioned_wcu",
+            description: "write capacity available at the end of the interval (WCU)",
+        },
+    ];
+
     const HEADLINE_FIGURES: &'static [&'static str] = &["consumed_rcu_mean", "consumed_wcu_mean"];
 
     fn findings(name: &str, report: &Value) -> Vec<Finding> {

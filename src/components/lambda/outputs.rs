@@ -4,10 +4,28 @@ use serde_json::Value;
 
 use super::Spec;
 use crate::components::outputs::{Outputs, Usage};
+use crate::metrics::Column;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
 
+/// Its own time-series columns, in [`Outputs::COLUMNS`] order.
+pub(super) enum Gauge {
+    Concurrency,
+    Environments,
+}
+
 impl Outputs for Spec {
+    const COLUMNS: &'static [Column] = &[
+        Column {
+            name: "concurrency",
+            description: "concurrent executions at the end of the interval",
+        },
+        Column {
+            name: "environments",
+            description: "execution environments alive at the end of the interval",
+        },
+    ];
+
     const HEADLINE_FIGURES: &'static [&'static str] = &["billed_gb_seconds"];
 
     const USAGE: &'static [(&'static str, Usage)] =

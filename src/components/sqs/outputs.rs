@@ -5,11 +5,34 @@ use serde_json::Value;
 
 use super::Spec;
 use crate::components::outputs::{Outputs, figure};
+use crate::metrics::Column;
 use crate::metrics::finding::{Finding, Growth, Severity, fixed, group, whole};
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
 
+/// Its own time-series columns, in [`Outputs::COLUMNS`] order.
+pub(super) enum Gauge {
+    MessagesInFlight,
+    MessagesDelayed,
+    OldestMessageAge,
+}
+
 impl Outputs for Spec {
+    const COLUMNS: &'static [Column] = &[
+        Column {
+            name: "messages_in_flight",
+            description: "messages received and not yet deleted, at the end of the interval",
+        },
+        Column {
+            name: "messages_delayed",
+            description: "messages waiting for their delivery delay, at the end of the interval",
+        },
+        Column {
+            name: "oldest_message_age_s",
+            description: "age of the oldest visible message at the end of the interval (s)",
+        },
+    ];
+
     const BACKLOG_COLUMNS: &'static [(&'static str, &'static str)] =
         &[("queue_length", "visible messages")];
 

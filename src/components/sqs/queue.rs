@@ -3,6 +3,7 @@
 //! redrive, and the figures it reports. Consumers ([`super::pollers`],
 //! [`super::event_source_mapping`]) receive, process and settle messages through its methods.
 
+use super::outputs::Gauge;
 use std::collections::{BTreeMap, VecDeque};
 
 use rand::Rng;
@@ -664,9 +665,11 @@ impl Queue {
     pub(super) fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
         self.metrics.sample(0, row);
         row.queue_length = Some(self.count_visible() as u64);
-        row.messages_in_flight = Some(self.messages_in(Where::InFlight));
-        row.messages_delayed = Some(self.messages_in(Where::Delayed));
-        row.oldest_message_age_s = self.oldest_age(now);
+        let in_flight = self.messages_in(Where::InFlight) as f64;
+        row.set_gauge(Gauge::MessagesInFlight as usize, Some(in_flight));
+        let delayed = self.messages_in(Where::Delayed) as f64;
+        row.set_gauge(Gauge::MessagesDelayed as usize, Some(delayed));
+        row.set_gauge(Gauge::OldestMessageAge as usize, self.oldest_age(now));
     }
 
     /// The queue's figures and its ledger of messages.
