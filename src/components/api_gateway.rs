@@ -60,11 +60,12 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::account::ApiGatewayBucket;
 use super::deadlines::Deadlines;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
@@ -72,7 +73,6 @@ use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
-use crate::scenario::Scenario;
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
 /// The `api_gateway` table of a scenario: one REST API stage.
@@ -129,7 +129,8 @@ pub struct CacheSpec {
 }
 
 impl ThrottleSpec {
-    fn issues(&self, field: &str, out: &mut Vec<SpecIssue>) {
+    /// Problems with this bucket, written at `field`.
+    pub fn issues(&self, field: &str, out: &mut Vec<SpecIssue>) {
         burst_issue(&self.burst, field, out);
     }
 }
@@ -149,39 +150,6 @@ fn burst_issue(burst: &Spanned<u32>, field: &str, out: &mut Vec<SpecIssue>) {
 /// Operations whose answers the cache keeps (API Gateway caches GET methods by default).
 fn cacheable(op: Op) -> bool {
     matches!(op, Op::Default | Op::Read | Op::Query)
-}
-
-/// Problems with `[account] api_gateway_throttle`, as (message, span).
-pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
-    let mut out = Vec::new();
-    if let Some(t) = &scenario.account.api_gateway_throttle {
-        t.issues("api_gateway_throttle", &mut out);
-    }
-    out.into_iter().map(|i| (i.message, i.span)).collect()
-}
-
-/// The account-level token bucket, shared by every `api_gateway` of a run.
-///
-/// Shared through an `Arc`; a run is single-threaded, so the mutex is never contended and only
-/// lets gateways share it, and the order of events alone decides who gets a token.
-#[derive(Debug)]
-pub struct ApiGatewayAccount {
-    bucket: Mutex<TokenBucket>,
-}
-
-impl ApiGatewayAccount {
-    /// The account bucket of `scenario`: `[account] api_gateway_throttle`, or the defaults.
-    /// Scenarios without an `api_gateway` get one too; nobody takes from it.
-    pub fn new(scenario: &Scenario) -> Arc<ApiGatewayAccount> {
-        let d = crate::defaults::api_gateway();
-        let (rate, burst) = match &scenario.account.api_gateway_throttle {
-            Some(t) => (*t.rate.get_ref(), *t.burst.get_ref()),
-            None => (d.account_rate, d.account_burst),
-        };
-        Arc::new(ApiGatewayAccount {
-            bucket: Mutex::new(TokenBucket::new(rate, burst)),
-        })
-    }
 }
 
 /// Bucket contents are counted in units of 10⁻¹⁵ token, so a rate of `r` requests per second
@@ -358,7 +326,7 @@ impl Kind for Spec {
                 .throttle
                 .as_ref()
                 .map(|t| TokenBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
-            account: Arc::clone(cx.api_gateway_account),
+            account: cx.account.api_gateway_bucket(),
             cache,
             pending: Slab::default(),
             next_generation: 0,
@@ -486,7 +454,7 @@ pub struct ApiGateway {
     /// Method buckets by operation (a handful at most: a linear search).
     methods: Vec<(Op, TokenBucket)>,
     stage: Option<TokenBucket>,
-    account: Arc<ApiGatewayAccount>,
+    account: Arc<ApiGatewayBucket>,
     cache: Option<Cache>,
     pending: Slab<Pending>,
     next_generation: u64,
@@ -502,11 +470,7 @@ impl ApiGateway {
     /// Takes a token from every bucket that applies to `op`, or none if one of them is empty;
     /// returns the first empty one (method, stage, account order).
     fn admit(&mut self, op: Op, now: SimTime) -> Result<(), Level> {
-        let mut account = self
-            .account
-            .bucket
-            .lock()
-            .expect("a run is single-threaded: the lock is never poisoned");
+        let mut account = self.account.lock();
         let mut method = self
             .methods
             .iter_mut()

@@ -53,14 +53,14 @@
 use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::account::LambdaPool;
 use super::handler::{DurationDist, Handler, Next, StepSpec, call_references};
-use super::{BuildContext, ComponentSpec, Expects, Kind, Reference, SpecIssue};
+use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
@@ -69,7 +69,6 @@ use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Tim
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
-use crate::scenario::Scenario;
 use crate::units::PositiveDuration;
 
 /// The `lambda` table of a scenario.
@@ -98,107 +97,6 @@ pub struct Spec {
     pub max_retry_attempts: Option<Spanned<u32>>,
     /// Oldest an asynchronous event may get, 60 s to 6 h (default 6 h).
     pub max_event_age: Option<Spanned<PositiveDuration>>,
-}
-
-/// The account's unreserved concurrency, shared by every function without a reservation.
-///
-/// Functions of one run share it through an `Arc`; a run is single-threaded, so the atomic
-/// counter is only a way to share it, never contended, and results stay deterministic.
-#[derive(Debug)]
-pub struct LambdaAccount {
-    unreserved_limit: u32,
-    in_use: AtomicU32,
-}
-
-impl LambdaAccount {
-    /// The pool left after every function's reservation.
-    pub fn new(scenario: &Scenario) -> Arc<LambdaAccount> {
-        let reserved: u32 = lambda_specs(scenario)
-            .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
-            .sum();
-        Arc::new(LambdaAccount {
-            unreserved_limit: scenario
-                .account
-                .lambda_concurrency()
-                .saturating_sub(reserved),
-            in_use: AtomicU32::new(0),
-        })
-    }
-
-    fn try_acquire(&self, n: u32) -> bool {
-        let in_use = self.in_use.load(Ordering::Relaxed);
-        if in_use + n <= self.unreserved_limit {
-            self.in_use.store(in_use + n, Ordering::Relaxed);
-            true
-        } else {
-            false
-        }
-    }
-
-    fn release(&self, n: u32) {
-        self.in_use.fetch_sub(n, Ordering::Relaxed);
-    }
-}
-
-fn lambda_specs(scenario: &Scenario) -> impl Iterator<Item = (&str, &Spec)> {
-    scenario.components.iter().filter_map(|c| match &c.spec {
-        ComponentSpec::Lambda(s) => Some((c.name.as_str(), s)),
-        _ => None,
-    })
-}
-
-/// Account-wide checks: reservations must leave the unreserved minimum; provisioned
-/// concurrency of unreserved functions must fit the unreserved pool.
-pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
-    let limit = scenario.account.lambda_concurrency();
-    let minimum = scenario.account.lambda_unreserved_minimum();
-    let mut out = Vec::new();
-    let reserved_total: u32 = lambda_specs(scenario)
-        .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
-        .sum();
-    let pool = limit.saturating_sub(reserved_total);
-    let mut provisioned_unreserved = 0u32;
-    for (name, spec) in lambda_specs(scenario) {
-        if spec.reserved_concurrency.is_some() {
-            continue;
-        }
-        if let Some(p) = &spec.provisioned_concurrency {
-            provisioned_unreserved += *p.get_ref();
-            if provisioned_unreserved > pool {
-                out.push((
-                    format!(
-                        "`{name}` provisions {} from the unreserved pool, which brings the \
-                         unreserved functions' provisioned concurrency to \
-                         {provisioned_unreserved}, more than the {pool} the account leaves \
-                         unreserved (limit {limit} minus {reserved_total} reserved); reserve \
-                         concurrency for it or provision less",
-                        p.get_ref()
-                    ),
-                    p.span(),
-                ));
-            }
-        }
-    }
-    let mut reserved_so_far = 0u32;
-    for (name, spec) in lambda_specs(scenario) {
-        if let Some(r) = &spec.reserved_concurrency {
-            reserved_so_far += *r.get_ref();
-            if reserved_so_far + minimum > limit {
-                out.push((
-                    format!(
-                        "`{name}` reserves {}, which brings the reserved total to \
-                         {reserved_so_far}; the account limit is {limit} and {minimum} must \
-                         stay unreserved, so at most {} can be reserved in all (raise \
-                         [account] lambda_concurrency or lower the reservations)",
-                        r.get_ref(),
-                        limit.saturating_sub(minimum)
-                    ),
-                    r.span(),
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// Longest retry count AWS allows for asynchronous events.
@@ -327,7 +225,7 @@ impl Kind for Spec {
             .map_or(0, |p| *p.get_ref());
         let limit = match &self.reserved_concurrency {
             Some(r) => Limit::Reserved(*r.get_ref()),
-            None => Limit::Account(Arc::clone(cx.lambda_account)),
+            None => Limit::Account(cx.account.lambda_pool()),
         };
         Ok(Box::new(Lambda {
             injected: crate::faults::Injected::default(),
@@ -384,7 +282,7 @@ enum Limit {
     /// Its own reservation.
     Reserved(u32),
     /// The account's unreserved pool.
-    Account(Arc<LambdaAccount>),
+    Account(Arc<LambdaPool>),
 }
 
 /// New environments a function may start: a token bucket refilled continuously.
@@ -1002,16 +900,10 @@ impl Lambda {
 impl Component for Lambda {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Provisioned environments are ready before the run; they hold their concurrency.
-        if let Limit::Account(account) = &self.limit
-            && !account.try_acquire(self.provisioned)
-        {
+        if let Limit::Account(pool) = &self.limit {
             // The loader checks reservations; an unreserved function whose provisioned
             // concurrency does not fit gets what is left.
-            let left = account
-                .unreserved_limit
-                .saturating_sub(account.in_use.load(Ordering::Relaxed));
-            self.provisioned = left;
-            account.try_acquire(left);
+            self.provisioned = pool.acquire_up_to(self.provisioned);
         }
         for _ in 0..self.provisioned {
             let env = self.envs.insert(Env {

@@ -5,6 +5,7 @@
 //! running state, event handling, figures and unit tests. Adding a kind means writing its file
 //! and adding one line to [`registry!`] below.
 
+pub mod account;
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
@@ -84,11 +85,9 @@ pub struct BuildContext<'a> {
     pub warmup_end: SimTime,
     /// Directory that relative file names in the scenario start from.
     pub base_dir: &'a Path,
-    /// The account's unreserved Lambda concurrency, shared by the functions without
-    /// reserved concurrency.
-    pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
-    /// The account-level API Gateway token bucket, shared by every `api_gateway`.
-    pub api_gateway_account: &'a std::sync::Arc<api_gateway::ApiGatewayAccount>,
+    /// The account's limits shared by several components (Lambda concurrency, API Gateway
+    /// throttling).
+    pub account: &'a account::Account,
     /// The region: availability zones and network latency.
     pub region: &'a crate::region::Region,
 }
