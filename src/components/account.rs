@@ -24,7 +24,7 @@ use toml::Spanned;
 
 use super::ComponentSpec;
 use super::api_gateway::ThrottleSpec;
-use super::api_gateway::TokenBucket as ExactBucket;
+use super::token_bucket::ExactBucket;
 
 /// The `[account]` table: limits shared by every component of the scenario.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -67,9 +67,10 @@ use toml::Spanned;
 
 use super::account::ApiGatewayBucket;
 use super::deadlines::Deadlines;
+use super::token_bucket::ExactBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
-use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
+use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
@@ -150,67 +151,6 @@ fn burst_issue(burst: &Spanned<u32>, field: &str, out: &mut Vec<SpecIssue>) {
 /// Operations whose answers the cache keeps (API Gateway caches GET methods by default).
 fn cacheable(op: Op) -> bool {
     matches!(op, Op::Default | Op::Read | Op::Query)
-}
-
-/// Bucket contents are counted in units of 10⁻¹⁵ token, so a rate of `r` requests per second
-/// refills exactly `r`·10⁶ units per nanosecond: integer arithmetic, no drift from repeated
-/// float additions, and a token becomes whole at exactly the nanosecond theory says.
-const UNITS_PER_TOKEN: u128 = 1_000_000_000_000_000;
-
-/// A token bucket refilled continuously: `burst` tokens at most, `rate` tokens per second.
-///
-/// Rates are kept to the nearest 10⁻⁶ request per second (exact for any rate written with up to
-/// six decimals per second, e.g. "800/s", "0.5/s", "3000/min").
-#[derive(Clone, Debug)]
-pub struct TokenBucket {
-    capacity: u128,
-    level: u128,
-    refill_per_ns: u128,
-    last: SimTime,
-}
-
-impl TokenBucket {
-    /// A full bucket of `burst` tokens refilled at `rate`.
-    pub fn new(rate: Rate, burst: u32) -> Self {
-        let capacity = burst as u128 * UNITS_PER_TOKEN;
-        let per_ns = UNITS_PER_TOKEN as f64 / NANOS_PER_SEC as f64; // 10⁶ units per ns at 1/s
-        TokenBucket {
-            capacity,
-            level: capacity,
-            refill_per_ns: ((rate.per_second() * per_ns).round() as u128).max(1),
-            last: SimTime::ZERO,
-        }
-    }
-
-    /// Adds what has accrued since the last call, up to the capacity.
-    fn refill(&mut self, now: SimTime) {
-        let elapsed = now.saturating_since(self.last).as_nanos() as u128;
-        self.level = self
-            .level
-            .saturating_add(elapsed.saturating_mul(self.refill_per_ns))
-            .min(self.capacity);
-        self.last = self.last.max(now);
-    }
-
-    /// True when a whole token is there at `now` (refilling first).
-    pub fn has_token(&mut self, now: SimTime) -> bool {
-        self.refill(now);
-        self.level >= UNITS_PER_TOKEN
-    }
-
-    /// Takes one token; call only after [`TokenBucket::has_token`] said yes at the same time.
-    pub fn take(&mut self) {
-        debug_assert!(
-            self.level >= UNITS_PER_TOKEN,
-            "took a token that is not there"
-        );
-        self.level -= UNITS_PER_TOKEN;
-    }
-
-    /// Tokens in the bucket (whole and partial), as of the last refill.
-    pub fn tokens(&self) -> f64 {
-        self.level as f64 / UNITS_PER_TOKEN as f64
-    }
 }
 
 impl Kind for Spec {
@@ -318,14 +258,14 @@ impl Kind for Spec {
                 .map(|m| {
                     (
                         *m.op.get_ref(),
-                        TokenBucket::new(*m.rate.get_ref(), *m.burst.get_ref()),
+                        ExactBucket::new(*m.rate.get_ref(), *m.burst.get_ref()),
                     )
                 })
                 .collect(),
             stage: self
                 .throttle
                 .as_ref()
-                .map(|t| TokenBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
+                .map(|t| ExactBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
             account: cx.account.api_gateway_bucket(),
             cache,
             pending: Slab::default(),
@@ -452,8 +392,8 @@ pub struct ApiGateway {
     overhead: SimDuration,
     timeout: SimDuration,
     /// Method buckets by operation (a handful at most: a linear search).
-    methods: Vec<(Op, TokenBucket)>,
-    stage: Option<TokenBucket>,
+    methods: Vec<(Op, ExactBucket)>,
+    stage: Option<ExactBucket>,
     account: Arc<ApiGatewayBucket>,
     cache: Option<Cache>,
     pending: Slab<Pending>,
@@ -490,12 +430,12 @@ impl ApiGateway {
             return Err(Level::Account);
         }
         if let Some(b) = method {
-            b.take();
+            b.take_token();
         }
         if let Some(b) = &mut self.stage {
-            b.take();
+            b.take_token();
         }
-        account.take();
+        account.take_token();
         Ok(())
     }
 
@@ -743,49 +683,6 @@ impl Observe for ApiGateway {
 mod tests {
     use super::*;
     use crate::run::run_text;
-
-    fn rate(per_second: f64) -> Rate {
-        Rate::from_per_second(per_second)
-    }
-
-    #[test]
-    fn a_full_bucket_admits_its_burst_at_one_instant_then_refills_exactly() {
-        let mut b = TokenBucket::new(rate(10.0), 3);
-        let t0 = SimTime::ZERO + SimDuration::from_secs(5);
-        let admitted = (0..5)
-            .filter(|_| {
-                let ok = b.has_token(t0);
-                if ok {
-                    b.take();
-                }
-                ok
-            })
-            .count();
-        assert_eq!(admitted, 3);
-        // One token every 100 ms: none a nanosecond early, one exactly on time.
-        assert!(!b.has_token(t0 + SimDuration::from_nanos(99_999_999)));
-        assert!(b.has_token(t0 + SimDuration::from_millis(100)));
-    }
-
-    #[test]
-    fn refill_never_exceeds_the_burst() {
-        let mut b = TokenBucket::new(rate(1000.0), 2);
-        assert!(b.has_token(SimTime::ZERO + SimDuration::from_secs(3600)));
-        assert_eq!(b.tokens(), 2.0);
-    }
-
-    #[test]
-    fn fractional_rates_are_exact() {
-        // 0.1 per second, ten times in a row: float sums would fall short of a whole token.
-        let mut b = TokenBucket::new(rate(0.1), 1);
-        assert!(b.has_token(SimTime::ZERO));
-        b.take();
-        for s in [10, 20, 30, 40, 50] {
-            let at = SimTime::ZERO + SimDuration::from_secs(s);
-            assert!(b.has_token(at), "a token at {s} s");
-            b.take();
-        }
-    }
 
     fn cache(ttl_s: u64, capacity: Option<usize>) -> Cache {
         Cache {

@@ -60,6 +60,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::handler::DurationDist;
+use super::token_bucket::FloatBucket;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::rng::fnv1a64;
@@ -328,56 +329,13 @@ impl Kind for Spec {
     }
 }
 
-/// A token bucket: `rate` units per second, holding at most `window` worth of them.
-#[derive(Clone, Debug)]
-struct Bucket {
-    per_ns: f64,
-    capacity: f64,
-    tokens: f64,
-    last: SimTime,
-}
-
-impl Bucket {
-    fn new(rate_per_s: f64, window: SimDuration) -> Self {
-        let capacity = rate_per_s * window.as_secs_f64();
-        Bucket {
-            per_ns: rate_per_s / 1e9,
-            capacity,
-            tokens: capacity,
-            last: SimTime::ZERO,
-        }
-    }
-
-    fn refill(&mut self, now: SimTime) {
-        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
-        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
-        self.last = now;
-    }
-
-    fn has(&mut self, now: SimTime, units: f64) -> bool {
-        self.refill(now);
-        self.tokens >= units
-    }
-
-    fn take(&mut self, units: f64) {
-        self.tokens -= units;
-    }
-
-    fn set_rate(&mut self, now: SimTime, rate_per_s: f64, window: SimDuration) {
-        self.refill(now);
-        self.per_ns = rate_per_s / 1e9;
-        self.capacity = rate_per_s * window.as_secs_f64();
-        self.tokens = self.tokens.min(self.capacity);
-    }
-}
-
 /// One partition: its share (without adaptive capacity) and its hard ceiling.
 #[derive(Clone, Debug)]
 struct Partition {
-    read_share: Bucket,
-    write_share: Bucket,
-    read_ceiling: Bucket,
-    write_ceiling: Bucket,
+    read_share: FloatBucket,
+    write_share: FloatBucket,
+    read_ceiling: FloatBucket,
+    write_ceiling: FloatBucket,
     requests: u64,
     throttles: u64,
 }
@@ -450,10 +408,10 @@ impl Table {
             .map(|i| {
                 let old = self.partitions.get(i);
                 Partition {
-                    read_share: Bucket::new(share_r, self.window),
-                    write_share: Bucket::new(share_w, self.window),
-                    read_ceiling: Bucket::new(d.partition_rcu as f64, second),
-                    write_ceiling: Bucket::new(d.partition_wcu as f64, second),
+                    read_share: FloatBucket::per_second(share_r, self.window),
+                    write_share: FloatBucket::per_second(share_w, self.window),
+                    read_ceiling: FloatBucket::per_second(d.partition_rcu as f64, second),
+                    write_ceiling: FloatBucket::per_second(d.partition_wcu as f64, second),
                     requests: old.map_or(0, |p| p.requests),
                     throttles: old.map_or(0, |p| p.throttles),
                 }
@@ -501,7 +459,7 @@ impl Table {
     /// the partition's ceiling.
     fn admit(&mut self, now: SimTime, p: usize, units: f64, write: bool) -> bool {
         let adaptive = self.adaptive || self.mode == Mode::OnDemand;
-        fn share_of(part: &mut Partition, write: bool) -> &mut Bucket {
+        fn share_of(part: &mut Partition, write: bool) -> &mut FloatBucket {
             if write {
                 &mut part.write_share
             } else {
@@ -532,8 +490,8 @@ impl Table {
                 }
                 let share = share_of(part, write);
                 share.refill(now);
-                let reserve = 0.5 * share.per_ns * 1e9;
-                let spare = share.tokens - reserve;
+                let reserve = 0.5 * share.rate_per_s();
+                let spare = share.tokens() - reserve;
                 if spare >= units && spare > most {
                     most = spare;
                     donor = Some(i);
@@ -1015,26 +973,5 @@ mod tests {
         assert_eq!(capacity_units(Op::TransactWrite, 1.2), (4.0, true));
         // A query of 10 items of 2 KB: 20 KB → 5 reads, halved.
         assert_eq!(capacity_units(Op::Query, 20.0), (2.5, false));
-    }
-
-    #[test]
-    fn a_token_bucket_admits_burst_plus_rate_times_time() {
-        // 10/s with 300 s of burst: 3000 at once, then 10 per second.
-        let mut b = Bucket::new(10.0, SimDuration::from_secs(300));
-        let mut admitted = 0;
-        for _ in 0..5000 {
-            if b.has(SimTime::ZERO, 1.0) {
-                b.take(1.0);
-                admitted += 1;
-            }
-        }
-        assert_eq!(admitted, 3000);
-        let later = SimTime::ZERO + SimDuration::from_secs(60);
-        let mut more = 0;
-        while b.has(later, 1.0) {
-            b.take(1.0);
-            more += 1;
-        }
-        assert_eq!(more, 600);
     }
 }

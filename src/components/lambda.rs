@@ -60,6 +60,7 @@ use toml::Spanned;
 
 use super::account::LambdaPool;
 use super::handler::{DurationDist, Handler, Next, StepSpec, call_references};
+use super::token_bucket::FloatBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
@@ -254,7 +255,7 @@ impl Kind for Spec {
                 .map_or(d.max_event_age, |a| a.get_ref().0),
             limit,
             provisioned,
-            scaling: TokenBucket::new(d.scaling_environments, d.scaling_period),
+            scaling: FloatBucket::per_period(d.scaling_environments, d.scaling_period),
             envs: Slab::default(),
             idle: Vec::new(),
             idle_provisioned: Vec::new(),
@@ -283,37 +284,6 @@ enum Limit {
     Reserved(u32),
     /// The account's unreserved pool.
     Account(Arc<LambdaPool>),
-}
-
-/// New environments a function may start: a token bucket refilled continuously.
-struct TokenBucket {
-    capacity: f64,
-    tokens: f64,
-    per_ns: f64,
-    last: SimTime,
-}
-
-impl TokenBucket {
-    fn new(per_period: u32, period: SimDuration) -> Self {
-        TokenBucket {
-            capacity: per_period as f64,
-            tokens: per_period as f64,
-            per_ns: per_period as f64 / period.as_nanos().max(1) as f64,
-            last: SimTime::ZERO,
-        }
-    }
-
-    fn try_take(&mut self, now: SimTime) -> bool {
-        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
-        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// One execution environment.
@@ -399,7 +369,8 @@ pub struct Lambda {
     max_event_age: SimDuration,
     limit: Limit,
     provisioned: u32,
-    scaling: TokenBucket,
+    /// New environments the function may start (its scaling rate).
+    scaling: FloatBucket,
     envs: Slab<Env>,
     /// Idle on-demand environments, least recently used first (the top is reused first).
     idle: Vec<u32>,
@@ -534,7 +505,7 @@ impl Lambda {
             }
             if let Some(env) = self.idle.pop() {
                 (env, false)
-            } else if self.scaling.try_take(now) {
+            } else if self.scaling.try_take(now, 1.0) {
                 let env = self.envs.insert(Env {
                     provisioned: false,
                     idle_since: now,

@@ -18,6 +18,7 @@ pub mod instances;
 pub mod lambda;
 pub mod nlb;
 pub mod sqs;
+pub mod token_bucket;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
