@@ -65,7 +65,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::timer_index;
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
@@ -147,7 +147,7 @@ impl Kind for Spec {
             nodes: Vec::new(),
             forwards: Slab::default(),
             next_generation: 0,
-            deadlines: Deadlines::new(TIMER_IDLE_TIMEOUT),
+            deadlines: Deadlines::default(),
             in_flight: 0,
             rejected: 0,
             late_responses: 0,
@@ -198,10 +198,17 @@ struct Node {
     requests: u64,
 }
 
-/// Timer kinds of the ALB.
-const TIMER_IDLE_TIMEOUT: u32 = 0;
-const TIMER_HEALTH_CHECK: u32 = 1;
-const TIMER_DRAIN_DEADLINE: u32 = 2;
+crate::timers! {
+    /// The ALB's timers.
+    enum AlbTimer {
+        /// The earliest idle timeout of the forwarded requests is due.
+        IdleTimeout,
+        /// A target's health check is due (its timer slot's payload).
+        HealthCheck,
+        /// A deregistered target's deregistration delay is over (its timer slot's payload).
+        DrainDeadline,
+    }
+}
 
 /// A running ALB.
 pub struct Alb {
@@ -372,10 +379,14 @@ impl Alb {
             lost: false,
         });
         let forwards = &self.forwards;
-        self.deadlines
-            .push(now + self.idle_timeout, slot, generation, cx, |s, g| {
-                waiting(forwards, s, g)
-            });
+        self.deadlines.push(
+            now + self.idle_timeout,
+            slot,
+            generation,
+            cx,
+            AlbTimer::IdleTimeout,
+            |s, g| waiting(forwards, s, g),
+        );
         let forwarded = Request {
             reply_to: cx.me(),
             tag: slot as u64,
@@ -462,7 +473,8 @@ impl Alb {
             }
         }
         let forwards = &self.forwards;
-        self.deadlines.arm(cx, |s, g| waiting(forwards, s, g));
+        self.deadlines
+            .arm(cx, AlbTimer::IdleTimeout, |s, g| waiting(forwards, s, g));
     }
 
     fn target_mut(&mut self, instance: u32) -> &mut Target {
@@ -504,7 +516,7 @@ impl Alb {
                 let t = self.target_mut(instance);
                 t.az = az;
                 t.life
-                    .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
+                    .register(instance, healthy, &settings, AlbTimer::HealthCheck, cx);
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
@@ -514,7 +526,7 @@ impl Alb {
                 let idle = t.outstanding == 0;
                 if !idle {
                     t.life
-                        .arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
+                        .arm_drain_deadline(instance, delay, AlbTimer::DrainDeadline, cx);
                 }
                 self.set_routable(instance, false);
                 if idle {
@@ -560,11 +572,15 @@ impl Alb {
         }
     }
 
-    fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
+    fn on_health_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
         let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(timer.id))
-            .life
-            .on_check_timer(timer, &settings, group, cx);
+        self.target_mut(timer_index(id)).life.on_check_timer(
+            id,
+            &settings,
+            group,
+            AlbTimer::HealthCheck,
+            cx,
+        );
     }
 
     fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
@@ -574,9 +590,9 @@ impl Alb {
             .finish_draining(instance, group, cx);
     }
 
-    fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer.id);
-        if self.target_mut(instance).life.drain_deadline_fired(timer) {
+    fn on_drain_deadline(&mut self, id: u64, cx: &mut Ctx<'_>) {
+        let instance = timer_index(id);
+        if self.target_mut(instance).life.drain_deadline_fired(id) {
             // The delay is over: the group terminates the instance, whatever it still holds.
             self.finish_draining(instance, cx);
         }
@@ -598,11 +614,10 @@ impl Component for Alb {
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Lost(request) => self.on_lost(request, cx),
             Msg::Control(control) => self.on_control(control, cx),
-            Msg::Timer(timer) => match timer.kind {
-                TIMER_IDLE_TIMEOUT => self.on_idle_timeout(cx),
-                TIMER_HEALTH_CHECK => self.on_health_timer(timer, cx),
-                TIMER_DRAIN_DEADLINE => self.on_drain_deadline(timer, cx),
-                _ => debug_assert!(false, "unknown alb timer {timer:?}"),
+            Msg::Timer(timer) => match AlbTimer::from(timer) {
+                AlbTimer::IdleTimeout(_) => self.on_idle_timeout(cx),
+                AlbTimer::HealthCheck(id) => self.on_health_timer(id, cx),
+                AlbTimer::DrainDeadline(id) => self.on_drain_deadline(id, cx),
             },
         }
     }

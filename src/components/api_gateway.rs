@@ -72,7 +72,7 @@ use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
@@ -270,7 +270,7 @@ impl Kind for Spec {
             cache,
             pending: Slab::default(),
             next_generation: 0,
-            deadlines: Deadlines::new(TIMER_INTEGRATION_TIMEOUT),
+            deadlines: Deadlines::default(),
             in_flight: 0,
             metrics: RequestMetrics::new(cx.warmup_end),
             integration_latency: Latency::new(3),
@@ -382,9 +382,15 @@ struct Figures {
     late_responses: u64,
 }
 
-/// Timer kinds of the gateway.
-const TIMER_INTEGRATION_TIMEOUT: u32 = 0;
-const TIMER_CACHE_HIT: u32 = 1;
+crate::timers! {
+    /// The gateway's timers.
+    enum ApiGatewayTimer {
+        /// The earliest integration timeout of the forwarded requests is due.
+        IntegrationTimeout,
+        /// A cache hit is answered (the slot of its request).
+        CacheHit,
+    }
+}
 
 /// A running API Gateway stage.
 pub struct ApiGateway {
@@ -479,10 +485,7 @@ impl ApiGateway {
                 self.figures.cache_hits += u64::from(counted);
                 cx.set_timer(
                     self.overhead + cache.latency,
-                    Timer {
-                        kind: TIMER_CACHE_HIT,
-                        id: slot as u64,
-                    },
+                    ApiGatewayTimer::CacheHit(slot as u64),
                 );
                 return;
             }
@@ -491,9 +494,14 @@ impl ApiGateway {
         }
         let deadline = now + self.overhead + self.timeout;
         let pending = &self.pending;
-        self.deadlines.push(deadline, slot, generation, cx, |s, g| {
-            waiting(pending, s, g)
-        });
+        self.deadlines.push(
+            deadline,
+            slot,
+            generation,
+            cx,
+            ApiGatewayTimer::IntegrationTimeout,
+            |s, g| waiting(pending, s, g),
+        );
         let forwarded = Request {
             reply_to: cx.me(),
             tag: slot as u64,
@@ -592,7 +600,10 @@ impl ApiGateway {
             }
         }
         let pending = &self.pending;
-        self.deadlines.arm(cx, |s, g| waiting(pending, s, g));
+        self.deadlines
+            .arm(cx, ApiGatewayTimer::IntegrationTimeout, |s, g| {
+                waiting(pending, s, g)
+            });
     }
 }
 
@@ -610,10 +621,9 @@ impl Component for ApiGateway {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Lost(request) => self.on_lost(request),
-            Msg::Timer(timer) => match timer.kind {
-                TIMER_INTEGRATION_TIMEOUT => self.on_integration_timeout(cx),
-                TIMER_CACHE_HIT => self.answer(timer.id as u32, Outcome::Ok, cx),
-                _ => debug_assert!(false, "unknown api_gateway timer {timer:?}"),
+            Msg::Timer(timer) => match ApiGatewayTimer::from(timer) {
+                ApiGatewayTimer::IntegrationTimeout(_) => self.on_integration_timeout(cx),
+                ApiGatewayTimer::CacheHit(slot) => self.answer(slot as u32, Outcome::Ok, cx),
             },
             Msg::Control(control) => {
                 debug_assert!(false, "an api_gateway does not receive {control:?}")

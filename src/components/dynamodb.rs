@@ -67,7 +67,7 @@ use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, Ctx};
-use crate::message::{Msg, Op, Outcome, Request, Response, Timer};
+use crate::message::{Msg, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
 
@@ -571,10 +571,19 @@ struct Figures {
     consumed_wcu: f64,
 }
 
-const TIMER_DONE: u32 = 0;
-const TIMER_RETRY: u32 = 1;
-const TIMER_DAX_HIT: u32 = 2;
-const TIMER_SCALING: u32 = 3;
+crate::timers! {
+    /// The table's timers.
+    enum DynamoDbTimer {
+        /// A request admitted by the table is served (its slot).
+        Done,
+        /// A throttled request's back-off is over: the SDK tries again (its slot).
+        Retry,
+        /// A read DAX had in its cache is served (its slot).
+        DaxHit,
+        /// A minute of auto scaling has passed.
+        Scaling,
+    }
+}
 
 /// Application Auto Scaling of a table: target tracking on consumed / provisioned, per
 /// minute, for reads and writes separately. Scale out after 2 consecutive minutes above the
@@ -701,13 +710,7 @@ impl DynamoDb {
                 dax.hits += u64::from(now >= self.warmup_end);
                 self.pending[slot].dax_hit = true;
                 let delay = dax.latency.sample(cx.rng());
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_DAX_HIT,
-                        id: slot as u64,
-                    },
-                );
+                cx.set_timer(delay, DynamoDbTimer::DaxHit(slot as u64));
                 return;
             }
             dax.misses += u64::from(now >= self.warmup_end);
@@ -753,13 +756,7 @@ impl DynamoDb {
                 &self.read_latency
             };
             let delay = latency.sample(cx.rng());
-            cx.set_timer(
-                delay,
-                Timer {
-                    kind: TIMER_DONE,
-                    id: slot as u64,
-                },
-            );
+            cx.set_timer(delay, DynamoDbTimer::Done(slot as u64));
             return;
         }
         // ProvisionedThroughputExceeded: the SDK backs off and retries, up to its limit.
@@ -784,13 +781,7 @@ impl DynamoDb {
         let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(retries_before as i32);
         let ceiling = ceiling.min(self.max_backoff.as_secs_f64());
         let backoff = SimDuration::from_secs_f64(cx.rng().random::<f64>() * ceiling);
-        cx.set_timer(
-            backoff,
-            Timer {
-                kind: TIMER_RETRY,
-                id: slot as u64,
-            },
-        );
+        cx.set_timer(backoff, DynamoDbTimer::Retry(slot as u64));
     }
 
     fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
@@ -836,41 +827,27 @@ impl DynamoDb {
             a.history.clear();
             self.table.set_capacity(now, new_rcu, new_wcu);
         }
-        cx.set_timer(
-            SimDuration::from_secs(60),
-            Timer {
-                kind: TIMER_SCALING,
-                id: 0,
-            },
-        );
+        cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));
     }
 }
 
 impl Component for DynamoDb {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.auto_scaling.is_some() {
-            cx.set_timer(
-                SimDuration::from_secs(60),
-                Timer {
-                    kind: TIMER_SCALING,
-                    id: 0,
-                },
-            );
+            cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));
         }
     }
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
-            Msg::Timer(timer) => {
-                let slot = timer.id as u32;
-                match timer.kind {
-                    TIMER_DONE | TIMER_DAX_HIT => self.finish(slot, Outcome::Ok, cx),
-                    TIMER_RETRY => self.attempt(slot, cx),
-                    TIMER_SCALING => self.on_scaling_minute(cx),
-                    _ => debug_assert!(false, "unknown dynamodb timer {timer:?}"),
+            Msg::Timer(timer) => match DynamoDbTimer::from(timer) {
+                DynamoDbTimer::Done(slot) | DynamoDbTimer::DaxHit(slot) => {
+                    self.finish(slot as u32, Outcome::Ok, cx)
                 }
-            }
+                DynamoDbTimer::Retry(slot) => self.attempt(slot as u32, cx),
+                DynamoDbTimer::Scaling(_) => self.on_scaling_minute(cx),
+            },
             Msg::Response(_) | Msg::Control(_) | Msg::Lost(_) => {
                 debug_assert!(false, "a dynamodb table does not receive {msg:?}")
             }

@@ -135,14 +135,14 @@ impl Default for TargetLife {
 
 impl TargetLife {
     /// `Control::Register`: a target that starts healthy takes traffic now and is next checked
-    /// one interval on; a new one is checked at once. `kind` is the caller's health-check
-    /// timer kind.
-    pub fn register(
+    /// one interval on; a new one is checked at once. `timer` makes the caller's health-check
+    /// timer.
+    pub fn register<T: Into<Timer>>(
         &mut self,
         instance: u32,
         healthy: bool,
         settings: &HealthCheck,
-        kind: u32,
+        timer: impl FnOnce(u64) -> T,
         cx: &mut Ctx<'_>,
     ) {
         self.state = if healthy {
@@ -156,8 +156,7 @@ impl TargetLife {
         } else {
             SimDuration::ZERO
         };
-        self.health_timer
-            .arm(cx, first, |id| Timer { kind, id }, instance);
+        self.health_timer.arm(cx, first, timer, instance);
     }
 
     /// `Control::Deregister`: the target drains and is no longer checked.
@@ -166,21 +165,20 @@ impl TargetLife {
         self.health_timer.cancel();
     }
 
-    /// Arms the end of the deregistration delay (timer `kind` of the caller).
-    pub fn arm_drain_deadline(
+    /// Arms the end of the deregistration delay, as the caller's timer `timer` makes it.
+    pub fn arm_drain_deadline<T: Into<Timer>>(
         &mut self,
         instance: u32,
         delay: SimDuration,
-        kind: u32,
+        timer: impl FnOnce(u64) -> T,
         cx: &mut Ctx<'_>,
     ) {
-        self.drain_timer
-            .arm(cx, delay, |id| Timer { kind, id }, instance);
+        self.drain_timer.arm(cx, delay, timer, instance);
     }
 
-    /// True when `timer` is the current drain deadline of this target.
-    pub fn drain_deadline_fired(&mut self, timer: Timer) -> bool {
-        self.drain_timer.fire(timer.id)
+    /// True when the drain-deadline timer with payload `id` is the current one of this target.
+    pub fn drain_deadline_fired(&mut self, id: u64) -> bool {
+        self.drain_timer.fire(id)
     }
 
     /// Draining is over: the target is unused and `group` may terminate it.
@@ -190,28 +188,22 @@ impl TargetLife {
         cx.send(group, Msg::Control(Control::Drained { instance }));
     }
 
-    /// The health-check timer `timer` fired: if it is current, probe the target through
-    /// `group` and check again one interval on.
-    pub fn on_check_timer(
+    /// The health-check timer with payload `id` fired: if it is current, probe the target
+    /// through `group` and check again one interval on (the timer `timer` makes).
+    pub fn on_check_timer<T: Into<Timer>>(
         &mut self,
-        timer: Timer,
+        id: u64,
         settings: &HealthCheck,
         group: ComponentId,
+        timer: impl FnOnce(u64) -> T,
         cx: &mut Ctx<'_>,
     ) {
-        if !self.health_timer.fire(timer.id) {
+        if !self.health_timer.fire(id) {
             return;
         }
-        let instance = timer_index(timer.id);
-        self.health_timer.arm(
-            cx,
-            settings.interval,
-            |id| Timer {
-                kind: timer.kind,
-                id,
-            },
-            instance,
-        );
+        let instance = timer_index(id);
+        self.health_timer
+            .arm(cx, settings.interval, timer, instance);
         let from = cx.me();
         cx.send(group, Msg::Control(Control::HealthCheck { instance, from }));
     }

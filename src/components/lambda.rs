@@ -66,7 +66,7 @@ use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response};
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
@@ -341,12 +341,22 @@ struct Figures {
     events_finished_total: u64,
 }
 
-/// Timer kinds.
-const TIMER_STEP_DONE: u32 = 0;
-const TIMER_INIT_DONE: u32 = 1;
-const TIMER_TIMEOUT: u32 = 2;
-const TIMER_RETRY: u32 = 3;
-const TIMER_DISPATCH: u32 = 4;
+crate::timers! {
+    /// The function's timers. Those of an invocation carry its slot and generation
+    /// (`job_id`), so they are ignored once the invocation has ended.
+    enum LambdaTimer {
+        /// A handler step that waits (compute, sleep) is over.
+        StepDone,
+        /// A new environment's init is over: the handler starts.
+        InitDone,
+        /// The invocation ran for the function's timeout.
+        Timeout,
+        /// A failed event's retry delay is over (its slot in `retrying`).
+        Retry,
+        /// Time to try again to start the events throttled earlier.
+        Dispatch,
+    }
+}
 
 /// Back-off of throttled asynchronous events: from 1 s, doubling, up to 5 minutes.
 const MIN_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(1);
@@ -543,13 +553,7 @@ impl Lambda {
             if self.in_window(arrived) {
                 self.init.record(init);
             }
-            cx.set_timer(
-                init,
-                Timer {
-                    kind: TIMER_INIT_DONE,
-                    id,
-                },
-            );
+            cx.set_timer(init, LambdaTimer::InitDone(id));
         } else {
             self.begin_handler(slot, cx);
         }
@@ -566,13 +570,7 @@ impl Lambda {
         // The timer names the invocation by slot and generation, so it is ignored once the
         // invocation has ended.
         let id = job_id(inv.generation, slot);
-        cx.set_timer(
-            self.timeout,
-            Timer {
-                kind: TIMER_TIMEOUT,
-                id,
-            },
-        );
+        cx.set_timer(self.timeout, LambdaTimer::Timeout(id));
         self.run(slot, cx);
     }
 
@@ -588,13 +586,7 @@ impl Lambda {
             Next::Wait { delay, .. } => {
                 let delay = self.injected.stretch(delay);
                 inv.step = Some(step + 1);
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_STEP_DONE,
-                        id,
-                    },
-                );
+                cx.set_timer(delay, LambdaTimer::StepDone(id));
             }
             Next::Call(to, shape) => {
                 inv.step = Some(step + 1);
@@ -747,13 +739,7 @@ impl Lambda {
                     self.dispatch_armed = true;
                     let delay = self.dispatch_backoff;
                     self.dispatch_backoff = (delay + delay).min(MAX_THROTTLE_BACKOFF);
-                    cx.set_timer(
-                        delay,
-                        Timer {
-                            kind: TIMER_DISPATCH,
-                            id: 0,
-                        },
-                    );
+                    cx.set_timer(delay, LambdaTimer::Dispatch(0));
                 }
                 return;
             }
@@ -779,13 +765,7 @@ impl Lambda {
                 self.figures.events_retried += 1;
             }
             let slot = self.retrying.insert(event);
-            cx.set_timer(
-                delay,
-                Timer {
-                    kind: TIMER_RETRY,
-                    id: slot as u64,
-                },
-            );
+            cx.set_timer(delay, LambdaTimer::Retry(slot as u64));
         } else {
             self.give_up(event, cx);
         }
@@ -818,36 +798,35 @@ impl Lambda {
         }
     }
 
-    fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        match timer.kind {
-            TIMER_STEP_DONE => {
-                if let Some(slot) = self.live(timer.id) {
+    fn on_timer(&mut self, timer: LambdaTimer, cx: &mut Ctx<'_>) {
+        match timer {
+            LambdaTimer::StepDone(id) => {
+                if let Some(slot) = self.live(id) {
                     self.run(slot, cx);
                 }
             }
-            TIMER_INIT_DONE => {
-                if let Some(slot) = self.live(timer.id) {
+            LambdaTimer::InitDone(id) => {
+                if let Some(slot) = self.live(id) {
                     self.begin_handler(slot, cx);
                 }
             }
-            TIMER_TIMEOUT => {
-                if let Some(slot) = self.live(timer.id) {
+            LambdaTimer::Timeout(id) => {
+                if let Some(slot) = self.live(id) {
                     self.finish(slot, Outcome::Timeout, cx);
                 }
             }
-            TIMER_DISPATCH => {
+            LambdaTimer::Dispatch(_) => {
                 self.dispatch_armed = false;
                 self.dispatch_events(cx);
             }
-            TIMER_RETRY => {
-                let slot = timer.id as u32;
+            LambdaTimer::Retry(slot) => {
+                let slot = slot as u32;
                 let event = self.retrying[slot];
                 self.retrying.remove(slot);
                 // A retried event goes to the back of the queue, as a new attempt.
                 self.queue.push_back(event);
                 self.dispatch_events(cx);
             }
-            _ => debug_assert!(false, "unknown lambda timer {timer:?}"),
         }
     }
 
@@ -892,7 +871,7 @@ impl Component for Lambda {
             Msg::Response(response) => self.on_response(response, cx),
             // A call whose callee's instance was lost: the call failed (timed out).
             Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
-            Msg::Timer(timer) => self.on_timer(timer, cx),
+            Msg::Timer(timer) => self.on_timer(LambdaTimer::from(timer), cx),
             Msg::Control(Control::Fault(action)) => self.injected.apply(action),
             Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),
         }

@@ -93,9 +93,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{
-    CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response, Timer,
-};
+use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
@@ -287,10 +285,17 @@ struct Figures {
     dropped_by_target: u64,
 }
 
-/// Timer kinds of the NLB.
-const TIMER_HEALTH_CHECK: u32 = 1;
-const TIMER_DRAIN_DEADLINE: u32 = 2;
-const TIMER_FLOW_IDLE: u32 = 3;
+crate::timers! {
+    /// The NLB's timers.
+    enum NlbTimer {
+        /// A target's health check is due (its timer slot's payload).
+        HealthCheck,
+        /// A deregistered target's deregistration delay is over (its timer slot's payload).
+        DrainDeadline,
+        /// A flow may have been idle for the idle timeout (its timer slot's payload).
+        FlowIdle,
+    }
+}
 
 /// A running NLB.
 pub struct Nlb {
@@ -453,15 +458,7 @@ impl Nlb {
             self.idle_timers
                 .resize(slot as usize + 1, TimerSlot::default());
         }
-        self.idle_timers[slot as usize].arm(
-            cx,
-            self.idle_timeout,
-            |id| Timer {
-                kind: TIMER_FLOW_IDLE,
-                id,
-            },
-            slot,
-        );
+        self.idle_timers[slot as usize].arm(cx, self.idle_timeout, NlbTimer::FlowIdle, slot);
         (slot, generation)
     }
 
@@ -528,9 +525,9 @@ impl Nlb {
         self.maybe_drained(forward.target, cx);
     }
 
-    fn on_idle_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let slot = timer_index(timer.id);
-        if !self.idle_timers[slot as usize].fire(timer.id) {
+    fn on_idle_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
+        let slot = timer_index(id);
+        if !self.idle_timers[slot as usize].fire(id) {
             return;
         }
         let now = cx.now();
@@ -539,29 +536,13 @@ impl Nlb {
         if f.outstanding > 0 {
             // Waiting for an answer is not idleness: look again a timeout from now.
             let delay = self.idle_timeout;
-            self.idle_timers[slot as usize].arm(
-                cx,
-                delay,
-                |id| Timer {
-                    kind: TIMER_FLOW_IDLE,
-                    id,
-                },
-                slot,
-            );
+            self.idle_timers[slot as usize].arm(cx, delay, NlbTimer::FlowIdle, slot);
         } else if now >= deadline {
             self.figures.flows_idled_out += 1;
             self.remove_flow(slot, cx);
         } else {
             let delay = deadline.saturating_since(now);
-            self.idle_timers[slot as usize].arm(
-                cx,
-                delay,
-                |id| Timer {
-                    kind: TIMER_FLOW_IDLE,
-                    id,
-                },
-                slot,
-            );
+            self.idle_timers[slot as usize].arm(cx, delay, NlbTimer::FlowIdle, slot);
         }
     }
 
@@ -611,13 +592,13 @@ impl Nlb {
                 let t = self.target_mut(instance);
                 t.az = az;
                 t.life
-                    .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
+                    .register(instance, healthy, &settings, NlbTimer::HealthCheck, cx);
             }
             Control::Deregister { instance } => {
                 let delay = self.deregistration_delay;
                 let life = &mut self.target_mut(instance).life;
                 life.deregister();
-                life.arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
+                life.arm_drain_deadline(instance, delay, NlbTimer::DrainDeadline, cx);
                 self.maybe_drained(instance, cx);
             }
             Control::HealthCheckResult { instance, healthy } => {
@@ -684,11 +665,15 @@ impl Nlb {
         }
     }
 
-    fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
+    fn on_health_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
         let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(timer.id))
-            .life
-            .on_check_timer(timer, &settings, group, cx);
+        self.target_mut(timer_index(id)).life.on_check_timer(
+            id,
+            &settings,
+            group,
+            NlbTimer::HealthCheck,
+            cx,
+        );
     }
 
     /// A draining target with no flow and no request left is done.
@@ -706,9 +691,9 @@ impl Nlb {
             .finish_draining(instance, group, cx);
     }
 
-    fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer.id);
-        if !self.target_mut(instance).life.drain_deadline_fired(timer) {
+    fn on_drain_deadline(&mut self, id: u64, cx: &mut Ctx<'_>) {
+        let instance = timer_index(id);
+        if !self.target_mut(instance).life.drain_deadline_fired(id) {
             return;
         }
         // The delay is over: the remaining flows are reset (after the state change, so that
@@ -780,11 +765,10 @@ impl Component for Nlb {
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Lost(request) => self.on_lost(request),
             Msg::Control(control) => self.on_control(control, cx),
-            Msg::Timer(timer) => match timer.kind {
-                TIMER_HEALTH_CHECK => self.on_health_timer(timer, cx),
-                TIMER_DRAIN_DEADLINE => self.on_drain_deadline(timer, cx),
-                TIMER_FLOW_IDLE => self.on_idle_timer(timer, cx),
-                _ => debug_assert!(false, "unknown nlb timer {timer:?}"),
+            Msg::Timer(timer) => match NlbTimer::from(timer) {
+                NlbTimer::HealthCheck(id) => self.on_health_timer(id, cx),
+                NlbTimer::DrainDeadline(id) => self.on_drain_deadline(id, cx),
+                NlbTimer::FlowIdle(id) => self.on_idle_timer(id, cx),
             },
         }
     }
