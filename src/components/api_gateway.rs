@@ -66,7 +66,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::account::ApiGatewayBucket;
-use super::deadlines::Deadlines;
+use super::forwards::Forwards;
 use super::token_bucket::ExactBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
@@ -268,9 +268,8 @@ impl Kind for Spec {
                 .map(|t| ExactBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
             account: cx.account.api_gateway_bucket(),
             cache,
-            pending: Slab::default(),
-            next_generation: 0,
-            deadlines: Deadlines::default(),
+            hits: Slab::default(),
+            forwards: Forwards::default(),
             in_flight: 0,
             metrics: RequestMetrics::new(cx.warmup_end),
             integration_latency: Latency::new(3),
@@ -350,23 +349,12 @@ enum Level {
     Account,
 }
 
-/// A request inside the gateway: waiting for its cache hit to be answered, or forwarded to the
-/// integration.
-#[derive(Clone, Debug)]
-struct Pending {
-    /// The request as the client sent it (its `reply_to` and `tag` are the client's).
+/// A request the cache answers, until it is answered.
+#[derive(Copy, Clone, Debug)]
+struct CacheHit {
+    /// The request as the client sent it.
     request: Request,
     arrived: SimTime,
-    /// When it was handed to the integration.
-    forwarded: SimTime,
-    /// Unique per forwarded request, so a deadline left behind by an earlier user of the slot
-    /// is recognised as stale.
-    generation: u64,
-    /// False once the client has had its 504; the integration's answer is then discarded.
-    waiting: bool,
-    /// The integration's instance was lost holding it: no answer will come, and the record
-    /// goes once the client has had its 504.
-    lost: bool,
 }
 
 /// Counts of the measured window (requests that arrived after the warm-up).
@@ -402,10 +390,11 @@ pub struct ApiGateway {
     stage: Option<ExactBucket>,
     account: Arc<ApiGatewayBucket>,
     cache: Option<Cache>,
-    pending: Slab<Pending>,
-    next_generation: u64,
-    /// When each forwarded request stops waiting for its answer.
-    deadlines: Deadlines,
+    /// Requests the cache answers, until they are answered.
+    hits: Slab<CacheHit>,
+    /// Requests forwarded to the integration (with when they were handed over), and their
+    /// integration timeouts.
+    forwards: Forwards<SimTime>,
     in_flight: u64,
     metrics: RequestMetrics,
     integration_latency: Latency,
@@ -467,22 +456,16 @@ impl ApiGateway {
             return;
         }
         self.in_flight += 1;
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let slot = self.pending.insert(Pending {
-            request,
-            arrived: now,
-            forwarded: now + self.overhead,
-            generation,
-            waiting: true,
-            lost: false,
-        });
         if let Some(cache) = &mut self.cache
             && cacheable(request.op)
         {
             if cache.hit(request.key, now) {
                 cache.interval_hits += 1;
                 self.figures.cache_hits += u64::from(counted);
+                let slot = self.hits.insert(CacheHit {
+                    request,
+                    arrived: now,
+                });
                 cx.set_timer(
                     self.overhead + cache.latency,
                     ApiGatewayTimer::CacheHit(slot as u64),
@@ -492,19 +475,15 @@ impl ApiGateway {
             cache.interval_misses += 1;
             self.figures.cache_misses += u64::from(counted);
         }
-        let deadline = now + self.overhead + self.timeout;
-        let pending = &self.pending;
-        self.deadlines.push(
-            deadline,
-            slot,
-            generation,
-            cx,
-            ApiGatewayTimer::IntegrationTimeout,
-            |s, g| waiting(pending, s, g),
-        );
+        let forwarded_at = now + self.overhead;
+        let deadline = forwarded_at + self.timeout;
+        let timer = ApiGatewayTimer::IntegrationTimeout;
+        let tag = self
+            .forwards
+            .insert(request, now, forwarded_at, deadline, cx, timer);
         let forwarded = Request {
             reply_to: cx.me(),
-            tag: slot as u64,
+            tag,
             route: NO_ROUTE,
             // The gateway terminates the client's connection and opens its own to the
             // integration (one per request here), as a server's call does.
@@ -514,11 +493,15 @@ impl ApiGateway {
         cx.send_after(self.target, self.overhead, Msg::Request(forwarded));
     }
 
-    /// Answers the client of `slot` and frees the slot.
-    fn answer(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
-        let p = &self.pending[slot];
-        let (request, arrived) = (p.request, p.arrived);
-        self.pending.remove(slot);
+    /// The cache answers the request in `slot`.
+    fn on_cache_hit(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let CacheHit { request, arrived } = self.hits[slot];
+        self.hits.remove(slot);
+        self.answer(request, arrived, Outcome::Ok, cx);
+    }
+
+    /// Answers the client of `request`, which arrived at `arrived`.
+    fn answer(&mut self, request: Request, arrived: SimTime, outcome: Outcome, cx: &mut Ctx<'_>) {
         self.in_flight -= 1;
         self.count_outcome(arrived, outcome);
         self.metrics.finished(arrived, cx.now(), outcome);
@@ -541,77 +524,39 @@ impl ApiGateway {
     /// The integration's instance was lost holding a request (its AZ failed): no answer will
     /// come; the client, still waiting, gets its 504 at the integration timeout.
     fn on_lost(&mut self, request: Request) {
-        let slot = request.tag as u32;
-        if !self.pending.is_live(slot) || self.pending[slot].request.id != request.id {
-            return;
-        }
-        if self.pending[slot].waiting {
-            self.pending[slot].lost = true;
-        } else {
-            self.pending.remove(slot);
-        }
+        self.forwards.lost(&request);
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let slot = response.request.tag as u32;
-        let p = &self.pending[slot];
-        if !p.waiting {
+        let forward = self.forwards.answered(response.request.tag);
+        let in_window = self.metrics.in_window(forward.arrived);
+        if !forward.waiting {
             // The client already had its 504.
-            if self.metrics.in_window(p.arrived) {
+            if in_window {
                 self.figures.late_responses += 1;
             }
-            self.pending.remove(slot);
             return;
         }
-        if self.metrics.in_window(p.arrived) {
-            self.integration_latency.record(now - p.forwarded);
+        if in_window {
+            self.integration_latency.record(now - forward.via);
         }
-        let request = p.request;
+        let request = forward.request;
         if response.outcome.is_ok()
             && cacheable(request.op)
             && let Some(cache) = &mut self.cache
         {
             cache.fill(request.key, now);
         }
-        self.answer(slot, response.outcome, cx);
+        self.answer(request, forward.arrived, response.outcome, cx);
     }
 
     fn on_integration_timeout(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        while let Some((slot, generation)) = self.deadlines.pop_expired(now) {
-            if !waiting(&self.pending, slot, generation) {
-                continue;
-            }
-            // The client gets its 504 now; the slot stays until the integration answers.
-            let p = &mut self.pending[slot];
-            p.waiting = false;
-            let (request, arrived) = (p.request, p.arrived);
-            self.in_flight -= 1;
-            let lost = p.lost;
-            self.count_outcome(arrived, Outcome::Timeout);
-            self.metrics.finished(arrived, now, Outcome::Timeout);
-            cx.reply(Response {
-                request,
-                outcome: Outcome::Timeout,
-            });
-            if lost {
-                self.pending.remove(slot);
-            }
+        while let Some((request, arrived)) = self.forwards.next_timed_out(now) {
+            self.answer(request, arrived, Outcome::Timeout, cx);
         }
-        let pending = &self.pending;
-        self.deadlines
-            .arm(cx, ApiGatewayTimer::IntegrationTimeout, |s, g| {
-                waiting(pending, s, g)
-            });
-    }
-}
-
-/// True when the request forwarded in `slot` (of `generation`) still waits for its answer.
-fn waiting(pending: &Slab<Pending>, slot: u32, generation: u64) -> bool {
-    pending.is_live(slot) && {
-        let p = &pending[slot];
-        p.generation == generation && p.waiting
+        self.forwards.arm(cx, ApiGatewayTimer::IntegrationTimeout);
     }
 }
 
@@ -623,7 +568,7 @@ impl Component for ApiGateway {
             Msg::Lost(request) => self.on_lost(request),
             Msg::Timer(timer) => match ApiGatewayTimer::from(timer) {
                 ApiGatewayTimer::IntegrationTimeout(_) => self.on_integration_timeout(cx),
-                ApiGatewayTimer::CacheHit(slot) => self.answer(slot as u32, Outcome::Ok, cx),
+                ApiGatewayTimer::CacheHit(slot) => self.on_cache_hit(slot as u32, cx),
             },
             Msg::Control(control) => {
                 debug_assert!(false, "an api_gateway does not receive {control:?}")

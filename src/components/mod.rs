@@ -12,6 +12,7 @@ pub mod asg;
 pub mod deadlines;
 pub mod dynamodb;
 pub mod ec2_fleet;
+pub mod forwards;
 pub mod handler;
 pub mod health;
 pub mod instances;

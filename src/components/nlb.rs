@@ -86,7 +86,9 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::health::{HealthCheck, HealthCheckSpec, TargetLife, TargetState, targets_reference};
+use super::health::{
+    HealthCheck, HealthCheckSpec, TargetState, Targets, imbalance, target_group, targets_reference,
+};
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
@@ -176,14 +178,7 @@ impl Kind for Spec {
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let target_name = self.targets.get_ref();
-        if cx
-            .specs
-            .get(target_name.as_str())
-            .and_then(|s| s.target_group())
-            .is_none()
-        {
-            return Err(format!("`{target_name}` has no instances to route to"));
-        }
+        target_group(cx, target_name)?;
         let mut nlb = self.runtime(cx.id(target_name), cx.warmup_end);
         nlb.hops = cx.region.hops();
         Ok(Box::new(nlb))
@@ -195,23 +190,22 @@ impl Spec {
     /// the spec leaves out.
     fn runtime(&self, group: ComponentId, warmup_end: SimTime) -> Nlb {
         let defaults = crate::defaults::nlb();
+        let health = HealthCheckSpec::settings(
+            self.health_check.as_ref(),
+            HealthCheck {
+                interval: defaults.health_check_interval,
+                healthy_threshold: defaults.healthy_threshold,
+                unhealthy_threshold: defaults.unhealthy_threshold,
+            },
+        );
+        let deregistration_delay = self
+            .deregistration_delay
+            .unwrap_or(defaults.deregistration_delay);
         Nlb {
-            group,
             cross_zone: self.cross_zone.unwrap_or(defaults.cross_zone),
             hops: HopLatency::default(),
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
-            deregistration_delay: self
-                .deregistration_delay
-                .unwrap_or(defaults.deregistration_delay),
-            health: HealthCheckSpec::settings(
-                self.health_check.as_ref(),
-                HealthCheck {
-                    interval: defaults.health_check_interval,
-                    healthy_threshold: defaults.healthy_threshold,
-                    unhealthy_threshold: defaults.unhealthy_threshold,
-                },
-            ),
-            targets: Vec::new(),
+            targets: Targets::new(group, health, deregistration_delay),
             flows: Slab::default(),
             flow_by_key: HashMap::new(),
             idle_timers: Vec::new(),
@@ -225,19 +219,13 @@ impl Spec {
     }
 }
 
-/// One target: an instance of the group.
-#[derive(Clone, Debug)]
-struct Target {
-    /// Registration, health checks, draining (a draining target keeps its flows until they
-    /// end or the delay is over; an unhealthy one has had its flows reset).
-    life: TargetLife,
-    az: u8,
-    /// Requests forwarded and not yet answered.
-    outstanding: u32,
+/// What the NLB keeps of a target besides what every load balancer keeps (a draining target
+/// keeps its flows until they end or the delay is over; an unhealthy one has had its flows
+/// reset).
+#[derive(Clone, Debug, Default)]
+struct TargetFlows {
     /// Flows in the table that go here.
     flows: u32,
-    /// Requests sent here in the measured window.
-    requests: u64,
     /// Flows (connections) opened to it in the measured window.
     connections: u64,
     /// Forwards lost with its instance (its AZ failed), answered with a reset at its next
@@ -299,16 +287,13 @@ crate::timers! {
 
 /// A running NLB.
 pub struct Nlb {
-    group: ComponentId,
     cross_zone: bool,
     /// One-way hop latency from a node to a target in its AZ, and the cross-AZ extra (zero
     /// without a `[region]`).
     hops: HopLatency,
     idle_timeout: SimDuration,
-    deregistration_delay: SimDuration,
-    health: HealthCheck,
-    /// Targets by instance index.
-    targets: Vec<Target>,
+    /// The target group's instances, by instance index.
+    targets: Targets<TargetFlows>,
     flows: Slab<Flow>,
     /// Lookups only: never iterated where order could matter.
     flow_by_key: HashMap<(u32, u16, u32), u32>,
@@ -330,25 +315,13 @@ impl Nlb {
     fn choose(&mut self, connection: &Connection) -> Option<(u8, u32)> {
         let mut pool = std::mem::take(&mut self.scratch);
         pool.clear();
-        pool.extend(
-            (0..self.targets.len() as u32)
-                .filter(|&t| self.targets[t as usize].life.state == TargetState::Healthy),
-        );
+        pool.extend(self.targets.in_state(TargetState::Healthy));
         if pool.is_empty() {
             // Fail open: every registered target that is not draining.
-            pool.extend((0..self.targets.len() as u32).filter(|&t| {
-                matches!(
-                    self.targets[t as usize].life.state,
-                    TargetState::Initial | TargetState::Unhealthy
-                )
-            }));
+            pool.extend(self.targets.fail_open());
         }
-        let chosen = choose_node_and_target(
-            connection,
-            &pool,
-            |t| self.targets[t as usize].az,
-            self.cross_zone,
-        );
+        let chosen =
+            choose_node_and_target(connection, &pool, |t| self.targets[t].az, self.cross_zone);
         self.scratch = pool;
         chosen
     }
@@ -378,7 +351,7 @@ impl Nlb {
                 return;
             };
             if self.metrics.in_window(now) {
-                self.targets[target as usize].connections += 1;
+                self.targets[target].extra.connections += 1;
             }
             let flow = (!connection.single).then(|| self.add_flow(key, node_az, target, now, cx));
             (node_az, target, flow)
@@ -411,7 +384,7 @@ impl Nlb {
             f.outstanding += 1;
             f.last_active = now;
         }
-        let t = &mut self.targets[target as usize];
+        let t = &mut self.targets[target];
         t.outstanding += 1;
         if self.metrics.in_window(now) {
             t.requests += 1;
@@ -430,8 +403,8 @@ impl Nlb {
             route: target,
             ..request
         };
-        let delay = self.hops.between(node_az, self.targets[target as usize].az);
-        cx.send_after(self.group, delay, Msg::Request(forwarded));
+        let delay = self.hops.between(node_az, self.targets[target].az);
+        cx.send_after(self.targets.group(), delay, Msg::Request(forwarded));
     }
 
     fn add_flow(
@@ -453,7 +426,7 @@ impl Nlb {
             generation,
         });
         self.flow_by_key.insert(key, slot);
-        self.targets[target as usize].flows += 1;
+        self.targets[target].extra.flows += 1;
         if self.idle_timers.len() <= slot as usize {
             self.idle_timers
                 .resize(slot as usize + 1, TimerSlot::default());
@@ -469,7 +442,7 @@ impl Nlb {
         self.flow_by_key.remove(&key);
         self.idle_timers[slot as usize].cancel();
         self.flows.remove(slot);
-        self.targets[target as usize].flows -= 1;
+        self.targets[target].extra.flows -= 1;
         self.maybe_drained(target, cx);
     }
 
@@ -478,16 +451,13 @@ impl Nlb {
         let slot = response.request.tag as u32;
         let forward = self.forwards[slot].clone();
         self.forwards.remove(slot);
-        let target = &mut self.targets[forward.target as usize];
+        let target = &mut self.targets[forward.target];
         target.outstanding -= 1;
         // A deregistered target that refuses the request (502: nothing listens there any
         // more, the instance is gone) has dropped the connection: at layer 4 that is a reset,
         // and the flow is over.
         let dropped = response.outcome == Outcome::Error(502)
-            && matches!(
-                target.life.state,
-                TargetState::Draining | TargetState::Unused
-            );
+            && matches!(target.state, TargetState::Draining | TargetState::Unused);
         let outcome = if dropped {
             if self.metrics.in_window(forward.arrived) {
                 self.figures.dropped_by_target += 1;
@@ -512,7 +482,7 @@ impl Nlb {
         // The answer travels back from the target to the node.
         let back = self
             .hops
-            .between(self.targets[forward.target as usize].az, forward.node_az);
+            .between(self.targets[forward.target].az, forward.node_az);
         self.metrics.finished(forward.arrived, now + back, outcome);
         cx.send_after(
             forward.request.reply_to,
@@ -562,43 +532,19 @@ impl Nlb {
         }
     }
 
-    fn target_mut(&mut self, instance: u32) -> &mut Target {
-        let i = instance as usize;
-        if self.targets.len() <= i {
-            self.targets.resize(
-                i + 1,
-                Target {
-                    life: TargetLife::default(),
-                    az: 0,
-                    outstanding: 0,
-                    flows: 0,
-                    requests: 0,
-                    connections: 0,
-                    lost: Vec::new(),
-                },
-            );
-        }
-        &mut self.targets[i]
-    }
-
     fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
         match control {
             Control::Register {
                 instance,
                 healthy,
                 az,
-            } => {
-                let settings = self.health;
-                let t = self.target_mut(instance);
-                t.az = az;
-                t.life
-                    .register(instance, healthy, &settings, NlbTimer::HealthCheck, cx);
-            }
+            } => self
+                .targets
+                .register(instance, healthy, az, NlbTimer::HealthCheck, cx),
             Control::Deregister { instance } => {
-                let delay = self.deregistration_delay;
-                let life = &mut self.target_mut(instance).life;
-                life.deregister();
-                life.arm_drain_deadline(instance, delay, NlbTimer::DrainDeadline, cx);
+                self.targets.deregister(instance);
+                self.targets
+                    .arm_drain_deadline(instance, NlbTimer::DrainDeadline, cx);
                 self.maybe_drained(instance, cx);
             }
             Control::HealthCheckResult { instance, healthy } => {
@@ -630,16 +576,16 @@ impl Nlb {
         let slot = request.tag as u32;
         if self.forwards.is_live(slot) && self.forwards[slot].request.id == request.id {
             let target = self.forwards[slot].target;
-            self.targets[target as usize].lost.push(slot);
+            self.targets[target].extra.lost.push(slot);
         }
     }
 
     /// Answers the forwards lost with target `instance` with a reset.
     fn release_lost(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let Some(target) = self.targets.get_mut(instance as usize) else {
+        let Some(target) = self.targets.get_mut(instance) else {
             return;
         };
-        for slot in std::mem::take(&mut target.lost) {
+        for slot in std::mem::take(&mut target.extra.lost) {
             let request = Request {
                 tag: u64::from(slot),
                 ..self.forwards[slot].request
@@ -656,53 +602,32 @@ impl Nlb {
 
     fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
         self.release_lost(instance, cx);
-        let (settings, group) = (self.health, self.group);
-        let life = &mut self.target_mut(instance).life;
-        if life.on_check_result(instance, healthy, &settings, group, cx) == Some(false) {
+        if self.targets.on_check_result(instance, healthy, cx) == Some(false) {
             // AWS's default for NLB target groups: connections to an unhealthy target are
             // terminated.
             self.reset_flows(instance, cx);
         }
     }
 
-    fn on_health_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
-        let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(id)).life.on_check_timer(
-            id,
-            &settings,
-            group,
-            NlbTimer::HealthCheck,
-            cx,
-        );
-    }
-
     /// A draining target with no flow and no request left is done.
     fn maybe_drained(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let t = &self.targets[instance as usize];
-        if t.life.state == TargetState::Draining && t.flows == 0 && t.outstanding == 0 {
-            self.finish_draining(instance, cx);
+        let t = &self.targets[instance];
+        if t.state == TargetState::Draining && t.extra.flows == 0 && t.outstanding == 0 {
+            self.targets.finish_draining(instance, cx);
         }
-    }
-
-    fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let group = self.group;
-        self.target_mut(instance)
-            .life
-            .finish_draining(instance, group, cx);
     }
 
     fn on_drain_deadline(&mut self, id: u64, cx: &mut Ctx<'_>) {
-        let instance = timer_index(id);
-        if !self.target_mut(instance).life.drain_deadline_fired(id) {
+        let Some(instance) = self.targets.drain_deadline_fired(id) else {
             return;
-        }
+        };
         // The delay is over: the remaining flows are reset (after the state change, so that
         // removing them does not finish the draining once per flow); the group may terminate
         // the instance whatever it still holds.
-        self.targets[instance as usize].life.state = TargetState::Unused;
+        self.targets[instance].state = TargetState::Unused;
         self.release_lost(instance, cx);
         self.reset_flows(instance, cx);
-        self.finish_draining(instance, cx);
+        self.targets.finish_draining(instance, cx);
     }
 }
 
@@ -766,7 +691,9 @@ impl Component for Nlb {
             Msg::Lost(request) => self.on_lost(request),
             Msg::Control(control) => self.on_control(control, cx),
             Msg::Timer(timer) => match NlbTimer::from(timer) {
-                NlbTimer::HealthCheck(id) => self.on_health_timer(id, cx),
+                NlbTimer::HealthCheck(id) => {
+                    self.targets.on_check_timer(id, NlbTimer::HealthCheck, cx)
+                }
                 NlbTimer::DrainDeadline(id) => self.on_drain_deadline(id, cx),
                 NlbTimer::FlowIdle(id) => self.on_idle_timer(id, cx),
             },
@@ -789,22 +716,19 @@ impl Observe for Nlb {
 
     fn report(&self, _end: SimTime) -> ComponentReport {
         let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
-        let target_connections: Vec<u64> = self.targets.iter().map(|t| t.connections).collect();
+        let target_connections: Vec<u64> =
+            self.targets.iter().map(|t| t.extra.connections).collect();
         // Targets still registered count even when they got nothing: an idle target is the
         // imbalance a few long connections make.
         let counted = |loads: &[u64]| -> Vec<u64> {
             loads
                 .iter()
-                .zip(&self.targets)
-                .filter(|(load, t)| **load > 0 || t.life.state != TargetState::Unused)
+                .zip(self.targets.iter())
+                .filter(|(load, t)| **load > 0 || t.state != TargetState::Unused)
                 .map(|(load, _)| *load)
                 .collect()
         };
-        let healthy = self
-            .targets
-            .iter()
-            .filter(|t| t.life.state == TargetState::Healthy)
-            .count();
+        let healthy = self.targets.in_state(TargetState::Healthy).count();
         self.metrics
             .report(Spec::KIND, self.in_flight)
             .figure("cross_zone", self.cross_zone)
@@ -819,7 +743,10 @@ impl Observe for Nlb {
             .figure("target_connections", target_connections)
             .figure(
                 "target_open_connections",
-                self.targets.iter().map(|t| t.flows).collect::<Vec<_>>(),
+                self.targets
+                    .iter()
+                    .map(|t| t.extra.flows)
+                    .collect::<Vec<_>>(),
             )
             .figure("flows_open_end", self.flows.len())
             .figure("flows_closed", self.figures.flows_closed)
@@ -827,17 +754,6 @@ impl Observe for Nlb {
             .figure("flows_reset", self.figures.flows_reset)
             .figure("connection_resets", self.figures.connection_resets)
             .figure("dropped_by_target", self.figures.dropped_by_target)
-    }
-}
-
-/// Max over mean of `loads` (0 when all are 0): 1 is perfectly even, `n` all on one of `n`.
-pub fn imbalance(loads: &[u64]) -> f64 {
-    let total: u64 = loads.iter().sum();
-    let max = loads.iter().copied().max().unwrap_or(0);
-    if total > 0 {
-        max as f64 / (total as f64 / loads.len() as f64)
-    } else {
-        0.0
     }
 }
 
@@ -1140,13 +1056,5 @@ mod tests {
             run_registered(vec![0; 4], false, 1000),
             run_registered(vec![0; 4], true, 1000)
         );
-    }
-
-    #[test]
-    fn imbalance_is_max_over_mean_of_the_loaded() {
-        assert_eq!(imbalance(&[]), 0.0);
-        assert_eq!(imbalance(&[0, 0]), 0.0);
-        assert_eq!(imbalance(&[3, 1, 0, 0]), 3.0);
-        assert_eq!(imbalance(&[2, 2]), 1.0);
     }
 }
