@@ -81,7 +81,8 @@
 //! target), `dropped_by_target` (requests a gone target refused, passed on as resets),
 //! `cross_zone`.
 
-use std::collections::HashMap;
+mod flows;
+mod routing;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -90,15 +91,18 @@ use super::health::{
     HealthCheck, HealthCheckSpec, TargetState, Targets, imbalance, target_group, targets_reference,
 };
 use super::{BuildContext, Kind, Reference, SpecIssue};
-use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::timer::{TimerSlot, timer_index};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
+use flows::{FlowKey, FlowTable};
+pub use routing::{
+    LISTENER_PORT, PROTOCOL_TCP, choose_node_and_target, choose_target, dns_hash, flow_hash,
+    node_ip, reduce,
+};
 
 /// The `nlb` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -114,54 +118,6 @@ pub struct Spec {
     pub deregistration_delay: Option<SimDuration>,
     /// Target health checks.
     pub health_check: Option<HealthCheckSpec>,
-}
-
-/// IP protocol number of TCP, the first field of the flow hash.
-pub const PROTOCOL_TCP: u8 = 6;
-/// The listener's port.
-pub const LISTENER_PORT: u16 = 80;
-
-/// The address of the NLB's node in AZ `az`: `172.31.<az>.10`.
-pub fn node_ip(az: u8) -> u32 {
-    0xAC1F_000A | ((az as u32) << 8)
-}
-
-/// The flow hash: FNV-1a 64 over (protocol, source IP, source port, destination IP, destination
-/// port, initial sequence number), each in network byte order. Stable across Rust versions and
-/// runs (no `HashMap` seed involved).
-pub fn flow_hash(
-    protocol: u8,
-    source_ip: u32,
-    source_port: u16,
-    destination_ip: u32,
-    destination_port: u16,
-    isn: u32,
-) -> u64 {
-    let mut bytes = [0u8; 17];
-    bytes[0] = protocol;
-    bytes[1..5].copy_from_slice(&source_ip.to_be_bytes());
-    bytes[5..7].copy_from_slice(&source_port.to_be_bytes());
-    bytes[7..11].copy_from_slice(&destination_ip.to_be_bytes());
-    bytes[11..13].copy_from_slice(&destination_port.to_be_bytes());
-    bytes[13..17].copy_from_slice(&isn.to_be_bytes());
-    fnv1a64(&bytes)
-}
-
-/// Which node (AZ) a new connection reaches: a hash of its source, standing for the client's
-/// DNS resolution of the NLB's name.
-pub fn dns_hash(connection: &Connection) -> u64 {
-    let mut bytes = [0u8; 13];
-    bytes[..3].copy_from_slice(b"dns");
-    bytes[3..7].copy_from_slice(&connection.source_ip.to_be_bytes());
-    bytes[7..9].copy_from_slice(&connection.source_port.to_be_bytes());
-    bytes[9..13].copy_from_slice(&connection.isn.to_be_bytes());
-    fnv1a64(&bytes)
-}
-
-/// Maps a 64-bit hash to `0..n` by its high bits (`hash × n / 2⁶⁴`): FNV-1a's low bits depend
-/// only on the inputs' low bits, its high bits on all of them.
-pub fn reduce(hash: u64, n: usize) -> usize {
-    ((hash as u128 * n as u128) >> 64) as usize
 }
 
 impl Kind for Spec {
@@ -204,12 +160,8 @@ impl Spec {
         Nlb {
             cross_zone: self.cross_zone.unwrap_or(defaults.cross_zone),
             hops: HopLatency::default(),
-            idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
             targets: Targets::new(group, health, deregistration_delay),
-            flows: Slab::default(),
-            flow_by_key: HashMap::new(),
-            idle_timers: Vec::new(),
-            next_flow_generation: 0,
+            flows: FlowTable::new(self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0)),
             forwards: Slab::default(),
             scratch: Vec::new(),
             in_flight: 0,
@@ -231,21 +183,6 @@ struct TargetFlows {
     /// Forwards lost with its instance (its AZ failed), answered with a reset at its next
     /// health check or at the end of its deregistration delay.
     lost: Vec<u32>,
-}
-
-/// One entry of the flow table.
-#[derive(Clone, Debug)]
-struct Flow {
-    key: (u32, u16, u32),
-    target: u32,
-    /// The AZ of the node the connection landed on.
-    node_az: u8,
-    /// Requests of the flow forwarded and not yet answered.
-    outstanding: u32,
-    /// The last request or answer of the flow.
-    last_active: SimTime,
-    /// Tells this flow from earlier users of its slot.
-    generation: u64,
 }
 
 /// What the NLB remembers of a request it forwarded.
@@ -291,16 +228,10 @@ pub struct Nlb {
     /// One-way hop latency from a node to a target in its AZ, and the cross-AZ extra (zero
     /// without a `[region]`).
     hops: HopLatency,
-    idle_timeout: SimDuration,
     /// The target group's instances, by instance index.
     targets: Targets<TargetFlows>,
-    flows: Slab<Flow>,
-    /// Lookups only: never iterated where order could matter.
-    flow_by_key: HashMap<(u32, u16, u32), u32>,
-    /// The idle timer of each flow slot. Kept apart from the flows so a slot's generations
-    /// carry on across its users, and a timer of an earlier user never fires for a later one.
-    idle_timers: Vec<TimerSlot>,
-    next_flow_generation: u64,
+    /// Open connections and the target each goes to.
+    flows: FlowTable,
     forwards: Slab<Forward>,
     /// Reused buffer of candidate targets.
     scratch: Vec<u32>,
@@ -340,7 +271,7 @@ impl Nlb {
         self.metrics.arrived(now);
         let connection = request.connection;
         let key = connection.key();
-        let known = self.flow_by_key.get(&key).copied();
+        let known = self.flows.slot_of(key);
         let (node_az, target, flow) = if connection.opens {
             if let Some(old) = known {
                 // The client reused the tuple: the old flow is over.
@@ -356,13 +287,10 @@ impl Nlb {
             let flow = (!connection.single).then(|| self.add_flow(key, node_az, target, now, cx));
             (node_az, target, flow)
         } else {
-            let live = known.filter(|&slot| {
-                let f = &self.flows[slot];
-                f.outstanding > 0 || now < f.last_active + self.idle_timeout
-            });
+            let live = known.filter(|&slot| self.flows.is_active(slot, now));
             match (known, live) {
                 (_, Some(slot)) => {
-                    let f = &self.flows[slot];
+                    let f = self.flows.get(slot);
                     (f.node_az, f.target, Some((slot, f.generation)))
                 }
                 (Some(stale), None) => {
@@ -380,7 +308,7 @@ impl Nlb {
             }
         };
         if let Some((slot, _)) = flow {
-            let f = &mut self.flows[slot];
+            let f = self.flows.get_mut(slot);
             f.outstanding += 1;
             f.last_active = now;
         }
@@ -407,41 +335,23 @@ impl Nlb {
         cx.send_after(self.targets.group(), delay, Msg::Request(forwarded));
     }
 
+    /// Opens the flow of connection `key` to `target`; returns its (slot, generation).
     fn add_flow(
         &mut self,
-        key: (u32, u16, u32),
+        key: FlowKey,
         node_az: u8,
         target: u32,
         now: SimTime,
         cx: &mut Ctx<'_>,
     ) -> (u32, u64) {
-        let generation = self.next_flow_generation;
-        self.next_flow_generation += 1;
-        let slot = self.flows.insert(Flow {
-            key,
-            target,
-            node_az,
-            outstanding: 0,
-            last_active: now,
-            generation,
-        });
-        self.flow_by_key.insert(key, slot);
+        let flow = self.flows.open(key, node_az, target, now, cx);
         self.targets[target].extra.flows += 1;
-        if self.idle_timers.len() <= slot as usize {
-            self.idle_timers
-                .resize(slot as usize + 1, TimerSlot::default());
-        }
-        self.idle_timers[slot as usize].arm(cx, self.idle_timeout, NlbTimer::FlowIdle, slot);
-        (slot, generation)
+        flow
     }
 
     /// Takes flow `slot` out of the table; its target may now be drained.
     fn remove_flow(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let flow = &self.flows[slot];
-        let (key, target) = (flow.key, flow.target);
-        self.flow_by_key.remove(&key);
-        self.idle_timers[slot as usize].cancel();
-        self.flows.remove(slot);
+        let target = self.flows.close(slot);
         self.targets[target].extra.flows -= 1;
         self.maybe_drained(target, cx);
     }
@@ -467,10 +377,8 @@ impl Nlb {
             response.outcome
         };
         if let Some((flow, generation)) = forward.flow
-            && self.flows.is_live(flow)
-            && self.flows[flow].generation == generation
+            && let Some(f) = self.flows.live_mut(flow, generation)
         {
-            let f = &mut self.flows[flow];
             f.outstanding -= 1;
             f.last_active = now;
             if dropped {
@@ -496,36 +404,15 @@ impl Nlb {
     }
 
     fn on_idle_timer(&mut self, id: u64, cx: &mut Ctx<'_>) {
-        let slot = timer_index(id);
-        if !self.idle_timers[slot as usize].fire(id) {
-            return;
-        }
-        let now = cx.now();
-        let f = &self.flows[slot];
-        let deadline = f.last_active + self.idle_timeout;
-        if f.outstanding > 0 {
-            // Waiting for an answer is not idleness: look again a timeout from now.
-            let delay = self.idle_timeout;
-            self.idle_timers[slot as usize].arm(cx, delay, NlbTimer::FlowIdle, slot);
-        } else if now >= deadline {
+        if let Some(slot) = self.flows.on_idle_timer(id, cx) {
             self.figures.flows_idled_out += 1;
             self.remove_flow(slot, cx);
-        } else {
-            let delay = deadline.saturating_since(now);
-            self.idle_timers[slot as usize].arm(cx, delay, NlbTimer::FlowIdle, slot);
         }
     }
 
-    /// Resets every flow of `target` (sorted by slot, so the order never depends on the hash
-    /// map's).
+    /// Resets every flow of `target`.
     fn reset_flows(&mut self, target: u32, cx: &mut Ctx<'_>) {
-        let mut slots: Vec<u32> = self
-            .flow_by_key
-            .values()
-            .copied()
-            .filter(|&s| self.flows[s].target == target)
-            .collect();
-        slots.sort_unstable();
+        let slots = self.flows.of_target(target);
         self.figures.flows_reset += slots.len() as u64;
         for s in slots {
             self.remove_flow(s, cx);
@@ -551,7 +438,7 @@ impl Nlb {
                 self.on_health_result(instance, healthy, cx)
             }
             Control::ConnectionClosed { connection } => {
-                if let Some(slot) = self.flow_by_key.get(&connection.key()).copied() {
+                if let Some(slot) = self.flows.slot_of(connection.key()) {
                     self.figures.flows_closed += 1;
                     self.remove_flow(slot, cx);
                 }
@@ -631,58 +518,6 @@ impl Nlb {
     }
 }
 
-/// The target of a new connection among `pool` (candidate targets in instance order, `az_of`
-/// giving their AZ): see [`choose_node_and_target`].
-pub fn choose_target(
-    connection: &Connection,
-    pool: &[u32],
-    az_of: impl Fn(u32) -> u8,
-    cross_zone: bool,
-) -> Option<u32> {
-    choose_node_and_target(connection, pool, az_of, cross_zone).map(|(_, target)| target)
-}
-
-/// The node (its AZ) and target of a new connection among `pool` (candidate targets in
-/// instance order, `az_of` giving their AZ): its node by [`dns_hash`] among the AZs of the
-/// pool, then a target by [`flow_hash`] among the pool's targets in that AZ (or all of them
-/// with `cross_zone`).
-pub fn choose_node_and_target(
-    connection: &Connection,
-    pool: &[u32],
-    az_of: impl Fn(u32) -> u8,
-    cross_zone: bool,
-) -> Option<(u8, u32)> {
-    if pool.is_empty() {
-        return None;
-    }
-    // AZs with candidates, as a bit set (at most `region::MAX_AZS`, in index order): no
-    // allocation per connection.
-    let present = pool.iter().fold(0u32, |set, &t| set | 1 << az_of(t));
-    let pick = reduce(dns_hash(connection), present.count_ones() as usize);
-    let node = (0..32u8)
-        .filter(|&az| present & (1 << az) != 0)
-        .nth(pick)
-        .expect("pick < number of AZs present");
-    let hash = flow_hash(
-        PROTOCOL_TCP,
-        connection.source_ip,
-        connection.source_port,
-        node_ip(node),
-        LISTENER_PORT,
-        connection.isn,
-    );
-    if cross_zone {
-        return Some((node, pool[reduce(hash, pool.len())]));
-    }
-    let local = pool.iter().filter(|&&t| az_of(t) == node).count();
-    let k = reduce(hash, local);
-    pool.iter()
-        .copied()
-        .filter(|&t| az_of(t) == node)
-        .nth(k)
-        .map(|t| (node, t))
-}
-
 impl Component for Nlb {
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
@@ -758,303 +593,4 @@ impl Observe for Nlb {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn connection(source_ip: u32, source_port: u16, isn: u32) -> Connection {
-        Connection {
-            source_ip,
-            source_port,
-            isn,
-            opens: true,
-            single: false,
-        }
-    }
-
-    #[test]
-    fn without_cross_zone_a_node_keeps_to_its_own_az() {
-        // Targets 0, 1 in AZ 0; 2..=9 in AZ 1 (the notes' 2 + 8 example).
-        let az_of = |t: u32| if t < 2 { 0 } else { 1 };
-        let pool: Vec<u32> = (0..10).collect();
-        let mut by_target = [0u32; 10];
-        let mut by_az_node = [[0u32; 2]; 2];
-        let n = 100_000;
-        for i in 0..n {
-            let c = connection(
-                0x0A00_0001 + (i % 50),
-                32768 + (i % 20_000) as u16,
-                i.wrapping_mul(2_654_435_761),
-            );
-            let node = [0u8, 1][reduce(dns_hash(&c), 2)];
-            let t = choose_target(&c, &pool, az_of, false).unwrap();
-            by_target[t as usize] += 1;
-            by_az_node[node as usize][az_of(t) as usize] += 1;
-        }
-        // Never across zones.
-        assert_eq!(by_az_node[0][1], 0);
-        assert_eq!(by_az_node[1][0], 0);
-        // Each node gets half; AZ 0's two targets a quarter each, AZ 1's eight 1/16 each.
-        for (t, &count) in by_target.iter().enumerate() {
-            let share = count as f64 / n as f64;
-            let expected = if t < 2 { 0.25 } else { 0.0625 };
-            // Binomial sd at most sqrt(0.25·0.75/1e5) = 0.0014: 5 sd.
-            assert!((share - expected).abs() < 0.007, "target {t}: {share}");
-        }
-    }
-
-    #[test]
-    fn with_cross_zone_every_target_gets_the_same_share() {
-        let az_of = |t: u32| if t < 2 { 0 } else { 1 };
-        let pool: Vec<u32> = (0..10).collect();
-        let mut by_target = [0u32; 10];
-        let n = 100_000;
-        for i in 0..n {
-            let c = connection(
-                0x0A00_0001 + (i % 50),
-                32768 + (i % 20_000) as u16,
-                i.wrapping_mul(2_654_435_761),
-            );
-            by_target[choose_target(&c, &pool, az_of, true).unwrap() as usize] += 1;
-        }
-        for (t, &count) in by_target.iter().enumerate() {
-            let share = count as f64 / n as f64;
-            // sd sqrt(0.1·0.9/1e5) = 0.00095: 5 sd.
-            assert!((share - 0.1).abs() < 0.005, "target {t}: {share}");
-        }
-    }
-
-    #[test]
-    fn an_az_without_candidates_has_no_node() {
-        // Only AZ 1 has candidates: every connection lands there.
-        let az_of = |t: u32| if t < 2 { 0 } else { 1 };
-        let pool: Vec<u32> = vec![2, 3, 4];
-        for i in 0..1000u32 {
-            let c = connection(0x0A00_0001, 32768 + i as u16, i);
-            let t = choose_target(&c, &pool, az_of, false).unwrap();
-            assert!(pool.contains(&t));
-        }
-        assert_eq!(choose_target(&connection(1, 2, 3), &[], az_of, false), None);
-    }
-
-    /// A hand-made target group: registers `azs.len()` instances, instance `i` in AZ
-    /// `azs[i]`, healthy from the start; answers every request at once.
-    struct Group {
-        lb: ComponentId,
-        azs: Vec<u8>,
-        /// An instance that fails its health checks from this time on.
-        failing: Option<(u32, SimTime)>,
-        metrics: RequestMetrics,
-    }
-
-    impl Component for Group {
-        fn init(&mut self, cx: &mut Ctx<'_>) {
-            for (instance, &az) in self.azs.iter().enumerate() {
-                let register = Control::Register {
-                    instance: instance as u32,
-                    healthy: true,
-                    az,
-                };
-                cx.send(self.lb, Msg::Control(register));
-            }
-        }
-
-        fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
-            match msg {
-                Msg::Request(request) => cx.reply(Response {
-                    request,
-                    outcome: Outcome::Ok,
-                }),
-                Msg::Control(Control::HealthCheck { instance, from }) => {
-                    let failing = self
-                        .failing
-                        .is_some_and(|(i, from)| i == instance && cx.now() >= from);
-                    let result = Control::HealthCheckResult {
-                        instance,
-                        healthy: !failing,
-                    };
-                    cx.send(from, Msg::Control(result));
-                }
-                _ => {}
-            }
-        }
-    }
-
-    impl Observe for Group {
-        fn kind(&self) -> &'static str {
-            "group"
-        }
-
-        fn in_flight(&self) -> u64 {
-            0
-        }
-
-        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
-
-        fn report(&self, _end: SimTime) -> ComponentReport {
-            self.metrics.report("group", 0)
-        }
-    }
-
-    /// Sends `n` requests to the NLB, one a millisecond: each its own connection, or in turn
-    /// over `pooled` long-lived connections.
-    struct Client {
-        lb: ComponentId,
-        n: u64,
-        pooled: Option<u64>,
-        metrics: RequestMetrics,
-    }
-
-    impl Component for Client {
-        fn init(&mut self, cx: &mut Ctx<'_>) {
-            for id in 1..=self.n {
-                let request = Request {
-                    id,
-                    workload: 0,
-                    created_at: SimTime::ZERO,
-                    key: id,
-                    item_kb: 1.0,
-                    op: crate::message::Op::Default,
-                    attempt: 1,
-                    reply_to: cx.me(),
-                    tag: 0,
-                    route: crate::message::NO_ROUTE,
-                    recorded_duration: crate::message::Recorded::NONE,
-                    connection: match self.pooled {
-                        None => Connection::single(id),
-                        Some(k) => Connection {
-                            source_ip: 0x0A00_0001,
-                            source_port: 40_000 + (id % k) as u16,
-                            isn: (id % k) as u32 * 7919,
-                            opens: id <= k,
-                            single: false,
-                        },
-                    },
-                };
-                cx.send_after(self.lb, SimDuration::from_millis(id), Msg::Request(request));
-            }
-        }
-
-        fn handle(&mut self, _msg: Msg, _cx: &mut Ctx<'_>) {}
-    }
-
-    impl Observe for Client {
-        fn kind(&self) -> &'static str {
-            "client"
-        }
-
-        fn in_flight(&self) -> u64 {
-            0
-        }
-
-        fn sample(&mut self, _now: SimTime, _row: &mut SeriesRow) {}
-
-        fn report(&self, _end: SimTime) -> ComponentReport {
-            self.metrics.report("client", 0)
-        }
-    }
-
-    /// Per-target requests of an NLB in front of targets in `azs`.
-    fn run_registered(azs: Vec<u8>, cross_zone: bool, n: u64) -> Vec<u64> {
-        let report = run_harness(azs, cross_zone, n, None, None);
-        serde_json::from_value(report.figures["target_requests"].clone()).expect("a list of counts")
-    }
-
-    /// The NLB's report after `n` requests (see [`Client`] and [`Group`]).
-    fn run_harness(
-        azs: Vec<u8>,
-        cross_zone: bool,
-        n: u64,
-        pooled: Option<u64>,
-        failing: Option<(u32, SimTime)>,
-    ) -> ComponentReport {
-        use crate::engine::Simulation;
-        use crate::engine::rng::stream;
-        let mut sim: Simulation<Box<dyn Observe>> =
-            Simulation::new(SimDuration::from_secs(n / 1000 + 1), SimDuration::ZERO);
-        // Ids in the order added: the client 0, the NLB 1, the group 2.
-        let (lb, group) = (ComponentId(1), ComponentId(2));
-        let metrics = || RequestMetrics::new(SimTime::ZERO);
-        sim.add(
-            "client",
-            stream(1, "client"),
-            Box::new(Client {
-                lb,
-                n,
-                pooled,
-                metrics: metrics(),
-            }),
-        );
-        let spec = Spec {
-            targets: Spanned::new(0..0, "group".into()),
-            cross_zone: Some(cross_zone),
-            idle_timeout: None,
-            deregistration_delay: None,
-            health_check: None,
-        };
-        sim.add(
-            "lb",
-            stream(1, "lb"),
-            Box::new(spec.runtime(group, SimTime::ZERO)),
-        );
-        sim.add(
-            "group",
-            stream(1, "group"),
-            Box::new(Group {
-                lb,
-                azs,
-                failing,
-                metrics: metrics(),
-            }),
-        );
-        sim.run(|_| {});
-        let (_, lb) = sim.components().nth(1).expect("the NLB");
-        lb.report(sim.end())
-    }
-
-    #[test]
-    fn an_unhealthy_targets_flows_are_reset() {
-        // 16 long-lived connections over 4 targets, 1 request per ms for 100 s. Target 0 fails
-        // its checks from 1 s: checks every 30 s, 2 failures, so unhealthy at 60 s; its flows
-        // are reset then, and every later request on them is refused with a reset (this
-        // client does not reconnect).
-        let failing = Some((0, SimTime::ZERO + SimDuration::from_secs(1)));
-        let report = run_harness(vec![0; 4], false, 100_000, Some(16), failing);
-        let f = &report.figures;
-        let open: Vec<u64> = serde_json::from_value(f["target_open_connections"].clone()).unwrap();
-        let reset = f["flows_reset"].as_u64().unwrap();
-        assert!(reset > 0, "target 0 had flows: {f:?}");
-        assert_eq!(open[0], 0);
-        assert_eq!(open.iter().sum::<u64>() + reset, 16);
-        assert_eq!(f["healthy_targets_end"], 3);
-        // Requests from 60 s on the reset connections: 40 000 × reset / 16, give or take one
-        // per connection.
-        let resets = f["connection_resets"].as_u64().unwrap() as f64;
-        let expected = 40_000.0 * reset as f64 / 16.0;
-        assert!((resets - expected).abs() <= 16.0, "{resets} vs {expected}");
-        assert_eq!(report.requests.failed, resets as u64);
-    }
-
-    #[test]
-    fn registered_azs_drive_cross_zone_balancing() {
-        // The notes' example: 2 targets in AZ 0, 8 in AZ 1, one NLB node per AZ.
-        let azs = vec![0, 0, 1, 1, 1, 1, 1, 1, 1, 1];
-        let n = 40_000;
-        let off = run_registered(azs.clone(), false, n);
-        let on = run_registered(azs, true, n);
-        assert_eq!(off.iter().sum::<u64>(), n);
-        assert_eq!(on.iter().sum::<u64>(), n);
-        // Off: each node half, split among its own AZ: 25 % and 6.25 %. On: 10 % each.
-        // Binomial sd at most sqrt(0.25·0.75/40 000) = 0.0022: 5 sd.
-        for (t, (&o, &c)) in off.iter().zip(&on).enumerate() {
-            let expected_off = if t < 2 { 0.25 } else { 0.0625 };
-            let (share_off, share_on) = (o as f64 / n as f64, c as f64 / n as f64);
-            assert!((share_off - expected_off).abs() < 0.011, "off {t}: {off:?}");
-            assert!((share_on - 0.1).abs() < 0.0075, "on {t}: {on:?}");
-        }
-        // Everything in AZ 0 (no AZs declared): cross-zone makes no difference.
-        assert_eq!(
-            run_registered(vec![0; 4], false, 1000),
-            run_registered(vec![0; 4], true, 1000)
-        );
-    }
-}
+mod tests;

@@ -50,15 +50,16 @@
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
 
+mod environments;
+mod events;
+
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::Arc;
 
 use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::account::LambdaPool;
 use super::handler::{DurationDist, Handler, Next, StepSpec, call_references};
 use super::token_bucket::FloatBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
@@ -71,6 +72,8 @@ use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
 use crate::units::PositiveDuration;
+use environments::{Env, Limit};
+use events::{Event, MIN_THROTTLE_BACKOFF};
 
 /// The `lambda` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -278,31 +281,6 @@ impl Kind for Spec {
     }
 }
 
-/// Where a function's concurrency comes from.
-enum Limit {
-    /// Its own reservation.
-    Reserved(u32),
-    /// The account's unreserved pool.
-    Account(Arc<LambdaPool>),
-}
-
-/// One execution environment.
-#[derive(Clone, Debug)]
-struct Env {
-    provisioned: bool,
-    /// When it last became idle.
-    idle_since: SimTime,
-}
-
-/// An asynchronous event's own state, beside the invocation that runs it.
-#[derive(Copy, Clone, Debug)]
-struct Event {
-    request: Request,
-    accepted_at: SimTime,
-    /// Retries already used.
-    retries: u32,
-}
-
 /// One invocation in progress.
 #[derive(Clone, Debug)]
 struct Invocation {
@@ -358,10 +336,6 @@ crate::timers! {
     }
 }
 
-/// Back-off of throttled asynchronous events: from 1 s, doubling, up to 5 minutes.
-const MIN_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(1);
-const MAX_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(300);
-
 /// A running function.
 pub struct Lambda {
     /// Injected faults (`latency_injection`, `error_injection`).
@@ -415,86 +389,6 @@ fn job_id(generation: u32, slot: u32) -> u64 {
 impl Lambda {
     fn in_window(&self, t: SimTime) -> bool {
         t >= self.warmup_end
-    }
-
-    /// Environments alive now: busy, provisioned, and idle ones not yet reclaimed.
-    fn alive(&self, now: SimTime) -> u64 {
-        let idle_alive = self.idle.len() - self.first_alive_idle(now);
-        (self.envs.len() - self.idle.len() + idle_alive) as u64
-    }
-
-    /// Index in `idle` of the first environment still within its keep-alive (the ones below
-    /// it idled earlier and are reclaimed).
-    fn first_alive_idle(&self, now: SimTime) -> usize {
-        let keep_alive = self.keep_alive;
-        self.idle
-            .partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
-    }
-
-    /// The environments level with every reclaim up to `end` applied (reclaims happen lazily,
-    /// so the report must not depend on whether anything sampled the function lately).
-    fn environments_until(&self, end: SimTime) -> TimeWeighted {
-        let mut level = self.environments.clone();
-        let mut alive = self.envs.len() as f64;
-        for &e in &self.idle {
-            let expired_at = self.envs[e].idle_since + self.keep_alive;
-            if expired_at >= end {
-                break;
-            }
-            alive -= 1.0;
-            level.set(expired_at, self.warmup_end, alive);
-        }
-        level
-    }
-
-    /// Frees reclaimed environments.
-    fn reclaim(&mut self, now: SimTime) {
-        let gone = self.first_alive_idle(now);
-        // Step the environments level down at each reclaim time (oldest first), so its time
-        // average does not count environments past their keep-alive.
-        let mut level = self.envs.len() as f64;
-        for e in self.idle.drain(..gone) {
-            let expired_at = self.envs[e].idle_since + self.keep_alive;
-            level -= 1.0;
-            self.environments.set(expired_at, self.warmup_end, level);
-            self.envs.remove(e);
-        }
-    }
-
-    fn busy(&self) -> u32 {
-        self.on_demand_busy + (self.provisioned - self.idle_provisioned.len() as u32)
-    }
-
-    fn record_levels(&mut self, now: SimTime) {
-        self.reclaim(now);
-        let busy = self.busy() as u64;
-        let alive = self.alive(now);
-        if self.in_window(now) {
-            self.figures.concurrency_max = self.figures.concurrency_max.max(busy);
-            self.figures.environments_max = self.figures.environments_max.max(alive);
-        }
-        self.concurrency.set(now, self.warmup_end, busy as f64);
-        self.environments.set(now, self.warmup_end, alive as f64);
-    }
-
-    /// Takes one unit of on-demand concurrency, if the limit allows.
-    fn acquire(&mut self) -> bool {
-        let ok = match &self.limit {
-            // Provisioned environments hold part of the reservation permanently.
-            Limit::Reserved(r) => self.on_demand_busy + self.provisioned < *r,
-            Limit::Account(account) => account.try_acquire(1),
-        };
-        if ok {
-            self.on_demand_busy += 1;
-        }
-        ok
-    }
-
-    fn release(&mut self) {
-        self.on_demand_busy -= 1;
-        if let Limit::Account(account) = &self.limit {
-            account.release(1);
-        }
     }
 
     /// Starts an invocation of `request` if the function can; `None` when throttled.
@@ -674,22 +568,7 @@ impl Lambda {
         let now = cx.now();
         self.metrics.arrived(now);
         if request.op == Op::Event {
-            // Accepted at once (202); the event carries on inside.
-            self.metrics.finished(now, now, Outcome::Ok);
-            cx.reply(Response {
-                request,
-                outcome: Outcome::Ok,
-            });
-            self.figures.events_created_total += 1;
-            if self.in_window(now) {
-                self.figures.events_accepted += 1;
-            }
-            self.queue.push_back(Event {
-                request,
-                accepted_at: now,
-                retries: 0,
-            });
-            self.dispatch_events(cx);
+            self.accept_event(request, cx);
             return;
         }
         if self.injected.fails(now >= self.warmup_end, cx.rng()) {
@@ -710,94 +589,6 @@ impl Lambda {
         }
     }
 
-    /// Starts queued events while concurrency allows; gives up on events past their age.
-    fn dispatch_events(&mut self, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        while let Some(&event) = self.queue.front() {
-            if now >= event.accepted_at + self.max_event_age {
-                self.queue.pop_front();
-                if self.in_window(event.accepted_at) {
-                    self.figures.events_expired += 1;
-                }
-                self.give_up(event, cx);
-                continue;
-            }
-            let request = Request {
-                op: Op::Event,
-                ..event.request
-            };
-            if self
-                .start(request, event.accepted_at, Some(event), cx)
-                .is_none()
-            {
-                if self.in_window(event.accepted_at) {
-                    self.figures.events_throttled += 1;
-                }
-                // Concurrency may free elsewhere (the account pool is shared): try again after
-                // a back-off that doubles up to 5 minutes, as AWS retries throttled events.
-                if !self.dispatch_armed {
-                    self.dispatch_armed = true;
-                    let delay = self.dispatch_backoff;
-                    self.dispatch_backoff = (delay + delay).min(MAX_THROTTLE_BACKOFF);
-                    cx.set_timer(delay, LambdaTimer::Dispatch(0));
-                }
-                return;
-            }
-            self.queue.pop_front();
-            self.dispatch_backoff = MIN_THROTTLE_BACKOFF;
-        }
-    }
-
-    /// An event's invocation ended: done, retried later, or given up.
-    fn event_done(&mut self, mut event: Event, ok: bool, cx: &mut Ctx<'_>) {
-        let in_window = self.in_window(event.accepted_at);
-        if ok {
-            self.figures.events_finished_total += 1;
-            if in_window {
-                self.figures.events_succeeded += 1;
-            }
-            return;
-        }
-        if event.retries < self.max_retries {
-            let delay = self.retry_delays[event.retries as usize % self.retry_delays.len()];
-            event.retries += 1;
-            if in_window {
-                self.figures.events_retried += 1;
-            }
-            let slot = self.retrying.insert(event);
-            cx.set_timer(delay, LambdaTimer::Retry(slot as u64));
-        } else {
-            self.give_up(event, cx);
-        }
-    }
-
-    /// An event out of retries or age: to the destination, or dropped.
-    fn give_up(&mut self, event: Event, cx: &mut Ctx<'_>) {
-        self.figures.events_finished_total += 1;
-        let in_window = self.in_window(event.accepted_at);
-        match self.on_failure {
-            Some(dest) => {
-                if in_window {
-                    self.figures.events_to_destination += 1;
-                }
-                let record = Request {
-                    op: Op::Event,
-                    reply_to: cx.me(),
-                    tag: u64::MAX,
-                    route: NO_ROUTE,
-                    recorded_duration: crate::message::Recorded::NONE,
-                    ..event.request
-                };
-                cx.send_request(dest, record);
-            }
-            None => {
-                if in_window {
-                    self.figures.events_dropped += 1;
-                }
-            }
-        }
-    }
-
     fn on_timer(&mut self, timer: LambdaTimer, cx: &mut Ctx<'_>) {
         match timer {
             LambdaTimer::StepDone(id) => {
@@ -815,18 +606,8 @@ impl Lambda {
                     self.finish(slot, Outcome::Timeout, cx);
                 }
             }
-            LambdaTimer::Dispatch(_) => {
-                self.dispatch_armed = false;
-                self.dispatch_events(cx);
-            }
-            LambdaTimer::Retry(slot) => {
-                let slot = slot as u32;
-                let event = self.retrying[slot];
-                self.retrying.remove(slot);
-                // A retried event goes to the back of the queue, as a new attempt.
-                self.queue.push_back(event);
-                self.dispatch_events(cx);
-            }
+            LambdaTimer::Dispatch(_) => self.on_dispatch_timer(cx),
+            LambdaTimer::Retry(slot) => self.on_retry_timer(slot as u32, cx),
         }
     }
 
