@@ -98,7 +98,7 @@ use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Reques
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
-use flows::{FlowKey, FlowTable};
+use flows::FlowTable;
 pub use routing::{
     LISTENER_PORT, PROTOCOL_TCP, choose_node_and_target, choose_target, dns_hash, flow_hash,
     node_ip, reduce,
@@ -284,7 +284,11 @@ impl Nlb {
             if self.metrics.in_window(now) {
                 self.targets[target].extra.connections += 1;
             }
-            let flow = (!connection.single).then(|| self.add_flow(key, node_az, target, now, cx));
+            // A one-request connection never enters the table.
+            let flow = (!connection.single).then(|| {
+                self.targets[target].extra.flows += 1;
+                self.flows.open(key, node_az, target, now, cx)
+            });
             (node_az, target, flow)
         } else {
             let live = known.filter(|&slot| self.flows.is_active(slot, now));
@@ -333,20 +337,6 @@ impl Nlb {
         };
         let delay = self.hops.between(node_az, self.targets[target].az);
         cx.send_after(self.targets.group(), delay, Msg::Request(forwarded));
-    }
-
-    /// Opens the flow of connection `key` to `target`; returns its (slot, generation).
-    fn add_flow(
-        &mut self,
-        key: FlowKey,
-        node_az: u8,
-        target: u32,
-        now: SimTime,
-        cx: &mut Ctx<'_>,
-    ) -> (u32, u64) {
-        let flow = self.flows.open(key, node_az, target, now, cx);
-        self.targets[target].extra.flows += 1;
-        flow
     }
 
     /// Takes flow `slot` out of the table; its target may now be drained.
