@@ -59,15 +59,15 @@ use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::deadlines::Deadlines;
-use super::health::{HealthCheck, TargetLife, TargetState, targets_reference};
+use super::forwards::Forwards;
+use super::health::{
+    HealthCheck, TargetState, Targets, imbalance, target_group, targets_reference,
+};
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::rng::SimRng;
-use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::timer::timer_index;
-use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, Outcome, Request, Response, Timer};
+use crate::engine::{Component, Ctx};
+use crate::message::{Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
@@ -119,37 +119,30 @@ impl Kind for Spec {
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let target_name = self.targets.get_ref();
-        let group = cx
-            .specs
-            .get(target_name.as_str())
-            .and_then(|s| s.target_group())
-            .ok_or_else(|| format!("`{target_name}` has no instances to route to"))?;
+        let group = target_group(cx, target_name)?;
         let defaults = crate::defaults::alb();
+        let health = HealthCheckSpec::settings(
+            self.health_check.as_ref(),
+            HealthCheck {
+                interval: defaults.health_check_interval,
+                healthy_threshold: defaults.healthy_threshold,
+                unhealthy_threshold: defaults.unhealthy_threshold,
+            },
+        );
+        let deregistration_delay = self
+            .deregistration_delay
+            .unwrap_or(defaults.deregistration_delay);
         Ok(Box::new(Alb {
-            group: cx.id(target_name),
             algorithm: self.algorithm,
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
-            deregistration_delay: self
-                .deregistration_delay
-                .unwrap_or(defaults.deregistration_delay),
-            health: HealthCheckSpec::settings(
-                self.health_check.as_ref(),
-                HealthCheck {
-                    interval: defaults.health_check_interval,
-                    healthy_threshold: defaults.healthy_threshold,
-                    unhealthy_threshold: defaults.unhealthy_threshold,
-                },
-            ),
             capacity: group.capacity_per_instance,
-            targets: Vec::new(),
+            targets: Targets::new(cx.id(target_name), health, deregistration_delay),
             routable: Vec::new(),
             cross_zone: self.cross_zone.unwrap_or(true),
             hops: cx.region.hops(),
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             nodes: Vec::new(),
-            forwards: Slab::default(),
-            next_generation: 0,
-            deadlines: Deadlines::new(TIMER_IDLE_TIMEOUT),
+            forwards: Forwards::default(),
             in_flight: 0,
             rejected: 0,
             late_responses: 0,
@@ -158,35 +151,11 @@ impl Kind for Spec {
     }
 }
 
-/// One target: an instance of the group.
-#[derive(Clone, Debug)]
-struct Target {
-    /// Registration, health checks, draining.
-    life: TargetLife,
-    /// Availability zone.
-    az: u8,
-    outstanding: u32,
-    /// Requests sent here in the measured window.
-    requests: u64,
-}
-
-/// What the ALB remembers of a request it forwarded.
-#[derive(Clone, Debug)]
-struct Forward {
-    /// The request as the client sent it (its `reply_to` and `tag` are the client's).
-    request: Request,
-    arrived: SimTime,
+/// Where the ALB sent a request: the target, and the AZ of the node that received it.
+#[derive(Copy, Clone, Debug)]
+struct Route {
     target: u32,
-    /// The AZ of the node that received the request.
     node_az: u8,
-    /// Unique per forwarded request, so a deadline left behind by an earlier user of the slot
-    /// is recognised as stale.
-    generation: u64,
-    /// False once the client has had its 504; the target's answer is then discarded.
-    waiting: bool,
-    /// The target's instance was lost holding it: no answer will come, and the record goes
-    /// once the client has had its 504.
-    lost: bool,
 }
 
 /// The load balancer's node in one AZ.
@@ -200,21 +169,25 @@ struct Node {
     requests: u64,
 }
 
-/// Timer kinds of the ALB.
-const TIMER_IDLE_TIMEOUT: u32 = 0;
-const TIMER_HEALTH_CHECK: u32 = 1;
-const TIMER_DRAIN_DEADLINE: u32 = 2;
+crate::timers! {
+    /// The ALB's timers.
+    enum AlbTimer {
+        /// The earliest idle timeout of the forwarded requests is due.
+        IdleTimeout,
+        /// A target's health check is due (its timer slot's payload).
+        HealthCheck,
+        /// A deregistered target's deregistration delay is over (its timer slot's payload).
+        DrainDeadline,
+    }
+}
 
 /// A running ALB.
 pub struct Alb {
-    group: ComponentId,
     algorithm: Algorithm,
     idle_timeout: SimDuration,
-    deregistration_delay: SimDuration,
-    health: HealthCheck,
     capacity: Option<u32>,
-    /// Targets by instance index.
-    targets: Vec<Target>,
+    /// The target group's instances, by instance index.
+    targets: Targets<()>,
     /// Healthy targets, in registration order: the ones requests go to.
     routable: Vec<u32>,
     cross_zone: bool,
@@ -224,11 +197,8 @@ pub struct Alb {
     az_names: Option<Vec<String>>,
     /// One node per AZ with targets, in AZ order.
     nodes: Vec<Node>,
-
-    forwards: Slab<Forward>,
-    next_generation: u64,
-    /// When each forwarded request stops waiting for its answer.
-    deadlines: Deadlines,
+    /// Requests forwarded to targets, and their idle timeouts.
+    forwards: Forwards<Route>,
     in_flight: u64,
     rejected: u64,
     late_responses: u64,
@@ -238,18 +208,15 @@ pub struct Alb {
 impl Alb {
     fn can_take(&self, target: u32) -> bool {
         self.capacity
-            .is_none_or(|cap| self.targets[target as usize].outstanding < cap)
+            .is_none_or(|cap| self.targets[target].outstanding < cap)
     }
 
     /// When no target is healthy, the registered ones that are not draining (fail open), in
     /// AZ `az` only if given.
     fn candidates(&self, az: Option<u8>) -> Vec<u32> {
-        (0..self.targets.len() as u32)
-            .filter(|&t| {
-                let t = &self.targets[t as usize];
-                matches!(t.life.state, TargetState::Initial | TargetState::Unhealthy)
-                    && az.is_none_or(|a| a == t.az)
-            })
+        self.targets
+            .fail_open()
+            .filter(|&t| az.is_none_or(|a| a == self.targets[t].az))
             .collect()
     }
 
@@ -257,11 +224,7 @@ impl Alb {
     /// has a healthy target in its AZ.
     fn node_in_dns(&self, k: usize) -> bool {
         let node = &self.nodes[k];
-        self.cross_zone
-            || self
-                .routable
-                .iter()
-                .any(|&t| self.targets[t as usize].az == node.az)
+        self.cross_zone || self.routable.iter().any(|&t| self.targets[t].az == node.az)
     }
 
     /// The node that receives a request: one of the nodes in DNS, drawn from the ALB's own
@@ -300,7 +263,7 @@ impl Alb {
                 .routable
                 .iter()
                 .copied()
-                .filter(|&t| self.targets[t as usize].az == az)
+                .filter(|&t| self.targets[t].az == az)
                 .collect::<Vec<u32>>();
             if own_az.is_empty() {
                 fail_open = self.candidates(Some(az));
@@ -323,7 +286,7 @@ impl Alb {
                 let mut best_count = u32::MAX;
                 for k in 0..n {
                     let at = (start + k) % n;
-                    let outstanding = self.targets[pool[at] as usize].outstanding;
+                    let outstanding = self.targets[pool[at]].outstanding;
                     if outstanding < best_count && self.can_take(pool[at]) {
                         best = Some(at);
                         best_count = outstanding;
@@ -357,130 +320,71 @@ impl Alb {
             return;
         };
         if self.metrics.in_window(now) {
-            self.targets[target as usize].requests += 1;
+            self.targets[target].requests += 1;
         }
-        self.targets[target as usize].outstanding += 1;
+        self.targets[target].outstanding += 1;
         self.in_flight += 1;
-        let generation = self.next_generation;
-        self.next_generation += 1;
         let node_az = self.nodes[node.expect("a target was chosen by a node")].az;
-        let slot = self.forwards.insert(Forward {
-            request,
-            arrived: now,
-            target,
-            node_az,
-            generation,
-            waiting: true,
-            lost: false,
-        });
-        let forwards = &self.forwards;
-        self.deadlines
-            .push(now + self.idle_timeout, slot, generation, cx, |s, g| {
-                waiting(forwards, s, g)
-            });
+        let route = Route { target, node_az };
+        let deadline = now + self.idle_timeout;
+        let tag = self
+            .forwards
+            .insert(request, now, route, deadline, cx, AlbTimer::IdleTimeout);
         let forwarded = Request {
             reply_to: cx.me(),
-            tag: slot as u64,
+            tag,
             route: target,
             ..request
         };
-        let delay = self.hops.between(node_az, self.targets[target as usize].az);
-        cx.send_after(self.group, delay, Msg::Request(forwarded));
+        let delay = self.hops.between(node_az, self.targets[target].az);
+        cx.send_after(self.targets.group(), delay, Msg::Request(forwarded));
     }
 
     /// The target's instance was lost holding a forwarded request (its AZ failed): the target
     /// no longer holds it, and the client, still waiting, gets its 504 at the idle timeout as
     /// from any target that does not answer.
     fn on_lost(&mut self, request: Request, cx: &mut Ctx<'_>) {
-        let slot = request.tag as u32;
-        if !self.forwards.is_live(slot) || self.forwards[slot].request.id != request.id {
-            return;
-        }
-        let forward = &mut self.forwards[slot];
-        let target = forward.target;
-        if forward.waiting {
-            forward.lost = true;
-        } else {
-            self.forwards.remove(slot);
-        }
-        self.targets[target as usize].outstanding -= 1;
-        let t = &self.targets[target as usize];
-        if t.life.state == TargetState::Draining && t.outstanding == 0 {
-            self.finish_draining(target, cx);
+        if let Some(route) = self.forwards.lost(&request) {
+            self.targets[route.target].outstanding -= 1;
+            self.drain_if_idle(route.target, cx);
         }
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
-        let slot = response.request.tag as u32;
-        let forward = &mut self.forwards[slot];
-        let target = forward.target;
-        let node_az = forward.node_az;
-        self.targets[target as usize].outstanding -= 1;
+        let forward = self.forwards.answered(response.request.tag);
+        let Route { target, node_az } = forward.via;
+        self.targets[target].outstanding -= 1;
         if forward.waiting {
-            forward.waiting = false;
-            let (request, arrived) = (forward.request, forward.arrived);
             self.in_flight -= 1;
             // The answer travels back from the target to the node.
-            let back = self.hops.between(self.targets[target as usize].az, node_az);
+            let back = self.hops.between(self.targets[target].az, node_az);
             self.metrics
-                .finished(arrived, cx.now() + back, response.outcome);
+                .finished(forward.arrived, cx.now() + back, response.outcome);
             cx.send_after(
-                request.reply_to,
+                forward.request.reply_to,
                 back,
                 Msg::Response(Response {
-                    request,
+                    request: forward.request,
                     outcome: response.outcome,
                 }),
             );
         } else {
             self.late_responses += 1;
         }
-        self.forwards.remove(slot);
-        let t = &self.targets[target as usize];
-        if t.life.state == TargetState::Draining && t.outstanding == 0 {
-            self.finish_draining(target, cx);
-        }
+        self.drain_if_idle(target, cx);
     }
 
     fn on_idle_timeout(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        while let Some((slot, generation)) = self.deadlines.pop_expired(now) {
-            if !waiting(&self.forwards, slot, generation) {
-                continue;
-            }
-            // The client gets its 504 now; the slot stays until the target answers.
-            let f = &mut self.forwards[slot];
-            f.waiting = false;
-            let (request, arrived) = (f.request, f.arrived);
-            let lost = f.lost;
+        while let Some((request, arrived)) = self.forwards.next_timed_out(now) {
             self.in_flight -= 1;
             self.metrics.finished(arrived, now, Outcome::Timeout);
             cx.reply(Response {
                 request,
                 outcome: Outcome::Timeout,
             });
-            if lost {
-                self.forwards.remove(slot);
-            }
         }
-        let forwards = &self.forwards;
-        self.deadlines.arm(cx, |s, g| waiting(forwards, s, g));
-    }
-
-    fn target_mut(&mut self, instance: u32) -> &mut Target {
-        let i = instance as usize;
-        if self.targets.len() <= i {
-            self.targets.resize(
-                i + 1,
-                Target {
-                    life: TargetLife::default(),
-                    az: 0,
-                    outstanding: 0,
-                    requests: 0,
-                },
-            );
-        }
-        &mut self.targets[i]
+        self.forwards.arm(cx, AlbTimer::IdleTimeout);
     }
 
     fn set_routable(&mut self, instance: u32, routable: bool) {
@@ -502,29 +406,26 @@ impl Alb {
                 az,
             } => {
                 self.ensure_node(az);
-                let settings = self.health;
-                let t = self.target_mut(instance);
-                t.az = az;
-                t.life
-                    .register(instance, healthy, &settings, TIMER_HEALTH_CHECK, cx);
+                self.targets
+                    .register(instance, healthy, az, AlbTimer::HealthCheck, cx);
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
-                let delay = self.deregistration_delay;
-                let t = self.target_mut(instance);
-                t.life.deregister();
-                let idle = t.outstanding == 0;
+                self.targets.deregister(instance);
+                let idle = self.targets[instance].outstanding == 0;
                 if !idle {
-                    t.life
-                        .arm_drain_deadline(instance, delay, TIMER_DRAIN_DEADLINE, cx);
+                    self.targets
+                        .arm_drain_deadline(instance, AlbTimer::DrainDeadline, cx);
                 }
                 self.set_routable(instance, false);
                 if idle {
-                    self.finish_draining(instance, cx);
+                    self.targets.finish_draining(instance, cx);
                 }
             }
             Control::HealthCheckResult { instance, healthy } => {
-                self.on_health_result(instance, healthy, cx)
+                if let Some(now_healthy) = self.targets.on_check_result(instance, healthy, cx) {
+                    self.set_routable(instance, now_healthy);
+                }
             }
             // The ALB's nodes survive an AZ outage; its targets' health checks tell.
             Control::Fault(_) => {}
@@ -554,42 +455,12 @@ impl Alb {
         }
     }
 
-    fn on_health_result(&mut self, instance: u32, healthy: bool, cx: &mut Ctx<'_>) {
-        let (settings, group) = (self.health, self.group);
-        let life = &mut self.target_mut(instance).life;
-        if let Some(now_healthy) = life.on_check_result(instance, healthy, &settings, group, cx) {
-            self.set_routable(instance, now_healthy);
+    /// A draining target with no request left is done.
+    fn drain_if_idle(&mut self, target: u32, cx: &mut Ctx<'_>) {
+        let t = &self.targets[target];
+        if t.state == TargetState::Draining && t.outstanding == 0 {
+            self.targets.finish_draining(target, cx);
         }
-    }
-
-    fn on_health_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let (settings, group) = (self.health, self.group);
-        self.target_mut(timer_index(timer.id))
-            .life
-            .on_check_timer(timer, &settings, group, cx);
-    }
-
-    fn finish_draining(&mut self, instance: u32, cx: &mut Ctx<'_>) {
-        let group = self.group;
-        self.target_mut(instance)
-            .life
-            .finish_draining(instance, group, cx);
-    }
-
-    fn on_drain_deadline(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        let instance = timer_index(timer.id);
-        if self.target_mut(instance).life.drain_deadline_fired(timer) {
-            // The delay is over: the group terminates the instance, whatever it still holds.
-            self.finish_draining(instance, cx);
-        }
-    }
-}
-
-/// True when the request forwarded in `slot` (of `generation`) still waits for its answer.
-fn waiting(forwards: &Slab<Forward>, slot: u32, generation: u64) -> bool {
-    forwards.is_live(slot) && {
-        let f = &forwards[slot];
-        f.generation == generation && f.waiting
     }
 }
 
@@ -600,11 +471,18 @@ impl Component for Alb {
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Lost(request) => self.on_lost(request, cx),
             Msg::Control(control) => self.on_control(control, cx),
-            Msg::Timer(timer) => match timer.kind {
-                TIMER_IDLE_TIMEOUT => self.on_idle_timeout(cx),
-                TIMER_HEALTH_CHECK => self.on_health_timer(timer, cx),
-                TIMER_DRAIN_DEADLINE => self.on_drain_deadline(timer, cx),
-                _ => debug_assert!(false, "unknown alb timer {timer:?}"),
+            Msg::Timer(timer) => match AlbTimer::from(timer) {
+                AlbTimer::IdleTimeout(_) => self.on_idle_timeout(cx),
+                AlbTimer::HealthCheck(id) => {
+                    self.targets.on_check_timer(id, AlbTimer::HealthCheck, cx)
+                }
+                AlbTimer::DrainDeadline(id) => {
+                    // The delay is over: the group terminates the instance, whatever it still
+                    // holds.
+                    if let Some(instance) = self.targets.drain_deadline_fired(id) {
+                        self.targets.finish_draining(instance, cx);
+                    }
+                }
             },
         }
     }
@@ -625,19 +503,9 @@ impl Observe for Alb {
 
     fn report(&self, _end: SimTime) -> ComponentReport {
         let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
+        // Over the targets that got requests (the NLB's counts idle registered ones too).
         let served: Vec<u64> = target_requests.iter().copied().filter(|&r| r > 0).collect();
-        let total: u64 = served.iter().sum();
-        let max = served.iter().copied().max().unwrap_or(0);
-        let imbalance = if total > 0 {
-            max as f64 / (total as f64 / served.len() as f64)
-        } else {
-            0.0
-        };
-        let healthy = self
-            .targets
-            .iter()
-            .filter(|t| t.life.state == TargetState::Healthy)
-            .count();
+        let healthy = self.targets.in_state(TargetState::Healthy).count();
         let report = self
             .metrics
             .report(Spec::KIND, self.in_flight)
@@ -645,7 +513,7 @@ impl Observe for Alb {
             .figure("targets", self.targets.len())
             .figure("healthy_targets_end", healthy)
             .figure("target_requests", target_requests)
-            .figure("imbalance", imbalance)
+            .figure("imbalance", imbalance(&served))
             .figure("rejected", self.rejected)
             .figure("late_responses", self.late_responses);
         let Some(names) = &self.az_names else {

@@ -63,19 +63,20 @@ mod outputs;
 use outputs::Gauge;
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::deadlines::Deadlines;
+use super::account::ApiGatewayBucket;
+use super::forwards::Forwards;
+use super::token_bucket::ExactBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
-use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
+use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
-use crate::scenario::Scenario;
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
 /// The `api_gateway` table of a scenario: one REST API stage.
@@ -132,7 +133,8 @@ pub struct CacheSpec {
 }
 
 impl ThrottleSpec {
-    fn issues(&self, field: &str, out: &mut Vec<SpecIssue>) {
+    /// Problems with this bucket, written at `field`.
+    pub fn issues(&self, field: &str, out: &mut Vec<SpecIssue>) {
         burst_issue(&self.burst, field, out);
     }
 }
@@ -152,100 +154,6 @@ fn burst_issue(burst: &Spanned<u32>, field: &str, out: &mut Vec<SpecIssue>) {
 /// Operations whose answers the cache keeps (API Gateway caches GET methods by default).
 fn cacheable(op: Op) -> bool {
     matches!(op, Op::Default | Op::Read | Op::Query)
-}
-
-/// Problems with `[account] api_gateway_throttle`, as (message, span).
-pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
-    let mut out = Vec::new();
-    if let Some(t) = &scenario.account.api_gateway_throttle {
-        t.issues("api_gateway_throttle", &mut out);
-    }
-    out.into_iter().map(|i| (i.message, i.span)).collect()
-}
-
-/// The account-level token bucket, shared by every `api_gateway` of a run.
-///
-/// Shared through an `Arc`; a run is single-threaded, so the mutex is never contended and only
-/// lets gateways share it, and the order of events alone decides who gets a token.
-#[derive(Debug)]
-pub struct ApiGatewayAccount {
-    bucket: Mutex<TokenBucket>,
-}
-
-impl ApiGatewayAccount {
-    /// The account bucket of `scenario`: `[account] api_gateway_throttle`, or the defaults.
-    /// Scenarios without an `api_gateway` get one too; nobody takes from it.
-    pub fn new(scenario: &Scenario) -> Arc<ApiGatewayAccount> {
-        let d = crate::defaults::api_gateway();
-        let (rate, burst) = match &scenario.account.api_gateway_throttle {
-            Some(t) => (*t.rate.get_ref(), *t.burst.get_ref()),
-            None => (d.account_rate, d.account_burst),
-        };
-        Arc::new(ApiGatewayAccount {
-            bucket: Mutex::new(TokenBucket::new(rate, burst)),
-        })
-    }
-}
-
-/// Bucket contents are counted in units of 10⁻¹⁵ token, so a rate of `r` requests per second
-/// refills exactly `r`·10⁶ units per nanosecond: integer arithmetic, no drift from repeated
-/// float additions, and a token becomes whole at exactly the nanosecond theory says.
-const UNITS_PER_TOKEN: u128 = 1_000_000_000_000_000;
-
-/// A token bucket refilled continuously: `burst` tokens at most, `rate` tokens per second.
-///
-/// Rates are kept to the nearest 10⁻⁶ request per second (exact for any rate written with up to
-/// six decimals per second, e.g. "800/s", "0.5/s", "3000/min").
-#[derive(Clone, Debug)]
-pub struct TokenBucket {
-    capacity: u128,
-    level: u128,
-    refill_per_ns: u128,
-    last: SimTime,
-}
-
-impl TokenBucket {
-    /// A full bucket of `burst` tokens refilled at `rate`.
-    pub fn new(rate: Rate, burst: u32) -> Self {
-        let capacity = burst as u128 * UNITS_PER_TOKEN;
-        let per_ns = UNITS_PER_TOKEN as f64 / NANOS_PER_SEC as f64; // 10⁶ units per ns at 1/s
-        TokenBucket {
-            capacity,
-            level: capacity,
-            refill_per_ns: ((rate.per_second() * per_ns).round() as u128).max(1),
-            last: SimTime::ZERO,
-        }
-    }
-
-    /// Adds what has accrued since the last call, up to the capacity.
-    fn refill(&mut self, now: SimTime) {
-        let elapsed = now.saturating_since(self.last).as_nanos() as u128;
-        self.level = self
-            .level
-            .saturating_add(elapsed.saturating_mul(self.refill_per_ns))
-            .min(self.capacity);
-        self.last = self.last.max(now);
-    }
-
-    /// True when a whole token is there at `now` (refilling first).
-    pub fn has_token(&mut self, now: SimTime) -> bool {
-        self.refill(now);
-        self.level >= UNITS_PER_TOKEN
-    }
-
-    /// Takes one token; call only after [`TokenBucket::has_token`] said yes at the same time.
-    pub fn take(&mut self) {
-        debug_assert!(
-            self.level >= UNITS_PER_TOKEN,
-            "took a token that is not there"
-        );
-        self.level -= UNITS_PER_TOKEN;
-    }
-
-    /// Tokens in the bucket (whole and partial), as of the last refill.
-    pub fn tokens(&self) -> f64 {
-        self.level as f64 / UNITS_PER_TOKEN as f64
-    }
 }
 
 impl Kind for Spec {
@@ -353,19 +261,18 @@ impl Kind for Spec {
                 .map(|m| {
                     (
                         *m.op.get_ref(),
-                        TokenBucket::new(*m.rate.get_ref(), *m.burst.get_ref()),
+                        ExactBucket::new(*m.rate.get_ref(), *m.burst.get_ref()),
                     )
                 })
                 .collect(),
             stage: self
                 .throttle
                 .as_ref()
-                .map(|t| TokenBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
-            account: Arc::clone(cx.api_gateway_account),
+                .map(|t| ExactBucket::new(*t.rate.get_ref(), *t.burst.get_ref())),
+            account: cx.account.api_gateway_bucket(),
             cache,
-            pending: Slab::default(),
-            next_generation: 0,
-            deadlines: Deadlines::new(TIMER_INTEGRATION_TIMEOUT),
+            hits: Slab::default(),
+            forwards: Forwards::default(),
             in_flight: 0,
             metrics: RequestMetrics::new(cx.warmup_end),
             integration_latency: Latency::new(3),
@@ -445,23 +352,12 @@ enum Level {
     Account,
 }
 
-/// A request inside the gateway: waiting for its cache hit to be answered, or forwarded to the
-/// integration.
-#[derive(Clone, Debug)]
-struct Pending {
-    /// The request as the client sent it (its `reply_to` and `tag` are the client's).
+/// A request the cache answers, until it is answered.
+#[derive(Copy, Clone, Debug)]
+struct CacheHit {
+    /// The request as the client sent it.
     request: Request,
     arrived: SimTime,
-    /// When it was handed to the integration.
-    forwarded: SimTime,
-    /// Unique per forwarded request, so a deadline left behind by an earlier user of the slot
-    /// is recognised as stale.
-    generation: u64,
-    /// False once the client has had its 504; the integration's answer is then discarded.
-    waiting: bool,
-    /// The integration's instance was lost holding it: no answer will come, and the record
-    /// goes once the client has had its 504.
-    lost: bool,
 }
 
 /// Counts of the measured window (requests that arrived after the warm-up).
@@ -477,9 +373,15 @@ struct Figures {
     late_responses: u64,
 }
 
-/// Timer kinds of the gateway.
-const TIMER_INTEGRATION_TIMEOUT: u32 = 0;
-const TIMER_CACHE_HIT: u32 = 1;
+crate::timers! {
+    /// The gateway's timers.
+    enum ApiGatewayTimer {
+        /// The earliest integration timeout of the forwarded requests is due.
+        IntegrationTimeout,
+        /// A cache hit is answered (the slot of its request).
+        CacheHit,
+    }
+}
 
 /// A running API Gateway stage.
 pub struct ApiGateway {
@@ -487,14 +389,15 @@ pub struct ApiGateway {
     overhead: SimDuration,
     timeout: SimDuration,
     /// Method buckets by operation (a handful at most: a linear search).
-    methods: Vec<(Op, TokenBucket)>,
-    stage: Option<TokenBucket>,
-    account: Arc<ApiGatewayAccount>,
+    methods: Vec<(Op, ExactBucket)>,
+    stage: Option<ExactBucket>,
+    account: Arc<ApiGatewayBucket>,
     cache: Option<Cache>,
-    pending: Slab<Pending>,
-    next_generation: u64,
-    /// When each forwarded request stops waiting for its answer.
-    deadlines: Deadlines,
+    /// Requests the cache answers, until they are answered.
+    hits: Slab<CacheHit>,
+    /// Requests forwarded to the integration (with when they were handed over), and their
+    /// integration timeouts.
+    forwards: Forwards<SimTime>,
     in_flight: u64,
     metrics: RequestMetrics,
     integration_latency: Latency,
@@ -505,11 +408,7 @@ impl ApiGateway {
     /// Takes a token from every bucket that applies to `op`, or none if one of them is empty;
     /// returns the first empty one (method, stage, account order).
     fn admit(&mut self, op: Op, now: SimTime) -> Result<(), Level> {
-        let mut account = self
-            .account
-            .bucket
-            .lock()
-            .expect("a run is single-threaded: the lock is never poisoned");
+        let mut account = self.account.lock();
         let mut method = self
             .methods
             .iter_mut()
@@ -529,12 +428,12 @@ impl ApiGateway {
             return Err(Level::Account);
         }
         if let Some(b) = method {
-            b.take();
+            b.take_token();
         }
         if let Some(b) = &mut self.stage {
-            b.take();
+            b.take_token();
         }
-        account.take();
+        account.take_token();
         Ok(())
     }
 
@@ -560,42 +459,34 @@ impl ApiGateway {
             return;
         }
         self.in_flight += 1;
-        let generation = self.next_generation;
-        self.next_generation += 1;
-        let slot = self.pending.insert(Pending {
-            request,
-            arrived: now,
-            forwarded: now + self.overhead,
-            generation,
-            waiting: true,
-            lost: false,
-        });
         if let Some(cache) = &mut self.cache
             && cacheable(request.op)
         {
             if cache.hit(request.key, now) {
                 cache.interval_hits += 1;
                 self.figures.cache_hits += u64::from(counted);
+                let slot = self.hits.insert(CacheHit {
+                    request,
+                    arrived: now,
+                });
                 cx.set_timer(
                     self.overhead + cache.latency,
-                    Timer {
-                        kind: TIMER_CACHE_HIT,
-                        id: slot as u64,
-                    },
+                    ApiGatewayTimer::CacheHit(slot as u64),
                 );
                 return;
             }
             cache.interval_misses += 1;
             self.figures.cache_misses += u64::from(counted);
         }
-        let deadline = now + self.overhead + self.timeout;
-        let pending = &self.pending;
-        self.deadlines.push(deadline, slot, generation, cx, |s, g| {
-            waiting(pending, s, g)
-        });
+        let forwarded_at = now + self.overhead;
+        let deadline = forwarded_at + self.timeout;
+        let timer = ApiGatewayTimer::IntegrationTimeout;
+        let tag = self
+            .forwards
+            .insert(request, now, forwarded_at, deadline, cx, timer);
         let forwarded = Request {
             reply_to: cx.me(),
-            tag: slot as u64,
+            tag,
             route: NO_ROUTE,
             // The gateway terminates the client's connection and opens its own to the
             // integration (one per request here), as a server's call does.
@@ -605,11 +496,15 @@ impl ApiGateway {
         cx.send_after(self.target, self.overhead, Msg::Request(forwarded));
     }
 
-    /// Answers the client of `slot` and frees the slot.
-    fn answer(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
-        let p = &self.pending[slot];
-        let (request, arrived) = (p.request, p.arrived);
-        self.pending.remove(slot);
+    /// The cache answers the request in `slot`.
+    fn on_cache_hit(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let CacheHit { request, arrived } = self.hits[slot];
+        self.hits.remove(slot);
+        self.answer(request, arrived, Outcome::Ok, cx);
+    }
+
+    /// Answers the client of `request`, which arrived at `arrived`.
+    fn answer(&mut self, request: Request, arrived: SimTime, outcome: Outcome, cx: &mut Ctx<'_>) {
         self.in_flight -= 1;
         self.count_outcome(arrived, outcome);
         self.metrics.finished(arrived, cx.now(), outcome);
@@ -632,74 +527,39 @@ impl ApiGateway {
     /// The integration's instance was lost holding a request (its AZ failed): no answer will
     /// come; the client, still waiting, gets its 504 at the integration timeout.
     fn on_lost(&mut self, request: Request) {
-        let slot = request.tag as u32;
-        if !self.pending.is_live(slot) || self.pending[slot].request.id != request.id {
-            return;
-        }
-        if self.pending[slot].waiting {
-            self.pending[slot].lost = true;
-        } else {
-            self.pending.remove(slot);
-        }
+        self.forwards.lost(&request);
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let slot = response.request.tag as u32;
-        let p = &self.pending[slot];
-        if !p.waiting {
+        let forward = self.forwards.answered(response.request.tag);
+        let in_window = self.metrics.in_window(forward.arrived);
+        if !forward.waiting {
             // The client already had its 504.
-            if self.metrics.in_window(p.arrived) {
+            if in_window {
                 self.figures.late_responses += 1;
             }
-            self.pending.remove(slot);
             return;
         }
-        if self.metrics.in_window(p.arrived) {
-            self.integration_latency.record(now - p.forwarded);
+        if in_window {
+            self.integration_latency.record(now - forward.via);
         }
-        let request = p.request;
+        let request = forward.request;
         if response.outcome.is_ok()
             && cacheable(request.op)
             && let Some(cache) = &mut self.cache
         {
             cache.fill(request.key, now);
         }
-        self.answer(slot, response.outcome, cx);
+        self.answer(request, forward.arrived, response.outcome, cx);
     }
 
     fn on_integration_timeout(&mut self, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        while let Some((slot, generation)) = self.deadlines.pop_expired(now) {
-            if !waiting(&self.pending, slot, generation) {
-                continue;
-            }
-            // The client gets its 504 now; the slot stays until the integration answers.
-            let p = &mut self.pending[slot];
-            p.waiting = false;
-            let (request, arrived) = (p.request, p.arrived);
-            self.in_flight -= 1;
-            let lost = p.lost;
-            self.count_outcome(arrived, Outcome::Timeout);
-            self.metrics.finished(arrived, now, Outcome::Timeout);
-            cx.reply(Response {
-                request,
-                outcome: Outcome::Timeout,
-            });
-            if lost {
-                self.pending.remove(slot);
-            }
+        while let Some((request, arrived)) = self.forwards.next_timed_out(now) {
+            self.answer(request, arrived, Outcome::Timeout, cx);
         }
-        let pending = &self.pending;
-        self.deadlines.arm(cx, |s, g| waiting(pending, s, g));
-    }
-}
-
-/// True when the request forwarded in `slot` (of `generation`) still waits for its answer.
-fn waiting(pending: &Slab<Pending>, slot: u32, generation: u64) -> bool {
-    pending.is_live(slot) && {
-        let p = &pending[slot];
-        p.generation == generation && p.waiting
+        self.forwards.arm(cx, ApiGatewayTimer::IntegrationTimeout);
     }
 }
 
@@ -709,10 +569,9 @@ impl Component for ApiGateway {
             Msg::Request(request) => self.on_request(request, cx),
             Msg::Response(response) => self.on_response(response, cx),
             Msg::Lost(request) => self.on_lost(request),
-            Msg::Timer(timer) => match timer.kind {
-                TIMER_INTEGRATION_TIMEOUT => self.on_integration_timeout(cx),
-                TIMER_CACHE_HIT => self.answer(timer.id as u32, Outcome::Ok, cx),
-                _ => debug_assert!(false, "unknown api_gateway timer {timer:?}"),
+            Msg::Timer(timer) => match ApiGatewayTimer::from(timer) {
+                ApiGatewayTimer::IntegrationTimeout(_) => self.on_integration_timeout(cx),
+                ApiGatewayTimer::CacheHit(slot) => self.on_cache_hit(slot as u32, cx),
             },
             Msg::Control(control) => {
                 debug_assert!(false, "an api_gateway does not receive {control:?}")
@@ -784,49 +643,6 @@ impl Observe for ApiGateway {
 mod tests {
     use super::*;
     use crate::run::run_text;
-
-    fn rate(per_second: f64) -> Rate {
-        Rate::from_per_second(per_second)
-    }
-
-    #[test]
-    fn a_full_bucket_admits_its_burst_at_one_instant_then_refills_exactly() {
-        let mut b = TokenBucket::new(rate(10.0), 3);
-        let t0 = SimTime::ZERO + SimDuration::from_secs(5);
-        let admitted = (0..5)
-            .filter(|_| {
-                let ok = b.has_token(t0);
-                if ok {
-                    b.take();
-                }
-                ok
-            })
-            .count();
-        assert_eq!(admitted, 3);
-        // One token every 100 ms: none a nanosecond early, one exactly on time.
-        assert!(!b.has_token(t0 + SimDuration::from_nanos(99_999_999)));
-        assert!(b.has_token(t0 + SimDuration::from_millis(100)));
-    }
-
-    #[test]
-    fn refill_never_exceeds_the_burst() {
-        let mut b = TokenBucket::new(rate(1000.0), 2);
-        assert!(b.has_token(SimTime::ZERO + SimDuration::from_secs(3600)));
-        assert_eq!(b.tokens(), 2.0);
-    }
-
-    #[test]
-    fn fractional_rates_are_exact() {
-        // 0.1 per second, ten times in a row: float sums would fall short of a whole token.
-        let mut b = TokenBucket::new(rate(0.1), 1);
-        assert!(b.has_token(SimTime::ZERO));
-        b.take();
-        for s in [10, 20, 30, 40, 50] {
-            let at = SimTime::ZERO + SimDuration::from_secs(s);
-            assert!(b.has_token(at), "a token at {s} s");
-            b.take();
-        }
-    }
 
     fn cache(ttl_s: u64, capacity: Option<usize>) -> Cache {
         Cache {

@@ -14,41 +14,31 @@ use crate::engine::Ctx;
 use crate::engine::time::SimTime;
 use crate::message::Timer;
 
-/// The pending deadlines of one component, and its timer.
-#[derive(Clone, Debug)]
+/// The pending deadlines of one component, and whether its timer is armed.
+#[derive(Clone, Debug, Default)]
 pub struct Deadlines {
     /// (deadline, slot, generation), in deadline order.
     queue: VecDeque<(SimTime, u32, u64)>,
     armed: bool,
-    /// The caller's timer kind for a deadline.
-    kind: u32,
 }
 
 impl Deadlines {
-    /// No deadlines yet; the timer, when armed, has kind `kind`.
-    pub fn new(kind: u32) -> Self {
-        Deadlines {
-            queue: VecDeque::new(),
-            armed: false,
-            kind,
-        }
-    }
-
     /// Adds the deadline of the request recorded at (`slot`, `generation`), which must not come
-    /// before any deadline already queued. `waiting(slot, generation)` tells whether a request
-    /// still waits for its answer.
-    pub fn push(
+    /// before any deadline already queued, and arms the timer `timer` makes if none is armed.
+    /// `waiting(slot, generation)` tells whether a request still waits for its answer.
+    pub fn push<T: Into<Timer>>(
         &mut self,
         deadline: SimTime,
         slot: u32,
         generation: u64,
         cx: &mut Ctx<'_>,
+        timer: impl FnOnce(u64) -> T,
         waiting: impl Fn(u32, u64) -> bool,
     ) {
         debug_assert!(self.queue.back().is_none_or(|&(last, ..)| last <= deadline));
         self.queue.push_back((deadline, slot, generation));
         if !self.armed {
-            self.arm(cx, waiting);
+            self.arm(cx, timer, waiting);
         }
     }
 
@@ -65,22 +55,21 @@ impl Deadlines {
         }
     }
 
-    /// Arms the timer for the earliest deadline whose request still waits, dropping the stale
-    /// ones in front.
-    pub fn arm(&mut self, cx: &mut Ctx<'_>, waiting: impl Fn(u32, u64) -> bool) {
+    /// Arms the timer `timer` makes (with payload 0) for the earliest deadline whose request
+    /// still waits, dropping the stale ones in front.
+    pub fn arm<T: Into<Timer>>(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        timer: impl FnOnce(u64) -> T,
+        waiting: impl Fn(u32, u64) -> bool,
+    ) {
         while let Some(&(deadline, slot, generation)) = self.queue.front() {
             if !waiting(slot, generation) {
                 self.queue.pop_front();
                 continue;
             }
             self.armed = true;
-            cx.set_timer(
-                deadline.saturating_since(cx.now()),
-                Timer {
-                    kind: self.kind,
-                    id: 0,
-                },
-            );
+            cx.set_timer(deadline.saturating_since(cx.now()), timer(0));
             return;
         }
         self.armed = false;

@@ -5,6 +5,7 @@
 //! running state, event handling, figures and unit tests. Adding a kind means writing its file
 //! and adding one line to [`registry!`] below.
 
+pub mod account;
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
@@ -13,6 +14,7 @@ pub mod dynamodb;
 pub mod ec2_fleet;
 #[cfg(test)]
 pub mod echo;
+pub mod forwards;
 pub mod handler;
 pub mod health;
 pub mod injected;
@@ -21,6 +23,7 @@ pub mod lambda;
 pub mod nlb;
 pub mod outputs;
 pub mod sqs;
+pub mod token_bucket;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -146,11 +149,9 @@ pub struct BuildContext<'a> {
     pub warmup_end: SimTime,
     /// Directory that relative file names in the scenario start from.
     pub base_dir: &'a Path,
-    /// The account's unreserved Lambda concurrency, shared by the functions without
-    /// reserved concurrency.
-    pub lambda_account: &'a std::sync::Arc<lambda::LambdaAccount>,
-    /// The account-level API Gateway token bucket, shared by every `api_gateway`.
-    pub api_gateway_account: &'a std::sync::Arc<api_gateway::ApiGatewayAccount>,
+    /// The account's limits shared by several components (Lambda concurrency, API Gateway
+    /// throttling).
+    pub account: &'a account::Account,
     /// The region: availability zones and network latency.
     pub region: &'a crate::region::Region,
 }

@@ -22,6 +22,7 @@ use toml::de::{DeTable, DeValue, ValueDeserializer};
 
 pub use diagnostic::{Diagnostic, ScenarioError};
 
+use crate::components::account::{Account, AccountSpec};
 use crate::components::{self, BuildContext, ComponentSpec, Expects};
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
@@ -47,36 +48,6 @@ pub struct SimulationSpec {
     pub seed: Option<u64>,
     /// Time-series interval (default 1 s; `--interval` overrides).
     pub interval: Option<PositiveDuration>,
-}
-
-/// The `[account]` table: limits shared by every component of the scenario.
-#[derive(Clone, Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AccountSpec {
-    /// Concurrent Lambda executions of the account (default 1000).
-    pub lambda_concurrency: Option<Spanned<u32>>,
-    /// Concurrency Lambda keeps unreserved (default 100).
-    pub lambda_unreserved_minimum: Option<u32>,
-    /// Account-level API Gateway throttling, shared by every `api_gateway` (default 10 000
-    /// requests/s, burst 5 000).
-    pub api_gateway_throttle: Option<components::api_gateway::ThrottleSpec>,
-}
-
-impl AccountSpec {
-    /// The account's Lambda concurrency limit.
-    pub fn lambda_concurrency(&self) -> u32 {
-        self.lambda_concurrency
-            .as_ref()
-            .map_or(crate::defaults::lambda().account_concurrency_limit, |v| {
-                *v.get_ref()
-            })
-    }
-
-    /// Concurrency that must stay unreserved.
-    pub fn lambda_unreserved_minimum(&self) -> u32 {
-        self.lambda_unreserved_minimum
-            .unwrap_or(crate::defaults::lambda().unreserved_minimum)
-    }
 }
 
 /// The top level of a scenario file (components are parsed separately, kind by kind).
@@ -233,6 +204,11 @@ impl Scenario {
         self.components.iter().find(|c| c.name == name)
     }
 
+    /// Every component's name and spec, in file order.
+    fn named_specs(&self) -> impl Iterator<Item = (&str, &ComponentSpec)> {
+        self.components.iter().map(|c| (c.name.as_str(), &c.spec))
+    }
+
     fn workload(&self, name: &str) -> Option<&WorkloadSpec> {
         self.workloads.iter().find(|w| w.name.get_ref() == name)
     }
@@ -321,10 +297,7 @@ impl Scenario {
                 out.push(at(kb.span(), message));
             }
         }
-        for (message, span) in components::lambda::account_issues(self) {
-            out.push(at(span, message));
-        }
-        for (message, span) in components::api_gateway::account_issues(self) {
+        for (message, span) in self.account.issues(self.named_specs()) {
             out.push(at(span, message));
         }
         for (message, span) in crate::faults::issues(self) {
@@ -501,8 +474,7 @@ impl Scenario {
             )
         };
 
-        let lambda_account = components::lambda::LambdaAccount::new(self);
-        let api_gateway_account = components::api_gateway::ApiGatewayAccount::new(self);
+        let account = Account::new(&self.account, self.named_specs());
         let region = Region::from_spec(self.region.as_ref());
         // The fault injector comes after every workload and component.
         let injector = (!self.faults.is_empty()).then_some(ComponentId(ids.len() as u32));
@@ -541,8 +513,7 @@ impl Scenario {
                 specs: &specs,
                 warmup_end,
                 base_dir: &base_dir,
-                lambda_account: &lambda_account,
-                api_gateway_account: &api_gateway_account,
+                account: &account,
                 region: &region,
             };
             let component = c

@@ -50,30 +50,32 @@
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
 
+mod environments;
+mod events;
 mod outputs;
 
 use outputs::Gauge;
 use std::collections::VecDeque;
 use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 
 use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::handler::{DurationDist, Handler, Progress, Serving, StepSpec, call_references};
-use super::{BuildContext, ComponentSpec, Expects, Kind, Reference, SpecIssue};
+use super::token_bucket::FloatBucket;
+use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
-use crate::message::{Control, Msg, NO_ROUTE, Op, Outcome, Request, Response, Timer};
+use crate::message::{Control, Msg, Op, Outcome, Request, Response};
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
-use crate::scenario::Scenario;
 use crate::units::PositiveDuration;
+use environments::{Env, Limit};
+use events::{Event, MIN_THROTTLE_BACKOFF};
 
 /// The `lambda` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -101,107 +103,6 @@ pub struct Spec {
     pub max_retry_attempts: Option<Spanned<u32>>,
     /// Oldest an asynchronous event may get, 60 s to 6 h (default 6 h).
     pub max_event_age: Option<Spanned<PositiveDuration>>,
-}
-
-/// The account's unreserved concurrency, shared by every function without a reservation.
-///
-/// Functions of one run share it through an `Arc`; a run is single-threaded, so the atomic
-/// counter is only a way to share it, never contended, and results stay deterministic.
-#[derive(Debug)]
-pub struct LambdaAccount {
-    unreserved_limit: u32,
-    in_use: AtomicU32,
-}
-
-impl LambdaAccount {
-    /// The pool left after every function's reservation.
-    pub fn new(scenario: &Scenario) -> Arc<LambdaAccount> {
-        let reserved: u32 = lambda_specs(scenario)
-            .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
-            .sum();
-        Arc::new(LambdaAccount {
-            unreserved_limit: scenario
-                .account
-                .lambda_concurrency()
-                .saturating_sub(reserved),
-            in_use: AtomicU32::new(0),
-        })
-    }
-
-    fn try_acquire(&self, n: u32) -> bool {
-        let in_use = self.in_use.load(Ordering::Relaxed);
-        if in_use + n <= self.unreserved_limit {
-            self.in_use.store(in_use + n, Ordering::Relaxed);
-            true
-        } else {
-            false
-        }
-    }
-
-    fn release(&self, n: u32) {
-        self.in_use.fetch_sub(n, Ordering::Relaxed);
-    }
-}
-
-fn lambda_specs(scenario: &Scenario) -> impl Iterator<Item = (&str, &Spec)> {
-    scenario.components.iter().filter_map(|c| match &c.spec {
-        ComponentSpec::Lambda(s) => Some((c.name.as_str(), s)),
-        _ => None,
-    })
-}
-
-/// Account-wide checks: reservations must leave the unreserved minimum; provisioned
-/// concurrency of unreserved functions must fit the unreserved pool.
-pub fn account_issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
-    let limit = scenario.account.lambda_concurrency();
-    let minimum = scenario.account.lambda_unreserved_minimum();
-    let mut out = Vec::new();
-    let reserved_total: u32 = lambda_specs(scenario)
-        .filter_map(|(_, s)| s.reserved_concurrency.as_ref().map(|r| *r.get_ref()))
-        .sum();
-    let pool = limit.saturating_sub(reserved_total);
-    let mut provisioned_unreserved = 0u32;
-    for (name, spec) in lambda_specs(scenario) {
-        if spec.reserved_concurrency.is_some() {
-            continue;
-        }
-        if let Some(p) = &spec.provisioned_concurrency {
-            provisioned_unreserved += *p.get_ref();
-            if provisioned_unreserved > pool {
-                out.push((
-                    format!(
-                        "`{name}` provisions {} from the unreserved pool, which brings the \
-                         unreserved functions' provisioned concurrency to \
-                         {provisioned_unreserved}, more than the {pool} the account leaves \
-                         unreserved (limit {limit} minus {reserved_total} reserved); reserve \
-                         concurrency for it or provision less",
-                        p.get_ref()
-                    ),
-                    p.span(),
-                ));
-            }
-        }
-    }
-    let mut reserved_so_far = 0u32;
-    for (name, spec) in lambda_specs(scenario) {
-        if let Some(r) = &spec.reserved_concurrency {
-            reserved_so_far += *r.get_ref();
-            if reserved_so_far + minimum > limit {
-                out.push((
-                    format!(
-                        "`{name}` reserves {}, which brings the reserved total to \
-                         {reserved_so_far}; the account limit is {limit} and {minimum} must \
-                         stay unreserved, so at most {} can be reserved in all (raise \
-                         [account] lambda_concurrency or lower the reservations)",
-                        r.get_ref(),
-                        limit.saturating_sub(minimum)
-                    ),
-                    r.span(),
-                ));
-            }
-        }
-    }
-    out
 }
 
 /// Longest retry count AWS allows for asynchronous events.
@@ -339,7 +240,7 @@ impl Kind for Spec {
             .map_or(0, |p| *p.get_ref());
         let limit = match &self.reserved_concurrency {
             Some(r) => Limit::Reserved(*r.get_ref()),
-            None => Limit::Account(Arc::clone(cx.lambda_account)),
+            None => Limit::Account(cx.account.lambda_pool()),
         };
         Ok(Box::new(Lambda {
             injected: super::injected::Injected::default(),
@@ -368,7 +269,7 @@ impl Kind for Spec {
                 .map_or(d.max_event_age, |a| a.get_ref().0),
             limit,
             provisioned,
-            scaling: TokenBucket::new(d.scaling_environments, d.scaling_period),
+            scaling: FloatBucket::per_period(d.scaling_environments, d.scaling_period),
             envs: Slab::default(),
             idle: Vec::new(),
             idle_provisioned: Vec::new(),
@@ -389,62 +290,6 @@ impl Kind for Spec {
             warmup_end: cx.warmup_end,
         }))
     }
-}
-
-/// Where a function's concurrency comes from.
-enum Limit {
-    /// Its own reservation.
-    Reserved(u32),
-    /// The account's unreserved pool.
-    Account(Arc<LambdaAccount>),
-}
-
-/// New environments a function may start: a token bucket refilled continuously.
-struct TokenBucket {
-    capacity: f64,
-    tokens: f64,
-    per_ns: f64,
-    last: SimTime,
-}
-
-impl TokenBucket {
-    fn new(per_period: u32, period: SimDuration) -> Self {
-        TokenBucket {
-            capacity: per_period as f64,
-            tokens: per_period as f64,
-            per_ns: per_period as f64 / period.as_nanos().max(1) as f64,
-            last: SimTime::ZERO,
-        }
-    }
-
-    fn try_take(&mut self, now: SimTime) -> bool {
-        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
-        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
-        self.last = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// One execution environment.
-#[derive(Clone, Debug)]
-struct Env {
-    provisioned: bool,
-    /// When it last became idle.
-    idle_since: SimTime,
-}
-
-/// An asynchronous event's own state, beside the invocation that runs it.
-#[derive(Copy, Clone, Debug)]
-struct Event {
-    request: Request,
-    accepted_at: SimTime,
-    /// Retries already used.
-    retries: u32,
 }
 
 /// One invocation in progress.
@@ -485,16 +330,22 @@ struct Figures {
     events_finished_total: u64,
 }
 
-/// Timer kinds.
-const TIMER_STEP_DONE: u32 = 0;
-const TIMER_INIT_DONE: u32 = 1;
-const TIMER_TIMEOUT: u32 = 2;
-const TIMER_RETRY: u32 = 3;
-const TIMER_DISPATCH: u32 = 4;
-
-/// Back-off of throttled asynchronous events: from 1 s, doubling, up to 5 minutes.
-const MIN_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(1);
-const MAX_THROTTLE_BACKOFF: SimDuration = SimDuration::from_secs(300);
+crate::timers! {
+    /// The function's timers. Those of an invocation carry its slot and generation
+    /// (`job_id`), so they are ignored once the invocation has ended.
+    enum LambdaTimer {
+        /// A handler step that waits (compute, sleep) is over.
+        StepDone,
+        /// A new environment's init is over: the handler starts.
+        InitDone,
+        /// The invocation ran for the function's timeout.
+        Timeout,
+        /// A failed event's retry delay is over (its slot in `retrying`).
+        Retry,
+        /// Time to try again to start the events throttled earlier.
+        Dispatch,
+    }
+}
 
 /// A running function.
 pub struct Lambda {
@@ -513,7 +364,8 @@ pub struct Lambda {
     max_event_age: SimDuration,
     limit: Limit,
     provisioned: u32,
-    scaling: TokenBucket,
+    /// New environments the function may start (its scaling rate).
+    scaling: FloatBucket,
     envs: Slab<Env>,
     /// Idle on-demand environments, least recently used first (the top is reused first).
     idle: Vec<u32>,
@@ -550,86 +402,6 @@ impl Lambda {
         t >= self.warmup_end
     }
 
-    /// Environments alive now: busy, provisioned, and idle ones not yet reclaimed.
-    fn alive(&self, now: SimTime) -> u64 {
-        let idle_alive = self.idle.len() - self.first_alive_idle(now);
-        (self.envs.len() - self.idle.len() + idle_alive) as u64
-    }
-
-    /// Index in `idle` of the first environment still within its keep-alive (the ones below
-    /// it idled earlier and are reclaimed).
-    fn first_alive_idle(&self, now: SimTime) -> usize {
-        let keep_alive = self.keep_alive;
-        self.idle
-            .partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
-    }
-
-    /// The environments level with every reclaim up to `end` applied (reclaims happen lazily,
-    /// so the report must not depend on whether anything sampled the function lately).
-    fn environments_until(&self, end: SimTime) -> TimeWeighted {
-        let mut level = self.environments.clone();
-        let mut alive = self.envs.len() as f64;
-        for &e in &self.idle {
-            let expired_at = self.envs[e].idle_since + self.keep_alive;
-            if expired_at >= end {
-                break;
-            }
-            alive -= 1.0;
-            level.set(expired_at, self.warmup_end, alive);
-        }
-        level
-    }
-
-    /// Frees reclaimed environments.
-    fn reclaim(&mut self, now: SimTime) {
-        let gone = self.first_alive_idle(now);
-        // Step the environments level down at each reclaim time (oldest first), so its time
-        // average does not count environments past their keep-alive.
-        let mut level = self.envs.len() as f64;
-        for e in self.idle.drain(..gone) {
-            let expired_at = self.envs[e].idle_since + self.keep_alive;
-            level -= 1.0;
-            self.environments.set(expired_at, self.warmup_end, level);
-            self.envs.remove(e);
-        }
-    }
-
-    fn busy(&self) -> u32 {
-        self.on_demand_busy + (self.provisioned - self.idle_provisioned.len() as u32)
-    }
-
-    fn record_levels(&mut self, now: SimTime) {
-        self.reclaim(now);
-        let busy = self.busy() as u64;
-        let alive = self.alive(now);
-        if self.in_window(now) {
-            self.figures.concurrency_max = self.figures.concurrency_max.max(busy);
-            self.figures.environments_max = self.figures.environments_max.max(alive);
-        }
-        self.concurrency.set(now, self.warmup_end, busy as f64);
-        self.environments.set(now, self.warmup_end, alive as f64);
-    }
-
-    /// Takes one unit of on-demand concurrency, if the limit allows.
-    fn acquire(&mut self) -> bool {
-        let ok = match &self.limit {
-            // Provisioned environments hold part of the reservation permanently.
-            Limit::Reserved(r) => self.on_demand_busy + self.provisioned < *r,
-            Limit::Account(account) => account.try_acquire(1),
-        };
-        if ok {
-            self.on_demand_busy += 1;
-        }
-        ok
-    }
-
-    fn release(&mut self) {
-        self.on_demand_busy -= 1;
-        if let Limit::Account(account) = &self.limit {
-            account.release(1);
-        }
-    }
-
     /// Starts an invocation of `request` if the function can; `None` when throttled.
     fn start(
         &mut self,
@@ -648,7 +420,7 @@ impl Lambda {
             }
             if let Some(env) = self.idle.pop() {
                 (env, false)
-            } else if self.scaling.try_take(now) {
+            } else if self.scaling.try_take(now, 1.0) {
                 let env = self.envs.insert(Env {
                     provisioned: false,
                     idle_since: now,
@@ -686,13 +458,7 @@ impl Lambda {
             if self.in_window(arrived) {
                 self.init.record(init);
             }
-            cx.set_timer(
-                init,
-                Timer {
-                    kind: TIMER_INIT_DONE,
-                    id,
-                },
-            );
+            cx.set_timer(init, LambdaTimer::InitDone(id));
         } else {
             self.begin_handler(slot, cx);
         }
@@ -709,13 +475,7 @@ impl Lambda {
         // The timer names the invocation by slot and generation, so it is ignored once the
         // invocation has ended.
         let id = job_id(inv.generation, slot);
-        cx.set_timer(
-            self.timeout,
-            Timer {
-                kind: TIMER_TIMEOUT,
-                id,
-            },
-        );
+        cx.set_timer(self.timeout, LambdaTimer::Timeout(id));
         self.run(slot, cx);
     }
 
@@ -726,13 +486,9 @@ impl Lambda {
             request: &inv.request,
             step: inv.step.as_mut().expect("handler running"),
         };
-        let step_timer = |id| Timer {
-            kind: TIMER_STEP_DONE,
-            id,
-        };
         match self
             .handler
-            .advance(run, self.speed, &self.injected, step_timer, cx)
+            .advance(run, self.speed, &self.injected, LambdaTimer::StepDone, cx)
         {
             Progress::Waiting { .. } | Progress::Calling => {}
             Progress::Done => {
@@ -810,22 +566,7 @@ impl Lambda {
         let now = cx.now();
         self.metrics.arrived(now);
         if request.op == Op::Event {
-            // Accepted at once (202); the event carries on inside.
-            self.metrics.finished(now, now, Outcome::Ok);
-            cx.reply(Response {
-                request,
-                outcome: Outcome::Ok,
-            });
-            self.figures.events_created_total += 1;
-            if self.in_window(now) {
-                self.figures.events_accepted += 1;
-            }
-            self.queue.push_back(Event {
-                request,
-                accepted_at: now,
-                retries: 0,
-            });
-            self.dispatch_events(cx);
+            self.accept_event(request, cx);
             return;
         }
         if self.injected.fails(now >= self.warmup_end, cx.rng()) {
@@ -846,136 +587,25 @@ impl Lambda {
         }
     }
 
-    /// Starts queued events while concurrency allows; gives up on events past their age.
-    fn dispatch_events(&mut self, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        while let Some(&event) = self.queue.front() {
-            if now >= event.accepted_at + self.max_event_age {
-                self.queue.pop_front();
-                if self.in_window(event.accepted_at) {
-                    self.figures.events_expired += 1;
-                }
-                self.give_up(event, cx);
-                continue;
-            }
-            let request = Request {
-                op: Op::Event,
-                ..event.request
-            };
-            if self
-                .start(request, event.accepted_at, Some(event), cx)
-                .is_none()
-            {
-                if self.in_window(event.accepted_at) {
-                    self.figures.events_throttled += 1;
-                }
-                // Concurrency may free elsewhere (the account pool is shared): try again after
-                // a back-off that doubles up to 5 minutes, as AWS retries throttled events.
-                if !self.dispatch_armed {
-                    self.dispatch_armed = true;
-                    let delay = self.dispatch_backoff;
-                    self.dispatch_backoff = (delay + delay).min(MAX_THROTTLE_BACKOFF);
-                    cx.set_timer(
-                        delay,
-                        Timer {
-                            kind: TIMER_DISPATCH,
-                            id: 0,
-                        },
-                    );
-                }
-                return;
-            }
-            self.queue.pop_front();
-            self.dispatch_backoff = MIN_THROTTLE_BACKOFF;
-        }
-    }
-
-    /// An event's invocation ended: done, retried later, or given up.
-    fn event_done(&mut self, mut event: Event, ok: bool, cx: &mut Ctx<'_>) {
-        let in_window = self.in_window(event.accepted_at);
-        if ok {
-            self.figures.events_finished_total += 1;
-            if in_window {
-                self.figures.events_succeeded += 1;
-            }
-            return;
-        }
-        if event.retries < self.max_retries {
-            let delay = self.retry_delays[event.retries as usize % self.retry_delays.len()];
-            event.retries += 1;
-            if in_window {
-                self.figures.events_retried += 1;
-            }
-            let slot = self.retrying.insert(event);
-            cx.set_timer(
-                delay,
-                Timer {
-                    kind: TIMER_RETRY,
-                    id: slot as u64,
-                },
-            );
-        } else {
-            self.give_up(event, cx);
-        }
-    }
-
-    /// An event out of retries or age: to the destination, or dropped.
-    fn give_up(&mut self, event: Event, cx: &mut Ctx<'_>) {
-        self.figures.events_finished_total += 1;
-        let in_window = self.in_window(event.accepted_at);
-        match self.on_failure {
-            Some(dest) => {
-                if in_window {
-                    self.figures.events_to_destination += 1;
-                }
-                let record = Request {
-                    op: Op::Event,
-                    reply_to: cx.me(),
-                    tag: u64::MAX,
-                    route: NO_ROUTE,
-                    recorded_duration: crate::message::Recorded::NONE,
-                    ..event.request
-                };
-                cx.send_request(dest, record);
-            }
-            None => {
-                if in_window {
-                    self.figures.events_dropped += 1;
-                }
-            }
-        }
-    }
-
-    fn on_timer(&mut self, timer: Timer, cx: &mut Ctx<'_>) {
-        match timer.kind {
-            TIMER_STEP_DONE => {
-                if let Some(slot) = self.live(timer.id) {
+    fn on_timer(&mut self, timer: LambdaTimer, cx: &mut Ctx<'_>) {
+        match timer {
+            LambdaTimer::StepDone(id) => {
+                if let Some(slot) = self.live(id) {
                     self.run(slot, cx);
                 }
             }
-            TIMER_INIT_DONE => {
-                if let Some(slot) = self.live(timer.id) {
+            LambdaTimer::InitDone(id) => {
+                if let Some(slot) = self.live(id) {
                     self.begin_handler(slot, cx);
                 }
             }
-            TIMER_TIMEOUT => {
-                if let Some(slot) = self.live(timer.id) {
+            LambdaTimer::Timeout(id) => {
+                if let Some(slot) = self.live(id) {
                     self.finish(slot, Outcome::Timeout, cx);
                 }
             }
-            TIMER_DISPATCH => {
-                self.dispatch_armed = false;
-                self.dispatch_events(cx);
-            }
-            TIMER_RETRY => {
-                let slot = timer.id as u32;
-                let event = self.retrying[slot];
-                self.retrying.remove(slot);
-                // A retried event goes to the back of the queue, as a new attempt.
-                self.queue.push_back(event);
-                self.dispatch_events(cx);
-            }
-            _ => debug_assert!(false, "unknown lambda timer {timer:?}"),
+            LambdaTimer::Dispatch(_) => self.on_dispatch_timer(cx),
+            LambdaTimer::Retry(slot) => self.on_retry_timer(slot as u32, cx),
         }
     }
 
@@ -999,16 +629,10 @@ impl Lambda {
 impl Component for Lambda {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Provisioned environments are ready before the run; they hold their concurrency.
-        if let Limit::Account(account) = &self.limit
-            && !account.try_acquire(self.provisioned)
-        {
+        if let Limit::Account(pool) = &self.limit {
             // The loader checks reservations; an unreserved function whose provisioned
             // concurrency does not fit gets what is left.
-            let left = account
-                .unreserved_limit
-                .saturating_sub(account.in_use.load(Ordering::Relaxed));
-            self.provisioned = left;
-            account.try_acquire(left);
+            self.provisioned = pool.acquire_up_to(self.provisioned);
         }
         for _ in 0..self.provisioned {
             let env = self.envs.insert(Env {
@@ -1026,7 +650,7 @@ impl Component for Lambda {
             Msg::Response(response) => self.on_response(response, cx),
             // A call whose callee's instance was lost: the call failed (timed out).
             Msg::Lost(request) => self.on_response(Msg::lost_as_timeout(request), cx),
-            Msg::Timer(timer) => self.on_timer(timer, cx),
+            Msg::Timer(timer) => self.on_timer(LambdaTimer::from(timer), cx),
             Msg::Control(Control::Fault(action)) => self.injected.apply(action),
             Msg::Control(c) => debug_assert!(false, "a lambda does not receive {c:?}"),
         }

@@ -52,10 +52,12 @@
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
 
+mod auto_scaling;
+mod dax;
 mod outputs;
+mod table;
 
 use outputs::Gauge;
-use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 
 use rand::Rng;
@@ -65,13 +67,15 @@ use toml::Spanned;
 use super::handler::DurationDist;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
-use crate::engine::rng::fnv1a64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, Ctx};
-use crate::message::{Msg, Op, Outcome, Request, Response, Timer};
+use crate::message::{Msg, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
+use auto_scaling::AutoScaling;
+use dax::Dax;
+use table::Table;
 
 /// The `dynamodb` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -288,26 +292,13 @@ impl Kind for Spec {
         };
         let dax = match &self.dax {
             None => None,
-            Some(spec) => Some(Dax {
-                ttl: spec.ttl.map_or(d.dax_ttl, |t| t.0),
-                capacity: spec.items.unwrap_or(1_000_000) as usize,
-                latency: build(&spec.latency, &d.dax_latency)?,
-                entries: HashMap::new(),
-                order: VecDeque::new(),
-                hits: 0,
-                misses: 0,
-            }),
+            Some(spec) => Some(Dax::new(
+                spec.ttl.map_or(d.dax_ttl, |t| t.0),
+                spec.items.unwrap_or(1_000_000) as usize,
+                build(&spec.latency, &d.dax_latency)?,
+            )),
         };
-        let mut table = Table {
-            mode: self.mode,
-            adaptive,
-            window,
-            rcu,
-            wcu,
-            partitions: Vec::new(),
-            peak: PeakTracker::new(d.on_demand_peak_window),
-        };
-        table.repartition(partitions);
+        let table = Table::new(self.mode, adaptive, window, rcu, wcu, partitions);
         Ok(Box::new(DynamoDb {
             table,
             read_latency: build(&self.read_latency, &d.read_latency)?,
@@ -319,17 +310,10 @@ impl Kind for Spec {
             retry_base: self.retry_base.map_or(d.retry_base, |b| b.0),
             max_backoff: self.max_backoff.map_or(d.max_backoff, |b| b.0),
             dax,
-            auto_scaling: self.auto_scaling.as_ref().map(|a| AutoScaling {
-                target: a.target.as_ref().map_or(70.0, |t| *t.get_ref()),
-                min_rcu: a.min_rcu.unwrap_or(rcu).max(1),
-                max_rcu: a.max_rcu.unwrap_or(40_000).max(1),
-                min_wcu: a.min_wcu.unwrap_or(wcu).max(1),
-                max_wcu: a.max_wcu.unwrap_or(40_000).max(1),
-                minute_rcu: 0.0,
-                minute_wcu: 0.0,
-                history: VecDeque::new(),
-                activities: 0,
-            }),
+            auto_scaling: self
+                .auto_scaling
+                .as_ref()
+                .map(|a| AutoScaling::new(a, rcu, wcu)),
             pending: Slab::default(),
             metrics: RequestMetrics::new(cx.warmup_end),
             figures: Figures::default(),
@@ -338,268 +322,6 @@ impl Kind for Spec {
             last_sample: SimTime::ZERO,
             warmup_end: cx.warmup_end,
         }))
-    }
-}
-
-/// A token bucket: `rate` units per second, holding at most `window` worth of them.
-#[derive(Clone, Debug)]
-struct Bucket {
-    per_ns: f64,
-    capacity: f64,
-    tokens: f64,
-    last: SimTime,
-}
-
-impl Bucket {
-    fn new(rate_per_s: f64, window: SimDuration) -> Self {
-        let capacity = rate_per_s * window.as_secs_f64();
-        Bucket {
-            per_ns: rate_per_s / 1e9,
-            capacity,
-            tokens: capacity,
-            last: SimTime::ZERO,
-        }
-    }
-
-    fn refill(&mut self, now: SimTime) {
-        let elapsed = now.saturating_since(self.last).as_nanos() as f64;
-        self.tokens = (self.tokens + elapsed * self.per_ns).min(self.capacity);
-        self.last = now;
-    }
-
-    fn has(&mut self, now: SimTime, units: f64) -> bool {
-        self.refill(now);
-        self.tokens >= units
-    }
-
-    fn take(&mut self, units: f64) {
-        self.tokens -= units;
-    }
-
-    fn set_rate(&mut self, now: SimTime, rate_per_s: f64, window: SimDuration) {
-        self.refill(now);
-        self.per_ns = rate_per_s / 1e9;
-        self.capacity = rate_per_s * window.as_secs_f64();
-        self.tokens = self.tokens.min(self.capacity);
-    }
-}
-
-/// One partition: its share (without adaptive capacity) and its hard ceiling.
-#[derive(Clone, Debug)]
-struct Partition {
-    read_share: Bucket,
-    write_share: Bucket,
-    read_ceiling: Bucket,
-    write_ceiling: Bucket,
-    requests: u64,
-    throttles: u64,
-}
-
-/// The largest per-second consumption over a sliding window (on-demand capacity).
-#[derive(Clone, Debug)]
-struct PeakTracker {
-    window: SimDuration,
-    /// (second index, read units, write units), oldest first.
-    seconds: VecDeque<(u64, f64, f64)>,
-}
-
-impl PeakTracker {
-    fn new(window: SimDuration) -> Self {
-        PeakTracker {
-            window,
-            seconds: VecDeque::new(),
-        }
-    }
-
-    fn add(&mut self, now: SimTime, read: f64, write: f64) {
-        let second = now.as_nanos() / 1_000_000_000;
-        match self.seconds.back_mut() {
-            Some(last) if last.0 == second => {
-                last.1 += read;
-                last.2 += write;
-            }
-            _ => self.seconds.push_back((second, read, write)),
-        }
-        let keep_from = second.saturating_sub(self.window.as_nanos() / 1_000_000_000);
-        while self.seconds.front().is_some_and(|s| s.0 < keep_from) {
-            self.seconds.pop_front();
-        }
-    }
-
-    /// Peak read and write units per second over the window, not counting the last minute:
-    /// a new peak lets capacity double again only once the table has had time to scale.
-    fn peaks(&self, now: SimTime) -> (f64, f64) {
-        let second = now.as_nanos() / 1_000_000_000;
-        let recent = second.saturating_sub(ON_DEMAND_SCALING_SECS);
-        self.seconds
-            .iter()
-            .filter(|s| s.0 < recent)
-            .fold((0.0, 0.0), |(r, w), s| (r.max(s.1), w.max(s.2)))
-    }
-}
-
-/// How old a peak must be before it raises an on-demand table's instant capacity.
-const ON_DEMAND_SCALING_SECS: u64 = 60;
-
-struct Table {
-    mode: Mode,
-    adaptive: bool,
-    window: SimDuration,
-    rcu: u32,
-    wcu: u32,
-    partitions: Vec<Partition>,
-    peak: PeakTracker,
-}
-
-impl Table {
-    fn repartition(&mut self, n: u32) {
-        let d = crate::defaults::dynamodb();
-        let n = n.max(1) as usize;
-        let share_r = self.rcu as f64 / n as f64;
-        let share_w = self.wcu as f64 / n as f64;
-        // The ceiling bucket holds one second: a partition cannot burst past its ceiling.
-        let second = SimDuration::from_secs(1);
-        self.partitions = (0..n)
-            .map(|i| {
-                let old = self.partitions.get(i);
-                Partition {
-                    read_share: Bucket::new(share_r, self.window),
-                    write_share: Bucket::new(share_w, self.window),
-                    read_ceiling: Bucket::new(d.partition_rcu as f64, second),
-                    write_ceiling: Bucket::new(d.partition_wcu as f64, second),
-                    requests: old.map_or(0, |p| p.requests),
-                    throttles: old.map_or(0, |p| p.throttles),
-                }
-            })
-            .collect();
-    }
-
-    /// New provisioned capacity (auto scaling): the buckets take the new rates; partitions are
-    /// added if the capacity needs more, never removed.
-    fn set_capacity(&mut self, now: SimTime, rcu: u32, wcu: u32) {
-        let d = crate::defaults::dynamodb();
-        self.rcu = rcu;
-        self.wcu = wcu;
-        let needed = (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64)
-            .ceil() as usize;
-        let n = needed.max(self.partitions.len());
-        let (share_r, share_w) = (rcu as f64 / n as f64, wcu as f64 / n as f64);
-        if n > self.partitions.len() {
-            self.repartition(n as u32);
-        } else {
-            for p in &mut self.partitions {
-                p.read_share.set_rate(now, share_r, self.window);
-                p.write_share.set_rate(now, share_w, self.window);
-            }
-        }
-    }
-
-    fn partition_of(&self, key: u64) -> usize {
-        (fnv1a64(&key.to_le_bytes()) % self.partitions.len() as u64) as usize
-    }
-
-    /// On-demand: capacity follows double the previous peak, and partitions follow capacity.
-    fn follow_demand(&mut self, now: SimTime) {
-        let d = crate::defaults::dynamodb();
-        let (peak_r, peak_w) = self.peak.peaks(now);
-        let rcu = (d.on_demand_initial_rcu as f64).max(2.0 * peak_r).ceil() as u32;
-        let wcu = (d.on_demand_initial_wcu as f64).max(2.0 * peak_w).ceil() as u32;
-        if rcu != self.rcu || wcu != self.wcu {
-            self.set_capacity(now, rcu, wcu);
-        }
-    }
-
-    /// Takes `units` for a read or write on partition `p` if capacity allows: from its own
-    /// share, or (adaptive capacity) from the share another partition leaves unused; never past
-    /// the partition's ceiling.
-    fn admit(&mut self, now: SimTime, p: usize, units: f64, write: bool) -> bool {
-        let adaptive = self.adaptive || self.mode == Mode::OnDemand;
-        fn share_of(part: &mut Partition, write: bool) -> &mut Bucket {
-            if write {
-                &mut part.write_share
-            } else {
-                &mut part.read_share
-            }
-        }
-        let ceiling = if write {
-            &mut self.partitions[p].write_ceiling
-        } else {
-            &mut self.partitions[p].read_ceiling
-        };
-        if !ceiling.has(now, units) {
-            return false;
-        }
-        let own = share_of(&mut self.partitions[p], write);
-        let served = if own.has(now, units) {
-            own.take(units);
-            true
-        } else if adaptive {
-            // Borrow from the partition with the most unused capacity (lowest index on ties,
-            // so the choice is deterministic). A lender keeps half a second of its own share:
-            // what it lends is what it leaves unused, not what it is about to need.
-            let mut donor = None;
-            let mut most = 0.0;
-            for (i, part) in self.partitions.iter_mut().enumerate() {
-                if i == p {
-                    continue;
-                }
-                let share = share_of(part, write);
-                share.refill(now);
-                let reserve = 0.5 * share.per_ns * 1e9;
-                let spare = share.tokens - reserve;
-                if spare >= units && spare > most {
-                    most = spare;
-                    donor = Some(i);
-                }
-            }
-            match donor {
-                Some(i) => {
-                    share_of(&mut self.partitions[i], write).take(units);
-                    true
-                }
-                None => false,
-            }
-        } else {
-            false
-        };
-        if served {
-            let ceiling = if write {
-                &mut self.partitions[p].write_ceiling
-            } else {
-                &mut self.partitions[p].read_ceiling
-            };
-            ceiling.take(units);
-        }
-        served
-    }
-}
-
-struct Dax {
-    ttl: SimDuration,
-    capacity: usize,
-    latency: Dist,
-    /// Key → expiry. Looked up only, never iterated (iteration order must not reach results).
-    entries: HashMap<u64, SimTime>,
-    /// Keys in insertion order, for eviction.
-    order: VecDeque<u64>,
-    hits: u64,
-    misses: u64,
-}
-
-impl Dax {
-    fn hit(&self, key: u64, now: SimTime) -> bool {
-        self.entries.get(&key).is_some_and(|&expiry| now < expiry)
-    }
-
-    fn fill(&mut self, key: u64, now: SimTime) {
-        if self.entries.insert(key, now + self.ttl).is_none() {
-            self.order.push_back(key);
-            while self.entries.len() > self.capacity {
-                if let Some(old) = self.order.pop_front() {
-                    self.entries.remove(&old);
-                }
-            }
-        }
     }
 }
 
@@ -626,69 +348,17 @@ struct Figures {
     consumed_wcu: f64,
 }
 
-const TIMER_DONE: u32 = 0;
-const TIMER_RETRY: u32 = 1;
-const TIMER_DAX_HIT: u32 = 2;
-const TIMER_SCALING: u32 = 3;
-
-/// Application Auto Scaling of a table: target tracking on consumed / provisioned, per
-/// minute, for reads and writes separately. Scale out after 2 consecutive minutes above the
-/// target, scale in after 15 below 80 % of it (as AWS's DynamoDB target tracking alarms do),
-/// to ceil(consumed / target).
-struct AutoScaling {
-    target: f64,
-    min_rcu: u32,
-    max_rcu: u32,
-    min_wcu: u32,
-    max_wcu: u32,
-    minute_rcu: f64,
-    minute_wcu: f64,
-    /// Per minute, newest last.
-    history: VecDeque<Minute>,
-    activities: u64,
-}
-
-/// One minute of a table's use: consumed RCU/s, consumed WCU/s, provisioned RCU, WCU.
-type Minute = (f64, f64, u32, u32);
-
-/// Picks the read or the write half of a [`Minute`]: (consumed per second, provisioned).
-type Pick = fn(&Minute) -> (f64, u32);
-
-const SCALE_OUT_MINUTES: usize = 2;
-const SCALE_IN_MINUTES: usize = 15;
-
-impl AutoScaling {
-    /// New (rcu, wcu), if the last minutes call for a change.
-    fn decide(&self) -> Option<(u32, u32)> {
-        let last = *self.history.back()?;
-        let decide_one = |pick: Pick, min: u32, max: u32| {
-            let (consumed, provisioned) = pick(&last);
-            let utilisation = |h: &Minute| {
-                let (c, p) = pick(h);
-                100.0 * c / p.max(1) as f64
-            };
-            let recent = |n: usize| self.history.iter().rev().take(n);
-            let wanted = ((consumed * 100.0 / self.target).ceil() as u32).clamp(min, max);
-            if self.history.len() >= SCALE_OUT_MINUTES
-                && recent(SCALE_OUT_MINUTES).all(|h| utilisation(h) > self.target)
-                && wanted > provisioned
-            {
-                return Some(wanted);
-            }
-            if self.history.len() >= SCALE_IN_MINUTES
-                && recent(SCALE_IN_MINUTES).all(|h| utilisation(h) < 0.8 * self.target)
-                && wanted < provisioned
-            {
-                return Some(wanted);
-            }
-            None
-        };
-        let r = decide_one(|h| (h.0, h.2), self.min_rcu, self.max_rcu);
-        let w = decide_one(|h| (h.1, h.3), self.min_wcu, self.max_wcu);
-        if r.is_none() && w.is_none() {
-            return None;
-        }
-        Some((r.unwrap_or(last.2), w.unwrap_or(last.3)))
+crate::timers! {
+    /// The table's timers.
+    enum DynamoDbTimer {
+        /// A request admitted by the table is served (its slot).
+        Done,
+        /// A throttled request's back-off is over: the SDK tries again (its slot).
+        Retry,
+        /// A read DAX had in its cache is served (its slot).
+        DaxHit,
+        /// A minute of auto scaling has passed.
+        Scaling,
     }
 }
 
@@ -756,13 +426,7 @@ impl DynamoDb {
                 dax.hits += u64::from(now >= self.warmup_end);
                 self.pending[slot].dax_hit = true;
                 let delay = dax.latency.sample(cx.rng());
-                cx.set_timer(
-                    delay,
-                    Timer {
-                        kind: TIMER_DAX_HIT,
-                        id: slot as u64,
-                    },
-                );
+                cx.set_timer(delay, DynamoDbTimer::DaxHit(slot as u64));
                 return;
             }
             dax.misses += u64::from(now >= self.warmup_end);
@@ -808,13 +472,7 @@ impl DynamoDb {
                 &self.read_latency
             };
             let delay = latency.sample(cx.rng());
-            cx.set_timer(
-                delay,
-                Timer {
-                    kind: TIMER_DONE,
-                    id: slot as u64,
-                },
-            );
+            cx.set_timer(delay, DynamoDbTimer::Done(slot as u64));
             return;
         }
         // ProvisionedThroughputExceeded: the SDK backs off and retries, up to its limit.
@@ -839,13 +497,7 @@ impl DynamoDb {
         let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(retries_before as i32);
         let ceiling = ceiling.min(self.max_backoff.as_secs_f64());
         let backoff = SimDuration::from_secs_f64(cx.rng().random::<f64>() * ceiling);
-        cx.set_timer(
-            backoff,
-            Timer {
-                kind: TIMER_RETRY,
-                id: slot as u64,
-            },
-        );
+        cx.set_timer(backoff, DynamoDbTimer::Retry(slot as u64));
     }
 
     fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
@@ -870,62 +522,23 @@ impl DynamoDb {
     }
 }
 
-impl DynamoDb {
-    /// One minute of auto scaling: record utilisation, change the capacity if due.
-    fn on_scaling_minute(&mut self, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        let (rcu, wcu) = (self.table.rcu, self.table.wcu);
-        let Some(a) = &mut self.auto_scaling else {
-            return;
-        };
-        a.history
-            .push_back((a.minute_rcu / 60.0, a.minute_wcu / 60.0, rcu, wcu));
-        while a.history.len() > SCALE_IN_MINUTES {
-            a.history.pop_front();
-        }
-        a.minute_rcu = 0.0;
-        a.minute_wcu = 0.0;
-        if let Some((new_rcu, new_wcu)) = a.decide() {
-            a.activities += 1;
-            // Decisions start afresh on the new capacity.
-            a.history.clear();
-            self.table.set_capacity(now, new_rcu, new_wcu);
-        }
-        cx.set_timer(
-            SimDuration::from_secs(60),
-            Timer {
-                kind: TIMER_SCALING,
-                id: 0,
-            },
-        );
-    }
-}
-
 impl Component for DynamoDb {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.auto_scaling.is_some() {
-            cx.set_timer(
-                SimDuration::from_secs(60),
-                Timer {
-                    kind: TIMER_SCALING,
-                    id: 0,
-                },
-            );
+            cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));
         }
     }
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
-            Msg::Timer(timer) => {
-                let slot = timer.id as u32;
-                match timer.kind {
-                    TIMER_DONE | TIMER_DAX_HIT => self.finish(slot, Outcome::Ok, cx),
-                    TIMER_RETRY => self.attempt(slot, cx),
-                    TIMER_SCALING => self.on_scaling_minute(cx),
-                    _ => debug_assert!(false, "unknown dynamodb timer {timer:?}"),
+            Msg::Timer(timer) => match DynamoDbTimer::from(timer) {
+                DynamoDbTimer::Done(slot) | DynamoDbTimer::DaxHit(slot) => {
+                    self.finish(slot as u32, Outcome::Ok, cx)
                 }
-            }
+                DynamoDbTimer::Retry(slot) => self.attempt(slot as u32, cx),
+                DynamoDbTimer::Scaling(_) => self.on_scaling_minute(cx),
+            },
             Msg::Response(_) | Msg::Control(_) | Msg::Lost(_) => {
                 debug_assert!(false, "a dynamodb table does not receive {msg:?}")
             }
@@ -1028,26 +641,5 @@ mod tests {
         assert_eq!(capacity_units(Op::TransactWrite, 1.2), (4.0, true));
         // A query of 10 items of 2 KB: 20 KB → 5 reads, halved.
         assert_eq!(capacity_units(Op::Query, 20.0), (2.5, false));
-    }
-
-    #[test]
-    fn a_token_bucket_admits_burst_plus_rate_times_time() {
-        // 10/s with 300 s of burst: 3000 at once, then 10 per second.
-        let mut b = Bucket::new(10.0, SimDuration::from_secs(300));
-        let mut admitted = 0;
-        for _ in 0..5000 {
-            if b.has(SimTime::ZERO, 1.0) {
-                b.take(1.0);
-                admitted += 1;
-            }
-        }
-        assert_eq!(admitted, 3000);
-        let later = SimTime::ZERO + SimDuration::from_secs(60);
-        let mut more = 0;
-        while b.has(later, 1.0) {
-            b.take(1.0);
-            more += 1;
-        }
-        assert_eq!(more, 600);
     }
 }
