@@ -10,7 +10,7 @@
 //!    file, line, column and field before anything runs.
 //! 2. [`scenario::Scenario::build`] turns it into an [`engine::Simulation`]: one
 //!    [`engine::Component`] per workload and component, each with its own random stream.
-//! 3. [`run::run`] runs it and gathers a [`output::summary::Summary`]; the `output` module
+//! 3. [`run::run`] runs it and gathers a [`run::summary::Summary`]; the `output` module
 //!    writes `summary.json`, `timeseries.csv` and the terminal table.
 //!
 //! # Determinism contract

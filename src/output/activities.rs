@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::summary::Summary;
+use crate::run::summary::Summary;
 
 /// Column names, in order.
 pub const COLUMNS: &[&str] = &[

@@ -8,7 +8,6 @@ pub mod plots;
 pub mod progress;
 pub mod render;
 pub mod report;
-pub mod summary;
 pub mod table;
 pub mod timeseries;
 

@@ -18,10 +18,10 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::render::{self, Frame, Shade, Ticks, XAxis, duration_text, tick};
-use super::summary::Summary;
 use crate::components::kind_outputs;
 use crate::metrics::plot::{Color, Figure, Line, Panel};
 use crate::metrics::series::Series;
+use crate::run::summary::Summary;
 
 /// The time axis: seconds, minutes or hours, as the run's length suits (`latest`: the end of
 /// the last interval written, s), with the warm-up shaded.

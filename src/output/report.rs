@@ -12,12 +12,12 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::render::{duration_text, tick};
-use super::summary::Summary;
 use crate::components::kind_outputs;
 use crate::metrics::finding::{
     Finding, Growth, SATURATED_UTILISATION, Severity, fixed, group, percent, whole,
 };
 use crate::metrics::series::Series;
+use crate::run::summary::Summary;
 use crate::scenario::Scenario;
 
 /// Share of failed, throttled, timed-out or dropped requests from which a warning (rather than

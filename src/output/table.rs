@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::summary::Summary;
+use crate::run::summary::Summary;
 
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;

@@ -19,8 +19,8 @@
 
 use std::path::Path;
 
-use awsim::output::summary::Summary;
 use awsim::run::run_quietly;
+use awsim::run::summary::Summary;
 use awsim::scenario::{RunSettings, Scenario};
 
 use crate::stats::{ConfidenceInterval, assert_within, number, replicate};

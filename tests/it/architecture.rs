@@ -70,3 +70,112 @@ fn a_kinds_name_appears_only_in_its_own_files_and_the_registry() {
         offences.join("\n  ")
     );
 }
+
+/// The layers of `src/`, lowest first (ARCHITECTURE.md): a module may use only modules of a
+/// lower layer, or itself.
+const LAYERS: &[&[&str]] = &[
+    &["engine"],
+    &["units", "message"],
+    &["dist"],
+    &["defaults"],
+    &["region"],
+    &["metrics"],
+    &["components"],
+    &["workload", "faults"],
+    &["scenario"],
+    &["run"],
+    &["output"],
+    &["sweep"],
+    &["cli"],
+];
+
+/// Uses that still point up, each with why; the test fails when one disappears, so the list
+/// only shrinks.
+const KNOWN_UPWARD: &[(&str, &str, &str)] = &[
+    (
+        "engine",
+        "message",
+        "the event queue carries `Msg`; an engine generic over its message type removes it",
+    ),
+    (
+        "sweep",
+        "cli",
+        "a sweep takes its settings as the command line parsed them (cli::SweepArgs)",
+    ),
+    (
+        "workload",
+        "output",
+        "`awsim record` writes its trace through output::temp_path",
+    ),
+    (
+        "faults",
+        "scenario",
+        "faults::issues and Injector::build read the whole Scenario",
+    ),
+];
+
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS.iter().position(|layer| layer.contains(&module))
+}
+
+/// The top-level module a source file belongs to (`src/components/alb/mod.rs` → `components`).
+fn module_of(file: &Path) -> String {
+    let relative = file.strip_prefix("src").unwrap();
+    let first = relative
+        .components()
+        .next()
+        .unwrap()
+        .as_os_str()
+        .to_string_lossy();
+    first.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn dependencies_point_down_the_layers() {
+    let mut files = Vec::new();
+    rust_files(Path::new("src"), &mut files);
+    files.sort();
+    let mut upward: Vec<(String, String, String)> = Vec::new();
+    for file in &files {
+        // A unit-test module of its own (`mod tests;`) is test code.
+        if file.file_name().is_some_and(|n| n == "tests.rs") {
+            continue;
+        }
+        let from = module_of(file);
+        let Some(from_layer) = layer_of(&from) else {
+            continue; // lib.rs, main.rs
+        };
+        let code = production_code(&std::fs::read_to_string(file).unwrap());
+        for (i, line) in code.lines().enumerate() {
+            for (at, _) in line.match_indices("crate::") {
+                let to: String = line[at + 7..]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let Some(to_layer) = layer_of(&to) else {
+                    continue;
+                };
+                if to != from && to_layer >= from_layer {
+                    upward.push((from.clone(), to, format!("{}:{}", file.display(), i + 1)));
+                }
+            }
+        }
+    }
+    let mut unexplained = Vec::new();
+    for (from, to, place) in &upward {
+        if !KNOWN_UPWARD.iter().any(|(f, t, _)| f == from && t == to) {
+            unexplained.push(format!("{place}: {from} uses {to}"));
+        }
+    }
+    assert!(
+        unexplained.is_empty(),
+        "uses that point up the layers (see ARCHITECTURE.md):\n  {}",
+        unexplained.join("\n  ")
+    );
+    for (from, to, why) in KNOWN_UPWARD {
+        assert!(
+            upward.iter().any(|(f, t, _)| f == from && t == to),
+            "{from} no longer uses {to} ({why}): remove it from KNOWN_UPWARD"
+        );
+    }
+}

@@ -38,7 +38,7 @@ use awsim::engine::rng::fnv1a64;
 use awsim::engine::time::SimTime;
 use awsim::metrics::SeriesRow;
 use awsim::metrics::SeriesSink;
-use awsim::output::summary::Summary;
+use awsim::run::summary::Summary;
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};
 use awsim::workload::keys::KeySpec;

@@ -30,7 +30,7 @@ use std::path::Path;
 use awsim::engine::time::SimTime;
 use awsim::metrics::SeriesRow;
 use awsim::metrics::SeriesSink;
-use awsim::output::summary::Summary;
+use awsim::run::summary::Summary;
 use awsim::run::{run, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};
 

@@ -21,8 +21,8 @@ use awsim::components::nlb::{
 };
 use awsim::engine::rng::fnv1a64;
 use awsim::message::Connection;
-use awsim::output::summary::Summary;
 use awsim::run::run_quietly;
+use awsim::run::summary::Summary;
 use awsim::scenario::{RunSettings, Scenario};
 
 use crate::stats::{ConfidenceInterval, assert_within, counts, number, replicate};

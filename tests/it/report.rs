@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use awsim::output::plots::write_run_plots;
 use awsim::output::report::write_report;
-use awsim::output::summary::Summary;
 use awsim::output::timeseries::CsvSeries;
 use awsim::output::{activities, write_atomic};
 use awsim::run::run;
+use awsim::run::summary::Summary;
 use awsim::scenario::{RunSettings, Scenario};
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use awsim::output::summary::Summary;
 use awsim::run::run_quietly;
+use awsim::run::summary::Summary;
 use awsim::scenario::{RunSettings, Scenario};
 use serde_json::Value;
 

@@ -39,7 +39,7 @@
 
 use std::time::Instant;
 
-use awsim::output::summary::Summary;
+use awsim::run::summary::Summary;
 
 use crate::stats::{
     ConfidenceInterval, counts, ek_m1_sigma, erlang_c, half_widths_off, mmc_mean_wait, number,

@@ -7,9 +7,11 @@
 use crate::engine::Simulation;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::metrics::{ComponentReport, Observe, SeriesRow, SeriesSink, conservation};
-use crate::output::summary::Summary;
+pub mod summary;
+
 use crate::scenario::{RunSettings, Scenario, ScenarioError};
 use crate::workload::record::Recorder;
+use summary::Summary;
 
 /// Why a run did not produce a trustworthy summary.
 #[derive(Debug, thiserror::Error)]

@@ -4,9 +4,9 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::RunOutput;
 use crate::metrics::conservation::Conservation;
 use crate::metrics::{LatencySummary, RequestCounts};
-use crate::run::RunOutput;
 use crate::scenario::{RunSettings, Scenario};
 
 /// One workload's end-to-end figures.
