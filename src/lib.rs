@@ -20,13 +20,16 @@
 //! reaches results, and nothing in a run reads the wall clock.
 //!
 //! # Module map
-//! - [`engine`]: time, event queue, random streams, the component trait.
+//! - [`engine`]: time, event queue, random streams, the component trait (no metric, no kind).
 //! - [`message`]: requests, responses, timers.
-//! - [`components`]: one file per AWS model, and the registry of kinds.
+//! - [`components`]: one folder per AWS kind, the parts they share, and the registry of kinds
+//!   (ARCHITECTURE.md: the layers and how to add a kind).
 //! - [`workload`]: arrival processes and key distributions.
 //! - [`scenario`]: scenario files, validation, diagnostics.
-//! - [`metrics`]: counts, latency histograms, time series, the conservation check.
-//! - [`output`]: summary.json, timeseries.csv, terminal table, progress bar.
+//! - [`metrics`]: counts, latency histograms, time series, plots as data, findings, the
+//!   conservation check, the `Observe` trait.
+//! - [`run`]: one run: the loop that observes components, the conservation check, the summary.
+//! - [`output`]: summary.json, timeseries.csv, terminal table, progress bar, plots, report.
 //! - [`sweep`]: parameter sweeps with replications and confidence intervals (`awsim sweep`).
 //! - [`units`], [`dist`]: durations, rates, distributions as scenarios write them.
 //! - [`defaults`]: AWS defaults embedded from `models/*.toml`.

@@ -1,9 +1,14 @@
-//! The component models, one file per AWS kind, and the registry that maps a scenario `kind` to
-//! its model.
+//! The component models, one folder per AWS kind, the parts they share, and the registry that
+//! maps a scenario `kind` to its model.
 //!
-//! Each model file owns its kind: the `Spec` (what a scenario may write, checked by serde), the
-//! running state, event handling, figures and unit tests. Adding a kind means writing its file
-//! and adding one line to [`registry!`] below.
+//! A kind is the only door to itself: its folder owns its `Spec` (what a scenario may write,
+//! checked by serde) and what the rest of the program needs to know about it — [`Kind`]
+//! (validation, wiring, roles, faults, AZ placement, build) and [`outputs::Outputs`]
+//! (time-series columns, plots, notes, findings, sweep figures, billed usage) — with the
+//! running model, its timers and its unit tests. Nothing outside `components/` names a kind:
+//! the loader, outputs, sweeps and faults ask the registry. Adding a kind means writing its
+//! folder and adding one line to `registry!` below; ARCHITECTURE.md at the top of the
+//! repository walks through it with `echo/`, a test-only kind.
 
 pub mod account;
 pub mod alb;
