@@ -5,13 +5,13 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::impact::{AFTER_LAST_FAILURE, Impact};
+use super::spec::Setting;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, Ctx};
 use crate::message::{Control, FaultAction, Msg, PPM};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::Region;
-use crate::scenario::Scenario;
 
 /// The name of the injector component (brackets keep it apart from scenario names).
 pub const INJECTOR_NAME: &str = "(faults)";
@@ -38,7 +38,7 @@ impl Injector {
     /// Plans every delivery of the scenario's faults for a run of `duration`. `ids` maps names
     /// to component ids; `rng` draws random failure times.
     pub fn build(
-        scenario: &Scenario,
+        scenario: &Setting<'_>,
         region: &Region,
         ids: &std::collections::BTreeMap<String, ComponentId>,
         duration: SimDuration,
@@ -49,8 +49,8 @@ impl Injector {
         let az_targets: Vec<ComponentId> = scenario
             .components
             .iter()
-            .filter(|c| c.spec.roles().az_placement)
-            .map(|c| ids[&c.name])
+            .filter(|(_, spec)| spec.roles().az_placement)
+            .map(|(name, _)| ids[*name])
             .collect();
         let mut deliveries = Vec::new();
         let mut impacts = Vec::new();
@@ -146,7 +146,7 @@ impl Injector {
                 f.kind.get_ref().clone(),
                 subject,
                 (start, window_end),
-                scenario.workloads.iter().map(|w| w.name.get_ref().clone()),
+                scenario.workloads.iter().map(|w| w.to_string()),
             ));
         }
         // Deliveries past the end never happen; the rest go out in time order (ties in plan

@@ -80,4 +80,4 @@ mod inject;
 mod spec;
 
 pub use inject::{INJECTOR_KIND, INJECTOR_NAME, Injector};
-pub use spec::{FaultSpec, KINDS, issues};
+pub use spec::{FaultSpec, KINDS, Setting, issues};

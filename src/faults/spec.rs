@@ -7,8 +7,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::components;
+use crate::components::ComponentSpec;
 use crate::engine::time::SimDuration;
-use crate::scenario::Scenario;
+use crate::region::RegionSpec;
 use crate::units::{Rate, did_you_mean};
 
 /// Fault kinds, as scenarios write them.
@@ -98,27 +99,38 @@ fn fields_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     }
 }
 
+/// What the faults need to know of the scenario around them: the loader hands them this, not
+/// the whole scenario (faults come before scenarios in the layers).
+pub struct Setting<'a> {
+    /// The `[[fault]]` tables, in file order.
+    pub faults: &'a [Spanned<FaultSpec>],
+    /// The `[region]` table, if any.
+    pub region: Option<&'a RegionSpec>,
+    /// The components, in file order, with their specs.
+    pub components: Vec<(&'a str, &'a ComponentSpec)>,
+    /// The workloads' names, in file order.
+    pub workloads: Vec<&'a str>,
+    /// The simulated duration.
+    pub duration: SimDuration,
+}
+
 /// Every problem with `[region]`, the components' `azs` and the `[[fault]]` tables, as
 /// `(message, span)`.
-pub fn issues(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
+pub fn issues(scenario: &Setting<'_>) -> Vec<(String, Range<usize>)> {
     let mut out = Vec::new();
-    if let Some(region) = &scenario.region {
+    if let Some(region) = scenario.region {
         out.extend(crate::region::region_issues(region));
     }
-    for c in &scenario.components {
-        out.extend(crate::region::placement_issues(
-            scenario.region.as_ref(),
-            c.spec.azs(),
-        ));
+    for (_, spec) in &scenario.components {
+        out.extend(crate::region::placement_issues(scenario.region, spec.azs()));
     }
-    let end = scenario.duration();
+    let end = scenario.duration;
     let declared: Vec<&str> = scenario
         .region
-        .as_ref()
         .and_then(|r| r.azs.as_ref())
         .map(|a| a.get_ref().iter().map(|n| n.get_ref().as_str()).collect())
         .unwrap_or_default();
-    for fault in &scenario.faults {
+    for fault in scenario.faults {
         let span = fault.span();
         let f = fault.get_ref();
         let kind = f.kind.get_ref().as_str();
@@ -288,9 +300,9 @@ const MAX_EXPECTED_FAILURES: f64 = 1e6;
 /// Windows of one kind of fault on one subject (an AZ, a component) that overlap: their ends
 /// would undo each other (the first to end restores the subject while the other still runs),
 /// so they are refused; one window with the union says what is meant.
-fn overlaps(scenario: &Scenario) -> Vec<(String, Range<usize>)> {
+fn overlaps(scenario: &Setting<'_>) -> Vec<(String, Range<usize>)> {
     let mut windows: Vec<(&str, &str, SimDuration, SimDuration, Range<usize>)> = Vec::new();
-    for fault in &scenario.faults {
+    for fault in scenario.faults {
         let f = fault.get_ref();
         let kind = f.kind.get_ref().as_str();
         if !matches!(kind, "az_outage" | "latency_injection" | "error_injection") {
@@ -335,19 +347,19 @@ fn example(field: &str) -> &'static str {
 }
 
 /// Why `name` cannot be the component of a `kind` fault, if it cannot.
-fn component_issue(scenario: &Scenario, kind: &str, name: &str) -> Option<String> {
+fn component_issue(scenario: &Setting<'_>, kind: &str, name: &str) -> Option<String> {
     let (kinds, phrase) = applies_to(kind);
-    if let Some(c) = scenario.components.iter().find(|c| c.name == name) {
-        if kinds.contains(&c.spec.kind()) {
+    if let Some((_, spec)) = scenario.components.iter().find(|(n, _)| *n == name) {
+        if kinds.contains(&spec.kind()) {
             return None;
         }
-        let found = c.spec.kind();
+        let found = spec.kind();
         return Some(format!(
             "a {kind} fault applies to {phrase}, and `{name}` is {} {found}",
             components::article(found)
         ));
     }
-    if scenario.workloads.iter().any(|w| w.name.get_ref() == name) {
+    if scenario.workloads.contains(&name) {
         return Some(format!(
             "`{name}` is a workload; a {kind} fault applies to {phrase}"
         ));
@@ -355,14 +367,10 @@ fn component_issue(scenario: &Scenario, kind: &str, name: &str) -> Option<String
     let candidates: Vec<&str> = scenario
         .components
         .iter()
-        .filter(|c| kinds.contains(&c.spec.kind()))
-        .map(|c| c.name.as_str())
+        .filter(|(_, spec)| kinds.contains(&spec.kind()))
+        .map(|&(n, _)| n)
         .collect();
-    let all: Vec<&str> = scenario
-        .components
-        .iter()
-        .map(|c| c.name.as_str())
-        .collect();
+    let all: Vec<&str> = scenario.components.iter().map(|&(n, _)| n).collect();
     let hint = match did_you_mean(name, &candidates) {
         h if h.is_empty() => did_you_mean(name, &all),
         h => h,

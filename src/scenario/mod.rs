@@ -300,7 +300,7 @@ impl Scenario {
         for (message, span) in self.account.issues(self.named_specs()) {
             out.push(at(span, message));
         }
-        for (message, span) in crate::faults::issues(self) {
+        for (message, span) in crate::faults::issues(&self.fault_setting(self.duration())) {
             out.push(at(span, message));
         }
         if out.is_empty()
@@ -525,7 +525,7 @@ impl Scenario {
         if injector.is_some() {
             let name = crate::faults::INJECTOR_NAME;
             let plan = crate::faults::Injector::build(
-                self,
+                &self.fault_setting(duration),
                 &region,
                 &ids,
                 duration,
@@ -535,6 +535,25 @@ impl Scenario {
             sim.add(name, rng::stream(seed, name), Box::new(plan));
         }
         Ok(sim)
+    }
+
+    /// What the faults need to know of this scenario, for a run of `duration`.
+    fn fault_setting(&self, duration: SimDuration) -> crate::faults::Setting<'_> {
+        crate::faults::Setting {
+            faults: &self.faults,
+            region: self.region.as_ref(),
+            components: self
+                .components
+                .iter()
+                .map(|c| (c.name.as_str(), &c.spec))
+                .collect(),
+            workloads: self
+                .workloads
+                .iter()
+                .map(|w| w.name.get_ref().as_str())
+                .collect(),
+            duration,
+        }
     }
 
     /// The wiring as text: one line per workload and component with what it sends to.

@@ -107,11 +107,6 @@ const KNOWN_UPWARD: &[(&str, &str, &str)] = &[
         "output",
         "`awsim record` writes its trace through output::temp_path",
     ),
-    (
-        "faults",
-        "scenario",
-        "faults::issues and Injector::build read the whole Scenario",
-    ),
 ];
 
 fn layer_of(module: &str) -> Option<usize> {
