@@ -12,8 +12,8 @@ use rand_distr::Exp1;
 
 use awsim::engine::rng::stream;
 use awsim::engine::time::SimDuration;
-use awsim::engine::{Component, Ctx, Simulation};
-use awsim::message::{Msg, Timer};
+use awsim::engine::{Component, Simulation};
+use awsim::message::{Ctx, Msg, Timer};
 use awsim::run::run_quietly;
 use awsim::scenario::{RunSettings, Scenario};
 
@@ -32,7 +32,7 @@ impl Hold {
     }
 }
 
-impl Component for Hold {
+impl Component<Msg> for Hold {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for _ in 0..self.pending {
             let d = self.delay(cx);
@@ -53,7 +53,7 @@ fn hold(pending: u32, events: u64) -> u64 {
     let mean_delay_ns = 1e6;
     let horizon_ns = (events as f64 / pending as f64 * mean_delay_ns) as u64;
     // Boxed, as a scenario's components are: the event dispatch is a virtual call.
-    let mut sim: Simulation<Box<dyn Component>> =
+    let mut sim: Simulation<Msg, Box<dyn Component<Msg>>> =
         Simulation::new(SimDuration::from_nanos(horizon_ns), SimDuration::ZERO);
     sim.add(
         "hold",

@@ -329,6 +329,34 @@ impl Msg {
         }
     }
 }
+
+/// What a component of awsim sees while it handles one event: the engine's context for this
+/// message vocabulary.
+pub type Ctx<'a> = crate::engine::Ctx<'a, Msg>;
+
+impl Ctx<'_> {
+    /// Sends `request` to `to`.
+    pub fn send_request(&mut self, to: ComponentId, request: Request) {
+        self.send(to, Msg::Request(request));
+    }
+
+    /// Answers `response.request` to whoever sent it.
+    pub fn reply(&mut self, response: Response) {
+        self.send(response.request.reply_to, Msg::Response(response));
+    }
+
+    /// Sets a timer for this component, `delay` from now.
+    pub fn set_timer(&mut self, delay: SimDuration, timer: impl Into<Timer>) {
+        self.send_self(delay, Msg::Timer(timer.into()));
+    }
+}
+
+impl From<Timer> for Msg {
+    fn from(timer: Timer) -> Msg {
+        Msg::Timer(timer)
+    }
+}
+
 /// Declares a component's own timers as an enum whose variants each carry a `u64` (a slot,
 /// an instance, a generation...), and converts them to and from the [`Timer`] a message
 /// carries. The component sets `cx.set_timer(delay, MyTimer::Poll(id))` and matches
@@ -372,6 +400,12 @@ macro_rules! timers {
                         id,
                     },)+
                 }
+            }
+        }
+
+        impl From<$name> for $crate::message::Msg {
+            fn from(timer: $name) -> $crate::message::Msg {
+                $crate::message::Msg::Timer(timer.into())
             }
         }
 

@@ -10,8 +10,8 @@
 
 use std::collections::VecDeque;
 
-use crate::engine::Ctx;
 use crate::engine::time::SimTime;
+use crate::message::Ctx;
 use crate::message::Timer;
 
 /// The pending deadlines of one component, and whether its timer is armed.

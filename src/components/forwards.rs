@@ -9,9 +9,9 @@
 //! an answer (delays, counts, caches) stays with the owner.
 
 use super::deadlines::Deadlines;
-use crate::engine::Ctx;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
+use crate::message::Ctx;
 use crate::message::{Request, Timer};
 
 /// What a component remembers of a request it forwarded.

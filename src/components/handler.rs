@@ -29,9 +29,10 @@ use toml::Spanned;
 
 use super::injected::Injected;
 use crate::dist::{Dist, DistSpec};
+use crate::engine::ComponentId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimDuration;
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::{Connection, NO_ROUTE, Op, Recorded, Request, Timer};
 
 /// A duration given either as a plain value (`"5ms"`) or as a distribution table.

@@ -10,9 +10,10 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{BuildContext, Expects, Reference, SpecIssue, TargetGroup};
+use crate::engine::ComponentId;
 use crate::engine::time::SimDuration;
 use crate::engine::timer::{TimerSlot, timer_index};
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, Timer};
 use crate::units::PositiveDuration;
 
@@ -229,7 +230,7 @@ impl<E: Default + Clone> Targets<E> {
 
     /// `Control::Register`: a target that starts healthy takes traffic now and is next checked
     /// one interval on; a new one is checked at once (the health-check timer `timer` makes).
-    pub fn register<T: Into<Timer>>(
+    pub fn register<T: Into<Timer> + Into<Msg>>(
         &mut self,
         instance: u32,
         healthy: bool,
@@ -258,7 +259,7 @@ impl<E: Default + Clone> Targets<E> {
     }
 
     /// Arms the end of the deregistration delay of `instance` (the timer `timer` makes).
-    pub fn arm_drain_deadline<T: Into<Timer>>(
+    pub fn arm_drain_deadline<T: Into<Timer> + Into<Msg>>(
         &mut self,
         instance: u32,
         timer: impl FnOnce(u64) -> T,
@@ -291,7 +292,7 @@ impl<E: Default + Clone> Targets<E> {
 
     /// The health-check timer with payload `id` fired: if it is current, probe the target
     /// through the group and check again one interval on (the timer `timer` makes).
-    pub fn on_check_timer<T: Into<Timer>>(
+    pub fn on_check_timer<T: Into<Timer> + Into<Msg>>(
         &mut self,
         id: u64,
         timer: impl FnOnce(u64) -> T,

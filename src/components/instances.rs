@@ -21,9 +21,9 @@
 use std::collections::VecDeque;
 
 use super::handler::{Handler, Progress, Serving};
-use crate::engine::Ctx;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
+use crate::message::Ctx;
 use crate::message::{FaultAction, Msg, Outcome, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWeighted};
 

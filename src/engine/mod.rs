@@ -7,7 +7,9 @@
 //! `(time, sequence)` order and hands each to its target through a [`Ctx`], up to the time it
 //! was given. The engine knows only events and handlers: no metric and no AWS kind. The run
 //! loop above it (`crate::run`) samples time series between two calls and gathers reports at
-//! the end.
+//! the end. Nor does it know the messages: a simulation is generic over its message type `M`
+//! (awsim's is `crate::message::Msg`, whose module adds the request, reply and timer helpers to
+//! the context).
 //!
 //! # Ordering and determinism
 //! Simultaneous events run in the order they were scheduled: the queue ([`queue::EventQueue`],
@@ -21,7 +23,6 @@ pub mod slab;
 pub mod time;
 pub mod timer;
 
-use crate::message::{Msg, Request, Response, Timer};
 use queue::EventQueue;
 use rng::SimRng;
 use slab::Slab;
@@ -38,13 +39,13 @@ impl ComponentId {
     }
 }
 
-/// One event: a message for a component.
+/// One event: a message (of the simulation's message type `M`) for a component.
 #[derive(Copy, Clone, Debug)]
-pub struct Event {
+pub struct Event<M> {
     /// Who handles it.
     pub target: ComponentId,
     /// What it is.
-    pub msg: Msg,
+    pub msg: M,
 }
 
 /// One event handler: a model of an AWS resource, a workload, anything that reacts to
@@ -53,20 +54,20 @@ pub struct Event {
 ///
 /// The engine asks nothing else of a component: what a run reports of it (figures, time
 /// series) is the business of the layers above (`crate::metrics::Observe`).
-pub trait Component: Send {
+pub trait Component<M>: Send {
     /// Sets initial timers (first arrival, periodic checks). Runs once, at time zero.
-    fn init(&mut self, _cx: &mut Ctx<'_>) {}
+    fn init(&mut self, _cx: &mut Ctx<'_, M>) {}
 
     /// Reacts to one message at `cx.now()`.
-    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>);
+    fn handle(&mut self, msg: M, cx: &mut Ctx<'_, M>);
 }
 
-impl<C: Component + ?Sized> Component for Box<C> {
-    fn init(&mut self, cx: &mut Ctx<'_>) {
+impl<M, C: Component<M> + ?Sized> Component<M> for Box<C> {
+    fn init(&mut self, cx: &mut Ctx<'_, M>) {
         (**self).init(cx)
     }
 
-    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+    fn handle(&mut self, msg: M, cx: &mut Ctx<'_, M>) {
         (**self).handle(msg, cx)
     }
 }
@@ -76,21 +77,21 @@ impl<C: Component + ?Sized> Component for Box<C> {
 /// Events wait in a slab and the queue orders only their slab indices: the radix heap moves its
 /// entries between buckets, and moving 16 bytes instead of the whole event measured about 1.5×
 /// faster on the hold benchmark.
-struct Scheduler {
+struct Scheduler<M> {
     queue: EventQueue<u32>,
-    events: Slab<Event>,
+    events: Slab<Event<M>>,
     now: SimTime,
     next_request_id: u64,
 }
 
-impl Scheduler {
-    fn push(&mut self, at: SimTime, event: Event) {
+impl<M: Copy> Scheduler<M> {
+    fn push(&mut self, at: SimTime, event: Event<M>) {
         let slot = self.events.insert(event);
         self.queue.push(at, slot);
     }
 
     /// The next event in `(time, sequence)` order, if it is due before `end`.
-    fn pop(&mut self, end: SimTime) -> Option<Event> {
+    fn pop(&mut self, end: SimTime) -> Option<Event<M>> {
         match self.queue.peek_time() {
             Some(t) if t < end => {
                 let (t, slot) = self.queue.pop().expect("peeked");
@@ -106,14 +107,14 @@ impl Scheduler {
 
 /// What a component sees while it handles one event: the clock, its own random stream, and the
 /// means to send messages and set timers.
-pub struct Ctx<'a> {
+pub struct Ctx<'a, M> {
     me: ComponentId,
     warmup_end: SimTime,
     rng: &'a mut SimRng,
-    scheduler: &'a mut Scheduler,
+    scheduler: &'a mut Scheduler<M>,
 }
 
-impl Ctx<'_> {
+impl<M: Copy> Ctx<'_, M> {
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.scheduler.now
@@ -141,54 +142,44 @@ impl Ctx<'_> {
     }
 
     /// Delivers `msg` to `to` after `delay` (zero: later in this same instant).
-    pub fn send_after(&mut self, to: ComponentId, delay: SimDuration, msg: Msg) {
+    pub fn send_after(&mut self, to: ComponentId, delay: SimDuration, msg: M) {
         let at = self.scheduler.now + delay;
         self.scheduler.push(at, Event { target: to, msg });
     }
 
     /// Delivers `msg` to `to` in this same instant, after what is already due now.
-    pub fn send(&mut self, to: ComponentId, msg: Msg) {
+    pub fn send(&mut self, to: ComponentId, msg: M) {
         self.send_after(to, SimDuration::ZERO, msg);
     }
 
-    /// Sends `request` to `to`.
-    pub fn send_request(&mut self, to: ComponentId, request: Request) {
-        self.send(to, Msg::Request(request));
-    }
-
-    /// Answers `response.request` to whoever sent it.
-    pub fn reply(&mut self, response: Response) {
-        self.send(response.request.reply_to, Msg::Response(response));
-    }
-
-    /// Sets a timer for this component, `delay` from now.
-    pub fn set_timer(&mut self, delay: SimDuration, timer: impl Into<Timer>) {
+    /// Delivers `msg` to the component itself after `delay` (a timer).
+    pub fn send_self(&mut self, delay: SimDuration, msg: M) {
         let me = self.me;
-        self.send_after(me, delay, Msg::Timer(timer.into()));
+        self.send_after(me, delay, msg);
     }
 }
 
 /// How often `run_until` reports progress, in events.
 const PROGRESS_EVERY: u64 = 1 << 16;
 
-/// A built simulation: its components (of type `C`, usually boxed trait objects), their
-/// random streams and the event queue.
+/// A built simulation: its components (of type `C`, usually boxed trait objects) exchanging
+/// messages of type `M`, their random streams and the event queue.
 ///
 /// The caller drives it: [`Simulation::run_until`] handles every event due before a time, so
 /// the layer above can look at the components between two calls (sampling time series)
 /// without the engine knowing what it looks at.
-pub struct Simulation<C> {
+pub struct Simulation<M, C> {
     components: Vec<C>,
     names: Vec<String>,
     rngs: Vec<SimRng>,
-    scheduler: Scheduler,
+    scheduler: Scheduler<M>,
     end: SimTime,
     warmup_end: SimTime,
     started: bool,
     events: u64,
 }
 
-impl<C: Component> Simulation<C> {
+impl<M: Copy, C: Component<M>> Simulation<M, C> {
     /// An empty simulation of `duration` that excludes `warmup` from statistics.
     pub fn new(duration: SimDuration, warmup: SimDuration) -> Self {
         Simulation {
@@ -292,23 +283,22 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// Replays a script: event `i` (a timer with id `i`) schedules the events listed for it,
-    /// each with its delay (zero delays go through the same-instant FIFO). Records the order
-    /// in which events arrive.
+    /// Replays a script: event `i` (a message that is the number `i`: the engine knows no
+    /// message type of its own) schedules the events listed for it, each with its delay (zero
+    /// delays go through the same-instant FIFO). Records the order in which events arrive.
     struct Script {
         children: Vec<Vec<(u64, u64)>>,
         log: Vec<(u64, u64)>,
     }
 
-    impl Component for Script {
-        fn init(&mut self, cx: &mut Ctx<'_>) {
-            cx.set_timer(SimDuration::ZERO, Timer { kind: 0, id: 0 });
+    impl Component<u64> for Script {
+        fn init(&mut self, cx: &mut Ctx<'_, u64>) {
+            cx.send_self(SimDuration::ZERO, 0);
         }
-        fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
-            let Msg::Timer(t) = msg else { return };
-            self.log.push((cx.now().as_nanos(), t.id));
-            for &(delay, child) in &self.children[t.id as usize] {
-                cx.set_timer(SimDuration::from_nanos(delay), Timer { kind: 0, id: child });
+        fn handle(&mut self, event: u64, cx: &mut Ctx<'_, u64>) {
+            self.log.push((cx.now().as_nanos(), event));
+            for &(delay, child) in &self.children[event as usize] {
+                cx.send_self(SimDuration::from_nanos(delay), child);
             }
         }
     }

@@ -7,7 +7,6 @@
 
 use super::Ctx;
 use super::time::SimDuration;
-use crate::message::Timer;
 
 /// One re-armable timer of a component (e.g. the visibility timeout of one message slot).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
@@ -20,9 +19,9 @@ impl TimerSlot {
     /// Arms (or re-arms) the timer to fire `delay` from now for item `index`, as the timer
     /// `timer(id)` makes (a variant of the component's timer enum, e.g. `SqsTimer::Visibility`);
     /// any earlier arming is superseded.
-    pub fn arm<T: Into<Timer>>(
+    pub fn arm<M: Copy, T: Into<M>>(
         &mut self,
-        cx: &mut Ctx<'_>,
+        cx: &mut Ctx<'_, M>,
         delay: SimDuration,
         timer: impl FnOnce(u64) -> T,
         index: u32,
@@ -30,7 +29,7 @@ impl TimerSlot {
         self.generation = self.generation.wrapping_add(1);
         self.armed = true;
         let id = ((self.generation as u64) << 32) | index as u64;
-        cx.set_timer(delay, timer(id));
+        cx.send_self(delay, timer(id).into());
     }
 
     /// Cancels the timer: its pending event will be ignored.
@@ -65,7 +64,7 @@ mod tests {
     use super::*;
     use crate::engine::rng::stream;
     use crate::engine::{Component, Simulation};
-    use crate::message::Msg;
+    use crate::message::{Ctx, Msg};
 
     /// Arms at 0 for 10 s, re-arms at 1 s for 5 s (fires at 6 s), arms a second slot at 2 s and
     /// cancels it at 3 s. Only the re-armed timer may fire, once, at 6 s.
@@ -84,7 +83,7 @@ mod tests {
         }
     }
 
-    impl Component for Probe {
+    impl Component<Msg> for Probe {
         fn init(&mut self, cx: &mut Ctx<'_>) {
             self.slots[0].arm(cx, SimDuration::from_secs(10), ProbeTimer::Slot, 0);
             for s in 1..=3 {

@@ -8,7 +8,8 @@ use super::impact::{AFTER_LAST_FAILURE, Impact};
 use super::spec::Setting;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Control, FaultAction, Msg, PPM};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::Region;
@@ -178,7 +179,7 @@ fn poisson_times(per_second: f64, from: SimTime, to: SimTime, rng: &mut SimRng) 
     }
 }
 
-impl Component for Injector {
+impl Component<Msg> for Injector {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for d in &self.deliveries {
             cx.send_after(

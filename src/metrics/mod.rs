@@ -25,12 +25,12 @@ use serde::Serialize;
 
 use crate::engine::Component;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::message::Outcome;
+use crate::message::{Msg, Outcome};
 
 /// What a run reads of a component besides its events: its kind, the requests inside it, its
 /// time-series rows and its end-of-run report. The run loop (`crate::run`) calls it; the engine
 /// never does.
-pub trait Observe: Component {
+pub trait Observe: Component<Msg> {
     /// The scenario `kind` of this component (or `"workload"`).
     fn kind(&self) -> &'static str;
 

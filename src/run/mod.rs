@@ -6,6 +6,7 @@
 
 use crate::engine::Simulation;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Msg;
 use crate::metrics::{ComponentReport, Observe, SeriesRow, SeriesSink, conservation};
 pub mod summary;
 
@@ -72,7 +73,7 @@ pub struct RunOutput {
 /// Runs `simulation` to its end, sampling every component into `series` every `interval` (the
 /// last interval possibly partial), and gathers the reports.
 pub fn observe(
-    mut simulation: Simulation<Box<dyn Observe>>,
+    mut simulation: Simulation<Msg, Box<dyn Observe>>,
     interval: SimDuration,
     series: &mut dyn SeriesSink,
     mut progress: impl FnMut(SimTime),
@@ -104,7 +105,7 @@ pub fn observe(
 }
 
 fn sample(
-    simulation: &mut Simulation<Box<dyn Observe>>,
+    simulation: &mut Simulation<Msg, Box<dyn Observe>>,
     at: SimTime,
     series: &mut dyn SeriesSink,
     row: &mut SeriesRow,

@@ -28,6 +28,7 @@ use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
 use crate::faults::FaultSpec;
+use crate::message::Msg;
 use crate::metrics::Observe;
 use crate::region::{Region, RegionSpec};
 use crate::units::{PositiveDuration, did_you_mean};
@@ -426,7 +427,7 @@ impl Scenario {
     pub fn build(
         &self,
         settings: RunSettings,
-    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
+    ) -> Result<Simulation<Msg, Box<dyn Observe>>, ScenarioError> {
         self.build_with(settings, None)
     }
 
@@ -436,7 +437,7 @@ impl Scenario {
         &self,
         settings: RunSettings,
         recorder: &SharedRecorder,
-    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
+    ) -> Result<Simulation<Msg, Box<dyn Observe>>, ScenarioError> {
         self.build_with(settings, Some(recorder))
     }
 
@@ -444,7 +445,7 @@ impl Scenario {
         &self,
         settings: RunSettings,
         recorder: Option<&SharedRecorder>,
-    ) -> Result<Simulation<Box<dyn Observe>>, ScenarioError> {
+    ) -> Result<Simulation<Msg, Box<dyn Observe>>, ScenarioError> {
         let seed = settings.seed.unwrap_or_else(|| self.seed());
         let duration = settings.duration.unwrap_or_else(|| self.duration());
         let warmup = self.warmup().min(duration);
@@ -478,7 +479,7 @@ impl Scenario {
         let region = Region::from_spec(self.region.as_ref());
         // The fault injector comes after every workload and component.
         let injector = (!self.faults.is_empty()).then_some(ComponentId(ids.len() as u32));
-        let mut sim: Simulation<Box<dyn Observe>> = Simulation::new(duration, warmup);
+        let mut sim: Simulation<Msg, Box<dyn Observe>> = Simulation::new(duration, warmup);
         for (i, w) in self.workloads.iter().enumerate() {
             let name = w.name.get_ref();
             let mut workload = Workload::build(

@@ -36,9 +36,10 @@ use serde::Deserialize;
 
 use crate::components::handler::DurationDist;
 use crate::dist::{Dist, DistSpec};
+use crate::engine::ComponentId;
 use crate::engine::rng::{SimRng, sibling};
 use crate::engine::timer::{TimerSlot, timer_index};
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Response};
 use crate::metrics::ComponentReport;
 use rand::Rng;

@@ -18,7 +18,8 @@ use toml::Spanned;
 use crate::dist::{Dist, DistSpec};
 use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero};
@@ -507,7 +508,7 @@ impl Workload {
     }
 }
 
-impl Component for Workload {
+impl Component<Msg> for Workload {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.closed.is_some() {
             // Every user starts by thinking, which spreads the first requests out.

@@ -93,11 +93,6 @@ const LAYERS: &[&[&str]] = &[
 /// only shrinks.
 const KNOWN_UPWARD: &[(&str, &str, &str)] = &[
     (
-        "engine",
-        "message",
-        "the event queue carries `Msg`; an engine generic over its message type removes it",
-    ),
-    (
         "sweep",
         "cli",
         "a sweep takes its settings as the command line parsed them (cli::SweepArgs)",

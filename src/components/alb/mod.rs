@@ -64,9 +64,10 @@ use super::health::{
     HealthCheck, TargetState, Targets, imbalance, target_group, targets_reference,
 };
 use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::engine::Component;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, Ctx};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
@@ -464,7 +465,7 @@ impl Alb {
     }
 }
 
-impl Component for Alb {
+impl Component<Msg> for Alb {
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),

@@ -74,7 +74,8 @@ use super::token_bucket::ExactBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
@@ -563,7 +564,7 @@ impl ApiGateway {
     }
 }
 
-impl Component for ApiGateway {
+impl Component<Msg> for ApiGateway {
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),

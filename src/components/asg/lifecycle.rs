@@ -5,8 +5,8 @@ use rand::Rng;
 
 use super::spec::{HealthCheckType, TerminationPolicy};
 use super::{Asg, AsgTimer, Instance, State, until};
-use crate::engine::Ctx;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, NO_ROUTE, Outcome, Request};
 
 impl Asg {

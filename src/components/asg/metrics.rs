@@ -6,8 +6,8 @@ use std::collections::VecDeque;
 
 use super::policy::MetricName;
 use super::{Asg, AsgTimer, State};
-use crate::engine::Ctx;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Ctx;
 use crate::message::{Control, Msg};
 use crate::metrics::cloudwatch::Datapoint;
 

@@ -98,7 +98,8 @@ use std::collections::VecDeque;
 use super::instances::Pool;
 use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::Msg;
 use crate::metrics::TimeWeighted;
 use metrics::PeriodBase;
@@ -260,7 +261,7 @@ fn until(at: SimDuration, now: SimTime) -> SimDuration {
     (SimTime::ZERO + at).saturating_since(now)
 }
 
-impl Component for Asg {
+impl Component<Msg> for Asg {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // The group starts at its desired capacity, in service and warm.
         for _ in 0..self.desired {

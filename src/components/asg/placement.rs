@@ -5,7 +5,7 @@ use rand::Rng;
 
 use super::spec::HealthCheckType;
 use super::{Asg, State};
-use crate::engine::Ctx;
+use crate::message::Ctx;
 use crate::message::FaultAction;
 
 impl Asg {

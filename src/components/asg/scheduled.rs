@@ -8,8 +8,8 @@ use toml::Spanned;
 use super::spec::issue;
 use super::{Asg, AsgTimer, until};
 use crate::components::SpecIssue;
-use crate::engine::Ctx;
 use crate::engine::time::SimDuration;
+use crate::message::Ctx;
 
 /// `[[component.scheduled]]`: set capacity limits at a time.
 #[derive(Clone, Debug, Deserialize)]

@@ -4,8 +4,8 @@
 use std::collections::VecDeque;
 
 use super::{AutoScalingSpec, DynamoDb, DynamoDbTimer};
-use crate::engine::Ctx;
 use crate::engine::time::SimDuration;
+use crate::message::Ctx;
 
 /// Application Auto Scaling of a table: target tracking on consumed / provisioned, per
 /// minute, for reads and writes separately. Scale out after 2 consecutive minutes above the

@@ -67,9 +67,10 @@ use toml::Spanned;
 use super::handler::DurationDist;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
+use crate::engine::Component;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, Ctx};
+use crate::message::Ctx;
 use crate::message::{Msg, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
@@ -522,7 +523,7 @@ impl DynamoDb {
     }
 }
 
-impl Component for DynamoDb {
+impl Component<Msg> for DynamoDb {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if self.auto_scaling.is_some() {
             cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));

@@ -47,7 +47,8 @@ use super::handler::{Handler, StepSpec, call_references, empty_handler};
 use super::instances::Pool;
 use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
 use rand::Rng;
@@ -269,7 +270,7 @@ pub struct Ec2Fleet {
     load_balancers: Vec<ComponentId>,
 }
 
-impl Component for Ec2Fleet {
+impl Component<Msg> for Ec2Fleet {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Load balancers in front route to every instance from the start.
         for &lb in &self.load_balancers {

@@ -12,8 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{BuildContext, Kind, Reference};
+use crate::engine::Component;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, Ctx};
+use crate::message::Ctx;
 use crate::message::{Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
@@ -61,7 +62,7 @@ struct Echo {
     metrics: RequestMetrics,
 }
 
-impl Component for Echo {
+impl Component<Msg> for Echo {
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => {

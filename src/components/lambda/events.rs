@@ -3,8 +3,8 @@
 //! destination, or dropped) when out of retries or age.
 
 use super::{Lambda, LambdaTimer};
-use crate::engine::Ctx;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Ctx;
 use crate::message::{NO_ROUTE, Op, Outcome, Request, Response};
 
 /// An asynchronous event's own state, beside the invocation that runs it.

@@ -68,7 +68,8 @@ use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, Op, Outcome, Request, Response};
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
@@ -626,7 +627,7 @@ impl Lambda {
     }
 }
 
-impl Component for Lambda {
+impl Component<Msg> for Lambda {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         // Provisioned environments are ready before the run; they hold their concurrency.
         if let Limit::Account(pool) = &self.limit {

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use super::NlbTimer;
-use crate::engine::Ctx;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::timer::{TimerSlot, timer_index};
+use crate::message::Ctx;
 
 /// What identifies a connection ([`crate::message::Connection::key`]).
 pub(super) type FlowKey = (u32, u16, u32);

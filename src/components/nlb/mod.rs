@@ -94,7 +94,8 @@ use super::health::{
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{CONNECTION_RESET, Connection, Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
@@ -510,7 +511,7 @@ impl Nlb {
     }
 }
 
-impl Component for Nlb {
+impl Component<Msg> for Nlb {
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),

@@ -13,7 +13,7 @@ struct Group {
     metrics: RequestMetrics,
 }
 
-impl Component for Group {
+impl Component<Msg> for Group {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for (instance, &az) in self.azs.iter().enumerate() {
             let register = Control::Register {
@@ -71,7 +71,7 @@ struct Client {
     metrics: RequestMetrics,
 }
 
-impl Component for Client {
+impl Component<Msg> for Client {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         for id in 1..=self.n {
             let request = Request {
@@ -136,7 +136,7 @@ fn run_harness(
 ) -> ComponentReport {
     use crate::engine::Simulation;
     use crate::engine::rng::stream;
-    let mut sim: Simulation<Box<dyn Observe>> =
+    let mut sim: Simulation<Msg, Box<dyn Observe>> =
         Simulation::new(SimDuration::from_secs(n / 1000 + 1), SimDuration::ZERO);
     // Ids in the order added: the client 0, the NLB 1, the group 2.
     let (lb, group) = (ComponentId(1), ComponentId(2));

@@ -8,9 +8,10 @@
 
 use super::queue::{Queue, Received};
 use super::{SqsTimer, TAG_KIND_ESM, resent};
+use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimDuration;
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::Response;
 
 /// Concurrent batches the mapping starts with.

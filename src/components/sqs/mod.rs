@@ -71,7 +71,8 @@ use toml::Spanned;
 
 use super::{BuildContext, ComponentSpec, Expects, Kind, QueueConsumer, Reference, SpecIssue};
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId, Ctx};
+use crate::engine::{Component, ComponentId};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, NO_ROUTE, Op, Recorded, Request};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
 use event_source_mapping::EventSourceMapping;
@@ -509,7 +510,7 @@ impl Sqs {
     }
 }
 
-impl Component for Sqs {
+impl Component<Msg> for Sqs {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         cx.set_timer(RETENTION_SWEEP, SqsTimer::RetentionSweep(0));
         if let Some(at) = self.redrive_at {

@@ -9,9 +9,10 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::queue::{Queue, Received};
 use super::{SqsTimer, TAG_KIND_POLLER};
+use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimDuration;
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::{Control, Msg, Op, Request, Response};
 
 /// One consumer instance.

@@ -13,9 +13,10 @@ use super::{
     SqsTimer, TAG_KIND_FORWARD, resent,
 };
 use crate::components::BuildContext;
+use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{ComponentId, Ctx};
+use crate::message::Ctx;
 use crate::message::{Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow};
 

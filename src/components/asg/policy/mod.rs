@@ -26,8 +26,8 @@ use super::Asg;
 use super::metrics::{PeriodBase, base_of, fresh_after};
 use super::spec::issue;
 use crate::components::SpecIssue;
-use crate::engine::Ctx;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::message::Ctx;
 use crate::metrics::cloudwatch::{
     Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
 };
