@@ -637,6 +637,26 @@ fn simple_scaling_waits_for_its_cooldown() {
 }
 
 #[test]
+fn a_simple_policy_without_a_cooldown_waits_the_groups_default_cooldown() {
+    // The same group with the policy's `cooldown` left out and `default_cooldown = "240s"` on
+    // the group: the policy waits 240 s, as with its own 240 s (AWS: a simple policy without a
+    // cooldown uses the group's default cooldown). Before this was read, it waited 300 s.
+    let text = swamped_simple("240s")
+        .replace("cooldown = \"240s\"\n", "")
+        .replace(
+            "launch_time = \"50s\"",
+            "launch_time = \"50s\"\ndefault_cooldown = \"240s\"",
+        );
+    assert!(
+        text.contains("default_cooldown") && !text.contains("\ncooldown"),
+        "{text}"
+    );
+    let s = summary(&text);
+    let out = times(&activities(&s, "web"), "scale_out");
+    assert_eq!(out, [120.0, 420.0, 720.0, 1020.0]);
+}
+
+#[test]
 fn a_simple_scale_in_cooldown_starts_after_draining() {
     // Four instances behind an ALB, 2/s of requests that sleep 20 s (no CPU): the CPU < 30
     // alarm is in ALARM from its first datapoint (120 s). Each scale-in deregisters the oldest

@@ -215,9 +215,17 @@ impl Kind for Spec {
         let delay = self
             .metric_publication_delay
             .unwrap_or(defaults.metric_publication_delay);
+        // The group's default cooldown is what its simple policies without one wait.
+        let default_cooldown = self.default_cooldown.unwrap_or(defaults.default_cooldown);
         let mut policies = Vec::new();
         for (i, p) in self.policy.iter().enumerate() {
-            policies.push(Policy::build(p.get_ref(), i, metric_period, delay)?);
+            policies.push(Policy::build(
+                p.get_ref(),
+                i,
+                metric_period,
+                delay,
+                default_cooldown,
+            )?);
         }
         let mut scheduled: Vec<ScheduledSpec> =
             self.scheduled.iter().map(|s| s.get_ref().clone()).collect();

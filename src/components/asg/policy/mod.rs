@@ -44,7 +44,15 @@ pub struct PolicyType {
     /// Checks the fields this type reads, once the type and the metric are known to be valid.
     pub check: fn(&Spanned<PolicySpec>, MetricName, &mut Vec<SpecIssue>),
     /// Builds a checked spec.
-    pub build: fn(&PolicySpec, MetricName) -> BuiltPolicy,
+    pub build: fn(&PolicySpec, &Group) -> BuiltPolicy,
+}
+
+/// What a policy's build may read of its group besides its own spec.
+pub struct Group {
+    /// The metric the policy acts on.
+    pub metric: MetricName,
+    /// The group's `default_cooldown`: the cooldown of simple policies that set none.
+    pub default_cooldown: SimDuration,
 }
 
 /// A policy built from its spec, or why it could not be.
@@ -430,6 +438,7 @@ impl Policy {
         index: usize,
         metric_period: SimDuration,
         delay: SimDuration,
+        default_cooldown: SimDuration,
     ) -> Result<Policy, String> {
         let metric = MetricName::parse(p.metric.get_ref()).ok_or("unknown metric")?;
         let name = p
@@ -441,7 +450,11 @@ impl Policy {
             .iter()
             .find(|t| t.name == p.policy_type.get_ref())
             .ok_or("unknown policy type")?;
-        let rule = (policy_type.build)(p, metric)?;
+        let group = Group {
+            metric,
+            default_cooldown,
+        };
+        let rule = (policy_type.build)(p, &group)?;
         Ok(Policy {
             name,
             metric,

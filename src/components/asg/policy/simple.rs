@@ -6,7 +6,7 @@
 use toml::Spanned;
 
 use super::{
-    BuiltPolicy, Evaluation, MetricName, PolicyAlarm, PolicySpec, PolicyType, Proposal,
+    BuiltPolicy, Evaluation, Group, MetricName, PolicyAlarm, PolicySpec, PolicyType, Proposal,
     ScalingPolicy,
 };
 use crate::components::SpecIssue;
@@ -48,13 +48,11 @@ fn check(p: &Spanned<PolicySpec>, metric: MetricName, out: &mut Vec<SpecIssue>) 
     }
 }
 
-fn build(p: &PolicySpec, _metric: MetricName) -> BuiltPolicy {
+fn build(p: &PolicySpec, group: &Group) -> BuiltPolicy {
     Ok(Box::new(Simple {
         alarm: PolicyAlarm::build(p)?,
         adjustment: p.adjustment.ok_or("adjustment")?,
-        cooldown: p
-            .cooldown
-            .unwrap_or(crate::defaults::asg().default_cooldown),
+        cooldown: p.cooldown.unwrap_or(group.default_cooldown),
     }))
 }
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{
-    BuiltPolicy, Evaluation, MetricName, PolicyAlarm, PolicySpec, PolicyType, Proposal,
+    BuiltPolicy, Evaluation, Group, MetricName, PolicyAlarm, PolicySpec, PolicyType, Proposal,
     ScalingPolicy,
 };
 use crate::components::SpecIssue;
@@ -77,7 +77,7 @@ fn check(p: &Spanned<PolicySpec>, metric: MetricName, out: &mut Vec<SpecIssue>) 
     }
 }
 
-fn build(p: &PolicySpec, _metric: MetricName) -> BuiltPolicy {
+fn build(p: &PolicySpec, _group: &Group) -> BuiltPolicy {
     Ok(Box::new(Step {
         alarm: PolicyAlarm::build(p)?,
         steps: p.steps.clone().unwrap_or_default(),

@@ -9,7 +9,9 @@
 
 use toml::Spanned;
 
-use super::{BuiltPolicy, Evaluation, MetricName, PolicySpec, PolicyType, Proposal, ScalingPolicy};
+use super::{
+    BuiltPolicy, Evaluation, Group, MetricName, PolicySpec, PolicyType, Proposal, ScalingPolicy,
+};
 use crate::components::SpecIssue;
 use crate::components::asg::spec::issue;
 use crate::metrics::cloudwatch::{Alarm, AlarmState, Comparison, Statistic, TreatMissingData};
@@ -74,7 +76,8 @@ fn check(p: &Spanned<PolicySpec>, metric: MetricName, out: &mut Vec<SpecIssue>) 
     }
 }
 
-fn build(p: &PolicySpec, metric: MetricName) -> BuiltPolicy {
+fn build(p: &PolicySpec, group: &Group) -> BuiltPolicy {
+    let metric = group.metric;
     let defaults = crate::defaults::asg();
     let target = *p.target.as_ref().ok_or("target")?.get_ref();
     let out_n = defaults.target_tracking_scale_out_datapoints;
