@@ -12,6 +12,10 @@ use crate::metrics::plot::Figure;
 use crate::metrics::series::Series;
 use crate::metrics::{Column, MAX_COLUMNS, SeriesRow};
 
+/// The figure in which a kind that changes its capacity (an Auto Scaling Group, a table with
+/// auto scaling) lists its scaling activities; `scaling_activities.csv` gathers them all.
+pub const SCALING_ACTIVITIES: &str = "scaling_activities";
+
 /// A unit of usage AWS bills, as a kind reports it in one of its figures.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Usage {

@@ -23,7 +23,7 @@ pub fn render(summary: &Summary) -> Option<String> {
     let mut any_group = false;
     for (name, component) in &summary.components {
         let Some(list) = component
-            .get("scaling_activities")
+            .get(crate::components::outputs::SCALING_ACTIVITIES)
             .and_then(Value::as_array)
         else {
             continue;

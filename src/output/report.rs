@@ -334,7 +334,7 @@ fn kind(v: &Value) -> &str {
 /// A model figure as text: numbers formatted, lists joined, percentile tables on one line.
 fn figure_text(key: &str, value: &Value) -> String {
     match value {
-        Value::Array(items) if key == "scaling_activities" => {
+        Value::Array(items) if key == crate::components::outputs::SCALING_ACTIVITIES => {
             format!("{} (listed under Scaling activities)", items.len())
         }
         Value::Array(items) => {

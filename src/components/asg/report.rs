@@ -94,7 +94,10 @@ impl Observe for Asg {
             .figure("instances_launched", self.instances.len())
             .figure("instance_hours", hours)
             .figure("replaced", self.replaced)
-            .figure("scaling_activities", &self.activities);
+            .figure(
+                crate::components::outputs::SCALING_ACTIVITIES,
+                &self.activities,
+            );
         let Some(names) = &self.az_names else {
             return report;
         };

@@ -605,7 +605,7 @@ impl Observe for DynamoDb {
                 },
             );
         if let Some(a) = &self.auto_scaling {
-            report = report.figure("scaling_activities", a.activities);
+            report = report.figure(super::outputs::SCALING_ACTIVITIES, a.activities);
         }
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
