@@ -550,6 +550,15 @@ impl<'de> Deserialize<'de> for RateOrZero {
     }
 }
 
+/// A duration from the command line (`"10m"`), which must be greater than zero.
+pub fn parse_positive_duration(s: &str) -> Result<SimDuration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be greater than zero".into());
+    }
+    Ok(d)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

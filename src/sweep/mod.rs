@@ -14,11 +14,14 @@
 //! `--resume` keeps the run files already there (whole files only: they are written under a
 //! temporary name and renamed) when `sweep.json`, the sweep's settings, matches.
 
+mod args;
 pub mod goal;
 pub mod grid;
 pub mod plot;
 pub mod progress;
 pub mod stats;
+
+pub use args::SweepArgs;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -27,7 +30,6 @@ use std::time::Duration;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
-use crate::cli::SweepArgs;
 use crate::components::kind_outputs;
 use crate::components::outputs::Usage;
 use crate::engine::rng::{derive_seed, fnv1a64};
