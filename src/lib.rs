@@ -32,6 +32,7 @@
 //! - [`output`]: summary.json, timeseries.csv, terminal table, progress bar, plots, report.
 //! - [`sweep`]: parameter sweeps with replications and confidence intervals (`awsim sweep`).
 //! - [`units`], [`dist`]: durations, rates, distributions as scenarios write them.
+//! - [`files`]: files written whole or not at all.
 //! - [`defaults`]: AWS defaults embedded from `models/*.toml`.
 
 #![warn(missing_docs)]
@@ -42,6 +43,7 @@ pub mod defaults;
 pub mod dist;
 pub mod engine;
 pub mod faults;
+pub mod files;
 pub mod message;
 pub mod metrics;
 pub mod output;

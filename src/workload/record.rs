@@ -49,7 +49,7 @@ fn seconds(ns: u64) -> String {
 impl Recorder {
     /// Starts a trace at `path` (written under a temporary name until [`Recorder::finish`]).
     pub fn create(path: &Path) -> io::Result<SharedRecorder> {
-        let tmp = crate::output::temp_path(path);
+        let tmp = crate::files::temp_path(path);
         let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&tmp)?));
         writer.write_record(COLUMNS).map_err(io::Error::other)?;
         Ok(Arc::new(Mutex::new(Recorder {
