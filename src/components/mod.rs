@@ -87,6 +87,16 @@ impl Roles {
         az_placement: false,
     };
 
+    /// A group of EC2 instances (`ec2_fleet`, `asg`): load balancers route to it, it polls
+    /// queues, its instances fail, can be slowed or made to fail, and live in AZs.
+    pub const INSTANCE_GROUP: Roles = Roles {
+        load_balancer_target: true,
+        queue_consumer: true,
+        instance_failure: true,
+        fault_injection: true,
+        az_placement: true,
+    };
+
     /// Whether the kind plays `role`.
     pub fn has(self, role: Role) -> bool {
         match role {

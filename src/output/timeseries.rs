@@ -99,23 +99,25 @@ impl SeriesSink for CsvSeries {
             opt(p90),
             opt(p99),
         ];
-        let kind_columns = &self.kind_columns;
-        let places = self.places.entry(kind.to_string()).or_insert_with(|| {
+        // Where this kind's columns go: worked out once per kind, not per row.
+        if !self.places.contains_key(kind) {
             let own = crate::components::kind_outputs(kind).map_or(&[][..], |k| k.columns);
-            own.iter()
+            let places = own
+                .iter()
                 .map(|c| {
-                    kind_columns
+                    self.kind_columns
                         .iter()
                         .position(|name| *name == c.name)
                         .expect("series_columns lists every kind's columns")
                 })
-                .collect()
-        });
-        let mut own = vec![String::new(); kind_columns.len()];
-        for (index, &place) in places.iter().enumerate() {
-            own[place] = opt(row.gauges[index]);
+                .collect();
+            self.places.insert(kind.to_string(), places);
         }
-        record.extend(own);
+        let first = record.len();
+        record.resize(first + self.kind_columns.len(), String::new());
+        for (index, &place) in self.places[kind].iter().enumerate() {
+            record[first + place] = opt(row.gauges[index]);
+        }
         if let Err(e) = self.writer.write_record(&record) {
             self.error = Some(io::Error::other(e));
         }

@@ -126,13 +126,7 @@ pub(super) fn issue(field: &str, message: String, span: Range<usize>) -> SpecIss
 impl Kind for Spec {
     const KIND: &'static str = "asg";
     const ACCEPTS_REQUESTS: bool = true;
-    const ROLES: crate::components::Roles = crate::components::Roles {
-        load_balancer_target: true,
-        queue_consumer: true,
-        instance_failure: true,
-        fault_injection: true,
-        az_placement: true,
-    };
+    const ROLES: crate::components::Roles = crate::components::Roles::INSTANCE_GROUP;
 
     fn references(&self) -> Vec<Reference<'_>> {
         call_references(self.handler.get_ref())

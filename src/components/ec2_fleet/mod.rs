@@ -130,13 +130,7 @@ impl Spec {
 impl Kind for Spec {
     const KIND: &'static str = "ec2_fleet";
     const ACCEPTS_REQUESTS: bool = true;
-    const ROLES: super::Roles = super::Roles {
-        load_balancer_target: true,
-        queue_consumer: true,
-        instance_failure: true,
-        fault_injection: true,
-        az_placement: true,
-    };
+    const ROLES: super::Roles = super::Roles::INSTANCE_GROUP;
 
     fn references(&self) -> Vec<Reference<'_>> {
         call_references(self.handler.get_ref())
