@@ -31,6 +31,7 @@ use std::sync::Arc;
 use rand::Rng;
 use rand::distr::{Distribution, Uniform};
 use rand_distr::{Exp, Gamma, LogNormal, Normal, Pareto};
+use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::engine::time::{NANOS_PER_SEC, SimDuration};
@@ -152,14 +153,60 @@ impl RawDist {
     }
 }
 
-/// A checked distribution of durations, as read from a scenario file.
+/// A checked distribution of durations, as read from a scenario file: a table keyed by `dist`,
+/// or a plain duration (`"40ms"`), which is a constant.
 ///
 /// Reading it checks everything that can be checked without touching the disk; turn it into a
-/// sampler with [`DistSpec::build`]. Serializes back to the form it was written in.
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[serde(try_from = "RawDist", into = "RawDist")]
+/// sampler with [`DistSpec::build`]. Serializes back to the table form.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(into = "RawDist")]
 pub struct DistSpec {
     kind: Kind,
+}
+
+impl<'de> Deserialize<'de> for DistSpec {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(DistVisitor)
+    }
+}
+
+/// Reads a [`DistSpec`] from a table or a plain duration.
+struct DistVisitor;
+
+impl<'de> Visitor<'de> for DistVisitor {
+    type Value = DistSpec;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(
+            "a distribution like { dist = \"exponential\", mean = \"40ms\" }, or a duration \
+             like \"40ms\" for a constant",
+        )
+    }
+
+    fn visit_str<E: de::Error>(self, s: &str) -> Result<DistSpec, E> {
+        parse_duration(s).map(DistSpec::constant).map_err(E::custom)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<DistSpec, A::Error> {
+        let raw = RawDist::deserialize(de::value::MapAccessDeserializer::new(map))?;
+        DistSpec::try_from(raw).map_err(de::Error::custom)
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<DistSpec, E> {
+        Err(E::custom(format!(
+            "expected a duration with a unit, like \"40ms\", or a distribution, found {v}"
+        )))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<DistSpec, E> {
+        self.visit_i64(v.min(i64::MAX as u64) as i64)
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<DistSpec, E> {
+        Err(E::custom(format!(
+            "expected a duration with a unit, like \"40ms\", or a distribution, found {v:?}"
+        )))
+    }
 }
 
 /// The validated forms. Lognormal keeps both what the user wrote (to write it back) and the
@@ -897,6 +944,12 @@ mod tests {
             "{e}"
         );
         assert_eq!(spec_err(r#"{ mean = "1s" }"#), "missing field `dist`");
+        assert_eq!(
+            spec_err("5"),
+            "expected a duration with a unit, like \"40ms\", or a distribution, found 5"
+        );
+        assert!(spec_err("true").contains("a distribution like { dist"));
+        assert!(spec_err(r#""5 parsecs""#).starts_with("invalid duration \"5 parsecs\""));
     }
 
     #[test]
@@ -1038,6 +1091,23 @@ mod tests {
         let e = toml::from_str::<Two>(bad_field).unwrap_err();
         let span = e.span().unwrap();
         assert_eq!(&bad_field[span], "\"1x\"");
+    }
+
+    #[test]
+    fn a_plain_duration_is_a_constant() {
+        assert_eq!(
+            spec(r#""1s""#),
+            DistSpec::constant(SimDuration::from_secs(1))
+        );
+        assert_eq!(spec(r#""0s""#), DistSpec::constant(SimDuration::ZERO));
+        // It writes back as the table it stands for.
+        let text = toml::to_string(&Wrapper {
+            d: spec(r#""40ms""#),
+        })
+        .unwrap();
+        let back: Wrapper = toml::from_str(&text).unwrap();
+        assert_eq!(back.d, spec(r#""40ms""#));
+        assert!(text.contains("dist = \"constant\""), "{text}");
     }
 
     #[test]

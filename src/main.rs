@@ -112,6 +112,10 @@ fn record_command(args: &RecordArgs) -> ExitCode {
         duration: args.duration,
         interval: None,
     };
+    if let Err(e) = scenario.check_settings(settings) {
+        eprintln!("error: {e}");
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
     let path = args.out.clone().unwrap_or_else(|| {
         Path::new("output")
             .join(&scenario.name)
@@ -163,6 +167,11 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         duration: args.duration,
         interval: args.interval,
     };
+    // Checked before anything is written, as `check` and `sweep` check.
+    if let Err(e) = scenario.check_settings(settings) {
+        eprintln!("error: {e}");
+        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+    }
     let out_dir = args
         .out
         .clone()

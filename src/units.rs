@@ -15,6 +15,8 @@
 //! scenario text, so the models, faults and workloads that check their own fields can use them
 //! without depending on `scenario`.
 
+pub mod limits;
+
 use std::fmt;
 
 use serde::de::{self, Deserializer, Visitor};
@@ -421,7 +423,8 @@ impl Serialize for Rate {
 /// `"/m"`), `"10/h"`, `"0.5/ms"`; any unit of [`parse_duration`] works after the `/`.
 ///
 /// Zero is accepted here (callers that need a positive rate check, as [`Rate`]'s
-/// deserialization does); negative, non-finite and unit-less values are errors.
+/// deserialization does); negative, non-finite and unit-less values are errors, and so is a
+/// rate above [`limits::RATE_PER_SECOND`] (at which simulated time would barely move).
 pub fn parse_rate(s: &str) -> Result<Rate, String> {
     let fail = |why: String| format!("invalid rate \"{s}\": {why}");
     let form = "write a number of events per unit of time, like \"800/s\" or \"3000/min\"";
@@ -467,6 +470,13 @@ pub fn parse_rate(s: &str) -> Result<Rate, String> {
     };
     if !per_second.is_finite() {
         return Err(fail("is too large".into()));
+    }
+    let limit = limits::RATE_PER_SECOND;
+    if per_second > limit.max {
+        return Err(fail(format!(
+            "must be at most {}/s ({}), found {}/s",
+            limit.max, limit.why, per_second
+        )));
     }
     Ok(Rate::from_per_second(per_second))
 }
@@ -835,7 +845,7 @@ mod tests {
         assert_eq!(rate("0.5/ms"), 500.0);
         assert_eq!(rate("2/us"), 2e6);
         assert_eq!(rate("2/µs"), 2e6);
-        assert_eq!(rate("1/ns"), 1e9);
+        assert_eq!(rate("0.01/ns"), 1e7);
         assert_eq!(rate(" 800 / s "), 800.0);
         assert_eq!(rate("1e3/s"), 1000.0);
         assert_eq!(rate("0/s"), 0.0);
@@ -862,6 +872,15 @@ mod tests {
         assert!(rate_err("10/sec").ends_with("did you mean `s`?"));
         assert!(rate_err("1/5m").contains("must be a single unit"));
         assert!(rate_err("1e308/ns").contains("too large"));
+        assert_eq!(rate("10000000/s"), 1e7);
+        assert!(
+            rate_err("1e18/s").starts_with(
+                "invalid rate \"1e18/s\": must be at most 10000000/s (awsim simulates"
+            ),
+            "{}",
+            rate_err("1e18/s")
+        );
+        assert!(rate_err("1/ns").ends_with("found 1000000000/s"));
     }
 
     #[derive(Debug, Deserialize, Serialize, PartialEq)]
@@ -899,7 +918,7 @@ mod tests {
         assert_eq!(Rate::from_per_second(800.0).to_string(), "800/s");
         assert_eq!(Rate::from_per_second(0.5).to_string(), "0.5/s");
         assert_eq!(Rate::from_per_second(-0.0).to_string(), "0/s");
-        for value in [800.0, 1.0 / 3.0, 1e-9, 12345.678, 1e20] {
+        for value in [800.0, 1.0 / 3.0, 1e-9, 12345.678, 9_999_999.5] {
             let r = Rates {
                 r: Rate::from_per_second(value),
             };

@@ -22,9 +22,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::ComponentSpec;
 use super::api_gateway::ThrottleSpec;
 use super::token_bucket::ExactBucket;
+use super::{ComponentSpec, SpecIssue};
+use crate::units::limits;
 
 /// The `[account]` table: limits shared by every component of the scenario.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -33,7 +34,7 @@ pub struct AccountSpec {
     /// Concurrent Lambda executions of the account (default 1000).
     pub lambda_concurrency: Option<Spanned<u32>>,
     /// Concurrency Lambda keeps unreserved (default 100).
-    pub lambda_unreserved_minimum: Option<u32>,
+    pub lambda_unreserved_minimum: Option<Spanned<u32>>,
     /// Account-level API Gateway throttling, shared by every `api_gateway` (default 10 000
     /// requests/s, burst 5 000).
     pub api_gateway_throttle: Option<ThrottleSpec>,
@@ -52,7 +53,10 @@ impl AccountSpec {
     /// Concurrency that must stay unreserved.
     pub fn lambda_unreserved_minimum(&self) -> u32 {
         self.lambda_unreserved_minimum
-            .unwrap_or(crate::defaults::lambda().unreserved_minimum)
+            .as_ref()
+            .map_or(crate::defaults::lambda().unreserved_minimum, |v| {
+                *v.get_ref()
+            })
     }
 
     /// Account-wide problems, as (message, span): Lambda reservations that leave less than the
@@ -63,8 +67,19 @@ impl AccountSpec {
         &self,
         components: impl IntoIterator<Item = (&'a str, &'a ComponentSpec)>,
     ) -> Vec<(String, Range<usize>)> {
+        let bounds: Vec<(String, Range<usize>)> = [
+            ("lambda_concurrency", &self.lambda_concurrency),
+            ("lambda_unreserved_minimum", &self.lambda_unreserved_minimum),
+        ]
+        .into_iter()
+        .filter_map(|(field, value)| {
+            let i = SpecIssue::above_limit(field, value.as_ref()?, limits::LAMBDA_CONCURRENCY)?;
+            Some((format!("`{field}` {}", i.message), i.span))
+        })
+        .collect();
         let functions = functions(components);
-        let mut out = self.lambda_issues(&functions);
+        let mut out = bounds;
+        out.extend(self.lambda_issues(&functions));
         if let Some(t) = &self.api_gateway_throttle {
             let mut issues = Vec::new();
             t.issues("api_gateway_throttle", &mut issues);
@@ -82,7 +97,7 @@ impl AccountSpec {
         let mut provisioned_unreserved = 0u32;
         for f in functions.iter().filter(|f| f.reserved.is_none()) {
             if let Some(p) = f.provisioned {
-                provisioned_unreserved += *p.get_ref();
+                provisioned_unreserved = provisioned_unreserved.saturating_add(*p.get_ref());
                 if provisioned_unreserved > pool {
                     out.push((
                         format!(
@@ -102,8 +117,8 @@ impl AccountSpec {
         let mut reserved_so_far = 0u32;
         for f in functions {
             if let Some(r) = f.reserved {
-                reserved_so_far += *r.get_ref();
-                if reserved_so_far + minimum > limit {
+                reserved_so_far = reserved_so_far.saturating_add(*r.get_ref());
+                if reserved_so_far.saturating_add(minimum) > limit {
                     out.push((
                         format!(
                             "`{}` reserves {}, which brings the reserved total to \
@@ -151,7 +166,7 @@ fn reserved_total(functions: &[Function<'_>]) -> u32 {
     functions
         .iter()
         .filter_map(|f| f.reserved.map(|r| *r.get_ref()))
-        .sum()
+        .fold(0, u32::saturating_add)
 }
 
 /// The account's limits of one run, shared by the components that draw on them.

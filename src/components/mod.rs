@@ -131,6 +131,23 @@ pub struct SpecIssue {
     pub span: Range<usize>,
 }
 
+impl SpecIssue {
+    /// The issue of `field` when `value` is above `limit` (one of `units::limits`), at the
+    /// value's place.
+    pub fn above_limit<T: PartialOrd + std::fmt::Display + Copy>(
+        field: &str,
+        value: &Spanned<T>,
+        limit: crate::units::limits::Limit<T>,
+    ) -> Option<SpecIssue> {
+        let message = limit.check(*value.get_ref()).err()?;
+        Some(SpecIssue {
+            field: field.into(),
+            message,
+            span: value.span(),
+        })
+    }
+}
+
 /// How a kind reads an `sqs` queue that names it as its `consumer`.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum QueueConsumer {

@@ -48,15 +48,20 @@ impl Diagnostic {
         }
     }
 
+    /// A problem at `span` outside any field (e.g. a byte that is not UTF-8).
+    pub fn located(span: Range<usize>, message: String) -> Self {
+        Diagnostic {
+            span: Some(span),
+            ..Diagnostic::plain(message)
+        }
+    }
+
     /// A problem the TOML parser or serde reported.
     pub fn from_toml(error: &toml::de::Error, root: Option<&DeTable<'_>>) -> Self {
         let message = with_suggestion(error.message());
         match (error.span(), root) {
             (Some(span), Some(root)) => Diagnostic::at(span, root, message),
-            (Some(span), None) => Diagnostic {
-                span: Some(span),
-                ..Diagnostic::plain(message)
-            },
+            (Some(span), None) => Diagnostic::located(span, message),
             (None, _) => Diagnostic::plain(message),
         }
     }

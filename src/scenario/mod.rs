@@ -10,7 +10,9 @@
 //! Every problem becomes a [`Diagnostic`] naming file, line and column, the field, what was
 //! expected and, for a misspelt name, the nearest valid one.
 
+mod bounds;
 mod diagnostic;
+mod settings;
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -121,12 +123,7 @@ pub const DEFAULT_SEED: u64 = 1;
 impl Scenario {
     /// Reads and validates the scenario at `path`.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            ScenarioError::single(
-                path,
-                Diagnostic::plain(format!("cannot read the file: {e}")),
-            )
-        })?;
+        let text = bounds::read_text(path)?;
         Scenario::parse(&text, path)
     }
 
@@ -216,22 +213,14 @@ impl Scenario {
 
     /// Whole-file checks. Returns every problem found, in file order.
     fn validate(&self, root: &DeTable<'_>) -> Vec<Diagnostic> {
-        let mut out = Vec::new();
+        let mut out = self.count_issues(root);
+        if !out.is_empty() {
+            return out;
+        }
         let at = |span: Range<usize>, message: String| Diagnostic::at(span, root, message);
 
         // Simulation settings.
-        if let Some(warmup) = &self.simulation.warmup
-            && *warmup.get_ref() >= self.duration()
-        {
-            out.push(at(
-                warmup.span(),
-                format!(
-                    "the warm-up ({}) must be shorter than the duration ({})",
-                    warmup.get_ref(),
-                    self.duration()
-                ),
-            ));
-        }
+        out.extend(self.warmup_issue(root, self.duration(), false));
 
         // Unique names across workloads and components.
         let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
@@ -301,9 +290,7 @@ impl Scenario {
         for (message, span) in self.account.issues(self.named_specs()) {
             out.push(at(span, message));
         }
-        for (message, span) in crate::faults::issues(&self.fault_setting(self.duration())) {
-            out.push(at(span, message));
-        }
+        out.extend(self.fault_issues(root, self.duration()));
         if out.is_empty()
             && let Some(d) = self.find_call_cycle(root)
         {
@@ -446,9 +433,10 @@ impl Scenario {
         settings: RunSettings,
         recorder: Option<&SharedRecorder>,
     ) -> Result<Simulation<Msg, Box<dyn Observe>>, ScenarioError> {
+        self.check_settings(settings)?;
         let seed = settings.seed.unwrap_or_else(|| self.seed());
         let duration = settings.duration.unwrap_or_else(|| self.duration());
-        let warmup = self.warmup().min(duration);
+        let warmup = self.warmup();
         let warmup_end = SimTime::ZERO + warmup;
         let base_dir = self.base_dir();
 

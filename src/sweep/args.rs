@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::engine::time::SimDuration;
-use crate::units::parse_positive_duration;
+use crate::units::{limits, parse_positive_duration};
 
 /// Arguments of `awsim sweep`.
 #[derive(Debug, Clone, clap::Args)]
@@ -23,8 +23,9 @@ pub struct SweepArgs {
     /// for a grid: the cross product of every --set.
     #[arg(long = "set", value_name = "NAME.FIELD=VALUES", required = true)]
     pub sets: Vec<String>,
-    /// Replications per point (at least 2 for confidence intervals).
-    #[arg(long, short = 'r', default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Replications per point (at least 2 for confidence intervals; at most 10000).
+    #[arg(long, short = 'r', default_value_t = 5,
+          value_parser = clap::value_parser!(u32).range(1..=i64::from(limits::REPLICATIONS.max)))]
     pub replications: u32,
     /// Runs at once (default: one per core). Results are the same for any value.
     #[arg(long, short = 'j', value_parser = clap::value_parser!(u32).range(1..))]

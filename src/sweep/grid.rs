@@ -12,7 +12,7 @@ use std::path::Path;
 use toml::{Table, Value};
 
 use crate::scenario::{Scenario, ScenarioError};
-use crate::units::did_you_mean;
+use crate::units::{did_you_mean, limits};
 
 /// Most values one `--set` may expand to (a guard against a mistyped range step).
 pub const MAX_VALUES: usize = 10_000;
@@ -551,6 +551,7 @@ impl Grid {
             }
             assignments.push(a);
         }
+        check_grid_points(&assignments)?;
         let points = expand(&assignments);
         let mut scenarios = Vec::with_capacity(points.len());
         for p in &points {
@@ -565,6 +566,43 @@ impl Grid {
             scenarios,
         })
     }
+}
+
+/// Refuses a grid of more than [`limits::GRID_POINTS`] points, counted without overflow before
+/// any point is made.
+fn check_grid_points(assignments: &[Assignment]) -> Result<(), String> {
+    let limit = limits::GRID_POINTS;
+    let mut points: u64 = 1;
+    for a in assignments {
+        points = points.saturating_mul(a.set.values.len() as u64);
+        if points > limit.max {
+            let counts: Vec<String> = assignments
+                .iter()
+                .map(|a| a.set.values.len().to_string())
+                .collect();
+            return Err(format!(
+                "the grid has {} points; at most {} are accepted ({}): sweep fewer values",
+                counts.join(" × "),
+                limit.max,
+                limit.why
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a sweep of more than [`limits::SWEEP_RUNS`] runs (`points` × `replications`).
+pub fn check_size(points: usize, replications: u32) -> Result<(), String> {
+    let limit = limits::SWEEP_RUNS;
+    let runs = (points as u64).saturating_mul(u64::from(replications));
+    if runs > limit.max {
+        return Err(format!(
+            "{points} points × {replications} replications make {runs} runs; at most {} are \
+             accepted ({}): sweep fewer values or use fewer replications",
+            limit.max, limit.why
+        ));
+    }
+    Ok(())
 }
 
 impl Grid {

@@ -263,13 +263,20 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         .map_err(input)?;
     let base_seed = args.seed.unwrap_or_else(|| scenario.seed());
     let duration = args.duration.unwrap_or_else(|| scenario.duration());
-    if duration <= scenario.warmup() {
-        return Err(input(format!(
-            "the duration ({duration}) must be longer than the warm-up ({}): nothing would be \
-             measured",
-            scenario.warmup()
-        )));
+    // Every point is checked with the run's settings as `awsim run` checks them.
+    let settings = RunSettings {
+        seed: None,
+        duration: Some(duration),
+        interval: None,
+    };
+    scenario
+        .check_settings(settings)
+        .map_err(|e| input(e.to_string()))?;
+    for (p, s) in grid.points.iter().zip(&grid.scenarios) {
+        s.check_settings(settings)
+            .map_err(|e| input(format!("point {}: {}", p.label, grid::describe(&e))))?;
     }
+    grid::check_size(grid.points.len(), args.replications).map_err(input)?;
     let out_dir = args
         .out
         .clone()

@@ -86,6 +86,10 @@ impl TryFrom<RawConnections> for ConnectionsSpec {
                  {per_client}"
             ));
         }
+        let connections = u64::from(raw.clients) * u64::from(per_client);
+        crate::units::limits::CONNECTIONS
+            .check(connections)
+            .map_err(|why| format!("`clients` × `per_client` {why}"))?;
         let lifetime = raw.lifetime.map(|d| d.0);
         if let Some(mean) = lifetime.as_ref().and_then(DistSpec::mean_secs)
             && mean <= 0.0

@@ -22,7 +22,7 @@ use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
-use crate::units::{Rate, RateOrZero};
+use crate::units::{Rate, RateOrZero, limits};
 use arrivals::{Arrivals, RatePoint, Spacing};
 use keys::{KeySampler, KeySpec};
 
@@ -181,9 +181,16 @@ impl TryFrom<RawArrival> for ArrivalSpec {
                 if users == 0 {
                     return Err("`users` must be at least 1".into());
                 }
+                limits::USERS
+                    .check(users)
+                    .map_err(|why| format!("`users` {why}"))?;
                 let think = raw
                     .think
                     .ok_or("closed-loop arrivals need `think`, e.g. { dist = \"exponential\", mean = \"2s\" }")?;
+                // An empirical think time's mean is known once its file is read (at build).
+                if let Some(mean) = think.mean_secs() {
+                    closed_loop_issue(users, mean)?;
+                }
                 Ok(ArrivalSpec::Closed { users, think })
             }
             "trace" => {
@@ -202,6 +209,38 @@ impl TryFrom<RawArrival> for ArrivalSpec {
             )),
         }
     }
+}
+
+/// Why `users` with a think time of mean `think_mean` seconds cannot run, if they cannot.
+///
+/// When answers come at once (a throttle, a full queue, a load balancer without targets), each
+/// user sends again as soon as it has thought, so the loop sends `users` / mean think requests a
+/// second. A zero mean would send them all at one instant and simulated time would stop; the
+/// rate is bounded as any rate is. A positive mean makes a positive think time likely, so time
+/// moves on: the rule is sound whatever the target does.
+fn closed_loop_issue(users: u32, think_mean: f64) -> Result<(), String> {
+    if think_mean.is_nan() || think_mean <= 0.0 {
+        return Err(
+            "`think` must have a mean above zero: a user that does not think sends \
+                    again at the very instant an immediate answer (a throttle, a full queue, a \
+                    load balancer without targets) comes back, and simulated time would stop; \
+                    e.g. think = { dist = \"exponential\", mean = \"1s\" }"
+                .into(),
+        );
+    }
+    let rate = f64::from(users) / think_mean;
+    let limit = limits::RATE_PER_SECOND;
+    if rate > limit.max {
+        return Err(format!(
+            "{users} users with a mean `think` of {} would send {rate:.0} requests/s when answers \
+             come at once (a throttle, a full queue); at most {}/s is accepted ({}): lower \
+             `users` or raise `think`",
+            SimDuration::from_secs_f64(think_mean),
+            limit.max,
+            limit.why
+        ));
+    }
+    Ok(())
 }
 
 impl<'de> Deserialize<'de> for ArrivalSpec {
@@ -278,6 +317,9 @@ impl WorkloadSpec {
                     kb.span(),
                 ));
             }
+            limits::ITEM_KB
+                .check(v)
+                .map_err(|why| (format!("`item_kb` {why}"), kb.span()))?;
         }
         Ok(())
     }
@@ -371,6 +413,7 @@ impl Workload {
             }
             ArrivalSpec::Closed { users, think } => {
                 let think = think.build(base_dir)?;
+                closed_loop_issue(*users, think.mean())?;
                 (None, Some(ClosedLoop { think }), *users)
             }
             ArrivalSpec::Trace(_) => (None, None, 0),

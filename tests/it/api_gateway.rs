@@ -90,7 +90,7 @@ fn backend(name: &str, handler: &str) -> String {
 name = "{name}"
 kind = "ec2_fleet"
 instances = 1
-vcpus = 100000
+vcpus = 1000
 handler = [ {handler} ]
 "#
     )

@@ -10,6 +10,7 @@ use super::{Asg, AsgTimer, until};
 use crate::components::SpecIssue;
 use crate::engine::time::SimDuration;
 use crate::message::Ctx;
+use crate::units::limits;
 
 /// `[[component.scheduled]]`: set capacity limits at a time.
 #[derive(Clone, Debug, Deserialize)]
@@ -34,6 +35,15 @@ pub(super) fn check(s: &Spanned<ScheduledSpec>, out: &mut Vec<SpecIssue>) {
             "a scheduled action sets at least one of `min`, `max`, `desired`".into(),
             s.span(),
         ));
+    }
+    for (field, value) in [("min", a.min), ("max", a.max), ("desired", a.desired)] {
+        if let Some(Err(why)) = value.map(|v| limits::INSTANCES.check(v)) {
+            out.push(issue(
+                &format!("scheduled.{field}"),
+                format!("`{field}` {why}"),
+                s.span(),
+            ));
+        }
     }
     if let (Some(lo), Some(hi)) = (a.min, a.max)
         && lo > hi

@@ -16,7 +16,7 @@ use crate::components::instances::Pool;
 use crate::components::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::{SimDuration, SimTime};
 use crate::metrics::{Observe, TimeWeighted};
-use crate::units::PositiveDuration;
+use crate::units::{PositiveDuration, limits};
 
 /// The `asg` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -29,10 +29,10 @@ pub struct Spec {
     /// Instances wanted at the start (default `min`).
     pub desired: Option<Spanned<u32>>,
     /// Requests served in parallel per instance (default 1).
-    #[serde(default = "one")]
-    pub vcpus: u32,
+    #[serde(default = "one_vcpu")]
+    pub vcpus: Spanned<u32>,
     /// Waiting requests per instance beyond which it answers 503 (default unbounded).
-    pub max_queue: Option<u32>,
+    pub max_queue: Option<Spanned<u32>>,
     /// Speed factor of every instance (default 1).
     pub speed: Option<Spanned<f64>>,
     /// What serving one request does.
@@ -71,6 +71,10 @@ pub struct Spec {
 
 fn one() -> u32 {
     1
+}
+
+fn one_vcpu() -> Spanned<u32> {
+    Spanned::new(0..0, 1)
 }
 
 /// Which health checks make the group replace an instance.
@@ -132,7 +136,7 @@ impl Kind for Spec {
         call_references(self.handler.get_ref())
     }
 
-    fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
+    fn check(&self, _span: Range<usize>) -> Vec<SpecIssue> {
         let mut out = Vec::new();
         let (min, max) = (*self.min.get_ref(), *self.max.get_ref());
         if min > max {
@@ -157,8 +161,25 @@ impl Kind for Spec {
                 ));
             }
         }
-        if self.vcpus == 0 {
-            out.push(issue("vcpus", "must be at least 1".into(), span.clone()));
+        if *self.vcpus.get_ref() == 0 {
+            out.push(issue(
+                "vcpus",
+                "must be at least 1".into(),
+                self.vcpus.span(),
+            ));
+        }
+        // Bounds before anything is sized from them.
+        for (field, value) in [("min", Some(&self.min)), ("max", Some(&self.max))]
+            .into_iter()
+            .chain([("desired", self.desired.as_ref())])
+        {
+            if let Some(v) = value {
+                out.extend(SpecIssue::above_limit(field, v, limits::INSTANCES));
+            }
+        }
+        out.extend(SpecIssue::above_limit("vcpus", &self.vcpus, limits::VCPUS));
+        if let Some(q) = &self.max_queue {
+            out.extend(SpecIssue::above_limit("max_queue", q, limits::MAX_QUEUE));
         }
         if let Some(s) = &self.speed
             && !(*s.get_ref() > 0.0 && s.get_ref().is_finite())
@@ -184,13 +205,16 @@ impl Kind for Spec {
 
     fn target_group(&self) -> Option<TargetGroup> {
         Some(TargetGroup {
-            capacity_per_instance: self.max_queue.map(|q| q.saturating_add(self.vcpus)),
+            capacity_per_instance: self
+                .max_queue
+                .as_ref()
+                .map(|q| q.get_ref().saturating_add(*self.vcpus.get_ref())),
         })
     }
 
     fn queue_consumer(&self) -> Option<crate::components::QueueConsumer> {
         Some(crate::components::QueueConsumer::Pollers {
-            per_instance: self.vcpus,
+            per_instance: *self.vcpus.get_ref(),
         })
     }
 
@@ -240,8 +264,8 @@ impl Kind for Spec {
             rebalanced: 0,
             pool: Pool::new(
                 handler,
-                self.vcpus,
-                self.max_queue,
+                *self.vcpus.get_ref(),
+                self.max_queue.as_ref().map(|q| *q.get_ref()),
                 cx.warmup_end,
                 AsgTimer::Step,
             ),

@@ -41,10 +41,18 @@ impl AutoScaling {
     pub(super) fn new(spec: &AutoScalingSpec, rcu: u32, wcu: u32) -> AutoScaling {
         AutoScaling {
             target: spec.target.as_ref().map_or(70.0, |t| *t.get_ref()),
-            min_rcu: spec.min_rcu.unwrap_or(rcu).max(1),
-            max_rcu: spec.max_rcu.unwrap_or(40_000).max(1),
-            min_wcu: spec.min_wcu.unwrap_or(wcu).max(1),
-            max_wcu: spec.max_wcu.unwrap_or(40_000).max(1),
+            min_rcu: spec.min_rcu.as_ref().map_or(rcu, |v| *v.get_ref()).max(1),
+            max_rcu: spec
+                .max_rcu
+                .as_ref()
+                .map_or(40_000, |v| *v.get_ref())
+                .max(1),
+            min_wcu: spec.min_wcu.as_ref().map_or(wcu, |v| *v.get_ref()).max(1),
+            max_wcu: spec
+                .max_wcu
+                .as_ref()
+                .map_or(40_000, |v| *v.get_ref())
+                .max(1),
             minute_rcu: 0.0,
             minute_wcu: 0.0,
             history: VecDeque::new(),

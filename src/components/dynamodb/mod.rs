@@ -73,7 +73,7 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::message::Ctx;
 use crate::message::{Msg, Op, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
-use crate::units::PositiveDuration;
+use crate::units::{PositiveDuration, limits};
 use auto_scaling::AutoScaling;
 use dax::Dax;
 use table::Table;
@@ -90,7 +90,7 @@ pub struct Spec {
     /// Provisioned write capacity units.
     pub wcu: Option<Spanned<u32>>,
     /// Table size in GB (sets the minimum number of partitions).
-    pub table_gb: Option<f64>,
+    pub table_gb: Option<Spanned<f64>>,
     /// Partitions, overriding the documented formula.
     pub partitions: Option<Spanned<u32>>,
     /// Burst capacity: retain unused capacity up to 300 s (default true).
@@ -120,13 +120,13 @@ pub struct AutoScalingSpec {
     /// Target utilisation in percent, 20 to 90 (default 70).
     pub target: Option<Spanned<f64>>,
     /// Lowest provisioned read capacity (default the table's `rcu`).
-    pub min_rcu: Option<u32>,
+    pub min_rcu: Option<Spanned<u32>>,
     /// Highest provisioned read capacity (default 40 000).
-    pub max_rcu: Option<u32>,
+    pub max_rcu: Option<Spanned<u32>>,
     /// Lowest provisioned write capacity (default the table's `wcu`).
-    pub min_wcu: Option<u32>,
+    pub min_wcu: Option<Spanned<u32>>,
     /// Highest provisioned write capacity (default 40 000).
-    pub max_wcu: Option<u32>,
+    pub max_wcu: Option<Spanned<u32>>,
 }
 
 /// `dax = { ttl = "5m", items = 100000 }`.
@@ -161,6 +161,34 @@ fn issue(field: &str, message: String, span: Range<usize>) -> SpecIssue {
 }
 
 impl Spec {
+    /// Bounds on what sizes the table: with them, the partitions derived from its capacity and
+    /// size stay within [`limits::PARTITIONS`] too.
+    fn check_bounds(&self, out: &mut Vec<SpecIssue>) {
+        let a = self.auto_scaling.as_ref();
+        let units = [
+            ("rcu", self.rcu.as_ref()),
+            ("wcu", self.wcu.as_ref()),
+            ("auto_scaling.min_rcu", a.and_then(|a| a.min_rcu.as_ref())),
+            ("auto_scaling.max_rcu", a.and_then(|a| a.max_rcu.as_ref())),
+            ("auto_scaling.min_wcu", a.and_then(|a| a.min_wcu.as_ref())),
+            ("auto_scaling.max_wcu", a.and_then(|a| a.max_wcu.as_ref())),
+        ];
+        for (field, value) in units {
+            out.extend(
+                value.and_then(|v| SpecIssue::above_limit(field, v, limits::CAPACITY_UNITS)),
+            );
+        }
+        if let Some(p) = &self.partitions {
+            out.extend(SpecIssue::above_limit("partitions", p, limits::PARTITIONS));
+        }
+        if let Some(gb) = &self.table_gb {
+            out.extend(SpecIssue::above_limit("table_gb", gb, limits::TABLE_GB));
+        }
+        if let Some(a) = &self.max_attempts {
+            out.extend(SpecIssue::above_limit("max_attempts", a, limits::ATTEMPTS));
+        }
+    }
+
     fn partitions(&self, rcu: u32, wcu: u32) -> u32 {
         if let Some(p) = &self.partitions {
             return *p.get_ref();
@@ -168,7 +196,8 @@ impl Spec {
         let d = crate::defaults::dynamodb();
         let by_capacity =
             (rcu as f64 / d.partition_rcu as f64 + wcu as f64 / d.partition_wcu as f64).ceil();
-        let by_size = (self.table_gb.unwrap_or(0.0) / d.partition_gb as f64).ceil();
+        let table_gb = self.table_gb.as_ref().map_or(0.0, |gb| *gb.get_ref());
+        let by_size = (table_gb / d.partition_gb as f64).ceil();
         (by_capacity.max(by_size).max(1.0)) as u32
     }
 }
@@ -248,15 +277,16 @@ impl Kind for Spec {
                 ));
             }
         }
-        if let Some(gb) = self.table_gb
-            && !(gb >= 0.0 && gb.is_finite())
+        if let Some(gb) = &self.table_gb
+            && !(*gb.get_ref() >= 0.0 && gb.get_ref().is_finite())
         {
             out.push(issue(
                 "table_gb",
-                format!("must be a size in GB, found {gb}"),
-                span.clone(),
+                format!("must be a size in GB, found {}", gb.get_ref()),
+                gb.span(),
             ));
         }
+        self.check_bounds(&mut out);
         out
     }
 
@@ -628,6 +658,24 @@ impl Observe for DynamoDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partitions_derived_at_the_bounds_stay_within_their_limit() {
+        let max = limits::CAPACITY_UNITS.max;
+        let text = format!(
+            "rcu = {max}\nwcu = {max}\ntable_gb = {:?}\n",
+            limits::TABLE_GB.max
+        );
+        let spec: Spec = toml::from_str(&text).unwrap();
+        assert!(spec.check(0..0).is_empty());
+        assert!(spec.partitions(max, max) <= limits::PARTITIONS.max);
+        let above = text.replace("table_gb = 10000000.0", "table_gb = 1e9");
+        let spec: Spec = toml::from_str(&above).unwrap();
+        let issues = spec.check(0..0);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].field, "table_gb");
+        assert_eq!(&above[issues[0].span.clone()], "1e9");
+    }
 
     #[test]
     fn capacity_units_round_as_aws_does() {

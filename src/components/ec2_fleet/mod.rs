@@ -51,6 +51,7 @@ use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
+use crate::units::limits;
 use rand::Rng;
 
 /// The `ec2_fleet` table of a scenario.
@@ -63,7 +64,7 @@ pub struct Spec {
     #[serde(default = "default_vcpus")]
     pub vcpus: Spanned<u32>,
     /// Waiting requests per instance beyond which it answers 503 (default: unbounded).
-    pub max_queue: Option<u32>,
+    pub max_queue: Option<Spanned<u32>>,
     /// Speed factor per instance (compute time is divided by it); one number or one per
     /// instance. Default 1.
     pub speed: Option<Spanned<Speed>>,
@@ -137,7 +138,17 @@ impl Kind for Spec {
     }
 
     fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
-        let mut issues = Vec::new();
+        // Bounds before anything is sized from them.
+        let mut issues: Vec<SpecIssue> = [
+            SpecIssue::above_limit("instances", &self.instances, limits::INSTANCES),
+            SpecIssue::above_limit("vcpus", &self.vcpus, limits::VCPUS),
+            self.max_queue
+                .as_ref()
+                .and_then(|q| SpecIssue::above_limit("max_queue", q, limits::MAX_QUEUE)),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         let mut issue = |field: &str, message: String, span: Range<usize>| {
             issues.push(SpecIssue {
                 field: field.to_string(),
@@ -162,7 +173,6 @@ impl Kind for Spec {
             issue("vcpus", "must be at least 1".into(), at);
         }
         if let Some(speed) = &self.speed {
-            let speeds = self.speeds();
             if let Speed::Each(v) = speed.get_ref()
                 && v.len() != instances as usize
             {
@@ -176,7 +186,11 @@ impl Kind for Spec {
                     speed.span(),
                 );
             }
-            if let Some(bad) = speeds.iter().find(|s| !(**s > 0.0 && s.is_finite())) {
+            let bad = match speed.get_ref() {
+                Speed::All(s) => Some(*s).filter(|s| !(*s > 0.0 && s.is_finite())),
+                Speed::Each(v) => v.iter().copied().find(|s| !(*s > 0.0 && s.is_finite())),
+            };
+            if let Some(bad) = bad {
                 issue(
                     "speed",
                     format!("factors must be positive numbers, found {bad}"),
@@ -192,7 +206,8 @@ impl Kind for Spec {
         Some(TargetGroup {
             capacity_per_instance: self
                 .max_queue
-                .map(|q| q.saturating_add(*self.vcpus.get_ref())),
+                .as_ref()
+                .map(|q| q.get_ref().saturating_add(*self.vcpus.get_ref())),
         })
     }
 
@@ -211,7 +226,7 @@ impl Kind for Spec {
         let mut pool = Pool::new(
             handler,
             *self.vcpus.get_ref(),
-            self.max_queue,
+            self.max_queue.as_ref().map(|q| *q.get_ref()),
             cx.warmup_end,
             FleetTimer::Step,
         );

@@ -74,7 +74,7 @@ use crate::message::{Control, Msg, Op, Outcome, Request, Response};
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
-use crate::units::PositiveDuration;
+use crate::units::{PositiveDuration, limits};
 use environments::{Env, Limit};
 use events::{Event, MIN_THROTTLE_BACKOFF};
 
@@ -169,6 +169,16 @@ impl Kind for Spec {
                 ),
                 t.span(),
             );
+        }
+        for (field, value) in [
+            ("reserved_concurrency", &self.reserved_concurrency),
+            ("provisioned_concurrency", &self.provisioned_concurrency),
+        ] {
+            if let Some(v) = value
+                && let Some(i) = SpecIssue::above_limit(field, v, limits::LAMBDA_CONCURRENCY)
+            {
+                issue(field, i.message, i.span);
+            }
         }
         if let (Some(p), Some(r)) = (&self.provisioned_concurrency, &self.reserved_concurrency)
             && p.get_ref() > r.get_ref()

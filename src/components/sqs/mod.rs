@@ -75,6 +75,7 @@ use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Control, Msg, NO_ROUTE, Op, Recorded, Request};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
+use crate::units::limits;
 use event_source_mapping::EventSourceMapping;
 use pollers::Pollers;
 use queue::Queue;
@@ -102,8 +103,8 @@ pub struct Spec {
     pub consumer: Option<Spanned<String>>,
     /// Long-polling wait (0 to 20 s; default 20 s for pollers; 0 means short polling).
     pub receive_wait: Option<Spanned<SimDuration>>,
-    /// Short polling: time between receives of an idle poller (default 1 s).
-    pub poll_interval: Option<SimDuration>,
+    /// Short polling: time between receives of an idle poller (default 1 s; above zero).
+    pub poll_interval: Option<Spanned<SimDuration>>,
     /// Messages per receive (1 to 10; Lambda: up to 10 000 with a batch window).
     pub batch_size: Option<Spanned<u32>>,
     /// Lambda consumer: longest wait to fill a batch (0 to 300 s).
@@ -111,7 +112,7 @@ pub struct Spec {
     /// Lambda consumer: most concurrent batches (2 to 1000).
     pub maximum_concurrency: Option<Spanned<u32>>,
     /// Pollers per consumer instance (default: the instance's vCPUs).
-    pub pollers: Option<u32>,
+    pub pollers: Option<Spanned<u32>>,
     /// Pollers extend the visibility of the message they are processing.
     #[serde(default)]
     pub heartbeat: bool,
@@ -302,6 +303,10 @@ impl Kind for Spec {
             1000,
             "between 2 and 1000",
         );
+        self.check_loops(&mut out);
+        if let Some(p) = &self.pollers {
+            out.extend(SpecIssue::above_limit("pollers", p, limits::POLLERS));
+        }
         if let Some(p) = &self.extra_delivery_probability {
             if !(0.0..=1.0).contains(p.get_ref()) {
                 out.push(issue(
@@ -355,6 +360,38 @@ impl Kind for Spec {
 }
 
 impl Spec {
+    /// Settings that would make a consumer receive again and again at one instant, so that
+    /// simulated time stops: a zero `poll_interval` (an idle short-polling poller receives
+    /// again at once, forever) and, with a consumer, a zero `visibility_timeout` (a message whose
+    /// processing fails at once, on a throttle or a full queue, is visible and received again at
+    /// the same instant, forever).
+    fn check_loops(&self, out: &mut Vec<SpecIssue>) {
+        if let Some(p) = &self.poll_interval
+            && p.get_ref().is_zero()
+        {
+            out.push(issue(
+                "poll_interval",
+                "must be longer than zero: an idle short-polling poller would receive again at \
+                 the same instant, forever, and simulated time would stop"
+                    .into(),
+                p.span(),
+            ));
+        }
+        if let Some(v) = &self.visibility_timeout
+            && v.get_ref().is_zero()
+            && self.consumer.is_some()
+        {
+            out.push(issue(
+                "visibility_timeout",
+                "must be longer than zero for a queue with a `consumer`: a message whose \
+                 processing fails at once (a throttle, a full queue) would be received again at \
+                 the same instant, forever, and simulated time would stop"
+                    .into(),
+                v.span(),
+            ));
+        }
+    }
+
     /// The consumer, read as its spec declares ([`Kind::queue_consumer`]).
     fn consumer(&self, cx: &BuildContext<'_>) -> Result<Consumer, String> {
         let Some(name) = &self.consumer else {
@@ -385,12 +422,17 @@ impl Spec {
             ))),
             Some(QueueConsumer::Pollers { per_instance }) => Ok(Consumer::Pollers(Pollers::new(
                 target,
-                self.pollers.unwrap_or(per_instance).max(1),
+                self.pollers
+                    .as_ref()
+                    .map_or(per_instance, |p| *p.get_ref())
+                    .max(1),
                 batch_size,
                 self.receive_wait
                     .as_ref()
                     .map_or(MAX_RECEIVE_WAIT, |w| *w.get_ref()),
-                self.poll_interval.unwrap_or(SimDuration::from_secs(1)),
+                self.poll_interval
+                    .as_ref()
+                    .map_or(SimDuration::from_secs(1), |p| *p.get_ref()),
             ))),
             None => Err(format!("unknown consumer `{}`", name.get_ref())),
         }

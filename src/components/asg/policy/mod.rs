@@ -31,7 +31,7 @@ use crate::message::Ctx;
 use crate::metrics::cloudwatch::{
     Alarm, AlarmState, Comparison, Datapoint, PeriodAggregator, Statistic, TreatMissingData,
 };
-use crate::units::PositiveDuration;
+use crate::units::{PositiveDuration, limits};
 
 /// Every policy type, in the order error messages list them.
 const POLICY_TYPES: &[PolicyType] = &[target_tracking::TYPE, step::TYPE, simple::TYPE];
@@ -207,7 +207,7 @@ fn adjust(from: u32, kind: AdjustmentType, change: i64) -> u32 {
             from as i64 + delta
         }
     };
-    value.max(0) as u32
+    value.clamp(0, i64::from(u32::MAX)) as u32
 }
 
 /// A scaling policy as the scenario writes it.
@@ -275,6 +275,7 @@ fn unknown(
 /// period is a whole number of the group's metric periods (`metric_period`).
 pub(super) fn check(p: &Spanned<PolicySpec>, metric_period: SimDuration, out: &mut Vec<SpecIssue>) {
     check_type_and_fields(p, out);
+    check_bounds(p, out);
     if let Some(period) = &p.get_ref().period
         && !period
             .get_ref()
@@ -291,6 +292,44 @@ pub(super) fn check(p: &Spanned<PolicySpec>, metric_period: SimDuration, out: &m
             ),
             period.span(),
         ));
+    }
+}
+
+/// Bounds on a policy's numbers: its alarm's look-back (a window of that many datapoints is
+/// kept) and its adjustments (capacities stay within what a group may have).
+fn check_bounds(p: &Spanned<PolicySpec>, out: &mut Vec<SpecIssue>) {
+    let spec = p.get_ref();
+    if let Some(Err(why)) = spec
+        .evaluation_periods
+        .map(|n| limits::EVALUATION_PERIODS.check(n))
+    {
+        out.push(issue(
+            "policy.evaluation_periods",
+            format!("`evaluation_periods` {why}"),
+            p.span(),
+        ));
+    }
+    let steps = spec
+        .steps
+        .iter()
+        .flatten()
+        .map(|s| ("steps.change", s.change));
+    for (field, change) in [("adjustment", spec.adjustment)]
+        .into_iter()
+        .filter_map(|(f, a)| a.map(|a| (f, a)))
+        .chain(steps)
+    {
+        let limit = limits::ADJUSTMENT;
+        if change.saturating_abs() > limit.max {
+            out.push(issue(
+                &format!("policy.{field}"),
+                format!(
+                    "`{field}` must be between -{0} and {0} ({1}), found {change}",
+                    limit.max, limit.why
+                ),
+                p.span(),
+            ));
+        }
     }
 }
 
