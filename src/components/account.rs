@@ -77,9 +77,11 @@ impl AccountSpec {
             Some((format!("`{field}` {}", i.message), i.span))
         })
         .collect();
-        let functions = functions(components);
         let mut out = bounds;
-        out.extend(self.lambda_issues(&functions));
+        if out.is_empty() {
+            // Reservations are weighed against the account's numbers only once those are sound.
+            out.extend(self.lambda_issues(&functions(components)));
+        }
         if let Some(t) = &self.api_gateway_throttle {
             let mut issues = Vec::new();
             t.issues("api_gateway_throttle", &mut issues);

@@ -524,9 +524,15 @@ impl Grid {
         }
         let doc: Table = toml::from_str(&scenario.text)
             .map_err(|e| format!("cannot read {} as TOML: {}", file.display(), e.message()))?;
+        let parsed = sets
+            .iter()
+            .map(|arg| parse_set(arg))
+            .collect::<Result<Vec<SetArg>, String>>()?;
+        // The grid's size first: each value is validated (and built) below.
+        check_grid_points(&parsed)?;
         let mut assignments: Vec<Assignment> = Vec::new();
-        for arg in sets {
-            let a = resolve(parse_set(arg)?, &doc)?;
+        for (arg, set) in sets.iter().zip(parsed) {
+            let a = resolve(set, &doc)?;
             if let Some(b) = assignments
                 .iter()
                 .find(|b| b.name == a.name && b.field == a.field)
@@ -551,7 +557,6 @@ impl Grid {
             }
             assignments.push(a);
         }
-        check_grid_points(&assignments)?;
         let points = expand(&assignments);
         let mut scenarios = Vec::with_capacity(points.len());
         for p in &points {
@@ -570,16 +575,13 @@ impl Grid {
 
 /// Refuses a grid of more than [`limits::GRID_POINTS`] points, counted without overflow before
 /// any point is made.
-fn check_grid_points(assignments: &[Assignment]) -> Result<(), String> {
+fn check_grid_points(sets: &[SetArg]) -> Result<(), String> {
     let limit = limits::GRID_POINTS;
     let mut points: u64 = 1;
-    for a in assignments {
-        points = points.saturating_mul(a.set.values.len() as u64);
+    for set in sets {
+        points = points.saturating_mul(set.values.len() as u64);
         if points > limit.max {
-            let counts: Vec<String> = assignments
-                .iter()
-                .map(|a| a.set.values.len().to_string())
-                .collect();
+            let counts: Vec<String> = sets.iter().map(|s| s.values.len().to_string()).collect();
             return Err(format!(
                 "the grid has {} points; at most {} are accepted ({}): sweep fewer values",
                 counts.join(" × "),

@@ -5,6 +5,7 @@ mod api_gateway;
 mod architecture;
 mod asg;
 mod bench;
+mod bounds;
 mod cli;
 mod determinism;
 mod dynamodb;
