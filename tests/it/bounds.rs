@@ -114,7 +114,7 @@ fn schedule_and_throttle_rates_have_the_same_bound() {
     ));
     assert_located(
         &m,
-        "case.toml:16:33: ",
+        "case.toml:15:33: ",
         &[
             "account.api_gateway_throttle.rate",
             "must be at most 10000000/s",
