@@ -94,7 +94,7 @@ fn quiet_prints_nothing_on_success() {
         "run",
         "scenarios/examples/web_tier.toml",
         "--duration",
-        "10s",
+        "70s",
         "--quiet",
         "--out",
         dir.to_str().unwrap(),
@@ -125,8 +125,9 @@ fn record_writes_a_trace_that_replays_the_same_arrivals() {
     let out = awsim(&[
         "record",
         "scenarios/examples/web_tier.toml",
+        // Longer than web_tier's warm-up (1m), as every run must be.
         "--duration",
-        "20s",
+        "70s",
         "--out",
         trace.to_str().unwrap(),
     ]);
@@ -156,7 +157,7 @@ fn record_writes_a_trace_that_replays_the_same_arrivals() {
         "run",
         file.to_str().unwrap(),
         "--duration",
-        "20s",
+        "70s",
         "--out",
         dir.join("out").to_str().unwrap(),
     ]);

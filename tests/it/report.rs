@@ -23,8 +23,9 @@ fn temp_dir(name: &str) -> PathBuf {
 /// Runs `file` for `duration` into `dir` as `awsim run` does, then writes plots and report.
 fn run_into(file: &str, duration: &str, dir: &Path) -> (Scenario, Summary, Vec<PathBuf>, PathBuf) {
     let scenario = Scenario::load(Path::new(file)).expect("valid scenario");
+    let wanted = awsim::units::parse_duration(duration).unwrap();
     let settings = RunSettings {
-        duration: Some(awsim::units::parse_duration(duration).unwrap()),
+        duration: Some(crate::scenarios::accepted_duration(&scenario, wanted)),
         ..RunSettings::default()
     };
     let mut series = CsvSeries::create(&dir.join("timeseries.csv")).expect("csv");

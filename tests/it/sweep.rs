@@ -147,7 +147,10 @@ fn every_shipped_scenario_survives_the_round_trip_through_toml() {
             .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
         let settings = RunSettings {
             seed: Some(11),
-            duration: Some(original.warmup() + SimDuration::from_secs(20)),
+            duration: Some(crate::scenarios::accepted_duration(
+                &original,
+                original.warmup() + SimDuration::from_secs(20),
+            )),
             interval: None,
         };
         let a = run_quietly(&original, settings).unwrap().to_json();
