@@ -412,7 +412,7 @@ impl Alb {
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
-                self.targets.deregister(instance);
+                self.targets.deregister(instance, cx);
                 let idle = self.targets[instance].outstanding == 0;
                 if !idle {
                     self.targets
