@@ -252,10 +252,10 @@ impl<E: Default + Clone> Targets<E> {
     }
 
     /// `Control::Deregister`: the target drains and is no longer checked.
-    pub fn deregister(&mut self, instance: u32) {
+    pub fn deregister(&mut self, instance: u32, cx: &mut Ctx<'_>) {
         let t = self.ensure(instance);
         t.state = TargetState::Draining;
-        t.health_timer.cancel();
+        t.health_timer.cancel(cx);
     }
 
     /// Arms the end of the deregistration delay of `instance` (the timer `timer` makes).
@@ -286,7 +286,7 @@ impl<E: Default + Clone> Targets<E> {
         let group = self.group;
         let t = self.ensure(instance);
         t.state = TargetState::Unused;
-        t.drain_timer.cancel();
+        t.drain_timer.cancel(cx);
         cx.send(group, Msg::Control(Control::Drained { instance }));
     }
 

@@ -66,6 +66,9 @@ pub struct Pool<T> {
     vcpus: u32,
     max_queue: Option<u32>,
     instances: Vec<Instance>,
+    /// Instances that are up, kept as they change: recounting them on every change made
+    /// building a fleet quadratic in its size.
+    up: u64,
     jobs: Slab<Job>,
     next_generation: u32,
     in_flight: u64,
@@ -112,6 +115,7 @@ impl<T: Into<Timer>> Pool<T> {
             vcpus,
             max_queue,
             instances: Vec::new(),
+            up: 0,
             jobs: Slab::default(),
             next_generation: 0,
             in_flight: 0,
@@ -184,6 +188,7 @@ impl<T: Into<Timer>> Pool<T> {
         inst.up = true;
         // Its CPU measurement restarts: what it did before it was cut off is not reported.
         inst.cpu = TimeWeighted::starting_at(now, inst.cpu.value());
+        self.up += 1;
         self.update_capacity(now);
     }
 
@@ -197,14 +202,17 @@ impl<T: Into<Timer>> Pool<T> {
             requests: 0,
             cpu: TimeWeighted::starting_at(now, 0.0),
         });
+        self.up += 1;
         self.update_capacity(now);
         (self.instances.len() - 1) as u32
     }
 
+    /// Records the worker capacity of the instances that are up, after `up` changed.
     fn update_capacity(&mut self, now: SimTime) {
-        let up = self.instances.iter().filter(|i| i.up).count() as u32;
         let warmup_end = self.metrics.warmup_end();
-        self.capacity.set(now, warmup_end, (up * self.vcpus) as f64);
+        // In u64: 65 536 instances of 65 537 vCPUs overflow a u32.
+        let workers = self.up * u64::from(self.vcpus);
+        self.capacity.set(now, warmup_end, workers as f64);
     }
 
     /// Instances ever added (indices run from 0 to this).
@@ -424,6 +432,7 @@ impl<T: Into<Timer>> Pool<T> {
             return;
         }
         inst.up = false;
+        self.up -= 1;
         let queued: Vec<u32> = inst.queue.drain(..).collect();
         let serving: Vec<u32> = std::mem::take(&mut inst.serving);
         let cpus = serving.iter().filter(|&&s| self.jobs[s].on_cpu).count();
@@ -465,6 +474,7 @@ impl<T: Into<Timer>> Pool<T> {
         debug_assert!(inst.serving.is_empty() && inst.queue.is_empty());
         if inst.up {
             inst.up = false;
+            self.up -= 1;
             self.update_capacity(now);
         }
     }

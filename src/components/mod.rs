@@ -28,6 +28,7 @@ pub mod lambda;
 pub mod nlb;
 pub mod outputs;
 pub mod sqs;
+pub mod target_order;
 pub mod token_bucket;
 
 use std::collections::BTreeMap;

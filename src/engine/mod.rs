@@ -72,6 +72,45 @@ impl<M, C: Component<M> + ?Sized> Component<M> for Box<C> {
     }
 }
 
+/// A pending event, as the scheduler keeps it: the event's fields and the stamp that tells its
+/// [`EventId`] from the ids of earlier events in the same slot. The stamp sits in what would be
+/// `Event`'s padding, so a pending event takes no more room than an event.
+#[derive(Copy, Clone, Debug)]
+struct Pending<M> {
+    target: ComponentId,
+    stamp: u32,
+    msg: M,
+}
+
+/// The target of a cancelled event still in the queue: it is dropped when it comes out.
+const CANCELLED: ComponentId = ComponentId(u32::MAX);
+
+/// Cancelled events are swept out of the queue once there are more of them than this and
+/// than live ones, so the queue stays within about twice the live events.
+const SWEEP_FLOOR: usize = 1024;
+
+/// A scheduled event, to cancel it ([`Ctx::cancel`]). Only good until the event is delivered;
+/// cancelling it after that does nothing (its slot's stamp has moved on).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct EventId {
+    slot: u32,
+    stamp: u32,
+}
+
+impl EventId {
+    /// An id that names no event: cancelling it does nothing.
+    pub const NONE: EventId = EventId {
+        slot: u32::MAX,
+        stamp: 0,
+    };
+}
+
+impl Default for EventId {
+    fn default() -> Self {
+        EventId::NONE
+    }
+}
+
 /// The scheduler state a component may touch while it handles an event.
 ///
 /// Events wait in a slab and the queue orders only their slab indices: the radix heap moves its
@@ -79,29 +118,99 @@ impl<M, C: Component<M> + ?Sized> Component<M> for Box<C> {
 /// faster on the hold benchmark.
 struct Scheduler<M> {
     queue: EventQueue<u32>,
-    events: Slab<Event<M>>,
+    events: Slab<Pending<M>>,
     now: SimTime,
     next_request_id: u64,
+    /// Stamp of the next scheduled event.
+    next_stamp: u32,
+    /// Cancelled events still in the queue.
+    cancelled: usize,
+    /// Cancelled events due before `end`, dropped from the queue: counted as handled (see
+    /// [`Simulation::events`]).
+    dropped: u64,
+    end: SimTime,
 }
 
 impl<M: Copy> Scheduler<M> {
-    fn push(&mut self, at: SimTime, event: Event<M>) {
-        let slot = self.events.insert(event);
+    fn push(&mut self, at: SimTime, event: Event<M>) -> EventId {
+        let stamp = self.next_stamp;
+        self.next_stamp = stamp.wrapping_add(1);
+        let slot = self.events.insert(Pending {
+            target: event.target,
+            stamp,
+            msg: event.msg,
+        });
         self.queue.push(at, slot);
+        EventId { slot, stamp }
     }
 
-    /// The next event in `(time, sequence)` order, if it is due before `end`.
+    /// The next event in `(time, sequence)` order, if it is due before `end`; cancelled events
+    /// are dropped on the way.
     fn pop(&mut self, end: SimTime) -> Option<Event<M>> {
-        match self.queue.peek_time() {
-            Some(t) if t < end => {
-                let (t, slot) = self.queue.pop().expect("peeked");
-                debug_assert!(t >= self.now, "time went backwards");
-                self.now = t;
-                self.events.remove(slot);
-                Some(self.events[slot])
+        loop {
+            match self.queue.peek_time() {
+                Some(t) if t < end => {
+                    let (t, slot) = self.queue.pop().expect("peeked");
+                    debug_assert!(t >= self.now, "time went backwards");
+                    self.now = t;
+                    self.events.remove(slot);
+                    let Pending { target, msg, .. } = self.events[slot];
+                    if target == CANCELLED {
+                        self.cancelled -= 1;
+                        self.count_dropped(t);
+                        continue;
+                    }
+                    return Some(Event { target, msg });
+                }
+                _ => return None,
             }
-            _ => None,
         }
+    }
+
+    /// Cancels event `id` of component `owner` if it is still pending.
+    fn cancel(&mut self, id: EventId, owner: ComponentId) {
+        if !self.events.is_live(id.slot) {
+            return;
+        }
+        let pending = &mut self.events[id.slot];
+        if pending.stamp != id.stamp || pending.target != owner {
+            return;
+        }
+        pending.target = CANCELLED;
+        self.cancelled += 1;
+        if self.cancelled > SWEEP_FLOOR && self.cancelled * 2 > self.queue.len() {
+            self.sweep();
+        }
+    }
+
+    /// Drops every cancelled event from the queue. O(queued events), once per as many
+    /// cancellations as live events: O(1) per cancellation, amortised.
+    fn sweep(&mut self) {
+        let Self {
+            queue,
+            events,
+            dropped,
+            end,
+            ..
+        } = self;
+        queue.retain(|t, &slot| {
+            let keep = events[slot].target != CANCELLED;
+            if !keep {
+                events.remove(slot);
+                *dropped += u64::from(t < *end);
+            }
+            keep
+        });
+        self.cancelled = 0;
+    }
+
+    fn count_dropped(&mut self, at: SimTime) {
+        self.dropped += u64::from(at < self.end);
+    }
+
+    /// Events waiting to be delivered (cancelled ones not counted).
+    fn pending(&self) -> usize {
+        self.queue.len() - self.cancelled
     }
 }
 
@@ -141,10 +250,11 @@ impl<M: Copy> Ctx<'_, M> {
         self.scheduler.next_request_id
     }
 
-    /// Delivers `msg` to `to` after `delay` (zero: later in this same instant).
-    pub fn send_after(&mut self, to: ComponentId, delay: SimDuration, msg: M) {
+    /// Delivers `msg` to `to` after `delay` (zero: later in this same instant). Returns the
+    /// event's id, with which a component may cancel a timer it set.
+    pub fn send_after(&mut self, to: ComponentId, delay: SimDuration, msg: M) -> EventId {
         let at = self.scheduler.now + delay;
-        self.scheduler.push(at, Event { target: to, msg });
+        self.scheduler.push(at, Event { target: to, msg })
     }
 
     /// Delivers `msg` to `to` in this same instant, after what is already due now.
@@ -152,10 +262,21 @@ impl<M: Copy> Ctx<'_, M> {
         self.send_after(to, SimDuration::ZERO, msg);
     }
 
-    /// Delivers `msg` to the component itself after `delay` (a timer).
-    pub fn send_self(&mut self, delay: SimDuration, msg: M) {
+    /// Delivers `msg` to the component itself after `delay` (a timer); returns the id that
+    /// cancels it.
+    pub fn send_self(&mut self, delay: SimDuration, msg: M) -> EventId {
         let me = self.me;
-        self.send_after(me, delay, msg);
+        self.send_after(me, delay, msg)
+    }
+
+    /// Cancels a timer of this component, event `id`, if it has not been delivered yet: it
+    /// never will be. A timer that outlives what it was for (the timeout of a request already
+    /// answered) would otherwise wait in the queue until its time, so pending events would
+    /// follow the timeouts' length rather than the work in flight. Nothing else changes: the
+    /// other events keep their order, and an id already delivered (or not this component's)
+    /// is ignored.
+    pub fn cancel(&mut self, id: EventId) {
+        self.scheduler.cancel(id, self.me);
     }
 }
 
@@ -191,6 +312,10 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
                 events: Slab::with_capacity(1024),
                 now: SimTime::ZERO,
                 next_request_id: 0,
+                next_stamp: 0,
+                cancelled: 0,
+                dropped: 0,
+                end: SimTime::ZERO + duration,
             },
             end: SimTime::ZERO + duration,
             warmup_end: SimTime::ZERO + warmup,
@@ -219,9 +344,16 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
         self.warmup_end
     }
 
-    /// Events handled so far.
+    /// Events handled so far. A cancelled timer whose time came within the run counts as
+    /// handled, as it did when timers were left to fire and be ignored: the figure does not
+    /// depend on which components cancel their timers.
     pub fn events(&self) -> u64 {
-        self.events
+        self.events + self.scheduler.dropped
+    }
+
+    /// Events scheduled and not yet delivered (cancelled ones not counted).
+    pub fn pending_events(&self) -> usize {
+        self.scheduler.pending()
     }
 
     /// The components with their names, in id order.

@@ -217,6 +217,59 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// Keeps only the events for which `keep(time, item)` is true; the others are dropped. The
+    /// kept events stay in `(time, push order)` order. O(queued events): for removing many
+    /// events at once (cancelled timers), not one.
+    pub fn retain(&mut self, mut keep: impl FnMut(SimTime, &T) -> bool) {
+        let Self {
+            now, buckets, len, ..
+        } = self;
+        now.retain(|(t, item)| keep(SimTime(*t), item));
+        *len = now.len();
+        let mut occupied = buckets.occupied;
+        while occupied != 0 {
+            let k = occupied.trailing_zeros() as usize;
+            occupied &= !(1 << k);
+            // The kept events go, in order, into dense chunks: a bucket never holds mostly
+            // empty chunks after many of its events went.
+            let old = std::mem::replace(
+                &mut buckets.by_bit[k],
+                Bucket {
+                    full: Vec::new(),
+                    tail: Vec::new(),
+                },
+            );
+            let mut min = u64::MAX;
+            for mut chunk in old.full.into_iter().chain([old.tail]) {
+                for (t, item) in chunk.drain(..) {
+                    if !keep(SimTime(t), &item) {
+                        continue;
+                    }
+                    let bucket = &mut buckets.by_bit[k];
+                    if bucket.tail.capacity() == 0 {
+                        bucket.tail = buckets
+                            .pool
+                            .pop()
+                            .unwrap_or_else(|| Vec::with_capacity(chunk_len::<T>()));
+                    }
+                    bucket.tail.push((t, item));
+                    if bucket.tail.len() == bucket.tail.capacity() {
+                        spill(bucket, &mut buckets.pool);
+                    }
+                    min = min.min(t);
+                    *len += 1;
+                }
+                if chunk.capacity() >= chunk_len::<T>() {
+                    buckets.pool.push(chunk);
+                }
+            }
+            buckets.mins[k] = min;
+            if min == u64::MAX {
+                buckets.occupied &= !(1 << k);
+            }
+        }
+    }
+
     /// Number of queued events.
     #[inline]
     pub fn len(&self) -> usize {
@@ -663,6 +716,59 @@ mod tests {
         drain_both(&mut queue, &mut reference);
     }
 
+    /// Runs `ops` (and, before each `retain`, a random drop decision per event) against the
+    /// queue and the reference, comparing every pop.
+    fn check_retain_against_reference(base: u64, ops: Vec<Op>, drop_every: u64) {
+        let mut queue = EventQueue::<u64>::new();
+        let mut reference = Reference::default();
+        let mut floor = base;
+        for (i, op) in ops.into_iter().enumerate() {
+            match op {
+                Op::Push(delay) => {
+                    push_both(&mut queue, &mut reference, floor.saturating_add(delay))
+                }
+                Op::Pop => {
+                    if let Some(time) = pop_both(&mut queue, &mut reference) {
+                        floor = time;
+                    }
+                }
+            }
+            if i % 97 == 96 {
+                let dropped = |seq: u64| seq % drop_every == i as u64 % drop_every;
+                queue.retain(|_, &seq| !dropped(seq));
+                let kept: Vec<Reverse<(u64, u64)>> = reference
+                    .heap
+                    .drain()
+                    .filter(|Reverse((_, seq))| !dropped(*seq))
+                    .collect();
+                reference.heap.extend(kept);
+                assert_eq!(queue.len(), reference.heap.len());
+                assert_eq!(queue.peek_time().map(|t| t.0), reference.peek_time());
+            }
+        }
+        drain_both(&mut queue, &mut reference);
+    }
+
+    #[test]
+    fn retain_keeps_order_and_frees_whole_buckets() {
+        let mut queue = EventQueue::new();
+        for (time, name) in [(5, 'a'), (1 << 20, 'b'), (5, 'c'), (9, 'd'), (1 << 20, 'e')] {
+            queue.push(SimTime(time), name);
+        }
+        queue.retain(|time, &name| name != 'a' && time.0 != 9);
+        assert_eq!(queue.len(), 3);
+        assert_eq!(queue.peek_time(), Some(SimTime(5)));
+        queue.retain(|_, _| true);
+        assert_eq!(
+            drain(&mut queue),
+            [(5, 'c'), (1 << 20, 'b'), (1 << 20, 'e')]
+        );
+        queue.push(SimTime(1 << 21), 'f');
+        queue.retain(|_, _| false);
+        assert!(queue.is_empty());
+        assert_eq!((queue.peek_time(), queue.pop()), (None, None));
+    }
+
     fn base() -> impl Strategy<Value = u64> {
         prop_oneof![Just(0u64), Just(u64::MAX / 2 - 500), 0u64..u64::MAX / 2]
     }
@@ -678,6 +784,13 @@ mod tests {
         #[test]
         fn matches_reference_heap_with_large_payloads(base in base(), ops in ops()) {
             check_against_reference::<Padded>(base, ops);
+        }
+
+        /// Dropping events now and then (as cancelled timers are) leaves the others in the
+        /// reference's order.
+        #[test]
+        fn retain_matches_reference_heap(base in base(), ops in ops(), drop_every in 1u64..5) {
+            check_retain_against_reference(base, ops, drop_every);
         }
     }
 }

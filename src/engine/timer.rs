@@ -1,18 +1,21 @@
 //! Timers that can be re-armed or cancelled without searching the event queue.
 //!
-//! Lazy deletion: every arm or cancel bumps the slot's generation, and the timer event carries
-//! the generation it was armed with. When an event fires, [`TimerSlot::fire`] tells whether it
-//! is still the current one; stale events are ignored. Re-arming a visibility timeout or
-//! restarting a cooldown is O(1) and leaves at most one stale event per re-arm in the queue.
+//! Every arm or cancel bumps the slot's generation, and the timer event carries the generation it
+//! was armed with. When an event fires, [`TimerSlot::fire`] tells whether it is still the
+//! current one. A superseded or cancelled arming is also taken out of the engine's queue
+//! ([`Ctx::cancel`]), so a slot leaves no event behind; the generation check stays as the
+//! guard. Re-arming a visibility timeout or restarting a cooldown is O(1).
 
-use super::Ctx;
 use super::time::SimDuration;
+use super::{Ctx, EventId};
 
 /// One re-armable timer of a component (e.g. the visibility timeout of one message slot).
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimerSlot {
     generation: u32,
     armed: bool,
+    /// The event of the latest arming, to cancel it if it is superseded.
+    event: EventId,
 }
 
 impl TimerSlot {
@@ -26,14 +29,20 @@ impl TimerSlot {
         timer: impl FnOnce(u64) -> T,
         index: u32,
     ) {
+        if self.armed {
+            cx.cancel(self.event);
+        }
         self.generation = self.generation.wrapping_add(1);
         self.armed = true;
         let id = ((self.generation as u64) << 32) | index as u64;
-        cx.send_self(delay, timer(id).into());
+        self.event = cx.send_self(delay, timer(id).into());
     }
 
-    /// Cancels the timer: its pending event will be ignored.
-    pub fn cancel(&mut self) {
+    /// Cancels the timer: its pending event is taken out of the queue.
+    pub fn cancel<M: Copy>(&mut self, cx: &mut Ctx<'_, M>) {
+        if self.armed {
+            cx.cancel(self.event);
+        }
         self.generation = self.generation.wrapping_add(1);
         self.armed = false;
     }
@@ -100,7 +109,7 @@ mod tests {
                 ProbeTimer::Step(2) => {
                     self.slots[1].arm(cx, SimDuration::from_secs(1), ProbeTimer::Slot, 1)
                 }
-                ProbeTimer::Step(_) => self.slots[1].cancel(),
+                ProbeTimer::Step(_) => self.slots[1].cancel(cx),
                 ProbeTimer::Slot(id) => {
                     let i = timer_index(id) as usize;
                     if self.slots[i].fire(id) {

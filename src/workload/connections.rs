@@ -264,7 +264,7 @@ impl Connections {
                 // The client learns its connection is gone and reconnects on its next request.
                 self.resets += 1;
                 let open = slot.open.take().expect("found open");
-                slot.lifetime.cancel();
+                slot.lifetime.cancel(cx);
                 let in_flight = std::mem::take(&mut slot.in_flight);
                 self.retire(open, in_flight, cx);
             }

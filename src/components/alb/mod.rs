@@ -63,6 +63,7 @@ use super::forwards::Forwards;
 use super::health::{
     HealthCheck, TargetState, Targets, imbalance, target_group, targets_reference,
 };
+use super::target_order::TargetOrder;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::Component;
 use crate::engine::rng::SimRng;
@@ -189,8 +190,10 @@ pub struct Alb {
     capacity: Option<u32>,
     /// The target group's instances, by instance index.
     targets: Targets<()>,
-    /// Healthy targets, in registration order: the ones requests go to.
-    routable: Vec<u32>,
+    /// Healthy targets, in the order they became healthy: the ones requests go to. With
+    /// cross-zone load balancing one list of every target; without it, one per AZ (by AZ
+    /// index), each node routing over its own AZ's.
+    routable: Vec<TargetOrder>,
     cross_zone: bool,
     /// One-way hop latency inside an AZ, and the cross-AZ extra.
     hops: HopLatency,
@@ -224,8 +227,55 @@ impl Alb {
     /// True when node `k` is in DNS: with cross-zone load balancing always, without it when it
     /// has a healthy target in its AZ.
     fn node_in_dns(&self, k: usize) -> bool {
-        let node = &self.nodes[k];
-        self.cross_zone || self.routable.iter().any(|&t| self.targets[t].az == node.az)
+        self.cross_zone || self.routable_in(self.nodes[k].az).is_some()
+    }
+
+    /// The list of routable targets a target (or node) in AZ `az` belongs to.
+    fn list_of(&self, az: u8) -> usize {
+        if self.cross_zone { 0 } else { az as usize }
+    }
+
+    /// The routable targets a node in AZ `az` routes over, if there are any.
+    fn routable_in(&self, az: u8) -> Option<&TargetOrder> {
+        self.routable
+            .get(self.list_of(az))
+            .filter(|list| !list.is_empty())
+    }
+
+    /// The first position from `start` (wrapping around) in `list` of a target the algorithm
+    /// picks: the next that can take a request in turn, or the first of those with the fewest
+    /// outstanding requests.
+    fn pick(&self, list: &TargetOrder, start: usize) -> Option<usize> {
+        let bound = match self.algorithm {
+            // Any target that can take the request.
+            Algorithm::RoundRobin => match self.capacity {
+                Some(0) => return None,
+                Some(cap) => cap - 1,
+                None => u32::MAX,
+            },
+            // The targets with the least outstanding, if they can take it.
+            Algorithm::LeastOutstandingRequests => {
+                let least = list.min_load();
+                if least == u32::MAX || self.capacity.is_some_and(|cap| least >= cap) {
+                    return None;
+                }
+                least
+            }
+        };
+        list.first_at_most(start, bound)
+    }
+
+    /// The outstanding requests of `target` changed: its place in the least-outstanding order
+    /// (or among the targets that are full) follows.
+    fn load_changed(&mut self, target: u32) {
+        if self.algorithm == Algorithm::RoundRobin && self.capacity.is_none() {
+            return;
+        }
+        let t = &self.targets[target];
+        let (list, load) = (self.list_of(t.az), t.outstanding);
+        if let Some(list) = self.routable.get_mut(list) {
+            list.set_load(target, load);
+        }
     }
 
     /// The node that receives a request: one of the nodes in DNS, drawn from the ALB's own
@@ -249,30 +299,15 @@ impl Alb {
 
     /// The target node `node` sends the next request to, or `None` if none can take it.
     fn choose(&mut self, node: usize) -> Option<u32> {
-        let own_az;
-        let fail_open;
-        let pool: &[u32] = if self.cross_zone {
-            if self.routable.is_empty() {
-                fail_open = self.candidates(None);
-                &fail_open
-            } else {
-                &self.routable
-            }
-        } else {
-            let az = self.nodes[node].az;
-            own_az = self
-                .routable
-                .iter()
-                .copied()
-                .filter(|&t| self.targets[t].az == az)
-                .collect::<Vec<u32>>();
-            if own_az.is_empty() {
-                fail_open = self.candidates(Some(az));
-                &fail_open
-            } else {
-                &own_az
-            }
-        };
+        let az = self.nodes[node].az;
+        if let Some(list) = self.routable_in(az) {
+            let n = list.len();
+            let at = self.pick(list, self.nodes[node].next % n)?;
+            let target = list.at(at);
+            self.nodes[node].next = (at + 1) % n;
+            return Some(target);
+        }
+        let pool = self.candidates((!self.cross_zone).then_some(az));
         let n = pool.len();
         if n == 0 {
             return None;
@@ -324,6 +359,7 @@ impl Alb {
             self.targets[target].requests += 1;
         }
         self.targets[target].outstanding += 1;
+        self.load_changed(target);
         self.in_flight += 1;
         let node_az = self.nodes[node.expect("a target was chosen by a node")].az;
         let route = Route { target, node_az };
@@ -347,6 +383,7 @@ impl Alb {
     fn on_lost(&mut self, request: Request, cx: &mut Ctx<'_>) {
         if let Some(route) = self.forwards.lost(&request) {
             self.targets[route.target].outstanding -= 1;
+            self.load_changed(route.target);
             self.drain_if_idle(route.target, cx);
         }
     }
@@ -355,6 +392,7 @@ impl Alb {
         let forward = self.forwards.answered(response.request.tag);
         let Route { target, node_az } = forward.via;
         self.targets[target].outstanding -= 1;
+        self.load_changed(target);
         if forward.waiting {
             self.in_flight -= 1;
             // The answer travels back from the target to the node.
@@ -389,13 +427,16 @@ impl Alb {
     }
 
     fn set_routable(&mut self, instance: u32, routable: bool) {
-        let position = self.routable.iter().position(|&t| t == instance);
-        match (routable, position) {
-            (true, None) => self.routable.push(instance),
-            (false, Some(p)) => {
-                self.routable.remove(p);
-            }
-            _ => {}
+        let t = &self.targets[instance];
+        let (list, load) = (self.list_of(t.az), t.outstanding);
+        if self.routable.len() <= list {
+            self.routable.resize_with(list + 1, TargetOrder::default);
+        }
+        let list = &mut self.routable[list];
+        if !routable {
+            list.remove(instance);
+        } else if !list.contains(instance) {
+            list.push(instance, load);
         }
     }
 
@@ -412,7 +453,7 @@ impl Alb {
                 self.set_routable(instance, healthy);
             }
             Control::Deregister { instance } => {
-                self.targets.deregister(instance);
+                self.targets.deregister(instance, cx);
                 let idle = self.targets[instance].outstanding == 0;
                 if !idle {
                     self.targets

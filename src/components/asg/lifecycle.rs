@@ -12,24 +12,14 @@ use crate::message::{Control, Msg, NO_ROUTE, Outcome, Request};
 impl Asg {
     /// Instances that count toward capacity: pending or in service and not being replaced.
     pub(super) fn active(&self) -> u32 {
-        self.instances
-            .iter()
-            .filter(|i| {
-                matches!(i.state, State::Pending | State::InService)
-                    && !i.replacing
-                    && !i.rebalancing
-            })
-            .count() as u32
+        self.census.active
     }
 
     /// Adds a pending instance launched at `now`, in the AZ a launch goes to; returns its id.
     pub(super) fn push_pending(&mut self, now: SimTime) -> u32 {
-        let id = self.instances.len() as u32;
         let az = self.launch_az();
         let simple_activity = self.simple.tagging();
-        self.instances
-            .push(Instance::pending(az, now, simple_activity));
-        id
+        self.add(Instance::pending(az, now, simple_activity))
     }
 
     /// Launches an instance: in service after its `launch_time`.
@@ -48,16 +38,19 @@ impl Asg {
         let now = cx.now();
         let pool_index = self.pool.add_instance(self.speed, now);
         self.by_pool.push(id);
-        let inst = &mut self.instances[id as usize];
-        inst.state = State::InService;
-        inst.in_service_at = Some(now);
-        // Instances present from the start are warm already.
-        inst.warm_from = if healthy_from_start {
-            now
-        } else {
-            now + self.warmup
-        };
-        inst.pool_index = Some(pool_index);
+        let warmup = self.warmup;
+        self.change(id, |inst| {
+            inst.state = State::InService;
+            inst.in_service_at = Some(now);
+            // Instances present from the start are warm already.
+            inst.warm_from = if healthy_from_start {
+                now
+            } else {
+                now + warmup
+            };
+            inst.pool_index = Some(pool_index);
+        });
+        let inst = &self.instances[id as usize];
         for &lb in &self.load_balancers {
             cx.send(
                 lb,
@@ -97,7 +90,7 @@ impl Asg {
         self.update_counts(cx.now());
         if self.instances[id as usize].rebalancing {
             // The new instance serves: one from the most populated AZ goes.
-            self.instances[id as usize].rebalancing = false;
+            self.change(id, |i| i.rebalancing = false);
             self.rebalanced += 1;
             self.reconcile(cx);
             self.rebalance(cx);
@@ -123,27 +116,16 @@ impl Asg {
         while self.active() > self.desired {
             // Scale-in keeps the AZs balanced: the most populated AZ loses an instance (ties
             // to the last listed, so launches and terminations do not chase each other).
-            let counts = self.per_az();
+            let counts = &self.census.per_az;
             let Some(k) = (0..self.azs.len()).max_by_key(|&k| (counts[k], k)) else {
                 break;
             };
-            let az = self.azs[k];
-            let candidate = self.instances.iter().enumerate().filter(|(_, i)| {
-                matches!(i.state, State::Pending | State::InService)
-                    && !i.replacing
-                    && !i.rebalancing
-                    && i.az == az
-            });
-            let chosen = match self.termination_policy {
-                TerminationPolicy::OldestInstance => {
-                    candidate.min_by_key(|(k, i)| (i.launched_at, *k))
-                }
-                TerminationPolicy::NewestInstance => {
-                    candidate.max_by_key(|(k, i)| (i.launched_at, *k))
-                }
+            // Ids follow launch times, so the lowest id is the instance launched first.
+            let oldest = self.termination_policy == TerminationPolicy::OldestInstance;
+            let Some(id) = self.census.scale_in_candidate(k, oldest) else {
+                break;
             };
-            let Some((id, _)) = chosen else { break };
-            self.terminate(id as u32, cx);
+            self.terminate(id, cx);
         }
         self.update_counts(cx.now());
     }
@@ -154,16 +136,18 @@ impl Asg {
             self.instances[id as usize].simple_activity = true;
             self.simple.join();
         }
-        let inst = &mut self.instances[id as usize];
-        match inst.state {
+        match self.instances[id as usize].state {
             State::Pending => {
-                inst.state = State::Terminated;
+                self.change(id, |i| i.state = State::Terminated);
                 self.instance_settled(id, cx.now());
             }
             State::InService => {
-                inst.state = State::Draining;
-                inst.drain_acks = self.load_balancers.len() as u32;
-                let pool_index = inst.pool_index.expect("in service");
+                let acks = self.load_balancers.len() as u32;
+                self.change(id, |i| {
+                    i.state = State::Draining;
+                    i.drain_acks = acks;
+                });
+                let pool_index = self.instances[id as usize].pool_index.expect("in service");
                 if self.load_balancers.is_empty() {
                     self.finish_if_drained(pool_index, cx);
                 } else {
@@ -197,12 +181,11 @@ impl Asg {
 
     fn finish_termination(&mut self, id: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let inst = &mut self.instances[id as usize];
-        if inst.state == State::Terminated {
+        if self.instances[id as usize].state == State::Terminated {
             return;
         }
-        inst.state = State::Terminated;
-        if let Some(p) = inst.pool_index {
+        self.change(id, |i| i.state = State::Terminated);
+        if let Some(p) = self.instances[id as usize].pool_index {
             // Anything still held after the deregistration delay is cut off (502).
             self.pool.crash(p, cx);
             self.pool.remove(p, now);
@@ -213,18 +196,15 @@ impl Asg {
 
     /// The instance routed requests go to when nobody chose one.
     fn direct_target(&mut self) -> Option<u32> {
-        let serving: Vec<u32> = self
-            .instances
-            .iter()
-            .filter(|i| i.state == State::InService && !i.failed)
-            .filter_map(|i| i.pool_index)
-            .collect();
-        if serving.is_empty() {
+        // The serving instances take turns, in id order.
+        let serving = self.census.serving() as usize;
+        if serving == 0 {
             return None;
         }
-        let i = self.next_direct % serving.len();
+        let k = self.next_direct % serving;
         self.next_direct = self.next_direct.wrapping_add(1);
-        Some(serving[i])
+        let id = self.census.nth_serving(k as u32);
+        self.instances[id as usize].pool_index
     }
 
     pub(super) fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
@@ -265,26 +245,26 @@ impl Asg {
         {
             return;
         }
-        self.instances[id as usize].replacing = true;
+        self.change(id, |i| i.replacing = true);
         self.replaced += 1;
         let d = self.desired;
         self.record(now, "replace", d, d, format!("instance {id} {reason}"));
         // Terminate it now (nothing useful can drain from a failed instance) and launch a
         // replacement.
         let pool_index = self.instances[id as usize].pool_index.expect("in service");
-        self.instances[id as usize].state = State::Draining;
+        self.change(id, |i| i.state = State::Draining);
         self.deregister(pool_index, cx);
         self.finish_termination(id, cx);
         self.reconcile(cx);
     }
 
     pub(super) fn fail(&mut self, id: u32, cx: &mut Ctx<'_>) {
-        let inst = &mut self.instances[id as usize];
+        let inst = &self.instances[id as usize];
         if inst.state != State::InService || inst.failed {
             return;
         }
-        inst.failed = true;
         let pool_index = inst.pool_index.expect("in service");
+        self.change(id, |i| i.failed = true);
         self.pool.crash(pool_index, cx);
         // EC2 status checks see a failed instance (after the grace period).
         self.mark_unhealthy(id, "failed its EC2 status check", cx);

@@ -89,18 +89,15 @@ impl Asg {
             let inst = &self.instances[i];
             if let (State::InService, Some(p)) = (inst.state, inst.pool_index) {
                 let u = self.pool.take_cpu_utilisation(p, now) * 100.0;
-                if warm.contains(&p) {
+                // One of `warm` (the same test, instance by instance in the same order).
+                if !inst.failed && now >= inst.warm_from {
                     cpu.push(u);
                 }
             }
         }
         // Requests and backlog are per instance in service (warm or not: all of them take
         // requests and poll); CPU is averaged over the warm ones only.
-        let in_service = self
-            .instances
-            .iter()
-            .filter(|i| i.state == State::InService && !i.failed)
-            .count() as u32;
+        let in_service = self.census.serving();
         let per_instance = |count: u64| (in_service > 0).then(|| count as f64 / in_service as f64);
         let per_target = per_instance(self.routed_requests);
         let backlog = per_instance(self.backlog);

@@ -80,6 +80,7 @@
 //! - `scheduled`: scheduled actions.
 //! - `report`: scaling activities, time series and end-of-run figures.
 
+mod census;
 mod lifecycle;
 mod metrics;
 mod outputs;
@@ -236,6 +237,8 @@ pub struct Asg {
     /// Visible messages of those queues, as last reported.
     backlog: u64,
     instances: Vec<Instance>,
+    /// The instances counted by state, AZ and role, kept as they change.
+    census: census::Census,
     /// Group instance of each pool index.
     by_pool: Vec<u32>,
     next_direct: usize,

@@ -11,17 +11,8 @@ use crate::message::FaultAction;
 impl Asg {
     /// Instances (pending or in service, not being replaced) per AZ of the group, in `azs`
     /// order.
-    pub(super) fn per_az(&self) -> Vec<u32> {
-        let mut counts = vec![0; self.azs.len()];
-        for i in &self.instances {
-            if matches!(i.state, State::Pending | State::InService)
-                && !i.replacing
-                && let Some(k) = self.azs.iter().position(|&a| a == i.az)
-            {
-                counts[k] += 1;
-            }
-        }
-        counts
+    pub(super) fn per_az(&self) -> &[u32] {
+        &self.census.per_az
     }
 
     fn az_is_down(&self, az: u8) -> bool {
@@ -62,8 +53,10 @@ impl Asg {
                     match inst.state {
                         State::Pending => {
                             // The launch cannot complete in a failed AZ: it is abandoned.
-                            inst.state = State::Terminated;
-                            inst.rebalancing = false;
+                            self.change(id, |i| {
+                                i.state = State::Terminated;
+                                i.rebalancing = false;
+                            });
                             self.instance_settled(id, now);
                             self.record(
                                 now,
@@ -130,7 +123,7 @@ impl Asg {
     /// one in the least populated (beyond the desired capacity); when it is in service, the
     /// most populated loses one (see `on_launched`), and this runs again.
     pub(super) fn rebalance(&mut self, cx: &mut Ctx<'_>) {
-        if self.instances.iter().any(|i| i.rebalancing) {
+        if self.census.rebalancing > 0 {
             return;
         }
         let counts = self.per_az();
@@ -158,8 +151,8 @@ impl Asg {
             ),
         );
         self.launch(cx);
-        let id = self.instances.len() - 1;
-        self.instances[id].rebalancing = true;
+        let id = self.instances.len() as u32 - 1;
+        self.change(id, |i| i.rebalancing = true);
         self.update_counts(cx.now());
     }
 }

@@ -40,18 +40,12 @@ impl Asg {
     /// Recounts the instances by state after a change (the time series' capacity columns,
     /// the maxima and the billed instance-hours).
     pub(super) fn update_counts(&mut self, now: SimTime) {
-        let mut c = CapacityRow {
+        let c = CapacityRow {
             desired: self.desired as u64,
-            ..CapacityRow::default()
+            pending: self.census.pending,
+            in_service: self.census.in_service,
+            draining: self.census.draining,
         };
-        for i in &self.instances {
-            match i.state {
-                State::Pending => c.pending += 1,
-                State::InService => c.in_service += 1,
-                State::Draining => c.draining += 1,
-                State::Terminated => {}
-            }
-        }
         self.counts = c;
         self.desired_max = self.desired_max.max(self.desired);
         self.in_service_max = self.in_service_max.max(c.in_service as u32);

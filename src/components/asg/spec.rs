@@ -257,7 +257,9 @@ impl Kind for Spec {
                 azs.push(az);
             }
         }
+        let census = super::census::Census::new(azs.len());
         Ok(Box::new(Asg {
+            census,
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             azs,
             az_down: 0,

@@ -68,7 +68,7 @@ use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::engine::{Component, ComponentId};
+use crate::engine::{Component, ComponentId, EventId};
 use crate::message::Ctx;
 use crate::message::{Control, Msg, Op, Outcome, Request, Response};
 use crate::metrics::{
@@ -315,6 +315,9 @@ struct Invocation {
     started: SimTime,
     generation: u32,
     event: Option<Event>,
+    /// Its timeout timer, cancelled when it ends first: a 900 s timeout left pending after
+    /// every invocation kept 900 s worth of timers in the queue.
+    timeout: EventId,
 }
 
 /// Counts reported at the end (measured window only).
@@ -462,6 +465,7 @@ impl Lambda {
             started: now,
             generation: self.next_generation,
             event,
+            timeout: EventId::NONE,
         });
         let id = job_id(self.next_generation, slot);
         if cold {
@@ -486,7 +490,8 @@ impl Lambda {
         // The timer names the invocation by slot and generation, so it is ignored once the
         // invocation has ended.
         let id = job_id(inv.generation, slot);
-        cx.set_timer(self.timeout, LambdaTimer::Timeout(id));
+        let timer = Msg::Timer(LambdaTimer::Timeout(id).into());
+        inv.timeout = cx.send_self(self.timeout, timer);
         self.run(slot, cx);
     }
 
@@ -528,6 +533,7 @@ impl Lambda {
         let now = cx.now();
         let inv = self.invocations[slot].clone();
         self.invocations.remove(slot);
+        cx.cancel(inv.timeout);
         let in_window = self.in_window(inv.arrived);
         if in_window {
             let ran = now - inv.started;

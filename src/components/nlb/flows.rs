@@ -116,11 +116,11 @@ impl FlowTable {
     }
 
     /// Takes flow `slot` out of the table; returns its target.
-    pub(super) fn close(&mut self, slot: u32) -> u32 {
+    pub(super) fn close(&mut self, slot: u32, cx: &mut Ctx<'_>) -> u32 {
         let flow = &self.flows[slot];
         let (key, target) = (flow.key, flow.target);
         self.by_key.remove(&key);
-        self.idle_timers[slot as usize].cancel();
+        self.idle_timers[slot as usize].cancel(cx);
         self.flows.remove(slot);
         target
     }

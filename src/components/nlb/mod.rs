@@ -344,7 +344,7 @@ impl Nlb {
 
     /// Takes flow `slot` out of the table; its target may now be drained.
     fn remove_flow(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let target = self.flows.close(slot);
+        let target = self.flows.close(slot, cx);
         self.targets[target].extra.flows -= 1;
         self.maybe_drained(target, cx);
     }
@@ -422,7 +422,7 @@ impl Nlb {
                 .targets
                 .register(instance, healthy, az, NlbTimer::HealthCheck, cx),
             Control::Deregister { instance } => {
-                self.targets.deregister(instance);
+                self.targets.deregister(instance, cx);
                 self.targets
                     .arm_drain_deadline(instance, NlbTimer::DrainDeadline, cx);
                 self.maybe_drained(instance, cx);
