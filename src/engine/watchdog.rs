@@ -311,3 +311,210 @@ pub(super) fn ranked(counts: Vec<u64>) -> Vec<(ComponentId, u64)> {
     ranked.sort_by_key(|&(id, n)| (std::cmp::Reverse(n), id));
     ranked
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::SimDuration;
+    use crate::engine::{Component, Ctx, Simulation, rng};
+
+    /// Sends itself `fan_out` messages `delay` nanoseconds after each it handles, for `rounds`
+    /// events in all (then it stops): with no delay, a loop at one instant; with a fan-out of
+    /// 2, a queue that grows.
+    struct Echo {
+        delay: u64,
+        fan_out: usize,
+        rounds: u64,
+    }
+
+    impl Component<u64> for Echo {
+        fn init(&mut self, cx: &mut Ctx<'_, u64>) {
+            cx.send_self(SimDuration::ZERO, 0);
+        }
+        fn handle(&mut self, _: u64, cx: &mut Ctx<'_, u64>) {
+            if self.rounds == 0 {
+                return;
+            }
+            self.rounds -= 1;
+            for _ in 0..self.fan_out {
+                cx.send_self(SimDuration::from_nanos(self.delay), 0);
+            }
+        }
+    }
+
+    fn echo(delay: u64, fan_out: usize, rounds: u64) -> Box<dyn Component<u64>> {
+        Box::new(Echo {
+            delay,
+            fan_out,
+            rounds,
+        })
+    }
+
+    /// A component that sends `burst` messages to itself at once every millisecond, forever.
+    struct Bursts {
+        burst: u64,
+    }
+
+    impl Component<u64> for Bursts {
+        fn init(&mut self, cx: &mut Ctx<'_, u64>) {
+            cx.send_self(SimDuration::ZERO, 0);
+        }
+        fn handle(&mut self, n: u64, cx: &mut Ctx<'_, u64>) {
+            if n == 0 {
+                for i in 1..self.burst {
+                    cx.send_self(SimDuration::ZERO, i);
+                }
+                cx.send_self(SimDuration::from_millis(1), 0);
+            }
+        }
+    }
+
+    fn simulation(
+        limits: Limits,
+        parts: Vec<Box<dyn Component<u64>>>,
+    ) -> Simulation<u64, Box<dyn Component<u64>>> {
+        let mut sim = Simulation::new(SimDuration::from_secs(1), SimDuration::ZERO);
+        for (i, part) in parts.into_iter().enumerate() {
+            let name = format!("c{i}");
+            sim.add(&name, rng::stream(1, &name), part);
+        }
+        sim.set_limits(limits);
+        sim
+    }
+
+    fn limits() -> Limits {
+        Limits {
+            max_events: None,
+            max_wall: None,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_loop_with_no_delay_stops_at_the_stall_bound_naming_its_component() {
+        let limits = Limits {
+            max_stalled_events: 10_000,
+            ..limits()
+        };
+        let mut sim = simulation(limits, vec![echo(0, 1, 3), echo(0, 1, u64::MAX)]);
+        let stop = sim.run(|_| {}).unwrap_err();
+        assert_eq!(stop.limit, Limit::Stall(10_000));
+        // All at time zero: the stall began with the first event, and is seen within a
+        // quarter of the bound.
+        assert_eq!(stop.at, SimTime::ZERO);
+        assert!((10_000..12_500).contains(&stop.events), "{}", stop.events);
+        assert_eq!(stop.handled_over, 5_000);
+        assert_eq!(stop.handled, vec![(ComponentId(1), 5_000)]);
+        assert_eq!(stop.pending_by_target, vec![(ComponentId(1), 1)]);
+    }
+
+    #[test]
+    fn bursts_below_the_stall_bound_run_to_the_end() {
+        // 1 000 events at each instant, a thousand instants: far more events in all than the
+        // stall bound, but never that many at once.
+        let run = |max_stalled_events| {
+            let limits = Limits {
+                max_stalled_events,
+                ..limits()
+            };
+            let mut sim = simulation(limits, vec![Box::new(Bursts { burst: 1_000 })]);
+            sim.run(|_| {}).map(|()| sim.events())
+        };
+        assert_eq!(run(1_000).unwrap(), 1_000 * 1_000);
+        assert_eq!(run(999).unwrap_err().limit, Limit::Stall(999));
+    }
+
+    #[test]
+    fn the_event_bound_is_exact() {
+        // Ten rounds of one event each, one per nanosecond: 11 events.
+        let run = |max| {
+            let limits = Limits {
+                max_events: Some(max),
+                ..limits()
+            };
+            let mut sim = simulation(limits, vec![echo(1, 1, 10)]);
+            sim.run(|_| {}).map(|()| sim.events())
+        };
+        assert_eq!(run(11).unwrap(), 11);
+        let stop = run(10).unwrap_err();
+        assert_eq!((stop.limit, stop.events), (Limit::Events(10), 10));
+        assert_eq!(stop.at, SimTime(9));
+        assert_eq!(
+            (stop.handled_over, &stop.handled[..]),
+            (5, &[(ComponentId(0), 5)][..])
+        );
+    }
+
+    #[test]
+    fn a_growing_queue_stops_at_the_pending_bound() {
+        let limits = Limits {
+            max_pending: Some(100_000),
+            ..limits()
+        };
+        let mut sim = simulation(limits, vec![echo(1, 1, u64::MAX), echo(1, 2, u64::MAX)]);
+        let stop = sim.run(|_| {}).unwrap_err();
+        assert_eq!(stop.limit, Limit::Pending(100_000));
+        // Seen at the next check, at most CHECK_EVERY events later (each adds at most one).
+        assert!((100_001..=100_000 + CHECK_EVERY).contains(&stop.pending));
+        assert_eq!(
+            stop.pending_by_target,
+            vec![(ComponentId(1), stop.pending - 1), (ComponentId(0), 1)]
+        );
+        assert!(stop.handled.is_empty());
+    }
+
+    #[test]
+    fn the_pending_bound_defaults_to_a_quarter_of_memory() {
+        let limits = Limits::default();
+        let per_event = bytes_per_pending_event::<u64>();
+        // The event (target and message), its slab flag and free-list entry, its queue entry.
+        assert_eq!(per_event, 16 + 1 + 4 + 16);
+        assert_eq!(limits.pending_bound::<u64>(), (4 << 30) / 4 / per_event);
+        let set = Limits {
+            max_pending: Some(7),
+            ..limits
+        };
+        assert_eq!(set.pending_bound::<u64>(), 7);
+    }
+
+    #[test]
+    fn an_interrupt_stops_the_run_at_its_next_check() {
+        static STOP: AtomicBool = AtomicBool::new(false);
+        let limits = Limits {
+            interrupt: Some(&STOP),
+            ..limits()
+        };
+        // One event per nanosecond for a second: 10⁹ events unless interrupted.
+        let mut sim = simulation(limits, vec![echo(1, 1, u64::MAX)]);
+        let stop = sim
+            .run(|_| STOP.store(true, Ordering::Relaxed))
+            .unwrap_err();
+        assert_eq!(stop.limit, Limit::Interrupted);
+        // The first progress call comes after PROGRESS_EVERY events, the flag is seen at the
+        // next check.
+        assert_eq!(stop.events, PROGRESS_EVERY + CHECK_EVERY);
+        assert!(stop.handled.is_empty());
+    }
+
+    #[test]
+    fn a_wall_clock_bound_stops_a_long_run() {
+        let limits = Limits {
+            max_wall: Some(Duration::from_millis(1)),
+            ..limits()
+        };
+        let mut sim = simulation(limits, vec![echo(1, 1, u64::MAX)]);
+        let stop = sim.run(|_| {}).unwrap_err();
+        assert_eq!(stop.limit, Limit::Wall(Duration::from_millis(1)));
+        assert!(stop.at < sim.end());
+    }
+
+    #[test]
+    fn progress_is_still_reported() {
+        let mut calls = Vec::new();
+        let mut sim = simulation(limits(), vec![echo(1, 1, 200_000)]);
+        sim.run(|t| calls.push(t)).unwrap();
+        // After 65 536, 131 072 and 196 608 events, then at the end.
+        assert_eq!(calls.len(), 4);
+        assert_eq!(calls.last(), Some(&sim.end()));
+    }
+}
