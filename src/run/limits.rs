@@ -364,6 +364,17 @@ mod tests {
     }
 
     #[test]
+    fn the_default_pending_bound_is_the_one_documented() {
+        // README ("Limits") and `--help` say 9.8 million, about 109 bytes each.
+        assert_eq!(
+            crate::engine::watchdog::bytes_per_pending_event::<crate::message::Msg>(),
+            109
+        );
+        let bound = Limits::default().pending_bound::<crate::message::Msg>();
+        assert_eq!(bound / 100_000, 98, "{bound}");
+    }
+
+    #[test]
     fn wall_durations_parse() {
         assert_eq!(parse_wall("10m"), Ok(Duration::from_secs(600)));
         assert_eq!(parse_wall("none"), Ok(Duration::MAX));
