@@ -63,7 +63,7 @@ fn hold(pending: u32, events: u64) -> u64 {
             mean_delay_ns,
         }),
     );
-    sim.run(|_| {});
+    sim.run(|_| {}).expect("within the default limits");
     sim.events()
 }
 

@@ -7,12 +7,13 @@ use clap::{Parser, Subcommand};
 use crate::engine::time::SimDuration;
 use crate::units::parse_positive_duration;
 
-pub use crate::sweep::SweepArgs;
+pub use crate::sweep::{LimitArgs, SweepArgs};
 
 /// Deterministic discrete-event simulator of AWS architectures.
 ///
 /// Exit codes: 0 success; 1 a run failed its conservation check (a bug in awsim) or its output
-/// could not be written; 2 bad usage or an invalid scenario.
+/// could not be written; 2 bad usage or an invalid scenario; 3 a run stopped at one of its
+/// limits (--max-events, --max-memory...: the scenario likely never ends).
 #[derive(Debug, Parser)]
 #[command(name = "awsim", version, about, long_about = None)]
 pub struct Cli {
@@ -68,6 +69,9 @@ pub struct RunArgs {
     /// No progress bar and no table; errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Bounds on the run.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 /// Arguments of `awsim record`.
@@ -92,6 +96,9 @@ pub struct RecordArgs {
     /// No progress bar and no message; errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Bounds on the run.
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[cfg(test)]

@@ -10,8 +10,12 @@ use awsim::cli::{Cli, Command, RecordArgs, RunArgs};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
 use awsim::output::{activities, plots, report, table, write_atomic};
-use awsim::run::{RecordError, RunError, record, run};
+use awsim::run::limits::EXIT_LIMIT;
+use awsim::run::{RecordError, RunError, record_with_limits, run_with_limits};
 use awsim::scenario::{RunSettings, Scenario};
+
+#[global_allocator]
+static ALLOCATOR: awsim::engine::memory::CountingAlloc = awsim::engine::memory::CountingAlloc;
 
 /// Exit code for a run that failed (conservation) or could not write its output.
 const EXIT_RUN_FAILED: u8 = 1;
@@ -131,7 +135,8 @@ fn record_command(args: &RecordArgs) -> ExitCode {
         settings.duration.unwrap_or_else(|| scenario.duration()),
         args.quiet,
     );
-    let result = record(&scenario, settings, &path, |t| progress.update(t));
+    let limits = args.limits.limits();
+    let result = record_with_limits(&scenario, settings, limits, &path, |t| progress.update(t));
     progress.finish();
     match result {
         Ok((summary, rows)) => {
@@ -149,6 +154,10 @@ fn record_command(args: &RecordArgs) -> ExitCode {
         Err(RecordError::Run(RunError::Scenario(e))) => {
             eprintln!("error: {e}");
             ExitCode::from(EXIT_BAD_INPUT)
+        }
+        Err(RecordError::Run(e @ RunError::Limit(_))) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_LIMIT)
         }
         Err(e) => {
             eprintln!("error: {e}");
@@ -185,7 +194,10 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         settings.duration.unwrap_or_else(|| scenario.duration()),
         args.quiet,
     );
-    let result = run(&scenario, settings, &mut series, |t| progress.update(t));
+    let limits = args.limits.limits();
+    let result = run_with_limits(&scenario, settings, limits, &mut series, |t| {
+        progress.update(t)
+    });
     progress.finish();
     let summary = match result {
         Ok(summary) => summary,
@@ -198,6 +210,11 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
             series.abandon();
             eprintln!("error: {e}");
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
+        }
+        Err(e @ RunError::Limit(_)) => {
+            series.abandon();
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(EXIT_LIMIT));
         }
     };
     series

@@ -14,19 +14,28 @@
 //! # Ordering and determinism
 //! Simultaneous events run in the order they were scheduled: the queue ([`queue::EventQueue`],
 //! a monotone radix heap) keeps exact `(time, push order)` order, zero-delay messages (a component
-//! calling another "now") included. Nothing reads the wall clock; every random number comes from
-//! the target component's stream ([`rng::stream`]).
+//! calling another "now") included. Every random number comes from the target component's stream
+//! ([`rng::stream`]). Only the watchdog's wall-clock bound reads the wall clock, and it can stop
+//! a run but not change what it computes.
+//!
+//! # Bounds
+//! Every run is bounded ([`watchdog::Limits`]: events in all, events at one instant, pending
+//! events, memory, wall clock, an interrupt flag): [`Simulation::run_until`] returns a
+//! [`watchdog::Stop`] instead of running past one, so no scenario hangs or exhausts memory.
 
+pub mod memory;
 pub mod queue;
 pub mod rng;
 pub mod slab;
 pub mod time;
 pub mod timer;
+pub mod watchdog;
 
 use queue::EventQueue;
 use rng::SimRng;
 use slab::Slab;
 use time::{SimDuration, SimTime};
+use watchdog::{Limit, Limits, Stop, Watchdog};
 
 /// Index of a component in its simulation.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -212,6 +221,26 @@ impl<M: Copy> Scheduler<M> {
     fn pending(&self) -> usize {
         self.queue.len() - self.cancelled
     }
+
+    /// The time and target of the next event, if it is due before `end`; cancelled events are
+    /// dropped on the way, as [`Scheduler::pop`] would.
+    fn peek(&mut self, end: SimTime) -> Option<(SimTime, ComponentId)> {
+        loop {
+            let (t, &slot) = self.queue.peek()?;
+            if t >= end {
+                return None;
+            }
+            let target = self.events[slot].target;
+            if target != CANCELLED {
+                return Some((t, target));
+            }
+            self.queue.pop();
+            self.now = t;
+            self.events.remove(slot);
+            self.cancelled -= 1;
+            self.count_dropped(t);
+        }
+    }
 }
 
 /// What a component sees while it handles one event: the clock, its own random stream, and the
@@ -280,9 +309,6 @@ impl<M: Copy> Ctx<'_, M> {
     }
 }
 
-/// How often `run_until` reports progress, in events.
-const PROGRESS_EVERY: u64 = 1 << 16;
-
 /// A built simulation: its components (of type `C`, usually boxed trait objects) exchanging
 /// messages of type `M`, their random streams and the event queue.
 ///
@@ -298,6 +324,7 @@ pub struct Simulation<M, C> {
     warmup_end: SimTime,
     started: bool,
     events: u64,
+    watchdog: Watchdog,
 }
 
 impl<M: Copy, C: Component<M>> Simulation<M, C> {
@@ -321,7 +348,24 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
             warmup_end: SimTime::ZERO + warmup,
             started: false,
             events: 0,
+            watchdog: Watchdog::new::<M>(Limits::default()),
         }
+    }
+
+    /// Bounds the run by `limits` instead of the defaults. Set before the run starts.
+    pub fn set_limits(&mut self, limits: Limits) {
+        debug_assert!(!self.started, "limits are set before the run starts");
+        self.watchdog = Watchdog::new::<M>(limits);
+    }
+
+    /// The bounds of the run.
+    pub fn limits(&self) -> &Limits {
+        self.watchdog.limits()
+    }
+
+    /// Events scheduled and not yet delivered (cancelled ones not counted).
+    pub fn pending(&self) -> u64 {
+        self.scheduler.pending() as u64
     }
 
     /// Adds a component with its random stream; returns its id. Ids are given in order.
@@ -351,11 +395,6 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
         self.events + self.scheduler.dropped
     }
 
-    /// Events scheduled and not yet delivered (cancelled ones not counted).
-    pub fn pending_events(&self) -> usize {
-        self.scheduler.pending()
-    }
-
     /// The components with their names, in id order.
     pub fn components(&self) -> impl Iterator<Item = (&str, &C)> {
         self.names.iter().map(String::as_str).zip(&self.components)
@@ -373,7 +412,14 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
     /// Handles, in `(time, sequence)` order, every event due before `until` (and before the
     /// end of the run). The first call runs every component's `init` first. `progress` is
     /// called now and then with the current simulated time (for a progress bar).
-    pub fn run_until(&mut self, until: SimTime, progress: &mut impl FnMut(SimTime)) {
+    ///
+    /// Stops early, with what it found, when the run goes past one of its bounds
+    /// ([`Simulation::set_limits`]); the simulation is then left as it was at the stop.
+    pub fn run_until(
+        &mut self,
+        until: SimTime,
+        progress: &mut impl FnMut(SimTime),
+    ) -> Result<(), Box<Stop>> {
         if !self.started {
             self.started = true;
             for i in 0..self.components.len() {
@@ -386,8 +432,20 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
                 self.components[i].init(&mut cx);
             }
         }
+        // Also between events: a run whose events are sparse (or absent) still sees its wall
+        // clock and interrupt flag once per call.
+        let pending = self.pending();
+        if let Err(limit) = self.watchdog.check_slow(pending) {
+            return Err(self.stop(limit));
+        }
         let until = until.min(self.end);
-        while let Some(event) = self.scheduler.pop(until) {
+        loop {
+            if self.events >= self.watchdog.next_check {
+                self.check(until, progress)?;
+            }
+            let Some(event) = self.scheduler.pop(until) else {
+                return Ok(());
+            };
             let i = event.target.index();
             let mut cx = Ctx {
                 me: event.target,
@@ -397,16 +455,52 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
             };
             self.components[i].handle(event.msg, &mut cx);
             self.events += 1;
-            if self.events.is_multiple_of(PROGRESS_EVERY) {
-                progress(self.scheduler.now);
-            }
         }
     }
 
-    /// Runs to the end time.
-    pub fn run(&mut self, mut progress: impl FnMut(SimTime)) {
-        self.run_until(self.end, &mut progress);
+    /// The watchdog's check before the next event, out of the event loop's way.
+    #[cold]
+    #[inline(never)]
+    fn check(
+        &mut self,
+        until: SimTime,
+        progress: &mut impl FnMut(SimTime),
+    ) -> Result<(), Box<Stop>> {
+        let Some(next) = self.scheduler.peek(until) else {
+            return Ok(());
+        };
+        let pending = self.pending();
+        let (now, components) = (self.scheduler.now, self.components.len());
+        self.watchdog
+            .check(self.events, next, pending, now, components, progress)
+            .map_err(|limit| self.stop(limit))
+    }
+
+    /// What the run looked like when it went past `limit`.
+    fn stop(&mut self, limit: Limit) -> Box<Stop> {
+        let mut pending = vec![0u64; self.components.len()];
+        for event in self.scheduler.events.iter() {
+            if event.target != CANCELLED {
+                pending[event.target.index()] += 1;
+            }
+        }
+        let (handled, handled_over) = self.watchdog.take_handled(self.events);
+        Box::new(Stop {
+            limit,
+            at: self.scheduler.now,
+            events: self.events,
+            pending: self.pending(),
+            handled,
+            handled_over,
+            pending_by_target: watchdog::ranked(pending),
+        })
+    }
+
+    /// Runs to the end time, or to a bound (see [`Simulation::run_until`]).
+    pub fn run(&mut self, mut progress: impl FnMut(SimTime)) -> Result<(), Box<Stop>> {
+        self.run_until(self.end, &mut progress)?;
         progress(self.end);
+        Ok(())
     }
 }
 
@@ -474,7 +568,7 @@ mod tests {
                 children: children.clone(),
                 log: Vec::new(),
             });
-            sim.run(|_| {});
+            sim.run(|_| {}).unwrap();
             let (_, script) = sim.components().next().unwrap();
             prop_assert_eq!(&script.log, &reference(&children));
         }

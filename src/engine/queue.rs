@@ -270,6 +270,18 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// The event [`pop`](Self::pop) would return next, without removing it. Takes `&mut self`
+    /// because it may move the next bucket's events into place, as `pop` would have.
+    pub fn peek(&mut self) -> Option<(SimTime, &T)> {
+        if self.now.is_empty() {
+            if self.buckets.occupied == 0 {
+                return None;
+            }
+            self.refill();
+        }
+        self.now.front().map(|(t, item)| (SimTime(*t), item))
+    }
+
     /// Number of queued events.
     #[inline]
     pub fn len(&self) -> usize {
@@ -400,8 +412,11 @@ mod tests {
     }
 
     /// Pops one event from both and checks they agree; returns the popped time.
+    /// Peeks first: the peeked event must be the popped one (peeking may refill).
     fn pop_both<P: Tag>(queue: &mut EventQueue<P>, reference: &mut Reference) -> Option<u64> {
+        let peeked = queue.peek().map(|(time, item)| (time.0, item.seq()));
         let got = queue.pop().map(|(time, item)| (time.0, item.seq()));
+        assert_eq!(peeked, got);
         assert_eq!(got, reference.pop());
         assert_eq!(queue.len(), reference.heap.len());
         assert_eq!(queue.peek_time().map(|t| t.0), reference.peek_time());

@@ -61,6 +61,14 @@ impl<T> Slab<T> {
         self.live.get(key as usize).copied().unwrap_or(false)
     }
 
+    /// The items held, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items
+            .iter()
+            .zip(&self.live)
+            .filter_map(|(item, &live)| live.then_some(item))
+    }
+
     /// Items held (inserted and not removed).
     pub fn len(&self) -> usize {
         self.items.len() - self.free.len()
@@ -103,5 +111,7 @@ mod tests {
         assert_eq!(slab[c], "c");
         assert_eq!(slab[b], "b");
         assert_eq!(slab.len(), 2);
+        slab.remove(b);
+        assert_eq!(slab.iter().collect::<Vec<_>>(), [&"c"]);
     }
 }

@@ -132,7 +132,7 @@ mod tests {
                 fired: Vec::new(),
             },
         );
-        sim.run(|_| {});
+        sim.run(|_| {}).unwrap();
         let (_, probe) = sim.components().next().unwrap();
         assert_eq!(probe.fired, vec![(6, 0)]);
     }

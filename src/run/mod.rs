@@ -2,16 +2,21 @@
 //!
 //! The engine only handles events; this is the loop that observes the components while it
 //! runs: a time-series row per component at every interval boundary (before any event at that
-//! instant), and every component's report at the end.
+//! instant), and every component's report at the end. A run is bounded by the engine's
+//! watchdog ([`Limits`]); one that goes past a bound ends with [`RunError::Limit`], which names
+//! the components involved ([`limits::LimitError`]).
 
 use crate::engine::Simulation;
 use crate::engine::time::{SimDuration, SimTime};
+pub use crate::engine::watchdog::Limits;
 use crate::message::Msg;
 use crate::metrics::{ComponentReport, Observe, SeriesRow, SeriesSink, conservation};
+pub mod limits;
 pub mod summary;
 
 use crate::scenario::{RunSettings, Scenario, ScenarioError};
 use crate::workload::record::Recorder;
+use limits::LimitError;
 use summary::Summary;
 
 /// Why a run did not produce a trustworthy summary.
@@ -34,19 +39,34 @@ pub enum RunError {
         /// The summary anyway, for inspection.
         summary: Box<Summary>,
     },
+    /// The run went past one of its bounds (or was interrupted) before its end: no summary.
+    #[error("{0}")]
+    Limit(Box<LimitError>),
 }
 
-/// Runs `scenario` once. Time-series rows go to `series` as they are produced; `progress` is
-/// called now and then with the simulated time reached.
+/// Runs `scenario` once within the default [`Limits`]. Time-series rows go to `series` as they
+/// are produced; `progress` is called now and then with the simulated time reached.
 pub fn run(
     scenario: &Scenario,
     settings: RunSettings,
     series: &mut dyn SeriesSink,
     progress: impl FnMut(SimTime),
 ) -> Result<Summary, RunError> {
+    run_with_limits(scenario, settings, Limits::default(), series, progress)
+}
+
+/// [`run`] within `limits` (the command line's `--max-events`, `--max-memory`...).
+pub fn run_with_limits(
+    scenario: &Scenario,
+    settings: RunSettings,
+    limits: Limits,
+    series: &mut dyn SeriesSink,
+    progress: impl FnMut(SimTime),
+) -> Result<Summary, RunError> {
     let seed = settings.seed.unwrap_or_else(|| scenario.seed());
-    let simulation = scenario.build(settings)?;
-    let output = observe(simulation, interval(scenario, settings), series, progress);
+    let mut simulation = scenario.build(settings)?;
+    simulation.set_limits(limits);
+    let output = observe(simulation, interval(scenario, settings), series, progress)?;
     summarise(scenario, settings, seed, &output)
 }
 
@@ -71,37 +91,51 @@ pub struct RunOutput {
 }
 
 /// Runs `simulation` to its end, sampling every component into `series` every `interval` (the
-/// last interval possibly partial), and gathers the reports.
+/// last interval possibly partial), and gathers the reports; or stops at one of the
+/// simulation's bounds ([`Simulation::set_limits`]), with the rows sampled so far in `series`.
 pub fn observe(
     mut simulation: Simulation<Msg, Box<dyn Observe>>,
     interval: SimDuration,
     series: &mut dyn SeriesSink,
     mut progress: impl FnMut(SimTime),
-) -> RunOutput {
+) -> Result<RunOutput, RunError> {
     let end = simulation.end();
-    if series.wants_rows() {
+    let ran = if series.wants_rows() {
         let mut row = SeriesRow::default();
         let mut next_sample = SimTime::ZERO + interval;
-        while next_sample < end {
-            simulation.run_until(next_sample, &mut progress);
-            sample(&mut simulation, next_sample, series, &mut row);
-            next_sample += interval;
+        let mut ran = Ok(());
+        while next_sample < end && ran.is_ok() {
+            ran = simulation.run_until(next_sample, &mut progress);
+            if ran.is_ok() {
+                sample(&mut simulation, next_sample, series, &mut row);
+                next_sample += interval;
+            }
         }
-        simulation.run_until(end, &mut progress);
-        sample(&mut simulation, end, series, &mut row);
-        progress(end);
+        ran.and_then(|()| simulation.run_until(end, &mut progress))
+            .map(|()| {
+                sample(&mut simulation, end, series, &mut row);
+                progress(end);
+            })
     } else {
-        simulation.run(&mut progress);
+        simulation.run(&mut progress)
+    };
+    if let Err(stop) = ran {
+        let limits = *simulation.limits();
+        let components = simulation
+            .components()
+            .map(|(n, c)| (n, &**c as &dyn Observe));
+        let error = LimitError::new(&stop, limits, end, components);
+        return Err(RunError::Limit(Box::new(error)));
     }
     let reports = simulation
         .components()
         .map(|(name, c)| (name.to_string(), c.report(end)))
         .collect();
-    RunOutput {
+    Ok(RunOutput {
         reports,
         events: simulation.events(),
         end,
-    }
+    })
 }
 
 fn sample(
@@ -143,31 +177,43 @@ fn summarise(
     Ok(summary)
 }
 
-/// Runs `scenario` once and writes the arrivals its workloads create to the trace at `path`
-/// (`awsim record`). The trace is renamed into place only when the run passes its checks.
-/// Returns the summary and the number of rows written.
+/// Runs `scenario` once within the default [`Limits`] and writes the arrivals its workloads
+/// create to the trace at `path` (`awsim record`). The trace is renamed into place only when
+/// the run passes its checks. Returns the summary and the number of rows written.
 pub fn record(
     scenario: &Scenario,
     settings: RunSettings,
     path: &std::path::Path,
     progress: impl FnMut(SimTime),
 ) -> Result<(Summary, u64), RecordError> {
+    record_with_limits(scenario, settings, Limits::default(), path, progress)
+}
+
+/// [`record`] within `limits`.
+pub fn record_with_limits(
+    scenario: &Scenario,
+    settings: RunSettings,
+    limits: Limits,
+    path: &std::path::Path,
+    progress: impl FnMut(SimTime),
+) -> Result<(Summary, u64), RecordError> {
     let recorder = Recorder::create(path).map_err(|e| RecordError::Write(path.into(), e))?;
     let seed = settings.seed.unwrap_or_else(|| scenario.seed());
-    let simulation = match scenario.build_recording(settings, &recorder) {
+    let mut simulation = match scenario.build_recording(settings, &recorder) {
         Ok(s) => s,
         Err(e) => {
             Recorder::abandon(recorder);
             return Err(RecordError::Run(RunError::Scenario(e)));
         }
     };
+    simulation.set_limits(limits);
     let output = observe(
         simulation,
         interval(scenario, settings),
         &mut crate::metrics::NoSeries,
         progress,
     );
-    let summary = summarise(scenario, settings, seed, &output);
+    let summary = output.and_then(|output| summarise(scenario, settings, seed, &output));
     if let Err(e) = summary {
         Recorder::abandon(recorder);
         return Err(RecordError::Run(e));
@@ -187,7 +233,7 @@ pub enum RecordError {
     Write(std::path::PathBuf, std::io::Error),
 }
 
-/// Runs `scenario` with no time series and no progress (tests, sweeps).
+/// Runs `scenario` within the default limits, with no time series and no progress (tests).
 pub fn run_quietly(scenario: &Scenario, settings: RunSettings) -> Result<Summary, RunError> {
     run(scenario, settings, &mut crate::metrics::NoSeries, |_| {})
 }

@@ -1,8 +1,11 @@
 //! The settings of a sweep, as `awsim sweep` parses them from the command line.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::engine::time::SimDuration;
+use crate::engine::watchdog::Limits;
+use crate::run::limits::{parse_event_count, parse_size, parse_wall};
 use crate::units::{limits, parse_positive_duration};
 
 /// Arguments of `awsim sweep`.
@@ -54,4 +57,55 @@ pub struct SweepArgs {
     /// No progress bar and no table; errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Bounds on every run.
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// The bounds of a run (`awsim run`, `record`, and each run of `sweep`): a run that goes past
+/// one stops with an error naming the components involved (exit code 3). README, "Limits",
+/// gives the reasons for the defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+#[command(next_help_heading = "Limits")]
+pub struct LimitArgs {
+    /// Most events in one run, e.g. 1e9; `none`: no bound [default: 1e10].
+    #[arg(long, value_name = "N", value_parser = parse_event_count)]
+    pub max_events: Option<u64>,
+    /// Most events at one simulated instant: more means time has stopped [default: 1e7].
+    #[arg(long, value_name = "N", value_parser = parse_event_count)]
+    pub max_stall_events: Option<u64>,
+    /// Most events pending at once [default: as many as fit in a quarter of --max-memory,
+    /// about 9.8 million at 4GiB].
+    #[arg(long, value_name = "N", value_parser = parse_event_count)]
+    pub max_pending: Option<u64>,
+    /// Most memory awsim may hold, e.g. 512MiB or 8GiB; a sweep's runs share it
+    /// [default: 4GiB].
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+    /// Most wall-clock time per run, e.g. 10m; `none`: no bound [default: 1h].
+    #[arg(long, value_name = "DURATION", value_parser = parse_wall)]
+    pub max_wall: Option<Duration>,
+}
+
+impl LimitArgs {
+    /// The bounds these flags set, the defaults for the others.
+    pub fn limits(&self) -> Limits {
+        let default = Limits::default();
+        Limits {
+            max_events: match self.max_events {
+                Some(u64::MAX) => None,
+                Some(n) => Some(n),
+                None => default.max_events,
+            },
+            max_stalled_events: self.max_stall_events.unwrap_or(default.max_stalled_events),
+            max_pending: self.max_pending.or(default.max_pending),
+            max_memory: self.max_memory.unwrap_or(default.max_memory),
+            max_wall: match self.max_wall {
+                Some(Duration::MAX) => None,
+                Some(d) => Some(d),
+                None => default.max_wall,
+            },
+            interrupt: None,
+        }
+    }
 }

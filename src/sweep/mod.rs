@@ -21,7 +21,7 @@ pub mod plot;
 pub mod progress;
 pub mod stats;
 
-pub use args::SweepArgs;
+pub use args::{LimitArgs, SweepArgs};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -34,8 +34,10 @@ use crate::components::kind_outputs;
 use crate::components::outputs::Usage;
 use crate::engine::rng::{derive_seed, fnv1a64};
 use crate::engine::time::SimDuration;
+use crate::metrics::NoSeries;
 use crate::output::write_atomic;
-use crate::run::{RunError, run_quietly};
+use crate::run::limits::EXIT_LIMIT;
+use crate::run::{RunError, run_with_limits};
 use crate::scenario::{RunSettings, Scenario};
 
 pub use goal::{Goal, GoalFigure};
@@ -50,14 +52,19 @@ pub enum SweepError {
     /// A run failed its conservation check, or an output could not be written (exit code 1).
     #[error("{0}")]
     Failed(String),
+    /// A run went past one of its bounds (`--max-events`...; exit code 3).
+    #[error("{0}")]
+    Limit(String),
 }
 
 impl SweepError {
-    /// The process exit code: 2 for bad input, 1 for a failed run or output.
+    /// The process exit code: 2 for bad input, 1 for a failed run or output, 3 for a run
+    /// stopped at a bound.
     pub fn exit_code(&self) -> u8 {
         match self {
             SweepError::Input(_) => 2,
             SweepError::Failed(_) => 1,
+            SweepError::Limit(_) => EXIT_LIMIT,
         }
     }
 }
@@ -367,21 +374,27 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
                     interval: None,
                 };
                 let label = &grid.points[point].label;
-                let result = match run_quietly(&grid.scenarios[point], settings) {
-                    Ok(summary) => {
-                        let text = summary.to_json();
-                        write_atomic(path, text.as_bytes())
-                            .map_err(|e| failed("write", path, e))
-                            .map(|()| parse_figures(&text).expect("a summary parses"))
-                    }
-                    Err(RunError::Scenario(e)) => Err(SweepError::Input(format!(
-                        "point {label}: {}",
-                        grid::describe(&e)
-                    ))),
-                    Err(e @ RunError::Conservation { .. }) => Err(SweepError::Failed(format!(
-                        "point {label}, replication {r}: {e}"
-                    ))),
-                };
+                let scenario = &grid.scenarios[point];
+                let limits = args.limits.limits();
+                let result =
+                    match run_with_limits(scenario, settings, limits, &mut NoSeries, |_| {}) {
+                        Ok(summary) => {
+                            let text = summary.to_json();
+                            write_atomic(path, text.as_bytes())
+                                .map_err(|e| failed("write", path, e))
+                                .map(|()| parse_figures(&text).expect("a summary parses"))
+                        }
+                        Err(RunError::Scenario(e)) => Err(SweepError::Input(format!(
+                            "point {label}: {}",
+                            grid::describe(&e)
+                        ))),
+                        Err(e @ RunError::Conservation { .. }) => Err(SweepError::Failed(format!(
+                            "point {label}, replication {r}: {e}"
+                        ))),
+                        Err(e @ RunError::Limit(_)) => Err(SweepError::Limit(format!(
+                            "point {label}, replication {r}: {e}"
+                        ))),
+                    };
                 progress.run_done();
                 result
             })

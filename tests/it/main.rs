@@ -1,6 +1,10 @@
 //! Integration tests: one binary (faster to build than one per file), one module per concern.
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
+/// Counted as `awsim` counts it, so that the memory bound is enforced here too (`limits.rs`).
+#[global_allocator]
+static ALLOCATOR: awsim::engine::memory::CountingAlloc = awsim::engine::memory::CountingAlloc;
+
 mod api_gateway;
 mod architecture;
 mod asg;
@@ -13,6 +17,7 @@ mod errors;
 mod faults;
 mod golden;
 mod lambda;
+mod limits;
 mod nlb;
 mod report;
 mod scenarios;

@@ -45,6 +45,7 @@ fn args(sets: &[&str], replications: u32, out: &Path) -> SweepArgs {
         resume: false,
         independent_seeds: false,
         quiet: true,
+        limits: Default::default(),
     }
 }
 

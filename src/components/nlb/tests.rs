@@ -173,7 +173,7 @@ fn run_harness(
             metrics: metrics(),
         }),
     );
-    sim.run(|_| {});
+    sim.run(|_| {}).expect("within the default limits");
     let (_, lb) = sim.components().nth(1).expect("the NLB");
     lb.report(sim.end())
 }
