@@ -13,6 +13,7 @@ mod faults;
 mod golden;
 mod lambda;
 mod nlb;
+mod outputs;
 mod report;
 mod scenarios;
 mod sqs;
