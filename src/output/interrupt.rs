@@ -67,7 +67,7 @@ pub fn install() -> Result<(), ctrlc::Error> {
             ""
         };
         let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "{newline}{}\n", super::terminal::escape(&message));
+        let _ = writeln!(stderr, "{newline}{}", super::terminal::escape(&message));
         let _ = stderr.flush();
         std::process::exit(EXIT_INTERRUPTED.into());
     })

@@ -29,8 +29,13 @@ pub fn planned_series(scenario: &Scenario, settings: RunSettings) -> u64 {
         .iter()
         .map(|w| w.name.get_ref().len())
         .chain(scenario.components.iter().map(|c| c.name.len()));
+    let kind = crate::components::kind_names()
+        .iter()
+        .map(|k| k.len())
+        .max()
+        .unwrap_or(0) as u64;
     let row_bytes: u64 = names
-        .map(|name| separators + name as u64 + "ec2_fleet".len() as u64 + ROW_VALUES)
+        .map(|name| separators + name as u64 + kind + ROW_VALUES)
         .sum();
     samples.saturating_mul(row_bytes)
 }
@@ -120,7 +125,7 @@ pub fn parse_size(text: &str) -> Result<u64, String> {
         .parse()
         .map_err(|_| format!("`{text}` is not a size: expected a number and a unit, e.g. 5GiB"))?;
     let bytes = value * scale as f64;
-    if !(bytes >= 1.0 && bytes < u64::MAX as f64) {
+    if bytes.is_nan() || bytes < 1.0 || bytes >= u64::MAX as f64 {
         return Err(format!(
             "`{text}` is not a size from 1 byte to 16 EiB: e.g. 500MB or 5GiB"
         ));
