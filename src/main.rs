@@ -298,7 +298,18 @@ fn write_run(
         .with_context(|| format!("cannot write summary.json in {}", dir.display()))?;
     interrupt::hold(|on| {
         let committed = staging.commit();
-        on.clear();
+        match &committed {
+            Ok(()) => {
+                let dest = out_dir.to_path_buf();
+                on.set(move || {
+                    format!(
+                        "awsim: interrupted; the run's outputs in {} are complete",
+                        dest.display()
+                    )
+                });
+            }
+            Err(_) => on.clear(),
+        }
         committed
     })?;
     if !args.quiet {

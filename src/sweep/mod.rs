@@ -512,7 +512,13 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
     interrupt::hold(|on| {
         let written = write_atomic(&outcome.csv_path, outcome.csv().as_bytes());
         if written.is_ok() {
-            on.clear();
+            let dir = outcome.out_dir.clone();
+            on.set(move || {
+                format!(
+                    "awsim: interrupted; the sweep in {} is complete",
+                    dir.display()
+                )
+            });
         }
         written
     })
