@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::engine::time::SimDuration;
+use crate::output::volume::parse_size;
 use crate::units::parse_positive_duration;
 
 pub use crate::sweep::{LimitArgs, SweepArgs};
@@ -13,7 +14,8 @@ pub use crate::sweep::{LimitArgs, SweepArgs};
 ///
 /// Exit codes: 0 success; 1 a run failed its conservation check (a bug in awsim) or its output
 /// could not be written; 2 bad usage or an invalid scenario; 3 a run stopped at one of its
-/// limits (--max-events, --max-memory...: the scenario likely never ends).
+/// limits (--max-events, --max-memory...: the scenario likely never ends); 130 interrupted
+/// (Ctrl-C), with nothing half written left behind.
 #[derive(Debug, Parser)]
 #[command(name = "awsim", version, about, long_about = None)]
 pub struct Cli {
@@ -63,9 +65,14 @@ pub struct RunArgs {
     /// Time-series interval, e.g. 1s or 10s (default 1 s).
     #[arg(long, value_parser = parse_positive_duration)]
     pub interval: Option<SimDuration>,
-    /// Output folder (default: output/<scenario name>).
+    /// Output folder (default: output/<scenario name>). It is replaced as a whole when the
+    /// run completes; a non-empty folder that is not an awsim run folder is never replaced.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Largest output the run may write, e.g. 500MB or 5GiB (default 1GiB): a run whose
+    /// timeseries.csv would be larger is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    pub max_output: Option<u64>,
     /// No progress bar and no table; errors only.
     #[arg(long, short)]
     pub quiet: bool,
@@ -90,7 +97,7 @@ pub struct RecordArgs {
     /// Simulated duration, e.g. 10m (overrides the scenario's `duration`).
     #[arg(long, value_parser = parse_positive_duration)]
     pub duration: Option<SimDuration>,
-    /// The trace to write (default: output/<scenario name>/arrivals.csv).
+    /// The trace to write (default: output/<scenario name>-arrivals.csv).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// No progress bar and no message; errors only.

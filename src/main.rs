@@ -1,15 +1,16 @@
 //! The `awsim` binary: parse the command line, run, report. See `awsim --help`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
 
 use awsim::cli::{Cli, Command, RecordArgs, RunArgs};
+use awsim::output::folder::{FolderError, Staging, remove_folder};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
-use awsim::output::{activities, plots, report, table, write_atomic};
+use awsim::output::{activities, interrupt, plots, report, table, terminal, volume, write_atomic};
 use awsim::run::limits::EXIT_LIMIT;
 use awsim::run::{RecordError, RunError, record_with_limits, run_with_limits};
 use awsim::scenario::{RunSettings, Scenario};
@@ -23,33 +24,45 @@ const EXIT_RUN_FAILED: u8 = 1;
 const EXIT_BAD_INPUT: u8 = 2;
 
 /// Writes to stdout; a closed pipe (`awsim check FILE | head -1`) ends the program quietly
-/// instead of panicking, as command-line tools do.
+/// instead of panicking, as command-line tools do. Every line printed goes through here or
+/// [`err`]: control characters in user text are shown, not obeyed ([`terminal::escape`]), and
+/// nothing is printed once Ctrl-C has been pressed (the interrupt prints the last line).
 fn out(text: &str) {
     use std::io::Write;
+    if interrupt::interrupted() {
+        return;
+    }
     let mut stdout = std::io::stdout().lock();
     if let Err(e) = stdout
-        .write_all(text.as_bytes())
+        .write_all(terminal::escape(text).as_bytes())
         .and_then(|()| stdout.flush())
     {
         if e.kind() == std::io::ErrorKind::BrokenPipe {
             std::process::exit(0);
         }
-        eprintln!("error: cannot write to stdout: {e}");
+        err(&format!("error: cannot write to stdout: {e}"));
         std::process::exit(EXIT_RUN_FAILED as i32);
+    }
+}
+
+/// Writes one message line to stderr, as [`out`] does to stdout.
+fn err(text: &str) {
+    if !interrupt::interrupted() {
+        eprintln!("{}", terminal::escape(text));
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = interrupt::install() {
+        err(&format!(
+            "warning: Ctrl-C cannot be handled ({e}): an interrupted run may leave a hidden \
+             staging folder, removed by the next run"
+        ));
+    }
     match cli.command {
         Command::Check { file } => check(&file),
-        Command::Run(args) => match run_command(&args) {
-            Ok(code) => code,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(EXIT_RUN_FAILED)
-            }
-        },
+        Command::Run(args) => run_command(&args),
         Command::Sweep(args) => match awsim::sweep::run_sweep(&args) {
             Ok(outcome) => {
                 if !args.quiet {
@@ -58,7 +71,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                err(&format!("error: {e}"));
                 ExitCode::from(e.exit_code())
             }
         },
@@ -69,7 +82,7 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                err(&format!("error: {e}"));
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
@@ -78,7 +91,7 @@ fn main() -> ExitCode {
 
 fn load(file: &Path) -> Result<Scenario, ExitCode> {
     Scenario::load(file).map_err(|e| {
-        eprintln!("error: {e}");
+        err(&format!("error: {e}"));
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
@@ -91,7 +104,7 @@ fn check(file: &Path) -> ExitCode {
     // Building checks what needs the models (files of empirical distributions, queue types
     // of dead-letter queues...); it runs nothing.
     if let Err(e) = scenario.build(RunSettings::default()) {
-        eprintln!("error: {e}");
+        err(&format!("error: {e}"));
         return ExitCode::from(EXIT_BAD_INPUT);
     }
     out(&format!(
@@ -117,20 +130,30 @@ fn record_command(args: &RecordArgs) -> ExitCode {
         interval: None,
     };
     if let Err(e) = scenario.check_settings(settings) {
-        eprintln!("error: {e}");
+        err(&format!("error: {e}"));
         return ExitCode::from(EXIT_BAD_INPUT);
     }
-    let path = args.out.clone().unwrap_or_else(|| {
-        Path::new("output")
-            .join(&scenario.name)
-            .join("arrivals.csv")
-    });
+    // Beside the run folders, not in one: `awsim run` replaces its folder as a whole.
+    let path = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-arrivals.csv", scenario.name)));
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && let Err(e) = std::fs::create_dir_all(dir)
     {
-        eprintln!("error: cannot create the folder {}: {e}", dir.display());
+        err(&format!(
+            "error: cannot create the folder {}: {e}",
+            dir.display()
+        ));
         return ExitCode::from(EXIT_RUN_FAILED);
     }
+    let partial = awsim::files::temp_path(&path);
+    interrupt::hold(|on| {
+        on.set(move || {
+            let _ = std::fs::remove_file(&partial);
+            "awsim: interrupted; no trace was written".into()
+        })
+    });
     let mut progress = Progress::new(
         settings.duration.unwrap_or_else(|| scenario.duration()),
         args.quiet,
@@ -138,6 +161,7 @@ fn record_command(args: &RecordArgs) -> ExitCode {
     let limits = args.limits.limits();
     let result = record_with_limits(&scenario, settings, limits, &path, |t| progress.update(t));
     progress.finish();
+    interrupt::hold(|on| on.clear());
     match result {
         Ok((summary, rows)) => {
             if !args.quiet {
@@ -152,24 +176,24 @@ fn record_command(args: &RecordArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(RecordError::Run(RunError::Scenario(e))) => {
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             ExitCode::from(EXIT_BAD_INPUT)
         }
         Err(RecordError::Run(e @ RunError::Limit(_))) => {
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             ExitCode::from(EXIT_LIMIT)
         }
         Err(e) => {
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             ExitCode::from(EXIT_RUN_FAILED)
         }
     }
 }
 
-fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
+fn run_command(args: &RunArgs) -> ExitCode {
     let scenario = match load(&args.file) {
         Ok(s) => s,
-        Err(code) => return Ok(code),
+        Err(code) => return code,
     };
     let settings = RunSettings {
         seed: args.seed,
@@ -178,16 +202,85 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
     };
     // Checked before anything is written, as `check` and `sweep` check.
     if let Err(e) = scenario.check_settings(settings) {
-        eprintln!("error: {e}");
-        return Ok(ExitCode::from(EXIT_BAD_INPUT));
+        err(&format!("error: {e}"));
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    if let Err(message) = check_volume(&scenario, settings, args.max_output) {
+        err(&format!("error: {message}"));
+        return ExitCode::from(EXIT_BAD_INPUT);
     }
     let out_dir = args
         .out
         .clone()
         .unwrap_or_else(|| Path::new("output").join(&scenario.name));
-    std::fs::create_dir_all(&out_dir)
-        .with_context(|| format!("cannot create the output folder {}", out_dir.display()))?;
-    let series_path = out_dir.join("timeseries.csv");
+    let staging = match begin_staging(&out_dir) {
+        Ok(staging) => staging,
+        Err(e) => {
+            err(&format!("error: {e}"));
+            return ExitCode::from(match e {
+                FolderError::NotOurs { .. } => EXIT_BAD_INPUT,
+                FolderError::Io { .. } => EXIT_RUN_FAILED,
+            });
+        }
+    };
+    match write_run(args, &scenario, settings, staging, &out_dir) {
+        Ok(code) => code,
+        Err(e) => {
+            err(&format!("error: {e:#}"));
+            ExitCode::from(EXIT_RUN_FAILED)
+        }
+    }
+}
+
+/// Refuses a run whose `timeseries.csv` would pass the output limit.
+fn check_volume(
+    scenario: &Scenario,
+    settings: RunSettings,
+    max_output: Option<u64>,
+) -> Result<(), String> {
+    let limit = max_output.unwrap_or(volume::DEFAULT_MAX_OUTPUT);
+    let planned = volume::planned_series(scenario, settings);
+    let interval = settings.interval.unwrap_or_else(|| scenario.interval());
+    volume::check(
+        planned,
+        limit,
+        "this run's timeseries.csv",
+        &format!(
+            "sample less often with --interval {} (or `interval` in [simulation])",
+            volume::interval_within(interval, planned, limit)
+        ),
+    )
+}
+
+/// Makes the staging folder of a run into `out_dir`; from now on Ctrl-C removes it.
+fn begin_staging(out_dir: &Path) -> Result<Staging, FolderError> {
+    interrupt::hold(|on| {
+        let staging = Staging::begin(out_dir)?;
+        let dir = staging.path().to_path_buf();
+        let dest = out_dir.to_path_buf();
+        on.set(move || {
+            remove_folder(&dir);
+            let kept = if dest.join("summary.json").exists() {
+                format!(" ({} still holds the previous run)", dest.display())
+            } else {
+                String::new()
+            };
+            format!("awsim: interrupted; nothing was written{kept}")
+        });
+        Ok(staging)
+    })
+}
+
+/// Runs the scenario, writes every output into `staging` and puts it in place as `out_dir`.
+fn write_run(
+    args: &RunArgs,
+    scenario: &Scenario,
+    settings: RunSettings,
+    staging: Staging,
+    out_dir: &Path,
+) -> anyhow::Result<ExitCode> {
+    let dir = staging.path().to_path_buf();
+    let series_path = dir.join("timeseries.csv");
     let mut series = CsvSeries::create(&series_path)
         .with_context(|| format!("cannot write {}", series_path.display()))?;
     let mut progress = Progress::new(
@@ -195,7 +288,7 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         args.quiet,
     );
     let limits = args.limits.limits();
-    let result = run_with_limits(&scenario, settings, limits, &mut series, |t| {
+    let result = run_with_limits(scenario, settings, limits, &mut series, |t| {
         progress.update(t)
     });
     progress.finish();
@@ -203,38 +296,50 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         Ok(summary) => summary,
         Err(RunError::Scenario(e)) => {
             series.abandon();
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             return Ok(ExitCode::from(EXIT_BAD_INPUT));
         }
         Err(e @ RunError::Conservation { .. }) => {
             series.abandon();
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             return Ok(ExitCode::from(EXIT_RUN_FAILED));
         }
         Err(e @ RunError::Limit(_)) => {
             series.abandon();
-            eprintln!("error: {e}");
+            err(&format!("error: {e}"));
             return Ok(ExitCode::from(EXIT_LIMIT));
         }
     };
     series
         .finish()
         .with_context(|| format!("cannot write {}", series_path.display()))?;
-    let wrote_activities = activities::write(&summary, &out_dir).with_context(|| {
-        format!(
-            "cannot write scaling_activities.csv in {}",
-            out_dir.display()
-        )
+    let wrote_activities = activities::write(&summary, &dir)
+        .with_context(|| format!("cannot write scaling_activities.csv in {}", dir.display()))?;
+    let plot_files = plots::write_run_plots(&dir, &summary)
+        .with_context(|| format!("cannot write the plots in {}", dir.display()))?;
+    report::write_report(&dir, scenario, &summary, &plot_files)
+        .with_context(|| format!("cannot write report.html in {}", dir.display()))?;
+    // summary.json last: its presence marks a whole run folder.
+    write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes())
+        .with_context(|| format!("cannot write summary.json in {}", dir.display()))?;
+    interrupt::hold(|on| {
+        let committed = staging.commit();
+        match &committed {
+            Ok(()) => {
+                let dest = out_dir.to_path_buf();
+                on.set(move || {
+                    format!(
+                        "awsim: interrupted; the run's outputs in {} are complete",
+                        dest.display()
+                    )
+                });
+            }
+            Err(_) => on.clear(),
+        }
+        committed
     })?;
-    let plot_files = plots::write_run_plots(&out_dir, &summary)
-        .with_context(|| format!("cannot write the plots in {}", out_dir.display()))?;
-    let report_path = report::write_report(&out_dir, &scenario, &summary, &plot_files)
-        .with_context(|| format!("cannot write report.html in {}", out_dir.display()))?;
-    // summary.json last: its presence means the run and every other file are complete.
-    let summary_path = out_dir.join("summary.json");
-    write_atomic(&summary_path, summary.to_json().as_bytes())
-        .with_context(|| format!("cannot write {}", summary_path.display()))?;
     if !args.quiet {
+        let file = |name: &str| -> PathBuf { out_dir.join(name) };
         out(&format!(
             "awsim: {}  seed={}  duration={}s  warm-up={}s  ({} events in {:.2} s wall)\n",
             summary.scenario,
@@ -246,16 +351,16 @@ fn run_command(args: &RunArgs) -> anyhow::Result<ExitCode> {
         ));
         out(&table::render(&summary));
         let extra = if wrote_activities {
-            format!(", {}", out_dir.join("scaling_activities.csv").display())
+            format!(", {}", file("scaling_activities.csv").display())
         } else {
             String::new()
         };
         out(&format!(
             "wrote {}, {}{extra}, {} plots and {}\n",
-            summary_path.display(),
-            series_path.display(),
+            file("summary.json").display(),
+            file("timeseries.csv").display(),
             plot_files.len(),
-            report_path.display()
+            file("report.html").display()
         ));
     }
     Ok(ExitCode::SUCCESS)

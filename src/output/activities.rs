@@ -1,10 +1,12 @@
 //! `scaling_activities.csv`: every scaling activity of every Auto Scaling Group, in time order.
+//! Text fields go through [`csv_text`] (a policy named `=...` stays text in a spreadsheet).
 
 use std::io;
 use std::path::Path;
 
 use serde_json::Value;
 
+use crate::files::csv_text;
 use crate::run::summary::Summary;
 
 /// Column names, in order.
@@ -43,14 +45,14 @@ pub fn render(summary: &Summary) -> Option<String> {
     writer.write_record(COLUMNS).expect("in-memory write");
     for (time, _, group, a) in rows {
         let field = |k: &str| match a.get(k) {
-            Some(Value::String(s)) => s.clone(),
+            Some(Value::String(s)) => csv_text(s).into_owned(),
             Some(v) => v.to_string(),
             None => String::new(),
         };
         writer
             .write_record([
                 time.to_string(),
-                group,
+                csv_text(&group).into_owned(),
                 field("activity"),
                 field("desired_from"),
                 field("desired_to"),

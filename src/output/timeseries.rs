@@ -7,6 +7,7 @@ use std::io::{self, BufWriter};
 use std::path::{Path, PathBuf};
 
 use crate::engine::time::SimTime;
+use crate::files::csv_text;
 use crate::metrics::{REQUEST_COLUMNS, SeriesRow, SeriesSink};
 
 /// Column names, in order: the time, the component, the request columns every component has,
@@ -85,8 +86,8 @@ impl SeriesSink for CsvSeries {
         };
         let mut record = vec![
             time.as_secs_f64().to_string(),
-            name.to_string(),
-            kind.to_string(),
+            csv_text(name).into_owned(),
+            csv_text(kind).into_owned(),
             row.arrivals.to_string(),
             row.completions.to_string(),
             row.errors.to_string(),

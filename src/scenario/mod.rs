@@ -41,8 +41,9 @@ use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SimulationSpec {
-    /// A name for outputs (default: the file name without extension).
-    pub name: Option<String>,
+    /// A name for outputs (default: the file name without extension); one plain path
+    /// component ([`crate::files::name_issue`]).
+    pub name: Option<Spanned<String>>,
     /// Simulated time to run.
     pub duration: Spanned<PositiveDuration>,
     /// Simulated time excluded from statistics at the start (default 0).
@@ -142,11 +143,15 @@ impl Scenario {
         if !diagnostics.is_empty() {
             return Err(fail(diagnostics));
         }
-        let name = raw.simulation.name.clone().unwrap_or_else(|| {
-            path.file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "scenario".into())
-        });
+        let name = match &raw.simulation.name {
+            Some(name) => name.get_ref().clone(),
+            None => crate::files::name_from(
+                &path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy())
+                    .unwrap_or_default(),
+            ),
+        };
         let scenario = Scenario {
             name,
             file: path.to_path_buf(),
@@ -222,6 +227,13 @@ impl Scenario {
         // Simulation settings.
         out.extend(self.warmup_issue(root, self.duration(), false));
 
+        // Names become file names: one plain path component each.
+        if let Some(name) = &self.simulation.name
+            && let Some(issue) = crate::files::name_issue(name.get_ref())
+        {
+            out.push(at(name.span(), issue));
+        }
+
         // Unique names across workloads and components.
         let mut seen: BTreeMap<&str, Range<usize>> = BTreeMap::new();
         let names = self
@@ -234,8 +246,8 @@ impl Scenario {
                     .map(|c| (c.name.as_str(), c.name_span.clone())),
             );
         for (name, span) in names {
-            if name.trim().is_empty() {
-                out.push(at(span, "a name must not be empty".into()));
+            if let Some(issue) = crate::files::name_issue(name) {
+                out.push(at(span, issue));
             } else if let Some(first) = seen.get(name) {
                 let (line, _) = diagnostic::line_col(&self.text, first.start);
                 out.push(at(

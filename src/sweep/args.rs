@@ -40,9 +40,14 @@ pub struct SweepArgs {
     /// Simulated duration of every run, e.g. 10m (overrides the scenario's `duration`).
     #[arg(long, value_parser = parse_positive_duration)]
     pub duration: Option<SimDuration>,
-    /// Output folder (default: output/<scenario name>-sweep).
+    /// Output folder (default: output/<scenario name>-sweep). Without --resume an earlier
+    /// sweep there is replaced; a non-empty folder that is not a sweep folder is never touched.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Largest output the sweep may write, e.g. 500MB or 5GiB (default 1GiB): a sweep whose
+    /// runs would write more is refused before it starts.
+    #[arg(long, value_name = "SIZE", value_parser = crate::output::volume::parse_size)]
+    pub max_output: Option<u64>,
     /// A bound on a workload figure, [WORKLOAD.]FIGURE<VALUE with FIGURE one of mean, p50,
     /// p90, p99, p999 (latency: 200ms, 1s) or errors (share: 1%); `<=` too. Repeat for several
     /// (all must hold). Marks meets_goal in sweep.csv and names the cheapest point meeting it.

@@ -70,7 +70,8 @@ pub struct Point {
     pub choice: Vec<usize>,
     /// `web.instances=4,shoppers.arrival.rate=120/s`: names the point in messages and seeds.
     pub label: String,
-    /// The label made safe as a folder name (`runs/<dir>/`).
+    /// The label made safe as one folder name (`runs/<dir>/`): percent-encoded, at most
+    /// [`POINT_DIR_MAX`] bytes.
     pub dir: String,
 }
 
@@ -425,6 +426,10 @@ fn set_at(
     }
 }
 
+/// The longest point folder name, in bytes (a path component has at most 255); a longer
+/// label is cut and ends with a hash of the whole ([`crate::files::shortened`]).
+pub const POINT_DIR_MAX: usize = 200;
+
 /// The cross product of every assignment's values: the first `--set` varies slowest.
 pub fn expand(assignments: &[Assignment]) -> Vec<Point> {
     let total: usize = assignments.iter().map(|a| a.set.values.len()).product();
@@ -456,7 +461,7 @@ pub fn expand(assignments: &[Assignment]) -> Vec<Point> {
                 index,
                 choice,
                 label,
-                dir,
+                dir: crate::files::shortened(&dir, POINT_DIR_MAX).into_owned(),
             }
         })
         .collect()

@@ -11,8 +11,12 @@
 //! 4. `sweep.csv`: one row per point with the mean and the 95 % confidence half-width (Student
 //!    t, R − 1 degrees of freedom) of each headline figure across replications, written last.
 //!
-//! `--resume` keeps the run files already there (whole files only: they are written under a
-//! temporary name and renamed) when `sweep.json`, the sweep's settings, matches.
+//! The folder: a non-empty `--out` without `sweep.json` is never touched. A fresh sweep first
+//! removes an earlier sweep's runs and results; every run file is whole (written under a
+//! temporary name and renamed); `sweep.csv` is removed at the start and written last, so only
+//! a finished sweep has one, and at the end the folder holds exactly this sweep's runs.
+//! `--resume` keeps the run files already there when `sweep.json`, the sweep's settings,
+//! matches; Ctrl-C keeps the whole runs for it and removes the rest.
 
 mod args;
 pub mod goal;
@@ -25,6 +29,8 @@ pub use args::{LimitArgs, SweepArgs};
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use rayon::prelude::*;
@@ -34,8 +40,9 @@ use crate::components::kind_outputs;
 use crate::components::outputs::Usage;
 use crate::engine::rng::{derive_seed, fnv1a64};
 use crate::engine::time::SimDuration;
+use crate::files::{csv_text, is_temp_name, write_temp};
 use crate::metrics::NoSeries;
-use crate::output::write_atomic;
+use crate::output::{folder, interrupt, volume, write_atomic};
 use crate::run::limits::EXIT_LIMIT;
 use crate::run::{RunError, run_with_limits};
 use crate::scenario::{RunSettings, Scenario};
@@ -305,9 +312,28 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         "goals": args.goals,
     });
     let manifest_path = out_dir.join("sweep.json");
+    let runs_total = grid.points.len() as u64 * u64::from(args.replications);
+    let planned = volume::planned_summary(&scenario).saturating_mul(runs_total)
+        + grid.points.len() as u64 * scenario.text.len() as u64;
+    volume::check(
+        planned,
+        args.max_output.unwrap_or(volume::DEFAULT_MAX_OUTPUT),
+        &format!("this sweep's {runs_total} runs"),
+        "run fewer points or replications (--set, --replications)",
+    )
+    .map_err(input)?;
+    folder::check_replaceable(&out_dir, "sweep.json", "an awsim sweep folder").map_err(
+        |e| match e {
+            folder::FolderError::NotOurs { .. } => input(e.to_string()),
+            folder::FolderError::Io { .. } => SweepError::Failed(e.to_string()),
+        },
+    )?;
     if args.resume && manifest_path.exists() {
         check_manifest(&manifest_path, &manifest)?;
     }
+    // Nothing of an earlier sweep may pass for this one's: a fresh sweep starts from an empty
+    // folder, a resumed one keeps only its runs (checked one by one below).
+    remove_results(&out_dir, !args.resume).map_err(|e| failed("clean", &out_dir, e))?;
     fs::create_dir_all(out_dir.join("runs"))
         .map_err(|e| failed("create the output folder", &out_dir, e))?;
     write_atomic(
@@ -356,6 +382,8 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         })
         .collect();
     let to_run: Vec<usize> = (0..tasks.len()).filter(|&i| kept[i].is_none()).collect();
+    let whole = Arc::new(AtomicUsize::new(tasks.len() - to_run.len()));
+    on_interrupt(&out_dir, &grid, tasks.len(), Arc::clone(&whole));
 
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.jobs.map_or(0, |j| j as usize))
@@ -380,7 +408,16 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
                     match run_with_limits(scenario, settings, limits, &mut NoSeries, |_| {}) {
                         Ok(summary) => {
                             let text = summary.to_json();
-                            write_atomic(path, text.as_bytes())
+                            // Renamed under the interrupt's lock, so its count of whole runs is
+                            // exact.
+                            write_temp(path, text.as_bytes())
+                                .and_then(|tmp| {
+                                    interrupt::hold(|_| {
+                                        fs::rename(tmp, path)?;
+                                        whole.fetch_add(1, Ordering::SeqCst);
+                                        Ok(())
+                                    })
+                                })
                                 .map_err(|e| failed("write", path, e))
                                 .map(|()| parse_figures(&text).expect("a summary parses"))
                         }
@@ -487,11 +524,25 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         choice,
         elapsed: Duration::ZERO,
     };
+    remove_stale_runs(&outcome.out_dir, &grid, r_count)
+        .map_err(|e| failed("clean", &outcome.out_dir, e))?;
     outcome.plots = plot::write_plots(&outcome, &grid)
         .map_err(|e| SweepError::Failed(format!("cannot write the sweep plots: {e}")))?;
     // sweep.csv last: its presence means the sweep is complete.
-    write_atomic(&outcome.csv_path, outcome.csv().as_bytes())
-        .map_err(|e| failed("write", &outcome.csv_path, e))?;
+    interrupt::hold(|on| {
+        let written = write_atomic(&outcome.csv_path, outcome.csv().as_bytes());
+        if written.is_ok() {
+            let dir = outcome.out_dir.clone();
+            on.set(move || {
+                format!(
+                    "awsim: interrupted; the sweep in {} is complete",
+                    dir.display()
+                )
+            });
+        }
+        written
+    })
+    .map_err(|e| failed("write", &outcome.csv_path, e))?;
     outcome.elapsed = progress.elapsed();
     Ok(outcome)
 }
@@ -602,7 +653,8 @@ pub fn number(x: f64) -> String {
 
 impl SweepOutcome {
     /// The text of `sweep.csv`: `point`, the swept keys, `replications`, then `FIGURE.mean` and
-    /// `FIGURE.ci95` for every figure, then `meets_goal` with goals.
+    /// `FIGURE.ci95` for every figure, then `meets_goal` with goals. Text a spreadsheet would
+    /// take for a formula (a `--set` value `=...`) is written as text ([`csv_text`]).
     pub fn csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
         let mut header: Vec<String> = vec!["point".into()];
@@ -615,10 +667,11 @@ impl SweepOutcome {
         if !self.goals.is_empty() {
             header.push("meets_goal".into());
         }
+        let header: Vec<String> = header.iter().map(|h| csv_text(h).into_owned()).collect();
         w.write_record(&header).expect("in memory");
         for (p, values) in self.points.iter().zip(&self.values) {
-            let mut row: Vec<String> = vec![p.point.dir.clone()];
-            row.extend(values.iter().cloned());
+            let mut row: Vec<String> = vec![csv_text(&p.point.dir).into_owned()];
+            row.extend(values.iter().map(|v| csv_text(v).into_owned()));
             row.push(self.replications.to_string());
             for e in &p.estimates {
                 row.push(e.mean.map(number).unwrap_or_default());
@@ -775,8 +828,7 @@ fn remove_partials(dir: &Path) -> std::io::Result<()> {
         let path = entry?.path();
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
         if let Some(name) = name
-            && name.starts_with('.')
-            && name.ends_with(".partial")
+            && is_temp_name(&name)
         {
             fs::remove_file(&path)?;
         }
@@ -784,31 +836,115 @@ fn remove_partials(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `--resume` refuses a folder whose runs were made from another scenario text, base seed,
-/// duration or seed rule.
-fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
-    let Ok(text) = fs::read_to_string(path) else {
-        return Ok(());
+/// Removes what a sweep writes at the top of its folder once its runs are done (`sweep.csv`,
+/// the plots, their temporary files) and, with `runs`, the runs and `sweep.json` too. Nothing
+/// else in the folder is touched.
+fn remove_results(out_dir: &Path, runs: bool) -> std::io::Result<()> {
+    let entries = match fs::read_dir(out_dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
     };
-    let before: Map<String, Value> = serde_json::from_str(&text).unwrap_or_default();
+    for entry in entries {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let Some(name) = name else { continue };
+        let result = name == "sweep.csv"
+            || (name.starts_with("sweep_") && (name.ends_with(".svg") || name.ends_with(".png")))
+            || is_temp_name(&name);
+        if name == "runs" && runs && path.is_dir() {
+            fs::remove_dir_all(&path)?;
+        } else if result || (runs && name == "sweep.json") {
+            fs::remove_file(&path)?;
+        }
+    }
+    Ok(())
+}
+
+/// Removes the runs a resumed sweep does not have: point folders of another grid, and
+/// replications past `replications`, so the folder holds exactly this sweep's runs.
+fn remove_stale_runs(out_dir: &Path, grid: &Grid, replications: u32) -> std::io::Result<()> {
+    let points: std::collections::BTreeSet<&str> =
+        grid.points.iter().map(|p| p.dir.as_str()).collect();
+    for entry in fs::read_dir(out_dir.join("runs"))? {
+        let path = entry?.path();
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+        let Some(name) = name else { continue };
+        if !points.contains(name.as_str()) {
+            if path.is_dir() {
+                fs::remove_dir_all(&path)?;
+            }
+            continue;
+        }
+        for file in fs::read_dir(&path)? {
+            let file = file?.path();
+            let replication = file.file_name().and_then(|n| n.to_str()).and_then(|n| {
+                n.strip_prefix("rep-")?
+                    .strip_suffix(".json")?
+                    .parse::<u32>()
+                    .ok()
+            });
+            if replication.is_some_and(|r| r > replications) {
+                fs::remove_file(&file)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// From now on Ctrl-C removes what the sweep has half written, keeps its whole runs for
+/// `--resume` and says how many there are.
+fn on_interrupt(out_dir: &Path, grid: &Grid, runs: usize, whole: Arc<AtomicUsize>) {
+    let out_dir = out_dir.to_path_buf();
+    let point_dirs: Vec<PathBuf> = grid
+        .points
+        .iter()
+        .map(|p| out_dir.join("runs").join(&p.dir))
+        .collect();
+    interrupt::hold(|on| {
+        on.set(move || {
+            for dir in &point_dirs {
+                let _ = remove_partials(dir);
+            }
+            let _ = remove_results(&out_dir, false);
+            format!(
+                "awsim: interrupted; {} of {runs} runs are whole and kept in {} (sweep.csv was \
+                 not written): run the same command with --resume to continue",
+                whole.load(Ordering::SeqCst),
+                out_dir.join("runs").display()
+            )
+        })
+    });
+}
+
+/// `--resume` refuses a folder whose runs were made from another scenario text, base seed,
+/// duration or seed rule, or whose `sweep.json` does not say (then nothing there can be
+/// trusted).
+fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
+    let folder = path.parent().unwrap_or(Path::new(".")).display();
+    let refuse = |what: String| {
+        SweepError::Input(format!(
+            "--resume: the runs in {folder} were made with other settings ({what}); give \
+             another --out, or drop --resume to run everything again"
+        ))
+    };
+    let before: Map<String, Value> = fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .ok_or_else(|| refuse(format!("{} cannot be read", path.display())))?;
     for key in [
         "scenario_fnv1a64",
         "seed",
         "duration_s",
         "independent_seeds",
     ] {
-        if let Some(old) = before.get(key)
-            && Some(old) != now.get(key)
-        {
-            let what = match key {
-                "scenario_fnv1a64" => "the scenario file has changed".to_string(),
-                _ => format!("`{key}` was {old}, now {}", now[key]),
-            };
-            return Err(SweepError::Input(format!(
-                "--resume: the runs in {} were made with other settings ({what}); give another \
-                 --out, or drop --resume to run everything again",
-                path.parent().unwrap_or(Path::new(".")).display()
-            )));
+        let old = before.get(key);
+        if old != now.get(key) {
+            return Err(refuse(match (key, old) {
+                ("scenario_fnv1a64", Some(_)) => "the scenario file has changed".to_string(),
+                (_, Some(old)) => format!("`{key}` was {old}, now {}", now[key]),
+                (_, None) => format!("sweep.json does not give `{key}`"),
+            }));
         }
     }
     Ok(())

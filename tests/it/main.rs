@@ -19,6 +19,7 @@ mod golden;
 mod lambda;
 mod limits;
 mod nlb;
+mod outputs;
 mod report;
 mod scenarios;
 mod sqs;

@@ -41,6 +41,7 @@ fn args(sets: &[&str], replications: u32, out: &Path) -> SweepArgs {
         seed: None,
         duration: Some(SimDuration::from_secs(150)),
         out: Some(out.to_path_buf()),
+        max_output: None,
         goals: Vec::new(),
         resume: false,
         independent_seeds: false,
