@@ -267,7 +267,7 @@ fn skipped_bad_rows_are_counted_in_the_summary() {
         .unwrap()
         .to_string();
     assert!(
-        e.contains("line 3, column `timestamp`: cannot read `later` as a time"),
+        e.contains("bad.csv:3:1: column `timestamp`: cannot read `later` as a time"),
         "{e}"
     );
     assert!(e.contains("on_bad_row = \"skip\""), "{e}");
