@@ -38,7 +38,7 @@ impl LineFault {
             column: self.column,
             field: header.get(self.field).map_or_else(
                 || format!("field {}", self.field + 1),
-                |name| format!("`{}`", shown(name)),
+                |name| format!("column `{}`", shown(name)),
             ),
             message: self.message.to_string(),
         }
@@ -171,17 +171,23 @@ impl Lines {
     /// Opens `path`, which must be a regular file of at most [`MAX_TRACE_BYTES`].
     pub fn open(path: &Path) -> Result<Lines, String> {
         let name = quoted(path);
-        let file = File::open(path).map_err(|e| format!("cannot read the trace {name}: {e}"))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| format!("cannot read the trace {name}: {e}"))?;
+        let cannot_read = |e: std::io::Error| format!("cannot read the trace {name}: {e}");
+        // Checked before opening (opening a pipe waits for a writer) and again on what was
+        // opened. A trace is read several times (checked, then replayed, and again for each
+        // loop), which a pipe or a device cannot be; and a device may never end.
+        let not_a_file = || {
+            format!(
+                "the trace {name} is not a regular file (a trace is read more than once, so it \
+                 must be a file, not a device, pipe or folder)"
+            )
+        };
+        if !std::fs::metadata(path).map_err(cannot_read)?.is_file() {
+            return Err(not_a_file());
+        }
+        let file = File::open(path).map_err(cannot_read)?;
+        let meta = file.metadata().map_err(cannot_read)?;
         if !meta.is_file() {
-            // A trace is read several times (checked, then replayed, and again for each
-            // loop), which a pipe or a device cannot be; and a device may never end.
-            return Err(format!(
-                "the trace {name} is not a regular file (a trace is read more than once, so \
-                 it must be a file, not a device, pipe or folder)"
-            ));
+            return Err(not_a_file());
         }
         if meta.len() > MAX_TRACE_BYTES {
             return Err(format!(
