@@ -267,7 +267,7 @@ fn skipped_bad_rows_are_counted_in_the_summary() {
         .unwrap()
         .to_string();
     assert!(
-        e.contains("line 3, column `timestamp`: cannot read `later` as a time"),
+        e.contains("bad.csv:3:1: column `timestamp`: cannot read `later` as a time"),
         "{e}"
     );
     assert!(e.contains("on_bad_row = \"skip\""), "{e}");
@@ -410,4 +410,390 @@ fn recorded_azure_2021_durations_drive_compute_from_trace() {
         s["components"]["fn"]["requests"]["failed"],
         s["components"]["fn"]["requests"]["created"]
     );
+}
+
+// ---- Issue 14: traces in skip mode, bounds, and what errors show ----
+
+use awsim::workload::trace::{
+    BadRows, FunctionChoice, MAX_LINE_BYTES, MAX_REORDER_ROWS, Trace, TraceFormat, TraceSpec,
+};
+
+/// Writes `bytes` as `name` in the scratch folder `dir` and opens it as a trace for workload
+/// `w`.
+fn open_bytes(dir: &str, name: &str, bytes: &[u8], spec: &TraceSpec) -> Result<Trace, String> {
+    let path = scratch(dir).join(name);
+    std::fs::write(&path, bytes).unwrap();
+    Trace::open(&path, "w", spec)
+}
+
+fn skipping(format: TraceFormat) -> TraceSpec {
+    TraceSpec {
+        format,
+        on_bad_row: BadRows::Skip,
+        ..TraceSpec::csv("x")
+    }
+}
+
+/// Arrivals of one pass.
+fn drain(trace: &mut Trace) -> u64 {
+    let mut rng = awsim::engine::rng::stream(1, "t");
+    std::iter::from_fn(|| trace.next_row(&mut rng)).count() as u64
+}
+
+/// `n` rows, one a second, with row `bad` (0-based) replaced by `line`.
+fn rows_with(n: usize, bad: usize, line: &str) -> String {
+    let mut text = String::from("timestamp,key\n");
+    for i in 0..n {
+        if i == bad {
+            text.push_str(line);
+        } else {
+            text.push_str(&format!("{i},{i}"));
+        }
+        text.push('\n');
+    }
+    text
+}
+
+#[test]
+fn an_unterminated_quote_is_one_bad_row_not_the_rest_of_the_file() {
+    // Row 3 of 3 000 opens a quote it never closes.
+    let text = rows_with(3000, 2, "2,\"unclosed");
+    let mut t = open_bytes(
+        "quote",
+        "q.csv",
+        text.as_bytes(),
+        &skipping(TraceFormat::Csv),
+    )
+    .unwrap();
+    assert_eq!((t.stats().rows, t.stats().skipped), (2999, 1));
+    assert_eq!(drain(&mut t), 2999);
+    // Without skipping, the row is named with the quote's place: line 4, column 3.
+    let e = open_bytes("quote", "q.csv", text.as_bytes(), &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("q.csv:4:3: column `key`: the quote that opens this field is not closed"),
+        "{e}"
+    );
+    // The same in a run: the summary counts exactly the one row.
+    let dir = scratch("quote-run");
+    std::fs::write(dir.join("q.csv"), &text).unwrap();
+    let arrival = r#"{ process = "trace", file = "q.csv", on_bad_row = "skip" }"#;
+    let (created, s) = replay_counts(&dir, arrival, "1h");
+    assert_eq!(created, 2999);
+    assert_eq!(s["workloads"]["replay"]["trace"]["rows_skipped"], 1);
+    assert_eq!(s["workloads"]["replay"]["trace"]["rows"], 2999);
+}
+
+#[test]
+fn one_absolute_time_in_a_relative_trace_is_the_row_blamed() {
+    let text = rows_with(10, 6, "2026-11-29T09:00:00Z,6");
+    let e = open_bytes("kinds", "k.csv", text.as_bytes(), &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains(
+            "k.csv:8:1: column `timestamp`: `2026-11-29T09:00:00Z` is an absolute time, but \
+             the trace's times are seconds since the start (9 of its 10 times are)"
+        ),
+        "{e}"
+    );
+    let t = open_bytes(
+        "kinds",
+        "k.csv",
+        text.as_bytes(),
+        &skipping(TraceFormat::Csv),
+    )
+    .unwrap();
+    assert_eq!((t.stats().rows, t.stats().skipped), (9, 1));
+    // And the other way round: one relative time among absolute ones is the one blamed, even
+    // when it comes first.
+    let text = "timestamp\n5\n2026-11-29T09:00:00Z\n2026-11-29T09:00:01Z\n";
+    let e = open_bytes("kinds", "a.csv", text.as_bytes(), &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains(
+            "a.csv:2:1: column `timestamp`: `5` is seconds since the start, but the \
+                    trace's times are absolute (RFC 3339 or Unix: 2 of its 3 times are)"
+        ),
+        "{e}"
+    );
+}
+
+/// A row that is not UTF-8 text, in each layout: (format, file).
+fn non_utf8_files() -> Vec<(TraceFormat, Vec<u8>)> {
+    let minutes: Vec<String> = (1..=1440).map(|m| m.to_string()).collect();
+    let header_2019 = format!(
+        "HashOwner,HashApp,HashFunction,Trigger,{}\n",
+        minutes.join(",")
+    );
+    let row_2019 = |f: &str| format!("o,a,{f},http,5{}\n", ",0".repeat(1439));
+    let mut az19 = (header_2019 + &row_2019("f1")).into_bytes();
+    az19.extend_from_slice(b"o,a,f\xff2,http,1");
+    az19.extend_from_slice(",0".repeat(1439).as_bytes());
+    az19.extend_from_slice(b"\n");
+    az19.extend_from_slice(row_2019("f3").as_bytes());
+    vec![
+        (
+            TraceFormat::Csv,
+            b"timestamp,key\n1,1\n2,k\xff\n3,3\n".to_vec(),
+        ),
+        (TraceFormat::AzureFunctions2019, az19),
+        (
+            TraceFormat::AzureFunctions2021,
+            b"app,func,end_timestamp,duration\na,f,1,0.5\na,f\xff,2,0.5\na,f,3,0.5\n".to_vec(),
+        ),
+    ]
+}
+
+#[test]
+fn every_reader_skips_and_counts_a_row_that_is_not_utf8_or_names_its_place() {
+    for (format, bytes) in non_utf8_files() {
+        let mut t = open_bytes("utf8", "u.csv", &bytes, &skipping(format))
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(t.stats().skipped, 1, "{format:?}");
+        // Two good rows: 2 arrivals, or the 2019 rows' 5 + 5 invocations.
+        let expected = if format == TraceFormat::AzureFunctions2019 {
+            10
+        } else {
+            2
+        };
+        assert_eq!(drain(&mut t), expected, "{format:?}");
+        let e = open_bytes(
+            "utf8",
+            "u.csv",
+            &bytes,
+            &TraceSpec {
+                format,
+                ..TraceSpec::csv("x")
+            },
+        )
+        .err()
+        .unwrap();
+        let place = match format {
+            TraceFormat::Csv => "u.csv:3:4: column `key`: the line is not UTF-8 text",
+            TraceFormat::AzureFunctions2019 => {
+                "u.csv:3:6: column `HashFunction`: the line is not UTF-8 text"
+            }
+            TraceFormat::AzureFunctions2021 => "u.csv:3:4: column `func`: the line is not UTF-8",
+        };
+        assert!(e.contains(place), "{format:?}: {e}");
+        assert!(e.contains("on_bad_row = \"skip\""), "{e}");
+    }
+}
+
+#[test]
+fn errors_locate_without_echoing_the_file() {
+    // A file that is not a trace: its first line must not appear in the message.
+    let secret = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\nmore\n";
+    for format in [
+        TraceFormat::Csv,
+        TraceFormat::AzureFunctions2019,
+        TraceFormat::AzureFunctions2021,
+    ] {
+        let spec = TraceSpec {
+            format,
+            ..TraceSpec::csv("x")
+        };
+        let e = open_bytes("echo", "env", secret.as_bytes(), &spec)
+            .err()
+            .unwrap();
+        assert!(
+            !e.contains("wJalr") && !e.contains("AWS_SECRET"),
+            "{format:?}: {e}"
+        );
+        assert!(e.contains("env:1:1: "), "{format:?}: {e}");
+    }
+    // A near miss of a column name is named by its place, with the name meant.
+    let e = open_bytes(
+        "echo",
+        "h.csv",
+        b"Timestamp,key\n1,1\n",
+        &TraceSpec::csv("x"),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("h.csv:1:1: the header has no `timestamp` column")
+            && e.contains("did you mean `timestamp` for column 1?"),
+        "{e}"
+    );
+    // A value is shown cut short, its control characters escaped.
+    let long = format!("\x1b[31m{}", "9".repeat(200));
+    let e = open_bytes(
+        "echo",
+        "v.csv",
+        format!("timestamp,operation\n1,{long}\n").as_bytes(),
+        &TraceSpec::csv("x"),
+    )
+    .err()
+    .unwrap();
+    assert!(!e.contains('\x1b') && !e.contains(&"9".repeat(40)), "{e}");
+    assert!(e.contains("unknown operation `\\u{1b}[31m999"), "{e}");
+    assert!(e.contains("…`"), "{e}");
+}
+
+#[test]
+fn what_is_read_is_bounded_before_it_is_held() {
+    // A device never ends: refused before reading.
+    let e = Trace::open(Path::new("/dev/zero"), "w", &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(e.contains("/dev/zero is not a regular file"), "{e}");
+    let e = Trace::open(&scratch("bounds"), "w", &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(e.contains("is not a regular file"), "{e}");
+    // A line longer than the limit stops the file, wherever it is, even when skipping.
+    let mut text = String::from("timestamp\n1\n");
+    text.push_str(&"7".repeat(MAX_LINE_BYTES + 10));
+    let e = open_bytes(
+        "bounds",
+        "long.csv",
+        text.as_bytes(),
+        &skipping(TraceFormat::Csv),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("long.csv:3:1: the line is longer than the limit of 1048576 bytes"),
+        "{e}"
+    );
+    // A function hash longer than any real one is a bad row.
+    let text = format!(
+        "app,func,end_timestamp,duration\na,f,1,0\na,{},2,0\n",
+        "f".repeat(300)
+    );
+    let e = open_bytes(
+        "bounds",
+        "hash.csv",
+        text.as_bytes(),
+        &TraceSpec {
+            format: TraceFormat::AzureFunctions2021,
+            ..TraceSpec::csv("x")
+        },
+    )
+    .err()
+    .unwrap();
+    assert!(
+        e.contains("hash.csv:3:3: column `func`: a function hash is at most 256 bytes, found 300"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_trace_too_far_out_of_order_is_refused_not_buffered() {
+    // The first row is the latest: replaying in order would hold every other row at once.
+    let mut text = String::from("timestamp\n100000000\n");
+    for i in 0..=MAX_REORDER_ROWS {
+        text.push_str(&format!("{i}\n"));
+    }
+    let e = open_bytes("order", "late.csv", text.as_bytes(), &TraceSpec::csv("x"))
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("too far out of time order") && e.contains("line 3 lies"),
+        "{e}"
+    );
+    assert!(
+        e.contains(&format!("more than {MAX_REORDER_ROWS} rows")),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_azure_2019_count_cannot_stand_for_more_arrivals_than_a_pass_allows() {
+    let minutes: Vec<String> = (1..=1440).map(|m| m.to_string()).collect();
+    let text = format!(
+        "HashOwner,HashApp,HashFunction,Trigger,{}\no,a,f,http,{}\n",
+        minutes.join(","),
+        vec!["4294967295"; 1440].join(",")
+    );
+    let spec = TraceSpec {
+        format: TraceFormat::AzureFunctions2019,
+        ..TraceSpec::csv("x")
+    };
+    let started = std::time::Instant::now();
+    let e = open_bytes("amplify", "day.csv", text.as_bytes(), &spec)
+        .err()
+        .unwrap();
+    assert!(
+        e.contains(
+            "one pass replays 6184752904800 rows × scale 1 = 6.185e12 arrivals, more \
+                    than the limit of 1e9"
+        ),
+        "{e}"
+    );
+    // Counted, not generated one by one.
+    assert!(started.elapsed().as_secs() < 5);
+    // Choosing the functions is within a bound too: a hash prefix names them.
+    let spec = TraceSpec {
+        functions: FunctionChoice::Hash("g".into()),
+        ..spec
+    };
+    let e = open_bytes("amplify", "day.csv", text.as_bytes(), &spec)
+        .err()
+        .unwrap();
+    assert!(
+        e.contains("no function whose hash starts with `g`; the busiest are f"),
+        "{e}"
+    );
+}
+
+/// A scenario replaying the shipped 10-minute trace with `arrival`'s extra keys, checked as
+/// `awsim check` does.
+fn check_with(extra: &str) -> Result<(), String> {
+    let text = std::fs::read_to_string(FILE).unwrap().replace(
+        r#"file = "traces/shop_10min.csv""#,
+        &format!(r#"file = "traces/shop_10min.csv"{extra}"#),
+    );
+    let scenario = Scenario::parse(&text, Path::new(FILE)).map_err(|e| e.to_string())?;
+    scenario
+        .build(RunSettings::default())
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+#[test]
+fn a_loop_that_would_not_advance_time_is_refused_at_load() {
+    // 15 589 rows over 600 s, a million times faster: a lap of 0.6 ms.
+    let e = check_with(", loop = true, speedup = 1e6").unwrap_err();
+    assert!(e.contains("workload `recorded`, field `arrival`"), "{e}");
+    assert!(
+        e.contains("with `loop`, each lap lasts 600.025us")
+            && e.contains("less than the minimum of 1ms"),
+        "{e}"
+    );
+    // Half as fast, a lap lasts 1.2 ms but would replay 1.3·10⁷ arrivals a second.
+    let e = check_with(", loop = true, speedup = 5e5").unwrap_err();
+    assert!(
+        e.contains(
+            "with `loop`, 15589 rows × scale 1 every 1.2ms is 1.299e7 arrivals a second, \
+             more than the limit of 1e7"
+        ),
+        "{e}"
+    );
+    // Without the loop the same speedup is a finite burst, and a slower loop is fine.
+    check_with(", speedup = 1e6").unwrap();
+    check_with(", loop = true, speedup = 100").unwrap();
+    // Too small a scale would spin looking for a row to keep.
+    let e = check_with(", loop = true, scale = 1e-9").unwrap_err();
+    assert!(e.contains("`scale` must be above 0 (at least 0.001"), "{e}");
+}
+
+#[test]
+fn a_looped_trace_of_one_instant_repeats_a_second_later() {
+    // Rows that share one time have no gap to repeat after: a second, as for a single row
+    // (not a nanosecond, which replayed them a billion times a second).
+    let spec = TraceSpec {
+        repeat: true,
+        ..TraceSpec::csv("x")
+    };
+    let mut t = open_bytes("instant", "i.csv", b"timestamp\n0\n0\n", &spec).unwrap();
+    let mut rng = awsim::engine::rng::stream(1, "t");
+    let at: Vec<f64> = (0..6)
+        .map(|_| t.next_row(&mut rng).unwrap().at.as_secs_f64())
+        .collect();
+    assert_eq!(at, [0.0, 0.0, 1.0, 1.0, 2.0, 2.0]);
 }

@@ -23,15 +23,17 @@
 //! invocation counts are broken by first appearance in the file. A request's key is the
 //! FNV-1a hash of its function's hash, so merged functions stay distinguishable downstream.
 
-use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use rand::Rng;
 
-use super::csv_rows::{header, parse_seconds, read, reader};
-use super::{BadRow, BadRows, FunctionChoice, Source, SourceRow, Spread, TraceSpec};
+use super::csv_rows::{header_hint, parse_seconds};
+use super::lines::{Fields, Line, Lines};
+use super::{
+    BadRow, BadRows, FunctionChoice, MAX_FUNCTIONS, MAX_HASH_BYTES, MAX_MINUTE_COUNTS, Read,
+    SKIP_HINT, Source, SourceRow, Spread, TraceSpec, quoted, shown,
+};
 use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{NANOS_PER_SEC, SimDuration};
 
@@ -46,12 +48,44 @@ struct Candidate {
     first_line: u64,
 }
 
+/// Function totals gathered row by row, within [`MAX_FUNCTIONS`].
+#[derive(Default)]
+struct Candidates {
+    list: Vec<Candidate>,
+    index: BTreeMap<String, usize>,
+}
+
+impl Candidates {
+    /// Adds `count` invocations of `hash`, first seen at `line`.
+    fn add(&mut self, hash: &str, count: u64, line: u64, path: &Path) -> Result<(), String> {
+        match self.index.get(hash) {
+            Some(&i) => self.list[i].total += count,
+            None => {
+                if self.list.len() == MAX_FUNCTIONS {
+                    return Err(format!(
+                        "trace {}:{line}:1: more than {MAX_FUNCTIONS} distinct functions, the \
+                         limit",
+                        quoted(path)
+                    ));
+                }
+                self.index.insert(hash.to_string(), self.list.len());
+                self.list.push(Candidate {
+                    hash: hash.to_string(),
+                    total: count,
+                    first_line: line,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The function hashes `choice` selects among `candidates` (in file order of first sight).
 fn choose(
     candidates: Vec<Candidate>,
     choice: &FunctionChoice,
     path: &Path,
-) -> Result<Vec<String>, String> {
+) -> Result<BTreeSet<String>, String> {
     let busiest = |candidates: &[Candidate]| {
         let mut sorted: Vec<&Candidate> = candidates.iter().collect();
         sorted.sort_by(|a, b| b.total.cmp(&a.total).then(a.first_line.cmp(&b.first_line)));
@@ -69,21 +103,28 @@ fn choose(
                 .map(|c| c.hash.clone())
                 .collect();
             match matching.len() {
-                1 => Ok(matching),
+                1 => Ok(matching.into_iter().collect()),
                 0 => {
-                    let top: Vec<String> = busiest(&candidates).into_iter().take(3).collect();
+                    let top: Vec<String> = busiest(&candidates)
+                        .into_iter()
+                        .take(3)
+                        .map(|h| shown(&h))
+                        .collect();
                     Err(format!(
-                        "trace `{}` has no function whose hash starts with `{prefix}`; the \
-                         busiest are {}",
-                        path.display(),
+                        "trace {} has no function whose hash starts with `{}`; the busiest are \
+                         {}",
+                        quoted(path),
+                        shown(prefix),
                         top.join(", ")
                     ))
                 }
                 n => Err(format!(
-                    "trace `{}`: {n} functions have hashes starting with `{prefix}` ({}...); \
-                     give more characters",
-                    path.display(),
-                    matching[..2].join(", ")
+                    "trace {}: {n} functions have hashes starting with `{}` ({}, {}...); give \
+                     more characters",
+                    quoted(path),
+                    shown(prefix),
+                    shown(&matching[0]),
+                    shown(&matching[1])
                 )),
             }
         }
@@ -93,87 +134,179 @@ fn choose(
             busiest(&candidates)
                 .into_iter()
                 .nth(*n as usize - 1)
-                .map(|h| vec![h])
+                .map(|h| BTreeSet::from([h]))
                 .ok_or_else(|| {
                     format!(
-                        "`rank = {n}`: trace `{}` has only {count} functions",
-                        path.display()
+                        "`rank = {n}`: trace {} has only {count} functions",
+                        quoted(path)
                     )
                 })
         }
     }
 }
 
-fn bad(line: u64, column: &str, message: String) -> BadRow {
-    BadRow {
-        line,
-        column: column.to_string(),
-        message,
+/// The function hash in field `i` of `fields`, or a bad row when it is too long.
+fn function_hash<'f>(fields: &'f Fields, i: usize, name: &str) -> Result<&'f str, BadRow> {
+    let hash = fields.get(i).unwrap_or("");
+    if hash.len() > MAX_HASH_BYTES {
+        return Err(BadRow::at(
+            fields.line,
+            fields.column(i),
+            name,
+            format!(
+                "a function hash is at most {MAX_HASH_BYTES} bytes, found {}",
+                hash.len()
+            ),
+        ));
     }
+    Ok(hash)
 }
 
-fn bad_row_error(path: &Path, row: BadRow) -> String {
-    format!(
-        "trace `{}` line {}, column `{}`: {} (or set on_bad_row = \"skip\" to skip and count \
-         such rows)",
-        path.display(),
-        row.line,
-        row.column,
-        row.message
-    )
-}
+/// The 2019 layout's header names.
+const HEADER_2019: [&str; 4] = ["HashOwner", "HashApp", "HashFunction", "Trigger"];
 
 /// One 2019 row: its function and per-minute counts, or a bad row.
-fn minute_row(record: &csv::StringRecord, line: u64) -> Result<(String, String, Vec<u32>), BadRow> {
-    let function = record.get(2).unwrap_or("").to_string();
+fn minute_row(fields: &Fields, counts: &mut Vec<u32>) -> Result<(String, String), BadRow> {
+    let line = fields.line;
+    let function = function_hash(fields, 2, "HashFunction")?.to_string();
     if function.is_empty() {
-        return Err(bad(
+        return Err(BadRow::at(
             line,
+            fields.column(2),
             "HashFunction",
             "the function hash is empty".into(),
         ));
     }
-    let trigger = record.get(3).unwrap_or("").to_string();
-    if record.len() != 4 + MINUTES {
-        return Err(bad(
+    let trigger = fields.get(3).unwrap_or("").to_string();
+    if fields.len() != 4 + MINUTES {
+        let at = fields.len().min(4 + MINUTES);
+        return Err(BadRow::at(
             line,
-            "1",
+            fields.column(at),
+            &(at.max(4) - 3).to_string(),
             format!(
                 "expected 4 columns and 1440 minute counts, found {} fields",
-                record.len()
+                fields.len()
             ),
         ));
     }
-    let mut counts = Vec::with_capacity(MINUTES);
+    counts.clear();
     for minute in 0..MINUTES {
-        let raw = &record[4 + minute];
+        let raw = fields.get(4 + minute).unwrap_or("");
         match raw.parse::<u32>() {
             Ok(c) => counts.push(c),
             Err(_) => {
-                return Err(bad(
+                return Err(BadRow::at(
                     line,
+                    fields.column(4 + minute),
                     &(minute + 1).to_string(),
-                    format!("expected a count of invocations (0 or more), found `{raw}`"),
+                    format!(
+                        "expected a count of invocations (0 to {}), found `{}`",
+                        u32::MAX,
+                        shown(raw)
+                    ),
                 ));
             }
         }
     }
-    Ok((function, trigger, counts))
+    Ok((function, trigger))
+}
+
+/// Opens a 2019 file and checks its header.
+fn start_2019(path: &Path) -> Result<(Lines, Fields), String> {
+    let mut lines = Lines::open(path)?;
+    let mut header = Fields::default();
+    lines.header(&mut header)?;
+    let expected = |i: usize| -> String {
+        match HEADER_2019.get(i) {
+            Some(name) => (*name).to_string(),
+            None => (i - 3).to_string(),
+        }
+    };
+    let wrong = (0..4 + MINUTES).find(|&i| header.get(i) != Some(expected(i).as_str()));
+    if let Some(i) = wrong.or((header.len() > 4 + MINUTES).then_some(4 + MINUTES)) {
+        let what = if i < 4 + MINUTES {
+            format!("column {} should be `{}`", i + 1, expected(i))
+        } else {
+            format!("the header has {} columns", header.len())
+        };
+        return Err(format!(
+            "trace {}:{}:{}: an azure_functions_2019 file starts with the header \
+             HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440 ({} columns); {what}",
+            quoted(path),
+            header.line,
+            header.column(i),
+            4 + MINUTES
+        ));
+    }
+    Ok((lines, header))
+}
+
+/// Arrival times within a minute for `spread = "even"`: the `i`-th of `c` at (i + ½)/c of
+/// the minute, in nanoseconds (the same arithmetic as the replay).
+fn even_within(i: u64, c: u64) -> i64 {
+    let fraction = ((i as f64 + 0.5) / c as f64).min(1.0 - f64::EPSILON);
+    ((fraction * MINUTE_NS as f64) as i64).min(MINUTE_NS - 1)
+}
+
+/// Counts that can be drawn from in proportion and decremented, both in O(log n): a
+/// Fenwick tree over one minute's non-zero counts.
+#[derive(Default)]
+struct Remaining {
+    tree: Vec<u64>,
+}
+
+impl Remaining {
+    fn reset(&mut self, counts: impl Iterator<Item = u64>) {
+        self.tree.clear();
+        self.tree.extend(counts);
+        let n = self.tree.len();
+        for i in 0..n {
+            let parent = i | (i + 1);
+            if parent < n {
+                self.tree[parent] += self.tree[i];
+            }
+        }
+    }
+
+    /// The first index whose cumulative count exceeds `pick` (what a scan from the first
+    /// would find), taking one from it.
+    fn take(&mut self, mut pick: u64) -> usize {
+        let n = self.tree.len();
+        let mut at = 0; // answer + 1, built bit by bit
+        let mut step = n.next_power_of_two();
+        while step > 0 {
+            let next = at + step;
+            if next <= n && self.tree[next - 1] <= pick {
+                pick -= self.tree[next - 1];
+                at = next;
+            }
+            step /= 2;
+        }
+        let mut i = at;
+        while i < n {
+            self.tree[i] -= 1;
+            i |= i + 1;
+        }
+        at
+    }
 }
 
 /// An Azure Functions 2019 trace: the chosen functions' per-minute counts, turned into
 /// arrivals minute by minute.
 pub(crate) struct Minutes {
-    /// Per chosen row: its key and counts.
-    functions: Vec<(u64, Vec<u32>)>,
+    /// Per chosen row: its key (rows of one function in several apps share it).
+    keys: Vec<u64>,
+    /// Per minute: its non-zero counts, as (chosen row, count), in file order.
+    by_minute: Vec<Vec<(u32, u32)>>,
     spread: Spread,
     skipped: u64,
     /// Where the generator is: the minute, and how many of its arrivals are out.
     minute: usize,
     total: u64,
     issued: u64,
-    /// Per function: arrivals of this minute not yet issued.
-    remaining: Vec<u64>,
+    /// Arrivals of this minute not yet issued, per entry of its `by_minute`.
+    remaining: Remaining,
     /// The last arrival's position in the minute, in [0, 1).
     last_fraction: f64,
 }
@@ -181,91 +314,72 @@ pub(crate) struct Minutes {
 impl Minutes {
     /// Reads the file twice: totals to choose functions, then the chosen rows' counts.
     pub fn open(path: &Path, spec: &TraceSpec) -> Result<Minutes, String> {
-        let check_header = |path: &Path| -> Result<csv::Reader<BufReader<File>>, String> {
-            let mut r = reader(path)?;
-            let h = header(&mut r, path)?;
-            let expected = ["HashOwner", "HashApp", "HashFunction", "Trigger"];
-            let names: Vec<&str> = h.iter().take(4).collect();
-            if names != expected || h.len() != 4 + MINUTES || h.get(4) != Some("1") {
-                return Err(format!(
-                    "trace `{}`: an azure_functions_2019 file starts with the header \
-                     HashOwner,HashApp,HashFunction,Trigger,1,2,...,1440; found {}{}",
-                    path.display(),
-                    names.join(","),
-                    if h.len() > 4 {
-                        format!(",... ({} columns)", h.len())
-                    } else {
-                        String::new()
-                    }
-                ));
-            }
-            Ok(r)
-        };
-        let mut r = check_header(path)?;
-        let mut record = csv::StringRecord::new();
-        let mut candidates: Vec<Candidate> = Vec::new();
-        let mut index: BTreeMap<String, usize> = BTreeMap::new();
+        let (mut lines, header) = start_2019(path)?;
+        let mut fields = Fields::default();
+        let mut counts = Vec::with_capacity(MINUTES);
+        let mut candidates = Candidates::default();
         let mut skipped = 0;
-        loop {
-            let line = r.position().line();
-            match read(&mut r, &mut record) {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => return Err(format!("trace `{}` line {line}: {e}", path.display())),
-            }
-            let (function, trigger, counts) = match minute_row(&record, line) {
+        while let Some(line) = lines.next(&mut fields)? {
+            let row = match line {
+                Line::Bad(fault) => Err(fault.named(&header)),
+                Line::Row => minute_row(&fields, &mut counts),
+            };
+            let (function, trigger) = match row {
                 Ok(row) => row,
-                Err(row) if spec.on_bad_row == BadRows::Skip => {
-                    let _ = row;
+                Err(_) if spec.on_bad_row == BadRows::Skip => {
                     skipped += 1;
                     continue;
                 }
-                Err(row) => return Err(bad_row_error(path, row)),
+                Err(bad) => return Err(bad.located(path) + SKIP_HINT),
             };
             if spec.trigger.as_ref().is_some_and(|t| *t != trigger) {
                 continue;
             }
             let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-            match index.get(&function) {
-                Some(&i) => candidates[i].total += total,
-                None => {
-                    index.insert(function.clone(), candidates.len());
-                    candidates.push(Candidate {
-                        hash: function,
-                        total,
-                        first_line: line,
-                    });
-                }
-            }
+            candidates.add(&function, total, fields.line, path)?;
         }
-        let chosen = choose(candidates, &spec.functions, path)?;
-        let mut r = check_header(path)?;
-        let mut functions = Vec::new();
-        loop {
-            let line = r.position().line();
-            match read(&mut r, &mut record) {
-                Ok(true) => {}
-                _ => break,
+        let chosen = choose(candidates.list, &spec.functions, path)?;
+        let (mut lines, _) = start_2019(path)?;
+        let mut keys = Vec::new();
+        let mut by_minute: Vec<Vec<(u32, u32)>> = vec![Vec::new(); MINUTES];
+        let mut held = 0;
+        while let Some(line) = lines.next(&mut fields)? {
+            if !matches!(line, Line::Row) {
+                continue;
             }
-            let Ok((function, trigger, counts)) = minute_row(&record, line) else {
+            let Ok((function, trigger)) = minute_row(&fields, &mut counts) else {
                 continue;
             };
-            if spec.trigger.as_ref().is_some_and(|t| *t != trigger) {
+            if spec.trigger.as_ref().is_some_and(|t| *t != trigger) || !chosen.contains(&function) {
                 continue;
             }
-            if chosen.contains(&function) {
-                functions.push((fnv1a64(function.as_bytes()), counts));
+            let row = keys.len() as u32;
+            keys.push(fnv1a64(function.as_bytes()));
+            for (minute, &c) in counts.iter().enumerate() {
+                if c > 0 {
+                    by_minute[minute].push((row, c));
+                    held += 1;
+                }
+            }
+            if held > MAX_MINUTE_COUNTS {
+                return Err(format!(
+                    "trace {}:{}:1: the chosen functions have more than {MAX_MINUTE_COUNTS} \
+                     non-zero per-minute counts, the limit; choose fewer with `function`, \
+                     `top` or `trigger`",
+                    quoted(path),
+                    fields.line
+                ));
             }
         }
-        let width = functions.len();
         let mut minutes = Minutes {
-            functions,
+            keys,
+            by_minute,
             spread: spec.spread,
             skipped,
             minute: 0,
             total: 0,
             issued: 0,
-            remaining: vec![0; width],
+            remaining: Remaining::default(),
             last_fraction: 0.0,
         };
         minutes.start_minute(0);
@@ -276,20 +390,18 @@ impl Minutes {
         self.minute = minute;
         self.issued = 0;
         self.last_fraction = 0.0;
-        self.total = 0;
-        for (i, (_, counts)) in self.functions.iter().enumerate() {
-            let c = counts.get(minute).map_or(0, |&c| u64::from(c));
-            self.remaining[i] = c;
-            self.total += c;
-        }
+        let counts = &self.by_minute[minute];
+        self.total = counts.iter().map(|&(_, c)| u64::from(c)).sum();
+        self.remaining
+            .reset(counts.iter().map(|&(_, c)| u64::from(c)));
     }
 }
 
 impl Source for Minutes {
-    fn next_row(&mut self, rng: &mut SimRng) -> Option<Result<SourceRow, BadRow>> {
+    fn next_row(&mut self, rng: &mut SimRng) -> Result<Read, String> {
         while self.issued == self.total {
             if self.minute + 1 >= MINUTES {
-                return None;
+                return Ok(Read::End);
             }
             self.start_minute(self.minute + 1);
         }
@@ -306,25 +418,18 @@ impl Source for Minutes {
         self.last_fraction = fraction.min(1.0 - f64::EPSILON);
         // Which function: drawn in proportion to what each has left this minute (exactly the
         // minute's counts in the end).
-        let mut pick = if self.functions.len() == 1 {
+        let pick = if self.keys.len() == 1 {
             0
         } else {
             rng.random_range(0..left)
         };
-        let mut which = 0;
-        for (i, &r) in self.remaining.iter().enumerate() {
-            if pick < r {
-                which = i;
-                break;
-            }
-            pick -= r;
-        }
-        self.remaining[which] -= 1;
+        let which = self.by_minute[self.minute][self.remaining.take(pick)].0;
         self.issued += 1;
         let within = ((self.last_fraction * MINUTE_NS as f64) as i64).min(MINUTE_NS - 1);
-        Some(Ok(SourceRow {
+        Ok(Read::Row(SourceRow {
             t: self.minute as i64 * MINUTE_NS + within,
-            key: Some(self.functions[which].0),
+            line: 0,
+            key: Some(self.keys[which as usize]),
             item_kb: None,
             op: None,
             duration: None,
@@ -343,16 +448,60 @@ impl Source for Minutes {
     fn period(&self) -> Option<i64> {
         Some(MINUTES as i64 * MINUTE_NS)
     }
+
+    /// Minutes wholly inside or outside the window count whole. In a minute the window cuts,
+    /// evenly spread arrivals are counted exactly; uniform ones (random) by their expected
+    /// number, rounded.
+    fn count(&self, from: i64, to: Option<i64>) -> Option<(u64, u64)> {
+        let (mut inside, mut outside) = (0u64, 0u64);
+        let to = to.unwrap_or(i64::MAX);
+        for (minute, counts) in self.by_minute.iter().enumerate() {
+            let c: u64 = counts.iter().map(|&(_, c)| u64::from(c)).sum();
+            let start = minute as i64 * MINUTE_NS;
+            let end = start + MINUTE_NS;
+            let within = if from <= start && end <= to {
+                c
+            } else if end <= from || to <= start {
+                0
+            } else {
+                let (a, b) = (from.max(start) - start, to.min(end) - start);
+                match self.spread {
+                    Spread::Even => {
+                        // The first arrival at or after each bound (times rise with i).
+                        let first_at = |bound: i64| {
+                            let (mut lo, mut hi) = (0u64, c);
+                            while lo < hi {
+                                let mid = lo + (hi - lo) / 2;
+                                if even_within(mid, c) < bound {
+                                    lo = mid + 1;
+                                } else {
+                                    hi = mid;
+                                }
+                            }
+                            lo
+                        };
+                        first_at(b) - first_at(a)
+                    }
+                    Spread::Uniform => {
+                        (c as f64 * (b - a) as f64 / MINUTE_NS as f64).round() as u64
+                    }
+                }
+            };
+            inside += within;
+            outside += c - within;
+        }
+        Some((inside, outside))
+    }
 }
 
 /// An Azure Functions 2021 trace: one row per invocation of the chosen functions.
 pub(crate) struct Invocations {
-    path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    lines: Lines,
+    header: Fields,
     columns: [usize; 4],
-    /// The chosen function hashes, sorted; `None` = every function.
-    chosen: Option<Vec<String>>,
-    record: csv::StringRecord,
+    /// The chosen function hashes; `None` = every function.
+    chosen: Option<BTreeSet<String>>,
+    fields: Fields,
 }
 
 impl Invocations {
@@ -360,126 +509,133 @@ impl Invocations {
 
     /// Opens the file; when functions are chosen by count, reads it once to count them.
     pub fn open(path: &Path, spec: &TraceSpec) -> Result<Invocations, String> {
-        let (reader, columns) = Self::start(path)?;
+        let (lines, header, columns) = Self::start(path)?;
         let mut source = Invocations {
-            path: path.to_path_buf(),
-            reader,
+            lines,
+            header,
             columns,
             chosen: None,
-            record: csv::StringRecord::new(),
+            fields: Fields::default(),
         };
         if spec.functions != FunctionChoice::All {
-            let mut candidates: Vec<Candidate> = Vec::new();
-            let mut index: BTreeMap<String, usize> = BTreeMap::new();
-            let mut record = csv::StringRecord::new();
-            loop {
-                let line = source.reader.position().line();
-                match read(&mut source.reader, &mut record) {
-                    Ok(true) => {}
-                    _ => break,
-                }
-                let function = record.get(columns[1]).unwrap_or("");
-                if function.is_empty() {
+            let mut candidates = Candidates::default();
+            // Bad rows are passed over here; the checking pass counts or reports them.
+            while let Some(line) = source.lines.next(&mut source.fields)? {
+                if !matches!(line, Line::Row) {
                     continue;
                 }
-                match index.get(function) {
-                    Some(&i) => candidates[i].total += 1,
-                    None => {
-                        index.insert(function.to_string(), candidates.len());
-                        candidates.push(Candidate {
-                            hash: function.to_string(),
-                            total: 1,
-                            first_line: line,
-                        });
-                    }
+                let Ok(function) = function_hash(&source.fields, columns[1], "func") else {
+                    continue;
+                };
+                if !function.is_empty() {
+                    candidates.add(function, 1, source.fields.line, path)?;
                 }
             }
-            let mut chosen = choose(candidates, &spec.functions, path)?;
-            chosen.sort();
-            source.chosen = Some(chosen);
+            source.chosen = Some(choose(candidates.list, &spec.functions, path)?);
             source.rewind()?;
         }
         Ok(source)
     }
 
-    fn start(path: &Path) -> Result<(csv::Reader<BufReader<File>>, [usize; 4]), String> {
-        let mut r = reader(path)?;
-        let h = header(&mut r, path)?;
+    fn start(path: &Path) -> Result<(Lines, Fields, [usize; 4]), String> {
+        let mut lines = Lines::open(path)?;
+        let mut header = Fields::default();
+        lines.header(&mut header)?;
         let mut columns = [0; 4];
         for (slot, name) in columns.iter_mut().zip(Self::COLUMNS) {
-            *slot = h.iter().position(|c| c == name).ok_or_else(|| {
+            *slot = header.iter().position(|c| c == name).ok_or_else(|| {
                 format!(
-                    "trace `{}`: an azure_functions_2021 file has the columns \
-                     app,func,end_timestamp,duration; `{name}` is missing (found {})",
-                    path.display(),
-                    h.iter().collect::<Vec<_>>().join(",")
+                    "trace {}:{}:1: an azure_functions_2021 file has the columns \
+                     app,func,end_timestamp,duration; `{name}` is missing{}",
+                    quoted(path),
+                    header.line,
+                    header_hint(&header, name)
                 )
             })?;
         }
-        Ok((r, columns))
+        Ok((lines, header, columns))
+    }
+
+    /// Parses the current line; `None` when its function is not chosen.
+    fn parse(&self) -> Option<Read> {
+        let fields = &self.fields;
+        let line = fields.line;
+        let [_, func, end, duration] = self.columns;
+        let function = match function_hash(fields, func, "func") {
+            Ok(function) => function,
+            Err(bad) => return Some(Read::Bad(bad)),
+        };
+        if let Some(chosen) = &self.chosen
+            && !chosen.contains(function)
+        {
+            return None;
+        }
+        let bad = |i: usize, name: &str, message: String| {
+            Some(Read::Bad(BadRow::at(line, fields.column(i), name, message)))
+        };
+        let raw_end = fields.get(end).unwrap_or("");
+        let Some(end_ns) = parse_seconds(raw_end) else {
+            return bad(
+                end,
+                "end_timestamp",
+                format!(
+                    "expected seconds since the trace start, found `{}`",
+                    shown(raw_end)
+                ),
+            );
+        };
+        let raw_duration = fields.get(duration).unwrap_or("");
+        let duration_ns = match parse_seconds(raw_duration) {
+            Some(ns) if ns >= 0 => ns,
+            _ => {
+                return bad(
+                    duration,
+                    "duration",
+                    format!(
+                        "expected a non-negative number of seconds, found `{}`",
+                        shown(raw_duration)
+                    ),
+                );
+            }
+        };
+        let Ok(t) = i64::try_from(end_ns - duration_ns) else {
+            return bad(
+                end,
+                "end_timestamp",
+                format!("`{}` is out of range", shown(raw_end)),
+            );
+        };
+        Some(Read::Row(SourceRow {
+            t,
+            line,
+            key: Some(fnv1a64(function.as_bytes())),
+            item_kb: None,
+            op: None,
+            duration: Some(SimDuration::from_nanos(
+                duration_ns.min(u64::MAX as i128) as u64
+            )),
+        }))
     }
 }
 
 impl Source for Invocations {
-    fn next_row(&mut self, _rng: &mut SimRng) -> Option<Result<SourceRow, BadRow>> {
+    fn next_row(&mut self, _rng: &mut SimRng) -> Result<Read, String> {
         loop {
-            let line = self.reader.position().line();
-            match read(&mut self.reader, &mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {}
-                Err(e) => return Some(Err(bad(line, "func", e))),
+            match self.lines.next(&mut self.fields)? {
+                None => return Ok(Read::End),
+                Some(Line::Bad(fault)) => return Ok(Read::Bad(fault.named(&self.header))),
+                Some(Line::Row) => {}
             }
-            let [_, func, end, duration] = self.columns;
-            let function = self.record.get(func).unwrap_or("");
-            if let Some(chosen) = &self.chosen
-                && chosen
-                    .binary_search_by(|c| c.as_str().cmp(function))
-                    .is_err()
-            {
-                continue;
+            if let Some(read) = self.parse() {
+                return Ok(read);
             }
-            let raw_end = self.record.get(end).unwrap_or("");
-            let Some(end_ns) = parse_seconds(raw_end) else {
-                return Some(Err(bad(
-                    line,
-                    "end_timestamp",
-                    format!("expected seconds since the trace start, found `{raw_end}`"),
-                )));
-            };
-            let raw_duration = self.record.get(duration).unwrap_or("");
-            let duration_ns = match parse_seconds(raw_duration) {
-                Some(ns) if ns >= 0 => ns,
-                _ => {
-                    return Some(Err(bad(
-                        line,
-                        "duration",
-                        format!(
-                            "expected a non-negative number of seconds, found `{raw_duration}`"
-                        ),
-                    )));
-                }
-            };
-            let start = end_ns - duration_ns;
-            let Ok(t) = i64::try_from(start) else {
-                return Some(Err(bad(
-                    line,
-                    "end_timestamp",
-                    format!("`{raw_end}` is out of range"),
-                )));
-            };
-            return Some(Ok(SourceRow {
-                t,
-                key: Some(fnv1a64(function.as_bytes())),
-                item_kb: None,
-                op: None,
-                duration: Some(SimDuration::from_nanos(duration_ns as u64)),
-            }));
         }
     }
 
     fn rewind(&mut self) -> Result<(), String> {
-        let (reader, columns) = Self::start(&self.path)?;
-        self.reader = reader;
+        let (lines, header, columns) = Self::start(self.lines.path())?;
+        self.lines = lines;
+        self.header = header;
         self.columns = columns;
         Ok(())
     }
@@ -620,7 +776,7 @@ mod tests {
         )
         .err()
         .unwrap();
-        assert!(e.contains("line 2, column `1`: expected a count"), "{e}");
+        assert!(e.contains(":2:12: column `1`: expected a count"), "{e}");
         let path = write("az19hdr.csv", "HashOwner,HashApp,HashFunction\n");
         let e = Trace::open(
             &path,
@@ -653,7 +809,7 @@ mod tests {
         assert_eq!(all(&mut Trace::open(&path, "w", &top).unwrap()).len(), 2);
         let bad = write("az21bad.csv", "app,func,end_timestamp,duration\na,f,3,-1\n");
         let e = Trace::open(&bad, "w", &s).err().unwrap();
-        assert!(e.contains("line 2, column `duration`"), "{e}");
+        assert!(e.contains(":2:7: column `duration`"), "{e}");
         let missing = write("az21hdr.csv", "app,func,end\n");
         let e = Trace::open(&missing, "w", &s).err().unwrap();
         assert!(e.contains("`end_timestamp` is missing"), "{e}");

@@ -21,11 +21,10 @@
 //!
 //! Empty optional fields take the workload's own settings.
 
-use std::fs::File;
-use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{BadRow, NumericTimes, Source, SourceRow, TraceSpec};
+use super::lines::{Fields, Line, Lines};
+use super::{BadRow, NumericTimes, Read, Source, SourceRow, TraceSpec, quoted, shown};
 use crate::engine::rng::{SimRng, fnv1a64};
 use crate::engine::time::{NANOS_PER_SEC, SimDuration};
 use crate::message::Op;
@@ -99,7 +98,8 @@ fn parse_stamp(raw: &str, numbers: NumericTimes) -> Result<Stamp, String> {
     if let Some(ns) = parse_seconds(raw) {
         return match numbers {
             NumericTimes::Relative if ns < 0 => Err(format!(
-                "a relative timestamp cannot be negative, found `{raw}`"
+                "a relative timestamp cannot be negative, found `{}`",
+                shown(raw)
             )),
             NumericTimes::Relative => Ok(Stamp::Relative(ns)),
             NumericTimes::Unix => Ok(Stamp::Absolute(ns)),
@@ -107,17 +107,36 @@ fn parse_stamp(raw: &str, numbers: NumericTimes) -> Result<Stamp, String> {
     }
     if raw.contains('T') || raw.contains(' ') || raw.contains('-') {
         return parse_rfc3339(raw).map(Stamp::Absolute).map_err(|e| {
+            // The parser's own words name what is wrong, but quote the whole value: only a
+            // short one is worth them.
+            let why = if raw.chars().count() <= 40 {
+                format!(": {}", shown(&e))
+            } else {
+                String::new()
+            };
             format!(
-                "cannot read `{raw}` as an RFC 3339 time (like 2026-11-29T09:00:00Z, with Z \
-                 or an offset such as +01:00): {e}"
+                "cannot read `{}` as an RFC 3339 time (like 2026-11-29T09:00:00Z, with Z or \
+                 an offset such as +01:00){why}",
+                shown(raw)
             )
         });
     }
     Err(format!(
-        "cannot read `{raw}` as a time: expected seconds since the start (like 12.5) or an \
-         RFC 3339 time (like 2026-11-29T09:00:00Z)"
+        "cannot read `{}` as a time: expected seconds since the start (like 12.5) or an RFC \
+         3339 time (like 2026-11-29T09:00:00Z)",
+        shown(raw)
     ))
 }
+
+/// The columns this layout reads.
+pub const COLUMNS: [&str; 6] = [
+    "timestamp",
+    "key",
+    "item_kb",
+    "operation",
+    "workload",
+    "duration",
+];
 
 /// Column positions in the header.
 #[derive(Clone, Debug)]
@@ -130,86 +149,120 @@ struct Columns {
     duration: Option<usize>,
 }
 
-/// Opens a CSV trace (the header trimmed, fields trimmed); `Err` names the file.
-pub(crate) fn reader(path: &Path) -> Result<csv::Reader<BufReader<File>>, String> {
-    let file =
-        File::open(path).map_err(|e| format!("cannot read the trace `{}`: {e}", path.display()))?;
-    Ok(csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(true)
-        .from_reader(BufReader::new(file)))
+/// `"; did you mean `name` for column N?"` for the first header field that looks like a
+/// misspelt `name`, else `""` (the header's own text is not shown).
+pub(crate) fn header_hint(header: &Fields, name: &str) -> String {
+    (0..header.len())
+        .find_map(|i| {
+            let field = header.get(i)?;
+            // Only short fields: a long one is not a misspelt column name.
+            (field.len() <= 64 && !crate::units::did_you_mean(field, &[name]).is_empty())
+                .then(|| format!("; did you mean `{name}` for column {}?", i + 1))
+        })
+        .unwrap_or_default()
 }
 
-/// The header of `reader`, or an error naming the file.
-pub(crate) fn header(
-    reader: &mut csv::Reader<BufReader<File>>,
-    path: &Path,
-) -> Result<csv::StringRecord, String> {
-    reader
-        .headers()
-        .cloned()
-        .map_err(|e| format!("trace `{}`: cannot read its header: {e}", path.display()))
+/// The kind of times a CSV trace holds.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Times {
+    /// Seconds since the start.
+    Relative,
+    /// Absolute, counted from this time zero (ns since the Unix epoch).
+    Absolute { origin: i128 },
 }
 
-/// Reads the next record; `Ok(false)` at the end, `Err` for a broken line (bad UTF-8...).
-pub(crate) fn read(
-    reader: &mut csv::Reader<BufReader<File>>,
-    record: &mut csv::StringRecord,
-) -> Result<bool, String> {
-    reader.read_record(record).map_err(|e| e.to_string())
+/// Why the file's times are of their kind, for the message about a row of the other kind.
+#[derive(Copy, Clone, Debug, PartialEq)]
+enum Because {
+    /// The scenario gives `origin` (so times are absolute).
+    Origin,
+    /// `timestamps = "unix"`.
+    Unix,
+    /// Most of the file's times are of that kind: (that kind, all).
+    Most(u64, u64),
 }
 
 /// A CSV trace being read for one workload.
 pub(crate) struct CsvSource {
-    path: PathBuf,
-    reader: csv::Reader<BufReader<File>>,
+    lines: Lines,
+    header: Fields,
     columns: Columns,
     workload: String,
     numbers: NumericTimes,
-    /// Time zero of absolute times; `None` when the file's times are relative.
-    origin: Option<i128>,
-    record: csv::StringRecord,
+    times: Times,
+    because: Because,
+    fields: Fields,
 }
 
 impl CsvSource {
-    /// Opens the trace and finds its time zero (one pass over the timestamps when they are
-    /// absolute and the scenario gives no `origin`).
+    /// Opens the trace and finds what kind of times it holds and their time zero: one pass
+    /// over the timestamps, unless `origin` is given.
     pub fn open(path: &Path, workload: &str, spec: &TraceSpec) -> Result<CsvSource, String> {
-        let (reader, columns) = Self::start(path)?;
+        let (lines, header, columns) = Self::start(path)?;
         let mut source = CsvSource {
-            path: path.to_path_buf(),
-            reader,
+            lines,
+            header,
             columns,
             workload: workload.to_string(),
             numbers: spec.timestamps,
-            origin: spec.origin,
-            record: csv::StringRecord::new(),
+            times: Times::Relative,
+            because: Because::Most(0, 0),
+            fields: Fields::default(),
         };
-        if source.origin.is_none() {
-            let mut earliest: Option<i128> = None;
-            let mut record = csv::StringRecord::new();
-            while let Ok(true) = read(&mut source.reader, &mut record) {
-                let raw = record.get(source.columns.timestamp).unwrap_or("");
-                if let Ok(Stamp::Absolute(ns)) = parse_stamp(raw, source.numbers) {
+        if let Some(origin) = spec.origin {
+            source.times = Times::Absolute { origin };
+            source.because = Because::Origin;
+            return Ok(source);
+        }
+        // The kind most of the rows have (the first row's on a tie) is the file's: a row of
+        // the other kind is the odd one out, the one to blame.
+        let (mut relative, mut absolute) = (0u64, 0u64);
+        let mut first_absolute = None;
+        let mut earliest: Option<i128> = None;
+        while let Some(line) = source.lines.next(&mut source.fields)? {
+            if !matches!(line, Line::Row) {
+                continue;
+            }
+            let raw = source.fields.get(source.columns.timestamp).unwrap_or("");
+            match parse_stamp(raw, source.numbers) {
+                Ok(Stamp::Relative(_)) => relative += 1,
+                Ok(Stamp::Absolute(ns)) => {
+                    absolute += 1;
                     earliest = Some(earliest.map_or(ns, |e| e.min(ns)));
                 }
+                Err(_) => continue,
             }
-            source.origin = earliest;
-            source.rewind()?;
+            first_absolute.get_or_insert(absolute > 0);
         }
+        let absolute_wins =
+            absolute > relative || (absolute == relative && first_absolute == Some(true));
+        if let (true, Some(origin)) = (absolute_wins, earliest) {
+            source.times = Times::Absolute { origin };
+            source.because = if source.numbers == NumericTimes::Unix {
+                Because::Unix
+            } else {
+                Because::Most(absolute, absolute + relative)
+            };
+        } else {
+            source.because = Because::Most(relative, absolute + relative);
+        }
+        source.rewind()?;
         Ok(source)
     }
 
-    fn start(path: &Path) -> Result<(csv::Reader<BufReader<File>>, Columns), String> {
-        let mut reader = reader(path)?;
-        let headers = header(&mut reader, path)?;
-        let find = |name: &str| headers.iter().position(|h| h == name);
+    fn start(path: &Path) -> Result<(Lines, Fields, Columns), String> {
+        let mut lines = Lines::open(path)?;
+        let mut header = Fields::default();
+        lines.header(&mut header)?;
+        let find = |name: &str| header.iter().position(|h| h == name);
         let timestamp = find("timestamp").ok_or_else(|| {
             format!(
-                "trace `{}`: the header needs a `timestamp` column (seconds since the start, \
-                 or RFC 3339 times); found {}",
-                path.display(),
-                headers.iter().collect::<Vec<_>>().join(", ")
+                "trace {}:{}:1: the header has no `timestamp` column; expected a first line \
+                 naming the columns, such as {}{}",
+                quoted(path),
+                header.line,
+                COLUMNS.join(","),
+                header_hint(&header, "timestamp")
             )
         })?;
         let columns = Columns {
@@ -220,105 +273,134 @@ impl CsvSource {
             workload: find("workload"),
             duration: find("duration"),
         };
-        Ok((reader, columns))
+        Ok((lines, header, columns))
     }
 
-    /// Parses the current record; `None` when it belongs to another workload.
-    fn parse(&self, line: u64) -> Option<Result<SourceRow, BadRow>> {
-        let record = &self.record;
+    /// Parses the current line; `None` when it belongs to another workload.
+    fn parse(&self) -> Option<Read> {
+        let fields = &self.fields;
         let columns = &self.columns;
-        let field = |i: Option<usize>| i.and_then(|i| record.get(i)).filter(|v| !v.is_empty());
+        let line = fields.line;
+        let field = |i: Option<usize>| i.and_then(|i| fields.get(i)).filter(|v| !v.is_empty());
         if let Some(w) = field(columns.workload)
             && w != self.workload
         {
             return None;
         }
-        let bad = |column: &str, message: String| BadRow {
-            line,
-            column: column.to_string(),
-            message,
+        let bad = |i: usize, name: &str, message: String| {
+            Some(Read::Bad(BadRow::at(line, fields.column(i), name, message)))
         };
-        let raw = record.get(columns.timestamp).unwrap_or("");
-        let t = match parse_stamp(raw, self.numbers) {
-            Err(message) => return Some(Err(bad("timestamp", message))),
-            Ok(Stamp::Relative(ns)) if self.origin.is_some() => {
-                let _ = ns;
-                return Some(Err(bad(
+        let at = columns.timestamp;
+        let raw = fields.get(at).unwrap_or("");
+        let t = match (parse_stamp(raw, self.numbers), self.times) {
+            (Err(message), _) => return bad(at, "timestamp", message),
+            (Ok(Stamp::Relative(ns)), Times::Relative) => ns,
+            (Ok(Stamp::Absolute(ns)), Times::Absolute { origin }) => ns - origin,
+            (Ok(Stamp::Relative(_)), Times::Absolute { .. }) => {
+                let why = match self.because {
+                    Because::Origin => "`origin` is given".to_string(),
+                    Because::Unix => "`timestamps = \"unix\"`".to_string(),
+                    Because::Most(n, all) => format!("{n} of its {all} times are"),
+                };
+                return bad(
+                    at,
                     "timestamp",
                     format!(
-                        "`{raw}` is relative (seconds since the start) but the trace's times \
-                         are absolute (RFC 3339 or Unix); use one kind throughout"
+                        "`{}` is seconds since the start, but the trace's times are absolute \
+                         (RFC 3339 or Unix: {why}); use one kind throughout",
+                        shown(raw)
                     ),
-                )));
+                );
             }
-            Ok(Stamp::Relative(ns)) => ns,
-            Ok(Stamp::Absolute(ns)) => match self.origin {
-                Some(origin) => ns - origin,
-                None => {
-                    return Some(Err(bad(
-                        "timestamp",
-                        format!("`{raw}` is an absolute time but the trace's times are relative"),
-                    )));
-                }
-            },
+            (Ok(Stamp::Absolute(_)), Times::Relative) => {
+                let why = match self.because {
+                    Because::Most(n, all) => format!("{n} of its {all} times are"),
+                    _ => "as given".to_string(),
+                };
+                return bad(
+                    at,
+                    "timestamp",
+                    format!(
+                        "`{}` is an absolute time, but the trace's times are seconds since the \
+                         start ({why}); use one kind throughout",
+                        shown(raw)
+                    ),
+                );
+            }
         };
         let Ok(t) = i64::try_from(t) else {
-            return Some(Err(bad(
+            return bad(
+                at,
                 "timestamp",
-                format!("`{raw}` is more than 292 years from the trace's start"),
-            )));
+                format!(
+                    "`{}` is more than 292 years from the trace's start",
+                    shown(raw)
+                ),
+            );
         };
         let key =
             field(columns.key).map(|k| k.parse::<u64>().unwrap_or_else(|_| fnv1a64(k.as_bytes())));
-        let item_kb = match field(columns.item_kb) {
-            None => None,
-            Some(v) => match v.parse::<f32>() {
+        let item_kb = match (columns.item_kb, field(columns.item_kb)) {
+            (Some(i), Some(v)) => match v.parse::<f32>() {
                 Ok(kb) if kb > 0.0 && kb.is_finite() => Some(kb),
                 Ok(_) => {
-                    return Some(Err(bad(
+                    return bad(
+                        i,
                         "item_kb",
-                        format!("the size must be a positive number of KB, found `{v}`"),
-                    )));
+                        format!(
+                            "the size must be a positive number of KB, found `{}`",
+                            shown(v)
+                        ),
+                    );
                 }
                 Err(_) => {
-                    return Some(Err(bad(
+                    return bad(
+                        i,
                         "item_kb",
-                        format!("expected a number of KB, found `{v}`"),
-                    )));
+                        format!("expected a number of KB, found `{}`", shown(v)),
+                    );
                 }
             },
+            _ => None,
         };
-        let op = match field(columns.operation) {
-            None => None,
-            Some(v) => match op_of(v) {
+        let op = match (columns.operation, field(columns.operation)) {
+            (Some(i), Some(v)) => match op_of(v) {
                 Some(op) => Some(op),
                 None => {
-                    return Some(Err(bad(
+                    return bad(
+                        i,
                         "operation",
                         format!(
-                            "unknown operation `{v}`; expected read, strong_read, write, query, \
-                             strong_query, transact_write or event"
+                            "unknown operation `{}`; expected read, strong_read, write, query, \
+                             strong_query, transact_write or event",
+                            shown(v)
                         ),
-                    )));
+                    );
                 }
             },
+            _ => None,
         };
-        let duration = match field(columns.duration) {
-            None => None,
-            Some(v) => match parse_seconds(v) {
+        let duration = match (columns.duration, field(columns.duration)) {
+            (Some(i), Some(v)) => match parse_seconds(v) {
                 Some(ns) if ns >= 0 => {
                     Some(SimDuration::from_nanos(ns.min(u64::MAX as i128) as u64))
                 }
                 _ => {
-                    return Some(Err(bad(
+                    return bad(
+                        i,
                         "duration",
-                        format!("expected a non-negative number of seconds, found `{v}`"),
-                    )));
+                        format!(
+                            "expected a non-negative number of seconds, found `{}`",
+                            shown(v)
+                        ),
+                    );
                 }
             },
+            _ => None,
         };
-        Some(Ok(SourceRow {
+        Some(Read::Row(SourceRow {
             t,
+            line,
             key,
             item_kb,
             op,
@@ -328,30 +410,23 @@ impl CsvSource {
 }
 
 impl Source for CsvSource {
-    fn next_row(&mut self, _rng: &mut SimRng) -> Option<Result<SourceRow, BadRow>> {
+    fn next_row(&mut self, _rng: &mut SimRng) -> Result<Read, String> {
         loop {
-            // The header is line 1; `position` is where the next record starts.
-            let line = self.reader.position().line();
-            match read(&mut self.reader, &mut self.record) {
-                Ok(false) => return None,
-                Ok(true) => {}
-                Err(message) => {
-                    return Some(Err(BadRow {
-                        line,
-                        column: "timestamp".into(),
-                        message,
-                    }));
-                }
+            match self.lines.next(&mut self.fields)? {
+                None => return Ok(Read::End),
+                Some(Line::Bad(fault)) => return Ok(Read::Bad(fault.named(&self.header))),
+                Some(Line::Row) => {}
             }
-            if let Some(row) = self.parse(line) {
-                return Some(row);
+            if let Some(read) = self.parse() {
+                return Ok(read);
             }
         }
     }
 
     fn rewind(&mut self) -> Result<(), String> {
-        let (reader, columns) = Self::start(&self.path)?;
-        self.reader = reader;
+        let (lines, header, columns) = Self::start(self.lines.path())?;
+        self.lines = lines;
+        self.header = header;
         self.columns = columns;
         Ok(())
     }
@@ -438,30 +513,33 @@ mod tests {
         let cases = [
             (
                 "timestamp,operation\n1,read\nsoon,read\n",
-                "line 3, column `timestamp`: cannot read `soon`",
+                ":3:1: column `timestamp`: cannot read `soon`",
             ),
             (
                 "timestamp,operation\n1,delete\n",
-                "line 2, column `operation`: unknown operation `delete`",
+                ":2:3: column `operation`: unknown operation `delete`",
             ),
             (
                 "timestamp,item_kb\n1,-2\n",
-                "line 2, column `item_kb`: the size must be a positive",
+                ":2:3: column `item_kb`: the size must be a positive",
             ),
             (
                 "timestamp\n2026-13-01T00:00:00Z\n",
-                "line 2, column `timestamp`: cannot read `2026-13-01T00:00:00Z` as an RFC 3339",
+                ":2:1: column `timestamp`: cannot read `2026-13-01T00:00:00Z` as an RFC 3339",
             ),
             (
                 "timestamp\n1\n2026-11-29T09:00:00Z\n",
-                "line 2, column `timestamp`: `1` is relative",
+                ":3:1: column `timestamp`: `2026-11-29T09:00:00Z` is an absolute time, but the trace's times are seconds since the start (1 of its 2 times are)",
             ),
             ("timestamp\n-1\n", "cannot be negative"),
             (
                 "timestamp,duration\n1,-0.5\n",
-                "column `duration`: expected a non-negative",
+                ":2:3: column `duration`: expected a non-negative",
             ),
-            ("time\n1\n", "needs a `timestamp` column"),
+            (
+                "time\n1\n",
+                ":1:1: the header has no `timestamp` column; expected a first line naming the columns, such as timestamp,key,item_kb,operation,workload,duration; did you mean `timestamp` for column 1?",
+            ),
         ];
         for (i, (text, expected)) in cases.into_iter().enumerate() {
             let path = write(&format!("bad{i}.csv"), text);

@@ -38,9 +38,19 @@
 //! the latest time before it (its lateness). Replay then holds rows in a reorder buffer for
 //! that long only, so a sorted trace needs no buffer and a nearly sorted one (an invocation
 //! log ordered by end time) a small one; memory follows the disorder, not the length.
+//!
+//! Limits: every input is bounded before it is allocated or replayed (see the constants
+//! below): the file must be a regular file of at most [`MAX_TRACE_BYTES`], each line at most
+//! [`MAX_LINE_BYTES`]; the reorder buffer holds at most [`MAX_REORDER_ROWS`] rows; an Azure
+//! file names at most [`MAX_FUNCTIONS`] functions with hashes of at most [`MAX_HASH_BYTES`]; a
+//! pass replays at most [`MAX_PASS_ARRIVALS`] arrivals; and a looped trace's lap lasts at
+//! least [`MIN_LOOP_PERIOD`] and replays at most [`MAX_LOOP_RATE`] arrivals a second on
+//! average. Errors name the file, line and column, and show file contents only as the
+//! field's value, cut short and escaped.
 
 pub mod azure;
 pub mod csv_rows;
+pub(crate) mod lines;
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
@@ -51,6 +61,79 @@ use rand::Rng;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::message::Op;
+
+/// The largest trace file read: 16 GiB. Memory does not grow with the file (it is streamed),
+/// but checking it does take time (about 10 s per GiB).
+pub const MAX_TRACE_BYTES: u64 = 16 << 30;
+/// The longest line of a trace: 1 MiB. The longest real rows, the Azure 2019 layout's 1440
+/// per-minute counts, are under 20 KiB; a file without line breaks is not a trace.
+pub const MAX_LINE_BYTES: usize = 1 << 20;
+/// The most rows held at once to replay an unsorted trace in time order: 2²⁰ (about
+/// 80 MB). An invocation log ordered by end time holds the invocations running at once.
+pub const MAX_REORDER_ROWS: usize = 1 << 20;
+/// The most distinct functions an Azure trace may name: 2¹⁸, which bounds the memory of
+/// choosing among them (a hash and a count each, under 150 MB in all).
+pub const MAX_FUNCTIONS: usize = 1 << 18;
+/// The longest function hash in an Azure trace: 256 bytes (the datasets' are 64 hex digits).
+pub const MAX_HASH_BYTES: usize = 256;
+/// The most non-zero per-minute counts held for the chosen functions of an Azure 2019 trace:
+/// 2²⁵ (8 bytes each: 256 MiB). Only non-zero counts are held, and most functions of a day
+/// are idle most minutes.
+pub const MAX_MINUTE_COUNTS: usize = 1 << 25;
+/// The most arrivals one pass of a trace replays (rows in the window × `scale`): 10⁹, about
+/// ten minutes of simulation at the engine's speed. A per-minute count of the Azure 2019
+/// layout is one field but may stand for billions of arrivals.
+pub const MAX_PASS_ARRIVALS: f64 = 1e9;
+/// The shortest lap of a looped trace, in simulated time after `speedup`: 1 ms. A lap must
+/// advance simulated time, or the loop replays forever at one instant.
+pub const MIN_LOOP_PERIOD: SimDuration = SimDuration::from_millis(1);
+/// The highest mean arrival rate of a looped trace (rows × `scale` per lap, after
+/// `speedup`): 10⁷ per simulated second. The engine simulates a few million requests per
+/// second of wall time, so a faster loop would run for hours per simulated minute.
+pub const MAX_LOOP_RATE: f64 = 1e7;
+/// The smallest `scale`: 0.001 (one row in a thousand). A loop draws rows until one is kept,
+/// so a scale near zero would spin without advancing time.
+pub const MIN_SCALE: f64 = 0.001;
+/// The largest `scale`: 1000.
+pub const MAX_SCALE: f64 = 1000.0;
+
+/// The longest value a message shows, in characters.
+const SHOWN_CHARS: usize = 32;
+
+/// `text` (a value read from a file) for a message: at most [`SHOWN_CHARS`] characters, with
+/// control characters escaped, so that a message never prints a file's contents or lets
+/// them drive the terminal.
+pub(crate) fn shown(text: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == SHOWN_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || c == '`' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A path for a message, control characters escaped.
+pub(crate) fn quoted(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
 
 /// A trace file's layout.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Default)]
@@ -272,10 +355,10 @@ impl TraceOptions {
             ));
         }
         let scale = self.scale.unwrap_or(1.0);
-        if !(scale > 0.0 && scale <= 1000.0) {
+        if !(MIN_SCALE..=MAX_SCALE).contains(&scale) {
             return Err(format!(
-                "`scale` must be above 0 and at most 1000 (2 doubles the rate, 0.5 halves it), \
-                 found {scale}"
+                "`scale` must be above 0 (at least {MIN_SCALE}: one row in a thousand) and at \
+                 most {MAX_SCALE} (2 doubles the rate, 0.5 halves it), found {scale}"
             ));
         }
         let (window_from, window_to) = self.window.unwrap_or((None, None));
@@ -433,6 +516,8 @@ pub struct TraceRow {
 pub(crate) struct SourceRow {
     /// Nanoseconds since the trace's time zero (negative before it).
     pub t: i64,
+    /// Its line in the file (0 when the row is generated, as Azure 2019's are).
+    pub line: u64,
     pub key: Option<u64>,
     pub item_kb: Option<f32>,
     pub op: Option<Op>,
@@ -442,18 +527,56 @@ pub(crate) struct SourceRow {
 /// A row that cannot be read: where and why.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct BadRow {
-    /// Line in the file (1 = the header).
+    /// Line in the file (1 = the first line, the header).
     pub line: u64,
-    /// The column's name.
-    pub column: String,
+    /// Column in the line, in characters (1 = the first).
+    pub column: u64,
+    /// The field, for the message: its column's name in backticks (or `field N`).
+    pub field: String,
     /// What is wrong and what was expected.
     pub message: String,
 }
 
+impl BadRow {
+    /// A bad value in the column `name`, at `column` of `line`.
+    pub fn at(line: u64, column: u64, name: &str, message: String) -> BadRow {
+        BadRow {
+            line,
+            column,
+            field: format!("column `{name}`"),
+            message,
+        }
+    }
+
+    /// The message for the row of `path`, starting with its place (file:line:column).
+    pub fn located(&self, path: &Path) -> String {
+        format!(
+            "trace {}:{}:{}: {}: {}",
+            quoted(path),
+            self.line,
+            self.column,
+            self.field,
+            self.message
+        )
+    }
+}
+
+/// What a format reader read.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Read {
+    /// A row for this workload.
+    Row(SourceRow),
+    /// A row that cannot be read.
+    Bad(BadRow),
+    /// The end of the file.
+    End,
+}
+
 /// A format reader: rows in file order.
 pub(crate) trait Source: Send {
-    /// The next row for this workload, a bad row, or `None` at the end of the file.
-    fn next_row(&mut self, rng: &mut SimRng) -> Option<Result<SourceRow, BadRow>>;
+    /// The next row for this workload, a bad row, or the end of the file; `Err` when the
+    /// file cannot be read on (a line over [`MAX_LINE_BYTES`], a read error).
+    fn next_row(&mut self, rng: &mut SimRng) -> Result<Read, String>;
     /// Back to the first row (for `loop`).
     fn rewind(&mut self) -> Result<(), String>;
     /// Bad rows the reader skipped while opening (Azure 2019 reads its counts then).
@@ -462,6 +585,11 @@ pub(crate) trait Source: Send {
     }
     /// The trace's natural length, when its layout fixes one (a day of minutes).
     fn period(&self) -> Option<i64> {
+        None
+    }
+    /// The rows inside and outside `[from, to)`, when the reader can count them without
+    /// yielding each (Azure 2019: a count stands for many arrivals).
+    fn count(&self, _from: i64, _to: Option<i64>) -> Option<(u64, u64)> {
         None
     }
 }
@@ -529,70 +657,102 @@ fn secs_to_ns(d: SimDuration) -> i64 {
     d.as_nanos().min(i64::MAX as u64) as i64
 }
 
+/// Trace nanoseconds as simulated nanoseconds, after `speedup`.
+fn compress(trace_ns: i64, speedup: f64) -> u64 {
+    let trace_ns = trace_ns.max(0) as u64;
+    if speedup == 1.0 {
+        trace_ns
+    } else {
+        (trace_ns as f64 / speedup).round() as u64
+    }
+}
+
+/// Added to a bad row's message when bad rows stop the run.
+const SKIP_HINT: &str = " (or set on_bad_row = \"skip\" to skip and count such rows)";
+
 impl Trace {
     /// Checks the whole trace at `path` for `workload` (see the module doc), then opens it for
     /// replay.
     pub fn open(path: &Path, workload: &str, spec: &TraceSpec) -> Result<Trace, String> {
-        let open_source = || -> Result<Box<dyn Source + Send>, String> {
-            Ok(match spec.format {
-                TraceFormat::Csv => Box::new(csv_rows::CsvSource::open(path, workload, spec)?),
-                TraceFormat::AzureFunctions2019 => Box::new(azure::Minutes::open(path, spec)?),
-                TraceFormat::AzureFunctions2021 => Box::new(azure::Invocations::open(path, spec)?),
-            })
+        let mut source: Box<dyn Source + Send> = match spec.format {
+            TraceFormat::Csv => Box::new(csv_rows::CsvSource::open(path, workload, spec)?),
+            TraceFormat::AzureFunctions2019 => Box::new(azure::Minutes::open(path, spec)?),
+            TraceFormat::AzureFunctions2021 => Box::new(azure::Invocations::open(path, spec)?),
         };
         let window_from = secs_to_ns(spec.window_from);
         let window_to = spec.window_to.map(secs_to_ns);
         let inside = |t: i64| t >= window_from && window_to.is_none_or(|to| t < to);
-
-        let mut source = open_source()?;
         let mut stats = TraceStats {
             skipped: source.skipped_on_open(),
             first: i64::MAX,
             last: i64::MIN,
             ..TraceStats::default()
         };
-        // The checking pass draws its own numbers: the replay's stream is untouched.
+        // The checking passes draw their own numbers: the replay's stream is untouched.
         let mut rng = crate::engine::rng::stream(0, "trace check");
-        let mut latest = i64::MIN;
-        while let Some(row) = source.next_row(&mut rng) {
-            match row {
-                Err(bad) => match spec.on_bad_row {
-                    BadRows::Error => {
-                        return Err(format!(
-                            "trace `{}` line {}, column `{}`: {}{}",
-                            path.display(),
-                            bad.line,
-                            bad.column,
-                            bad.message,
-                            " (or set on_bad_row = \"skip\" to skip and count such rows)"
-                        ));
+        // The line of the row furthest behind the latest time before it.
+        let mut latest_line = 0;
+        if let Some((inside, outside)) = source.count(window_from, window_to) {
+            stats.rows = inside;
+            stats.outside_window = outside;
+        } else {
+            let mut latest = i64::MIN;
+            loop {
+                match source.next_row(&mut rng)? {
+                    Read::End => break,
+                    Read::Bad(bad) => match spec.on_bad_row {
+                        BadRows::Error => return Err(bad.located(path) + SKIP_HINT),
+                        BadRows::Skip => stats.skipped += 1,
+                    },
+                    Read::Row(row) if !inside(row.t) => stats.outside_window += 1,
+                    Read::Row(row) => {
+                        stats.rows += 1;
+                        stats.first = stats.first.min(row.t);
+                        stats.last = stats.last.max(row.t);
+                        if row.t < latest && latest - row.t > stats.max_lateness {
+                            stats.max_lateness = latest - row.t;
+                            latest_line = row.line;
+                        }
+                        latest = latest.max(row.t);
                     }
-                    BadRows::Skip => stats.skipped += 1,
-                },
-                Ok(row) if !inside(row.t) => stats.outside_window += 1,
-                Ok(row) => {
-                    stats.rows += 1;
-                    stats.first = stats.first.min(row.t);
-                    stats.last = stats.last.max(row.t);
-                    if row.t < latest {
-                        stats.max_lateness = stats.max_lateness.max(latest - row.t);
-                    }
-                    latest = latest.max(row.t);
                 }
             }
         }
+        let name = quoted(path);
         if stats.rows == 0 {
-            let why = match (spec.format, stats.outside_window, stats.skipped) {
-                (_, 0, 0) if spec.format == TraceFormat::Csv => {
-                    format!("has no row for workload `{workload}`")
+            let why = match (stats.outside_window, stats.skipped) {
+                (0, 0) if spec.format == TraceFormat::Csv => {
+                    format!("has no row for workload `{}`", shown(workload))
                 }
-                (_, 0, 0) => "has no invocation for the chosen functions".to_string(),
-                (_, outside, 0) => {
+                (0, 0) => "has no invocation for the chosen functions".to_string(),
+                (outside, 0) => {
                     format!("has no row inside the window ({outside} rows outside it)")
                 }
-                (_, _, skipped) => format!("has no readable row ({skipped} skipped)"),
+                (_, skipped) => format!("has no readable row ({skipped} skipped)"),
             };
-            return Err(format!("trace `{}` {why}", path.display()));
+            return Err(format!("trace {name} {why}"));
+        }
+        let arrivals = stats.rows as f64 * spec.scale;
+        if arrivals > MAX_PASS_ARRIVALS {
+            return Err(format!(
+                "trace {name}: one pass replays {} rows × scale {} = {arrivals:.3e} arrivals, \
+                 more than the limit of {MAX_PASS_ARRIVALS:.0e}; replay a `window` of it or \
+                 lower `scale`",
+                stats.rows, spec.scale
+            ));
+        }
+        if stats.max_lateness > 0 {
+            source.rewind()?;
+            Self::check_reorder_depth(source.as_mut(), &mut rng, &inside, stats.max_lateness)
+                .map_err(|()| {
+                    format!(
+                        "trace {name}: the rows are too far out of time order to replay: line \
+                         {latest_line} lies {} behind an earlier row, and replaying in order \
+                         would hold more than {MAX_REORDER_ROWS} rows at once; sort the file \
+                         by time",
+                        SimDuration::from_nanos(stats.max_lateness as u64)
+                    )
+                })?;
         }
         let period = spec.repeat.then(|| {
             if let Some(to) = window_to {
@@ -600,14 +760,44 @@ impl Trace {
             } else if let Some(natural) = source.period() {
                 (natural - window_from).max(1)
             } else {
-                let mean_gap = if stats.rows > 1 {
+                // One mean gap after the last row (a second when the rows share one instant,
+                // as for a single row), so that a constant-rate trace stays evenly spaced.
+                let mean_gap = if stats.rows > 1 && stats.last > stats.first {
                     (stats.last - stats.first) / (stats.rows as i64 - 1)
                 } else {
                     NANOS_PER_SEC as i64
                 };
-                (stats.last - window_from + mean_gap.max(1)).max(1)
+                stats
+                    .last
+                    .saturating_sub(window_from)
+                    .saturating_add(mean_gap.max(1))
+                    .max(1)
             }
         });
+        if let Some(period) = period {
+            let lap = compress(period, spec.speedup);
+            let trace_time = SimDuration::from_nanos(period as u64);
+            if lap < MIN_LOOP_PERIOD.as_nanos() {
+                return Err(format!(
+                    "trace {name}: with `loop`, each lap lasts {} ({trace_time} of trace time \
+                     ÷ speedup {}), less than the minimum of {MIN_LOOP_PERIOD}; lower \
+                     `speedup` or give the lap's length with `window.to`",
+                    SimDuration::from_nanos(lap),
+                    spec.speedup
+                ));
+            }
+            let rate = arrivals / (lap as f64 / NANOS_PER_SEC as f64);
+            if rate > MAX_LOOP_RATE {
+                return Err(format!(
+                    "trace {name}: with `loop`, {} rows × scale {} every {} is \
+                     {rate:.3e} arrivals a second, more than the limit of {MAX_LOOP_RATE:.0e}; \
+                     lower `speedup` or `scale`",
+                    stats.rows,
+                    spec.scale,
+                    SimDuration::from_nanos(lap)
+                ));
+            }
+        }
         source.rewind()?;
         Ok(Trace {
             source,
@@ -626,6 +816,36 @@ impl Trace {
             lap: 0,
             copy: None,
         })
+    }
+
+    /// Replays the rows' times through a reorder buffer as deep as `stats.max_lateness`;
+    /// `Err` as soon as it would hold more than [`MAX_REORDER_ROWS`] rows.
+    fn check_reorder_depth(
+        source: &mut dyn Source,
+        rng: &mut SimRng,
+        inside: &dyn Fn(i64) -> bool,
+        max_lateness: i64,
+    ) -> Result<(), ()> {
+        let mut held: BinaryHeap<Reverse<i64>> = BinaryHeap::new();
+        let mut latest = i64::MIN;
+        loop {
+            match source.next_row(rng) {
+                // An error means the file changed since the first pass; the replay stops there.
+                Ok(Read::End) | Err(_) => return Ok(()),
+                Ok(Read::Row(row)) if inside(row.t) => {
+                    latest = latest.max(row.t);
+                    let ready = latest.saturating_sub(max_lateness);
+                    while held.peek().is_some_and(|Reverse(t)| *t <= ready) {
+                        held.pop();
+                    }
+                    held.push(Reverse(row.t));
+                    if held.len() > MAX_REORDER_ROWS {
+                        return Err(());
+                    }
+                }
+                Ok(_) => {}
+            }
+        }
     }
 
     /// What the checking pass found.
@@ -674,10 +894,12 @@ impl Trace {
                 continue;
             }
             match self.source.next_row(rng) {
-                None => self.source_done = true,
+                // A file that cannot be read on was refused by the checking pass, unless it
+                // changed since: the pass ends there.
+                Ok(Read::End) | Err(_) => self.source_done = true,
                 // Counted by the checking pass (which stops the run unless told to skip).
-                Some(Err(_)) => {}
-                Some(Ok(row)) => {
+                Ok(Read::Bad(_)) => {}
+                Ok(Read::Row(row)) => {
                     if row.t < self.window_from || self.window_to.is_some_and(|to| row.t >= to) {
                         continue;
                     }
@@ -696,23 +918,14 @@ impl Trace {
         }
     }
 
-    fn compress(&self, trace_ns: i64) -> u64 {
-        let trace_ns = trace_ns.max(0) as u64;
-        if self.speedup == 1.0 {
-            trace_ns
-        } else {
-            (trace_ns as f64 / self.speedup).round() as u64
-        }
-    }
-
     fn to_sim(&self, row: SourceRow) -> TraceRow {
         let lap_start = self
             .period
-            .map_or(0, |p| self.compress(p).saturating_mul(self.lap));
+            .map_or(0, |p| compress(p, self.speedup).saturating_mul(self.lap));
         let at = self
             .offset
             .saturating_add(lap_start)
-            .saturating_add(self.compress(row.t - self.window_from));
+            .saturating_add(compress(row.t - self.window_from, self.speedup));
         TraceRow {
             at: SimTime(at),
             key: row.key,
@@ -826,7 +1039,7 @@ pub(crate) mod tests {
     fn bad_rows_stop_the_run_or_are_skipped_and_counted() {
         let path = write("bad.csv", "timestamp,item_kb\n1,2\nsoon,1\n3,-4\n4,1\n");
         let e = Trace::open(&path, "w", &TraceSpec::csv("x")).err().unwrap();
-        assert!(e.contains("line 3, column `timestamp`"), "{e}");
+        assert!(e.contains(":3:1: column `timestamp`"), "{e}");
         let spec = TraceSpec {
             on_bad_row: BadRows::Skip,
             ..TraceSpec::csv("x")

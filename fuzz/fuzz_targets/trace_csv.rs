@@ -1,0 +1,9 @@
+//! Fuzzes the `csv` trace reader (see common.rs).
+#![no_main]
+
+mod common;
+
+use awsim::workload::trace::TraceFormat;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| common::run(TraceFormat::Csv, data));
