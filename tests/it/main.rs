@@ -13,6 +13,7 @@ mod faults;
 mod golden;
 mod lambda;
 mod nlb;
+mod properties;
 mod report;
 mod scenarios;
 mod sqs;
