@@ -20,6 +20,7 @@ mod lambda;
 mod limits;
 mod nlb;
 mod outputs;
+mod properties;
 mod report;
 mod scenarios;
 mod sqs;
