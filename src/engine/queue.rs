@@ -240,11 +240,14 @@ impl<T> EventQueue<T> {
                 },
             );
             let mut min = u64::MAX;
+            // Not `min == u64::MAX`: an event may be due at the last instant there is.
+            let mut kept_any = false;
             for mut chunk in old.full.into_iter().chain([old.tail]) {
                 for (t, item) in chunk.drain(..) {
                     if !keep(SimTime(t), &item) {
                         continue;
                     }
+                    kept_any = true;
                     let bucket = &mut buckets.by_bit[k];
                     if bucket.tail.capacity() == 0 {
                         bucket.tail = buckets
@@ -264,7 +267,7 @@ impl<T> EventQueue<T> {
                 }
             }
             buckets.mins[k] = min;
-            if min == u64::MAX {
+            if !kept_any {
                 buckets.occupied &= !(1 << k);
             }
         }
@@ -733,6 +736,22 @@ mod tests {
 
     /// Runs `ops` (and, before each `retain`, a random drop decision per event) against the
     /// queue and the reference, comparing every pop.
+    #[test]
+    fn retain_keeps_a_bucket_whose_events_are_all_at_the_last_instant() {
+        // Found by retain_matches_reference_heap: a bucket left holding only events at
+        // u64::MAX was taken for empty.
+        let mut queue = EventQueue::<u64>::new();
+        let mut reference = Reference::default();
+        push_both(&mut queue, &mut reference, 5);
+        push_both(&mut queue, &mut reference, u64::MAX);
+        push_both(&mut queue, &mut reference, u64::MAX);
+        assert_eq!(pop_both(&mut queue, &mut reference), Some(5));
+        queue.retain(|_, &seq| seq != 2);
+        reference.heap.retain(|Reverse((_, seq))| *seq != 2);
+        assert_eq!(queue.peek_time(), Some(SimTime(u64::MAX)));
+        drain_both(&mut queue, &mut reference);
+    }
+
     fn check_retain_against_reference(base: u64, ops: Vec<Op>, drop_every: u64) {
         let mut queue = EventQueue::<u64>::new();
         let mut reference = Reference::default();
