@@ -9,6 +9,12 @@
 //! and slabs reuse their storage), so this does not show in the M/M/8 benchmark
 //! (`benches/README.md`).
 //!
+//! It counts what the program has reserved, not what the system has touched: a vector that
+//! has just doubled counts its new capacity whole, though its new half is not yet written (the
+//! system allocator grows large blocks in place, without copying). So a run is seen past its
+//! bound at the first check after it got there, by up to the size of the structure that
+//! doubled; the limit stays far below what would make an allocation fail.
+//!
 //! The count is process-wide: a sweep running several runs at once measures them together,
 //! which is what protects the machine. A binary opts in with one line:
 //!

@@ -1,10 +1,6 @@
 //! Integration tests: one binary (faster to build than one per file), one module per concern.
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
-/// Counted as `awsim` counts it, so that the memory bound is enforced here too (`limits.rs`).
-#[global_allocator]
-static ALLOCATOR: awsim::engine::memory::CountingAlloc = awsim::engine::memory::CountingAlloc;
-
 mod api_gateway;
 mod architecture;
 mod asg;
