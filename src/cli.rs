@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::engine::time::SimDuration;
-use crate::output::volume::parse_size;
-use crate::units::parse_positive_duration;
+
+use crate::units::{parse_positive_duration, parse_size};
 
 pub use crate::sweep::{LimitArgs, SweepArgs};
 

@@ -16,6 +16,8 @@
 //! without depending on `scenario`.
 
 pub mod limits;
+mod size;
+pub use size::{format_size, parse_size};
 
 use std::fmt;
 

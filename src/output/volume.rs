@@ -4,6 +4,7 @@
 
 use crate::engine::time::SimDuration;
 use crate::scenario::{RunSettings, Scenario};
+use crate::units::format_size;
 
 /// The default limit on what one command writes: 1 GiB (`--max-output` changes it).
 pub const DEFAULT_MAX_OUTPUT: u64 = 1 << 30;
@@ -55,8 +56,8 @@ pub fn check(planned: u64, limit: u64, what: &str, ways_out: &str) -> Result<(),
     Err(format!(
         "{what} would write about {} of output, more than the limit of {}; {ways_out}, or \
          allow it with --max-output {}GiB",
-        size_text(planned),
-        size_text(limit),
+        format_size(planned),
+        format_size(limit),
         planned.div_ceil(1 << 30)
     ))
 }
@@ -80,128 +81,17 @@ pub fn interval_within(interval: SimDuration, planned: u64, limit: u64) -> SimDu
     SimDuration::from_nanos(nanos.div_ceil(unit).saturating_mul(unit))
 }
 
-/// `bytes` in binary units: `512 B`, `1.5 KiB`, `980.2 MiB`, `334.0 GiB`.
-pub fn size_text(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-    if bytes < 1024 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1024.0;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS[unit])
-}
-
-/// Parses a size as `--max-output` takes it: a number of bytes, or a number with a unit, `KB`,
-/// `MB`, `GB`, `TB` (powers of 1000) or `KiB`, `MiB`, `GiB`, `TiB` (powers of 1024), any case.
-pub fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| c.is_ascii_alphabetic())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let scale: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "kb" => 1_000,
-        "mb" => 1_000_000,
-        "gb" => 1_000_000_000,
-        "tb" => 1_000_000_000_000,
-        "kib" => 1 << 10,
-        "mib" => 1 << 20,
-        "gib" => 1 << 30,
-        "tib" => 1 << 40,
-        other => {
-            return Err(format!(
-                "unknown size unit `{other}`: expected B, KB, MB, GB, TB, KiB, MiB, GiB or TiB \
-                 (e.g. 5GiB)"
-            ));
-        }
-    };
-    let value: f64 = number
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size: expected a number and a unit, e.g. 5GiB"))?;
-    let bytes = value * scale as f64;
-    if bytes.is_nan() || bytes < 1.0 || bytes >= u64::MAX as f64 {
-        return Err(format!(
-            "`{text}` is not a size from 1 byte to 16 EiB: e.g. 500MB or 5GiB"
-        ));
-    }
-    Ok(bytes as u64)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::path::Path;
 
     #[test]
-    fn sizes_parse_in_decimal_and_binary_units() {
-        assert_eq!(parse_size("1024"), Ok(1024));
-        assert_eq!(parse_size("5GiB"), Ok(5 << 30));
-        assert_eq!(parse_size("500MB"), Ok(500_000_000));
-        assert_eq!(parse_size("2.5 kib"), Ok(2560));
-        assert_eq!(parse_size("1TB"), Ok(1_000_000_000_000));
-        for bad in ["", "GiB", "5 parsecs", "-1GiB", "0", "1e30GiB", "NaN"] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn sizes_read_in_binary_units() {
-        assert_eq!(size_text(512), "512 B");
-        assert_eq!(size_text(1536), "1.5 KiB");
-        assert_eq!(size_text(1 << 30), "1.0 GiB");
-        assert_eq!(size_text(334 * (1 << 30)), "334.0 GiB");
-    }
-
-    fn scenario(simulation: &str) -> Scenario {
-        let text = format!(
-            "[simulation]\n{simulation}\n\n[[workload]]\nname = \"users\"\ntarget = \"web\"\n\
-             arrival = {{ process = \"poisson\", rate = \"10/s\" }}\n\n[[component]]\n\
-             name = \"web\"\nkind = \"ec2_fleet\"\ninstances = 1\nvcpus = 1\n\
-             handler = [{{ compute = {{ dist = \"exponential\", mean = \"1ms\" }} }}]\n"
-        );
-        Scenario::parse(&text, Path::new("v.toml")).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn the_planned_series_grows_with_intervals_and_rows() {
-        let s = scenario("duration = \"10m\"");
-        let per_interval = planned_series(&s, RunSettings::default()) / 600;
-        // Two rows (workload and fleet) of about 80–130 bytes each.
-        assert!((160..=260).contains(&per_interval), "{per_interval}");
-        let fine = RunSettings {
-            interval: Some(SimDuration::from_nanos(1)),
-            ..RunSettings::default()
-        };
-        assert!(planned_series(&s, fine) > 100 * DEFAULT_MAX_OUTPUT);
-        let century = scenario("duration = \"36500d\"");
-        let planned = planned_series(&century, RunSettings::default());
-        assert!(planned > 300 * DEFAULT_MAX_OUTPUT, "{planned}");
-        // The interval suggested brings it under the limit.
-        let wider = interval_within(SimDuration::from_secs(1), planned, DEFAULT_MAX_OUTPUT);
-        let settings = RunSettings {
-            interval: Some(wider),
-            ..RunSettings::default()
-        };
-        assert!(planned_series(&century, settings) <= DEFAULT_MAX_OUTPUT);
-        assert!(wider.as_nanos().is_multiple_of(60_000_000_000), "{wider}");
-        assert_eq!(
-            interval_within(SimDuration::from_secs(1), 2500, 1000),
-            SimDuration::from_secs(3)
-        );
-    }
-
-    #[test]
     fn over_the_limit_is_refused_with_the_ways_out() {
         assert_eq!(check(10, 10, "the run", "x"), Ok(()));
         let e = check(3 << 30, 1 << 30, "the run", "sample less often").unwrap_err();
-        assert!(e.contains("about 3.0 GiB"), "{e}");
-        assert!(e.contains("limit of 1.0 GiB"), "{e}");
+        assert!(e.contains("about 3GiB"), "{e}");
+        assert!(e.contains("limit of 1GiB"), "{e}");
         assert!(e.contains("sample less often"), "{e}");
         assert!(e.contains("--max-output 3GiB"), "{e}");
     }

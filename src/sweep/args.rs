@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use crate::engine::time::SimDuration;
 use crate::engine::watchdog::Limits;
-use crate::run::limits::{parse_event_count, parse_size, parse_wall};
-use crate::units::{limits, parse_positive_duration};
+use crate::run::limits::{parse_event_count, parse_wall};
+use crate::units::{limits, parse_positive_duration, parse_size};
 
 /// Arguments of `awsim sweep`.
 #[derive(Debug, Clone, clap::Args)]
@@ -46,7 +46,7 @@ pub struct SweepArgs {
     pub out: Option<PathBuf>,
     /// Largest output the sweep may write, e.g. 500MB or 5GiB (default 1GiB): a sweep whose
     /// runs would write more is refused before it starts.
-    #[arg(long, value_name = "SIZE", value_parser = crate::output::volume::parse_size)]
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_output: Option<u64>,
     /// A bound on a workload figure, [WORKLOAD.]FIGURE<VALUE with FIGURE one of mean, p50,
     /// p90, p99, p999 (latency: 200ms, 1s) or errors (share: 1%); `<=` too. Repeat for several

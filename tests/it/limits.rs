@@ -435,7 +435,8 @@ fn a_run_within_its_bounds_is_unchanged_by_them() {
     // Bounds just above what the run needs change nothing in its summary.
     let scenario = Scenario::load(Path::new(MMC)).unwrap();
     let settings = RunSettings {
-        duration: Some(SimDuration::from_secs(60)),
+        // Just past its 10-minute warm-up.
+        duration: Some(SimDuration::from_secs(11 * 60)),
         ..RunSettings::default()
     };
     let free = run_quietly(&scenario, settings).unwrap();

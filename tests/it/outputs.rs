@@ -218,7 +218,7 @@ fn a_run_replaces_the_previous_folder_as_a_whole() {
         before.contains(&"capacity_web.svg".to_string()),
         "{before:?}"
     );
-    let second = awsim(&["run", WEB_TIER, "--duration", "30s", "--out", dest_arg]);
+    let second = awsim(&["run", WEB_TIER, "--duration", "70s", "--out", dest_arg]);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second.stderr));
     assert!(
         text(&second.stdout).contains(&format!("wrote {dest_arg}/summary.json")),
@@ -254,7 +254,7 @@ fn a_folder_that_is_not_awsims_is_never_replaced() {
     fs::write(mine.join("chapter1.tex"), "precious").unwrap();
     let mine_arg = mine.to_str().unwrap();
     for command in [
-        vec!["run", WEB_TIER, "--duration", "10s", "--out", mine_arg],
+        vec!["run", WEB_TIER, "--duration", "70s", "--out", mine_arg],
         vec![
             "sweep",
             WEB_TIER,
@@ -284,7 +284,7 @@ fn a_folder_that_is_not_awsims_is_never_replaced() {
         "run",
         WEB_TIER,
         "--duration",
-        "10s",
+        "70s",
         "-q",
         "--out",
         run.to_str().unwrap(),
@@ -316,7 +316,7 @@ fn a_folder_that_is_not_awsims_is_never_replaced() {
             "run",
             &absolute(WEB_TIER),
             "--duration",
-            "10s",
+            "70s",
             "--out",
             ".",
         ],
@@ -447,7 +447,7 @@ fn ctrl_c_or_sigterm_stops_a_run_says_so_and_leaves_nothing_half_written() {
                 "run",
                 WEB_TIER,
                 "--duration",
-                "10s",
+                "70s",
                 "-q",
                 "--out",
                 &dest_arg,
@@ -669,7 +669,7 @@ fn the_planned_output_size_is_checked_before_anything_runs() {
         assert!(start.elapsed() < Duration::from_secs(60));
     }
     let out = awsim_in(&dir, &["run", &web_tier, "--duration", "36500d"]);
-    assert!(text(&out.stderr).contains("GiB of output, more than the limit of 1.0 GiB"));
+    assert!(text(&out.stderr).contains("GiB of output, more than the limit of 1GiB"));
     // A sweep of a hundred million runs.
     let out = awsim_in(
         &dir,
@@ -684,8 +684,27 @@ fn the_planned_output_size_is_checked_before_anything_runs() {
     );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // Refused by the bound on replications before any size is planned.
+    assert!(stderr.contains("100000000 is not in 1..=10000"), "{stderr}");
+    assert_eq!(tree(&dir), ["fine.toml"], "nothing written");
+    // Within the bounds, a sweep too big for its --max-output.
+    let out = awsim_in(
+        &dir,
+        &[
+            "sweep",
+            &web_tier,
+            "--set",
+            "web.instances=2",
+            "-r",
+            "10000",
+            "--max-output",
+            "1MB",
+        ],
+    );
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
-        stderr.contains("this sweep's 100000000 runs would write about"),
+        stderr.contains("this sweep's 10000 runs would write about"),
         "{stderr}"
     );
     assert!(
@@ -700,7 +719,7 @@ fn the_planned_output_size_is_checked_before_anything_runs() {
             "run",
             &web_tier,
             "--duration",
-            "10s",
+            "70s",
             "--max-output",
             "1KB",
             "-q",
@@ -713,7 +732,7 @@ fn the_planned_output_size_is_checked_before_anything_runs() {
             "run",
             &web_tier,
             "--duration",
-            "10s",
+            "70s",
             "--max-output",
             "1MB",
             "-q",
@@ -722,7 +741,7 @@ fn the_planned_output_size_is_checked_before_anything_runs() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let out = awsim(&["run", WEB_TIER, "--max-output", "5 parsecs"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("unknown size unit `parsecs`"));
+    assert!(text(&out.stderr).contains("invalid size \"5 parsecs\": units are"));
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -807,11 +826,11 @@ fn terminal_output_shows_control_characters_instead_of_obeying_them() {
 fn record_writes_beside_the_run_folder_so_a_run_keeps_it() {
     let dir = scratch("record");
     let scenario = absolute(WEB_TIER);
-    let out = awsim_in(&dir, &["record", &scenario, "--duration", "5s", "-q"]);
+    let out = awsim_in(&dir, &["record", &scenario, "--duration", "70s", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let trace = dir.join("output/web_tier-arrivals.csv");
     let recorded = fs::read(&trace).unwrap();
-    let out = awsim_in(&dir, &["run", &scenario, "--duration", "5s", "-q"]);
+    let out = awsim_in(&dir, &["run", &scenario, "--duration", "70s", "-q"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(fs::read(&trace).unwrap(), recorded);
     assert!(dir.join("output/web_tier/summary.json").exists());
