@@ -391,6 +391,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         .map_err(|e| SweepError::Failed(format!("cannot start the worker threads: {e}")))?;
     let jobs = pool.current_num_threads();
     let progress = progress::SweepProgress::new(to_run.len() as u64, args.quiet);
+    let limits = args.limits.limits();
     let fresh: Vec<Result<Vec<Headline>, SweepError>> = pool.install(|| {
         to_run
             .par_iter()
@@ -403,35 +404,34 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
                 };
                 let label = &grid.points[point].label;
                 let scenario = &grid.scenarios[point];
-                let limits = args.limits.limits();
-                let result =
-                    match run_with_limits(scenario, settings, limits, &mut NoSeries, |_| {}) {
-                        Ok(summary) => {
-                            let text = summary.to_json();
-                            // Renamed under the interrupt's lock, so its count of whole runs is
-                            // exact.
-                            write_temp(path, text.as_bytes())
-                                .and_then(|tmp| {
-                                    interrupt::hold(|_| {
-                                        fs::rename(tmp, path)?;
-                                        whole.fetch_add(1, Ordering::SeqCst);
-                                        Ok(())
-                                    })
+                let ran = run_with_limits(scenario, settings, limits, &mut NoSeries, |_| {});
+                let result = match ran {
+                    Ok(summary) => {
+                        let text = summary.to_json();
+                        // Renamed under the interrupt's lock, so its count of whole runs is
+                        // exact.
+                        write_temp(path, text.as_bytes())
+                            .and_then(|tmp| {
+                                interrupt::hold(|_| {
+                                    fs::rename(tmp, path)?;
+                                    whole.fetch_add(1, Ordering::SeqCst);
+                                    Ok(())
                                 })
-                                .map_err(|e| failed("write", path, e))
-                                .map(|()| parse_figures(&text).expect("a summary parses"))
-                        }
-                        Err(RunError::Scenario(e)) => Err(SweepError::Input(format!(
-                            "point {label}: {}",
-                            grid::describe(&e)
-                        ))),
-                        Err(e @ RunError::Conservation { .. }) => Err(SweepError::Failed(format!(
-                            "point {label}, replication {r}: {e}"
-                        ))),
-                        Err(e @ RunError::Limit(_)) => Err(SweepError::Limit(format!(
-                            "point {label}, replication {r}: {e}"
-                        ))),
-                    };
+                            })
+                            .map_err(|e| failed("write", path, e))
+                            .map(|()| parse_figures(&text).expect("a summary parses"))
+                    }
+                    Err(RunError::Scenario(e)) => Err(SweepError::Input(format!(
+                        "point {label}: {}",
+                        grid::describe(&e)
+                    ))),
+                    Err(e @ RunError::Conservation { .. }) => Err(SweepError::Failed(format!(
+                        "point {label}, replication {r}: {e}"
+                    ))),
+                    Err(e @ RunError::Limit(_)) => Err(SweepError::Limit(format!(
+                        "point {label}, replication {r}: {e}"
+                    ))),
+                };
                 progress.run_done();
                 result
             })
