@@ -172,6 +172,21 @@ impl FloatBucket {
     pub fn rate_per_s(&self) -> f64 {
         self.per_ns * 1e9
     }
+
+    /// When the bucket will be full if nothing is taken: its last refill if it is full then,
+    /// `SimTime::MAX` if it does not refill.
+    pub fn full_at(&self) -> SimTime {
+        if self.level >= self.capacity {
+            return self.last;
+        }
+        if self.per_ns <= 0.0 {
+            return SimTime::MAX;
+        }
+        // A float-to-integer `as` saturates: a bucket that fills in more than 584 years is
+        // full at the end of time.
+        let wait = ((self.capacity - self.level) / self.per_ns).ceil() as u64;
+        SimTime(self.last.as_nanos().saturating_add(wait))
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,9 @@
 //!   ([`crate::components::outputs::Outputs::plots`]): e.g. `capacity_<component>` (instances,
 //!   executions, capacity units against time) or `queue_<component>` (messages and their age).
 //!
+//! A figure draws at most 24 panels (`MAX_PANELS`), the first ones in scenario order; its title
+//! says how many it leaves out (they are all in `timeseries.csv`).
+//!
 //! Only plots with data are written (a queue that never held a message has none). Every panel
 //! is drawn against time (seconds, minutes or hours, as the run's length suits), shades the
 //! warm-up and labels its axes with units. The figures are built here as plain
@@ -22,6 +25,27 @@ use crate::components::kind_outputs;
 use crate::metrics::plot::{Color, Figure, Line, Panel};
 use crate::metrics::series::Series;
 use crate::run::summary::Summary;
+
+/// Most panels a figure draws. A figure is one image whose height grows with its panels: with
+/// one per workload, 2 000 workloads made 38 MB images that took 2 GB and a minute to draw.
+const MAX_PANELS: usize = 24;
+
+/// A figure of `panels` (at most [`MAX_PANELS`] of them drawn, the title saying so when there
+/// are more); `None` without panels.
+fn figure(stem: &str, title: &str, mut panels: Vec<Panel>) -> Option<Figure> {
+    let title = if panels.len() > MAX_PANELS {
+        let all = panels.len();
+        panels.truncate(MAX_PANELS);
+        format!("{title} (the first {MAX_PANELS} of {all} panels; all are in timeseries.csv)")
+    } else {
+        title.to_string()
+    };
+    (!panels.is_empty()).then(|| Figure {
+        stem: stem.into(),
+        title,
+        panels,
+    })
+}
 
 /// The time axis: seconds, minutes or hours, as the run's length suits (`latest`: the end of
 /// the last interval written, s), with the warm-up shaded.
@@ -105,11 +129,7 @@ fn latency_figure(series: &Series, summary: &Summary) -> Option<Figure> {
         })
         .filter(Panel::has_data)
         .collect();
-    (!panels.is_empty()).then(|| Figure {
-        stem: "latency".into(),
-        title: "End-to-end latency per workload".into(),
-        panels,
-    })
+    figure("latency", "End-to-end latency per workload", panels)
 }
 
 /// Completions, errors, throttles and timeouts per second of `name`; the failure lines only
@@ -172,9 +192,5 @@ fn throughput_figure(series: &Series, summary: &Summary) -> Option<Figure> {
             panels.push(p);
         }
     }
-    (!panels.is_empty()).then(|| Figure {
-        stem: "throughput".into(),
-        title: "Throughput, errors and throttles".into(),
-        panels,
-    })
+    figure("throughput", "Throughput, errors and throttles", panels)
 }

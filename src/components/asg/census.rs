@@ -221,7 +221,7 @@ mod tests {
         #[test]
         fn ranked_ids_find_the_kth_member(ops in prop::collection::vec((0u32..64, any::<bool>()), 0..300)) {
             let mut ranked = RankedIds::default();
-            let mut members = vec![false; 64];
+            let mut members = [false; 64];
             for _ in 0..64 {
                 ranked.push();
             }
