@@ -339,7 +339,7 @@ impl Minutes {
             candidates.add(&function, total, fields.line, path)?;
         }
         let chosen = choose(candidates.list, &spec.functions, path)?;
-        let (mut lines, _) = start_2019(path)?;
+        lines.rewind(&mut fields)?;
         let mut keys = Vec::new();
         let mut by_minute: Vec<Vec<(u32, u32)>> = vec![Vec::new(); MINUTES];
         let mut held = 0;
@@ -633,11 +633,7 @@ impl Source for Invocations {
     }
 
     fn rewind(&mut self) -> Result<(), String> {
-        let (lines, header, columns) = Self::start(self.lines.path())?;
-        self.lines = lines;
-        self.header = header;
-        self.columns = columns;
-        Ok(())
+        self.lines.rewind(&mut self.header)
     }
 }
 
