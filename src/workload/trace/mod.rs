@@ -125,7 +125,10 @@ pub(crate) fn shown(text: &str) -> String {
 /// invisible marks that reorder or hide text (bidirectional overrides, zero-width spaces).
 fn is_hidden(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        )
 }
 
 /// A path for a message, control characters escaped.
