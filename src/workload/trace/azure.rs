@@ -714,6 +714,27 @@ mod tests {
     }
 
     #[test]
+    fn drawing_from_what_is_left_finds_what_a_scan_from_the_first_finds() {
+        let mut rng = crate::engine::rng::stream(3, "fenwick");
+        for n in [1usize, 2, 3, 7, 8, 33] {
+            let mut left: Vec<u64> = (0..n).map(|_| rng.random_range(0..5u64)).collect();
+            left[n / 2] += 1;
+            let mut tree = Remaining::default();
+            tree.reset(left.iter().copied());
+            while left.iter().sum::<u64>() > 0 {
+                let pick = rng.random_range(0..left.iter().sum::<u64>());
+                let (mut rest, mut scan) = (pick, 0);
+                while rest >= left[scan] {
+                    rest -= left[scan];
+                    scan += 1;
+                }
+                assert_eq!(tree.take(pick), scan, "{left:?} pick {pick}");
+                left[scan] -= 1;
+            }
+        }
+    }
+
+    #[test]
     fn uniform_spread_within_a_minute_is_uniform() {
         let path = write(
             "az19u.csv",

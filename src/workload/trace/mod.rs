@@ -63,7 +63,7 @@ use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::message::Op;
 
 /// The largest trace file read: 16 GiB. Memory does not grow with the file (it is streamed),
-/// but checking it does take time (about 10 s per GiB).
+/// but checking it does take time (about 20 s per GiB).
 pub const MAX_TRACE_BYTES: u64 = 16 << 30;
 /// The longest line of a trace: 1 MiB. The longest real rows, the Azure 2019 layout's 1440
 /// per-minute counts, are under 20 KiB; a file without line breaks is not a trace.
