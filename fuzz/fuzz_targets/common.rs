@@ -12,7 +12,7 @@ use awsim::workload::trace::{
 };
 
 /// Arrivals drawn from a trace at most (a looped trace never ends).
-const DRAWN: u64 = 20_000;
+const DRAWN: u64 = 2_000;
 
 /// This process's scratch file, in memory when the machine has /dev/shm.
 fn scratch_file() -> PathBuf {

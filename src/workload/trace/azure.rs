@@ -339,7 +339,7 @@ impl Minutes {
             candidates.add(&function, total, fields.line, path)?;
         }
         let chosen = choose(candidates.list, &spec.functions, path)?;
-        let (mut lines, _) = start_2019(path)?;
+        lines.rewind(&mut fields)?;
         let mut keys = Vec::new();
         let mut by_minute: Vec<Vec<(u32, u32)>> = vec![Vec::new(); MINUTES];
         let mut held = 0;
@@ -633,11 +633,7 @@ impl Source for Invocations {
     }
 
     fn rewind(&mut self) -> Result<(), String> {
-        let (lines, header, columns) = Self::start(self.lines.path())?;
-        self.lines = lines;
-        self.header = header;
-        self.columns = columns;
-        Ok(())
+        self.lines.rewind(&mut self.header)
     }
 }
 
@@ -715,6 +711,27 @@ mod tests {
         let first: Vec<f64> = rows[..3].iter().map(|r| r.at.as_secs_f64()).collect();
         assert_eq!(first, [10.0, 30.0, 50.0]);
         assert_eq!(rows.len(), 1010);
+    }
+
+    #[test]
+    fn drawing_from_what_is_left_finds_what_a_scan_from_the_first_finds() {
+        let mut rng = crate::engine::rng::stream(3, "fenwick");
+        for n in [1usize, 2, 3, 7, 8, 33] {
+            let mut left: Vec<u64> = (0..n).map(|_| rng.random_range(0..5u64)).collect();
+            left[n / 2] += 1;
+            let mut tree = Remaining::default();
+            tree.reset(left.iter().copied());
+            while left.iter().sum::<u64>() > 0 {
+                let pick = rng.random_range(0..left.iter().sum::<u64>());
+                let (mut rest, mut scan) = (pick, 0);
+                while rest >= left[scan] {
+                    rest -= left[scan];
+                    scan += 1;
+                }
+                assert_eq!(tree.take(pick), scan, "{left:?} pick {pick}");
+                left[scan] -= 1;
+            }
+        }
     }
 
     #[test]

@@ -424,11 +424,7 @@ impl Source for CsvSource {
     }
 
     fn rewind(&mut self) -> Result<(), String> {
-        let (lines, header, columns) = Self::start(self.lines.path())?;
-        self.lines = lines;
-        self.header = header;
-        self.columns = columns;
-        Ok(())
+        self.lines.rewind(&mut self.header)
     }
 }
 

@@ -12,7 +12,7 @@
 //! lines are passed over.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind};
+use std::io::{BufRead, BufReader, ErrorKind, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::{BadRow, MAX_LINE_BYTES, MAX_TRACE_BYTES, quoted, shown};
@@ -204,9 +204,14 @@ impl Lines {
         })
     }
 
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Back to the start of the file, then past its header (read into `header`): cheaper than
+    /// opening it again, which a short looped trace does once a lap.
+    pub fn rewind(&mut self, header: &mut Fields) -> Result<(), String> {
+        self.reader
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| format!("cannot read the trace {} again: {e}", quoted(&self.path)))?;
+        self.line = 0;
+        self.header(header)
     }
 
     /// Reads the next non-empty line into `fields`: `Ok(None)` at the end of the file,

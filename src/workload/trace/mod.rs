@@ -63,7 +63,7 @@ use crate::engine::time::{NANOS_PER_SEC, SimDuration, SimTime};
 use crate::message::Op;
 
 /// The largest trace file read: 16 GiB. Memory does not grow with the file (it is streamed),
-/// but checking it does take time (about 10 s per GiB).
+/// but checking it does take time (about 20 s per GiB).
 pub const MAX_TRACE_BYTES: u64 = 16 << 30;
 /// The longest line of a trace: 1 MiB. The longest real rows, the Azure 2019 layout's 1440
 /// per-minute counts, are under 20 KiB; a file without line breaks is not a trace.
@@ -110,13 +110,25 @@ pub(crate) fn shown(text: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || c == '`' {
+        if is_hidden(c) {
             out.extend(c.escape_default());
+        } else if c == '`' {
+            out.push_str("\\`");
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Whether `c` would act on a terminal rather than show: control characters, and the
+/// invisible marks that reorder or hide text (bidirectional overrides, zero-width spaces).
+fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        )
 }
 
 /// A path for a message, control characters escaped.
@@ -125,7 +137,7 @@ pub(crate) fn quoted(path: &Path) -> String {
         .to_string()
         .chars()
         .flat_map(|c| {
-            let escaped: Vec<char> = if c.is_control() {
+            let escaped: Vec<char> = if is_hidden(c) {
                 c.escape_default().collect()
             } else {
                 vec![c]
@@ -1050,6 +1062,15 @@ pub(crate) mod tests {
         let empty = write("empty.csv", "timestamp\nx\n");
         let e = Trace::open(&empty, "w", &spec).err().unwrap();
         assert!(e.contains("no readable row (1 skipped)"), "{e}");
+    }
+
+    #[test]
+    fn values_are_shown_short_and_inert() {
+        assert_eq!(shown("soon"), "soon");
+        assert_eq!(shown("a\x1b[2Jb\u{202e}c`d"), "a\\u{1b}[2Jb\\u{202e}c\\`d");
+        let long = "x".repeat(100);
+        assert_eq!(shown(&long), format!("{}…", "x".repeat(SHOWN_CHARS)));
+        assert_eq!(quoted(Path::new("a\nb.csv")), "a\\nb.csv");
     }
 
     #[test]
