@@ -86,6 +86,44 @@ mod tests {
     use super::*;
     use std::path::Path;
 
+    fn scenario(simulation: &str) -> Scenario {
+        let text = format!(
+            "[simulation]\n{simulation}\n\n[[workload]]\nname = \"users\"\ntarget = \"web\"\n\
+             arrival = {{ process = \"poisson\", rate = \"10/s\" }}\n\n[[component]]\n\
+             name = \"web\"\nkind = \"ec2_fleet\"\ninstances = 1\nvcpus = 1\n\
+             handler = [{{ compute = {{ dist = \"exponential\", mean = \"1ms\" }} }}]\n"
+        );
+        Scenario::parse(&text, Path::new("v.toml")).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn the_planned_series_grows_with_intervals_and_rows() {
+        let s = scenario("duration = \"10m\"");
+        let per_interval = planned_series(&s, RunSettings::default()) / 600;
+        // Two rows (workload and fleet) of about 80–130 bytes each.
+        assert!((160..=260).contains(&per_interval), "{per_interval}");
+        let fine = RunSettings {
+            interval: Some(SimDuration::from_nanos(1)),
+            ..RunSettings::default()
+        };
+        assert!(planned_series(&s, fine) > 100 * DEFAULT_MAX_OUTPUT);
+        let century = scenario("duration = \"36500d\"");
+        let planned = planned_series(&century, RunSettings::default());
+        assert!(planned > 300 * DEFAULT_MAX_OUTPUT, "{planned}");
+        // The interval suggested brings it under the limit.
+        let wider = interval_within(SimDuration::from_secs(1), planned, DEFAULT_MAX_OUTPUT);
+        let settings = RunSettings {
+            interval: Some(wider),
+            ..RunSettings::default()
+        };
+        assert!(planned_series(&century, settings) <= DEFAULT_MAX_OUTPUT);
+        assert!(wider.as_nanos().is_multiple_of(60_000_000_000), "{wider}");
+        assert_eq!(
+            interval_within(SimDuration::from_secs(1), 2500, 1000),
+            SimDuration::from_secs(3)
+        );
+    }
+
     #[test]
     fn over_the_limit_is_refused_with_the_ways_out() {
         assert_eq!(check(10, 10, "the run", "x"), Ok(()));
