@@ -239,7 +239,7 @@ impl<T> EventQueue<T> {
                     tail: Vec::new(),
                 },
             );
-            let mut min = u64::MAX;
+            let (mut min, mut kept) = (u64::MAX, 0);
             for mut chunk in old.full.into_iter().chain([old.tail]) {
                 for (t, item) in chunk.drain(..) {
                     if !keep(SimTime(t), &item) {
@@ -257,14 +257,15 @@ impl<T> EventQueue<T> {
                         spill(bucket, &mut buckets.pool);
                     }
                     min = min.min(t);
-                    *len += 1;
+                    kept += 1;
                 }
                 if chunk.capacity() >= chunk_len::<T>() {
                     buckets.pool.push(chunk);
                 }
             }
             buckets.mins[k] = min;
-            if min == u64::MAX {
+            *len += kept;
+            if kept == 0 {
                 buckets.occupied &= !(1 << k);
             }
         }

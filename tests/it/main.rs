@@ -14,6 +14,7 @@ mod golden;
 mod lambda;
 mod nlb;
 mod report;
+mod scale;
 mod scenarios;
 mod sqs;
 mod stats;
