@@ -554,3 +554,50 @@ impl<T: Into<Timer>> Pool<T> {
         self.on_response(Msg::lost_as_timeout(request), cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::ComponentId;
+
+    crate::timers! {
+        /// The test pool's timers.
+        enum TestTimer {
+            /// A job's step.
+            Step,
+        }
+    }
+
+    fn pool(vcpus: u32) -> Pool<TestTimer> {
+        let handler = Handler::build(&[], std::path::Path::new("."), |_| ComponentId(0))
+            .expect("an empty handler builds");
+        Pool::new(handler, vcpus, None, SimTime::ZERO, TestTimer::Step)
+    }
+
+    #[test]
+    fn the_capacity_of_many_wide_instances_does_not_overflow() {
+        // 65 536 × 65 537 workers overflow a u32 (it wrapped to 65 536: utilisation 65 537×
+        // too high).
+        let mut pool = pool(65_537);
+        for _ in 0..65_536 {
+            pool.add_instance(1.0, SimTime::ZERO);
+        }
+        assert_eq!(pool.capacity.value(), 65_536.0 * 65_537.0);
+        pool.remove(7, SimTime(10));
+        pool.remove(7, SimTime(20));
+        assert_eq!(pool.capacity.value(), 65_535.0 * 65_537.0);
+        assert_eq!(pool.up, 65_535);
+    }
+
+    #[test]
+    fn the_count_of_instances_up_follows_adds_and_removals() {
+        let mut pool = pool(2);
+        for _ in 0..5 {
+            pool.add_instance(1.0, SimTime::ZERO);
+        }
+        pool.remove(1, SimTime(1));
+        pool.remove(3, SimTime(2));
+        assert_eq!(pool.up as usize, (0..5).filter(|&i| pool.is_up(i)).count());
+        assert_eq!(pool.capacity.value(), 6.0);
+    }
+}

@@ -546,6 +546,174 @@ mod tests {
         out
     }
 
+    /// Sets one timer per entry of `delays` at init; when timer `i` fires, cancels the timers
+    /// listed in `cancels[i]`. Records which fire, and when.
+    struct Canceller {
+        delays: Vec<u64>,
+        cancels: Vec<Vec<usize>>,
+        ids: Vec<EventId>,
+        log: Vec<(u64, u64)>,
+        /// Pending events seen by each handler call (checked against the reference).
+        pending: Vec<usize>,
+    }
+
+    impl Component<u64> for Canceller {
+        fn init(&mut self, cx: &mut Ctx<'_, u64>) {
+            for (i, &d) in self.delays.iter().enumerate() {
+                let id = cx.send_self(SimDuration::from_nanos(d), i as u64);
+                self.ids.push(id);
+            }
+        }
+        fn handle(&mut self, event: u64, cx: &mut Ctx<'_, u64>) {
+            self.log.push((cx.now().as_nanos(), event));
+            self.pending.push(cx.scheduler.pending());
+            for &j in &self.cancels[event as usize] {
+                cx.cancel(self.ids[j]);
+            }
+        }
+    }
+
+    /// Runs a [`Canceller`] against the reference: (time, index) order, a timer skipped if it
+    /// is cancelled before it fires. Cancelled timers never fire, the others fire in (time,
+    /// scheduling) order as if none had been cancelled, pending events count only live ones,
+    /// and the events figure counts a cancelled timer due within the run as if it had fired.
+    fn check_cancels(delays: Vec<u64>, cancels: Vec<Vec<usize>>) {
+        let n = delays.len();
+        let end = 2_500;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.sort_by_key(|&i| (delays[i], i));
+        let mut cancelled = vec![false; n];
+        let (mut expected, mut pending, mut due_cancelled) = (Vec::new(), Vec::new(), 0u64);
+        let mut live = n;
+        for &i in &order {
+            if delays[i] >= end {
+                break;
+            }
+            if cancelled[i] {
+                continue;
+            }
+            live -= 1;
+            expected.push((delays[i], i as u64));
+            pending.push(live);
+            for &j in &cancels[i] {
+                let fired = (delays[j], j) <= (delays[i], i);
+                if !fired && !cancelled[j] {
+                    cancelled[j] = true;
+                    live -= 1;
+                    due_cancelled += u64::from(delays[j] < end);
+                }
+            }
+        }
+        let mut sim = Simulation::new(SimDuration::from_nanos(end), SimDuration::ZERO);
+        sim.add(
+            "canceller",
+            rng::stream(1, "canceller"),
+            Canceller {
+                delays,
+                cancels,
+                ids: Vec::new(),
+                log: Vec::new(),
+                pending: Vec::new(),
+            },
+        );
+        sim.run(|_| {});
+        let events = sim.events();
+        let (_, c) = sim.components().next().unwrap();
+        assert_eq!(c.log, expected);
+        assert_eq!(c.pending, pending);
+        assert_eq!(events, expected.len() as u64 + due_cancelled);
+    }
+
+    proptest! {
+        #[test]
+        fn cancelled_events_are_dropped_and_the_rest_keep_their_order(
+            delays in prop::collection::vec(0u64..3_000, 1..2_500),
+            picks in prop::collection::vec((any::<prop::sample::Index>(), prop::collection::vec(any::<prop::sample::Index>(), 0..6)), 0..600),
+        ) {
+            let n = delays.len();
+            let mut cancels = vec![Vec::new(); n];
+            for (at, victims) in &picks {
+                cancels[at.index(n)].extend(victims.iter().map(|v| v.index(n)));
+            }
+            check_cancels(delays, cancels);
+        }
+    }
+
+    #[test]
+    fn many_cancellations_sweep_the_queue_and_keep_the_order() {
+        // 6 000 timers over 3 000 ns (many ties, some past the end); the first cancels four in
+        // five of them at once, enough to sweep the queue, and later ones cancel a few more.
+        let delays: Vec<u64> = (0..6_000u64).map(|i| (i * 7_919) % 3_001).collect();
+        let first = (0..6_000).min_by_key(|&i| (delays[i], i)).unwrap();
+        let mut cancels = vec![Vec::new(); 6_000];
+        cancels[first] = (0..6_000).filter(|i| i % 5 != 0).collect();
+        for i in (0..6_000).step_by(5).take(200) {
+            cancels[i] = vec![(i * 31 + 5) % 6_000, (i * 17 + 10) % 6_000];
+        }
+        check_cancels(delays, cancels);
+    }
+
+    #[test]
+    fn cancelling_a_delivered_or_foreign_event_does_nothing() {
+        /// Sets timers 0 and 1; when 0 fires it cancels itself (already delivered) and the
+        /// other component's timer; it never cancels its own 1, which must fire.
+        struct Pair {
+            mine: Vec<EventId>,
+            theirs: Option<EventId>,
+            log: Vec<u64>,
+        }
+        impl Component<u64> for Pair {
+            fn init(&mut self, cx: &mut Ctx<'_, u64>) {
+                self.mine.push(cx.send_self(SimDuration::from_nanos(10), 0));
+                self.mine.push(cx.send_self(SimDuration::from_nanos(20), 1));
+            }
+            fn handle(&mut self, event: u64, cx: &mut Ctx<'_, u64>) {
+                self.log.push(event);
+                if event == 0 {
+                    cx.cancel(self.mine[0]);
+                    if let Some(id) = self.theirs {
+                        cx.cancel(id);
+                    }
+                    // Slot reuse: a new event may take the slot event 0 had.
+                    let id = cx.send_self(SimDuration::from_nanos(5), 2);
+                    cx.cancel(self.mine[0]);
+                    prop_assert_ne_helper(id, self.mine[0]);
+                }
+            }
+        }
+        fn prop_assert_ne_helper(a: EventId, b: EventId) {
+            assert!(a.slot != b.slot || a.stamp != b.stamp);
+        }
+        let mut sim = Simulation::new(SimDuration::from_secs(1), SimDuration::ZERO);
+        let a = sim.add(
+            "a",
+            rng::stream(1, "a"),
+            Pair {
+                mine: Vec::new(),
+                theirs: None,
+                log: Vec::new(),
+            },
+        );
+        let b = sim.add(
+            "b",
+            rng::stream(1, "b"),
+            Pair {
+                mine: Vec::new(),
+                theirs: None,
+                log: Vec::new(),
+            },
+        );
+        sim.run_until(SimTime(1), &mut |_| {});
+        // `a` is handed an id of `b`'s: cancelling it must not touch `b`'s timer.
+        let b_first = sim.components[b.index()].mine[0];
+        sim.components[a.index()].theirs = Some(b_first);
+        sim.run(|_| {});
+        assert_eq!(sim.components[a.index()].log, [0, 2, 1]);
+        assert_eq!(sim.components[b.index()].log, [0, 2, 1]);
+        assert_eq!(sim.pending_events(), 0);
+        assert_eq!(EventId::default(), EventId::NONE);
+    }
+
     proptest! {
         #[test]
         fn events_run_in_time_then_scheduling_order(

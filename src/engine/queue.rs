@@ -239,15 +239,12 @@ impl<T> EventQueue<T> {
                     tail: Vec::new(),
                 },
             );
-            let mut min = u64::MAX;
-            // Not `min == u64::MAX`: an event may be due at the last instant there is.
-            let mut kept_any = false;
+            let (mut min, mut kept) = (u64::MAX, 0);
             for mut chunk in old.full.into_iter().chain([old.tail]) {
                 for (t, item) in chunk.drain(..) {
                     if !keep(SimTime(t), &item) {
                         continue;
                     }
-                    kept_any = true;
                     let bucket = &mut buckets.by_bit[k];
                     if bucket.tail.capacity() == 0 {
                         bucket.tail = buckets
@@ -260,14 +257,15 @@ impl<T> EventQueue<T> {
                         spill(bucket, &mut buckets.pool);
                     }
                     min = min.min(t);
-                    *len += 1;
+                    kept += 1;
                 }
                 if chunk.capacity() >= chunk_len::<T>() {
                     buckets.pool.push(chunk);
                 }
             }
             buckets.mins[k] = min;
-            if !kept_any {
+            *len += kept;
+            if kept == 0 {
                 buckets.occupied &= !(1 << k);
             }
         }

@@ -72,6 +72,7 @@ pub fn timer_index(id: u64) -> u32 {
 mod tests {
     use super::*;
     use crate::engine::rng::stream;
+    use crate::engine::time::SimTime;
     use crate::engine::{Component, Simulation};
     use crate::message::{Ctx, Msg};
 
@@ -135,5 +136,48 @@ mod tests {
         sim.run(|_| {}).unwrap();
         let (_, probe) = sim.components().next().unwrap();
         assert_eq!(probe.fired, vec![(6, 0)]);
+    }
+
+    /// Re-arms one slot 1 000 times before it fires.
+    struct Rearmer {
+        slot: TimerSlot,
+        fired: u32,
+    }
+
+    impl Component<Msg> for Rearmer {
+        fn init(&mut self, cx: &mut Ctx<'_>) {
+            for s in 1..=1_000 {
+                self.slot
+                    .arm(cx, SimDuration::from_secs(s), ProbeTimer::Slot, 0);
+            }
+        }
+
+        fn handle(&mut self, msg: Msg, _cx: &mut Ctx<'_>) {
+            let Msg::Timer(t) = msg else { return };
+            if let ProbeTimer::Slot(id) = ProbeTimer::from(t)
+                && self.slot.fire(id)
+            {
+                self.fired += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn a_slot_leaves_no_superseded_event_behind() {
+        let mut sim = Simulation::new(SimDuration::from_secs(2_000), SimDuration::ZERO);
+        sim.add(
+            "rearmer",
+            stream(1, "rearmer"),
+            Rearmer {
+                slot: TimerSlot::default(),
+                fired: 0,
+            },
+        );
+        sim.run_until(SimTime(1), &mut |_| {});
+        assert_eq!(sim.pending_events(), 1);
+        sim.run(|_| {});
+        assert_eq!(sim.components().next().unwrap().1.fired, 1);
+        // The superseded armings count as the events they would have been.
+        assert_eq!(sim.events(), 1_000);
     }
 }

@@ -194,3 +194,34 @@ fn throughput_figure(series: &Series, summary: &Summary) -> Option<Figure> {
     }
     figure("throughput", "Throughput, errors and throttles", panels)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn panels(n: usize) -> Vec<Panel> {
+        (0..n)
+            .map(|i| Panel::new(format!("panel {i}"), "y", Vec::new()))
+            .collect()
+    }
+
+    #[test]
+    fn a_figure_draws_at_most_its_share_of_panels_and_says_so() {
+        let all = figure("f", "Title", panels(MAX_PANELS)).unwrap();
+        assert_eq!(
+            (all.panels.len(), all.title.as_str()),
+            (MAX_PANELS, "Title")
+        );
+        let cut = figure("f", "Title", panels(2_000)).unwrap();
+        assert_eq!(cut.panels.len(), MAX_PANELS);
+        assert_eq!(
+            cut.panels[MAX_PANELS - 1].title,
+            format!("panel {}", MAX_PANELS - 1)
+        );
+        assert_eq!(
+            cut.title,
+            "Title (the first 24 of 2000 panels; all are in timeseries.csv)"
+        );
+        assert!(figure("f", "Title", Vec::new()).is_none());
+    }
+}

@@ -18,6 +18,7 @@ mod nlb;
 mod outputs;
 mod properties;
 mod report;
+mod scale;
 mod scenarios;
 mod sqs;
 mod stats;

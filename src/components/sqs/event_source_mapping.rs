@@ -123,7 +123,7 @@ impl EventSourceMapping {
         self.batches.remove(id);
         let ok = response.outcome.is_ok();
         for item in batch {
-            queue.settle(item, ok, cx.now());
+            queue.settle(item, ok, cx);
         }
         self.dispatch(queue, cx);
     }

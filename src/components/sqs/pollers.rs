@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::queue::{Queue, Received};
 use super::{SqsTimer, TAG_KIND_POLLER};
-use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimDuration;
+use crate::engine::{ComponentId, EventId};
 use crate::message::Ctx;
 use crate::message::{Control, Msg, Op, Request, Response};
 
@@ -37,6 +37,9 @@ struct Poller {
     /// Bumped each time the poller starts waiting, so stale wait timers are ignored.
     wait_generation: u32,
     waiting: bool,
+    /// The end of its long poll, cancelled when a message wakes it first (left pending, the
+    /// ends of the long polls woken early kept a `receive_wait` of receives in the queue).
+    wait_timer: EventId,
     stopped: bool,
 }
 
@@ -90,6 +93,7 @@ impl Pollers {
                 continue;
             }
             self.pollers[poller].waiting = false;
+            cx.cancel(self.pollers[poller].wait_timer);
             self.poll(poller, queue, cx);
         }
     }
@@ -113,7 +117,7 @@ impl Pollers {
             } else {
                 p.waiting = true;
                 self.waiting.push_back((id, generation));
-                cx.set_timer(self.receive_wait, timer);
+                p.wait_timer = cx.send_self(self.receive_wait, Msg::Timer(timer.into()));
             }
             return;
         }
@@ -180,7 +184,7 @@ impl Pollers {
         match done {
             Received::Message { slot, receipt, .. } => {
                 queue.stop_processing(slot, receipt);
-                queue.settle(done, response.outcome.is_ok(), cx.now());
+                queue.settle(done, response.outcome.is_ok(), cx);
             }
             // The work was done twice (or tried twice, when it failed); the delete of the copy
             // deletes nothing.
@@ -219,6 +223,7 @@ impl Pollers {
                             current: None,
                             wait_generation: 0,
                             waiting: false,
+                            wait_timer: EventId::NONE,
                             stopped: false,
                         })
                     })

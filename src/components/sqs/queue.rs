@@ -13,11 +13,11 @@ use super::{
     SqsTimer, TAG_KIND_FORWARD, resent,
 };
 use crate::components::BuildContext;
-use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{ComponentId, EventId};
 use crate::message::Ctx;
-use crate::message::{Outcome, Request, Response};
+use crate::message::{Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Ledger, RequestMetrics, SeriesRow};
 
 /// Where a message is.
@@ -42,6 +42,9 @@ struct Message {
     processing: bool,
     /// The queue that dead-lettered it here (for redrive).
     source: Option<ComponentId>,
+    /// Its visibility timer while in flight, cancelled when it is deleted: left to fire, the
+    /// timers of deleted messages kept a visibility timeout's worth of receives pending.
+    visibility: EventId,
 }
 
 /// One delivery a receive returned.
@@ -265,6 +268,7 @@ impl Queue {
             state: Where::Delayed,
             processing: false,
             source: (request.tag == TAG_KIND_FORWARD).then_some(request.reply_to),
+            visibility: EventId::NONE,
         });
         if self.delay.is_zero() {
             self.make_visible(slot, false);
@@ -418,10 +422,9 @@ impl Queue {
                     self.counts.redeliveries += 1;
                 }
             }
-            cx.set_timer(
-                self.visibility_timeout,
-                SqsTimer::Visibility(((receipt as u64) << 32) | slot as u64),
-            );
+            let timer = SqsTimer::Visibility(((receipt as u64) << 32) | slot as u64);
+            self.messages[slot].visibility =
+                cx.send_self(self.visibility_timeout, Msg::Timer(timer.into()));
             got.push(Received::Message {
                 slot,
                 receipt,
@@ -477,11 +480,11 @@ impl Queue {
     /// a stale receipt handle (the message finished after its visibility timeout and was, or
     /// will be, delivered again) or of an extra copy deletes nothing: duplicate work. After a
     /// failure nothing is deleted: the message comes back after its visibility timeout.
-    pub(super) fn settle(&mut self, item: Received, ok: bool, now: SimTime) {
+    pub(super) fn settle(&mut self, item: Received, ok: bool, cx: &mut Ctx<'_>) {
         let counted = self.in_window(item.sent_at());
         let duplicate = ok
             && match item {
-                Received::Message { slot, receipt, .. } => !self.delete(slot, receipt, now),
+                Received::Message { slot, receipt, .. } => !self.delete(slot, receipt, cx),
                 Received::Extra { .. } => true,
             };
         if counted && duplicate {
@@ -506,7 +509,8 @@ impl Queue {
     }
 
     /// Deletes message `slot` if `receipt` is its current receipt; false if stale.
-    fn delete(&mut self, slot: u32, receipt: u32, now: SimTime) -> bool {
+    fn delete(&mut self, slot: u32, receipt: u32, cx: &mut Ctx<'_>) -> bool {
+        let now = cx.now();
         let current = self.messages.is_live(slot)
             && self.messages[slot].receipt == receipt
             && self.messages[slot].state == Where::InFlight;
@@ -520,6 +524,7 @@ impl Queue {
         }
         self.counts.deleted_total += 1;
         self.release_group(slot);
+        cx.cancel(self.messages[slot].visibility);
         self.messages.remove(slot);
         true
     }
@@ -542,7 +547,8 @@ impl Queue {
             if self.in_window(sent_at) {
                 self.counts.heartbeats += 1;
             }
-            cx.set_timer(self.visibility_timeout, SqsTimer::Visibility(id));
+            let timer = Msg::Timer(SqsTimer::Visibility(id).into());
+            self.messages[slot].visibility = cx.send_self(self.visibility_timeout, timer);
             return false;
         }
         // Visible again; the receipt handle of whoever holds it is now stale.
