@@ -93,6 +93,9 @@ pub fn run(format: TraceFormat, data: &[u8]) {
     if spec.repeat {
         assert_eq!(drawn, DRAWN, "a looped trace ran dry");
     } else if spec.scale == 1.0 && drawn < DRAWN {
-        assert_eq!(drawn, stats.rows, "one pass replays the rows the check counted");
+        assert_eq!(
+            drawn, stats.rows,
+            "one pass replays the rows the check counted"
+        );
     }
 }
