@@ -616,7 +616,7 @@ mod tests {
                 pending: Vec::new(),
             },
         );
-        sim.run(|_| {});
+        sim.run(|_| {}).expect("within its bounds");
         let events = sim.events();
         let (_, c) = sim.components().next().unwrap();
         assert_eq!(c.log, expected);
@@ -703,14 +703,15 @@ mod tests {
                 log: Vec::new(),
             },
         );
-        sim.run_until(SimTime(1), &mut |_| {});
+        sim.run_until(SimTime(1), &mut |_| {})
+            .expect("within its bounds");
         // `a` is handed an id of `b`'s: cancelling it must not touch `b`'s timer.
         let b_first = sim.components[b.index()].mine[0];
         sim.components[a.index()].theirs = Some(b_first);
-        sim.run(|_| {});
+        sim.run(|_| {}).expect("within its bounds");
         assert_eq!(sim.components[a.index()].log, [0, 2, 1]);
         assert_eq!(sim.components[b.index()].log, [0, 2, 1]);
-        assert_eq!(sim.pending_events(), 0);
+        assert_eq!(sim.pending(), 0);
         assert_eq!(EventId::default(), EventId::NONE);
     }
 

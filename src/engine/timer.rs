@@ -173,9 +173,10 @@ mod tests {
                 fired: 0,
             },
         );
-        sim.run_until(SimTime(1), &mut |_| {});
-        assert_eq!(sim.pending_events(), 1);
-        sim.run(|_| {});
+        sim.run_until(SimTime(1), &mut |_| {})
+            .expect("within its bounds");
+        assert_eq!(sim.pending(), 1);
+        sim.run(|_| {}).expect("within its bounds");
         assert_eq!(sim.components().next().unwrap().1.fired, 1);
         // The superseded armings count as the events they would have been.
         assert_eq!(sim.events(), 1_000);

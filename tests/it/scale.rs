@@ -194,10 +194,12 @@ fn pending_events_follow_in_flight(text: &str, step: SimDuration, per_request: u
     let mut busiest = 0;
     while t < simulation.end() {
         t += step;
-        simulation.run_until(t, &mut |_| {});
+        simulation
+            .run_until(t, &mut |_| {})
+            .expect("within its bounds");
         let in_flight: u64 = simulation.components().map(|(_, c)| c.in_flight()).sum();
         busiest = busiest.max(in_flight);
-        let pending = simulation.pending_events() as u64;
+        let pending = simulation.pending();
         assert!(
             pending <= per_request * in_flight + fixed,
             "at {t}: {pending} events pending for {in_flight} requests in flight"
