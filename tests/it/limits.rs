@@ -344,12 +344,37 @@ fn the_pending_bound_names_the_components_that_hold_the_events() {
         max_pending: Some(200),
         ..Limits::default()
     };
-    let stop = stopped(run_file(Path::new(PIPELINE), limits));
+    // 500 invocations a second of a function that computes for a second: about 500
+    // executions run at once (below the account's 1 000), each waiting as one event of the function (its end), while the
+    // workload holds one arrival ahead.
+    let text = r#"
+[simulation]
+duration = "10s"
+
+[[workload]]
+name = "callers"
+target = "work"
+arrival = { process = "poisson", rate = "500/s" }
+
+[[component]]
+name = "work"
+kind = "lambda"
+handler = [ { compute = "1s" } ]
+"#;
+    let scenario =
+        Scenario::parse(text, Path::new("pending.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let result = run_with_limits(
+        &scenario,
+        RunSettings::default(),
+        limits,
+        &mut NoSeries,
+        |_| {},
+    );
+    let stop = stopped(result.map(|_| ()));
     assert_eq!(stop.limit, Limit::Pending(200));
     assert!(stop.pending > 200);
-    // The queue's messages wait as events of the queue (visibility, delivery).
-    assert_eq!(stop.pending_by[0].name, "orders");
-    assert_eq!(stop.pending_by[0].kind, "sqs");
+    assert_eq!(stop.pending_by[0].name, "work");
+    assert_eq!(stop.pending_by[0].kind, "lambda");
     assert!(stop.pending_by.iter().map(|i| i.count).sum::<u64>() <= stop.pending);
     assert!(stop.to_string().contains("--max-pending 200"));
 }
