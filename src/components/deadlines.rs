@@ -176,7 +176,7 @@ mod tests {
         // 10 s of requests (10 000) are within their deadline at any time, 100 of them still
         // waiting: the queue holds about those, not all 10 000.
         assert!(f.longest <= SWEEP_FLOOR, "{}", f.longest);
-        let kept: Vec<u32> = (0..=50_000).filter(|i| i.is_multiple_of(100)).collect();
+        let kept: Vec<u32> = (0..=50_000u32).filter(|i| i.is_multiple_of(100)).collect();
         assert_eq!(f.expired, kept);
     }
 }
