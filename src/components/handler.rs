@@ -29,11 +29,11 @@ use toml::Spanned;
 
 use super::injected::Injected;
 use crate::dist::{Dist, DistSpec};
-use crate::engine::ComponentId;
 use crate::engine::rng::SimRng;
 use crate::engine::time::SimDuration;
+use crate::engine::{ComponentId, EventId};
 use crate::message::Ctx;
-use crate::message::{Connection, NO_ROUTE, Op, Recorded, Request, Timer};
+use crate::message::{Connection, Msg, NO_ROUTE, Op, Recorded, Request, Timer};
 
 /// A duration given either as a plain value (`"5ms"`) or as a distribution table.
 #[derive(Clone, Debug, PartialEq)]
@@ -272,6 +272,9 @@ pub struct Serving<'a> {
     /// The server's name for this run (its slot and generation): the step timer's payload and
     /// the calls' tag, by which the timer or the answer finds the run again.
     pub id: u64,
+    /// Where `advance` keeps the step timer's event, for the server to cancel it if the run
+    /// ends before the step does (a timeout, a crash).
+    pub timer: &'a mut EventId,
 }
 
 /// Where a request's handler stands once [`Handler::advance`] has taken a step.
@@ -369,7 +372,8 @@ impl Handler {
         match self.next(*run.step as usize, speed, cx.rng(), recorded) {
             Next::Wait { delay, cpu } => {
                 *run.step += 1;
-                cx.set_timer(injected.stretch(delay), step_timer(run.id));
+                let timer = Msg::Timer(step_timer(run.id).into());
+                *run.timer = cx.send_self(injected.stretch(delay), timer);
                 Progress::Waiting { cpu }
             }
             Next::Call(to, shape) => {

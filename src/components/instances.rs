@@ -21,6 +21,7 @@
 use std::collections::VecDeque;
 
 use super::handler::{Handler, Progress, Serving};
+use crate::engine::EventId;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimTime;
 use crate::message::Ctx;
@@ -51,9 +52,11 @@ struct Job {
     /// Index of the next handler step.
     step: u16,
     on_cpu: bool,
-    /// Distinguishes this job from earlier users of its slot, whose timers or call answers may
-    /// still arrive after a crash answered them.
+    /// Distinguishes this job from earlier users of its slot, whose call answers may still
+    /// arrive after a crash answered them.
     generation: u32,
+    /// Its step timer, cancelled if the job ends mid-step (its instance crashed or was cut off).
+    step_timer: EventId,
 }
 
 /// Instances, their jobs, and the metrics they share. `T` is the owner's timer enum: the pool
@@ -297,6 +300,7 @@ impl<T: Into<Timer>> Pool<T> {
             step: 0,
             on_cpu: false,
             generation: self.next_generation,
+            step_timer: EventId::NONE,
         });
         if must_wait {
             if in_window {
@@ -331,6 +335,7 @@ impl<T: Into<Timer>> Pool<T> {
             request: &job.request,
             step: &mut job.step,
             id: job_id(job.generation, slot),
+            timer: &mut job.step_timer,
         };
         let progress = self
             .handler
@@ -445,6 +450,7 @@ impl<T: Into<Timer>> Pool<T> {
         self.busy_cpus.set(now, warmup_end, cpu);
         for slot in queued.into_iter().chain(serving) {
             let job = self.jobs[slot].clone();
+            cx.cancel(job.step_timer);
             match answer {
                 Some(outcome) => {
                     cx.reply(Response {

@@ -79,14 +79,49 @@ impl TargetOrder {
 
     /// Sets the load of `target`, if it is in the list.
     pub fn set_load(&mut self, target: u32, load: u32) {
-        if self.contains(target) {
-            let slot = self.slot_of[target as usize] as usize;
-            self.set_leaf(slot, 1, load);
+        if !self.contains(target) {
+            return;
+        }
+        // Only the least loads above it can change, and only up to where one does not.
+        let mut node = self.slot_of[target as usize] as usize + self.slots.len();
+        self.min[node] = load;
+        while node > 1 {
+            node /= 2;
+            let least = self.min[2 * node].min(self.min[2 * node + 1]);
+            if self.min[node] == least {
+                break;
+            }
+            self.min[node] = least;
         }
     }
 
     /// The target at `position` (< [`TargetOrder::len`]).
-    pub fn at(&self, mut position: usize) -> u32 {
+    pub fn at(&self, position: usize) -> u32 {
+        self.slots[self.slot_at(position)]
+    }
+
+    /// The first position at or after `start` (modulo the length) whose target's load is at
+    /// most `bound`, else the first such position before it (a turn that wraps around), with
+    /// its target; `None` if no target's load is at most `bound`.
+    pub fn first_at_most(&self, start: usize, bound: u32) -> Option<(usize, u32)> {
+        if self.is_empty() || self.min_load() > bound {
+            return None;
+        }
+        let start = start % self.len();
+        let from = self.slot_at(start);
+        // (With `bound` = `u32::MAX` the target at `start` qualifies: empty slots, whose load
+        // reads as `u32::MAX`, are never searched.)
+        if self.min[from + self.slots.len()] <= bound {
+            return Some((start, self.slots[from]));
+        }
+        let slot = self
+            .first_slot_from(from, bound)
+            .or_else(|| self.first_slot_from(0, bound))?;
+        Some((self.rank(slot), self.slots[slot]))
+    }
+
+    /// The slot of the target at `position`.
+    fn slot_at(&self, mut position: usize) -> usize {
         debug_assert!(position < self.len());
         let mut node = 1;
         while node < self.slots.len() {
@@ -98,31 +133,7 @@ impl TargetOrder {
                 node = 2 * node + 1;
             }
         }
-        self.slots[node - self.slots.len()]
-    }
-
-    /// The first position at or after `start` whose target's load is at most `bound`, else the
-    /// first such position before `start` (a turn that wraps around); `None` if no target's
-    /// load is at most `bound`.
-    pub fn first_at_most(&self, start: usize, bound: u32) -> Option<usize> {
-        if self.min_load() > bound {
-            return None;
-        }
-        let from = if start < self.len() {
-            self.slot_at(start)
-        } else {
-            self.slots.len()
-        };
-        let slot = self
-            .first_slot_from(1, 0, self.slots.len(), from, bound)
-            .or_else(|| self.first_slot_from(1, 0, self.slots.len(), 0, bound))?;
-        Some(self.rank(slot))
-    }
-
-    /// The slot of the target at `position`.
-    fn slot_at(&self, position: usize) -> usize {
-        let target = self.at(position);
-        self.slot_of[target as usize] as usize
+        node - self.slots.len()
     }
 
     /// Targets in the slots before `slot`: its position.
@@ -138,25 +149,36 @@ impl TargetOrder {
         before
     }
 
-    /// The first slot at or after `from` under `node` (covering slots `lo..hi`) whose load is at
-    /// most `bound`.
-    fn first_slot_from(
-        &self,
-        node: usize,
-        lo: usize,
-        hi: usize,
-        from: usize,
-        bound: u32,
-    ) -> Option<usize> {
-        if hi <= from || self.min[node] > bound {
+    /// The first slot at or after `from` whose load is at most `bound` (< `u32::MAX`: an empty
+    /// slot's load reads as `u32::MAX`).
+    fn first_slot_from(&self, from: usize, bound: u32) -> Option<usize> {
+        let size = self.slots.len();
+        if from >= size {
             return None;
         }
-        if hi - lo == 1 {
-            return Some(lo);
+        let mut node = from + size;
+        if self.min[node] <= bound {
+            return Some(from);
         }
-        let mid = (lo + hi) / 2;
-        self.first_slot_from(2 * node, lo, mid, from, bound)
-            .or_else(|| self.first_slot_from(2 * node + 1, mid, hi, from, bound))
+        // Up until a right sibling holds a match (none past the root's subtree)...
+        loop {
+            if node % 2 == 0 && self.min[node + 1] <= bound {
+                node += 1;
+                break;
+            }
+            node /= 2;
+            if node <= 1 {
+                return None;
+            }
+        }
+        // ...then down to its first matching leaf.
+        while node < size {
+            node *= 2;
+            if self.min[node] > bound {
+                node += 1;
+            }
+        }
+        Some(node - size)
     }
 
     fn set_leaf(&mut self, slot: usize, count: u32, load: u32) {
@@ -255,11 +277,13 @@ mod tests {
                 }
                 let min = list.iter().map(|e| e.1).min().unwrap_or(u32::MAX);
                 prop_assert_eq!(order.min_load(), min);
-                if !list.is_empty() {
-                    let s = start % list.len();
-                    for bound in 0..7 {
-                        prop_assert_eq!(order.first_at_most(s, bound), first_at_most(&list, s, bound));
-                    }
+                for bound in (0..7).chain([u32::MAX]) {
+                    let expected = if list.is_empty() {
+                        None
+                    } else {
+                        first_at_most(&list, start, bound).map(|k| (k, list[k].0))
+                    };
+                    prop_assert_eq!(order.first_at_most(start, bound), expected);
                 }
             }
         }

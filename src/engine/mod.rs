@@ -99,7 +99,9 @@ const CANCELLED: ComponentId = ComponentId(u32::MAX);
 const SWEEP_FLOOR: usize = 1024;
 
 /// A scheduled event, to cancel it ([`Ctx::cancel`]). Only good until the event is delivered;
-/// cancelling it after that does nothing (its slot's stamp has moved on).
+/// cancelling it after that does nothing: its slot has been freed, or reused by an event with
+/// another stamp (stamps count scheduled events, so one repeats only after 2³² more of them),
+/// and only the component the event is for may cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct EventId {
     slot: u32,
@@ -651,6 +653,15 @@ mod tests {
             cancels[i] = vec![(i * 31 + 5) % 6_000, (i * 17 + 10) % 6_000];
         }
         check_cancels(delays, cancels);
+    }
+
+    #[test]
+    fn a_pending_event_is_no_larger_than_an_event() {
+        // An 80-byte message, as awsim's `Msg` is: the stamp fits in the padding.
+        assert_eq!(
+            size_of::<Pending<[u64; 10]>>(),
+            size_of::<Event<[u64; 10]>>()
+        );
     }
 
     #[test]

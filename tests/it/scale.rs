@@ -263,3 +263,28 @@ handler = [ { compute = { dist = "exponential", mean = "2ms" } } ]
         64,
     );
 }
+
+#[test]
+fn an_invocation_that_times_out_mid_step_leaves_no_step_timer_behind() {
+    // Every invocation computes for an hour and times out after 3 s: its step timer, left
+    // pending, would wait the rest of the hour.
+    pending_events_follow_in_flight(
+        r#"
+[simulation]
+duration = "5m"
+[[workload]]
+name = "calls"
+target = "fn"
+arrival = { process = "poisson", rate = "100/s" }
+[[component]]
+name = "fn"
+kind = "lambda"
+timeout = "3s"
+cold_start = "0s"
+handler = [ { compute = "1h" } ]
+"#,
+        SimDuration::from_secs(10),
+        2,
+        16,
+    );
+}

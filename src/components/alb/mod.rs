@@ -243,9 +243,9 @@ impl Alb {
     }
 
     /// The first position from `start` (wrapping around) in `list` of a target the algorithm
-    /// picks: the next that can take a request in turn, or the first of those with the fewest
-    /// outstanding requests.
-    fn pick(&self, list: &TargetOrder, start: usize) -> Option<usize> {
+    /// picks, with the target: the next that can take a request in turn, or the first of
+    /// those with the fewest outstanding requests.
+    fn pick(&self, list: &TargetOrder, start: usize) -> Option<(usize, u32)> {
         let bound = match self.algorithm {
             // Any target that can take the request.
             Algorithm::RoundRobin => match self.capacity {
@@ -302,8 +302,7 @@ impl Alb {
         let az = self.nodes[node].az;
         if let Some(list) = self.routable_in(az) {
             let n = list.len();
-            let at = self.pick(list, self.nodes[node].next % n)?;
-            let target = list.at(at);
+            let (at, target) = self.pick(list, self.nodes[node].next % n)?;
             self.nodes[node].next = (at + 1) % n;
             return Some(target);
         }

@@ -318,6 +318,8 @@ struct Invocation {
     /// Its timeout timer, cancelled when it ends first: a 900 s timeout left pending after
     /// every invocation kept 900 s worth of timers in the queue.
     timeout: EventId,
+    /// Its step timer, cancelled if it ends mid-step (a timeout).
+    step_timer: EventId,
 }
 
 /// Counts reported at the end (measured window only).
@@ -466,6 +468,7 @@ impl Lambda {
             generation: self.next_generation,
             event,
             timeout: EventId::NONE,
+            step_timer: EventId::NONE,
         });
         let id = job_id(self.next_generation, slot);
         if cold {
@@ -501,6 +504,7 @@ impl Lambda {
             id: job_id(inv.generation, slot),
             request: &inv.request,
             step: inv.step.as_mut().expect("handler running"),
+            timer: &mut inv.step_timer,
         };
         match self
             .handler
@@ -534,6 +538,7 @@ impl Lambda {
         let inv = self.invocations[slot].clone();
         self.invocations.remove(slot);
         cx.cancel(inv.timeout);
+        cx.cancel(inv.step_timer);
         let in_window = self.in_window(inv.arrived);
         if in_window {
             let ran = now - inv.started;
