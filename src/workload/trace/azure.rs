@@ -735,6 +735,32 @@ mod tests {
     }
 
     #[test]
+    fn the_2019_rows_of_a_window_are_counted_without_generating_them() {
+        let text = header_2019()
+            + &row_2019("f1", "http", &[(0, 7), (1, 1000), (2, 13), (3, 5)])
+            + &row_2019("f2", "http", &[(1, 3), (2, 1)]);
+        let path = write("az19w.csv", &text);
+        // A window cutting minutes 0 and 2: evenly spread rows are counted exactly.
+        let window = |spread| TraceSpec {
+            spread,
+            window_from: SimDuration::from_millis(50_500),
+            window_to: Some(SimDuration::from_millis(130_250)),
+            ..spec(TraceFormat::AzureFunctions2019, FunctionChoice::All)
+        };
+        let mut t = Trace::open(&path, "w", &window(Spread::Even)).unwrap();
+        let counted = t.stats().rows;
+        assert_eq!(all(&mut t).len() as u64, counted);
+        // 7 at (i + ½)/7 of minute 0: one after 50.5 s; all 1 003 of minute 1; 14 at
+        // (i + ½)/14 of minute 2: 2 before 10.25 s.
+        assert_eq!(counted, 1 + 1003 + 2);
+        assert_eq!(t.stats().outside_window, 1029 - counted);
+        // Uniformly spread rows in a cut minute are counted by their expected number, rounded:
+        // 7 · 9.5/60 = 1.1 and 14 · 10.25/60 = 2.4.
+        let t = Trace::open(&path, "w", &window(Spread::Uniform)).unwrap();
+        assert_eq!(t.stats().rows, 1 + 1003 + 2);
+    }
+
+    #[test]
     fn uniform_spread_within_a_minute_is_uniform() {
         let path = write(
             "az19u.csv",

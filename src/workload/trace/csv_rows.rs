@@ -110,7 +110,7 @@ fn parse_stamp(raw: &str, numbers: NumericTimes) -> Result<Stamp, String> {
             // The parser's own words name what is wrong, but quote the whole value: only a
             // short one is worth them.
             let why = if raw.chars().count() <= 40 {
-                format!(": {}", shown(&e))
+                format!(": {}", super::inert(&e))
             } else {
                 String::new()
             };
@@ -542,6 +542,10 @@ mod tests {
             let e = Trace::open(&path, "w", &TraceSpec::csv("x")).err().unwrap();
             assert!(e.contains(expected), "case {i}: {e}");
         }
+        // A short value keeps the time parser's own words on what is wrong.
+        let path = write("month.csv", "timestamp\n2026-13-01T00:00:00Z\n");
+        let e = Trace::open(&path, "w", &TraceSpec::csv("x")).err().unwrap();
+        assert!(e.contains("+01:00): ") && e.contains("month"), "{e}");
         let e = Trace::open(
             Path::new("/nonexistent/trace.csv"),
             "w",

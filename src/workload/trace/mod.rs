@@ -104,12 +104,17 @@ const SHOWN_CHARS: usize = 32;
 /// control characters escaped, so that a message never prints a file's contents or lets
 /// them drive the terminal.
 pub(crate) fn shown(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == SHOWN_CHARS {
-            out.push('…');
-            break;
-        }
+    match text.char_indices().nth(SHOWN_CHARS) {
+        Some((cut, _)) => inert(&text[..cut]) + "…",
+        None => inert(text),
+    }
+}
+
+/// `text` with control characters and invisible marks escaped (see [`is_hidden`]), and
+/// backticks, which quote values in messages.
+pub(crate) fn inert(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
         if is_hidden(c) {
             out.extend(c.escape_default());
         } else if c == '`' {
@@ -133,18 +138,7 @@ fn is_hidden(c: char) -> bool {
 
 /// A path for a message, control characters escaped.
 pub(crate) fn quoted(path: &Path) -> String {
-    path.display()
-        .to_string()
-        .chars()
-        .flat_map(|c| {
-            let escaped: Vec<char> = if is_hidden(c) {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            };
-            escaped
-        })
-        .collect()
+    inert(&path.display().to_string())
 }
 
 /// A trace file's layout.
