@@ -162,7 +162,7 @@ impl TargetOrder {
         }
         // Up until a right sibling holds a match (none past the root's subtree)...
         loop {
-            if node % 2 == 0 && self.min[node + 1] <= bound {
+            if node.is_multiple_of(2) && self.min[node + 1] <= bound {
                 node += 1;
                 break;
             }
