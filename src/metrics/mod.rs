@@ -285,13 +285,14 @@ impl Latency {
 
     /// Percentiles as summary.json shows them.
     pub fn summary(&self) -> LatencySummary {
+        let [p50, p90, p99, p999] = self.quantiles_ms([0.5, 0.9, 0.99, 0.999]);
         LatencySummary {
             count: self.count(),
             mean: self.mean_secs() * 1e3,
-            p50: self.quantile_ms(0.5),
-            p90: self.quantile_ms(0.9),
-            p99: self.quantile_ms(0.99),
-            p999: self.quantile_ms(0.999),
+            p50,
+            p90,
+            p99,
+            p999,
             max: self.max_nanos as f64 / 1e6,
         }
     }
