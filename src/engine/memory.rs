@@ -4,8 +4,8 @@
 //! cheap enough to read every few thousand events, exact, and the same on every platform. The
 //! operating system's figures (resident set size) are none of these: reading them is a system
 //! call or a file to parse, they differ between Linux, macOS and Windows, and they lag behind
-//! (freed memory often stays resident). Counting in the allocator is exact and costs one
-//! relaxed atomic addition per allocation; the engine's hot loop allocates rarely (its queue
+//! (freed memory often stays resident). Counting in the allocator is exact and costs two
+//! relaxed atomic additions per allocation; the engine's hot loop allocates rarely (its queue
 //! and slabs reuse their storage), so this does not show in the M/M/8 benchmark
 //! (`benches/README.md`).
 //!
@@ -33,6 +33,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Bytes allocated through [`CountingAlloc`] and not yet freed.
 static LIVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Allocations (and reallocations) made through [`CountingAlloc`].
+static CALLS: AtomicUsize = AtomicUsize::new(0);
+
 /// The system allocator, counting the bytes it holds for the program.
 pub struct CountingAlloc;
 
@@ -42,6 +45,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { System.alloc(layout) };
+        CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -51,6 +55,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { System.alloc_zeroed(layout) };
+        CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             LIVE.fetch_add(layout.size(), Ordering::Relaxed);
         }
@@ -66,6 +71,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded with the caller's guarantees.
         let p = unsafe { System.realloc(ptr, layout, new_size) };
+        CALLS.fetch_add(1, Ordering::Relaxed);
         if !p.is_null() {
             if new_size >= layout.size() {
                 LIVE.fetch_add(new_size - layout.size(), Ordering::Relaxed);
@@ -75,6 +81,13 @@ unsafe impl GlobalAlloc for CountingAlloc {
         }
         p
     }
+}
+
+/// Allocations and reallocations made so far through [`CountingAlloc`] (zero when it is not
+/// the global allocator): what `tests/allocations.rs` reads to show that a run in its steady
+/// state allocates nothing per event.
+pub fn allocations() -> u64 {
+    CALLS.load(Ordering::Relaxed) as u64
 }
 
 /// Bytes the program holds from the allocator now, or `None` when [`CountingAlloc`] is not the

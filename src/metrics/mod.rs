@@ -295,7 +295,9 @@ impl Latency {
             sorted.copy_from_slice(&self.few);
             sorted.sort_unstable();
             for (out, q) in out.iter_mut().zip(qs) {
-                let value = self.histogram.highest_equivalent(sorted[rank(q) as usize - 1]);
+                let value = self
+                    .histogram
+                    .highest_equivalent(sorted[rank(q) as usize - 1]);
                 *out = (value as f64 / 1_000.0).min(max_ms);
             }
             return out;
