@@ -30,6 +30,10 @@ pub struct CsvSeries {
     tmp: PathBuf,
     path: PathBuf,
     error: Option<io::Error>,
+    /// One number as text, reused from field to field.
+    field: String,
+    /// The kinds' own columns of one row, reused from row to row.
+    kind_values: Vec<Option<f64>>,
 }
 
 impl CsvSeries {
@@ -45,6 +49,8 @@ impl CsvSeries {
             tmp,
             path: path.to_path_buf(),
             error: None,
+            field: String::new(),
+            kind_values: Vec::new(),
         })
     }
 
@@ -71,36 +77,9 @@ impl CsvSeries {
     }
 }
 
-fn opt<T: ToString>(v: Option<T>) -> String {
-    v.map(|v| v.to_string()).unwrap_or_default()
-}
-
-impl SeriesSink for CsvSeries {
-    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
-        if self.error.is_some() {
-            return;
-        }
-        let [p50, p90, p99] = match row.latency_ms {
-            Some([a, b, c]) => [Some(a), Some(b), Some(c)],
-            None => [None, None, None],
-        };
-        let mut record = vec![
-            time.as_secs_f64().to_string(),
-            csv_text(name).into_owned(),
-            csv_text(kind).into_owned(),
-            row.arrivals.to_string(),
-            row.completions.to_string(),
-            row.errors.to_string(),
-            row.throttles.to_string(),
-            row.timeouts.to_string(),
-            row.in_flight.to_string(),
-            opt(row.queue_length),
-            opt(row.utilisation),
-            opt(p50),
-            opt(p90),
-            opt(p99),
-        ];
-        // Where this kind's columns go: worked out once per kind, not per row.
+impl CsvSeries {
+    /// Where each of `kind`'s own columns goes: worked out once per kind, not per row.
+    fn places_of(&mut self, kind: &str) -> &[usize] {
         if !self.places.contains_key(kind) {
             let own = crate::components::kind_outputs(kind).map_or(&[][..], |k| k.columns);
             let places = own
@@ -114,12 +93,75 @@ impl SeriesSink for CsvSeries {
                 .collect();
             self.places.insert(kind.to_string(), places);
         }
-        let first = record.len();
-        record.resize(first + self.kind_columns.len(), String::new());
-        for (index, &place) in self.places[kind].iter().enumerate() {
-            record[first + place] = opt(row.gauges[index]);
+        &self.places[kind]
+    }
+
+    /// Writes one row field by field, through buffers kept from row to row: a row used to
+    /// cost a vector and a string per field, the largest part of sampling every second.
+    fn write_row(
+        &mut self,
+        time: SimTime,
+        name: &str,
+        kind: &str,
+        row: &SeriesRow,
+    ) -> csv::Result<()> {
+        let mut values = std::mem::take(&mut self.kind_values);
+        values.clear();
+        values.resize(self.kind_columns.len(), None);
+        for (index, &place) in self.places_of(kind).iter().enumerate() {
+            values[place] = row.gauges[index];
         }
-        if let Err(e) = self.writer.write_record(&record) {
+        let [p50, p90, p99] = match row.latency_ms {
+            Some([a, b, c]) => [Some(a), Some(b), Some(c)],
+            None => [None, None, None],
+        };
+        self.number(time.as_secs_f64())?;
+        self.writer.write_field(csv_text(name).as_bytes())?;
+        self.writer.write_field(csv_text(kind).as_bytes())?;
+        for count in [
+            row.arrivals,
+            row.completions,
+            row.errors,
+            row.throttles,
+            row.timeouts,
+            row.in_flight,
+        ] {
+            self.number(count)?;
+        }
+        self.optional(row.queue_length)?;
+        for value in [row.utilisation, p50, p90, p99]
+            .into_iter()
+            .chain(values.iter().copied())
+        {
+            self.optional(value)?;
+        }
+        self.kind_values = values;
+        self.writer.write_record(None::<&[u8]>)
+    }
+
+    /// One field: `value` as `Display` writes it (`to_string()` before).
+    fn number(&mut self, value: impl std::fmt::Display) -> csv::Result<()> {
+        use std::fmt::Write;
+        self.field.clear();
+        write!(self.field, "{value}").expect("writing to a string");
+        self.writer.write_field(self.field.as_bytes())
+    }
+
+    /// One field: `value`, or nothing when there is none.
+    fn optional(&mut self, value: Option<impl std::fmt::Display>) -> csv::Result<()> {
+        match value {
+            Some(value) => self.number(value),
+            None => self.writer.write_field(b""),
+        }
+    }
+}
+
+impl SeriesSink for CsvSeries {
+    fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
+        if self.error.is_some() {
+            return;
+        }
+        if let Err(e) = self.write_row(time, name, kind, row) {
             self.error = Some(io::Error::other(e));
         }
     }
