@@ -10,6 +10,10 @@
 //! - `mm8_loop --customers N [--seed S]` (the bench binary, built by `cargo bench --no-run`):
 //!   one run, one JSON line with customers per second and the mean response time with its
 //!   batch-means standard error and Erlang C's value; `benches/compare/run.py` runs it so.
+//! - `mm8_loop --awsim FILE [--duration-s S] [--seed S]`: runs a scenario through the library
+//!   with no time series and no outputs (as this bench's `awsim_no_series`) and prints the
+//!   wall time and the summary as one JSON line, so `run.py` can tell the simulation's cost
+//!   from what `awsim run` adds (the series, the plots, the report).
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -184,6 +188,38 @@ fn run_once(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// `--awsim FILE [--duration-s S] [--seed S]`: one library run, its wall time and summary.
+fn run_scenario(args: &[String]) -> Result<(), String> {
+    let flag = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+    };
+    let file = flag("--awsim").ok_or("--awsim takes a scenario file")?;
+    let number = |name: &str| -> Result<Option<f64>, String> {
+        flag(name)
+            .map(|v| {
+                v.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite() && *v >= 0.0)
+                    .ok_or(format!("{name} takes a number"))
+            })
+            .transpose()
+    };
+    let scenario = Scenario::load(Path::new(file)).map_err(|e| e.to_string())?;
+    let settings = RunSettings {
+        seed: number("--seed")?.map(|s| s as u64),
+        duration: number("--duration-s")?.map(|s| SimDuration::from_secs_f64(s)),
+        ..RunSettings::default()
+    };
+    let start = Instant::now();
+    let summary = run_quietly(&scenario, settings).map_err(|e| e.to_string())?;
+    let seconds = start.elapsed().as_secs_f64();
+    let summary = serde_json::to_string(&summary).map_err(|e| e.to_string())?;
+    println!("{{\"seconds\": {seconds}, \"summary\": {summary}}}");
+    Ok(())
+}
+
 fn bench(c: &mut Criterion) {
     // 20 000 simulated seconds, as `engine`'s `mm8`.
     let seconds = 20_000u64;
@@ -208,8 +244,15 @@ fn bench(c: &mut Criterion) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    if args.iter().any(|a| a == "--customers") {
-        if let Err(e) = run_once(&args) {
+    let one_run = if args.iter().any(|a| a == "--awsim") {
+        Some(run_scenario(&args))
+    } else if args.iter().any(|a| a == "--customers") {
+        Some(run_once(&args))
+    } else {
+        None
+    };
+    if let Some(result) = one_run {
+        if let Err(e) = result {
             eprintln!("mm8_loop: {e}");
             std::process::exit(2);
         }

@@ -27,7 +27,7 @@ def main():
     for r in records:
         batches.add(r.arrival_date, r.exit_date - r.arrival_date)
     customers = len(records) + len(sim.nodes[1].all_individuals)
-    report(customers, seconds, {"mean_response_s": batches.result()})
+    report(customers, seconds, {"mean_response_s": batches.result()}, clock)
 
 
 if __name__ == "__main__":

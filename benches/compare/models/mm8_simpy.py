@@ -34,7 +34,8 @@ def main():
     clock = Clock()
     env.process(source())
     env.run()
-    report(args.customers, clock.seconds(), {"mean_response_s": batches.result()})
+    seconds = clock.seconds()
+    report(args.customers, seconds, {"mean_response_s": batches.result()}, clock)
 
 
 if __name__ == "__main__":
