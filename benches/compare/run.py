@@ -31,10 +31,10 @@ MODELS = os.path.join(HERE, "models")
 PYTHON = sys.executable
 GNU_TIME = "/usr/bin/time"
 
-# Agreement: |a - b| <= CRITICAL * sqrt(se_a^2 + se_b^2). 4 standard errors: about 99.9 % two
-# sided for the t distribution with the 9 to 19 degrees of freedom of 10 replications or 20
-# batch means, so a full run of some twenty checks fails by chance about once in a few hundred.
-CRITICAL = 4.0
+# Agreement: |a - b| <= t * sqrt(se_a^2 + se_b^2), t the two-sided 99.9 % quantile of Student's
+# t with the Welch-Satterthwaite degrees of freedom (replications: R - 1; 20 batch means: 19;
+# theory: infinite). With some twenty checks a full run fails by chance about once in fifty.
+CONFIDENCE = 0.999
 
 SIZES = {
     "full": {
@@ -53,7 +53,7 @@ SIZES = {
         "alb_seconds": 900,
         "pool_functions": 50,
         "pool_seconds": 300,
-        "replications": 3,
+        "replications": 8,
     },
 }
 
@@ -137,12 +137,22 @@ def erlang_c_response(c, lam, mu):
 def mean_se(values):
     """Mean and standard error of independent replications."""
     if len(values) < 2:
-        return {"mean": values[0], "se": float("nan"), "n": len(values)}
+        return {"mean": values[0], "se": float("nan"), "df": 0}
     return {
         "mean": statistics.fmean(values),
         "se": statistics.stdev(values) / math.sqrt(len(values)),
-        "n": len(values),
+        "df": len(values) - 1,
     }
+
+
+def critical(a, b):
+    """The t quantile for the difference of estimates a and b (Welch-Satterthwaite)."""
+    from scipy.stats import t
+
+    va, vb = a["se"] ** 2, b["se"] ** 2
+    parts = [v * v / e.get("df", math.inf) for v, e in ((va, a), (vb, b)) if v > 0]
+    df = (va + vb) ** 2 / sum(parts) if parts and sum(parts) > 0 else math.inf
+    return float(t.ppf(0.5 + CONFIDENCE / 2, df)), df
 
 
 class Comparison:
@@ -216,8 +226,9 @@ class Comparison:
         else:
             se = math.sqrt(a["se"] ** 2 + b["se"] ** 2)
             z = abs(diff) / se if se > 0 else (0.0 if diff == 0 else float("inf"))
-            ok = z <= CRITICAL
-            rule = f"|z| <= {CRITICAL:g}"
+            limit, df = critical(a, b)
+            ok = z <= limit
+            rule = f"|z| <= {limit:.2f} (df {df:.0f})"
         self.checks.append(
             {
                 "model": model,
@@ -246,7 +257,8 @@ class Comparison:
         reps = self.sizes["replications"]
         model = f"M/M/8 ρ=0.9, {n:,} customers"
         say(f"\n{model}")
-        theory = {"mean": erlang_c_response(MM8_SERVERS, MM8_RATE, MM8_SERVICE_RATE), "se": 0.0}
+        theory = {"mean": erlang_c_response(MM8_SERVERS, MM8_RATE, MM8_SERVICE_RATE), "se": 0.0,
+                  "df": math.inf}
         scenario = os.path.join(ROOT, "scenarios/examples/mmc.toml")
         duration = round(n / MM8_RATE)
         interval = f"{max(1, duration // 10)}s"
@@ -271,7 +283,7 @@ class Comparison:
         for name, cmd in peers:
             wall, peak, stdout = measure(list(map(str, cmd)))
             got = last_json(stdout)
-            est = {"mean": got["mean_response_s"], "se": got["standard_error_s"]}
+            est = {"mean": got["mean_response_s"], "se": got["standard_error_s"], "df": 19}
             self.row(model, name, got["customers"], wall, peak, fmt(est, "s"),
                      inner=got["seconds"])
             self.check(model, "mean response (s)", "awsim", awsim, name, est)
@@ -290,18 +302,19 @@ class Comparison:
             return
         model = f"M/M/8 ρ=0.9, {n:,} customers"
         say(f"\n{model} (the issue's run: awsim against the Rust simulators)")
-        theory = {"mean": erlang_c_response(MM8_SERVERS, MM8_RATE, MM8_SERVICE_RATE), "se": 0.0}
+        theory = {"mean": erlang_c_response(MM8_SERVERS, MM8_RATE, MM8_SERVICE_RATE), "se": 0.0,
+                  "df": math.inf}
         scenario = os.path.join(ROOT, "scenarios/examples/mmc.toml")
         duration = round(n / MM8_RATE)
         # One run each: the standard error of a run this long is estimated from the 20 batch
         # means of the hand-written loop's run (the same model and length).
         wall, peak, stdout = measure([self.tools["loop"], "--customers", str(n)])
         got = last_json(stdout)
-        loop = {"mean": got["mean_response_s"], "se": got["standard_error_s"]}
+        loop = {"mean": got["mean_response_s"], "se": got["standard_error_s"], "df": 19}
         for interval, ref in [("1s", True), ("1h", False)]:
             wall_a, peak_a, s = self.awsim_run(scenario, 1, duration, interval, f"big-{interval}")
             est = {"mean": s["workloads"]["arrivals"]["latency_ms"]["mean"] / 1000,
-                   "se": loop["se"]}
+                   "se": loop["se"], "df": 19}
             self.row(model, f"awsim run (interval {interval})", s["conservation"]["created_total"],
                      wall_a, peak_a, fmt(est, "s"), reference=ref)
             self.check(model, f"mean response (s), interval {interval}", "awsim", est,
@@ -315,7 +328,7 @@ class Comparison:
         if "nexosim" in self.tools:
             wall, peak, stdout = measure([self.tools["nexosim"], "--customers", str(n)])
             got = last_json(stdout)
-            est = {"mean": got["mean_response_s"], "se": got["standard_error_s"]}
+            est = {"mean": got["mean_response_s"], "se": got["standard_error_s"], "df": 19}
             self.row(model, "nexosim 1.0.0", got["customers"], wall, peak, fmt(est, "s"),
                      inner=got["seconds"])
             self.check(model, "mean response (s)", "nexosim 1.0.0", est, "Erlang C", theory)

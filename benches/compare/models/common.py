@@ -41,10 +41,10 @@ class Batches:
         means = [s / c for s, c in zip(self.sums, self.counts) if c > 0]
         mean = sum(self.sums) / n if n else float("nan")
         if len(means) < 2:
-            return {"mean": mean, "se": float("nan"), "n": n}
+            return {"mean": mean, "se": float("nan"), "n": n, "df": 0}
         grand = sum(means) / len(means)
         var = sum((m - grand) ** 2 for m in means) / (len(means) - 1)
-        return {"mean": mean, "se": math.sqrt(var / len(means)), "n": n}
+        return {"mean": mean, "se": math.sqrt(var / len(means)), "n": n, "df": len(means) - 1}
 
 
 class Clock:

@@ -50,7 +50,7 @@ def main():
         rs = [a / b * scale for a, b in zip(top.sums, bottom.sums) if b > 0]
         mean = sum(top.sums) / sum(bottom.sums) * scale
         se = float(np.std(rs, ddof=1) / np.sqrt(len(rs)))
-        return {"mean": mean, "se": se, "n": len(rs)}
+        return {"mean": mean, "se": se, "n": len(rs), "df": len(rs) - 1}
 
     span = Batches(0.0, end)
     for t, dt in zip(times[:-1], lengths):
