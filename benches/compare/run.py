@@ -228,7 +228,7 @@ class Comparison:
             z = abs(diff) / se if se > 0 else (0.0 if diff == 0 else float("inf"))
             limit, df = critical(a, b)
             ok = z <= limit
-            rule = f"|z| <= {limit:.2f} (df {df:.0f})"
+            rule = f"z ≤ {limit:.2f} (df {df:.0f})"
         self.checks.append(
             {
                 "model": model,
@@ -316,7 +316,7 @@ class Comparison:
             est = {"mean": s["workloads"]["arrivals"]["latency_ms"]["mean"] / 1000,
                    "se": loop["se"], "df": 19}
             self.row(model, f"awsim run (interval {interval})", s["conservation"]["created_total"],
-                     wall_a, peak_a, fmt(est, "s"), reference=ref)
+                     wall_a, peak_a, f"{est['mean']:.5g} s (s.e. as the loop's)", reference=ref)
             self.check(model, f"mean response (s), interval {interval}", "awsim", est,
                        "Erlang C", theory)
         wall_l, peak_l, inner, s = self.awsim_library(scenario, 1, duration)
