@@ -209,7 +209,7 @@ fn run_scenario(args: &[String]) -> Result<(), String> {
     let scenario = Scenario::load(Path::new(file)).map_err(|e| e.to_string())?;
     let settings = RunSettings {
         seed: number("--seed")?.map(|s| s as u64),
-        duration: number("--duration-s")?.map(|s| SimDuration::from_secs_f64(s)),
+        duration: number("--duration-s")?.map(SimDuration::from_secs_f64),
         ..RunSettings::default()
     };
     let start = Instant::now();
