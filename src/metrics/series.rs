@@ -392,6 +392,12 @@ impl Series {
         self.tracks.get(name).map_or(&[], |t| &t.time)
     }
 
+    /// Some track has buckets of more than two intervals: its lines are envelopes (each
+    /// bucket's extremes), no longer the intervals themselves.
+    pub fn reduced(&self) -> bool {
+        self.tracks.values().any(|t| t.width > 2)
+    }
+
     /// End of the latest interval of any name (s; 0 without rows).
     pub fn latest(&self) -> f64 {
         // A maximum: the hash map's order does not reach the result.
