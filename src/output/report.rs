@@ -803,6 +803,7 @@ impl TailFit {
             FitStep::Count => {
                 self.count += 1;
                 self.max = Some(self.max.map_or(v, |m| m.max(v)));
+                self.last = (t, v);
             }
             FitStep::Means if in_tail => {
                 if self.seen == self.tail {
@@ -829,7 +830,8 @@ impl TailFit {
         self.seen = 0;
         let n = (self.count - self.tail) as f64;
         self.step = match self.step {
-            FitStep::Count if self.count < 8 => FitStep::Done,
+            // Too few points, or the last is well below the maximum: no rise to find.
+            FitStep::Count if self.count < 8 || self.last.1 < 0.8 * self.max() => FitStep::Done,
             FitStep::Count => {
                 self.tail = self.count - (self.count / 4).max(4);
                 // Where `Iterator::sum` starts.
@@ -845,8 +847,7 @@ impl TailFit {
             FitStep::Slope => {
                 self.slope = self.sxy / self.sxx;
                 let rise = self.slope * (self.last.0 - self.first_t);
-                let max = self.max.unwrap_or(f64::MIN);
-                if self.sxx <= 0.0 || !(rise >= 10.0 && self.last.1 >= 0.8 * max) {
+                if self.sxx <= 0.0 || rise < 10.0 || rise.is_nan() {
                     FitStep::Done
                 } else {
                     self.ssr = -0.0;
@@ -869,6 +870,11 @@ impl TailFit {
             }
             FitStep::Done => FitStep::Done,
         };
+    }
+
+    /// The largest value (after the first pass).
+    fn max(&self) -> f64 {
+        self.max.unwrap_or(f64::MIN)
     }
 
     /// No more passes needed.
