@@ -19,7 +19,7 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-/// Most buckets a track keeps. Over four times the width of a run plot's chart (about 770
+/// Most buckets a track keeps. Over five times the width of a run plot's chart (about 770
 /// pixels), so a zoomed SVG keeps detail, and twice that many intervals (8 192: two hours at
 /// 1 s) are drawn exactly; at about 8 bytes a point in an SVG, a line weighs at most 70 KB.
 pub const BUCKETS: usize = 4096;
@@ -183,9 +183,7 @@ impl Extremes {
             _ => Extremes::NONE,
         }
     }
-}
 
-impl Extremes {
     /// The extremes of a bucket of more than two rows, `self`, followed by one more value:
     /// what [`Extremes::then`] gives, without its search (the common case, once per row).
     fn then_value(self, v: f64) -> Extremes {
@@ -347,7 +345,7 @@ fn ends(span: &Span) -> usize {
 
 /// `timeseries.csv`, grouped by name, each track reduced to at most [`BUCKETS`] buckets.
 pub struct Series {
-    /// What each track keeps, in order: every value column, and the rate of each count.
+    /// What each track keeps, in order: every value column, each count followed by its rate.
     measures: Vec<Measure>,
     columns: HashMap<String, usize>,
     tracks: HashMap<String, Track>,
@@ -385,10 +383,18 @@ impl Series {
             // The interval's length: from the end of the track's previous one (or 0).
             let dt = time - track.latest;
             values.clear();
-            values.extend(measures.iter().map(|&m| match m {
-                Measure::Value(i) => row.value(i),
-                Measure::Rate(i) => row.value(i).map(|v| if dt > 0.0 { v / dt } else { 0.0 }),
-            }));
+            for &m in &measures {
+                let value = match m {
+                    Measure::Value(i) => row.value(i),
+                    // Right after the count's value.
+                    Measure::Rate(_) => values
+                        .last()
+                        .copied()
+                        .flatten()
+                        .map(|v| if dt > 0.0 { v / dt } else { 0.0 }),
+                };
+                values.push(value);
+            }
             track.push(time, &values);
         }
         for track in tracks.values_mut() {
@@ -606,6 +612,13 @@ mod tests {
             std::env::temp_dir().join(format!("awsim-series-{}-{name}.csv", std::process::id()));
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    #[test]
+    fn counts_are_request_columns() {
+        for c in COUNT_COLUMNS {
+            assert!(crate::metrics::REQUEST_COLUMNS.contains(c), "{c}");
+        }
     }
 
     #[test]
