@@ -7,6 +7,10 @@
 //!   ([`crate::components::outputs::Outputs::plots`]): e.g. `capacity_<component>` (instances,
 //!   executions, capacity units against time) or `queue_<component>` (messages and their age).
 //!
+//! The series is read reduced ([`Series::read`]): a long run's lines are drawn through the
+//! extremes of at most 4 096 buckets each, so every figure has a bounded size however long the
+//! run; a run of up to 8 192 intervals is drawn interval by interval.
+//!
 //! A figure draws at most 24 panels (`MAX_PANELS`), the first ones in scenario order; its title
 //! says how many it leaves out (they are all in `timeseries.csv`).
 //!
@@ -83,9 +87,20 @@ fn time_axis(summary: &Summary, latest: f64) -> XAxis {
 pub fn write_run_plots(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
     let series = Series::read(&dir.join("timeseries.csv"))?;
     let frame = Frame::run(time_axis(summary, series.latest()));
+    let mut figures = figures(&series, summary);
+    if series.reduced() {
+        // Each bucket's extremes, a fraction of a pixel apart: the line turns back on itself at
+        // every bucket. Plotters outlines a stroke wider than a pixel as one polygon, whose
+        // joins break into spikes and holes at such turns; a 1-pixel stroke is drawn segment
+        // by segment, and the envelope is solid anyway.
+        let lines = figures.iter_mut().flat_map(|f| &mut f.panels);
+        for line in lines.flat_map(|p| &mut p.lines).filter(|l| !l.dashed) {
+            line.width = 1;
+        }
+    }
     let mut svgs = Vec::new();
     let mut pngs = Vec::new();
-    for figure in figures(&series, summary) {
+    for figure in figures {
         let [svg, png] = render::write_figure(dir, &figure, &frame)?;
         svgs.push(svg);
         pngs.push(png);

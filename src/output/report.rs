@@ -5,6 +5,7 @@
 //! text. Nothing is fetched: no script, no stylesheet, no image from elsewhere. The same run
 //! gives the same bytes (no clock, no absolute path).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ use crate::components::kind_outputs;
 use crate::metrics::finding::{
     Finding, Growth, SATURATED_UTILISATION, Severity, fixed, group, percent, whole,
 };
-use crate::metrics::series::Series;
+use crate::metrics::series::Rows;
 use crate::run::summary::Summary;
 use crate::scenario::Scenario;
 
@@ -49,7 +50,7 @@ pub fn render(
 ) -> io::Result<String> {
     let series_path = dir.join("timeseries.csv");
     let series = if series_path.exists() {
-        Some(Series::read(&series_path)?)
+        Some(series_facts(&series_path, summary)?)
     } else {
         None
     };
@@ -466,7 +467,7 @@ fn activities_section(h: &mut String, rows: &[Vec<String>]) {
 }
 
 /// What a reader should know about the run, most serious first, in file order within each.
-fn findings(summary: &Summary, series: Option<&Series>) -> Vec<Finding> {
+fn findings(summary: &Summary, series: Option<&HashMap<String, SeriesFacts>>) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut add = |severity, subject: &str, text: String| {
         out.push(Finding {
@@ -528,8 +529,8 @@ fn findings(summary: &Summary, series: Option<&Series>) -> Vec<Finding> {
                 add(f.severity, &f.subject, f.text);
             }
         }
-        if let Some(series) = series {
-            series_findings(&mut add, name, v, kind, series, summary.warmup_s);
+        if let Some(facts) = series.and_then(|s| s.get(name.as_str())) {
+            series_findings(&mut add, name, v, kind, facts);
         }
     }
     out.sort_by_key(|f| f.severity);
@@ -588,115 +589,303 @@ fn failures(add: &mut impl FnMut(Severity, &str, String), name: &str, v: &Value)
     );
 }
 
+/// The columns where a backlog of a `kind` builds up, with what they count, in the order the
+/// report tries them.
+fn backlog_columns(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind_outputs(kind) {
+        Some(outputs) => outputs.backlog_columns,
+        None => &[
+            ("queue_length", "queued requests"),
+            ("in_flight", "requests in flight"),
+        ],
+    }
+}
+
+/// What the report reads in the time series of one workload or component: every interval
+/// after the warm-up, exactly (the plots draw a reduced series; findings must not).
+struct SeriesFacts {
+    /// Intervals that end after the warm-up.
+    measured: u64,
+    /// Of those, intervals busy above [`SATURATED_UTILISATION`].
+    busy: u64,
+    /// End of the first busy one (s).
+    first_busy: Option<f64>,
+    /// Per backlog column ([`backlog_columns`]): its number in the file, and the fit of its
+    /// measured values.
+    backlogs: Vec<(Option<usize>, TailFit)>,
+}
+
+/// Reads `path` (a `timeseries.csv`) for the findings of every workload and component of
+/// `summary`, keeping nothing per interval: one pass, then one more per step of the backlog
+/// fits that still need it (at most three, only while a backlog might be growing).
+fn series_facts(path: &Path, summary: &Summary) -> io::Result<HashMap<String, SeriesFacts>> {
+    let mut rows = Rows::open(path)?;
+    let utilisation = rows.column("utilisation");
+    let kinds = summary
+        .workloads
+        .keys()
+        .map(|n| (n, "workload"))
+        .chain(summary.components.iter().map(|(n, v)| (n, kind(v))));
+    let mut facts: HashMap<String, SeriesFacts> = kinds
+        .map(|(name, kind)| {
+            let backlogs = backlog_columns(kind)
+                .iter()
+                .map(|(column, _)| (rows.column(column), TailFit::default()))
+                .collect();
+            let facts = SeriesFacts {
+                measured: 0,
+                busy: 0,
+                first_busy: None,
+                backlogs,
+            };
+            (name.clone(), facts)
+        })
+        .collect();
+    let warmup = summary.warmup_s;
+    let mut first = true;
+    loop {
+        while let Some(row) = rows.next_row()? {
+            let Some(f) = facts.get_mut(row.name()) else {
+                continue;
+            };
+            let time = row.time();
+            if time <= warmup {
+                continue;
+            }
+            if first {
+                f.measured += 1;
+                let u = utilisation.and_then(|i| row.value(i));
+                if u.is_some_and(|u| u > SATURATED_UTILISATION) {
+                    f.busy += 1;
+                    f.first_busy.get_or_insert(time);
+                }
+            }
+            for (column, fit) in &mut f.backlogs {
+                if let Some(v) = column.and_then(|i| row.value(i))
+                    && !fit.done()
+                {
+                    fit.add(time, v);
+                }
+            }
+        }
+        first = false;
+        let fits = facts.values_mut().flat_map(|f| &mut f.backlogs);
+        let mut again = false;
+        for (_, fit) in fits {
+            fit.next_step();
+            again |= !fit.done();
+        }
+        if !again {
+            return Ok(facts);
+        }
+        rows = Rows::open(path)?;
+    }
+}
+
 /// Saturated intervals and a backlog still growing at the end, from the time series.
 fn series_findings(
     add: &mut impl FnMut(Severity, &str, String),
     name: &str,
     summary_entry: &Value,
     kind: &str,
-    series: &Series,
-    warmup_s: f64,
+    facts: &SeriesFacts,
 ) {
-    let time = series.time(name);
-    let measured: Vec<usize> = (0..time.len()).filter(|&i| time[i] > warmup_s).collect();
-    if measured.is_empty() {
+    if facts.measured == 0 {
         return;
     }
-    let utilisation = series.column(name, "utilisation");
-    let busy: Vec<usize> = measured
-        .iter()
-        .copied()
-        .filter(|&i| utilisation[i].is_some_and(|u| u > SATURATED_UTILISATION))
-        .collect();
-    if let Some(&first) = busy.first() {
+    if let Some(first) = facts.first_busy {
         add(
             Severity::Note,
             name,
             format!(
                 "busy above {} in {} of {} measured intervals (the first ending at {} s)",
                 percent(SATURATED_UTILISATION),
-                busy.len(),
-                measured.len(),
-                tick(time[first])
+                facts.busy,
+                facts.measured,
+                tick(first)
             ),
         );
     }
     let outputs = kind_outputs(kind);
-    let columns: &[(&str, &str)] = match outputs {
-        Some(outputs) => outputs.backlog_columns,
-        None => &[
-            ("queue_length", "queued requests"),
-            ("in_flight", "requests in flight"),
-        ],
+    let growing = backlog_columns(kind)
+        .iter()
+        .zip(&facts.backlogs)
+        .find_map(|((_, what), (_, fit))| fit.growth().map(|g| (what, g)));
+    // One growing measure per component is enough.
+    let Some((what, growth)) = growing else {
+        return;
     };
-    for (column, what) in columns {
-        let values = series.column(name, column);
-        let points: Vec<(f64, f64)> = measured
-            .iter()
-            .filter_map(|&i| values[i].map(|v| (time[i], v)))
-            .collect();
-        let Some(growth) = growing_at_end(&points) else {
-            continue;
-        };
-        if let Some(f) = outputs.and_then(|o| (o.growing_backlog)(name, summary_entry, &growth)) {
-            add(f.severity, &f.subject, f.text);
-        } else {
-            add(
-                Severity::Warning,
-                name,
-                format!(
-                    "{what} still growing when the run ended: from {} to {} over the last {} \
-                     (about {}/s); the run ended before a steady state, or the system cannot \
-                     keep up",
-                    whole(growth.from),
-                    whole(growth.to),
-                    duration_text(growth.span_s),
-                    fixed(growth.slope, 2)
-                ),
-            );
-        }
-        break; // one growing measure per component is enough
+    if let Some(f) = outputs.and_then(|o| (o.growing_backlog)(name, summary_entry, &growth)) {
+        add(f.severity, &f.subject, f.text);
+    } else {
+        add(
+            Severity::Warning,
+            name,
+            format!(
+                "{what} still growing when the run ended: from {} to {} over the last {} \
+                 (about {}/s); the run ended before a steady state, or the system cannot \
+                 keep up",
+                whole(growth.from),
+                whole(growth.to),
+                duration_text(growth.span_s),
+                fixed(growth.slope, 2)
+            ),
+        );
     }
 }
 
-/// Whether `points` (time, value) of the measured window end with a sustained rise: over the
+/// [`TailFit`] over a slice.
+#[cfg(test)]
+fn growing_at_end(points: &[(f64, f64)]) -> Option<Growth> {
+    let mut fit = TailFit::default();
+    while !fit.done() {
+        for &(t, v) in points {
+            fit.add(t, v);
+        }
+        fit.next_step();
+    }
+    fit.growth()
+}
+
+/// The steps of a [`TailFit`], one pass over the points each.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+enum FitStep {
+    /// Counting the points and finding their maximum.
+    #[default]
+    Count,
+    /// Summing the tail's times and values.
+    Means,
+    /// Summing the tail's squares and products about its means.
+    Slope,
+    /// Summing the squared residuals of the tail's line.
+    Residuals,
+    Done,
+}
+
+/// Whether the points (time, value) of the measured window end with a sustained rise: over the
 /// last quarter (at least 4 points), the least-squares line rises by at least 10 and by more
 /// than 3 standard deviations of the residuals, and the last value is within 20 % of the
 /// window's maximum. Noise around a steady level rarely passes all three; a backlog that grows
 /// until the end does.
-fn growing_at_end(points: &[(f64, f64)]) -> Option<Growth> {
-    if points.len() < 8 {
-        return None;
+///
+/// The points are read again for each step rather than kept (a long run has millions): one
+/// pass counts them, the next ones sum over the tail, as a fit over a slice of them would, in
+/// the same order, so with the same result to the bit; at most four passes, fewer when a step
+/// settles it.
+#[derive(Clone, Debug, Default)]
+struct TailFit {
+    step: FitStep,
+    /// Points seen so far in this pass.
+    seen: usize,
+    /// Points in all.
+    count: usize,
+    /// Index of the tail's first point.
+    tail: usize,
+    max: Option<f64>,
+    first_t: f64,
+    last: (f64, f64),
+    sum_t: f64,
+    sum_v: f64,
+    mean_t: f64,
+    mean_v: f64,
+    sxx: f64,
+    sxy: f64,
+    slope: f64,
+    ssr: f64,
+    growth: Option<Growth>,
+}
+
+impl TailFit {
+    /// The next point of the current pass.
+    fn add(&mut self, t: f64, v: f64) {
+        let in_tail = self.seen >= self.tail;
+        match self.step {
+            FitStep::Count => {
+                self.count += 1;
+                self.max = Some(self.max.map_or(v, |m| m.max(v)));
+                self.last = (t, v);
+            }
+            FitStep::Means if in_tail => {
+                if self.seen == self.tail {
+                    self.first_t = t;
+                }
+                self.sum_t += t;
+                self.sum_v += v;
+                self.last = (t, v);
+            }
+            FitStep::Slope if in_tail => {
+                self.sxx += (t - self.mean_t).powi(2);
+                self.sxy += (t - self.mean_t) * (v - self.mean_v);
+            }
+            FitStep::Residuals if in_tail => {
+                self.ssr += (v - (self.mean_v + self.slope * (t - self.mean_t))).powi(2);
+            }
+            _ => {}
+        }
+        self.seen += 1;
     }
-    let tail = &points[points.len() - (points.len() / 4).max(4)..];
-    let n = tail.len() as f64;
-    let mean_t = tail.iter().map(|p| p.0).sum::<f64>() / n;
-    let mean_v = tail.iter().map(|p| p.1).sum::<f64>() / n;
-    let sxx: f64 = tail.iter().map(|p| (p.0 - mean_t).powi(2)).sum();
-    if sxx <= 0.0 {
-        return None;
+
+    /// Ends a pass: works out what it summed and moves to the next step (or to the end).
+    fn next_step(&mut self) {
+        self.seen = 0;
+        let n = (self.count - self.tail) as f64;
+        self.step = match self.step {
+            // Too few points, or the last is well below the maximum: no rise to find.
+            FitStep::Count if self.count < 8 || self.last.1 < 0.8 * self.max() => FitStep::Done,
+            FitStep::Count => {
+                self.tail = self.count - (self.count / 4).max(4);
+                // Where `Iterator::sum` starts.
+                (self.sum_t, self.sum_v) = (-0.0, -0.0);
+                FitStep::Means
+            }
+            FitStep::Means => {
+                self.mean_t = self.sum_t / n;
+                self.mean_v = self.sum_v / n;
+                (self.sxx, self.sxy) = (-0.0, -0.0);
+                FitStep::Slope
+            }
+            FitStep::Slope => {
+                self.slope = self.sxy / self.sxx;
+                let rise = self.slope * (self.last.0 - self.first_t);
+                if self.sxx <= 0.0 || rise < 10.0 || rise.is_nan() {
+                    FitStep::Done
+                } else {
+                    self.ssr = -0.0;
+                    FitStep::Residuals
+                }
+            }
+            FitStep::Residuals => {
+                let span = self.last.0 - self.first_t;
+                let rise = self.slope * span;
+                let residual_sd = (self.ssr / n).sqrt();
+                if rise > 3.0 * residual_sd {
+                    self.growth = Some(Growth {
+                        from: self.mean_v + self.slope * (self.first_t - self.mean_t),
+                        to: self.last.1,
+                        span_s: span,
+                        slope: self.slope,
+                    });
+                }
+                FitStep::Done
+            }
+            FitStep::Done => FitStep::Done,
+        };
     }
-    let slope = tail
-        .iter()
-        .map(|p| (p.0 - mean_t) * (p.1 - mean_v))
-        .sum::<f64>()
-        / sxx;
-    let span = tail[tail.len() - 1].0 - tail[0].0;
-    let rise = slope * span;
-    let residual_sd = (tail
-        .iter()
-        .map(|p| (p.1 - (mean_v + slope * (p.0 - mean_t))).powi(2))
-        .sum::<f64>()
-        / n)
-        .sqrt();
-    let last = tail[tail.len() - 1].1;
-    let max = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
-    (rise >= 10.0 && rise > 3.0 * residual_sd && last >= 0.8 * max).then(|| Growth {
-        from: mean_v + slope * (tail[0].0 - mean_t),
-        to: last,
-        span_s: span,
-        slope,
-    })
+
+    /// The largest value (after the first pass).
+    fn max(&self) -> f64 {
+        self.max.unwrap_or(f64::MIN)
+    }
+
+    /// No more passes needed.
+    fn done(&self) -> bool {
+        self.step == FitStep::Done
+    }
+
+    /// The rise found, once done.
+    fn growth(&self) -> Option<Growth> {
+        self.growth
+    }
 }
 
 /// A JSON number for a table: integers grouped, others with 2 to 4 significant decimals.

@@ -14,6 +14,7 @@ mod faults;
 mod golden;
 mod lambda;
 mod limits;
+mod long_runs;
 mod nlb;
 mod outputs;
 mod properties;
