@@ -9,7 +9,10 @@
 //! reports its own peak (`VmHWM` from /proc/self/status, Linux only). The time series is
 //! streamed to a temporary file exactly as `awsim run` does.
 //!
-//! Run with `cargo bench --bench memory`. Exits non-zero if the bound is broken.
+//! Run with `cargo bench --bench memory`. Exits non-zero if the bound is broken. Under
+//! `cargo test --benches` (no `--bench` argument) it runs as a smoke test: every case at 1 and
+//! 2 hours, printing the ratios without holding them to the bounds, so that CI sees it still
+//! builds and runs in a few seconds.
 
 use std::path::Path;
 use std::process::Command;
@@ -160,36 +163,40 @@ fn main() {
         mmc_child(hours.parse().expect("hours"));
         return;
     }
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    let full = std::env::args().any(|a| a == "--bench");
+    let (long, mmc_long) = if full { (10, 77) } else { (2, 2) };
+    let bound = |b: f64| if full { b } else { f64::INFINITY };
     let synthetic = compare(
         "synthetic arrivals",
         measure(1, None),
-        measure(10, None),
-        10,
-        1.10,
+        measure(long, None),
+        long,
+        bound(1.10),
     );
     let dir = std::env::temp_dir().join(format!("awsim-memory-traces-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let (short, long) = (record_trace(&dir, 1), record_trace(&dir, 10));
+    let (short, long_trace) = (record_trace(&dir, 1), record_trace(&dir, long));
     let size = |p: &Path| std::fs::metadata(p).map(|m| m.len() / 1024).unwrap_or(0);
     println!(
-        "traces: 1 h = {} KiB, 10 h = {} KiB",
+        "traces: 1 h = {} KiB, {long} h = {} KiB",
         size(&short),
-        size(&long)
+        size(&long_trace)
     );
     let replay = compare(
         "trace replay",
         measure(1, Some(&short)),
-        measure(10, Some(&long)),
-        10,
-        1.10,
+        measure(long, Some(&long_trace)),
+        long,
+        bound(1.10),
     );
     std::fs::remove_dir_all(&dir).ok();
     let intervals = compare(
         "M/M/8 at a 1 s interval, plots and report written",
         measure_in(MMC_ENV, 1, None),
-        measure_in(MMC_ENV, 77, None),
-        77,
-        1.20,
+        measure_in(MMC_ENV, mmc_long, None),
+        mmc_long,
+        bound(1.20),
     );
     if !(synthetic && replay && intervals) {
         std::process::exit(1);
