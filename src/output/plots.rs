@@ -12,7 +12,9 @@
 //! run; a run of up to 8 192 intervals is drawn interval by interval.
 //!
 //! A figure draws at most 24 panels (`MAX_PANELS`), the first ones in scenario order; its title
-//! says how many it leaves out (they are all in `timeseries.csv`).
+//! says how many it leaves out (they are all in `timeseries.csv`). Likewise the figures of at
+//! most 24 components are drawn (`MAX_COMPONENTS_DRAWN`), the first in scenario order that have
+//! any; [`Plots::not_drawn`] names the others, and the report lists them.
 //!
 //! Only plots with data are written (a queue that never held a message has none). Every panel
 //! is drawn against time (seconds, minutes or hours, as the run's length suits), shades the
@@ -33,6 +35,28 @@ use crate::run::summary::Summary;
 /// Most panels a figure draws. A figure is one image whose height grows with its panels: with
 /// one per workload, 2 000 workloads made 38 MB images that took 2 GB and a minute to draw.
 const MAX_PANELS: usize = 24;
+
+/// Most components whose own figures are drawn. Each is an SVG and a PNG: a pool of 1 000
+/// Lambda functions spent three quarters of its run drawing 2 000 images.
+pub const MAX_COMPONENTS_DRAWN: usize = 24;
+
+/// The plots of a run: the files written, and the components whose figures were not drawn.
+/// Dereferences to the files.
+#[derive(Debug, Default)]
+pub struct Plots {
+    /// Every SVG, then every PNG, in the same order.
+    pub files: Vec<PathBuf>,
+    /// Components with figures of their own that were not drawn (past
+    /// [`MAX_COMPONENTS_DRAWN`]), in scenario order.
+    pub not_drawn: Vec<String>,
+}
+
+impl std::ops::Deref for Plots {
+    type Target = [PathBuf];
+    fn deref(&self) -> &[PathBuf] {
+        &self.files
+    }
+}
 
 /// A figure of `panels` (at most [`MAX_PANELS`] of them drawn, the title saying so when there
 /// are more); `None` without panels.
@@ -84,10 +108,10 @@ fn time_axis(summary: &Summary, latest: f64) -> XAxis {
 /// Writes the run's plots as SVG and PNG into `dir`, reading `dir/timeseries.csv` (already
 /// written) and the summary; returns the files written: every SVG, then every PNG, in the same
 /// order (latency, throughput, then capacity and queues in the scenario's component order).
-pub fn write_run_plots(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>> {
+pub fn write_run_plots(dir: &Path, summary: &Summary) -> io::Result<Plots> {
     let series = Series::read(&dir.join("timeseries.csv"))?;
     let frame = Frame::run(time_axis(summary, series.latest()));
-    let mut figures = figures(&series, summary);
+    let (mut figures, not_drawn) = figures(&series, summary);
     if series.reduced() {
         // Each bucket's extremes, a fraction of a pixel apart: the line turns back on itself at
         // every bucket. Plotters outlines a stroke wider than a pixel as one polygon, whose
@@ -106,21 +130,35 @@ pub fn write_run_plots(dir: &Path, summary: &Summary) -> io::Result<Vec<PathBuf>
         pngs.push(png);
     }
     svgs.extend(pngs);
-    Ok(svgs)
+    Ok(Plots {
+        files: svgs,
+        not_drawn,
+    })
 }
 
-/// Every figure that has data, in file order.
-fn figures(series: &Series, summary: &Summary) -> Vec<Figure> {
+/// Every figure that has data, in file order, and the components whose figures are left out.
+fn figures(series: &Series, summary: &Summary) -> (Vec<Figure>, Vec<String>) {
     let mut figures = Vec::new();
     figures.extend(latency_figure(series, summary));
     figures.extend(throughput_figure(series, summary));
+    let (mut drawn, mut not_drawn) = (0, Vec::new());
     for (name, component) in &summary.components {
         let kind = component.get("kind").and_then(Value::as_str).unwrap_or("");
-        if let Some(outputs) = kind_outputs(kind) {
-            figures.extend((outputs.plots)(name, component, series));
+        let Some(outputs) = kind_outputs(kind) else {
+            continue;
+        };
+        let own = (outputs.plots)(name, component, series);
+        if own.is_empty() {
+            continue;
+        }
+        if drawn < MAX_COMPONENTS_DRAWN {
+            figures.extend(own);
+            drawn += 1;
+        } else {
+            not_drawn.push(name.clone());
         }
     }
-    figures
+    (figures, not_drawn)
 }
 
 fn latency_figure(series: &Series, summary: &Summary) -> Option<Figure> {

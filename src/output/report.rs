@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::plots::{MAX_COMPONENTS_DRAWN, Plots};
 use super::render::{duration_text, tick};
 use crate::components::kind_outputs;
 use crate::metrics::finding::{
@@ -33,7 +34,7 @@ pub fn write_report(
     dir: &Path,
     scenario: &Scenario,
     summary: &Summary,
-    plots: &[PathBuf],
+    plots: &Plots,
 ) -> io::Result<PathBuf> {
     let html = render(dir, scenario, summary, plots)?;
     let path = dir.join("report.html");
@@ -46,7 +47,7 @@ pub fn render(
     dir: &Path,
     scenario: &Scenario,
     summary: &Summary,
-    plots: &[PathBuf],
+    plots: &Plots,
 ) -> io::Result<String> {
     let series_path = dir.join("timeseries.csv");
     let series = if series_path.exists() {
@@ -359,15 +360,32 @@ fn figure_text(key: &str, value: &Value) -> String {
     }
 }
 
-fn plots_section(h: &mut String, plots: &[PathBuf]) -> io::Result<()> {
+fn plots_section(h: &mut String, plots: &Plots) -> io::Result<()> {
     h.push_str("<h2 id=\"plots\">Plots</h2>\n");
+    if !plots.not_drawn.is_empty() {
+        let names: Vec<String> = plots.not_drawn.iter().take(10).map(|n| esc(n)).collect();
+        let more = plots.not_drawn.len().saturating_sub(names.len());
+        let _ = writeln!(
+            h,
+            "<p>The figures of {} more components are not drawn (those of the first {} are): \
+             {}{}. Their series are in timeseries.csv.</p>",
+            plots.not_drawn.len(),
+            MAX_COMPONENTS_DRAWN,
+            names.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
     let has_svg = |stem: &std::ffi::OsStr| {
         plots
             .iter()
             .any(|p| p.extension().is_some_and(|e| e == "svg") && p.file_stem() == Some(stem))
     };
     let mut shown = 0;
-    for path in plots {
+    for path in plots.iter() {
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

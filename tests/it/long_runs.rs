@@ -46,7 +46,7 @@ fn run_mmc(dir: &Path, rate: &str, seconds: u64, interval_ms: u64) -> (Scenario,
 fn draw(dir: &Path, scenario: &Scenario, summary: &Summary) -> Vec<PathBuf> {
     let plots = write_run_plots(dir, summary).expect("plots written");
     write_report(dir, scenario, summary, &plots).expect("report written");
-    plots
+    plots.files
 }
 
 fn size(path: &Path) -> u64 {

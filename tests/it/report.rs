@@ -35,7 +35,7 @@ fn run_into(file: &str, duration: &str, dir: &Path) -> (Scenario, Summary, Vec<P
     write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes()).unwrap();
     let plots = write_run_plots(dir, &summary).expect("plots written");
     let report = write_report(dir, &scenario, &summary, &plots).expect("report written");
-    (scenario, summary, plots, report)
+    (scenario, summary, plots.files, report)
 }
 
 fn names(plots: &[PathBuf]) -> Vec<String> {
@@ -272,4 +272,47 @@ fn every_example_and_lesson_gets_plots_and_a_report() {
         );
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_figures_of_at_most_24_components_are_drawn_and_the_report_names_the_others() {
+    // 30 functions, each with its own capacity figure: 2 images each would be 60 images.
+    let dir = temp_dir("many-components");
+    let mut text = String::from("[simulation]\nduration = \"1m\"\nwarmup = \"0s\"\n");
+    for i in 0..30 {
+        text.push_str(&format!(
+            "[[workload]]\nname = \"w{i}\"\ntarget = \"f{i}\"\n\
+             arrival = {{ process = \"poisson\", rate = \"5/s\" }}\n\
+             [[component]]\nname = \"f{i}\"\nkind = \"lambda\"\n\
+             handler = [ {{ compute = \"100ms\" }} ]\n"
+        ));
+    }
+    let file = dir.join("many.toml");
+    std::fs::write(&file, text).unwrap();
+    let (_, _, plots, report) = run_into(file.to_str().unwrap(), "1m", &dir);
+    let drawn: Vec<String> = names(&plots)
+        .into_iter()
+        .filter(|n| n.starts_with("capacity_") && n.ends_with(".svg"))
+        .collect();
+    let expected: Vec<String> = (0..24).map(|i| format!("capacity_f{i}.svg")).collect();
+    let mut sorted = drawn.clone();
+    sorted.sort();
+    let mut expected_sorted = expected.clone();
+    expected_sorted.sort();
+    assert_eq!(
+        sorted, expected_sorted,
+        "the first 24 components, in scenario order"
+    );
+    let html = std::fs::read_to_string(report).unwrap();
+    assert!(
+        html.contains(
+            "The figures of 6 more components are not drawn (those of the first 24 are): \
+             f24, f25, f26, f27, f28, f29. Their series are in timeseries.csv."
+        ),
+        "{}",
+        &html[..html.len().min(2000)]
+    );
+    // Every function is still in timeseries.csv.
+    let csv = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    assert!(csv.lines().any(|l| l.contains(",f29,")));
 }
