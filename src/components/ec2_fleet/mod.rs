@@ -6,6 +6,8 @@
 //! kind = "ec2_fleet"
 //! instances = 4
 //! vcpus = 2          # requests served in parallel per instance; the rest wait FIFO
+//! instance_type = "c7g.large"   # optional: sets vcpus (2) and the price (models/prices.toml)
+//! purchase = "spot"  # optional: "on_demand" (default), "spot", "savings_plan"; `discount`
 //! max_queue = 100    # waiting requests per instance beyond which it answers 503
 //! speed = [1, 1, 1, 0.333]   # optional: per-instance speed factor (or one number for all)
 //! handler = [ { compute = { dist = "exponential", mean = "40ms" } } ]

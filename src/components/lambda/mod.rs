@@ -9,6 +9,7 @@
 //! name = "thumbnails"
 //! kind = "lambda"
 //! memory_mb = 1024
+//! architecture = "arm64"            # or "x86_64" (default): the duration price
 //! timeout = "3s"
 //! reserved_concurrency = 100
 //! provisioned_concurrency = 10
