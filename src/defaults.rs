@@ -302,11 +302,14 @@ impl Ec2Prices {
             Some(t) => Ok(*t.get_ref()),
             None => {
                 let names: Vec<&str> = self.instance.keys().map(String::as_str).collect();
+                let mut families: Vec<&str> = names
+                    .iter()
+                    .map(|n| n.split('.').next().unwrap_or(n))
+                    .collect();
+                families.dedup();
                 Err(format!(
-                    "`{name}` is not an instance type of the price list (models/prices.toml \
-                     lists {} types, t3/t4g micro to 2xlarge and m5, m6i, m7g, c5, c6i, c7g, \
-                     r5, r6i large to 4xlarge){}",
-                    names.len(),
+                    "`{name}` is not an instance type of the price list (families {}){}",
+                    families.join(", "),
                     crate::units::did_you_mean(name, &names)
                 ))
             }
