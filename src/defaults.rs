@@ -237,6 +237,325 @@ pub fn alb() -> &'static AlbDefaults {
     ALB.get_or_init(|| toml::from_str(ALB_TOML).expect("models/alb.toml is checked by a test"))
 }
 
+const PRICES_TOML: &str = include_str!("../models/prices.toml");
+
+/// `models/prices.toml`: AWS list prices of one region, in the unit AWS bills.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prices {
+    /// The region the prices are of.
+    pub region: String,
+    /// The currency of every price.
+    pub currency: String,
+    /// EC2 instances.
+    pub ec2: Ec2Prices,
+    /// Lambda functions.
+    pub lambda: LambdaPrices,
+    /// DynamoDB tables.
+    pub dynamodb: DynamoDbPrices,
+    /// SQS queues.
+    pub sqs: SqsPrices,
+    /// API Gateway REST APIs.
+    pub api_gateway: ApiGatewayPrices,
+    /// Application Load Balancers.
+    pub alb: LoadBalancerPrices,
+    /// Network Load Balancers.
+    pub nlb: NlbPrices,
+    /// Data transfer inside the region.
+    pub data_transfer: DataTransferPrices,
+}
+
+/// EC2 prices: on-demand per instance-hour, and the discounts of the other purchase options.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ec2Prices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Time billed at least each time an instance starts.
+    pub minimum_billed: SimDuration,
+    /// Default share taken off the on-demand price by Spot (an assumption).
+    pub spot_discount: f64,
+    /// Default share taken off the on-demand price by a Savings Plan (an assumption).
+    pub savings_plan_discount: f64,
+    /// The catalogue of instance types, by name (`c7g.large`).
+    pub instance: std::collections::BTreeMap<String, toml::Spanned<InstanceType>>,
+}
+
+/// One EC2 instance type.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceType {
+    /// Its vCPUs.
+    pub vcpus: u32,
+    /// Its memory (GiB).
+    pub memory_gib: f64,
+    /// On-demand Linux price per instance-hour.
+    pub usd_per_hour: f64,
+}
+
+impl Ec2Prices {
+    /// The instance type named `name`, or why there is none (with the nearest name).
+    pub fn instance_type(&self, name: &str) -> Result<InstanceType, String> {
+        match self.instance.get(name) {
+            Some(t) => Ok(*t.get_ref()),
+            None => {
+                let names: Vec<&str> = self.instance.keys().map(String::as_str).collect();
+                let mut families: Vec<&str> = names
+                    .iter()
+                    .map(|n| n.split('.').next().unwrap_or(n))
+                    .collect();
+                families.dedup();
+                Err(format!(
+                    "`{name}` is not an instance type of the price list (families {}){}",
+                    families.join(", "),
+                    crate::units::did_you_mean(name, &names)
+                ))
+            }
+        }
+    }
+}
+
+/// Lambda prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per invocation.
+    pub usd_per_request: f64,
+    /// Duration prices of x86_64 functions.
+    pub x86_64: LambdaDurationPrices,
+    /// Duration prices of arm64 functions.
+    pub arm64: LambdaDurationPrices,
+}
+
+/// Lambda duration prices of one architecture.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaDurationPrices {
+    /// Per GB-second of duration (on-demand).
+    pub usd_per_gb_second: f64,
+    /// Per GB-second of provisioned concurrency configured, used or not.
+    pub provisioned_usd_per_gb_second: f64,
+    /// Per GB-second of duration run on provisioned concurrency.
+    pub provisioned_duration_usd_per_gb_second: f64,
+}
+
+/// DynamoDB prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DynamoDbPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per provisioned read capacity unit-hour.
+    pub usd_per_rcu_hour: f64,
+    /// Per provisioned write capacity unit-hour.
+    pub usd_per_wcu_hour: f64,
+    /// On-demand, per million read request units.
+    pub usd_per_million_rru: f64,
+    /// On-demand, per million write request units.
+    pub usd_per_million_wru: f64,
+    /// Storage per GB-month.
+    pub usd_per_gb_month: f64,
+}
+
+/// SQS prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqsPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per million requests to a standard queue.
+    pub usd_per_million_standard: f64,
+    /// Per million requests to a FIFO queue.
+    pub usd_per_million_fifo: f64,
+}
+
+/// API Gateway prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiGatewayPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per million REST API requests.
+    pub usd_per_million_rest: f64,
+}
+
+/// Application Load Balancer prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoadBalancerPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per hour or partial hour the load balancer runs.
+    pub usd_per_hour: f64,
+    /// Per load balancer capacity unit-hour.
+    pub usd_per_lcu_hour: f64,
+}
+
+/// Network Load Balancer prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NlbPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per hour or partial hour the load balancer runs.
+    pub usd_per_hour: f64,
+    /// Per network load balancer capacity unit-hour.
+    pub usd_per_nlcu_hour: f64,
+}
+
+/// Data transfer prices.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataTransferPrices {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Per GB between availability zones, charged in each direction.
+    pub usd_per_gb_inter_az_each_direction: f64,
+}
+
+/// Parses and checks a price list (`file` names it in messages): a syntax error or a price
+/// that is not a non-negative number comes back located (`file:line:column`).
+pub fn parse_prices(text: &str, file: &str) -> Result<Prices, String> {
+    let prices: Prices = toml::from_str(text).map_err(|e| {
+        let at = e
+            .span()
+            .map(|s| line_column(text, s.start))
+            .unwrap_or_default();
+        format!("{file}{at}: {}", e.message())
+    })?;
+    let price = |field: String, value: f64| -> Result<(), String> {
+        if value.is_finite() && value >= 0.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "{file}: {field} must be a price of zero or more, found {value}"
+            ))
+        }
+    };
+    let discount = |field: &str, value: f64| -> Result<(), String> {
+        if (0.0..1.0).contains(&value) {
+            Ok(())
+        } else {
+            Err(format!(
+                "{file}: ec2.{field} must be a share of the on-demand price from 0 up to (not \
+                 including) 1, found {value}"
+            ))
+        }
+    };
+    discount("spot_discount", prices.ec2.spot_discount)?;
+    discount("savings_plan_discount", prices.ec2.savings_plan_discount)?;
+    if prices.ec2.instance.is_empty() {
+        return Err(format!("{file}: ec2.instance lists no instance type"));
+    }
+    for (name, t) in &prices.ec2.instance {
+        let at = line_column(text, t.span().start);
+        let t = t.get_ref();
+        if t.vcpus == 0 || crate::units::limits::VCPUS.check(t.vcpus).is_err() {
+            return Err(format!(
+                "{file}{at}: ec2.instance.\"{name}\".vcpus must be from 1 to {}, found {}",
+                crate::units::limits::VCPUS.max,
+                t.vcpus
+            ));
+        }
+        if !(t.memory_gib.is_finite() && t.memory_gib > 0.0) {
+            return Err(format!(
+                "{file}{at}: ec2.instance.\"{name}\".memory_gib must be a positive number, \
+                 found {}",
+                t.memory_gib
+            ));
+        }
+        if !(t.usd_per_hour.is_finite() && t.usd_per_hour > 0.0) {
+            return Err(format!(
+                "{file}{at}: ec2.instance.\"{name}\".usd_per_hour must be a positive price, \
+                 found {}",
+                t.usd_per_hour
+            ));
+        }
+    }
+    let l = &prices.lambda;
+    price("lambda.usd_per_request".into(), l.usd_per_request)?;
+    for (arch, d) in [("x86_64", &l.x86_64), ("arm64", &l.arm64)] {
+        price(
+            format!("lambda.{arch}.usd_per_gb_second"),
+            d.usd_per_gb_second,
+        )?;
+        price(
+            format!("lambda.{arch}.provisioned_usd_per_gb_second"),
+            d.provisioned_usd_per_gb_second,
+        )?;
+        price(
+            format!("lambda.{arch}.provisioned_duration_usd_per_gb_second"),
+            d.provisioned_duration_usd_per_gb_second,
+        )?;
+    }
+    let d = &prices.dynamodb;
+    for (field, value) in [
+        ("dynamodb.usd_per_rcu_hour", d.usd_per_rcu_hour),
+        ("dynamodb.usd_per_wcu_hour", d.usd_per_wcu_hour),
+        ("dynamodb.usd_per_million_rru", d.usd_per_million_rru),
+        ("dynamodb.usd_per_million_wru", d.usd_per_million_wru),
+        ("dynamodb.usd_per_gb_month", d.usd_per_gb_month),
+        (
+            "sqs.usd_per_million_standard",
+            prices.sqs.usd_per_million_standard,
+        ),
+        ("sqs.usd_per_million_fifo", prices.sqs.usd_per_million_fifo),
+        (
+            "api_gateway.usd_per_million_rest",
+            prices.api_gateway.usd_per_million_rest,
+        ),
+        ("alb.usd_per_hour", prices.alb.usd_per_hour),
+        ("alb.usd_per_lcu_hour", prices.alb.usd_per_lcu_hour),
+        ("nlb.usd_per_hour", prices.nlb.usd_per_hour),
+        ("nlb.usd_per_nlcu_hour", prices.nlb.usd_per_nlcu_hour),
+        (
+            "data_transfer.usd_per_gb_inter_az_each_direction",
+            prices.data_transfer.usd_per_gb_inter_az_each_direction,
+        ),
+    ] {
+        price(field.into(), value)?;
+    }
+    Ok(prices)
+}
+
+/// `:line:column` (1-based) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> String {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |n| before.len() - n - 1)
+        + 1;
+    format!(":{line}:{column}")
+}
+
+/// The price list embedded from `models/prices.toml`.
+pub fn prices() -> &'static Prices {
+    static PRICES: OnceLock<Prices> = OnceLock::new();
+    PRICES.get_or_init(|| {
+        parse_prices(PRICES_TOML, "models/prices.toml")
+            .expect("models/prices.toml is checked by a test")
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,5 +589,91 @@ mod tests {
         assert_eq!(nlb.deregistration_delay, SimDuration::from_secs(300));
         assert_eq!(nlb.health_check_interval, SimDuration::from_secs(30));
         assert!(!nlb.cross_zone);
+    }
+
+    #[test]
+    fn embedded_prices_are_valid_and_cover_the_catalogue() {
+        let prices =
+            parse_prices(PRICES_TOML, "models/prices.toml").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(prices.region, "us-east-1");
+        assert_eq!(prices.ec2.minimum_billed, SimDuration::from_secs(60));
+        // Every family the price list promises, with the sizes it promises.
+        let mut expected = Vec::new();
+        for family in ["t3", "t4g"] {
+            for size in ["micro", "small", "medium", "large", "xlarge", "2xlarge"] {
+                expected.push(format!("{family}.{size}"));
+            }
+        }
+        for family in ["m5", "m6i", "m7g", "c5", "c6i", "c7g", "r5", "r6i"] {
+            for size in ["large", "xlarge", "2xlarge", "4xlarge"] {
+                expected.push(format!("{family}.{size}"));
+            }
+        }
+        for name in &expected {
+            let t = prices
+                .ec2
+                .instance_type(name)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                t.vcpus >= 1 && t.memory_gib > 0.0 && t.usd_per_hour > 0.0,
+                "{name}"
+            );
+        }
+        assert_eq!(prices.ec2.instance.len(), expected.len());
+        // A size up doubles vCPUs, memory and price within a family.
+        for family in ["m5", "m6i", "m7g", "c5", "c6i", "c7g", "r5", "r6i"] {
+            let t = |s: &str| prices.ec2.instance_type(&format!("{family}.{s}")).unwrap();
+            for (small, big) in [
+                ("large", "xlarge"),
+                ("xlarge", "2xlarge"),
+                ("2xlarge", "4xlarge"),
+            ] {
+                assert_eq!(t(big).vcpus, 2 * t(small).vcpus, "{family}.{big}");
+                assert!((t(big).usd_per_hour - 2.0 * t(small).usd_per_hour).abs() < 1e-9);
+            }
+        }
+        let c7g = prices.ec2.instance_type("c7g.large").unwrap();
+        assert_eq!(
+            (c7g.vcpus, c7g.memory_gib, c7g.usd_per_hour),
+            (2, 4.0, 0.0725)
+        );
+        assert!(prices.lambda.arm64.usd_per_gb_second < prices.lambda.x86_64.usd_per_gb_second);
+    }
+
+    #[test]
+    fn an_unknown_instance_type_names_the_nearest() {
+        let err = prices().ec2.instance_type("c7g.lrage").unwrap_err();
+        assert!(err.contains("did you mean `c7g.large`?"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_price_list_is_a_located_error() {
+        let bad_price = PRICES_TOML.replace("usd_per_hour = 0.0725", "usd_per_hour = -1");
+        let err = parse_prices(&bad_price, "p.toml").unwrap_err();
+        let line = PRICES_TOML
+            .lines()
+            .position(|l| l.contains("usd_per_hour = 0.0725"))
+            .unwrap()
+            + 1;
+        assert!(err.starts_with(&format!("p.toml:{line}:")), "{err}");
+        assert!(
+            err.contains("\"c7g.large\".usd_per_hour must be a positive price"),
+            "{err}"
+        );
+        let no_vcpus = PRICES_TOML.replace(
+            "vcpus = 2, memory_gib = 4, usd_per_hour = 0.0725",
+            "memory_gib = 4, usd_per_hour = 0.0725",
+        );
+        let err = parse_prices(&no_vcpus, "p.toml").unwrap_err();
+        assert!(
+            err.starts_with(&format!("p.toml:{line}:")) && err.contains("vcpus"),
+            "{err}"
+        );
+        let syntax = PRICES_TOML.replace("spot_discount = 0.70", "spot_discount = ");
+        let err = parse_prices(&syntax, "p.toml").unwrap_err();
+        assert!(err.starts_with("p.toml:"), "{err}");
+        let discount = PRICES_TOML.replace("spot_discount = 0.70", "spot_discount = 1.5");
+        let err = parse_prices(&discount, "p.toml").unwrap_err();
+        assert!(err.contains("spot_discount"), "{err}");
     }
 }

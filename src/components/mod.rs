@@ -23,6 +23,7 @@ pub mod forwards;
 pub mod handler;
 pub mod health;
 pub mod injected;
+pub mod instance_billing;
 pub mod instances;
 pub mod lambda;
 pub mod nlb;

@@ -88,6 +88,7 @@ mod tests {
             in_flight_now: inside,
             figures: Default::default(),
             ledgers: Vec::new(),
+            bill: None,
         }
     }
 

@@ -15,6 +15,7 @@
 
 pub mod cloudwatch;
 pub mod conservation;
+pub mod cost;
 pub mod finding;
 pub mod plot;
 pub mod series;
@@ -510,6 +511,7 @@ impl RequestMetrics {
             in_flight_now: in_flight,
             figures: serde_json::Map::new(),
             ledgers: Vec::new(),
+            bill: None,
         }
     }
 }
@@ -532,6 +534,9 @@ pub struct ComponentReport {
     /// Other units of work the component must account for (asynchronous events, messages),
     /// checked by the conservation check like requests.
     pub ledgers: Vec<Ledger>,
+    /// What it costs in the measured window; `None` for a component awsim does not bill (it is
+    /// listed as not billed, so a total never omits it silently).
+    pub bill: Option<cost::Bill>,
 }
 
 /// A conservation ledger for units of work other than requests.
@@ -552,6 +557,12 @@ impl ComponentReport {
     pub fn figure(mut self, name: &str, value: impl Serialize) -> Self {
         let value = serde_json::to_value(value).expect("figures are plain data");
         self.figures.insert(name.to_string(), value);
+        self
+    }
+
+    /// Sets its bill.
+    pub fn bill(mut self, bill: Option<cost::Bill>) -> Self {
+        self.bill = bill;
         self
     }
 }

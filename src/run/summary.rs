@@ -30,6 +30,33 @@ pub struct WorkloadSummary {
     pub connections: Option<Value>,
 }
 
+/// What the measured window costs: each component's bill, the total, its rates, and the
+/// components awsim does not bill (so a total never omits them silently).
+#[derive(Clone, Debug, Serialize)]
+pub struct Cost {
+    /// The region of the prices.
+    pub region: String,
+    /// Measured window (after the warm-up), in hours.
+    pub window_h: f64,
+    /// Every billed component's amount, in the window.
+    pub total_usd: f64,
+    /// `total_usd` over the window (`None` for an empty window).
+    pub usd_per_hour: Option<f64>,
+    /// A 730-hour month at `usd_per_hour`.
+    pub usd_per_month: Option<f64>,
+    /// Per workload: its requests in the window and the whole bill per million of them.
+    pub workloads: Map<String, Value>,
+    /// Per billed component, in file order: `kind`, `usd`, `basis` and its `charges` (each a
+    /// `usage` in a `unit`, `usd_per_unit`, `usd` and `basis`).
+    pub components: Map<String, Value>,
+    /// Components awsim does not bill (their kind has no bill yet, or an instance group has
+    /// no `instance_type`), in file order.
+    pub not_billed: Vec<String>,
+}
+
+/// Hours in the month of `usd_per_month` (AWS's pricing pages use 730).
+pub const HOURS_PER_MONTH: f64 = 730.0;
+
 /// The whole summary of one run.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
@@ -47,6 +74,8 @@ pub struct Summary {
     pub workloads: Map<String, Value>,
     /// Per component, in file order: `kind`, `requests`, `latency_ms`, then model figures.
     pub components: Map<String, Value>,
+    /// The bill of the measured window (see [`Cost`]).
+    pub cost: Cost,
     /// The impact of each `[[fault]]` (see `crate::faults`); absent without faults.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<Value>,
@@ -69,6 +98,9 @@ impl Summary {
         let mut components = Map::new();
         let n_workloads = scenario.workloads.len();
         let mut faults = None;
+        let mut bills = Map::new();
+        let mut not_billed = Vec::new();
+        let mut workload_requests = Vec::new();
         for (i, (name, report)) in output.reports.iter().enumerate() {
             if report.kind == crate::faults::INJECTOR_KIND {
                 faults = report.figures.get("faults").cloned();
@@ -86,6 +118,7 @@ impl Summary {
                     connections: report.figures.get("connections").cloned(),
                 };
                 workloads.insert(name.clone(), to_value(&w));
+                workload_requests.push((name.clone(), report.requests.created));
             } else {
                 let mut entry = Map::new();
                 entry.insert("kind".into(), Value::from(report.kind));
@@ -95,20 +128,59 @@ impl Summary {
                     entry.insert(k.clone(), v.clone());
                 }
                 components.insert(name.clone(), Value::Object(entry));
+                match &report.bill {
+                    Some(bill) => {
+                        let mut entry = Map::new();
+                        entry.insert("kind".into(), Value::from(report.kind));
+                        entry.insert("usd".into(), Value::from(bill.usd()));
+                        entry.insert("basis".into(), Value::from(bill.basis()));
+                        entry.insert("charges".into(), to_value(&bill.charges));
+                        bills.insert(name.clone(), Value::Object(entry));
+                    }
+                    None => not_billed.push(name.clone()),
+                }
             }
         }
         let duration = settings.duration.unwrap_or_else(|| scenario.duration());
+        let warmup = scenario.warmup().min(duration);
+        let window_h = (duration.as_secs_f64() - warmup.as_secs_f64()) / 3600.0;
+        let total_usd: f64 = bills
+            .values()
+            .filter_map(|b| b.get("usd").and_then(Value::as_f64))
+            .fold(0.0, |sum, usd| sum + usd);
+        let usd_per_hour = (window_h > 0.0).then(|| total_usd / window_h);
+        let cost = Cost {
+            region: crate::defaults::prices().region.clone(),
+            window_h,
+            total_usd,
+            usd_per_hour,
+            usd_per_month: usd_per_hour.map(|r| r * HOURS_PER_MONTH),
+            workloads: workload_requests
+                .into_iter()
+                .map(|(name, requests)| {
+                    let per_million = (requests > 0).then(|| total_usd / requests as f64 * 1e6);
+                    let entry = serde_json::json!({
+                        "requests": requests,
+                        "usd_per_million_requests": per_million,
+                    });
+                    (name, entry)
+                })
+                .collect(),
+            components: bills,
+            not_billed,
+        };
         Summary {
             scenario: scenario.name.clone(),
             seed,
             duration_s: duration.as_secs_f64(),
-            warmup_s: scenario.warmup().min(duration).as_secs_f64(),
+            warmup_s: warmup.as_secs_f64(),
             interval_s: settings
                 .interval
                 .unwrap_or_else(|| scenario.interval())
                 .as_secs_f64(),
             workloads,
             components,
+            cost,
             faults,
             conservation,
             events: output.events,

@@ -7,6 +7,7 @@ mod asg;
 mod bench;
 mod bounds;
 mod cli;
+mod cost;
 mod determinism;
 mod dynamodb;
 mod errors;

@@ -139,6 +139,7 @@ impl Asg {
         match self.instances[id as usize].state {
             State::Pending => {
                 self.change(id, |i| i.state = State::Terminated);
+                self.bill_stopped(id, cx.now());
                 self.instance_settled(id, cx.now());
             }
             State::InService => {
@@ -190,6 +191,7 @@ impl Asg {
             self.pool.crash(p, cx);
             self.pool.remove(p, now);
         }
+        self.bill_stopped(id, now);
         self.instance_settled(id, now);
         self.update_counts(now);
     }

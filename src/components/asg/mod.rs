@@ -65,8 +65,10 @@
 //!   AZs differ by at most one instance.
 //!
 //! # What it simplifies
-//! Instances of a group are identical (one `speed`). Billing counts
-//! in-service time (instance-hours) with no per-second minimum. A crashed instance answers
+//! Instances of a group are identical (one `speed`). `instance_hours` counts in-service and
+//! draining time; the bill (with an `instance_type`) counts each instance from its launch
+//! request to its termination, per second with a 60 s minimum (EC2 bills from the `running`
+//! state, a few seconds after the request: the bill is that much high per launch). A crashed instance answers
 //! nothing: requests it held are answered 502, as the load balancer would.
 //!
 //! # Where things are
@@ -96,6 +98,7 @@ pub use spec::{FailureSpec, HealthCheckType, Spec, TerminationPolicy};
 
 use std::collections::VecDeque;
 
+use super::instance_billing::InstanceRate;
 use super::instances::Pool;
 use crate::dist::Dist;
 use crate::engine::time::{SimDuration, SimTime};
@@ -246,6 +249,12 @@ pub struct Asg {
     routed_requests: u64,
     activities: Vec<Activity>,
     in_service_hours: TimeWeighted,
+    /// What one instance costs, when the scenario gives its type.
+    rate: Option<InstanceRate>,
+    /// Billed time in the measured window of the instances terminated so far (ns).
+    billed_ns: u128,
+    /// Of those, the instances with billed time in the window.
+    billed_instances: usize,
     counts: CapacityRow,
     desired_max: u32,
     in_service_max: u32,

@@ -57,6 +57,7 @@ impl Asg {
                                 i.state = State::Terminated;
                                 i.rebalancing = false;
                             });
+                            self.bill_stopped(id, now);
                             self.instance_settled(id, now);
                             self.record(
                                 now,

@@ -6,6 +6,7 @@ use super::outputs::Gauge;
 use super::{Asg, Spec, State};
 use crate::components::Kind;
 use crate::engine::time::SimTime;
+use crate::metrics::cost::Bill;
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
 
 /// One scaling activity, for `scaling_activities.csv` and the summary.
@@ -55,6 +56,37 @@ impl Asg {
     }
 }
 
+impl Asg {
+    /// Adds the billed time of instance `id`, terminated at `now`, to the bill (a 60 s minimum
+    /// that reaches past the end of the run is billed whole: the launch was in the window).
+    pub(super) fn bill_stopped(&mut self, id: u32, now: SimTime) {
+        let Some(rate) = &self.rate else {
+            return;
+        };
+        let launched = self.instances[id as usize].launched_at;
+        let ns = rate.billed_ns(launched, Some(now), self.warmup_end, SimTime::MAX);
+        self.billed_ns += u128::from(ns);
+        self.billed_instances += usize::from(ns > 0);
+    }
+
+    /// The group's bill at `end`: the instances terminated so far and those still running.
+    fn bill(&self, end: SimTime) -> Option<Bill> {
+        let rate = self.rate.as_ref()?;
+        let mut ns = self.billed_ns;
+        let mut instances = self.billed_instances;
+        for inst in self
+            .instances
+            .iter()
+            .filter(|i| i.state != State::Terminated)
+        {
+            let billed = rate.billed_ns(inst.launched_at, None, self.warmup_end, end);
+            ns += u128::from(billed);
+            instances += usize::from(billed > 0);
+        }
+        Some(rate.group_bill(ns, instances))
+    }
+}
+
 impl Observe for Asg {
     fn kind(&self) -> &'static str {
         Spec::KIND
@@ -88,6 +120,7 @@ impl Observe for Asg {
             .figure("instances_launched", self.instances.len())
             .figure("instance_hours", hours)
             .figure("replaced", self.replaced)
+            .bill(self.bill(end))
             .figure(
                 crate::components::outputs::SCALING_ACTIVITIES,
                 &self.activities,

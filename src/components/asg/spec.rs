@@ -12,6 +12,7 @@ use super::policy::{self, Policy, PolicySpec, SimpleScaling};
 use super::scheduled::{self, ScheduledSpec};
 use super::{Asg, AsgTimer};
 use crate::components::handler::{DurationDist, Handler, StepSpec, call_references, empty_handler};
+use crate::components::instance_billing::{BillingFields, Purchase};
 use crate::components::instances::Pool;
 use crate::components::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::{SimDuration, SimTime};
@@ -28,9 +29,16 @@ pub struct Spec {
     pub max: Spanned<u32>,
     /// Instances wanted at the start (default `min`).
     pub desired: Option<Spanned<u32>>,
-    /// Requests served in parallel per instance (default 1).
+    /// Requests served in parallel per instance (default: the `instance_type`'s vCPUs, else 1).
     #[serde(default = "one_vcpu")]
     pub vcpus: Spanned<u32>,
+    /// The EC2 instance type (`c7g.large`), from `models/prices.toml`: sets `vcpus` and the
+    /// price. Without one the group is not billed.
+    pub instance_type: Option<Spanned<String>>,
+    /// How the instances are bought (default on demand).
+    pub purchase: Option<Spanned<Purchase>>,
+    /// Share taken off the on-demand price by `purchase` (default from the price list).
+    pub discount: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default unbounded).
     pub max_queue: Option<Spanned<u32>>,
     /// Speed factor of every instance (default 1).
@@ -111,6 +119,15 @@ pub struct FailureSpec {
 }
 
 impl Spec {
+    fn billing(&self) -> BillingFields<'_> {
+        BillingFields {
+            instance_type: self.instance_type.as_ref(),
+            vcpus: &self.vcpus,
+            purchase: self.purchase.as_ref(),
+            discount: self.discount.as_ref(),
+        }
+    }
+
     fn desired(&self) -> u32 {
         self.desired
             .as_ref()
@@ -200,6 +217,7 @@ impl Kind for Spec {
         for s in &self.scheduled {
             scheduled::check(s, &mut out);
         }
+        out.extend(self.billing().check());
         out
     }
 
@@ -208,13 +226,13 @@ impl Kind for Spec {
             capacity_per_instance: self
                 .max_queue
                 .as_ref()
-                .map(|q| q.get_ref().saturating_add(*self.vcpus.get_ref())),
+                .map(|q| q.get_ref().saturating_add(self.billing().vcpus())),
         })
     }
 
     fn queue_consumer(&self) -> Option<crate::components::QueueConsumer> {
         Some(crate::components::QueueConsumer::Pollers {
-            per_instance: *self.vcpus.get_ref(),
+            per_instance: self.billing().vcpus(),
         })
     }
 
@@ -266,7 +284,7 @@ impl Kind for Spec {
             rebalanced: 0,
             pool: Pool::new(
                 handler,
-                *self.vcpus.get_ref(),
+                self.billing().vcpus(),
                 self.max_queue.as_ref().map(|q| *q.get_ref()),
                 cx.warmup_end,
                 AsgTimer::Step,
@@ -303,6 +321,9 @@ impl Kind for Spec {
             routed_requests: 0,
             activities: Vec::new(),
             in_service_hours: TimeWeighted::new(0.0),
+            rate: self.billing().rate(),
+            billed_ns: 0,
+            billed_instances: 0,
             counts: CapacityRow::default(),
             desired_max: 0,
             in_service_max: 0,

@@ -6,6 +6,8 @@
 //! kind = "ec2_fleet"
 //! instances = 4
 //! vcpus = 2          # requests served in parallel per instance; the rest wait FIFO
+//! instance_type = "c7g.large"   # optional: sets vcpus (2) and the price (models/prices.toml)
+//! purchase = "spot"  # optional: "on_demand" (default), "spot", "savings_plan"; `discount`
 //! max_queue = 100    # waiting requests per instance beyond which it answers 503
 //! speed = [1, 1, 1, 0.333]   # optional: per-instance speed factor (or one number for all)
 //! handler = [ { compute = { dist = "exponential", mean = "40ms" } } ]
@@ -44,6 +46,7 @@ use serde::de::{self, SeqAccess, Visitor};
 use toml::Spanned;
 
 use super::handler::{Handler, StepSpec, call_references, empty_handler};
+use super::instance_billing::{BillingFields, InstanceRate, Purchase};
 use super::instances::Pool;
 use super::{BuildContext, Kind, Reference, SpecIssue, TargetGroup};
 use crate::engine::time::SimTime;
@@ -60,9 +63,16 @@ use rand::Rng;
 pub struct Spec {
     /// Number of instances (at least 1).
     pub instances: Spanned<u32>,
-    /// Requests served in parallel per instance (default 1).
+    /// Requests served in parallel per instance (default: the `instance_type`'s vCPUs, else 1).
     #[serde(default = "default_vcpus")]
     pub vcpus: Spanned<u32>,
+    /// The EC2 instance type (`c7g.large`), from `models/prices.toml`: sets `vcpus` and the
+    /// price. Without one the fleet is not billed.
+    pub instance_type: Option<Spanned<String>>,
+    /// How the instances are bought (default on demand).
+    pub purchase: Option<Spanned<Purchase>>,
+    /// Share taken off the on-demand price by `purchase` (default from the price list).
+    pub discount: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default: unbounded).
     pub max_queue: Option<Spanned<u32>>,
     /// Speed factor per instance (compute time is divided by it); one number or one per
@@ -118,6 +128,15 @@ impl<'de> Deserialize<'de> for Speed {
 }
 
 impl Spec {
+    fn billing(&self) -> BillingFields<'_> {
+        BillingFields {
+            instance_type: self.instance_type.as_ref(),
+            vcpus: &self.vcpus,
+            purchase: self.purchase.as_ref(),
+            discount: self.discount.as_ref(),
+        }
+    }
+
     fn speeds(&self) -> Vec<f64> {
         let n = *self.instances.get_ref() as usize;
         match self.speed.as_ref().map(Spanned::get_ref) {
@@ -199,6 +218,7 @@ impl Kind for Spec {
             }
         }
         issues.extend(empty_handler(&self.handler));
+        issues.extend(self.billing().check());
         issues
     }
 
@@ -207,13 +227,13 @@ impl Kind for Spec {
             capacity_per_instance: self
                 .max_queue
                 .as_ref()
-                .map(|q| q.get_ref().saturating_add(*self.vcpus.get_ref())),
+                .map(|q| q.get_ref().saturating_add(self.billing().vcpus())),
         })
     }
 
     fn queue_consumer(&self) -> Option<super::QueueConsumer> {
         Some(super::QueueConsumer::Pollers {
-            per_instance: *self.vcpus.get_ref(),
+            per_instance: self.billing().vcpus(),
         })
     }
 
@@ -225,7 +245,7 @@ impl Kind for Spec {
         let handler = Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?;
         let mut pool = Pool::new(
             handler,
-            *self.vcpus.get_ref(),
+            self.billing().vcpus(),
             self.max_queue.as_ref().map(|q| *q.get_ref()),
             cx.warmup_end,
             FleetTimer::Step,
@@ -238,6 +258,8 @@ impl Kind for Spec {
             .map(|i| placement[i % placement.len()])
             .collect();
         Ok(Box::new(Ec2Fleet {
+            rate: self.billing().rate(),
+            warmup_end: cx.warmup_end,
             crashed: vec![false; pool.len()],
             az_names: cx.region.has_azs().then(|| {
                 instance_az
@@ -277,6 +299,10 @@ pub struct Ec2Fleet {
     crashed: Vec<bool>,
     /// Load balancers whose target group this fleet is.
     load_balancers: Vec<ComponentId>,
+    /// What one instance costs, when the scenario gives its type.
+    rate: Option<InstanceRate>,
+    /// End of the warm-up: the bill covers the measured window.
+    warmup_end: SimTime,
 }
 
 impl Component<Msg> for Ec2Fleet {
@@ -364,7 +390,13 @@ impl Observe for Ec2Fleet {
         let report = self
             .pool
             .report(Spec::KIND, end)
-            .figure("instances", self.pool.len());
+            .figure("instances", self.pool.len())
+            // Every instance runs from the start to the end (a crashed one too: a fleet
+            // terminates nothing), so each is billed for the whole window.
+            .bill(self.rate.as_ref().map(|r| {
+                let hours = end.saturating_since(self.warmup_end).as_secs_f64() / 3600.0;
+                r.fleet_bill(self.pool.len() as u32, hours)
+            }));
         match &self.az_names {
             Some(names) => report.figure("instance_azs", names),
             None => report,

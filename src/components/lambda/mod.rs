@@ -9,6 +9,7 @@
 //! name = "thumbnails"
 //! kind = "lambda"
 //! memory_mb = 1024
+//! architecture = "arm64"            # or "x86_64" (default): the duration price
 //! timeout = "3s"
 //! reserved_concurrency = 100
 //! provisioned_concurrency = 10
@@ -50,10 +51,12 @@
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
 
+mod billing;
 mod environments;
 mod events;
 mod outputs;
 
+pub use billing::Architecture;
 use outputs::Gauge;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -104,6 +107,9 @@ pub struct Spec {
     pub max_retry_attempts: Option<Spanned<u32>>,
     /// Oldest an asynchronous event may get, 60 s to 6 h (default 6 h).
     pub max_event_age: Option<Spanned<PositiveDuration>>,
+    /// `"x86_64"` (default) or `"arm64"`: sets the duration price.
+    #[serde(default)]
+    pub architecture: Architecture,
 }
 
 /// Longest retry count AWS allows for asynchronous events.
@@ -254,6 +260,7 @@ impl Kind for Spec {
             None => Limit::Account(cx.account.lambda_pool()),
         };
         Ok(Box::new(Lambda {
+            architecture: self.architecture,
             injected: super::injected::Injected::default(),
             handler: Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?,
             memory_mb,
@@ -331,6 +338,10 @@ struct Figures {
     errors: u64,
     timeouts: u64,
     billed_gb_seconds: f64,
+    /// Billed duration on on-demand environments (ms), for the bill.
+    billed_ms_on_demand: u64,
+    /// Billed duration on provisioned environments (ms), for the bill.
+    billed_ms_provisioned: u64,
     concurrency_max: u64,
     environments_max: u64,
     events_accepted: u64,
@@ -365,6 +376,8 @@ crate::timers! {
 
 /// A running function.
 pub struct Lambda {
+    /// Its instruction set (the duration price).
+    architecture: Architecture,
     /// Injected faults (`latency_injection`, `error_injection`).
     injected: super::injected::Injected,
     handler: Handler,
@@ -547,6 +560,11 @@ impl Lambda {
                 let billed_ms = ran.as_nanos().div_ceil(1_000_000);
                 self.figures.billed_gb_seconds +=
                     billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0;
+                if self.envs[inv.env].provisioned {
+                    self.figures.billed_ms_provisioned += billed_ms;
+                } else {
+                    self.figures.billed_ms_on_demand += billed_ms;
+                }
             }
             match outcome {
                 Outcome::Ok => {}
@@ -748,6 +766,18 @@ impl Observe for Lambda {
             finished: f.events_finished_total,
             inside: events_inside,
         });
+        let usage = billing::Usage {
+            requests: f.invocations,
+            on_demand_ms: f.billed_ms_on_demand,
+            provisioned_ms: f.billed_ms_provisioned,
+            provisioned: self.provisioned,
+            window_s: end.saturating_since(self.warmup_end).as_secs_f64(),
+        };
+        let report = report.bill(Some(billing::bill(
+            usage,
+            self.memory_mb,
+            self.architecture,
+        )));
         self.injected.report(report)
     }
 }
