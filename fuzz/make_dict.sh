@@ -10,6 +10,9 @@ cd "$(dirname "$0")"
     grep -rhoE '^[a-z_]+ =|[{,] *[a-z_]+ =' ../scenarios --include=*.toml | grep -oE '[a-z_]+'
     grep -rhoE '"[a-z_0-9]+"' ../scenarios --include=*.toml | tr -d '"'
     grep -rhoE '^\[\[?[a-z_.]+\]\]?' ../scenarios --include=*.toml
+    # Fields no shipped scenario uses yet (billing), with their values.
+    printf '%s\n' instance_type purchase discount architecture c7g.large t3.micro m5.4xlarge \
+      on_demand spot savings_plan x86_64 arm64
   } | sort -u | sed 's/.*/"&"/'
   cat <<'VALUES'
 " = 0"
