@@ -162,6 +162,11 @@ impl<M: Copy> Scheduler<M> {
             match self.queue.peek_time() {
                 Some(t) if t < end => {
                     let (t, slot) = self.queue.pop().expect("peeked");
+                    // With many events pending, reading an event from the slab is a cache
+                    // miss: start loading the next one now, while this one is handled.
+                    if let Some(&next) = self.queue.next_hint() {
+                        self.events.prefetch(next);
+                    }
                     debug_assert!(t >= self.now, "time went backwards");
                     self.now = t;
                     self.events.remove(slot);

@@ -89,6 +89,10 @@ struct Buckets<T> {
     by_bit: [Bucket<T>; BUCKETS],
     /// `mins[k]`: the smallest time in `by_bit[k]` (`u64::MAX` when empty).
     mins: [u64; BUCKETS],
+    /// `min_at[k]`: where the first event at `mins[k]` sits in `by_bit[k]`, as (chunk, offset),
+    /// the chunk counted in `full` with the tail after them: the event `pop` will return once
+    /// the queue reaches that bucket, which [`EventQueue::next_hint`] tells the engine early.
+    min_at: [(u32, u32); BUCKETS],
     /// Bit `k` set when `by_bit[k]` is non-empty.
     occupied: u64,
     /// Empty chunks, ready for reuse by any bucket.
@@ -123,6 +127,7 @@ impl<T> EventQueue<T> {
                     tail: Vec::new(),
                 }),
                 mins: [u64::MAX; BUCKETS],
+                min_at: [(0, 0); BUCKETS],
                 occupied: 0,
                 pool: Vec::new(),
             },
@@ -217,6 +222,24 @@ impl<T> EventQueue<T> {
         }
     }
 
+    /// The event [`pop`](Self::pop) will return next if nothing earlier is pushed before it:
+    /// a hint, read without moving anything, so the engine can fetch what it needs of that
+    /// event into the cache while the current one is handled.
+    #[inline]
+    pub fn next_hint(&self) -> Option<&T> {
+        if let Some((_, item)) = self.now.front() {
+            return Some(item);
+        }
+        if self.buckets.occupied == 0 {
+            return None;
+        }
+        let k = self.buckets.occupied.trailing_zeros() as usize;
+        let (chunk, offset) = self.buckets.min_at[k];
+        let bucket = &self.buckets.by_bit[k];
+        let chunk = bucket.full.get(chunk as usize).unwrap_or(&bucket.tail);
+        chunk.get(offset as usize).map(|(_, item)| item)
+    }
+
     /// Keeps only the events for which `keep(time, item)` is true; the others are dropped. The
     /// kept events stay in `(time, push order)` order. O(queued events): for removing many
     /// events at once (cancelled timers), not one.
@@ -246,6 +269,10 @@ impl<T> EventQueue<T> {
                         continue;
                     }
                     let bucket = &mut buckets.by_bit[k];
+                    if t < min || kept == 0 {
+                        min = t;
+                        buckets.min_at[k] = (bucket.full.len() as u32, bucket.tail.len() as u32);
+                    }
                     if bucket.tail.capacity() == 0 {
                         bucket.tail = buckets
                             .pool
@@ -256,7 +283,6 @@ impl<T> EventQueue<T> {
                     if bucket.tail.len() == bucket.tail.capacity() {
                         spill(bucket, &mut buckets.pool);
                     }
-                    min = min.min(t);
                     kept += 1;
                 }
                 if chunk.capacity() >= chunk_len::<T>() {
@@ -306,12 +332,16 @@ fn file<T>(now: &mut VecDeque<(u64, T)>, buckets: &mut Buckets<T>, last: u64, t:
     } else {
         let k = (63 - diff.leading_zeros()) as usize;
         let bucket = &mut buckets.by_bit[k];
+        // An empty bucket's minimum reads u64::MAX, the time of an event at the end of time too.
+        if t < buckets.mins[k] || buckets.occupied & (1 << k) == 0 {
+            buckets.mins[k] = t;
+            buckets.min_at[k] = (bucket.full.len() as u32, bucket.tail.len() as u32);
+        }
         // Never reallocates once the bucket has a chunk: the tail always has room.
         bucket.tail.push((t, item));
         if bucket.tail.len() == bucket.tail.capacity() {
             spill(bucket, &mut buckets.pool);
         }
-        buckets.mins[k] = buckets.mins[k].min(t);
         buckets.occupied |= 1 << k;
     }
 }
@@ -413,11 +443,14 @@ mod tests {
     }
 
     /// Pops one event from both and checks they agree; returns the popped time.
-    /// Peeks first: the peeked event must be the popped one (peeking may refill).
+    /// Hints and peeks first: the hinted and the peeked event must be the popped one (peeking
+    /// may refill).
     fn pop_both<P: Tag>(queue: &mut EventQueue<P>, reference: &mut Reference) -> Option<u64> {
+        let hinted = queue.next_hint().map(Tag::seq);
         let peeked = queue.peek().map(|(time, item)| (time.0, item.seq()));
         let got = queue.pop().map(|(time, item)| (time.0, item.seq()));
         assert_eq!(peeked, got);
+        assert_eq!(hinted, got.map(|(_, seq)| seq));
         assert_eq!(got, reference.pop());
         assert_eq!(queue.len(), reference.heap.len());
         assert_eq!(queue.peek_time().map(|t| t.0), reference.peek_time());
@@ -734,6 +767,23 @@ mod tests {
 
     /// Runs `ops` (and, before each `retain`, a random drop decision per event) against the
     /// queue and the reference, comparing every pop.
+    #[test]
+    fn the_hint_names_an_event_at_the_end_of_time() {
+        // An empty bucket's minimum reads u64::MAX, the time of an event at the end of time too:
+        // such an event must still be hinted, not a stale position of the bucket's last use.
+        let mut queue = EventQueue::<u64>::new();
+        let mut reference = Reference::default();
+        for time in [(1 << 63) + 10, (1 << 63) + 9, (1 << 63) + 3] {
+            push_both(&mut queue, &mut reference, time);
+        }
+        queue.retain(|_, _| false);
+        reference.heap.clear();
+        push_both(&mut queue, &mut reference, u64::MAX);
+        assert_eq!(queue.next_hint(), Some(&3));
+        assert_eq!(pop_both(&mut queue, &mut reference), Some(u64::MAX));
+        assert_eq!(queue.next_hint(), None);
+    }
+
     #[test]
     fn retain_keeps_a_bucket_whose_events_are_all_at_the_last_instant() {
         // Found by retain_matches_reference_heap: a bucket left holding only events at
