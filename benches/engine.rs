@@ -100,7 +100,7 @@ fn bench_hold(c: &mut Criterion) {
             b.iter_custom(|iterations| {
                 let start = std::time::Instant::now();
                 for _ in 0..iterations {
-                    reached = reached + step;
+                    reached += step;
                     sim.run_until(reached, &mut |_| {}).expect("within limits");
                 }
                 black_box(sim.events());

@@ -31,6 +31,8 @@ pub mod time;
 pub mod timer;
 pub mod watchdog;
 
+use std::collections::VecDeque;
+
 use queue::EventQueue;
 use rng::SimRng;
 use slab::Slab;
@@ -94,6 +96,10 @@ struct Pending<M> {
 /// The target of a cancelled event still in the queue: it is dropped when it comes out.
 const CANCELLED: ComponentId = ComponentId(u32::MAX);
 
+/// The slot of an [`EventId`] for an event in the same-instant list ([`Scheduler::instant`]);
+/// its stamp is the event's sequence number in that list.
+const INSTANT: u32 = u32::MAX - 1;
+
 /// Cancelled events are swept out of the queue once there are more of them than this and
 /// than live ones, so the queue stays within about twice the live events.
 const SWEEP_FLOOR: usize = 1024;
@@ -127,9 +133,23 @@ impl Default for EventId {
 /// Events wait in a slab and the queue orders only their slab indices: the radix heap moves its
 /// entries between buckets, and moving 16 bytes instead of the whole event measured about 1.5×
 /// faster on the hold benchmark.
+///
+/// Events for the current instant (a message sent "now": a request to the next component, an
+/// answer) skip both: they wait, whole, in a plain FIFO list, `instant`. That keeps the exact
+/// `(time, push order)` order: an event in the queue at the current time was pushed before the
+/// clock got there, so before every event of `instant`, and comes out first; once the clock is
+/// at a time, every push at that time goes to `instant`. Half the events of a request/response
+/// model are such messages (measured on M/M/8: about 140 instructions less for each).
 struct Scheduler<M> {
     queue: EventQueue<u32>,
     events: Slab<Pending<M>>,
+    /// Events at `now` pushed since the clock got to `now`, in push order; the stamp of each is
+    /// its sequence number in this list (`instant_front` for the first).
+    instant: VecDeque<Pending<M>>,
+    /// Sequence number of `instant`'s first event.
+    instant_front: u32,
+    /// Cancelled events still in `instant`.
+    instant_cancelled: usize,
     now: SimTime,
     next_request_id: u64,
     /// Stamp of the next scheduled event.
@@ -144,6 +164,19 @@ struct Scheduler<M> {
 
 impl<M: Copy> Scheduler<M> {
     fn push(&mut self, at: SimTime, event: Event<M>) -> EventId {
+        debug_assert!(at >= self.now, "event scheduled in the past");
+        if at <= self.now {
+            let stamp = self.instant_front.wrapping_add(self.instant.len() as u32);
+            self.instant.push_back(Pending {
+                target: event.target,
+                stamp,
+                msg: event.msg,
+            });
+            return EventId {
+                slot: INSTANT,
+                stamp,
+            };
+        }
         let stamp = self.next_stamp;
         self.next_stamp = stamp.wrapping_add(1);
         let slot = self.events.insert(Pending {
@@ -160,7 +193,8 @@ impl<M: Copy> Scheduler<M> {
     fn pop(&mut self, end: SimTime) -> Option<Event<M>> {
         loop {
             match self.queue.peek_time() {
-                Some(t) if t < end => {
+                // The queue's events at the current time were pushed before `instant`'s.
+                Some(t) if t < end && (t == self.now || self.instant.is_empty()) => {
                     let (t, slot) = self.queue.pop().expect("peeked");
                     // With many events pending, reading an event from the slab is a cache
                     // miss: start loading the next one now, while this one is handled.
@@ -178,6 +212,16 @@ impl<M: Copy> Scheduler<M> {
                     }
                     return Some(Event { target, msg });
                 }
+                _ if self.now < end => {
+                    let Pending { target, msg, .. } = self.instant.pop_front()?;
+                    self.instant_front = self.instant_front.wrapping_add(1);
+                    if target == CANCELLED {
+                        self.instant_cancelled -= 1;
+                        self.count_dropped(self.now);
+                        continue;
+                    }
+                    return Some(Event { target, msg });
+                }
                 _ => return None,
             }
         }
@@ -185,6 +229,17 @@ impl<M: Copy> Scheduler<M> {
 
     /// Cancels event `id` of component `owner` if it is still pending.
     fn cancel(&mut self, id: EventId, owner: ComponentId) {
+        if id.slot == INSTANT {
+            let index = id.stamp.wrapping_sub(self.instant_front) as usize;
+            if let Some(pending) = self.instant.get_mut(index)
+                && pending.stamp == id.stamp
+                && pending.target == owner
+            {
+                pending.target = CANCELLED;
+                self.instant_cancelled += 1;
+            }
+            return;
+        }
         if !self.events.is_live(id.slot) {
             return;
         }
@@ -226,26 +281,41 @@ impl<M: Copy> Scheduler<M> {
 
     /// Events waiting to be delivered (cancelled ones not counted).
     fn pending(&self) -> usize {
-        self.queue.len() - self.cancelled
+        self.queue.len() - self.cancelled + self.instant.len() - self.instant_cancelled
     }
 
     /// The time and target of the next event, if it is due before `end`; cancelled events are
     /// dropped on the way, as [`Scheduler::pop`] would.
     fn peek(&mut self, end: SimTime) -> Option<(SimTime, ComponentId)> {
         loop {
-            let (t, &slot) = self.queue.peek()?;
-            if t >= end {
+            let next = self.queue.peek_time();
+            if let Some(t) = next
+                && t < end
+                && (t == self.now || self.instant.is_empty())
+            {
+                let (t, &slot) = self.queue.peek().expect("peeked");
+                let target = self.events[slot].target;
+                if target != CANCELLED {
+                    return Some((t, target));
+                }
+                self.queue.pop();
+                self.now = t;
+                self.events.remove(slot);
+                self.cancelled -= 1;
+                self.count_dropped(t);
+                continue;
+            }
+            if self.now >= end {
                 return None;
             }
-            let target = self.events[slot].target;
+            let target = self.instant.front()?.target;
             if target != CANCELLED {
-                return Some((t, target));
+                return Some((self.now, target));
             }
-            self.queue.pop();
-            self.now = t;
-            self.events.remove(slot);
-            self.cancelled -= 1;
-            self.count_dropped(t);
+            self.instant.pop_front();
+            self.instant_front = self.instant_front.wrapping_add(1);
+            self.instant_cancelled -= 1;
+            self.count_dropped(self.now);
         }
     }
 }
@@ -344,6 +414,9 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
             scheduler: Scheduler {
                 queue: EventQueue::with_capacity(1024),
                 events: Slab::with_capacity(1024),
+                instant: VecDeque::with_capacity(64),
+                instant_front: 0,
+                instant_cancelled: 0,
                 now: SimTime::ZERO,
                 next_request_id: 0,
                 next_stamp: 0,
@@ -486,7 +559,8 @@ impl<M: Copy, C: Component<M>> Simulation<M, C> {
     /// What the run looked like when it went past `limit`.
     fn stop(&mut self, limit: Limit) -> Box<Stop> {
         let mut pending = vec![0u64; self.components.len()];
-        for event in self.scheduler.events.iter() {
+        let scheduler = &self.scheduler;
+        for event in scheduler.events.iter().chain(&scheduler.instant) {
             if event.target != CANCELLED {
                 pending[event.target.index()] += 1;
             }
