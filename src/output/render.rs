@@ -504,6 +504,10 @@ fn render_png(figure: &Figure, frame: &Frame) -> io::Result<Vec<u8>> {
         let mut encoder = png::Encoder::new(&mut out, w, h);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
+        // Fast (fdeflate, tuned for PNG) rather than the default Balanced: on a 20-minute M/M/8
+        // run the default's deflate cost 180 M instructions, more than half the simulation's
+        // 286 M; Fast costs about 35 M, for files about 1.6 times larger (28 -> 44 KB).
+        encoder.set_compression(png::Compression::Fast);
         let mut writer = encoder.write_header().map_err(io::Error::other)?;
         writer.write_image_data(&pixels).map_err(io::Error::other)?;
         writer.finish().map_err(io::Error::other)?;
