@@ -157,6 +157,8 @@ pub struct Line {
     /// A dot on every point (points measured one by one, as in a sweep); otherwise only a
     /// point with no neighbour gets one.
     pub markers: bool,
+    /// Dots only, not joined (a scatter of points, e.g. cost against latency).
+    pub scatter: bool,
     /// Where each value is on the x axis (seconds, for a run's time axis).
     pub x: Vec<f64>,
     /// The values, aligned with `x`.
@@ -180,6 +182,7 @@ impl Line {
             width: 2,
             dashed: false,
             markers: false,
+            scatter: false,
             x: x.to_vec(),
             values,
             band: None,

@@ -315,7 +315,12 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
         let style = color.stroke_width(line.width);
-        for segment in segments(&points) {
+        let joined = if line.scatter {
+            Vec::new()
+        } else {
+            segments(&points)
+        };
+        for segment in joined {
             if line.dashed {
                 chart.draw_series(DashedLineSeries::new(segment, 8, 5, style))?;
             } else if segment.len() == 1 && !line.markers {
@@ -325,7 +330,7 @@ fn draw_panel<DB: DrawingBackend>(
                 chart.draw_series(LineSeries::new(segment, style))?;
             }
         }
-        if line.markers {
+        if line.markers || line.scatter {
             chart.draw_series(
                 points
                     .iter()
@@ -435,7 +440,9 @@ fn draw_legend<DB: DrawingBackend>(
     let mut y = 44;
     for line in &panel.lines {
         let style = rgb(line.color).stroke_width(line.width + 1);
-        if line.dashed {
+        if line.scatter {
+            area.draw(&Circle::new((x0 + 15, y), 4, rgb(line.color).filled()))?;
+        } else if line.dashed {
             for x in [x0, x0 + 11, x0 + 22] {
                 area.draw(&PathElement::new(vec![(x, y), ((x + 7).min(x1), y)], style))?;
             }
