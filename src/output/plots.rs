@@ -294,7 +294,8 @@ fn cost_figure(series: &Series, summary: &Summary) -> Option<Figure> {
     );
     p.note = Some(
         "the area under the top line over the measured window is the bill; the warm-up is \
-         not billed; components awsim does not bill are not drawn"
+         not billed; components that report no spend rate are not drawn (summary.json's \
+         cost has every bill)"
             .into(),
     );
     (p.lines.iter().any(Line::nonzero)).then(|| Figure {
