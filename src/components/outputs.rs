@@ -16,6 +16,17 @@ use crate::metrics::{Column, MAX_COLUMNS, SeriesRow};
 /// auto scaling) lists its scaling activities; `scaling_activities.csv` gathers them all.
 pub const SCALING_ACTIVITIES: &str = "scaling_activities";
 
+/// The column of the spend rate: what the interval added to the bill of the measured window,
+/// per hour of the interval (0 in the warm-up, which is not billed; empty for a component
+/// awsim does not bill). A kind whose spend moves with time declares it among its
+/// [`Outputs::COLUMNS`]; the run's `cost` figure stacks every component's, so the area under
+/// it is the bill.
+pub const SPEND_COLUMN: Column = Column {
+    name: "spend_usd_per_hour",
+    description: "spend rate over the interval: what it added to the measured window's bill, \
+                  per hour (USD/h)",
+};
+
 /// A unit of usage AWS bills, as a kind reports it in one of its figures.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum Usage {

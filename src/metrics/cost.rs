@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+use crate::engine::time::SimTime;
+
 /// One line of a bill: a usage times its price.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Charge {
@@ -50,6 +52,26 @@ impl Bill {
     }
 }
 
+/// The part of the interval from `from` to `to` that falls in the measured window (from
+/// `warmup_end` on), in ns.
+pub fn window_ns(from: SimTime, to: SimTime, warmup_end: SimTime) -> u64 {
+    to.saturating_since(from.max(warmup_end)).as_nanos()
+}
+
+/// A spend of `usd` over the interval from `from` to `to` as a rate per hour (0 for an empty
+/// interval): a time-series row's spend column.
+pub fn usd_per_hour(usd: f64, from: SimTime, to: SimTime) -> f64 {
+    let ns = to.saturating_since(from).as_nanos();
+    if ns == 0 {
+        0.0
+    } else {
+        usd / (ns as f64 / NS_PER_HOUR)
+    }
+}
+
+/// Nanoseconds in an hour.
+pub const NS_PER_HOUR: f64 = 3_600e9;
+
 /// A number for a basis: up to `digits` significant digits, without trailing zeros
 /// (`1.02`, `0.0725`, `3600`).
 pub fn figure(x: f64, digits: usize) -> String {
@@ -63,6 +85,18 @@ pub fn figure(x: f64, digits: usize) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {
         s
+    }
+}
+
+/// An amount for a table: cents from a dollar up (`$12.34`), 3 significant digits below
+/// (`$0.0123`), a minus sign before the dollar sign (`-$0.5`).
+pub fn amount(x: f64) -> String {
+    let sign = if x < 0.0 { "-" } else { "" };
+    let x = x.abs();
+    if x >= 1.0 || x == 0.0 {
+        format!("{sign}${x:.2}")
+    } else {
+        format!("{sign}${}", figure(x, 3))
     }
 }
 
@@ -83,6 +117,21 @@ mod tests {
         assert_eq!(figure(0.5, 4), "0.5");
         assert_eq!(dollars(0.0000166667), "$0.0000166667");
         assert_eq!(dollars(0.2), "$0.2");
+        assert_eq!(amount(12.345), "$12.35");
+        assert_eq!(amount(0.0123456), "$0.0123");
+        assert_eq!(amount(-0.5), "-$0.5");
+        assert_eq!(amount(0.0), "$0.00");
+    }
+
+    #[test]
+    fn spend_rates_cover_only_the_window() {
+        let s = |x: u64| SimTime(x * 1_000_000_000);
+        assert_eq!(window_ns(s(0), s(60), s(30)), 30_000_000_000);
+        assert_eq!(window_ns(s(0), s(20), s(30)), 0);
+        assert_eq!(window_ns(s(40), s(60), s(30)), 20_000_000_000);
+        // $1 over 30 minutes is $2/h.
+        assert_eq!(usd_per_hour(1.0, s(0), s(1800)), 2.0);
+        assert_eq!(usd_per_hour(1.0, s(5), s(5)), 0.0);
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct Panel {
     pub bound: Option<Bound>,
     /// A point to ring in red (e.g. the cheapest one meeting the goals).
     pub ring: Option<Ring>,
+    /// The lines are stacked: each holds the running total up to it (the first from zero),
+    /// and the band between it and the line before is filled in its colour.
+    pub stacked: bool,
 }
 
 impl Panel {
@@ -94,7 +97,31 @@ impl Panel {
             note: None,
             bound: None,
             ring: None,
+            stacked: false,
         }
+    }
+
+    /// A stacked panel of `layers` (label, colour, values at `x`), bottom first: each line is
+    /// the running total up to its layer, a missing value counting as zero.
+    pub fn stacked(
+        title: String,
+        y_desc: impl Into<String>,
+        x: &[f64],
+        layers: Vec<(String, Color, Vec<Option<f64>>)>,
+    ) -> Panel {
+        let mut total = vec![0.0; x.len()];
+        let lines = layers
+            .into_iter()
+            .map(|(label, color, values)| {
+                for (t, v) in total.iter_mut().zip(&values) {
+                    *t += v.unwrap_or(0.0);
+                }
+                Line::new(label, color, x, total.iter().map(|t| Some(*t)).collect())
+            })
+            .collect();
+        let mut p = Panel::new(title, y_desc, lines);
+        p.stacked = true;
+        p
     }
 
     /// Some line has a value.
@@ -130,6 +157,8 @@ pub struct Line {
     /// A dot on every point (points measured one by one, as in a sweep); otherwise only a
     /// point with no neighbour gets one.
     pub markers: bool,
+    /// Dots only, not joined (a scatter of points, e.g. cost against latency).
+    pub scatter: bool,
     /// Where each value is on the x axis (seconds, for a run's time axis).
     pub x: Vec<f64>,
     /// The values, aligned with `x`.
@@ -153,6 +182,7 @@ impl Line {
             width: 2,
             dashed: false,
             markers: false,
+            scatter: false,
             x: x.to_vec(),
             values,
             band: None,
@@ -230,6 +260,23 @@ mod tests {
             label: "goal".into(),
         });
         assert_eq!(panel.top(), 5.0);
+    }
+
+    #[test]
+    fn stacked_lines_hold_running_totals() {
+        let p = Panel::stacked(
+            "p".into(),
+            "y",
+            &[1.0, 2.0],
+            vec![
+                ("a".into(), Color::Blue, vec![Some(1.0), None]),
+                ("b".into(), Color::Green, vec![Some(2.0), Some(3.0)]),
+            ],
+        );
+        assert!(p.stacked);
+        assert_eq!(p.lines[0].values, vec![Some(1.0), Some(0.0)]);
+        assert_eq!(p.lines[1].values, vec![Some(3.0), Some(3.0)]);
+        assert_eq!(p.top(), 3.0);
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //!
 //! Figures are matched by their path in summary.json (`latency_ms.p99` of workload `shoppers`):
 //! every number, flag and word of each workload and component, in A's order (then what only B
-//! has), with B − A and (B − A) / A. Lists (per-instance counts, scaling activities) are left
-//! out: they do not line up between two runs.
+//! has), with B − A and (B − A) / A, then the bills (`cost`: total, per hour, per month, per
+//! component, per million requests of each workload, what is not billed). Lists (per-instance
+//! counts, scaling activities) are left out: they do not line up between two runs.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -188,6 +189,78 @@ fn section(
     }
 }
 
+/// The bills side by side: the total for the window, per hour and per month, each component's
+/// amount and each workload's cost per million requests (summary.json's `cost`).
+fn cost_rows(a: Option<&Value>, b: Option<&Value>, rows: &mut Vec<[String; 5]>) {
+    if a.is_none() && b.is_none() {
+        return;
+    }
+    rows.push([
+        "cost (USD)".into(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+    ]);
+    let leaf = |v: Option<&Value>, path: &str| {
+        let mut out = Vec::new();
+        if let Some(x) = v.and_then(|v| v.pointer(path)) {
+            leaves(x, "", &mut out);
+        }
+        out.into_iter().next().map(|(_, l)| l)
+    };
+    let mut paths: Vec<(String, String)> = ["total_usd", "usd_per_hour", "usd_per_month"]
+        .iter()
+        .map(|k| (k.to_string(), format!("/{k}")))
+        .collect();
+    for (group, figure, label) in [
+        ("components", "usd", "usd"),
+        (
+            "workloads",
+            "usd_per_million_requests",
+            "usd_per_million_requests",
+        ),
+    ] {
+        let names = |v: Option<&Value>| -> Vec<String> {
+            v.and_then(|v| v.get(group))
+                .and_then(Value::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default()
+        };
+        let mut all = names(a);
+        all.extend(names(b).into_iter().filter(|n| !names(a).contains(n)));
+        for name in all {
+            // A name may hold `/` or `~`: JSON pointers escape them.
+            let key = name.replace('~', "~0").replace('/', "~1");
+            paths.push((
+                format!("{name}.{label}"),
+                format!("/{group}/{key}/{figure}"),
+            ));
+        }
+    }
+    for (label, path) in paths {
+        rows.push(row(
+            &label,
+            leaf(a, &path).as_ref(),
+            leaf(b, &path).as_ref(),
+        ));
+    }
+    let not_billed = |v: Option<&Value>| {
+        let names = v?.get("not_billed")?.as_array()?;
+        let names: Vec<&str> = names.iter().filter_map(Value::as_str).collect();
+        Some(Leaf::Text(if names.is_empty() {
+            "none".into()
+        } else {
+            names.join(", ")
+        }))
+    };
+    rows.push(row(
+        "not_billed",
+        not_billed(a).as_ref(),
+        not_billed(b).as_ref(),
+    ));
+}
+
 /// The side-by-side table of summaries `a` and `b` (named `a_name`, `b_name` in the header).
 pub fn compare(a: &Value, b: &Value, a_name: &str, b_name: &str) -> String {
     let mut rows: Vec<[String; 5]> = vec![[
@@ -251,6 +324,7 @@ pub fn compare(a: &Value, b: &Value, a_name: &str, b_name: &str) -> String {
         b.get("components").and_then(Value::as_object),
         &mut rows,
     );
+    cost_rows(a.get("cost"), b.get("cost"), &mut rows);
     let widths: Vec<usize> = (0..5)
         .map(|i| {
             rows.iter()
@@ -319,6 +393,40 @@ mod tests {
             "{t}"
         );
         assert!(!t.contains("instance_requests"), "lists are left out: {t}");
+        assert!(!t.contains("cost (USD)"), "no bill, no cost rows: {t}");
+    }
+
+    #[test]
+    fn the_bills_are_compared_in_total_and_per_component() {
+        let bill = |web: f64, per_hour: f64| {
+            json!({"workloads": {}, "components": {}, "cost": {
+                "total_usd": web, "usd_per_hour": per_hour, "usd_per_month": per_hour * 730.0,
+                "workloads": {"w": {"requests": 10, "usd_per_million_requests": web * 1e5}},
+                "components": {"web": {"kind": "asg", "usd": web}},
+                "not_billed": ["alb"]}})
+        };
+        let t = compare(&bill(2.0, 4.0), &bill(3.0, 6.0), "a", "b");
+        let line = |needle: &str| {
+            t.lines()
+                .find(|l| l.trim_start().starts_with(needle))
+                .unwrap_or_else(|| panic!("no {needle}: {t}"))
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(t.contains("cost (USD)\n"), "{t}");
+        assert_eq!(line("total_usd"), "total_usd 2 3 +1 +50.0%");
+        assert_eq!(line("usd_per_hour"), "usd_per_hour 4 6 +2 +50.0%");
+        assert_eq!(
+            line("usd_per_month"),
+            "usd_per_month 2920 4380 +1460 +50.0%"
+        );
+        assert_eq!(line("web.usd"), "web.usd 2 3 +1 +50.0%");
+        assert_eq!(
+            line("w.usd_per_million_requests"),
+            "w.usd_per_million_requests 200000 300000 +100000 +50.0%"
+        );
+        assert_eq!(line("not_billed"), "not_billed alb alb");
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! - `latency`: end-to-end latency p50/p90/p99 per interval, one panel per workload;
 //! - `throughput`: completions, errors, throttles and timeouts per second, one panel per
 //!   workload and one per component that had errors, throttles or timeouts;
+//! - `cost`: the spend rate of every component that reports one (the time-series column
+//!   `spend_usd_per_hour`), stacked, so the top line is the bill's rate;
 //! - then each component's own figures, as its kind draws them
 //!   ([`crate::components::outputs::Outputs::plots`]): e.g. `capacity_<component>` (instances,
 //!   executions, capacity units against time) or `queue_<component>` (messages and their age).
@@ -28,6 +30,7 @@ use serde_json::Value;
 
 use super::render::{self, Frame, Shade, Ticks, XAxis, duration_text, tick};
 use crate::components::kind_outputs;
+use crate::components::outputs::SPEND_COLUMN;
 use crate::metrics::plot::{Color, Figure, Line, Panel};
 use crate::metrics::series::Series;
 use crate::run::summary::Summary;
@@ -141,6 +144,7 @@ fn figures(series: &Series, summary: &Summary) -> (Vec<Figure>, Vec<String>) {
     let mut figures = Vec::new();
     figures.extend(latency_figure(series, summary));
     figures.extend(throughput_figure(series, summary));
+    figures.extend(cost_figure(series, summary));
     let (mut drawn, mut not_drawn) = (0, Vec::new());
     for (name, component) in &summary.components {
         let kind = component.get("kind").and_then(Value::as_str).unwrap_or("");
@@ -246,6 +250,62 @@ fn throughput_figure(series: &Series, summary: &Summary) -> Option<Figure> {
         }
     }
     figure("throughput", "Throughput, errors and throttles", panels)
+}
+
+/// Most components a cost figure stacks one by one; the others are one layer.
+const MAX_LAYERS: usize = 11;
+
+/// The spend rate of every component that has one, stacked in scenario order: the top line is
+/// the whole bill's rate, the area under it over the measured window the bill.
+fn cost_figure(series: &Series, summary: &Summary) -> Option<Figure> {
+    let mut time: Option<&[f64]> = None;
+    let mut layers = Vec::new();
+    let mut others: Option<(usize, Vec<Option<f64>>)> = None;
+    for name in summary.components.keys() {
+        let values = series.column(name, SPEND_COLUMN.name);
+        if !values.iter().any(Option::is_some) {
+            continue;
+        }
+        // Every component is sampled at the same instants; a track that is not is left out
+        // rather than stacked out of step.
+        let t = series.time(name);
+        if *time.get_or_insert(t) != t {
+            continue;
+        }
+        if layers.len() < MAX_LAYERS {
+            layers.push((name.clone(), Color::nth(layers.len()), values));
+        } else {
+            let (n, sum) = others.get_or_insert_with(|| (0, vec![Some(0.0); t.len()]));
+            *n += 1;
+            for (s, v) in sum.iter_mut().zip(values) {
+                *s = Some(s.unwrap_or(0.0) + v.unwrap_or(0.0));
+            }
+        }
+    }
+    if let Some((n, sum)) = others {
+        layers.push((format!("{n} others"), Color::Ink, sum));
+    }
+    let time = time?;
+    let mut p = Panel::stacked(
+        "Spend rate per component, stacked (the top line is the total)".into(),
+        "USD per hour",
+        time,
+        layers,
+    );
+    p.note = Some(
+        "the area under the top line over the measured window is the bill; the warm-up is \
+         not billed; components that report no spend rate are not drawn (summary.json's \
+         cost has every bill)"
+            .into(),
+    );
+    (p.lines.iter().any(Line::nonzero)).then(|| Figure {
+        stem: "cost".into(),
+        title: format!(
+            "Cost: {} over the window",
+            crate::metrics::cost::amount(summary.cost.total_usd)
+        ),
+        panels: vec![p],
+    })
 }
 
 #[cfg(test)]

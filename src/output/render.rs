@@ -293,6 +293,15 @@ fn draw_panel<DB: DrawingBackend>(
             SHADE.mix(0.25).filled(),
         )))?;
     }
+    if panel.stacked {
+        for (i, line) in panel.lines.iter().enumerate() {
+            let below = i.checked_sub(1).map(|b| &panel.lines[b]);
+            chart.draw_series(std::iter::once(Polygon::new(
+                layer(line, below, x.scale),
+                rgb(line.color).mix(0.45).filled(),
+            )))?;
+        }
+    }
     // Dashed lines (targets, limits) go over the solid ones.
     let lines = panel.lines.iter().enumerate();
     let solid = lines.clone().filter(|(_, l)| !l.dashed);
@@ -306,7 +315,12 @@ fn draw_panel<DB: DrawingBackend>(
             )))?;
         }
         let style = color.stroke_width(line.width);
-        for segment in segments(&points) {
+        let joined = if line.scatter {
+            Vec::new()
+        } else {
+            segments(&points)
+        };
+        for segment in joined {
             if line.dashed {
                 chart.draw_series(DashedLineSeries::new(segment, 8, 5, style))?;
             } else if segment.len() == 1 && !line.markers {
@@ -316,7 +330,7 @@ fn draw_panel<DB: DrawingBackend>(
                 chart.draw_series(LineSeries::new(segment, style))?;
             }
         }
-        if line.markers {
+        if line.markers || line.scatter {
             chart.draw_series(
                 points
                     .iter()
@@ -354,6 +368,24 @@ fn points(line: &Line, scale: f64) -> Vec<Option<(f64, f64)>> {
         .zip(&line.values)
         .map(|(x, v)| v.map(|v| (x / scale, v)))
         .collect()
+}
+
+/// The outline of a stacked layer: along `line`, back along `below` (or zero); a missing
+/// value counts as zero.
+fn layer(line: &Line, below: Option<&Line>, scale: f64) -> Vec<(f64, f64)> {
+    let at = |l: &Line, i: usize| l.values.get(i).copied().flatten().unwrap_or(0.0);
+    let xs = line.x.iter().map(|x| x / scale);
+    let mut outline: Vec<(f64, f64)> = xs
+        .clone()
+        .enumerate()
+        .map(|(i, x)| (x, at(line, i)))
+        .collect();
+    let base: Vec<(f64, f64)> = xs
+        .enumerate()
+        .map(|(i, x)| (x, below.map_or(0.0, |b| at(b, i))))
+        .collect();
+    outline.extend(base.into_iter().rev());
+    outline
 }
 
 /// Runs of consecutive points with a value; a missing value breaks the line.
@@ -408,7 +440,9 @@ fn draw_legend<DB: DrawingBackend>(
     let mut y = 44;
     for line in &panel.lines {
         let style = rgb(line.color).stroke_width(line.width + 1);
-        if line.dashed {
+        if line.scatter {
+            area.draw(&Circle::new((x0 + 15, y), 4, rgb(line.color).filled()))?;
+        } else if line.dashed {
             for x in [x0, x0 + 11, x0 + 22] {
                 area.draw(&PathElement::new(vec![(x, y), ((x + 7).min(x1), y)], style))?;
             }
@@ -739,6 +773,25 @@ mod tests {
         assert_eq!(
             band(&line, 1.0),
             Some(vec![(1.0, 3.0), (3.0, 4.0), (3.0, 2.0), (1.0, 0.0)])
+        );
+    }
+
+    #[test]
+    fn a_stacked_layer_runs_along_its_top_and_back_along_the_one_below() {
+        let low = Line::new("a", plot::Color::Blue, &[0.0, 60.0], vec![Some(1.0), None]);
+        let high = Line::new(
+            "b",
+            plot::Color::Green,
+            &[0.0, 60.0],
+            vec![Some(3.0), Some(2.0)],
+        );
+        assert_eq!(
+            layer(&high, Some(&low), 60.0),
+            vec![(0.0, 3.0), (1.0, 2.0), (1.0, 0.0), (0.0, 1.0)]
+        );
+        assert_eq!(
+            layer(&low, None, 60.0),
+            vec![(0.0, 1.0), (1.0, 0.0), (1.0, 0.0), (0.0, 0.0)]
         );
     }
 

@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::plots::{MAX_COMPONENTS_DRAWN, Plots};
 use super::render::{duration_text, tick};
 use crate::components::kind_outputs;
+use crate::metrics::cost::{amount, dollars};
 use crate::metrics::finding::{
     Finding, Growth, SATURATED_UTILISATION, Severity, fixed, group, percent, whole,
 };
@@ -88,7 +89,7 @@ pub fn render(
         }
     );
     h.push_str("<nav><a href=\"#warnings\">Warnings</a> · <a href=\"#summary\">Summary</a> · ");
-    h.push_str("<a href=\"#plots\">Plots</a> · ");
+    h.push_str("<a href=\"#cost\">Cost</a> · <a href=\"#plots\">Plots</a> · ");
     if activities.is_some() {
         h.push_str("<a href=\"#activities\">Scaling activities</a> · ");
     }
@@ -97,6 +98,7 @@ pub fn render(
     warnings_section(&mut h, &findings);
     summary_section(&mut h, summary);
     faults_section(&mut h, summary);
+    cost_section(&mut h, summary, plots)?;
     plots_section(&mut h, plots)?;
     if let Some(rows) = &activities {
         activities_section(&mut h, rows);
@@ -360,6 +362,140 @@ fn figure_text(key: &str, value: &Value) -> String {
     }
 }
 
+/// The stem of the stacked spend-rate plot, which the cost section shows.
+const COST_PLOT: &str = "cost";
+
+/// The bill: each billed component's charges with their arithmetic, the totals and rates,
+/// each workload's cost per million requests, what is not billed, and the spend-rate plot.
+fn cost_section(h: &mut String, summary: &Summary, plots: &Plots) -> io::Result<()> {
+    let cost = &summary.cost;
+    h.push_str("<h2 id=\"cost\">Cost</h2>\n");
+    let rates = match (cost.usd_per_hour, cost.usd_per_month) {
+        (Some(per_h), Some(per_month)) => format!(
+            ": <strong>{}</strong> per hour, <strong>{}</strong> per month of 730 hours at \
+             that rate",
+            esc(&amount(per_h)),
+            esc(&amount(per_month))
+        ),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        h,
+        "<p>The AWS bill of the measured window ({}, after the warm-up) at {} list prices \
+         (<code>models/prices.toml</code>): <strong>{}</strong>{rates}. Free tier, taxes, \
+         support plans and upfront payments are left out.</p>",
+        esc(&duration_text(cost.window_h * 3600.0)),
+        esc(&cost.region),
+        esc(&amount(cost.total_usd)),
+    );
+    if !cost.components.is_empty() {
+        h.push_str(
+            "<div class=\"scroll\"><table>\n<tr><th>component</th><th>kind</th><th>usage</th>\
+             <th>price</th><th>amount</th><th>basis</th></tr>\n",
+        );
+        for (name, bill) in &cost.components {
+            let charges = bill
+                .get("charges")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice);
+            for (i, c) in charges.iter().enumerate() {
+                let first = if i == 0 {
+                    format!(
+                        "<td rowspan=\"{}\">{}</td><td rowspan=\"{}\">{}</td>",
+                        charges.len(),
+                        esc(name),
+                        charges.len(),
+                        esc(kind(bill))
+                    )
+                } else {
+                    String::new()
+                };
+                let unit = c.get("unit").and_then(Value::as_str).unwrap_or("");
+                let _ = writeln!(
+                    h,
+                    "<tr>{first}<td class=\"n\">{} {}</td><td class=\"n\">{}</td>\
+                     <td class=\"n\">{}</td><td>{}</td></tr>",
+                    esc(&figure_of(c, "usage")),
+                    esc(unit),
+                    esc(&dollars(figure(c, "usd_per_unit").unwrap_or(0.0))),
+                    esc(&amount(figure(c, "usd").unwrap_or(0.0))),
+                    esc(c.get("basis").and_then(Value::as_str).unwrap_or(""))
+                );
+            }
+        }
+        let _ = writeln!(
+            h,
+            "<tr><th colspan=\"4\">total</th><th class=\"n\">{}</th><th></th></tr>\n\
+             </table></div>",
+            esc(&amount(cost.total_usd))
+        );
+    }
+    let per_million: Vec<String> = cost
+        .workloads
+        .iter()
+        .map(|(name, w)| {
+            let usd = w
+                .get("usd_per_million_requests")
+                .and_then(Value::as_f64)
+                .map_or("–".to_string(), amount);
+            format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                esc(name),
+                number(w.get("requests")),
+                esc(&usd)
+            )
+        })
+        .collect();
+    if !per_million.is_empty() {
+        h.push_str(
+            "<p>The whole bill per million requests of each workload (its requests created in \
+             the window):</p>\n<table>\n<tr><th>workload</th><th>requests</th>\
+             <th>USD per million requests</th></tr>\n",
+        );
+        for row in per_million {
+            let _ = writeln!(h, "{row}");
+        }
+        h.push_str("</table>\n");
+    }
+    if !cost.not_billed.is_empty() {
+        let names: Vec<String> = cost
+            .not_billed
+            .iter()
+            .map(|n| format!("<code>{}</code>", esc(n)))
+            .collect();
+        let _ = writeln!(
+            h,
+            "<p>Not billed (their kind has no price model yet, or an instance group has no \
+             <code>instance_type</code>), so not in the total: {}.</p>",
+            names.join(", ")
+        );
+    }
+    if let Some(svg) = plots
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "svg") && is_cost_plot(p))
+    {
+        let _ = writeln!(
+            h,
+            "<figure class=\"plot\">\n{}\n<figcaption>{}</figcaption>\n</figure>",
+            inline_svg(&std::fs::read_to_string(svg)?),
+            esc(&svg
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default())
+        );
+    }
+    Ok(())
+}
+
+fn is_cost_plot(path: &Path) -> bool {
+    path.file_stem().is_some_and(|s| s == COST_PLOT)
+}
+
+/// A usage as its basis writes it: up to 6 significant digits (`1000`, `0.833333`).
+fn figure_of(v: &Value, key: &str) -> String {
+    figure(v, key).map_or("–".into(), |x| crate::metrics::cost::figure(x, 6))
+}
+
 fn plots_section(h: &mut String, plots: &Plots) -> io::Result<()> {
     h.push_str("<h2 id=\"plots\">Plots</h2>\n");
     if !plots.not_drawn.is_empty() {
@@ -386,6 +522,9 @@ fn plots_section(h: &mut String, plots: &Plots) -> io::Result<()> {
     };
     let mut shown = 0;
     for path in plots.iter() {
+        if is_cost_plot(path) {
+            continue; // under Cost
+        }
         let name = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())

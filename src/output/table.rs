@@ -4,6 +4,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use super::render::duration_text;
+use crate::metrics::cost::amount;
 use crate::run::summary::Summary;
 
 fn num(v: &Value, path: &[&str]) -> f64 {
@@ -35,6 +37,45 @@ fn row(out: &mut String, name: &str, kind: &str, v: &Value) {
         lat("p99"),
         lat("max"),
     );
+}
+
+/// The bill in a few lines: the total for the window and its rates, each billed component's
+/// amount, the cost per million requests of each workload and what is not billed.
+fn cost_lines(out: &mut String, summary: &Summary) {
+    let cost = &summary.cost;
+    let rates = match (cost.usd_per_hour, cost.usd_per_month) {
+        (Some(h), Some(m)) => format!(" = {}/h, {}/month", amount(h), amount(m)),
+        _ => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "cost: {} for the {} window{rates} ({} list prices)",
+        amount(cost.total_usd),
+        duration_text(cost.window_h * 3600.0),
+        cost.region
+    );
+    let parts: Vec<String> = cost
+        .components
+        .iter()
+        .map(|(name, bill)| format!("{name} {}", amount(num(bill, &["usd"]))))
+        .collect();
+    if !parts.is_empty() {
+        let _ = writeln!(out, "  {}", parts.join(", "));
+    }
+    let per_million: Vec<String> = cost
+        .workloads
+        .iter()
+        .filter_map(|(name, w)| {
+            let usd = w.get("usd_per_million_requests")?.as_f64()?;
+            Some(format!("{name} {}", amount(usd)))
+        })
+        .collect();
+    if !per_million.is_empty() && !cost.components.is_empty() {
+        let _ = writeln!(out, "  per million requests: {}", per_million.join(", "));
+    }
+    if !cost.not_billed.is_empty() {
+        let _ = writeln!(out, "  not billed: {}", cost.not_billed.join(", "));
+    }
 }
 
 /// Renders the summary as a table: one line per workload and component.
@@ -110,6 +151,7 @@ pub fn render(summary: &Summary) -> String {
             num(f, &["baseline", "p99_ms"]),
         );
     }
+    cost_lines(&mut out, summary);
     let c = &summary.conservation;
     let _ = writeln!(
         out,

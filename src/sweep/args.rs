@@ -23,7 +23,8 @@ pub struct SweepArgs {
     /// NAME.FIELD=VALUES: a key of the workload, component or named fault NAME (nested with dots:
     /// shoppers.arrival.rate; a number indexes a list: web.handler.0.compute) and its values:
     /// a list (2,4,8), an inclusive range (2..20:2, 0.5..1:0.25) or strings (30s,5m). Repeat
-    /// for a grid: the cross product of every --set.
+    /// for a grid: the cross product of every --set. Keys joined by `/` take the same values
+    /// together (a.arrival.rate/b.arrival.rate=10/s,20/s).
     #[arg(long = "set", value_name = "NAME.FIELD=VALUES", required = true)]
     pub sets: Vec<String>,
     /// Replications per point (at least 2 for confidence intervals; at most 10000).

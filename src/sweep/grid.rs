@@ -59,6 +59,20 @@ pub struct Assignment {
     pub name: String,
     /// The field path inside its table.
     pub field: Vec<String>,
+    /// Further fields set to the same values (`NAME.FIELD/NAME.FIELD=VALUES`): `section`,
+    /// `name` and `field` of each.
+    pub tied: Vec<(&'static str, String, Vec<String>)>,
+}
+
+impl Assignment {
+    /// Every (name, field) it sets.
+    fn targets(&self) -> impl Iterator<Item = (&str, &[String])> {
+        std::iter::once((self.name.as_str(), self.field.as_slice())).chain(
+            self.tied
+                .iter()
+                .map(|(_, name, field)| (name.as_str(), field.as_slice())),
+        )
+    }
 }
 
 /// One point of the grid: one value of every `--set`.
@@ -83,11 +97,14 @@ pub fn parse_set(arg: &str) -> Result<SetArg, String> {
         ));
     };
     let key = key.trim();
-    if !key.contains('.') || key.split('.').any(str::is_empty) {
-        return Err(format!(
-            "--set {arg}: `{key}` must be NAME.FIELD: a workload or component name, a dot, and a \
-             key of its table (e.g. web.instances, shoppers.arrival.rate)"
-        ));
+    for key in key.split('/') {
+        if !key.contains('.') || key.split('.').any(str::is_empty) {
+            return Err(format!(
+                "--set {arg}: `{key}` must be NAME.FIELD: a workload or component name, a dot, \
+                 and a key of its table (e.g. web.instances, shoppers.arrival.rate; several \
+                 joined by `/` take the same values together)"
+            ));
+        }
     }
     let values = parse_values(values).map_err(|e| format!("--set {arg}: {e}"))?;
     Ok(SetArg {
@@ -334,8 +351,35 @@ fn names(doc: &Table) -> Vec<(&'static str, String)> {
 }
 
 /// Finds the table `NAME` of a `NAME.FIELD` key (the longest prefix that is a name: names may
-/// contain dots).
+/// contain dots); keys joined by `/` (names cannot contain one) are tied: each is set to the
+/// same value at every point.
 pub fn resolve(set: SetArg, doc: &Table) -> Result<Assignment, String> {
+    if !set.key.contains('/') {
+        return resolve_one(set, doc);
+    }
+    let keys: Vec<String> = set.key.split('/').map(str::to_string).collect();
+    let one = |key: &str| {
+        resolve_one(
+            SetArg {
+                key: key.to_string(),
+                ..set.clone()
+            },
+            doc,
+        )
+    };
+    let mut first = one(&keys[0])?;
+    for key in &keys[1..] {
+        let a = one(key)?;
+        if first.targets().any(|(n, f)| n == a.name && f == a.field) {
+            return Err(format!("--set {}: `{key}` is given twice", set.arg));
+        }
+        first.tied.push((a.section, a.name, a.field));
+    }
+    first.set = set;
+    Ok(first)
+}
+
+fn resolve_one(set: SetArg, doc: &Table) -> Result<Assignment, String> {
     let all = names(doc);
     let segments: Vec<&str> = set.key.split('.').collect();
     for k in (1..segments.len()).rev() {
@@ -352,6 +396,7 @@ pub fn resolve(set: SetArg, doc: &Table) -> Result<Assignment, String> {
                 section,
                 name,
                 field,
+                tied: Vec::new(),
                 set,
             });
         }
@@ -370,18 +415,22 @@ pub fn resolve(set: SetArg, doc: &Table) -> Result<Assignment, String> {
     ))
 }
 
-/// Writes `value` at the assignment's field.
+/// Writes `value` at the assignment's field (and at those tied to it).
 pub fn apply(doc: &mut Table, a: &Assignment, value: &Value) -> Result<(), String> {
-    let entry = match doc.get_mut(a.section) {
-        Some(Value::Array(items)) => items
-            .iter_mut()
-            .find(|t| t.get("name").and_then(Value::as_str) == Some(a.name.as_str())),
-        _ => None,
-    };
-    let Some(entry) = entry else {
-        return Err(format!("the scenario has no {} `{}`", a.section, a.name));
-    };
-    set_at(entry, &a.field, value, &a.name, &a.set.arg)
+    let tied = a.tied.iter().map(|(s, n, f)| (*s, n, f));
+    for (section, name, field) in std::iter::once((a.section, &a.name, &a.field)).chain(tied) {
+        let entry = match doc.get_mut(section) {
+            Some(Value::Array(items)) => items
+                .iter_mut()
+                .find(|t| t.get("name").and_then(Value::as_str) == Some(name.as_str())),
+            _ => None,
+        };
+        let Some(entry) = entry else {
+            return Err(format!("the scenario has no {section} `{name}`"));
+        };
+        set_at(entry, field, value, name, &a.set.arg)?;
+    }
+    Ok(())
 }
 
 /// Sets `path` below `at` (whose own path is `walked`) to `value`: table keys are created as
@@ -540,7 +589,7 @@ impl Grid {
             let a = resolve(set, &doc)?;
             if let Some(b) = assignments
                 .iter()
-                .find(|b| b.name == a.name && b.field == a.field)
+                .find(|b| b.targets().any(|t| a.targets().any(|u| t == u)))
             {
                 return Err(format!(
                     "--set {}: the same field is already swept by --set {}",
@@ -693,6 +742,44 @@ mod tests {
             e.contains("no workload, component or fault is named `outgae`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn keys_joined_by_a_slash_take_the_same_values() {
+        let doc: Table = toml::from_str(
+            r#"
+[[workload]]
+name = "a"
+rate = 1
+[[workload]]
+name = "b"
+rate = 1
+"#,
+        )
+        .unwrap();
+        let a = resolve(parse_set("a.rate/b.rate=2,3").unwrap(), &doc).unwrap();
+        assert_eq!(a.set.key, "a.rate/b.rate");
+        assert_eq!(
+            a.tied,
+            vec![("workload", "b".to_string(), vec!["rate".to_string()])]
+        );
+        let mut edited = doc.clone();
+        apply(&mut edited, &a, &Value::Integer(3)).unwrap();
+        let rates: Vec<i64> = edited["workload"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["rate"].as_integer().unwrap())
+            .collect();
+        assert_eq!(rates, [3, 3]);
+        let e = resolve(parse_set("a.rate/a.rate=2").unwrap(), &doc).unwrap_err();
+        assert!(e.contains("given twice"), "{e}");
+        let e = resolve(parse_set("a.rate/c.rate=2").unwrap(), &doc).unwrap_err();
+        assert!(
+            e.contains("no workload, component or fault is named `c`"),
+            "{e}"
+        );
+        assert!(parse_set("a.rate/b=2").is_err());
     }
 
     #[test]

@@ -21,6 +21,7 @@
 mod args;
 pub mod goal;
 pub mod grid;
+pub mod pareto;
 pub mod plot;
 pub mod progress;
 pub mod stats;
@@ -37,7 +38,6 @@ use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use crate::components::kind_outputs;
-use crate::components::outputs::Usage;
 use crate::engine::rng::{derive_seed, fnv1a64};
 use crate::engine::time::SimDuration;
 use crate::files::{csv_text, is_temp_name, write_temp};
@@ -103,16 +103,22 @@ pub struct Headline {
     pub key: String,
     /// Its value in the run.
     pub value: f64,
-    /// A component's figure: always a column of `sweep.csv` (a workload's latency percentiles
-    /// are columns only when a goal names them).
+    /// A component's figure or a cost: always a column of `sweep.csv` (a workload's latency
+    /// percentiles are columns only when a goal names them).
     pub component: bool,
-    /// The usage it bills, if it is one (the cost proxy adds these up).
-    pub usage: Option<Usage>,
 }
+
+/// The cost columns of `sweep.csv` that are not a workload's or a component's: the bill of the
+/// measured window and its rate (`--goal` ranks points by the rate).
+pub const TOTAL_USD: &str = "cost.total_usd";
+/// See [`TOTAL_USD`].
+pub const USD_PER_HOUR: &str = "cost.usd_per_hour";
 
 /// The headline figures of one run's summary.json, in summary order: each workload's latency,
 /// throughput and error share, then each component's figures its kind names as headline
-/// figures ([`crate::components::outputs::Outputs::HEADLINE_FIGURES`]).
+/// figures ([`crate::components::outputs::Outputs::HEADLINE_FIGURES`]), then, when some
+/// component is billed, the bill: [`TOTAL_USD`], [`USD_PER_HOUR`], each billed component's
+/// `NAME.usd` and each workload's `NAME.usd_per_million_requests`.
 ///
 /// Latency figures are left out when the workload had no successful request (there is no
 /// latency to report); `error_share` is (failed + throttled + timed out) / created.
@@ -126,7 +132,6 @@ pub fn headline_figures(summary: &Value) -> Vec<Headline> {
             key,
             value,
             component: false,
-            usage: None,
         })
     };
     if let Some(Value::Object(workloads)) = summary.get("workloads") {
@@ -161,32 +166,49 @@ pub fn headline_figures(summary: &Value) -> Vec<Headline> {
                         key: format!("{name}.{figure}"),
                         value: x,
                         component: true,
-                        usage: outputs
-                            .usage
-                            .iter()
-                            .find(|(f, _)| *f == figure)
-                            .map(|&(_, u)| u),
                     });
                 }
+            }
+        }
+    }
+    let cost = summary.get("cost");
+    let billed = cost
+        .and_then(|c| c.get("components"))
+        .and_then(Value::as_object)
+        .filter(|b| !b.is_empty());
+    if let (Some(cost), Some(billed)) = (cost, billed) {
+        let mut add = |key: String, value: Option<f64>| {
+            if let Some(value) = value {
+                out.push(Headline {
+                    key,
+                    value,
+                    component: true,
+                });
+            }
+        };
+        add(TOTAL_USD.into(), num(cost, &["total_usd"]));
+        add(USD_PER_HOUR.into(), num(cost, &["usd_per_hour"]));
+        for (name, bill) in billed {
+            add(format!("{name}.usd"), num(bill, &["usd"]));
+        }
+        if let Some(Value::Object(workloads)) = cost.get("workloads") {
+            for (name, w) in workloads {
+                add(
+                    format!("{name}.usd_per_million_requests"),
+                    num(w, &["usd_per_million_requests"]),
+                );
             }
         }
     }
     out
 }
 
-/// The cost proxy of one run: instance-hours plus billed GB-seconds as GB-hours (one Lambda
-/// GB-hour weighs as one instance-hour: a rough proxy until prices are modelled). `None` when
-/// the run reports neither.
-pub fn cost_proxy(figures: &[Headline]) -> Option<f64> {
-    let mut cost = None;
-    for h in figures {
-        match h.usage {
-            Some(Usage::InstanceHours) => *cost.get_or_insert(0.0) += h.value,
-            Some(Usage::LambdaGbSeconds) => *cost.get_or_insert(0.0) += h.value / 3600.0,
-            None => {}
-        }
-    }
-    cost
+/// The spend rate of one run (`cost.usd_per_hour`), when some component is billed.
+pub fn usd_per_hour(figures: &[Headline]) -> Option<f64> {
+    figures
+        .iter()
+        .find(|h| h.key == USD_PER_HOUR)
+        .map(|h| h.value)
 }
 
 /// One figure of one point across replications.
@@ -205,7 +227,7 @@ pub struct PointResult {
     pub point: Point,
     /// One estimate per column of [`SweepOutcome::figures`].
     pub estimates: Vec<Estimate>,
-    /// Mean cost proxy, when every replication reports one.
+    /// Mean spend rate (USD per hour), when every replication bills some component.
     pub cost: Option<f64>,
     /// Whether the point meets every goal (`None` without goals).
     pub meets_goal: Option<bool>,
@@ -255,6 +277,8 @@ pub struct SweepOutcome {
     pub goals: Vec<Goal>,
     /// The cheapest point meeting every goal, with goals and a point meeting them.
     pub choice: Option<Choice>,
+    /// Components some point does not bill (not in its cost), in scenario order.
+    pub not_billed: Vec<String>,
     /// Wall time of the sweep (for the message only).
     pub elapsed: Duration,
 }
@@ -479,7 +503,7 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
                 estimate(&xs, r_count as usize, t)
             })
             .collect();
-        let costs: Vec<f64> = reps.iter().filter_map(|run| cost_proxy(run)).collect();
+        let costs: Vec<f64> = reps.iter().filter_map(|run| usd_per_hour(run)).collect();
         let cost = (costs.len() == reps.len()).then(|| stats::mean(&costs));
         points.push(PointResult {
             point: p.clone(),
@@ -493,7 +517,8 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
             pr.meets_goal = Some(meets(&goals, &workload_names, &figures, &pr.estimates));
         }
     }
-    let choice = choose(&grid, &points, &goals);
+    let not_billed = not_billed(&out_dir, &grid);
+    let choice = choose(&grid, &points, &goals, &not_billed);
     let values: Vec<Vec<String>> = grid
         .points
         .iter()
@@ -522,11 +547,16 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         jobs,
         goals,
         choice,
+        not_billed,
         elapsed: Duration::ZERO,
     };
     remove_stale_runs(&outcome.out_dir, &grid, r_count)
         .map_err(|e| failed("clean", &outcome.out_dir, e))?;
     outcome.plots = plot::write_plots(&outcome, &grid)
+        .and_then(|mut plots| {
+            plots.extend(pareto::write_pareto(&outcome)?);
+            Ok(plots)
+        })
         .map_err(|e| SweepError::Failed(format!("cannot write the sweep plots: {e}")))?;
     // sweep.csv last: its presence means the sweep is complete.
     interrupt::hold(|on| {
@@ -580,14 +610,55 @@ fn meets(goals: &[Goal], workloads: &[&str], figures: &[String], estimates: &[Es
     })
 }
 
-/// The cheapest point meeting every goal: by the cost proxy when every such point has one,
-/// else the smallest capacity (the smallest swept values, compared in `--set` order: numbers
-/// by value, other values by their position in the `--set` list); ties go to grid order.
-fn choose(grid: &Grid, points: &[PointResult], goals: &[Goal]) -> Option<Choice> {
+/// The components the first replication of some point does not bill, in the order they
+/// first appear (a `--set` may add or drop an `instance_type`).
+fn not_billed(out_dir: &Path, grid: &Grid) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for p in &grid.points {
+        let path = out_dir.join("runs").join(&p.dir).join("rep-1.json");
+        let Some(v) = fs::read_to_string(&path)
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        else {
+            continue;
+        };
+        let listed = v.pointer("/cost/not_billed").and_then(Value::as_array);
+        for name in listed.into_iter().flatten().filter_map(Value::as_str) {
+            if !names.iter().any(|n| n == name) {
+                names.push(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The cheapest of `candidates` (index, cost), given in order of preference among equals:
+/// the lowest cost, the first of equal ones.
+pub fn cheapest(candidates: &[(usize, f64)]) -> Option<usize> {
+    let mut best: Option<(usize, f64)> = None;
+    for &(i, cost) in candidates {
+        if best.is_none_or(|(_, b)| cost < b) {
+            best = Some((i, cost));
+        }
+    }
+    best.map(|(i, _)| i)
+}
+
+/// The cheapest point meeting every goal: by its bill (mean USD per hour) when every such
+/// point bills some component, else the smallest capacity (the smallest swept values, compared
+/// in `--set` order: numbers by value, other values by their position in the `--set` list);
+/// ties go to the smaller capacity, then to grid order. `not_billed` are the components left
+/// out of the bill, which the rule names.
+fn choose(
+    grid: &Grid,
+    points: &[PointResult],
+    goals: &[Goal],
+    not_billed: &[String],
+) -> Option<Choice> {
     if goals.is_empty() {
         return None;
     }
-    let meeting: Vec<&PointResult> = points
+    let mut meeting: Vec<&PointResult> = points
         .iter()
         .filter(|p| p.meets_goal == Some(true))
         .collect();
@@ -601,7 +672,7 @@ fn choose(grid: &Grid, points: &[PointResult], goals: &[Goal]) -> Option<Choice>
             .map(|(a, &c)| a.set.values[c].number().unwrap_or(c as f64))
             .collect()
     };
-    let by_capacity = |a: &&PointResult, b: &&PointResult| {
+    meeting.sort_by(|a, b| {
         let (x, y) = (capacity(a), capacity(b));
         x.iter()
             .zip(&y)
@@ -609,33 +680,34 @@ fn choose(grid: &Grid, points: &[PointResult], goals: &[Goal]) -> Option<Choice>
             .find(|o| o.is_ne())
             .unwrap_or(std::cmp::Ordering::Equal)
             .then(a.point.index.cmp(&b.point.index))
-    };
-    if meeting.iter().all(|p| p.cost.is_some()) {
-        let best = meeting
-            .iter()
-            .min_by(|a, b| {
-                let (x, y) = (a.cost.unwrap_or(0.0), b.cost.unwrap_or(0.0));
-                x.total_cmp(&y).then_with(|| by_capacity(a, b))
-            })
-            .expect("not empty");
+    });
+    let costs: Option<Vec<(usize, f64)>> = meeting
+        .iter()
+        .map(|p| p.cost.map(|c| (p.point.index, c)))
+        .collect();
+    if let Some(costs) = costs {
+        let best = cheapest(&costs).expect("not empty");
+        let usd = points[best].cost.unwrap_or(0.0);
+        let left_out = if not_billed.is_empty() {
+            String::new()
+        } else {
+            format!("; not billed, so not in it: {}", not_billed.join(", "))
+        };
         return Some(Choice {
-            point: best.point.index,
+            point: best,
             rule: format!(
-                "lowest cost proxy: {} instance-hour equivalents (instance-hours + billed \
-                 GB-seconds / 3600, mean over replications)",
-                number(best.cost.unwrap_or(0.0))
+                "lowest bill: {}/h (cost.usd_per_hour, mean over replications, at {} list \
+                 prices){left_out}",
+                crate::metrics::cost::amount(usd),
+                crate::defaults::prices().region
             ),
         });
     }
-    let best = meeting
-        .iter()
-        .copied()
-        .min_by(by_capacity)
-        .expect("not empty");
     Some(Choice {
-        point: best.point.index,
-        rule: "smallest capacity: the smallest swept values, compared in --set order; the \
-               scenario reports no instance_hours or billed_gb_seconds to cost it"
+        point: meeting[0].point.index,
+        rule: "smallest capacity: the smallest swept values, compared in --set order; no \
+               component is billed at every point meeting the goal (give ec2_fleet and asg an \
+               instance_type), so there is no bill to compare"
             .into(),
     })
 }
@@ -707,8 +779,14 @@ impl SweepOutcome {
                 columns.push(f.clone());
             }
         }
+        if self.figures.iter().any(|f| f == USD_PER_HOUR) {
+            columns.push(USD_PER_HOUR.into());
+        }
         let mut header: Vec<String> = self.params.clone();
         header.extend(columns.iter().map(|c| {
+            if c == USD_PER_HOUR {
+                return "USD/h".to_string();
+            }
             c.replace(".latency_", " ")
                 .replace(".error_share", " errors")
         }));
@@ -727,7 +805,13 @@ impl SweepOutcome {
                     1.0
                 };
                 let unit = if scale == 100.0 { "%" } else { "" };
+                let money = |x: f64| crate::metrics::cost::figure(x, 3);
                 row.push(match (e.mean, e.ci95) {
+                    _ if c == USD_PER_HOUR => match (e.mean, e.ci95) {
+                        (Some(m), Some(h)) => format!("{} ± {}", money(m), money(h)),
+                        (Some(m), None) => money(m),
+                        _ => "-".into(),
+                    },
                     (Some(m), Some(h)) => format!("{:.2}{unit} ± {:.2}", m * scale, h * scale),
                     (Some(m), None) => format!("{:.2}{unit}", m * scale),
                     _ => "-".into(),
@@ -851,6 +935,9 @@ fn remove_results(out_dir: &Path, runs: bool) -> std::io::Result<()> {
         let Some(name) = name else { continue };
         let result = name == "sweep.csv"
             || (name.starts_with("sweep_") && (name.ends_with(".svg") || name.ends_with(".png")))
+            || [".svg", ".png"]
+                .map(|e| format!("{}{e}", pareto::STEM))
+                .contains(&name)
             || is_temp_name(&name);
         if name == "runs" && runs && path.is_dir() {
             fs::remove_dir_all(&path)?;
@@ -948,4 +1035,18 @@ fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cheapest_is_the_lowest_cost_and_the_first_of_equals() {
+        assert_eq!(cheapest(&[(0, 3.0), (1, 1.5), (2, 2.0)]), Some(1));
+        // Equal costs: the one given first (the smaller capacity).
+        assert_eq!(cheapest(&[(4, 1.0), (2, 1.0), (3, 1.0)]), Some(4));
+        assert_eq!(cheapest(&[(7, 0.0)]), Some(7));
+        assert_eq!(cheapest(&[]), None);
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! One figure per workload, `sweep_<workload>.svg` and `.png` in the sweep folder: its p99
 //! latency (and the latency a `--goal` names, with the goal's bound as a dashed line), its error
-//! share and, when the scenario reports instance-hours or GB-seconds, the cost proxy. The x axis
+//! share and, when the scenario bills some component, the bill (USD per hour). The x axis
 //! is the first `--set` whose values are all numbers (else the first `--set`, one tick per
 //! value); every combination of the other `--set`s is one line, with a dot at each point. The
 //! cheapest point meeting the goal is ringed. The figures are built here as plain
@@ -13,7 +13,7 @@ use std::io;
 use std::path::PathBuf;
 
 use super::goal::GoalFigure;
-use super::{Grid, SweepOutcome, number};
+use super::{Estimate, Grid, SweepOutcome, USD_PER_HOUR, number};
 use crate::metrics::plot::{Bound, Color, Figure, Line, Panel, Ring};
 use crate::output::render::{Frame, Ticks, XAxis, write_figure};
 
@@ -93,7 +93,7 @@ impl Source<'_> {
         }
     }
 
-    /// The lines of `figure` (a column of `sweep.csv`; `None`: the cost proxy), scaled by
+    /// The lines of `figure` (a column of `sweep.csv`; `None`: the bill per hour), scaled by
     /// `scale`, one per combination of the other parameters; and where the chosen point is
     /// among them.
     fn lines(&self, figure: Option<&str>, scale: f64) -> (Vec<Line>, Option<Ring>) {
@@ -110,9 +110,12 @@ impl Source<'_> {
                     },
                     None => continue,
                 },
-                None => match outcome.points[i].cost {
-                    Some(c) => (c, 0.0),
-                    None => continue,
+                None => match outcome.estimate(i, USD_PER_HOUR) {
+                    Some(Estimate {
+                        mean: Some(m),
+                        ci95,
+                    }) => (*m, ci95.unwrap_or(0.0)),
+                    _ => continue,
                 },
             };
             let mut others = p.choice.clone();
@@ -159,7 +162,7 @@ impl Source<'_> {
     }
 
     /// A panel of workload `w`'s figure `column` (a column of `sweep.csv` after `w.`, scaled by
-    /// `scale`; `None`: the cost proxy), with the bound of the first goal on it.
+    /// `scale`; `None`: the bill per hour), with the bound of the first goal on it.
     fn panel(
         &self,
         w: &str,
@@ -235,8 +238,8 @@ pub fn write_plots(outcome: &SweepOutcome, grid: &Grid) -> io::Result<Vec<PathBu
                 w,
                 None,
                 1.0,
-                "cost proxy: instance-hours + GB-seconds / 3600 (mean)".into(),
-                "instance-hour equivalents",
+                format!("the bill, every billed component{band}"),
+                "USD per hour",
             ));
         }
         panels.retain(Panel::has_data);

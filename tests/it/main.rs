@@ -8,6 +8,7 @@ mod bench;
 mod bounds;
 mod cli;
 mod cost;
+mod cost_outputs;
 mod determinism;
 mod dynamodb;
 mod errors;

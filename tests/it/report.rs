@@ -176,9 +176,11 @@ fn order_pipeline_plots_and_report_are_complete_and_deterministic() {
     let file = "scenarios/examples/order_pipeline.toml";
     let (scenario, summary, plots, report) = run_into(file, "25m", &a);
     let html = check_outputs(&scenario, &summary, &plots, &report);
+    // `cost`: the function `api` is billed, so its spend rate is stacked.
     let expected = [
         "latency",
         "throughput",
+        "cost",
         "capacity_api",
         "queue_orders",
         "capacity_workers",

@@ -521,7 +521,7 @@ fn the_goal_marks_points_and_names_the_smallest_capacity_meeting_it() {
 }
 
 #[test]
-fn with_instance_hours_the_goal_picks_the_lowest_cost() {
+fn without_an_instance_type_the_goal_picks_the_smallest_capacity_that_keeps_up() {
     let dir = temp("cost");
     fs::create_dir_all(&dir).unwrap();
     let file = dir.join("group.toml");
@@ -556,14 +556,15 @@ handler = [ { compute = { dist = "exponential", mean = "50ms" } } ]
     let outcome = run_sweep(&a).unwrap();
     let choice = outcome.choice.clone().expect("a point meets the goal");
     let label = &outcome.points[choice.point].point.label;
-    // 2.5 erlangs of work: 2 instances of 1 vCPU fall behind; 2 of 2 vCPUs are the fewest
-    // instance-hours that keep up.
+    // 2.5 erlangs of work: 2 instances of 1 vCPU fall behind; 2 of 2 vCPUs are the smallest
+    // capacity that keeps up. Nothing is billed (no instance_type): no bill to rank by.
     assert_eq!(label, "web.desired=2,web.vcpus=2", "{}", outcome.report());
     assert!(
-        choice.rule.starts_with("lowest cost proxy"),
+        choice.rule.starts_with("smallest capacity") && choice.rule.contains("no bill"),
         "{}",
         choice.rule
     );
+    assert_eq!(outcome.not_billed, ["web"]);
     assert!(outcome.figures.contains(&"web.instance_hours".to_string()));
     fs::remove_dir_all(&dir).unwrap();
 }

@@ -255,6 +255,8 @@ pub struct Asg {
     billed_ns: u128,
     /// Of those, the instances with billed time in the window.
     billed_instances: usize,
+    /// The bill as it accrues, for the time series.
+    spend: report::SpendMeter,
     counts: CapacityRow,
     desired_max: u32,
     in_service_max: u32,

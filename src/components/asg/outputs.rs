@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, Usage, figure, pool_findings, pool_notes};
+use crate::components::outputs::{Outputs, SPEND_COLUMN, Usage, figure, pool_findings, pool_notes};
 use crate::metrics::Column;
 use crate::metrics::finding::Finding;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
@@ -16,6 +16,7 @@ pub(super) enum Gauge {
     Pending,
     InService,
     Draining,
+    Spend,
 }
 
 impl Outputs for Spec {
@@ -36,6 +37,7 @@ impl Outputs for Spec {
             name: "draining",
             description: "instances draining before termination at the end of the interval",
         },
+        SPEND_COLUMN,
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation", "instance_hours"];

@@ -5,8 +5,9 @@ use super::CapacityRow;
 use super::outputs::Gauge;
 use super::{Asg, Spec, State};
 use crate::components::Kind;
+use crate::components::instance_billing::InstanceRate;
 use crate::engine::time::SimTime;
-use crate::metrics::cost::Bill;
+use crate::metrics::cost::{Bill, NS_PER_HOUR, usd_per_hour, window_ns};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
 
 /// One scaling activity, for `scaling_activities.csv` and the summary.
@@ -53,6 +54,51 @@ impl Asg {
         // Billed while running: in service or draining.
         let running = (c.in_service + c.draining) as f64;
         self.in_service_hours.set(now, self.warmup_end, running);
+        self.spend
+            .set(now, self.warmup_end, c.pending + c.in_service + c.draining);
+    }
+}
+
+/// What the group's bill has accrued, for the time series' spend column: the billed
+/// instance-time in the window (every instance not terminated, from its launch), in integer
+/// ns so the sum of the intervals is the bill's, and the padding a terminated instance adds
+/// (its 60 s minimum, its last second rounded up).
+#[derive(Clone, Debug, Default)]
+pub(super) struct SpendMeter {
+    /// Instances billed now (pending, in service or draining).
+    running: u64,
+    /// When `running` last changed: `billed_ns` runs up to here.
+    since: SimTime,
+    /// Instance-ns billed in the window so far.
+    billed_ns: u128,
+    /// `billed_ns` at the end of the last time-series interval.
+    at_last_sample: u128,
+    /// End of the last time-series interval.
+    last_sample: SimTime,
+}
+
+impl SpendMeter {
+    fn advance(&mut self, now: SimTime, warmup_end: SimTime) {
+        let ns = window_ns(self.since, now, warmup_end);
+        self.billed_ns += u128::from(self.running) * u128::from(ns);
+        self.since = self.since.max(now);
+    }
+
+    /// `running` instances are billed from `now` on.
+    fn set(&mut self, now: SimTime, warmup_end: SimTime, running: u64) {
+        self.advance(now, warmup_end);
+        self.running = running;
+    }
+
+    /// The interval ending at `now` as a spend rate at `rate`; starts the next interval.
+    fn take_usd_per_hour(&mut self, now: SimTime, warmup_end: SimTime, rate: &InstanceRate) -> f64 {
+        self.advance(now, warmup_end);
+        let ns = self.billed_ns - self.at_last_sample;
+        let usd = ns as f64 / NS_PER_HOUR * rate.usd_per_hour;
+        let per_hour = usd_per_hour(usd, self.last_sample, now);
+        self.at_last_sample = self.billed_ns;
+        self.last_sample = now;
+        per_hour
     }
 }
 
@@ -65,6 +111,8 @@ impl Asg {
         };
         let launched = self.instances[id as usize].launched_at;
         let ns = rate.billed_ns(launched, Some(now), self.warmup_end, SimTime::MAX);
+        let ran = window_ns(launched, now, self.warmup_end);
+        self.spend.billed_ns += u128::from(ns.saturating_sub(ran));
         self.billed_ns += u128::from(ns);
         self.billed_instances += usize::from(ns > 0);
     }
@@ -103,6 +151,11 @@ impl Observe for Asg {
         row.set_gauge(Gauge::Pending as usize, Some(c.pending as f64));
         row.set_gauge(Gauge::InService as usize, Some(c.in_service as f64));
         row.set_gauge(Gauge::Draining as usize, Some(c.draining as f64));
+        let spend = self
+            .rate
+            .as_ref()
+            .map(|r| self.spend.take_usd_per_hour(now, self.warmup_end, r));
+        row.set_gauge(Gauge::Spend as usize, spend);
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {

@@ -324,6 +324,7 @@ impl Kind for Spec {
             rate: self.billing().rate(),
             billed_ns: 0,
             billed_instances: 0,
+            spend: Default::default(),
             counts: CapacityRow::default(),
             desired_max: 0,
             in_service_max: 0,

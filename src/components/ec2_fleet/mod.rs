@@ -53,6 +53,7 @@ use crate::engine::time::SimTime;
 use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Control, FaultAction, Msg, NO_ROUTE, Outcome};
+use crate::metrics::cost::{NS_PER_HOUR, usd_per_hour, window_ns};
 use crate::metrics::{ComponentReport, Observe, SeriesRow};
 use crate::units::limits;
 use rand::Rng;
@@ -260,6 +261,7 @@ impl Kind for Spec {
         Ok(Box::new(Ec2Fleet {
             rate: self.billing().rate(),
             warmup_end: cx.warmup_end,
+            last_sample: SimTime::ZERO,
             crashed: vec![false; pool.len()],
             az_names: cx.region.has_azs().then(|| {
                 instance_az
@@ -303,6 +305,8 @@ pub struct Ec2Fleet {
     rate: Option<InstanceRate>,
     /// End of the warm-up: the bill covers the measured window.
     warmup_end: SimTime,
+    /// End of the last time-series interval (its spend column covers the time since).
+    last_sample: SimTime,
 }
 
 impl Component<Msg> for Ec2Fleet {
@@ -384,6 +388,17 @@ impl Observe for Ec2Fleet {
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
         self.pool.sample(now, row);
+        // Every instance is billed all the time (see `report`).
+        let spend = self.rate.as_ref().map(|r| {
+            let hours = window_ns(self.last_sample, now, self.warmup_end) as f64 / NS_PER_HOUR;
+            usd_per_hour(
+                r.usd_per_hour * self.pool.len() as f64 * hours,
+                self.last_sample,
+                now,
+            )
+        });
+        row.set_gauge(outputs::Gauge::Spend as usize, spend);
+        self.last_sample = now;
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {

@@ -1,12 +1,20 @@
-//! What an `ec2_fleet` adds to a run's outputs: how busy its instances were.
+//! What an `ec2_fleet` adds to a run's outputs: how busy its instances were and its spend rate.
 
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, pool_findings, pool_notes};
+use crate::components::outputs::{Outputs, SPEND_COLUMN, pool_findings, pool_notes};
+use crate::metrics::Column;
 use crate::metrics::finding::Finding;
 
+/// Its own time-series columns, in [`Outputs::COLUMNS`] order.
+pub(super) enum Gauge {
+    Spend,
+}
+
 impl Outputs for Spec {
+    const COLUMNS: &'static [Column] = &[SPEND_COLUMN];
+
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation"];
 
     fn notes(report: &Value) -> Vec<String> {

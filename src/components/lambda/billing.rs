@@ -55,6 +55,21 @@ pub(super) fn gb_seconds(ms: u64, memory_mb: u32) -> f64 {
     ms as f64 / 1000.0 * memory_mb as f64 / 1024.0
 }
 
+/// What `usage` costs at `memory_mb` on `arch`: the amount of [`bill`], without its words
+/// (the time series asks every interval).
+pub(super) fn usd(usage: Usage, memory_mb: u32, arch: Architecture) -> f64 {
+    let p = arch.prices();
+    let gb = memory_mb as f64 / 1024.0;
+    let mut usd = usage.requests as f64 * prices().lambda.usd_per_request
+        + gb_seconds(usage.on_demand_ms, memory_mb) * p.usd_per_gb_second;
+    if usage.provisioned > 0 {
+        usd += usage.provisioned as f64 * gb * usage.window_s * p.provisioned_usd_per_gb_second
+            + gb_seconds(usage.provisioned_ms, memory_mb)
+                * p.provisioned_duration_usd_per_gb_second;
+    }
+    usd
+}
+
 /// The bill of `usage` at `memory_mb` on `arch`.
 pub(super) fn bill(usage: Usage, memory_mb: u32, arch: Architecture) -> Bill {
     let p = arch.prices();

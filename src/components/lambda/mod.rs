@@ -74,6 +74,7 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, EventId};
 use crate::message::Ctx;
 use crate::message::{Control, Msg, Op, Outcome, Request, Response};
+use crate::metrics::cost::usd_per_hour;
 use crate::metrics::{
     ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow, TimeWeighted,
 };
@@ -306,6 +307,8 @@ impl Kind for Spec {
             init: Latency::new(3),
             duration: Latency::new(3),
             warmup_end: cx.warmup_end,
+            spent_usd: 0.0,
+            last_sample: SimTime::ZERO,
         }))
     }
 }
@@ -420,6 +423,10 @@ pub struct Lambda {
     init: Latency,
     duration: Latency,
     warmup_end: SimTime,
+    /// Its bill up to the end of the last time-series interval, and that end: the spend
+    /// column is the difference.
+    spent_usd: f64,
+    last_sample: SimTime,
 }
 
 fn job_id(generation: u32, slot: u32) -> u64 {
@@ -429,6 +436,18 @@ fn job_id(generation: u32, slot: u32) -> u64 {
 impl Lambda {
     fn in_window(&self, t: SimTime) -> bool {
         t >= self.warmup_end
+    }
+
+    /// What it has used in the measured window up to `now`.
+    fn usage(&self, now: SimTime) -> billing::Usage {
+        let f = &self.figures;
+        billing::Usage {
+            requests: f.invocations,
+            on_demand_ms: f.billed_ms_on_demand,
+            provisioned_ms: f.billed_ms_provisioned,
+            provisioned: self.provisioned,
+            window_s: now.saturating_since(self.warmup_end).as_secs_f64(),
+        }
     }
 
     /// Starts an invocation of `request` if the function can; `None` when throttled.
@@ -714,6 +733,10 @@ impl Observe for Lambda {
         row.queue_length = Some(self.queue.len() as u64);
         row.set_gauge(Gauge::Concurrency as usize, Some(self.busy() as f64));
         row.set_gauge(Gauge::Environments as usize, Some(self.alive(now) as f64));
+        let spent = billing::usd(self.usage(now), self.memory_mb, self.architecture);
+        let spend = usd_per_hour(spent - self.spent_usd, self.last_sample, now);
+        row.set_gauge(Gauge::Spend as usize, Some(spend));
+        (self.spent_usd, self.last_sample) = (spent, now);
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
@@ -766,15 +789,8 @@ impl Observe for Lambda {
             finished: f.events_finished_total,
             inside: events_inside,
         });
-        let usage = billing::Usage {
-            requests: f.invocations,
-            on_demand_ms: f.billed_ms_on_demand,
-            provisioned_ms: f.billed_ms_provisioned,
-            provisioned: self.provisioned,
-            window_s: end.saturating_since(self.warmup_end).as_secs_f64(),
-        };
         let report = report.bill(Some(billing::bill(
-            usage,
+            self.usage(end),
             self.memory_mb,
             self.architecture,
         )));

@@ -1,9 +1,9 @@
-//! What a `lambda` adds to a run's outputs: the GB-seconds it bills.
+//! What a `lambda` adds to a run's outputs: the GB-seconds it bills and its spend rate.
 
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, Usage};
+use crate::components::outputs::{Outputs, SPEND_COLUMN, Usage};
 use crate::metrics::Column;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
@@ -12,6 +12,7 @@ use crate::metrics::series::Series;
 pub(super) enum Gauge {
     Concurrency,
     Environments,
+    Spend,
 }
 
 impl Outputs for Spec {
@@ -24,6 +25,7 @@ impl Outputs for Spec {
             name: "environments",
             description: "execution environments alive at the end of the interval",
         },
+        SPEND_COLUMN,
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["billed_gb_seconds"];
