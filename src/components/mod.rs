@@ -188,6 +188,9 @@ pub struct BuildContext<'a> {
     pub account: &'a account::Account,
     /// The region: availability zones and network latency.
     pub region: &'a crate::region::Region,
+    /// The price list the run bills with (the embedded one, or the scenario's `[pricing]
+    /// file`, or `--prices`).
+    pub prices: &'a crate::defaults::Prices,
 }
 
 impl BuildContext<'_> {

@@ -258,7 +258,7 @@ impl Kind for Spec {
             .map(|i| placement[i % placement.len()])
             .collect();
         Ok(Box::new(Ec2Fleet {
-            rate: self.billing().rate(),
+            rate: self.billing().rate(cx.prices)?,
             warmup_end: cx.warmup_end,
             crashed: vec![false; pool.len()],
             az_names: cx.region.has_azs().then(|| {

@@ -306,6 +306,7 @@ impl Kind for Spec {
             init: Latency::new(3),
             duration: Latency::new(3),
             warmup_end: cx.warmup_end,
+            prices: cx.prices.lambda.clone(),
         }))
     }
 }
@@ -378,6 +379,8 @@ crate::timers! {
 pub struct Lambda {
     /// Its instruction set (the duration price).
     architecture: Architecture,
+    /// Lambda's prices in the run's price list.
+    prices: crate::defaults::LambdaPrices,
     /// Injected faults (`latency_injection`, `error_injection`).
     injected: super::injected::Injected,
     handler: Handler,
@@ -777,6 +780,7 @@ impl Observe for Lambda {
             usage,
             self.memory_mb,
             self.architecture,
+            &self.prices,
         )));
         self.injected.report(report)
     }
