@@ -14,6 +14,7 @@ pub mod account;
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
+pub mod capacity_units;
 pub mod deadlines;
 pub mod dynamodb;
 pub mod ec2_fleet;
