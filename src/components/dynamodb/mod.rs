@@ -53,6 +53,7 @@
 //! CloudWatch publication delay.
 
 mod auto_scaling;
+mod billing;
 mod dax;
 mod outputs;
 mod table;
@@ -352,6 +353,13 @@ impl Kind for Spec {
             interval_wcu: 0.0,
             last_sample: SimTime::ZERO,
             warmup_end: cx.warmup_end,
+            billing: billing::Billing::new(
+                cx.prices.dynamodb.clone(),
+                self.mode,
+                self.table_gb.as_ref().map_or(0.0, |gb| *gb.get_ref()),
+                (rcu, wcu),
+                cx.warmup_end,
+            ),
         }))
     }
 }
@@ -410,6 +418,7 @@ pub struct DynamoDb {
     interval_wcu: f64,
     last_sample: SimTime,
     warmup_end: SimTime,
+    billing: billing::Billing,
 }
 
 /// Capacity units of one request, as AWS rounds them.
@@ -637,6 +646,11 @@ impl Observe for DynamoDb {
         if let Some(a) = &self.auto_scaling {
             report = report.figure(super::outputs::SCALING_ACTIVITIES, a.activities);
         }
+        report = report.bill(Some(self.billing.bill(
+            end,
+            f.consumed_rcu,
+            f.consumed_wcu,
+        )));
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
             report = report

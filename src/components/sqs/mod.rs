@@ -59,6 +59,7 @@
 //! (`event_source_mapping.rs`). A consumer's kind says which of the two it is
 //! ([`Kind::queue_consumer`]); the queue never reads another kind's spec.
 
+mod billing;
 mod event_source_mapping;
 mod outputs;
 mod pollers;
