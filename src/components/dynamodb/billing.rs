@@ -138,3 +138,29 @@ impl Billing {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::time::SimDuration;
+
+    fn at(s: u64) -> SimTime {
+        SimTime::ZERO + SimDuration::from_secs(s)
+    }
+
+    /// Auto scaling from 100 to 300 RCU half-way through an hour-long window (after a
+    /// 10-minute warm-up, during which it had scaled to 200): 100 × 0.5 h + 300 × 0.5 h = 200
+    /// RCU-hours; the change in the warm-up counts from the window's start.
+    #[test]
+    fn provisioned_capacity_is_billed_over_time_as_it_changes() {
+        let prices = crate::defaults::embedded_prices().dynamodb.clone();
+        let mut b = Billing::new(prices.clone(), Mode::Provisioned, 0.0, (50, 10), at(600));
+        b.capacity_changed(at(300), 100, 10);
+        b.capacity_changed(at(600 + 1800), 300, 10);
+        let bill = b.bill(at(600 + 3600), 0.0, 0.0);
+        assert!((bill.charges[0].usage - 200.0).abs() < 1e-9, "{bill:?}");
+        assert!((bill.charges[1].usage - 10.0).abs() < 1e-9, "{bill:?}");
+        let usd = 200.0 * prices.usd_per_rcu_hour + 10.0 * prices.usd_per_wcu_hour;
+        assert!((bill.usd() - usd).abs() < 1e-12);
+    }
+}
