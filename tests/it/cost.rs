@@ -764,3 +764,35 @@ fn a_bad_price_file_is_a_located_error() {
     assert!(err.contains("--prices:"), "{err}");
     assert!(err.contains(&format!("misspelt.toml:{line}:1:")), "{err}");
 }
+
+/// `awsim check --prices FILE` and `awsim run --prices FILE`: a bad list is refused (exit 2)
+/// with its place; a good one is the run's, and summary.json says so.
+#[test]
+fn the_prices_flag_of_check_and_run() {
+    let dir = temp("flag");
+    let path = dir.join("fn.toml");
+    std::fs::write(&path, lambda_scenario("")).unwrap();
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, EMBEDDED_PRICES.replace("[sqs]", "[sqs]\nfree = true")).unwrap();
+    let awsim = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_awsim"))
+            .args(args)
+            .output()
+            .expect("awsim runs")
+    };
+    let (p, b) = (path.to_str().unwrap(), bad.to_str().unwrap());
+    let out = awsim(&["check", p, "--prices", b]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.toml:") && err.contains("unknown field `free`"), "{err}");
+    let good = dir.join("good.toml");
+    std::fs::write(&good, EMBEDDED_PRICES).unwrap();
+    let g = good.to_str().unwrap();
+    assert!(awsim(&["check", p, "--prices", g]).status.success());
+    let run = dir.join("run");
+    let out = awsim(&["run", p, "--prices", g, "--out", run.to_str().unwrap(), "-q"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["cost"]["prices"]["file"], g);
+}
