@@ -74,6 +74,15 @@ struct RawScenario {
     pricing: Option<PricingSpec>,
 }
 
+/// Where a scenario being parsed takes its price list from.
+enum PricesFrom<'a> {
+    /// `--prices FILE` when given, else the scenario's `[pricing] file`, else the embedded
+    /// list.
+    Flag(Option<&'a Path>),
+    /// A list already resolved.
+    Resolved(Arc<PriceList>),
+}
+
 /// The `[pricing]` table: the price list to bill with instead of the embedded one.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -161,6 +170,24 @@ impl Scenario {
         path: &Path,
         prices: Option<&Path>,
     ) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_inner(text, path, PricesFrom::Flag(prices))
+    }
+
+    /// Validates scenario `text` as [`Scenario::parse`] does, billing with `prices`, already
+    /// resolved (a sweep's points bill with their base scenario's list).
+    pub fn parse_priced(
+        text: &str,
+        path: &Path,
+        prices: Arc<PriceList>,
+    ) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_inner(text, path, PricesFrom::Resolved(prices))
+    }
+
+    fn parse_inner(
+        text: &str,
+        path: &Path,
+        prices: PricesFrom<'_>,
+    ) -> Result<Scenario, ScenarioError> {
         let fail = |diagnostics: Vec<Diagnostic>| ScenarioError::new(path, text, diagnostics);
         let root = DeTable::parse(text).map_err(|e| fail(vec![Diagnostic::from_toml(&e, None)]))?;
         let raw: RawScenario = RawScenario::deserialize(ValueDeserializer::from(Spanned::new(
@@ -185,20 +212,25 @@ impl Scenario {
         };
         let max_bytes = crate::units::limits::SCENARIO_BYTES.max;
         let prices = match (prices, &raw.pricing) {
-            (Some(flag), _) => PriceList::load(flag, max_bytes).map_err(|e| {
-                ScenarioError::single(path, Diagnostic::plain(format!("--prices: {e}")))
-            })?,
-            (None, Some(pricing)) => {
-                let base = path.parent().unwrap_or(Path::new(""));
-                PriceList::load(&base.join(pricing.file.get_ref()), max_bytes).map_err(|e| {
-                    fail(vec![Diagnostic::at(
-                        pricing.file.span(),
-                        root.get_ref(),
-                        e,
-                    )])
-                })?
+            (PricesFrom::Resolved(list), _) => list,
+            (PricesFrom::Flag(Some(flag)), _) => {
+                Arc::new(PriceList::load(flag, max_bytes).map_err(|e| {
+                    ScenarioError::single(path, Diagnostic::plain(format!("--prices: {e}")))
+                })?)
             }
-            (None, None) => PriceList::embedded(),
+            (PricesFrom::Flag(None), Some(pricing)) => {
+                let base = path.parent().unwrap_or(Path::new(""));
+                let list = PriceList::load(&base.join(pricing.file.get_ref()), max_bytes)
+                    .map_err(|e| {
+                        fail(vec![Diagnostic::at(
+                            pricing.file.span(),
+                            root.get_ref(),
+                            e,
+                        )])
+                    })?;
+                Arc::new(list)
+            }
+            (PricesFrom::Flag(None), None) => Arc::new(PriceList::embedded()),
         };
         let scenario = Scenario {
             name,
@@ -210,7 +242,7 @@ impl Scenario {
             components,
             region: raw.region,
             faults: raw.fault,
-            prices: Arc::new(prices),
+            prices,
         };
         let diagnostics = scenario.validate(root.get_ref());
         if !diagnostics.is_empty() {

@@ -262,7 +262,8 @@ pub struct SweepOutcome {
 /// Runs a sweep as `awsim sweep` does. Progress goes to the terminal unless `--quiet`.
 pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
     let input = SweepError::Input;
-    let scenario = Scenario::load(&args.file).map_err(|e| input(e.to_string()))?;
+    let scenario = Scenario::load_with_prices(&args.file, args.prices.as_deref())
+        .map_err(|e| input(e.to_string()))?;
     let grid = Grid::new(&scenario, &args.file, &args.sets).map_err(input)?;
     let workload_names: Vec<&str> = scenario
         .workloads

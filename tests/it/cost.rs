@@ -796,3 +796,35 @@ fn the_prices_flag_of_check_and_run() {
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["cost"]["prices"]["file"], g);
 }
+
+/// `awsim sweep --prices FILE`: every run of every point bills with the file's prices.
+#[test]
+fn a_sweep_bills_every_point_with_the_prices_flag() {
+    let dir = temp("sweep");
+    let path = dir.join("fn.toml");
+    std::fs::write(&path, lambda_scenario("")).unwrap();
+    let dear = dir.join("dear.toml");
+    std::fs::write(
+        &dear,
+        EMBEDDED_PRICES.replace("usd_per_request = 0.0000002", "usd_per_request = 0.000002"),
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_awsim"))
+        .args(["sweep", path.to_str().unwrap(), "--set", "fn.memory_mb=512,1024"])
+        .args(["-r", "1", "-j", "1", "-q", "--prices", dear.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .expect("awsim runs");
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    for (memory, gb) in [(512, 0.5), (1024, 1.0)] {
+        let run = out.join(format!("runs/fn.memory_mb={memory}/rep-1.json"));
+        let s: Value = serde_json::from_str(&std::fs::read_to_string(&run).unwrap()).unwrap();
+        assert_close(
+            num(&s, &["cost", "components", "fn", "usd"]),
+            399.0 * 0.000002 + 399.0 * 0.1 * gb * LAMBDA_X86_GB_S,
+            "point",
+        );
+        assert_eq!(s["cost"]["prices"]["file"], dear.display().to_string());
+    }
+}
