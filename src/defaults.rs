@@ -786,7 +786,10 @@ mod tests {
 
     #[test]
     fn an_unknown_instance_type_names_the_nearest() {
-        let err = embedded_prices().ec2.instance_type("c7g.lrage").unwrap_err();
+        let err = embedded_prices()
+            .ec2
+            .instance_type("c7g.lrage")
+            .unwrap_err();
         assert!(err.contains("did you mean `c7g.large`?"), "{err}");
     }
 

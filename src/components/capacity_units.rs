@@ -117,11 +117,12 @@ impl CapacityMeter {
                 h.kb / KB_PER_GB / self.unit.processed_gb_per_hour,
             ),
         ];
-        let (dimension, units) = candidates
-            .into_iter()
-            .fold((Dimension::NewConnections, 0.0), |best, c| {
-                if c.1 > best.1 { c } else { best }
-            });
+        let (dimension, units) =
+            candidates
+                .into_iter()
+                .fold((Dimension::NewConnections, 0.0), |best, c| {
+                    if c.1 > best.1 { c } else { best }
+                });
         if units > 0.0 {
             self.set_by[dimension as usize] += 1;
         }

@@ -220,14 +220,9 @@ impl Scenario {
             }
             (PricesFrom::Flag(None), Some(pricing)) => {
                 let base = path.parent().unwrap_or(Path::new(""));
-                let list = PriceList::load(&base.join(pricing.file.get_ref()), max_bytes)
-                    .map_err(|e| {
-                        fail(vec![Diagnostic::at(
-                            pricing.file.span(),
-                            root.get_ref(),
-                            e,
-                        )])
-                    })?;
+                let list = PriceList::load(&base.join(pricing.file.get_ref()), max_bytes).map_err(
+                    |e| fail(vec![Diagnostic::at(pricing.file.span(), root.get_ref(), e)]),
+                )?;
                 Arc::new(list)
             }
             (PricesFrom::Flag(None), None) => Arc::new(PriceList::embedded()),

@@ -332,7 +332,10 @@ table_gb = 10
         "consumed WCU",
     );
     let basis = bill["basis"].as_str().unwrap();
-    assert!(basis.contains("100 RCU-hours provisioned (used or not)"), "{basis}");
+    assert!(
+        basis.contains("100 RCU-hours provisioned (used or not)"),
+        "{basis}"
+    );
 }
 
 /// On demand, the bill counts request units: 399 eventually consistent reads of 6 KB (2 × 4 KB,
@@ -367,8 +370,14 @@ mode = "on_demand"
 "#,
     );
     let bill = &s["cost"]["components"]["orders"];
-    assert_eq!(num(&s, &["workloads", "reads", "requests", "created"]), 399.0);
-    assert_eq!(num(&s, &["workloads", "writes", "requests", "created"]), 199.0);
+    assert_eq!(
+        num(&s, &["workloads", "reads", "requests", "created"]),
+        399.0
+    );
+    assert_eq!(
+        num(&s, &["workloads", "writes", "requests", "created"]),
+        199.0
+    );
     let expected = 399.0 * 1.0 / 1e6 * PER_MILLION_RRU + 199.0 * 2.0 / 1e6 * PER_MILLION_WRU;
     assert_close(num(bill, &["usd"]), expected, "on-demand table");
     assert_close(num(bill, &["charges", "0", "usage"]), 399e-6, "million RRU");
@@ -414,9 +423,20 @@ handler = [ {{ sleep = "10ms" }} ]
     let long = summary(&queue("receive_wait = \"20s\""));
     let short_usd = num(&short, &["cost", "components", "jobs", "usd"]);
     let long_usd = num(&long, &["cost", "components", "jobs", "usd"]);
-    assert_close(short_usd, 100.0 / 1e6 * SQS_STANDARD_PER_MILLION, "short polling");
-    assert_close(long_usd, 4.0 / 1e6 * SQS_STANDARD_PER_MILLION, "long polling");
-    assert_eq!(num(&short, &["components", "jobs", "empty_receives"]), 100.0);
+    assert_close(
+        short_usd,
+        100.0 / 1e6 * SQS_STANDARD_PER_MILLION,
+        "short polling",
+    );
+    assert_close(
+        long_usd,
+        4.0 / 1e6 * SQS_STANDARD_PER_MILLION,
+        "long polling",
+    );
+    assert_eq!(
+        num(&short, &["components", "jobs", "empty_receives"]),
+        100.0
+    );
     assert!(long_usd < short_usd);
 }
 
@@ -452,7 +472,11 @@ instances = 1
 vcpus = 1
 handler = [ {{ sleep = "10ms" }} ]
 "#,
-            fifo_type = if fifo.is_empty() { "" } else { "type = \"fifo\"" }
+            fifo_type = if fifo.is_empty() {
+                ""
+            } else {
+                "type = \"fifo\""
+            }
         )
     };
     let requests = 99.0 * 2.0 + 99.0 * 2.0 + 99.0;
@@ -514,7 +538,11 @@ fn an_alb_bills_its_hours_and_the_largest_lcu_dimension() {
     let s = summary(&balancer("alb", "", 1.0));
     let bill = &s["cost"]["components"]["lb"];
     let lcu_hours = 399.0 / (25.0 * 3600.0);
-    assert_close(num(bill, &["charges", "1", "usage"]), lcu_hours, "LCU-hours");
+    assert_close(
+        num(bill, &["charges", "1", "usage"]),
+        lcu_hours,
+        "LCU-hours",
+    );
     assert_close(
         num(bill, &["usd"]),
         hours * ALB_HOUR + lcu_hours * LCU_HOUR,
@@ -526,7 +554,11 @@ fn an_alb_bills_its_hours_and_the_largest_lcu_dimension() {
     let s = summary(&balancer("alb", "", 1024.0));
     let bill = &s["cost"]["components"]["lb"];
     let lcu_hours = 399.0 * 1024.0 / KB_PER_GB;
-    assert_close(num(bill, &["charges", "1", "usage"]), lcu_hours, "LCU-hours");
+    assert_close(
+        num(bill, &["charges", "1", "usage"]),
+        lcu_hours,
+        "LCU-hours",
+    );
     assert_close(
         num(bill, &["usd"]),
         hours * ALB_HOUR + lcu_hours * LCU_HOUR,
@@ -571,7 +603,9 @@ azs = ["us-east-1a", "us-east-1b"]
         format!("{region}{text}")
     };
     let alb = summary(&with_azs("alb", ""));
-    let lines = alb["cost"]["components"]["lb"]["charges"].as_array().unwrap();
+    let lines = alb["cost"]["components"]["lb"]["charges"]
+        .as_array()
+        .unwrap();
     assert_eq!(lines.len(), 2, "an ALB bills no transfer: {lines:?}");
 
     let nlb = summary(&with_azs("nlb", "cross_zone = true"));
@@ -682,10 +716,8 @@ const EMBEDDED_PRICES: &str = include_str!("../../models/prices.toml");
 #[test]
 fn a_price_file_changes_the_bill_exactly_and_the_flag_wins() {
     let dir = temp("override");
-    let dearer = EMBEDDED_PRICES.replace(
-        "usd_per_request = 0.0000002",
-        "usd_per_request = 0.000002",
-    );
+    let dearer =
+        EMBEDDED_PRICES.replace("usd_per_request = 0.0000002", "usd_per_request = 0.000002");
     assert_ne!(dearer, EMBEDDED_PRICES);
     std::fs::create_dir_all(dir.join("prices")).unwrap();
     std::fs::write(dir.join("prices/dear.toml"), &dearer).unwrap();
@@ -784,14 +816,29 @@ fn the_prices_flag_of_check_and_run() {
     let out = awsim(&["check", p, "--prices", b]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bad.toml:") && err.contains("unknown field `free`"), "{err}");
+    assert!(
+        err.contains("bad.toml:") && err.contains("unknown field `free`"),
+        "{err}"
+    );
     let good = dir.join("good.toml");
     std::fs::write(&good, EMBEDDED_PRICES).unwrap();
     let g = good.to_str().unwrap();
     assert!(awsim(&["check", p, "--prices", g]).status.success());
     let run = dir.join("run");
-    let out = awsim(&["run", p, "--prices", g, "--out", run.to_str().unwrap(), "-q"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = awsim(&[
+        "run",
+        p,
+        "--prices",
+        g,
+        "--out",
+        run.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["cost"]["prices"]["file"], g);
@@ -811,12 +858,29 @@ fn a_sweep_bills_every_point_with_the_prices_flag() {
     .unwrap();
     let out = dir.join("out");
     let status = std::process::Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(["sweep", path.to_str().unwrap(), "--set", "fn.memory_mb=512,1024"])
-        .args(["-r", "1", "-j", "1", "-q", "--prices", dear.to_str().unwrap()])
+        .args([
+            "sweep",
+            path.to_str().unwrap(),
+            "--set",
+            "fn.memory_mb=512,1024",
+        ])
+        .args([
+            "-r",
+            "1",
+            "-j",
+            "1",
+            "-q",
+            "--prices",
+            dear.to_str().unwrap(),
+        ])
         .args(["--out", out.to_str().unwrap()])
         .output()
         .expect("awsim runs");
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
     for (memory, gb) in [(512, 0.5), (1024, 1.0)] {
         let run = out.join(format!("runs/fn.memory_mb={memory}/rep-1.json"));
         let s: Value = serde_json::from_str(&std::fs::read_to_string(&run).unwrap()).unwrap();

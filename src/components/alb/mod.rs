@@ -52,6 +52,13 @@
 //! changes at once (no DNS caching TTL). It knows each target's capacity (workers plus `max_queue`) and
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
+//!
+//! # Bill
+//! Its hours plus LCU-hours, each hour at its largest dimension (`super::capacity_units`): new
+//! connections from the requests that open one, active connections from the requests in
+//! flight (it does not see idle keep-alive connections), processed bytes from `item_kb`, no
+//! rule evaluations. Traffic from a node to a target in another AZ is not billed: cross-zone
+//! load balancing is always on for an ALB, without inter-AZ data charges.
 
 mod outputs;
 
@@ -59,11 +66,11 @@ use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::capacity_units::CapacityMeter;
 use super::forwards::Forwards;
 use super::health::{
     HealthCheck, TargetState, Targets, imbalance, target_group, targets_reference,
 };
-use super::capacity_units::CapacityMeter;
 use super::target_order::TargetOrder;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::defaults::LoadBalancerPrices;

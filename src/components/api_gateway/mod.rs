@@ -55,8 +55,12 @@
 //! successful answers are cached. Requests that miss while the same key is being fetched are
 //! all forwarded (no request coalescing), and each answer re-caches the key. The cache holds at
 //! most one entry per key cached within the last `ttl` (expired entries are removed as time
-//! passes); `capacity` bounds it, evicting the entry that expires first. Cache sizes in GB and
-//! the per-request price are not modelled.
+//! passes); `capacity` bounds it, evicting the entry that expires first. `size_gb` (one of the
+//! sizes AWS offers, default 0.5) sets the cache's hourly price, not its capacity.
+//!
+//! # Bill
+//! Every request that reached the stage in the window, per million (REST, first tier), and
+//! with a cache its hours at the price of `size_gb` (`Billing`).
 
 mod outputs;
 
@@ -274,7 +278,10 @@ impl Kind for Spec {
         let cache_price = match &self.cache {
             None => None,
             Some(c) => {
-                let gb = c.size_gb.as_ref().map_or(CACHE_SIZES_GB[0], |g| *g.get_ref());
+                let gb = c
+                    .size_gb
+                    .as_ref()
+                    .map_or(CACHE_SIZES_GB[0], |g| *g.get_ref());
                 Some((gb, prices.cache_usd_per_hour(gb)?))
             }
         };

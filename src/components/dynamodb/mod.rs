@@ -51,6 +51,9 @@
 //! consumed / provisioned utilisation each minute: 2 minutes above the target scale out, 15
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
+//!
+//! # Bill
+//! Provisioned capacity over time, or on-demand request units, plus storage (`billing.rs`).
 
 mod auto_scaling;
 mod billing;
@@ -646,11 +649,7 @@ impl Observe for DynamoDb {
         if let Some(a) = &self.auto_scaling {
             report = report.figure(super::outputs::SCALING_ACTIVITIES, a.activities);
         }
-        report = report.bill(Some(self.billing.bill(
-            end,
-            f.consumed_rcu,
-            f.consumed_wcu,
-        )));
+        report = report.bill(Some(self.billing.bill(end, f.consumed_rcu, f.consumed_wcu)));
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
             report = report

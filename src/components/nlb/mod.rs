@@ -80,6 +80,14 @@
 //! targets), `connection_resets` (requests the NLB answered with a reset: no flow, no
 //! target), `dropped_by_target` (requests a gone target refused, passed on as resets),
 //! `cross_zone`.
+//!
+//! # Bill
+//! Its hours plus NLCU-hours, each hour at its largest TCP dimension (`super::capacity_units`):
+//! new connections, active connections (flows in the table plus one-request connections in
+//! flight), processed bytes from `item_kb`. With `cross_zone = true`, each request's `item_kb`
+//! that a node sends to a target in another AZ is billed at the inter-AZ rate in each direction
+//! (AWS: with cross-zone on an NLB, "EC2 data transfer charges apply"); responses carry no size
+//! in the model and are not billed. Without a `[region]` nothing crosses AZs.
 
 mod flows;
 mod outputs;
@@ -88,11 +96,11 @@ mod routing;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::capacity_units::CapacityMeter;
 use super::health::{
     HealthCheck, HealthCheckSpec, TargetState, Targets, imbalance, target_group, targets_reference,
 };
 use super::{BuildContext, Kind, Reference, SpecIssue};
-use super::capacity_units::CapacityMeter;
 use crate::defaults::NlbPrices;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};

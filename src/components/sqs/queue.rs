@@ -8,11 +8,11 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::Rng;
 
+use super::billing::{Requests, chunks};
 use super::{
     DEDUP_WINDOW, DEFAULT_RETENTION, DEFAULT_VISIBILITY, FIFO_SENDS_PER_SECOND, QueueType, Spec,
     SqsTimer, TAG_KIND_FORWARD, resent,
 };
-use super::billing::{Requests, chunks};
 use crate::components::BuildContext;
 use crate::defaults::SqsPrices;
 use crate::engine::slab::Slab;
