@@ -892,3 +892,52 @@ fn a_sweep_bills_every_point_with_the_prices_flag() {
         assert_eq!(s["cost"]["prices"]["file"], dear.display().to_string());
     }
 }
+
+/// A Lambda consumer taking batches of up to 20 with a 25 s window, messages sent at 1, 2, ...,
+/// 99 s. The window starts with the first message that waits and runs its course: a batch
+/// fills (20 messages) at 20 s, the window started at 1 s ends at 26 s with 6 (21..26); the
+/// next starts at 27 s: 20 at 46 s, 6 at 52 s; then 20 at 72 s, 6 at 78 s; then 20 at 98 s
+/// (the window started at 79 s would end after the run; message 99 waits). A batch of 20
+/// takes two ReceiveMessage calls (10 messages each) and two DeleteMessageBatch calls, a batch
+/// of 6 one of each: 4 × 2 + 3 = 11 receives, 11 deletes, plus 99 sends.
+#[test]
+fn an_event_source_mapping_receives_and_deletes_ten_messages_a_request() {
+    let s = summary(
+        r#"
+[simulation]
+duration = "100s"
+warmup = "0s"
+seed = 1
+
+[[workload]]
+name = "orders"
+target = "jobs"
+arrival = { process = "constant", rate = "1/s" }
+
+[[component]]
+name = "jobs"
+kind = "sqs"
+consumer = "fn"
+batch_size = 20
+batch_window = "25s"
+
+[[component]]
+name = "fn"
+kind = "lambda"
+memory_mb = 1024
+cold_start = "0s"
+handler = [ { sleep = "100ms" } ]
+"#,
+    );
+    let bill = &s["cost"]["components"]["jobs"];
+    let basis = bill["basis"].as_str().unwrap();
+    assert!(
+        basis.contains("121 requests (99 sends, 11 receives, 0 empty receives, 11 deletes"),
+        "{basis}"
+    );
+    assert_close(
+        num(bill, &["usd"]),
+        121.0 / 1e6 * SQS_STANDARD_PER_MILLION,
+        "esm",
+    );
+}

@@ -3,7 +3,8 @@
 //! payload one request. Counted when the call is made in the measured window:
 //! - SendMessage: each send the queue accepts (a FIFO send throttled beyond 300/s is not);
 //!   moves to a dead-letter queue and redrives are SQS's own, not sends;
-//! - ReceiveMessage: each receive that returned messages (chunks of their total `item_kb`),
+//! - ReceiveMessage: each receive that returned messages (chunks of their total `item_kb`; an
+//!   event source mapping's batch of more than 10 takes one receive per 10 messages),
 //!   and each empty one: a short poll that found nothing, or a long poll that waited its whole
 //!   `receive_wait` (so long polling's saving shows); a long poll that returns a message is
 //!   one request;

@@ -80,6 +80,9 @@ impl Received {
     }
 }
 
+/// Most messages one ReceiveMessage returns.
+const MESSAGES_PER_RECEIVE: usize = 10;
+
 /// Whole-run and window message counts.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 struct MessageCounts {
@@ -464,11 +467,15 @@ impl Queue {
             }
         }
         if !got.is_empty() && self.in_window(now) {
-            let kb: f64 = got
-                .iter()
-                .map(|&item| f64::from(self.request_of(item).item_kb.max(0.0)))
-                .sum();
-            self.requests.receives += chunks(kb);
+            // A ReceiveMessage returns at most 10 messages (an event source mapping's larger
+            // batches take several), each call billed per 64 KB of what it returns.
+            for call in got.chunks(MESSAGES_PER_RECEIVE) {
+                let kb: f64 = call
+                    .iter()
+                    .map(|&item| f64::from(self.request_of(item).item_kb.max(0.0)))
+                    .sum();
+                self.requests.receives += chunks(kb);
+            }
         }
         got
     }
