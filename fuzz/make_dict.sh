@@ -12,7 +12,7 @@ cd "$(dirname "$0")"
     grep -rhoE '^\[\[?[a-z_.]+\]\]?' ../scenarios --include=*.toml
     # Fields no shipped scenario uses yet (billing), with their values.
     printf '%s\n' instance_type purchase discount architecture c7g.large t3.micro m5.4xlarge \
-      on_demand spot savings_plan x86_64 arm64
+      on_demand spot savings_plan x86_64 arm64 size_gb '[pricing]' file
   } | sort -u | sed 's/.*/"&"/'
   cat <<'VALUES'
 " = 0"

@@ -33,6 +33,10 @@ pub enum Command {
     Check {
         /// The scenario file (TOML).
         file: PathBuf,
+        /// A price list to bill with, in the format of models/prices.toml (wins over the
+        /// scenario's `[pricing] file`).
+        #[arg(long, value_name = "FILE")]
+        prices: Option<PathBuf>,
     },
     /// Run a scenario over a grid of parameter values, with replications; write sweep.csv.
     ///
@@ -76,6 +80,10 @@ pub struct RunArgs {
     /// No progress bar and no table; errors only.
     #[arg(long, short)]
     pub quiet: bool,
+    /// A price list to bill with, in the format of models/prices.toml (wins over the
+    /// scenario's `[pricing] file`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Bounds on the run.
     #[command(flatten)]
     pub limits: LimitArgs,

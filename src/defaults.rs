@@ -389,6 +389,50 @@ pub struct ApiGatewayPrices {
     pub taken: String,
     /// Per million REST API requests.
     pub usd_per_million_rest: f64,
+    /// The response cache, per hour of each size AWS offers.
+    pub cache: Vec<CacheSizePrice>,
+}
+
+/// The hourly price of one API Gateway cache size.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheSizePrice {
+    /// Cache memory (GB).
+    pub gb: f64,
+    /// Per hour.
+    pub usd_per_hour: f64,
+}
+
+impl ApiGatewayPrices {
+    /// The hourly price of a cache of `gb`, or why there is none (with the sizes there are).
+    pub fn cache_usd_per_hour(&self, gb: f64) -> Result<f64, String> {
+        self.cache
+            .iter()
+            .find(|c| c.gb == gb)
+            .map(|c| c.usd_per_hour)
+            .ok_or_else(|| {
+                let sizes: Vec<String> = self.cache.iter().map(|c| c.gb.to_string()).collect();
+                format!(
+                    "the price list has no API Gateway cache of {gb} GB; its sizes are {} GB",
+                    sizes.join(", ")
+                )
+            })
+    }
+}
+
+/// What one load balancer capacity unit (ALB LCU, NLB NLCU) allows per hour: the unit used is
+/// the largest of these dimensions.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityUnit {
+    /// New connections per second.
+    pub new_connections_per_s: f64,
+    /// Active connections (sampled per minute).
+    pub active_connections: f64,
+    /// GB processed per hour.
+    pub processed_gb_per_hour: f64,
+    /// Rule evaluations per second (ALB only).
+    pub rule_evaluations_per_s: Option<f64>,
 }
 
 /// Application Load Balancer prices.
@@ -403,6 +447,8 @@ pub struct LoadBalancerPrices {
     pub usd_per_hour: f64,
     /// Per load balancer capacity unit-hour.
     pub usd_per_lcu_hour: f64,
+    /// What one LCU allows.
+    pub lcu: CapacityUnit,
 }
 
 /// Network Load Balancer prices.
@@ -417,6 +463,8 @@ pub struct NlbPrices {
     pub usd_per_hour: f64,
     /// Per network load balancer capacity unit-hour.
     pub usd_per_nlcu_hour: f64,
+    /// What one NLCU allows.
+    pub nlcu: CapacityUnit,
 }
 
 /// Data transfer prices.
@@ -533,7 +581,101 @@ pub fn parse_prices(text: &str, file: &str) -> Result<Prices, String> {
     ] {
         price(field.into(), value)?;
     }
+    if prices.api_gateway.cache.is_empty() {
+        return Err(format!("{file}: api_gateway.cache lists no cache size"));
+    }
+    for c in &prices.api_gateway.cache {
+        if !(c.gb.is_finite() && c.gb > 0.0) {
+            return Err(format!(
+                "{file}: api_gateway.cache sizes must be positive GB, found {}",
+                c.gb
+            ));
+        }
+        price(
+            format!("api_gateway.cache ({} GB).usd_per_hour", c.gb),
+            c.usd_per_hour,
+        )?;
+    }
+    for (field, unit) in [("alb.lcu", &prices.alb.lcu), ("nlb.nlcu", &prices.nlb.nlcu)] {
+        for (dimension, value) in [
+            ("new_connections_per_s", Some(unit.new_connections_per_s)),
+            ("active_connections", Some(unit.active_connections)),
+            ("processed_gb_per_hour", Some(unit.processed_gb_per_hour)),
+            ("rule_evaluations_per_s", unit.rule_evaluations_per_s),
+        ] {
+            if let Some(v) = value
+                && !(v.is_finite() && v > 0.0)
+            {
+                return Err(format!(
+                    "{file}: {field}.{dimension} must be a positive amount, found {v}"
+                ));
+            }
+        }
+    }
     Ok(prices)
+}
+
+/// A price list and where it came from.
+#[derive(Clone, Debug)]
+pub struct PriceList {
+    /// The prices.
+    pub prices: Prices,
+    /// The file they were read from, or `embedded` for `models/prices.toml`.
+    pub file: String,
+}
+
+impl PriceList {
+    /// The embedded `models/prices.toml`.
+    pub fn embedded() -> PriceList {
+        PriceList {
+            prices: embedded_prices().clone(),
+            file: "embedded".into(),
+        }
+    }
+
+    /// The price list in the file at `path` (read whole, at most `max_bytes`), in the format of
+    /// `models/prices.toml`; a problem comes back located (`file:line:column`).
+    pub fn load(path: &std::path::Path, max_bytes: u64) -> Result<PriceList, String> {
+        use std::io::Read;
+        let name = path.display().to_string();
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
+            .map_err(|e| format!("cannot read the price file {name}: {e}"))?;
+        if bytes.len() as u64 > max_bytes {
+            return Err(format!(
+                "the price file {name} is larger than {max_bytes} bytes: is it a price list?"
+            ));
+        }
+        let text = String::from_utf8(bytes)
+            .map_err(|_| format!("the price file {name} is not UTF-8 text"))?;
+        Ok(PriceList {
+            prices: parse_prices(&text, &name)?,
+            file: name,
+        })
+    }
+
+    /// The dates its groups were taken, oldest first, without repeats (`2026-12-07`).
+    pub fn taken(&self) -> String {
+        let p = &self.prices;
+        let mut dates = vec![
+            &p.ec2.taken,
+            &p.lambda.taken,
+            &p.dynamodb.taken,
+            &p.sqs.taken,
+            &p.api_gateway.taken,
+            &p.alb.taken,
+            &p.nlb.taken,
+            &p.data_transfer.taken,
+        ];
+        dates.sort();
+        dates.dedup();
+        dates
+            .iter()
+            .map(|d| d.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// `:line:column` (1-based) of byte `offset` of `text`.
@@ -547,8 +689,10 @@ fn line_column(text: &str, offset: usize) -> String {
     format!(":{line}:{column}")
 }
 
-/// The price list embedded from `models/prices.toml`.
-pub fn prices() -> &'static Prices {
+/// The price list embedded from `models/prices.toml`. A run bills with the price list its
+/// scenario resolved ([`PriceList`], through `BuildContext::prices`); this one also serves as
+/// the catalogue of instance types (their vCPUs) when a scenario is checked.
+pub fn embedded_prices() -> &'static Prices {
     static PRICES: OnceLock<Prices> = OnceLock::new();
     PRICES.get_or_init(|| {
         parse_prices(PRICES_TOML, "models/prices.toml")
@@ -642,7 +786,10 @@ mod tests {
 
     #[test]
     fn an_unknown_instance_type_names_the_nearest() {
-        let err = prices().ec2.instance_type("c7g.lrage").unwrap_err();
+        let err = embedded_prices()
+            .ec2
+            .instance_type("c7g.lrage")
+            .unwrap_err();
         assert!(err.contains("did you mean `c7g.large`?"), "{err}");
     }
 

@@ -61,7 +61,7 @@ fn main() -> ExitCode {
         ));
     }
     match cli.command {
-        Command::Check { file } => check(&file),
+        Command::Check { file, prices } => check(&file, prices.as_deref()),
         Command::Run(args) => run_command(&args),
         Command::Sweep(args) => match awsim::sweep::run_sweep(&args) {
             Ok(outcome) => {
@@ -89,15 +89,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(file: &Path) -> Result<Scenario, ExitCode> {
-    Scenario::load(file).map_err(|e| {
+fn load(file: &Path, prices: Option<&Path>) -> Result<Scenario, ExitCode> {
+    Scenario::load_with_prices(file, prices).map_err(|e| {
         err(&format!("error: {e}"));
         ExitCode::from(EXIT_BAD_INPUT)
     })
 }
 
-fn check(file: &Path) -> ExitCode {
-    let scenario = match load(file) {
+fn check(file: &Path, prices: Option<&Path>) -> ExitCode {
+    let scenario = match load(file, prices) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -120,7 +120,7 @@ fn check(file: &Path) -> ExitCode {
 }
 
 fn record_command(args: &RecordArgs) -> ExitCode {
-    let scenario = match load(&args.file) {
+    let scenario = match load(&args.file, None) {
         Ok(s) => s,
         Err(code) => return code,
     };
@@ -191,7 +191,7 @@ fn record_command(args: &RecordArgs) -> ExitCode {
 }
 
 fn run_command(args: &RunArgs) -> ExitCode {
-    let scenario = match load(&args.file) {
+    let scenario = match load(&args.file, args.prices.as_deref()) {
         Ok(s) => s,
         Err(code) => return code,
     };

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::SpecIssue;
-use crate::defaults::{InstanceType, prices};
+use crate::defaults::{InstanceType, Prices, embedded_prices};
 use crate::engine::time::SimTime;
 use crate::metrics::cost::{Bill, dollars, figure};
 
@@ -57,7 +57,7 @@ pub struct BillingFields<'a> {
 impl BillingFields<'_> {
     fn instance(&self) -> Option<InstanceType> {
         self.instance_type
-            .and_then(|t| prices().ec2.instance_type(t.get_ref()).ok())
+            .and_then(|t| embedded_prices().ec2.instance_type(t.get_ref()).ok())
     }
 
     /// Requests an instance serves in parallel: `vcpus` when set, else the instance type's,
@@ -82,7 +82,7 @@ impl BillingFields<'_> {
             })
         };
         if let Some(t) = self.instance_type {
-            match prices().ec2.instance_type(t.get_ref()) {
+            match embedded_prices().ec2.instance_type(t.get_ref()) {
                 Err(why) => issue("instance_type", why, t.span()),
                 Ok(it) => {
                     let v = *self.vcpus.get_ref();
@@ -133,12 +133,27 @@ impl BillingFields<'_> {
         out
     }
 
-    /// The rate its instances are billed at; `None` without an `instance_type` (the group is
-    /// then not billed).
-    pub fn rate(&self) -> Option<InstanceRate> {
-        let type_name = self.instance_type?.get_ref().clone();
-        let list = self.instance()?.usd_per_hour;
-        let ec2 = &prices().ec2;
+    /// The rate its instances are billed at from `prices` (the run's price list); `Ok(None)`
+    /// without an `instance_type` (the group is then not billed). The type's vCPUs come from
+    /// the embedded catalogue when the scenario is checked: a price list that lacks the type,
+    /// or gives it other vCPUs, is an error (a price file changes prices, not hardware).
+    pub fn rate(&self, prices: &Prices) -> Result<Option<InstanceRate>, String> {
+        let Some(type_name) = self.instance_type.map(|t| t.get_ref().clone()) else {
+            return Ok(None);
+        };
+        let Some(catalogue) = self.instance() else {
+            return Ok(None);
+        };
+        let listed = prices.ec2.instance_type(&type_name)?;
+        if listed.vcpus != catalogue.vcpus {
+            return Err(format!(
+                "the price list gives instance_type \"{type_name}\" {} vCPUs, the catalogue \
+                 (models/prices.toml) {}: a price file may change prices, not hardware",
+                listed.vcpus, catalogue.vcpus
+            ));
+        }
+        let list = listed.usd_per_hour;
+        let ec2 = &prices.ec2;
         let purchase = self.purchase.map_or(Purchase::OnDemand, |p| *p.get_ref());
         let discount = match purchase {
             Purchase::OnDemand => 0.0,
@@ -147,14 +162,14 @@ impl BillingFields<'_> {
                 .discount
                 .map_or(ec2.savings_plan_discount, |d| *d.get_ref()),
         };
-        Some(InstanceRate {
+        Ok(Some(InstanceRate {
             type_name,
             list_usd_per_hour: list,
             usd_per_hour: list * (1.0 - discount),
             purchase,
             discount,
             minimum_ns: ec2.minimum_billed.as_nanos(),
-        })
+        }))
     }
 }
 
@@ -267,7 +282,8 @@ mod tests {
             purchase: None,
             discount: None,
         }
-        .rate()
+        .rate(embedded_prices())
+        .expect("priced")
         .expect("a known type")
     }
 
@@ -316,9 +332,10 @@ mod tests {
             purchase: Some(&spot),
             discount: None,
         }
-        .rate()
+        .rate(embedded_prices())
+        .unwrap()
         .unwrap();
-        let d = prices().ec2.spot_discount;
+        let d = embedded_prices().ec2.spot_discount;
         assert!((r.usd_per_hour - 0.0725 * (1.0 - d)).abs() < 1e-12);
         let b = r.fleet_bill(3, 2.0);
         assert!((b.usd() - 3.0 * 2.0 * 0.0725 * (1.0 - d)).abs() < 1e-12);

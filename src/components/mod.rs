@@ -14,6 +14,7 @@ pub mod account;
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
+pub mod capacity_units;
 pub mod deadlines;
 pub mod dynamodb;
 pub mod ec2_fleet;
@@ -188,6 +189,9 @@ pub struct BuildContext<'a> {
     pub account: &'a account::Account,
     /// The region: availability zones and network latency.
     pub region: &'a crate::region::Region,
+    /// The price list the run bills with (the embedded one, or the scenario's `[pricing]
+    /// file`, or `--prices`).
+    pub prices: &'a crate::defaults::Prices,
 }
 
 impl BuildContext<'_> {

@@ -36,6 +36,9 @@ pub struct WorkloadSummary {
 pub struct Cost {
     /// The region of the prices.
     pub region: String,
+    /// The price list billed with: `file` (its path, or `embedded` for `models/prices.toml`)
+    /// and `taken` (the dates its prices were taken).
+    pub prices: Value,
     /// Measured window (after the warm-up), in hours.
     pub window_h: f64,
     /// Every billed component's amount, in the window.
@@ -150,7 +153,11 @@ impl Summary {
             .fold(0.0, |sum, usd| sum + usd);
         let usd_per_hour = (window_h > 0.0).then(|| total_usd / window_h);
         let cost = Cost {
-            region: crate::defaults::prices().region.clone(),
+            region: scenario.prices.prices.region.clone(),
+            prices: serde_json::json!({
+                "file": scenario.prices.file,
+                "taken": scenario.prices.taken(),
+            }),
             window_h,
             total_usd,
             usd_per_hour,

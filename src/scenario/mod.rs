@@ -17,6 +17,7 @@ mod settings;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -26,6 +27,7 @@ pub use diagnostic::{Diagnostic, ScenarioError};
 
 use crate::components::account::{Account, AccountSpec};
 use crate::components::{self, BuildContext, ComponentSpec, Expects};
+use crate::defaults::PriceList;
 use crate::engine::rng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, Simulation};
@@ -69,6 +71,24 @@ struct RawScenario {
     region: Option<RegionSpec>,
     #[serde(default)]
     fault: Vec<Spanned<FaultSpec>>,
+    pricing: Option<PricingSpec>,
+}
+
+/// Where a scenario being parsed takes its price list from.
+enum PricesFrom<'a> {
+    /// `--prices FILE` when given, else the scenario's `[pricing] file`, else the embedded
+    /// list.
+    Flag(Option<&'a Path>),
+    /// A list already resolved.
+    Resolved(Arc<PriceList>),
+}
+
+/// The `[pricing]` table: the price list to bill with instead of the embedded one.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PricingSpec {
+    /// A whole price list in the format of `models/prices.toml`, relative to the scenario.
+    pub file: Spanned<String>,
 }
 
 /// One `[[component]]`: its name, kind and spec.
@@ -105,6 +125,9 @@ pub struct Scenario {
     pub region: Option<RegionSpec>,
     /// The `[[fault]]` tables, in file order.
     pub faults: Vec<Spanned<FaultSpec>>,
+    /// The price list the run bills with: `--prices`, else `[pricing] file`, else the embedded
+    /// `models/prices.toml`.
+    pub prices: Arc<PriceList>,
 }
 
 /// Settings of one run that the command line may override.
@@ -128,8 +151,43 @@ impl Scenario {
         Scenario::parse(&text, path)
     }
 
+    /// Reads and validates the scenario at `path`, billing with the price list in the file
+    /// `prices` (`--prices`) when given, whatever the scenario's `[pricing]` says.
+    pub fn load_with_prices(path: &Path, prices: Option<&Path>) -> Result<Scenario, ScenarioError> {
+        let text = bounds::read_text(path)?;
+        Scenario::parse_with_prices(&text, path, prices)
+    }
+
     /// Validates scenario `text`; `path` names it in messages and anchors relative file names.
     pub fn parse(text: &str, path: &Path) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_with_prices(text, path, None)
+    }
+
+    /// Validates scenario `text` as [`Scenario::parse`] does, billing with the price list in
+    /// the file `prices` when given (`--prices`, relative to the working directory).
+    pub fn parse_with_prices(
+        text: &str,
+        path: &Path,
+        prices: Option<&Path>,
+    ) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_inner(text, path, PricesFrom::Flag(prices))
+    }
+
+    /// Validates scenario `text` as [`Scenario::parse`] does, billing with `prices`, already
+    /// resolved (a sweep's points bill with their base scenario's list).
+    pub fn parse_priced(
+        text: &str,
+        path: &Path,
+        prices: Arc<PriceList>,
+    ) -> Result<Scenario, ScenarioError> {
+        Scenario::parse_inner(text, path, PricesFrom::Resolved(prices))
+    }
+
+    fn parse_inner(
+        text: &str,
+        path: &Path,
+        prices: PricesFrom<'_>,
+    ) -> Result<Scenario, ScenarioError> {
         let fail = |diagnostics: Vec<Diagnostic>| ScenarioError::new(path, text, diagnostics);
         let root = DeTable::parse(text).map_err(|e| fail(vec![Diagnostic::from_toml(&e, None)]))?;
         let raw: RawScenario = RawScenario::deserialize(ValueDeserializer::from(Spanned::new(
@@ -152,6 +210,23 @@ impl Scenario {
                     .unwrap_or_default(),
             ),
         };
+        let max_bytes = crate::units::limits::SCENARIO_BYTES.max;
+        let prices = match (prices, &raw.pricing) {
+            (PricesFrom::Resolved(list), _) => list,
+            (PricesFrom::Flag(Some(flag)), _) => {
+                Arc::new(PriceList::load(flag, max_bytes).map_err(|e| {
+                    ScenarioError::single(path, Diagnostic::plain(format!("--prices: {e}")))
+                })?)
+            }
+            (PricesFrom::Flag(None), Some(pricing)) => {
+                let base = path.parent().unwrap_or(Path::new(""));
+                let list = PriceList::load(&base.join(pricing.file.get_ref()), max_bytes).map_err(
+                    |e| fail(vec![Diagnostic::at(pricing.file.span(), root.get_ref(), e)]),
+                )?;
+                Arc::new(list)
+            }
+            (PricesFrom::Flag(None), None) => Arc::new(PriceList::embedded()),
+        };
         let scenario = Scenario {
             name,
             file: path.to_path_buf(),
@@ -162,6 +237,7 @@ impl Scenario {
             components,
             region: raw.region,
             faults: raw.fault,
+            prices,
         };
         let diagnostics = scenario.validate(root.get_ref());
         if !diagnostics.is_empty() {
@@ -516,6 +592,7 @@ impl Scenario {
                 base_dir: &base_dir,
                 account: &account,
                 region: &region,
+                prices: &self.prices.prices,
             };
             let component = c
                 .spec

@@ -54,6 +54,10 @@ pub struct SweepArgs {
     /// (all must hold). Marks meets_goal in sweep.csv and names the cheapest point meeting it.
     #[arg(long = "goal", value_name = "EXPR")]
     pub goals: Vec<String>,
+    /// A price list to bill with, in the format of models/prices.toml (wins over the
+    /// scenario's `[pricing] file`).
+    #[arg(long, value_name = "FILE")]
+    pub prices: Option<PathBuf>,
     /// Keep the runs already in the output folder and run only the missing ones.
     #[arg(long)]
     pub resume: bool,

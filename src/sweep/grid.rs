@@ -671,7 +671,8 @@ impl Grid {
 /// Validates a point's text as a scenario file (and builds it, which checks what needs the
 /// models), keeping the original's name.
 fn check(text: &str, file: &Path, original: &Scenario) -> Result<Scenario, String> {
-    let mut s = Scenario::parse(text, file).map_err(|e| describe(&e))?;
+    let mut s =
+        Scenario::parse_priced(text, file, original.prices.clone()).map_err(|e| describe(&e))?;
     s.name = original.name.clone();
     s.build(crate::scenario::RunSettings::default())
         .map_err(|e| describe(&e))?;

@@ -286,7 +286,8 @@ pub struct SweepOutcome {
 /// Runs a sweep as `awsim sweep` does. Progress goes to the terminal unless `--quiet`.
 pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
     let input = SweepError::Input;
-    let scenario = Scenario::load(&args.file).map_err(|e| input(e.to_string()))?;
+    let scenario = Scenario::load_with_prices(&args.file, args.prices.as_deref())
+        .map_err(|e| input(e.to_string()))?;
     let grid = Grid::new(&scenario, &args.file, &args.sets).map_err(input)?;
     let workload_names: Vec<&str> = scenario
         .workloads
@@ -518,7 +519,8 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         }
     }
     let not_billed = not_billed(&out_dir, &grid);
-    let choice = choose(&grid, &points, &goals, &not_billed);
+    let region = &scenario.prices.prices.region;
+    let choice = choose(&grid, &points, &goals, &not_billed, region);
     let values: Vec<Vec<String>> = grid
         .points
         .iter()
@@ -648,12 +650,13 @@ pub fn cheapest(candidates: &[(usize, f64)]) -> Option<usize> {
 /// point bills some component, else the smallest capacity (the smallest swept values, compared
 /// in `--set` order: numbers by value, other values by their position in the `--set` list);
 /// ties go to the smaller capacity, then to grid order. `not_billed` are the components left
-/// out of the bill, which the rule names.
+/// out of the bill, which the rule names; `region` is where the prices are from.
 fn choose(
     grid: &Grid,
     points: &[PointResult],
     goals: &[Goal],
     not_billed: &[String],
+    region: &str,
 ) -> Option<Choice> {
     if goals.is_empty() {
         return None;
@@ -699,7 +702,7 @@ fn choose(
                 "lowest bill: {}/h (cost.usd_per_hour, mean over replications, at {} list \
                  prices){left_out}",
                 crate::metrics::cost::amount(usd),
-                crate::defaults::prices().region
+                region
             ),
         });
     }

@@ -43,6 +43,7 @@ fn args(sets: &[&str], replications: u32, out: &Path) -> SweepArgs {
         out: Some(out.to_path_buf()),
         max_output: None,
         goals: Vec::new(),
+        prices: None,
         resume: false,
         independent_seeds: false,
         quiet: true,

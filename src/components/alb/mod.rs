@@ -52,6 +52,13 @@
 //! changes at once (no DNS caching TTL). It knows each target's capacity (workers plus `max_queue`) and
 //! skips a target that is full, as if the target refused the connection; with an unbounded
 //! queue no target is ever full. Slow start and listener rules are not modelled.
+//!
+//! # Bill
+//! Its hours plus LCU-hours, each hour at its largest dimension (`super::capacity_units`): new
+//! connections from the requests that open one, active connections from the requests in
+//! flight (it does not see idle keep-alive connections), processed bytes from `item_kb`, no
+//! rule evaluations. Traffic from a node to a target in another AZ is not billed: cross-zone
+//! load balancing is always on for an ALB, without inter-AZ data charges.
 
 mod outputs;
 
@@ -59,12 +66,14 @@ use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::capacity_units::CapacityMeter;
 use super::forwards::Forwards;
 use super::health::{
     HealthCheck, TargetState, Targets, imbalance, target_group, targets_reference,
 };
 use super::target_order::TargetOrder;
 use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::defaults::LoadBalancerPrices;
 use crate::engine::Component;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
@@ -149,6 +158,8 @@ impl Kind for Spec {
             rejected: 0,
             late_responses: 0,
             metrics: RequestMetrics::new(cx.warmup_end),
+            meter: CapacityMeter::new(cx.prices.alb.lcu, cx.warmup_end),
+            prices: cx.prices.alb.clone(),
         }))
     }
 }
@@ -207,6 +218,9 @@ pub struct Alb {
     rejected: u64,
     late_responses: u64,
     metrics: RequestMetrics,
+    /// LCU usage for the bill: requests in flight stand for its active connections.
+    meter: CapacityMeter,
+    prices: LoadBalancerPrices,
 }
 
 impl Alb {
@@ -339,6 +353,8 @@ impl Alb {
     fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
         let now = cx.now();
         self.metrics.arrived(now);
+        self.meter
+            .request(now, request.item_kb, request.connection.opens);
         let node = self.pick_node(cx.rng());
         if let Some(k) = node
             && self.metrics.in_window(now)
@@ -526,6 +542,7 @@ impl Component<Msg> for Alb {
                 }
             },
         }
+        self.meter.set_active(cx.now(), self.in_flight);
     }
 }
 
@@ -542,7 +559,7 @@ impl Observe for Alb {
         self.metrics.sample(self.in_flight, row);
     }
 
-    fn report(&self, _end: SimTime) -> ComponentReport {
+    fn report(&self, end: SimTime) -> ComponentReport {
         let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
         // Over the targets that got requests (the NLB's counts idle registered ones too).
         let served: Vec<u64> = target_requests.iter().copied().filter(|&r| r > 0).collect();
@@ -556,7 +573,12 @@ impl Observe for Alb {
             .figure("target_requests", target_requests)
             .figure("imbalance", imbalance(&served))
             .figure("rejected", self.rejected)
-            .figure("late_responses", self.late_responses);
+            .figure("late_responses", self.late_responses)
+            .bill(Some(self.meter.metered(end).bill(
+                self.prices.usd_per_hour,
+                "LCU",
+                self.prices.usd_per_lcu_hour,
+            )));
         let Some(names) = &self.az_names else {
             return report;
         };

@@ -55,8 +55,12 @@
 //! successful answers are cached. Requests that miss while the same key is being fetched are
 //! all forwarded (no request coalescing), and each answer re-caches the key. The cache holds at
 //! most one entry per key cached within the last `ttl` (expired entries are removed as time
-//! passes); `capacity` bounds it, evicting the entry that expires first. Cache sizes in GB and
-//! the per-request price are not modelled.
+//! passes); `capacity` bounds it, evicting the entry that expires first. `size_gb` (one of the
+//! sizes AWS offers, default 0.5) sets the cache's hourly price, not its capacity.
+//!
+//! # Bill
+//! Every request that reached the stage in the window, per million (REST, first tier), and
+//! with a cache its hours at the price of `size_gb` (`Billing`).
 
 mod outputs;
 
@@ -131,7 +135,13 @@ pub struct CacheSpec {
     pub capacity: Option<Spanned<u64>>,
     /// Time to answer a hit, on top of the overhead (default 1 ms).
     pub latency: Option<SimDuration>,
+    /// The cache size bought, in GB: one of the sizes AWS offers ([`CACHE_SIZES_GB`]; default
+    /// 0.5). It sets the hourly price only: `capacity` bounds the entries.
+    pub size_gb: Option<Spanned<f64>>,
 }
+
+/// The cache sizes AWS offers (GB).
+pub const CACHE_SIZES_GB: [f64; 8] = [0.5, 1.6, 6.1, 13.5, 28.4, 58.2, 118.0, 237.0];
 
 impl ThrottleSpec {
     /// Problems with this bucket, written at `field`.
@@ -222,6 +232,21 @@ impl Kind for Spec {
                     span: ttl.span(),
                 });
             }
+            if let Some(gb) = &cache.size_gb
+                && !CACHE_SIZES_GB.contains(gb.get_ref())
+            {
+                let sizes: Vec<String> = CACHE_SIZES_GB.iter().map(|g| g.to_string()).collect();
+                out.push(SpecIssue {
+                    field: "cache.size_gb".into(),
+                    message: format!(
+                        "`cache.size_gb` must be one of the sizes API Gateway offers ({} GB), \
+                         found {}",
+                        sizes.join(", "),
+                        gb.get_ref()
+                    ),
+                    span: gb.span(),
+                });
+            }
             if let Some(c) = &cache.capacity
                 && *c.get_ref() < 1
             {
@@ -249,7 +274,23 @@ impl Kind for Spec {
             interval_hits: 0,
             interval_misses: 0,
         });
+        let prices = &cx.prices.api_gateway;
+        let cache_price = match &self.cache {
+            None => None,
+            Some(c) => {
+                let gb = c
+                    .size_gb
+                    .as_ref()
+                    .map_or(CACHE_SIZES_GB[0], |g| *g.get_ref());
+                Some((gb, prices.cache_usd_per_hour(gb)?))
+            }
+        };
         Ok(Box::new(ApiGateway {
+            billing: Billing {
+                usd_per_million: prices.usd_per_million_rest,
+                cache: cache_price,
+                window_start: cx.warmup_end,
+            },
             target: cx.id(self.target.get_ref()),
             overhead: self.overhead.unwrap_or(d.overhead),
             timeout: self
@@ -384,8 +425,51 @@ crate::timers! {
     }
 }
 
+/// What a stage is billed (prices from the run's price list): every request that reached
+/// it in the window, per million at the REST API price of the first tier (throttled requests
+/// included: AWS's pricing page does not exempt them, an assumption), and with a cache the
+/// hours of its size, prorated over the window. Not billed: the free tier, later volume
+/// tiers, data transfer out to the internet.
+struct Billing {
+    usd_per_million: f64,
+    /// The cache's size (GB) and price per hour.
+    cache: Option<(f64, f64)>,
+    window_start: SimTime,
+}
+
+impl Billing {
+    fn bill(&self, requests: u64, end: SimTime) -> crate::metrics::cost::Bill {
+        use crate::metrics::cost::{Bill, dollars, figure};
+        let bill = Bill::default().charge(
+            requests as f64 / 1e6,
+            "million requests",
+            self.usd_per_million,
+            format!(
+                "{requests} requests × {} per million (REST)",
+                dollars(self.usd_per_million)
+            ),
+        );
+        let Some((gb, usd_per_hour)) = self.cache else {
+            return bill;
+        };
+        let hours = end.saturating_since(self.window_start).as_secs_f64() / 3600.0;
+        bill.charge(
+            hours,
+            "cache-hours",
+            usd_per_hour,
+            format!(
+                "{} h of a {} GB cache × {}/h",
+                figure(hours, 6),
+                figure(gb, 4),
+                dollars(usd_per_hour)
+            ),
+        )
+    }
+}
+
 /// A running API Gateway stage.
 pub struct ApiGateway {
+    billing: Billing,
     target: ComponentId,
     overhead: SimDuration,
     timeout: SimDuration,
@@ -600,8 +684,9 @@ impl Observe for ApiGateway {
         }
     }
 
-    fn report(&self, _end: SimTime) -> ComponentReport {
+    fn report(&self, end: SimTime) -> ComponentReport {
         let f = &self.figures;
+        let bill = self.billing.bill(self.metrics.window.created, end);
         let mut report = self
             .metrics
             .report(Spec::KIND, self.in_flight)
@@ -619,7 +704,8 @@ impl Observe for ApiGateway {
             .figure("integration_latency_ms", self.integration_latency.summary())
             .figure("late_responses", f.late_responses)
             .figure("integration_timeout_s", self.timeout.as_secs_f64())
-            .figure("overhead_ms", self.overhead.as_millis_f64());
+            .figure("overhead_ms", self.overhead.as_millis_f64())
+            .bill(Some(bill));
         if let Some(cache) = &self.cache {
             let lookups = f.cache_hits + f.cache_misses;
             report = report

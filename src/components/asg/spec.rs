@@ -321,7 +321,7 @@ impl Kind for Spec {
             routed_requests: 0,
             activities: Vec::new(),
             in_service_hours: TimeWeighted::new(0.0),
-            rate: self.billing().rate(),
+            rate: self.billing().rate(cx.prices)?,
             billed_ns: 0,
             billed_instances: 0,
             spend: Default::default(),

@@ -114,6 +114,8 @@ impl DynamoDb {
             // Decisions start afresh on the new capacity.
             a.history.clear();
             self.table.set_capacity(now, new_rcu, new_wcu);
+            self.billing
+                .capacity_changed(now, self.table.rcu, self.table.wcu);
         }
         cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));
     }

@@ -51,8 +51,12 @@
 //! consumed / provisioned utilisation each minute: 2 minutes above the target scale out, 15
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
+//!
+//! # Bill
+//! Provisioned capacity over time, or on-demand request units, plus storage (`billing.rs`).
 
 mod auto_scaling;
+mod billing;
 mod dax;
 mod outputs;
 mod table;
@@ -352,6 +356,13 @@ impl Kind for Spec {
             interval_wcu: 0.0,
             last_sample: SimTime::ZERO,
             warmup_end: cx.warmup_end,
+            billing: billing::Billing::new(
+                cx.prices.dynamodb.clone(),
+                self.mode,
+                self.table_gb.as_ref().map_or(0.0, |gb| *gb.get_ref()),
+                (rcu, wcu),
+                cx.warmup_end,
+            ),
         }))
     }
 }
@@ -410,6 +421,7 @@ pub struct DynamoDb {
     interval_wcu: f64,
     last_sample: SimTime,
     warmup_end: SimTime,
+    billing: billing::Billing,
 }
 
 /// Capacity units of one request, as AWS rounds them.
@@ -637,6 +649,7 @@ impl Observe for DynamoDb {
         if let Some(a) = &self.auto_scaling {
             report = report.figure(super::outputs::SCALING_ACTIVITIES, a.activities);
         }
+        report = report.bill(Some(self.billing.bill(end, f.consumed_rcu, f.consumed_wcu)));
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
             report = report

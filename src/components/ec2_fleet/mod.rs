@@ -259,7 +259,7 @@ impl Kind for Spec {
             .map(|i| placement[i % placement.len()])
             .collect();
         Ok(Box::new(Ec2Fleet {
-            rate: self.billing().rate(),
+            rate: self.billing().rate(cx.prices)?,
             warmup_end: cx.warmup_end,
             last_sample: SimTime::ZERO,
             crashed: vec![false; pool.len()],

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use crate::defaults::{LambdaDurationPrices, prices};
+use crate::defaults::{LambdaDurationPrices, LambdaPrices};
 use crate::metrics::cost::{Bill, dollars, figure};
 
 /// The instruction set a function runs on; it sets the duration price.
@@ -27,10 +27,10 @@ impl Architecture {
         }
     }
 
-    fn prices(self) -> &'static LambdaDurationPrices {
+    fn prices(self, lambda: &LambdaPrices) -> &LambdaDurationPrices {
         match self {
-            Architecture::X86_64 => &prices().lambda.x86_64,
-            Architecture::Arm64 => &prices().lambda.arm64,
+            Architecture::X86_64 => &lambda.x86_64,
+            Architecture::Arm64 => &lambda.arm64,
         }
     }
 }
@@ -55,12 +55,12 @@ pub(super) fn gb_seconds(ms: u64, memory_mb: u32) -> f64 {
     ms as f64 / 1000.0 * memory_mb as f64 / 1024.0
 }
 
-/// What `usage` costs at `memory_mb` on `arch`: the amount of [`bill`], without its words
-/// (the time series asks every interval).
-pub(super) fn usd(usage: Usage, memory_mb: u32, arch: Architecture) -> f64 {
-    let p = arch.prices();
+/// What `usage` costs at `memory_mb` on `arch`, at `prices`: the amount of [`bill`], without
+/// its words (the time series asks every interval).
+pub(super) fn usd(usage: Usage, memory_mb: u32, arch: Architecture, prices: &LambdaPrices) -> f64 {
+    let p = arch.prices(prices);
     let gb = memory_mb as f64 / 1024.0;
-    let mut usd = usage.requests as f64 * prices().lambda.usd_per_request
+    let mut usd = usage.requests as f64 * prices.usd_per_request
         + gb_seconds(usage.on_demand_ms, memory_mb) * p.usd_per_gb_second;
     if usage.provisioned > 0 {
         usd += usage.provisioned as f64 * gb * usage.window_s * p.provisioned_usd_per_gb_second
@@ -70,10 +70,15 @@ pub(super) fn usd(usage: Usage, memory_mb: u32, arch: Architecture) -> f64 {
     usd
 }
 
-/// The bill of `usage` at `memory_mb` on `arch`.
-pub(super) fn bill(usage: Usage, memory_mb: u32, arch: Architecture) -> Bill {
-    let p = arch.prices();
-    let per_request = prices().lambda.usd_per_request;
+/// The bill of `usage` at `memory_mb` on `arch`, at `prices`.
+pub(super) fn bill(
+    usage: Usage,
+    memory_mb: u32,
+    arch: Architecture,
+    prices: &LambdaPrices,
+) -> Bill {
+    let p = arch.prices(prices);
+    let per_request = prices.usd_per_request;
     let gb = memory_mb as f64 / 1024.0;
     let mut bill = Bill::default().charge(
         usage.requests as f64,

@@ -309,6 +309,7 @@ impl Kind for Spec {
             warmup_end: cx.warmup_end,
             spent_usd: 0.0,
             last_sample: SimTime::ZERO,
+            prices: cx.prices.lambda.clone(),
         }))
     }
 }
@@ -381,6 +382,8 @@ crate::timers! {
 pub struct Lambda {
     /// Its instruction set (the duration price).
     architecture: Architecture,
+    /// Lambda's prices in the run's price list.
+    prices: crate::defaults::LambdaPrices,
     /// Injected faults (`latency_injection`, `error_injection`).
     injected: super::injected::Injected,
     handler: Handler,
@@ -733,7 +736,12 @@ impl Observe for Lambda {
         row.queue_length = Some(self.queue.len() as u64);
         row.set_gauge(Gauge::Concurrency as usize, Some(self.busy() as f64));
         row.set_gauge(Gauge::Environments as usize, Some(self.alive(now) as f64));
-        let spent = billing::usd(self.usage(now), self.memory_mb, self.architecture);
+        let spent = billing::usd(
+            self.usage(now),
+            self.memory_mb,
+            self.architecture,
+            &self.prices,
+        );
         let spend = usd_per_hour(spent - self.spent_usd, self.last_sample, now);
         row.set_gauge(Gauge::Spend as usize, Some(spend));
         (self.spent_usd, self.last_sample) = (spent, now);
@@ -793,6 +801,7 @@ impl Observe for Lambda {
             self.usage(end),
             self.memory_mb,
             self.architecture,
+            &self.prices,
         )));
         self.injected.report(report)
     }

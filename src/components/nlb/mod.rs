@@ -80,6 +80,14 @@
 //! targets), `connection_resets` (requests the NLB answered with a reset: no flow, no
 //! target), `dropped_by_target` (requests a gone target refused, passed on as resets),
 //! `cross_zone`.
+//!
+//! # Bill
+//! Its hours plus NLCU-hours, each hour at its largest TCP dimension (`super::capacity_units`):
+//! new connections, active connections (flows in the table plus one-request connections in
+//! flight), processed bytes from `item_kb`. With `cross_zone = true`, each request's `item_kb`
+//! that a node sends to a target in another AZ is billed at the inter-AZ rate in each direction
+//! (AWS: with cross-zone on an NLB, "EC2 data transfer charges apply"); responses carry no size
+//! in the model and are not billed. Without a `[region]` nothing crosses AZs.
 
 mod flows;
 mod outputs;
@@ -88,10 +96,12 @@ mod routing;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::capacity_units::CapacityMeter;
 use super::health::{
     HealthCheck, HealthCheckSpec, TargetState, Targets, imbalance, target_group, targets_reference,
 };
 use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::defaults::NlbPrices;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId};
@@ -138,8 +148,9 @@ impl Kind for Spec {
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let target_name = self.targets.get_ref();
         target_group(cx, target_name)?;
-        let mut nlb = self.runtime(cx.id(target_name), cx.warmup_end);
+        let mut nlb = self.runtime(cx.id(target_name), cx.warmup_end, &cx.prices.nlb);
         nlb.hops = cx.region.hops();
+        nlb.transfer_usd_per_gb = cx.prices.data_transfer.usd_per_gb_inter_az_each_direction;
         Ok(Box::new(nlb))
     }
 }
@@ -147,7 +158,7 @@ impl Kind for Spec {
 impl Spec {
     /// The running NLB in front of `group`, with the defaults of `models/nlb.toml` for what
     /// the spec leaves out.
-    fn runtime(&self, group: ComponentId, warmup_end: SimTime) -> Nlb {
+    fn runtime(&self, group: ComponentId, warmup_end: SimTime, prices: &NlbPrices) -> Nlb {
         let defaults = crate::defaults::nlb();
         let health = HealthCheckSpec::settings(
             self.health_check.as_ref(),
@@ -168,8 +179,12 @@ impl Spec {
             forwards: Slab::default(),
             scratch: Vec::new(),
             in_flight: 0,
+            single_in_flight: 0,
             figures: Figures::default(),
             metrics: RequestMetrics::new(warmup_end),
+            meter: CapacityMeter::new(prices.nlcu, warmup_end),
+            prices: prices.clone(),
+            transfer_usd_per_gb: 0.0,
         }
     }
 }
@@ -239,11 +254,46 @@ pub struct Nlb {
     /// Reused buffer of candidate targets.
     scratch: Vec<u32>,
     in_flight: u64,
+    /// Requests in flight on one-request connections (not in the flow table).
+    single_in_flight: u64,
     figures: Figures,
     metrics: RequestMetrics,
+    /// NLCU usage and inter-AZ bytes for the bill: flows plus one-request connections in
+    /// flight are its active connections.
+    meter: CapacityMeter,
+    prices: NlbPrices,
+    /// Inter-AZ data transfer, per GB in each direction.
+    transfer_usd_per_gb: f64,
 }
 
 impl Nlb {
+    /// The bill of the window up to `end`: hours, NLCU-hours and, with cross-zone load
+    /// balancing, the payload its nodes sent to targets in other AZs, charged out of one AZ and
+    /// into the other.
+    fn bill(&self, end: SimTime) -> crate::metrics::cost::Bill {
+        use crate::metrics::cost::{dollars, figure};
+        let metered = self.meter.metered(end);
+        let bill = metered.bill(
+            self.prices.usd_per_hour,
+            "NLCU",
+            self.prices.usd_per_nlcu_hour,
+        );
+        if !self.cross_zone {
+            return bill;
+        }
+        let gb = metered.cross_az_gb();
+        bill.charge(
+            2.0 * gb,
+            "GB transferred between AZs",
+            self.transfer_usd_per_gb,
+            format!(
+                "{} GB sent by nodes to targets in other AZs (cross-zone) × 2 directions × {}/GB",
+                figure(gb, 6),
+                dollars(self.transfer_usd_per_gb)
+            ),
+        )
+    }
+
     /// The node (its AZ) and target for a new connection, or `None` when no target is
     /// registered.
     fn choose(&mut self, connection: &Connection) -> Option<(u8, u32)> {
@@ -273,6 +323,7 @@ impl Nlb {
         let now = cx.now();
         self.metrics.arrived(now);
         let connection = request.connection;
+        self.meter.request(now, request.item_kb, connection.opens);
         let key = connection.key();
         let known = self.flows.slot_of(key);
         let (node_az, target, flow) = if connection.opens {
@@ -325,6 +376,11 @@ impl Nlb {
             t.requests += 1;
         }
         self.in_flight += 1;
+        self.single_in_flight += u64::from(flow.is_none());
+        if node_az != self.targets[target].az {
+            // Cross-zone: the payload leaves the node's AZ for the target's.
+            self.meter.cross_az(now, request.item_kb);
+        }
         let slot = self.forwards.insert(Forward {
             request,
             arrived: now,
@@ -380,6 +436,7 @@ impl Nlb {
             }
         }
         self.in_flight -= 1;
+        self.single_in_flight -= u64::from(forward.flow.is_none());
         // The answer travels back from the target to the node.
         let back = self
             .hops
@@ -526,6 +583,8 @@ impl Component<Msg> for Nlb {
                 NlbTimer::FlowIdle(id) => self.on_idle_timer(id, cx),
             },
         }
+        self.meter
+            .set_active(cx.now(), self.flows.len() as u64 + self.single_in_flight);
     }
 }
 
@@ -542,7 +601,7 @@ impl Observe for Nlb {
         self.metrics.sample(self.in_flight, row);
     }
 
-    fn report(&self, _end: SimTime) -> ComponentReport {
+    fn report(&self, end: SimTime) -> ComponentReport {
         let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
         let target_connections: Vec<u64> =
             self.targets.iter().map(|t| t.extra.connections).collect();
@@ -582,6 +641,7 @@ impl Observe for Nlb {
             .figure("flows_reset", self.figures.flows_reset)
             .figure("connection_resets", self.figures.connection_resets)
             .figure("dropped_by_target", self.figures.dropped_by_target)
+            .bill(Some(self.bill(end)))
     }
 }
 

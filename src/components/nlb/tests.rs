@@ -161,7 +161,11 @@ fn run_harness(
     sim.add(
         "lb",
         stream(1, "lb"),
-        Box::new(spec.runtime(group, SimTime::ZERO)),
+        Box::new(spec.runtime(
+            group,
+            SimTime::ZERO,
+            &crate::defaults::embedded_prices().nlb,
+        )),
     );
     sim.add(
         "group",

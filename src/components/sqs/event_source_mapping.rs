@@ -122,6 +122,10 @@ impl EventSourceMapping {
         let batch = std::mem::take(&mut self.batches[id]);
         self.batches.remove(id);
         let ok = response.outcome.is_ok();
+        if ok {
+            // DeleteMessageBatch deletes up to 10 messages a request.
+            queue.count_deletes(cx.now(), batch.len().div_ceil(10) as u64);
+        }
         for item in batch {
             queue.settle(item, ok, cx);
         }

@@ -57,8 +57,10 @@
 //! retention, FIFO groups and deduplication, dead-lettering and redrive, figures), the pollers
 //! of an instance consumer (`pollers.rs`) and the event source mapping of a function consumer
 //! (`event_source_mapping.rs`). A consumer's kind says which of the two it is
-//! ([`Kind::queue_consumer`]); the queue never reads another kind's spec.
+//! ([`Kind::queue_consumer`]); the queue never reads another kind's spec. Its bill, the API
+//! requests its senders and consumers make, is in `billing.rs`.
 
+mod billing;
 mod event_source_mapping;
 mod outputs;
 mod pollers;

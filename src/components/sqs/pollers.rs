@@ -181,6 +181,10 @@ impl Pollers {
             .expect("poller was processing");
         let host = self.pollers[id].host;
         self.hosts.get_mut(&host).expect("host").outstanding -= 1;
+        if response.outcome.is_ok() {
+            // DeleteMessage, one per message (for an extra copy too: it deletes nothing).
+            queue.count_deletes(cx.now(), 1);
+        }
         match done {
             Received::Message { slot, receipt, .. } => {
                 queue.stop_processing(slot, receipt);

@@ -8,11 +8,13 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand::Rng;
 
+use super::billing::{Requests, chunks};
 use super::{
     DEDUP_WINDOW, DEFAULT_RETENTION, DEFAULT_VISIBILITY, FIFO_SENDS_PER_SECOND, QueueType, Spec,
     SqsTimer, TAG_KIND_FORWARD, resent,
 };
 use crate::components::BuildContext;
+use crate::defaults::SqsPrices;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{ComponentId, EventId};
@@ -78,6 +80,9 @@ impl Received {
     }
 }
 
+/// Most messages one ReceiveMessage returns.
+const MESSAGES_PER_RECEIVE: usize = 10;
+
 /// Whole-run and window message counts.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 struct MessageCounts {
@@ -137,6 +142,9 @@ pub(super) struct Queue {
     /// FIFO send throttle: (second started, sends in it).
     send_window: (SimTime, u32),
     counts: MessageCounts,
+    /// API requests billed in the window.
+    requests: Requests,
+    prices: SqsPrices,
     /// Messages waiting for their delivery delay.
     delayed: u64,
     /// Extra copies (standard queues) waiting to be received.
@@ -187,6 +195,8 @@ impl Queue {
             dedup_ids: BTreeMap::new(),
             send_window: (SimTime::ZERO, 0),
             counts: MessageCounts::default(),
+            requests: Requests::default(),
+            prices: cx.prices.sqs.clone(),
             delayed: 0,
             extra_copies: VecDeque::new(),
             next_receipt: 0,
@@ -237,14 +247,30 @@ impl Queue {
                 if self.in_window(now) {
                     self.counts.deduplicated += 1;
                 }
+                self.count_send(&request, now);
                 self.answer(request, Outcome::Ok, cx);
                 return false;
             }
             self.dedup.push_back((now, request.id));
             self.dedup_ids.insert(request.id, now);
         }
+        self.count_send(&request, now);
         self.answer(request, Outcome::Ok, cx);
         self.enqueue(request, now, cx)
+    }
+
+    /// Bills an accepted send at `now` (a dead-letter move or a redrive is no send).
+    fn count_send(&mut self, request: &Request, now: SimTime) {
+        if request.tag != TAG_KIND_FORWARD && self.in_window(now) {
+            self.requests.sends += chunks(f64::from(request.item_kb));
+        }
+    }
+
+    /// Bills `calls` delete requests made at `now`.
+    pub(super) fn count_deletes(&mut self, now: SimTime, calls: u64) {
+        if self.in_window(now) {
+            self.requests.deletes += calls;
+        }
     }
 
     /// Answers a send at once.
@@ -440,6 +466,17 @@ impl Queue {
                 self.extra_copies.push_back((request, sent_at));
             }
         }
+        if !got.is_empty() && self.in_window(now) {
+            // A ReceiveMessage returns at most 10 messages (an event source mapping's larger
+            // batches take several), each call billed per 64 KB of what it returns.
+            for call in got.chunks(MESSAGES_PER_RECEIVE) {
+                let kb: f64 = call
+                    .iter()
+                    .map(|&item| f64::from(self.request_of(item).item_kb.max(0.0)))
+                    .sum();
+                self.requests.receives += chunks(kb);
+            }
+        }
         got
     }
 
@@ -505,6 +542,7 @@ impl Queue {
     pub(super) fn count_empty_receive(&mut self, now: SimTime) {
         if self.in_window(now) {
             self.counts.empty_receives += 1;
+            self.requests.empty_receives += 1;
         }
     }
 
@@ -546,6 +584,9 @@ impl Queue {
             let sent_at = msg.sent_at;
             if self.in_window(sent_at) {
                 self.counts.heartbeats += 1;
+            }
+            if self.in_window(cx.now()) {
+                self.requests.visibility_changes += 1;
             }
             let timer = Msg::Timer(SqsTimer::Visibility(id).into());
             self.messages[slot].visibility = cx.send_self(self.visibility_timeout, timer);
@@ -702,7 +743,8 @@ impl Queue {
             .figure("throttled_sends", c.throttled_sends)
             .figure("visible_end", self.count_visible())
             .figure("in_flight_end", self.messages_in(Where::InFlight))
-            .figure("message_age_ms", self.age.summary());
+            .figure("message_age_ms", self.age.summary())
+            .bill(Some(self.requests.bill(self.queue_type, &self.prices)));
         report.ledgers.push(Ledger {
             name: "messages",
             created: c.sent_total,
