@@ -346,6 +346,11 @@ fn the_csv_has_the_documented_columns() {
         "shoppers.throughput_per_s",
         "shoppers.error_share",
         "web.utilisation",
+        // The bill: the load balancer's (the fleet has no instance type, so no price).
+        "cost.total_usd",
+        "cost.usd_per_hour",
+        "web-alb.usd",
+        "shoppers.usd_per_million_requests",
     ] {
         expected.push(format!("{figure}.mean"));
         expected.push(format!("{figure}.ci95"));
@@ -473,7 +478,7 @@ fn goals_parse() {
 }
 
 #[test]
-fn the_goal_marks_points_and_names_the_smallest_capacity_meeting_it() {
+fn the_goal_marks_points_and_names_the_cheapest_meeting_it_with_what_is_not_billed() {
     let out = temp("goal");
     let result = awsim(&[
         "sweep",
@@ -496,8 +501,8 @@ fn the_goal_marks_points_and_names_the_smallest_capacity_meeting_it() {
     assert!(
         stdout.contains(
             "goal p99<1s and errors<1%: cheapest point meeting it: web.instances=3\n  (rule: \
-             smallest capacity"
-        ),
+             lowest bill: "
+        ) && stdout.contains("not billed, so not in it: web)"),
         "{stdout}"
     );
     let csv = fs::read_to_string(out.join("sweep.csv")).unwrap();
