@@ -107,6 +107,22 @@ fn lambda_bills_requests_and_gb_seconds_by_architecture() {
     }
 }
 
+/// A cold start's init is billed with its invocation (AWS bills the INIT phase of on-demand
+/// functions since 1 August 2025), in one duration rounded up to 1 ms: with a 100.5 ms init the
+/// first call (at 0.25 s) is ready at 0.3505 s and done at 0.4505 s, before the second arrives,
+/// so there is one cold start, billed 100.5 + 100 = 200.5 ms -> 201 ms; the other 398 calls
+/// bill 100 ms each. 398 × 0.1 + 0.201 = 40.001 GB-s at 1 GB.
+#[test]
+fn a_cold_start_bills_its_init_with_the_invocation() {
+    let text = lambda_scenario("").replace(r#"cold_start = "0s""#, r#"cold_start = "100.5ms""#);
+    let s = summary(&text);
+    assert_eq!(num(&s, &["components", "fn", "cold_starts"]), 1.0, "{s}");
+    let bill = &s["cost"]["components"]["fn"];
+    assert_close(num(bill, &["charges", "1", "usage"]), 40.001, "GB-seconds");
+    let expected = 399.0 * LAMBDA_PER_REQUEST + 40.001 * LAMBDA_X86_GB_S;
+    assert_close(num(bill, &["usd"]), expected, "with init");
+}
+
 /// With 2 environments of provisioned concurrency (100 s × 2 × 1 GB = 200 GB-s configured) and
 /// never more than one invocation at a time, every invocation runs on a provisioned environment
 /// and its 0.1 GB-s is billed at the provisioned duration price.

@@ -44,7 +44,10 @@
 //!   timeout, a failed call) is retried up to twice, 1 and then 2 minutes later. An event that
 //!   runs out of retries or age goes to the `on_failure` destination if there is one, else it
 //!   is dropped; both are counted.
-//! - Billing: duration rounded up to the millisecond × memory, in GB-seconds (init excluded).
+//! - Billing: duration rounded up to the millisecond × memory, in GB-seconds. On-demand
+//!   invocations that started an environment are billed its init too, in one duration with the
+//!   handler's (the INIT phase is billed for every on-demand function since 1 August 2025;
+//!   source in `models/prices.toml`).
 //!
 //! # What it simplifies
 //! Init of provisioned environments is instantaneous at the start. Throttled asynchronous events
@@ -323,7 +326,11 @@ struct Invocation {
     env: u32,
     /// Next handler step; `None` while the environment initialises.
     step: Option<u16>,
+    /// When the handler started (while the environment initialises: when its init started).
     started: SimTime,
+    /// How long the environment's init took before this invocation's handler (zero when warm):
+    /// billed with the invocation, as AWS bills the INIT phase of on-demand functions.
+    init: SimDuration,
     generation: u32,
     event: Option<Event>,
     /// Its timeout timer, cancelled when it ends first: a 900 s timeout left pending after
@@ -500,6 +507,7 @@ impl Lambda {
             env,
             step: None,
             started: now,
+            init: SimDuration::ZERO,
             generation: self.next_generation,
             event,
             timeout: EventId::NONE,
@@ -523,6 +531,9 @@ impl Lambda {
     fn begin_handler(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
         let inv = &mut self.invocations[slot];
+        if inv.step.is_none() {
+            inv.init = now - inv.started;
+        }
         inv.step = Some(0);
         inv.started = now;
         // The timer names the invocation by slot and generation, so it is ignored once the
@@ -579,7 +590,16 @@ impl Lambda {
             let ran = now - inv.started;
             if inv.step.is_some() {
                 self.duration.record(ran);
-                let billed_ms = ran.as_nanos().div_ceil(1_000_000);
+            }
+            // Billed: the handler's duration with the init before it (or the init cut short by a
+            // timeout), rounded up to the millisecond. Provisioned environments never init here.
+            let billed = if inv.step.is_some() {
+                inv.init + ran
+            } else {
+                ran
+            };
+            if billed > SimDuration::ZERO {
+                let billed_ms = billed.as_nanos().div_ceil(1_000_000);
                 self.figures.billed_gb_seconds +=
                     billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0;
                 if self.envs[inv.env].provisioned {
