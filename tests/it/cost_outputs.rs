@@ -34,8 +34,8 @@ fn run_ok(args: &[&str]) -> String {
     text(&out.stdout)
 }
 
-/// A group that scales out under a load step and in after it, and a function beside it: both
-/// billed; an unbilled fleet.
+/// A group that scales out under a load step and in after it, a function beside it and a
+/// table it writes to, whose capacity auto scaling follows: all billed; an unbilled fleet.
 const SCALING: &str = r#"
 [simulation]
 duration = "30m"
@@ -73,7 +73,14 @@ target = 50
 name = "fn"
 kind = "lambda"
 memory_mb = 512
-handler = [ { compute = "30ms" }, { call = "spare" } ]
+handler = [ { compute = "30ms" }, { call = "spare" }, { call = "orders", op = "write" } ]
+
+[[component]]
+name = "orders"
+kind = "dynamodb"
+rcu = 5
+wcu = 5
+auto_scaling = { target = 70 }
 
 [[component]]
 name = "spare"
@@ -104,7 +111,7 @@ fn the_spend_column_adds_up_to_each_bill_and_the_outputs_show_it() {
         serde_json::from_str(&fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     let cost = &summary["cost"];
     let usd = |name: &str| cost["components"][name]["usd"].as_f64().unwrap();
-    assert!(usd("web") > 0.0 && usd("fn") > 0.0);
+    assert!(usd("web") > 0.0 && usd("fn") > 0.0 && usd("orders") > 0.0);
     assert!(
         summary["components"]["web"]["instances_launched"]
             .as_u64()
@@ -118,9 +125,14 @@ fn the_spend_column_adds_up_to_each_bill_and_the_outputs_show_it() {
     let headers = reader.headers().unwrap().clone();
     let col = |n: &str| headers.iter().position(|h| h == n).unwrap();
     let (time, name, spend) = (col("time_s"), col("name"), col("spend_usd_per_hour"));
+    let provisioned_wcu = col("provisioned_wcu");
     let mut sums = std::collections::BTreeMap::<String, f64>::new();
+    let mut table_capacities = std::collections::BTreeSet::<String>::new();
     for row in reader.records() {
         let row = row.unwrap();
+        if &row[name] == "orders" {
+            table_capacities.insert(row[provisioned_wcu].to_string());
+        }
         let field = &row[spend];
         if field.is_empty() {
             continue;
@@ -138,10 +150,14 @@ fn the_spend_column_adds_up_to_each_bill_and_the_outputs_show_it() {
     }
     assert_eq!(
         sums.keys().collect::<Vec<_>>(),
-        ["fn", "web"],
+        ["fn", "orders", "web"],
         "spare is not billed"
     );
-    for n in ["web", "fn"] {
+    assert!(
+        table_capacities.len() > 1,
+        "the table's capacity moved: {table_capacities:?}"
+    );
+    for n in ["web", "fn", "orders"] {
         let (got, want) = (sums[n], usd(n));
         assert!((got - want).abs() < 1e-9 * want, "{n}: {got} != {want}");
     }

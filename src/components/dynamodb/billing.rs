@@ -60,14 +60,41 @@ impl Billing {
         }
     }
 
+    /// The capacity-seconds provisioned in the window up to `now`: (read, write).
+    fn capacity_seconds(&self, now: SimTime) -> (f64, f64) {
+        let now = now.max(self.window_start);
+        let s = now.saturating_since(self.since).as_secs_f64();
+        (
+            self.rcu_seconds + self.rcu as f64 * s,
+            self.wcu_seconds + self.wcu as f64 * s,
+        )
+    }
+
     /// Adds the capacity held from `since` to `now` (the part in the window).
     fn accrue(&mut self, now: SimTime) {
         if now > self.since {
-            let s = now.saturating_since(self.since).as_secs_f64();
-            self.rcu_seconds += self.rcu as f64 * s;
-            self.wcu_seconds += self.wcu as f64 * s;
+            (self.rcu_seconds, self.wcu_seconds) = self.capacity_seconds(now);
             self.since = now;
         }
+    }
+
+    /// What the window up to `end` costs: the amount of [`Billing::bill`], computed the same
+    /// way, without its words (the time series asks every interval, and must not allocate).
+    pub(super) fn usd(&self, end: SimTime, consumed_rcu: f64, consumed_wcu: f64) -> f64 {
+        let p = &self.prices;
+        let usage = match self.mode {
+            Mode::Provisioned => {
+                let (rcu_seconds, wcu_seconds) = self.capacity_seconds(end);
+                rcu_seconds / 3600.0 * p.usd_per_rcu_hour
+                    + wcu_seconds / 3600.0 * p.usd_per_wcu_hour
+            }
+            Mode::OnDemand => {
+                consumed_rcu / 1e6 * p.usd_per_million_rru
+                    + consumed_wcu / 1e6 * p.usd_per_million_wru
+            }
+        };
+        let window_h = end.saturating_since(self.window_start).as_secs_f64() / 3600.0;
+        usage + self.table_gb * window_h / HOURS_PER_MONTH * p.usd_per_gb_month
     }
 
     /// Auto scaling provisions `rcu` and `wcu` from `now` on.
@@ -84,11 +111,10 @@ impl Billing {
         let mut bill = Bill::default();
         match self.mode {
             Mode::Provisioned => {
-                let mut b = self.clone();
-                b.accrue(end.max(self.window_start));
+                let (rcu_seconds, wcu_seconds) = self.capacity_seconds(end);
                 for (unit, seconds, price) in [
-                    ("RCU", b.rcu_seconds, p.usd_per_rcu_hour),
-                    ("WCU", b.wcu_seconds, p.usd_per_wcu_hour),
+                    ("RCU", rcu_seconds, p.usd_per_rcu_hour),
+                    ("WCU", wcu_seconds, p.usd_per_wcu_hour),
                 ] {
                     let hours = seconds / 3600.0;
                     bill = bill.charge(
@@ -162,5 +188,18 @@ mod tests {
         assert!((bill.charges[1].usage - 10.0).abs() < 1e-9, "{bill:?}");
         let usd = 200.0 * prices.usd_per_rcu_hour + 10.0 * prices.usd_per_wcu_hour;
         assert!((bill.usd() - usd).abs() < 1e-12);
+        // The time series' amount is the bill's, to the bit, in either mode.
+        assert_eq!(b.usd(at(600 + 3600), 0.0, 0.0), bill.usd());
+        let on_demand = Billing::new(prices, Mode::OnDemand, 12.5, (0, 0), at(600));
+        let (end, reads, writes) = (at(600 + 1234), 98_765.5, 4_321.0);
+        assert_eq!(
+            on_demand.usd(end, reads, writes),
+            on_demand.bill(end, reads, writes).usd()
+        );
+        assert_eq!(
+            on_demand.usd(at(300), 0.0, 0.0),
+            0.0,
+            "nothing in the warm-up"
+        );
     }
 }

@@ -76,6 +76,7 @@ use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::message::Ctx;
 use crate::message::{Msg, Op, Outcome, Request, Response};
+use crate::metrics::cost::usd_per_hour;
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::{PositiveDuration, limits};
 use auto_scaling::AutoScaling;
@@ -363,6 +364,7 @@ impl Kind for Spec {
                 (rcu, wcu),
                 cx.warmup_end,
             ),
+            spent_usd: 0.0,
         }))
     }
 }
@@ -422,6 +424,8 @@ pub struct DynamoDb {
     last_sample: SimTime,
     warmup_end: SimTime,
     billing: billing::Billing,
+    /// The bill up to the last sample (for the spend rate of the time series).
+    spent_usd: f64,
 }
 
 /// Capacity units of one request, as AWS rounds them.
@@ -607,6 +611,11 @@ impl Observe for DynamoDb {
         }
         row.set_gauge(Gauge::ProvisionedRcu as usize, Some(self.table.rcu as f64));
         row.set_gauge(Gauge::ProvisionedWcu as usize, Some(self.table.wcu as f64));
+        let f = &self.figures;
+        let spent = self.billing.usd(now, f.consumed_rcu, f.consumed_wcu);
+        let spend = usd_per_hour(spent - self.spent_usd, self.last_sample, now);
+        row.set_gauge(Gauge::Spend as usize, Some(spend));
+        self.spent_usd = spent;
         self.interval_rcu = 0.0;
         self.interval_wcu = 0.0;
         self.last_sample = now;

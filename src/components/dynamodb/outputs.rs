@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, figure};
+use crate::components::outputs::{Outputs, SPEND_COLUMN, figure};
 use crate::metrics::Column;
 use crate::metrics::finding::{Finding, SATURATED_UTILISATION, Severity, fixed, group, percent};
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
@@ -16,6 +16,7 @@ pub(super) enum Gauge {
     ConsumedWcu,
     ProvisionedRcu,
     ProvisionedWcu,
+    Spend,
 }
 
 impl Outputs for Spec {
@@ -36,6 +37,7 @@ impl Outputs for Spec {
             name: "provisioned_wcu",
             description: "write capacity available at the end of the interval (WCU)",
         },
+        SPEND_COLUMN,
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["consumed_rcu_mean", "consumed_wcu_mean"];
