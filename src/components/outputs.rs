@@ -27,15 +27,6 @@ pub const SPEND_COLUMN: Column = Column {
                   per hour (USD/h)",
 };
 
-/// A unit of usage AWS bills, as a kind reports it in one of its figures.
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Usage {
-    /// Instance-hours of EC2 capacity.
-    InstanceHours,
-    /// Lambda GB-seconds of billed duration.
-    LambdaGbSeconds,
-}
-
 /// What a kind contributes to outputs. Every method has a default: a kind overrides what it
 /// has to say.
 pub trait Outputs {
@@ -47,9 +38,6 @@ pub trait Outputs {
     /// The figures a sweep tabulates for a component of this kind (`sweep.csv`), in order, when
     /// its report has them.
     const HEADLINE_FIGURES: &'static [&'static str] = &[];
-
-    /// The figures of its report that count billable usage, with their unit.
-    const USAGE: &'static [(&'static str, Usage)] = &[];
 
     /// Time-series columns where a backlog builds up, with what they count, tried in order:
     /// the report mentions the first one still growing at the end of the run.
@@ -89,8 +77,6 @@ pub struct KindOutputs {
     pub columns: &'static [Column],
     /// See [`Outputs::HEADLINE_FIGURES`].
     pub headline_figures: &'static [&'static str],
-    /// See [`Outputs::USAGE`].
-    pub usage: &'static [(&'static str, Usage)],
     /// See [`Outputs::BACKLOG_COLUMNS`].
     pub backlog_columns: &'static [(&'static str, &'static str)],
     /// See [`Outputs::notes`].
@@ -115,7 +101,6 @@ impl KindOutputs {
         KindOutputs {
             columns: K::COLUMNS,
             headline_figures: K::HEADLINE_FIGURES,
-            usage: K::USAGE,
             backlog_columns: K::BACKLOG_COLUMNS,
             notes: K::notes,
             findings: K::findings,

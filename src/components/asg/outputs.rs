@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, SPEND_COLUMN, Usage, figure, pool_findings, pool_notes};
+use crate::components::outputs::{Outputs, SPEND_COLUMN, figure, pool_findings, pool_notes};
 use crate::metrics::Column;
 use crate::metrics::finding::Finding;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
@@ -41,8 +41,6 @@ impl Outputs for Spec {
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation", "instance_hours"];
-
-    const USAGE: &'static [(&'static str, Usage)] = &[("instance_hours", Usage::InstanceHours)];
 
     fn notes(report: &Value) -> Vec<String> {
         let mut notes = pool_notes(report);

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::Spec;
-use crate::components::outputs::{Outputs, SPEND_COLUMN, Usage};
+use crate::components::outputs::{Outputs, SPEND_COLUMN};
 use crate::metrics::Column;
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
 use crate::metrics::series::Series;
@@ -29,9 +29,6 @@ impl Outputs for Spec {
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["billed_gb_seconds"];
-
-    const USAGE: &'static [(&'static str, Usage)] =
-        &[("billed_gb_seconds", Usage::LambdaGbSeconds)];
 
     fn plots(name: &str, report: &Value, series: &Series) -> Vec<Figure> {
         lambda_figure(series, name, report).into_iter().collect()
