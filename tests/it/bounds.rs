@@ -3,8 +3,8 @@
 //! its end. The bounds and their reasons are in README's "Limits".
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::common::{awsim, text};
 use awsim::run::{RunError, run_quietly};
 use awsim::scenario::{RunSettings, Scenario};
 use awsim::units::limits;
@@ -49,17 +49,6 @@ fn assert_located(message: &str, location: &str, parts: &[&str]) {
     for part in parts {
         assert!(first.contains(part), "expected `{part}` in:\n{message}");
     }
-}
-
-fn awsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(args)
-        .output()
-        .expect("awsim runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// A fresh folder of this test process.

@@ -1,17 +1,6 @@
 //! The `awsim` binary as a user meets it: exit codes, messages, files written.
 
-use std::process::{Command, Output};
-
-fn awsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(args)
-        .output()
-        .expect("awsim runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+use crate::common::{awsim, text};
 
 #[test]
 fn check_prints_the_component_graph() {

@@ -4,22 +4,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::common::{awsim, text};
 use awsim::run::run_quietly;
 use awsim::scenario::{RunSettings, Scenario};
 use serde_json::Value;
-
-fn awsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(args)
-        .output()
-        .expect("awsim runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("awsim-cost-out-{name}-{}", std::process::id()));

@@ -7,6 +7,7 @@ mod asg;
 mod bench;
 mod bounds;
 mod cli;
+mod common;
 mod cost;
 mod cost_outputs;
 mod determinism;

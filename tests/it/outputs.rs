@@ -2,6 +2,7 @@
 //! path component, run folders replaced as a whole, never a folder that is not awsim's, a kill
 //! or Ctrl-C at any moment, the planned output size, CSV and terminal escaping.
 
+use crate::common::text;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -22,10 +23,6 @@ fn awsim_in(cwd: &Path, args: &[&str]) -> Output {
 
 fn awsim(args: &[&str]) -> Output {
     awsim_in(Path::new("."), args)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn scratch(name: &str) -> PathBuf {

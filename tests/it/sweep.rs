@@ -4,8 +4,8 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use crate::common::{awsim, text};
 use awsim::cli::SweepArgs;
 use awsim::engine::time::SimDuration;
 use awsim::run::run_quietly;
@@ -14,17 +14,6 @@ use awsim::sweep::grid::{Grid, parse_values};
 use awsim::sweep::{Goal, GoalFigure, replication_seed, run_sweep};
 
 const WEB_TIER: &str = "scenarios/examples/web_tier.toml";
-
-fn awsim(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(args)
-        .output()
-        .expect("awsim runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("awsim-sweep-{name}-{}", std::process::id()));
