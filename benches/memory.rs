@@ -88,9 +88,9 @@ fn mmc_child(hours: u64) {
         ..RunSettings::default()
     };
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
-    series.finish().expect("series written");
+    let reduced = series.finish().expect("series written");
     activities::write(&summary, &dir).expect("activities written");
-    let plots = plots::write_run_plots(&dir, &summary).expect("plots written");
+    let plots = plots::write_run_plots(&dir, &summary, &reduced).expect("plots written");
     report::write_report(&dir, &scenario, &summary, &plots).expect("report written");
     write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes()).expect("summary");
     let requests = summary.workloads["arrivals"]["requests"]["created"]

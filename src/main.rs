@@ -310,12 +310,12 @@ fn write_run(
             return Ok(ExitCode::from(EXIT_LIMIT));
         }
     };
-    series
+    let reduced = series
         .finish()
         .with_context(|| format!("cannot write {}", series_path.display()))?;
     let wrote_activities = activities::write(&summary, &dir)
         .with_context(|| format!("cannot write scaling_activities.csv in {}", dir.display()))?;
-    let plot_files = plots::write_run_plots(&dir, &summary)
+    let plot_files = plots::write_run_plots(&dir, &summary, &reduced)
         .with_context(|| format!("cannot write the plots in {}", dir.display()))?;
     report::write_report(&dir, scenario, &summary, &plot_files)
         .with_context(|| format!("cannot write report.html in {}", dir.display()))?;

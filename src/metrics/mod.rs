@@ -282,6 +282,7 @@ impl Latency {
     /// Several quantiles (ascending) in milliseconds, in one pass over the histogram: the same
     /// values as [`Latency::quantile_ms`] for each, at a third of the cost for three.
     pub fn quantiles_ms<const N: usize>(&self, qs: [f64; N]) -> [f64; N] {
+        debug_assert!(qs.is_sorted(), "quantiles in ascending order");
         let mut out = [0.0; N];
         let total = self.count();
         if total == 0 {
@@ -291,14 +292,25 @@ impl Latency {
         // The same rank rule as hdrhistogram's value_at_quantile.
         let rank = |q: f64| ((q * total as f64).ceil() as u64).clamp(1, total);
         if !self.few.is_empty() {
-            let mut sorted = [0u64; FEW];
-            let sorted = &mut sorted[..self.few.len()];
-            sorted.copy_from_slice(&self.few);
-            sorted.sort_unstable();
+            let mut values = [0u64; FEW];
+            let values = &mut values[..self.few.len()];
+            values.copy_from_slice(&self.few);
+            // The value of each rank, as a sort would place it, found by selection: the
+            // ranks ascend, so each search only looks right of the one before. Half the cost
+            // of sorting a second's few dozen samples, on every row of the time series.
+            let mut from = 0;
             for (out, q) in out.iter_mut().zip(qs) {
-                let value = self
-                    .histogram
-                    .highest_equivalent(sorted[rank(q) as usize - 1]);
+                let at = rank(q) as usize - 1;
+                let value = if at + 1 == from {
+                    // The same rank as the quantile before.
+                    values[at]
+                } else {
+                    let (_, nth, _) = values[from..].select_nth_unstable(at - from);
+                    let nth = *nth;
+                    from = at + 1;
+                    nth
+                };
+                let value = self.histogram.highest_equivalent(value);
                 *out = (value as f64 / 1_000.0).min(max_ms);
             }
             return out;

@@ -351,12 +351,21 @@ pub struct Series {
     tracks: HashMap<String, Track>,
 }
 
-impl Series {
-    /// Reads `path` (a `timeseries.csv`), one row at a time.
-    pub fn read(path: &Path) -> io::Result<Series> {
-        let mut rows = Rows::open(path)?;
-        let mut named: Vec<(&str, usize)> = rows
-            .columns
+/// A [`Series`] built one row at a time: from the file ([`Series::read`]), or from the rows
+/// as a run writes them, so the plots need not read the file back.
+pub struct SeriesBuilder {
+    measures: Vec<Measure>,
+    columns: HashMap<String, usize>,
+    tracks: HashMap<String, Track>,
+    /// One row's measures, reused from row to row.
+    values: Vec<Option<f64>>,
+}
+
+impl SeriesBuilder {
+    /// A builder for rows with these columns (name → number in the row, `time_s`, `name` and
+    /// `kind` among them).
+    pub fn new(columns: HashMap<String, usize>) -> SeriesBuilder {
+        let mut named: Vec<(&str, usize)> = columns
             .iter()
             .filter(|(name, _)| !KEY_COLUMNS.contains(&name.as_str()))
             .map(|(name, &i)| (name.as_str(), i))
@@ -369,42 +378,66 @@ impl Series {
                 measures.push(Measure::Rate(i));
             }
         }
-        let columns = rows.columns.clone();
-        let mut tracks: HashMap<String, Track> = HashMap::new();
-        let mut values: Vec<Option<f64>> = Vec::with_capacity(measures.len());
-        while let Some(row) = rows.next_row()? {
-            let track = match tracks.get_mut(row.name()) {
-                Some(track) => track,
-                None => tracks
-                    .entry(row.name().to_string())
-                    .or_insert_with(|| Track::new(measures.len())),
-            };
-            let time = row.time();
-            // The interval's length: from the end of the track's previous one (or 0).
-            let dt = time - track.latest;
-            values.clear();
-            for &m in &measures {
-                let value = match m {
-                    Measure::Value(i) => row.value(i),
-                    // Right after the count's value.
-                    Measure::Rate(_) => values
-                        .last()
-                        .copied()
-                        .flatten()
-                        .map(|v| if dt > 0.0 { v / dt } else { 0.0 }),
-                };
-                values.push(value);
-            }
-            track.push(time, &values);
-        }
-        for track in tracks.values_mut() {
-            track.finish();
-        }
-        Ok(Series {
+        SeriesBuilder {
+            values: Vec::with_capacity(measures.len()),
             measures,
             columns,
-            tracks,
-        })
+            tracks: HashMap::new(),
+        }
+    }
+
+    /// Adds the row of `name` for the interval that ends at `time` (s); `value(i)` is the value
+    /// in column number `i` (`None` when empty). Values that are not finite count as empty,
+    /// as they do when read from the file.
+    pub fn push(&mut self, time: f64, name: &str, value: impl Fn(usize) -> Option<f64>) {
+        let track = match self.tracks.get_mut(name) {
+            Some(track) => track,
+            None => self
+                .tracks
+                .entry(name.to_string())
+                .or_insert_with(|| Track::new(self.measures.len())),
+        };
+        // The interval's length: from the end of the track's previous one (or 0).
+        let dt = time - track.latest;
+        let values = &mut self.values;
+        values.clear();
+        for &m in &self.measures {
+            let v = match m {
+                Measure::Value(i) => value(i).filter(|v| v.is_finite()),
+                // Right after the count's value.
+                Measure::Rate(_) => values
+                    .last()
+                    .copied()
+                    .flatten()
+                    .map(|v| if dt > 0.0 { v / dt } else { 0.0 }),
+            };
+            values.push(v);
+        }
+        track.push(time, values);
+    }
+
+    /// The series, every row in.
+    pub fn finish(mut self) -> Series {
+        for track in self.tracks.values_mut() {
+            track.finish();
+        }
+        Series {
+            measures: self.measures,
+            columns: self.columns,
+            tracks: self.tracks,
+        }
+    }
+}
+
+impl Series {
+    /// Reads `path` (a `timeseries.csv`), one row at a time.
+    pub fn read(path: &Path) -> io::Result<Series> {
+        let mut rows = Rows::open(path)?;
+        let mut builder = SeriesBuilder::new(rows.columns.clone());
+        while let Some(row) = rows.next_row()? {
+            builder.push(row.time(), row.name(), |i| row.value(i));
+        }
+        Ok(builder.finish())
     }
 
     /// The column `column` of `name`, aligned with [`Series::time`] (all `None` when the column

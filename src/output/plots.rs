@@ -9,7 +9,7 @@
 //!   ([`crate::components::outputs::Outputs::plots`]): e.g. `capacity_<component>` (instances,
 //!   executions, capacity units against time) or `queue_<component>` (messages and their age).
 //!
-//! The series is read reduced ([`Series::read`]): a long run's lines are drawn through the
+//! The series is reduced as it is written ([`Series`]): a long run's lines are drawn through the
 //! extremes of at most 4 096 buckets each, so every figure has a bounded size however long the
 //! run; a run of up to 8 192 intervals is drawn interval by interval.
 //!
@@ -108,13 +108,13 @@ fn time_axis(summary: &Summary, latest: f64) -> XAxis {
     }
 }
 
-/// Writes the run's plots as SVG and PNG into `dir`, reading `dir/timeseries.csv` (already
-/// written) and the summary; returns the files written: every SVG, then every PNG, in the same
+/// Writes the run's plots as SVG and PNG into `dir`, from the run's series as written to
+/// `timeseries.csv` and reduced while it was ([`crate::output::timeseries::CsvSeries::finish`];
+/// [`Series::read`] of the file gives the same) and the summary; returns the files written: every SVG, then every PNG, in the same
 /// order (latency, throughput, then capacity and queues in the scenario's component order).
-pub fn write_run_plots(dir: &Path, summary: &Summary) -> io::Result<Plots> {
-    let series = Series::read(&dir.join("timeseries.csv"))?;
+pub fn write_run_plots(dir: &Path, summary: &Summary, series: &Series) -> io::Result<Plots> {
     let frame = Frame::run(time_axis(summary, series.latest()));
-    let (mut figures, not_drawn) = figures(&series, summary);
+    let (mut figures, not_drawn) = figures(series, summary);
     if series.reduced() {
         // Each bucket's extremes, a fraction of a pixel apart: the line turns back on itself at
         // every bucket. Plotters outlines a stroke wider than a pixel as one polygon, whose

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use awsim::engine::time::SimDuration;
 use awsim::metrics::finding::{fixed, whole};
-use awsim::metrics::series::BUCKETS;
+use awsim::metrics::series::{BUCKETS, COUNT_COLUMNS, Series};
 use awsim::output::plots::write_run_plots;
 use awsim::output::report::write_report;
 use awsim::output::timeseries::CsvSeries;
@@ -42,9 +42,11 @@ fn run_mmc(dir: &Path, rate: &str, seconds: u64, interval_ms: u64) -> (Scenario,
     (scenario, summary)
 }
 
-/// Writes the plots and the report of the run in `dir`; returns the plot files.
+/// Writes the plots and the report of the run in `dir`, drawn from its `timeseries.csv` as it
+/// is on disk now; returns the plot files.
 fn draw(dir: &Path, scenario: &Scenario, summary: &Summary) -> Vec<PathBuf> {
-    let plots = write_run_plots(dir, summary).expect("plots written");
+    let series = Series::read(&dir.join("timeseries.csv")).expect("series read");
+    let plots = write_run_plots(dir, summary, &series).expect("plots written");
     write_report(dir, scenario, summary, &plots).expect("report written");
     plots.files
 }
@@ -88,6 +90,48 @@ fn svg_lines(svg: &str, color: &str) -> Vec<Vec<(i32, i32)>> {
         })
         .filter(|line| line.len() >= 10)
         .collect()
+}
+
+#[test]
+fn the_series_reduced_while_written_is_the_series_read_back() {
+    // 2 h at 100 ms: 72 000 intervals, reduced to buckets of 32 rows, with every kind of
+    // column (counts and their rates, optional queue lengths, latencies, a kind's own).
+    let dir = scratch("reduced");
+    let text = std::fs::read_to_string(MMC).unwrap();
+    let scenario = Scenario::parse(&text, Path::new(MMC)).expect("valid scenario");
+    let settings = RunSettings {
+        duration: Some(SimDuration::from_secs(7_200)),
+        interval: Some(SimDuration::from_millis(100)),
+        ..RunSettings::default()
+    };
+    let mut series = CsvSeries::create(&dir.join("timeseries.csv")).unwrap();
+    run(&scenario, settings, &mut series, |_| {}).expect("run");
+    let reduced = series.finish().unwrap();
+    let read = Series::read(&dir.join("timeseries.csv")).unwrap();
+    assert!(reduced.reduced() && read.reduced());
+    assert_eq!(reduced.latest().to_bits(), read.latest().to_bits());
+    let header = std::fs::read_to_string(dir.join("timeseries.csv")).unwrap();
+    let header = header.lines().next().unwrap().to_string();
+    let bits = |v: Vec<Option<f64>>| -> Vec<Option<u64>> {
+        v.into_iter().map(|x| x.map(f64::to_bits)).collect()
+    };
+    let mut compared = 0;
+    for name in ["arrivals", "server"] {
+        let time = |s: &Series| s.time(name).iter().map(|t| t.to_bits()).collect::<Vec<_>>();
+        assert_eq!(time(&reduced), time(&read), "{name}");
+        assert!(!reduced.time(name).is_empty(), "{name}");
+        for column in header.split(',').skip(3) {
+            let (a, b) = (reduced.column(name, column), read.column(name, column));
+            compared += a.iter().flatten().count();
+            assert_eq!(bits(a), bits(b), "{name} {column}");
+        }
+        for column in COUNT_COLUMNS {
+            let (a, b) = (reduced.rate(name, column), read.rate(name, column));
+            assert_eq!(bits(a), bits(b), "{name} {column} rate");
+        }
+    }
+    assert!(compared > 10_000, "{compared} values compared");
+    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]

@@ -30,10 +30,10 @@ fn run_into(file: &str, duration: &str, dir: &Path) -> (Scenario, Summary, Vec<P
     };
     let mut series = CsvSeries::create(&dir.join("timeseries.csv")).expect("csv");
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
-    series.finish().expect("csv written");
+    let reduced = series.finish().expect("csv written");
     activities::write(&summary, dir).expect("activities written");
     write_atomic(&dir.join("summary.json"), summary.to_json().as_bytes()).unwrap();
-    let plots = write_run_plots(dir, &summary).expect("plots written");
+    let plots = write_run_plots(dir, &summary, &reduced).expect("plots written");
     let report = write_report(dir, &scenario, &summary, &plots).expect("report written");
     (scenario, summary, plots.files, report)
 }

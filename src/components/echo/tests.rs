@@ -44,7 +44,7 @@ fn an_echo_runs_and_every_output_shows_it() {
         Scenario::parse(SCENARIO, &dir.join("echo.toml")).unwrap_or_else(|e| panic!("{e}"));
     let mut series = CsvSeries::create(&dir.join("timeseries.csv")).unwrap();
     let summary = run(&scenario, RunSettings::default(), &mut series, |_| {}).unwrap();
-    series.finish().unwrap();
+    let reduced = series.finish().unwrap();
 
     // The model: every answer takes exactly the latency, and what went in came out.
     let mirror = &summary.components["mirror"];
@@ -84,7 +84,7 @@ fn an_echo_runs_and_every_output_shows_it() {
     }
 
     // Its plot is drawn, and the report shows it with its finding.
-    let files = plots::write_run_plots(&dir, &summary).unwrap();
+    let files = plots::write_run_plots(&dir, &summary, &reduced).unwrap();
     assert!(
         files.iter().any(|f| f.ends_with("echo_mirror.svg")),
         "{files:?}"
