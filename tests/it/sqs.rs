@@ -557,6 +557,192 @@ fn heartbeats_prevent_duplicates() {
     checks.finish();
 }
 
+/// One message sent at 1.5 s into a queue of `queue_type` with V = 10 s, consumed by
+/// `pollers` single-message pollers whose handler sleeps `p` seconds, `extra` queue keys.
+fn receipt_scenario(queue_type: &str, pollers: u32, p: u32, extra: &str) -> String {
+    format!(
+        r#"
+[simulation]
+duration = "3m"
+{sends}
+[[component]]
+name = "queue"
+kind = "sqs"
+type = "{queue_type}"
+consumer = "workers"
+pollers = {pollers}
+batch_size = 1
+visibility_timeout = "10s"
+{extra}
+
+[[component]]
+name = "dlq"
+kind = "sqs"
+type = "{queue_type}"
+{workers}"#,
+        sends = constant_sends("producer", "queue", 1),
+        workers = fleet("workers", pollers, &format!(r#"{{ sleep = "{p}s" }}"#)),
+    )
+}
+
+/// The three cases of a delete, one message each (V = 10 s; times below from its send at 0):
+/// - **before** the visibility timeout (p = 5 s): deleted, nothing twice, either queue type;
+/// - **after, no new receive** (one poller, p = 25 s: busy when the message reappears at
+///   10 s, so nobody receives it again before the delete at 25 s). Standard: the latest
+///   handle deletes it, late; no duplicate. FIFO: the handle expired at 10 s, the delete
+///   fails, and the message is received again at 25 s (count 2), reappears at 35 s, its
+///   second delete at 50 s fails too, and the receive at 50 s would be its third: with
+///   `max_receive_count = 2` it is dead-lettered;
+/// - **after, with a new receive** (two pollers, p = 15 s): A receives at 0 (h1); it
+///   reappears at 10 s and B receives it (h2, count 2); A deletes with h1 at 15 s, an older
+///   handle: nothing deleted, a duplicate. It reappears at 20 s and A's receive would be the
+///   third: dead-lettered; B's delete at 25 s finds nothing, a second duplicate. With
+///   `stale_delete_deletes = 1` A's delete at 15 s deletes it, and B's at 25 s is the one
+///   duplicate.
+#[test]
+fn receipt_handles_follow_the_documented_rule_of_each_queue_type() {
+    let mut checks = Checks::new("receipt handles, one message, V = 10 s");
+    let dlq = "max_receive_count = 2\ndead_letter_queue = \"dlq\"";
+    struct Case {
+        name: &'static str,
+        queue_type: &'static str,
+        pollers: u32,
+        p: u32,
+        extra: String,
+        // received, deleted, duplicates, dead-lettered, late deletes, expired-handle deletes
+        expected: [f64; 6],
+    }
+    let cases = [
+        Case {
+            name: "standard, delete before the timeout",
+            queue_type: "standard",
+            pollers: 1,
+            p: 5,
+            extra: dlq.to_string(),
+            expected: [1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        },
+        Case {
+            name: "fifo, delete before the timeout",
+            queue_type: "fifo",
+            pollers: 1,
+            p: 5,
+            extra: dlq.to_string(),
+            expected: [1.0, 1.0, 0.0, 0.0, 0.0, 0.0],
+        },
+        Case {
+            name: "standard, late delete, no new receive",
+            queue_type: "standard",
+            pollers: 1,
+            p: 25,
+            extra: dlq.to_string(),
+            expected: [1.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+        },
+        Case {
+            name: "fifo, late delete, no new receive",
+            queue_type: "fifo",
+            pollers: 1,
+            p: 25,
+            extra: dlq.to_string(),
+            expected: [2.0, 0.0, 2.0, 1.0, 0.0, 2.0],
+        },
+        Case {
+            name: "standard, late delete after a new receive",
+            queue_type: "standard",
+            pollers: 2,
+            p: 15,
+            extra: dlq.to_string(),
+            expected: [2.0, 0.0, 2.0, 1.0, 0.0, 0.0],
+        },
+        Case {
+            name: "standard, late delete after a new receive, stale_delete_deletes = 1",
+            queue_type: "standard",
+            pollers: 2,
+            p: 15,
+            extra: format!("{dlq}\nstale_delete_deletes = 1"),
+            expected: [2.0, 1.0, 1.0, 0.0, 0.0, 0.0],
+        },
+    ];
+    let figures = [
+        "received",
+        "deleted",
+        "duplicate_deliveries",
+        "dead_lettered",
+        "late_deletes",
+        "expired_receipt_deletes",
+    ];
+    for case in &cases {
+        let text = receipt_scenario(case.queue_type, case.pollers, case.p, &case.extra);
+        let s = run_once(&text);
+        checks.equal(
+            &format!("{}: sent", case.name),
+            1.0,
+            fig(&s, "queue", "sent"),
+        );
+        for (figure, expected) in figures.iter().zip(case.expected) {
+            checks.equal(
+                &format!("{}: {figure}", case.name),
+                expected,
+                fig(&s, "queue", figure),
+            );
+        }
+    }
+    // The late delete of the standard queue deleted it 25 s after it was sent.
+    let s = run_once(&receipt_scenario("standard", 1, 25, dlq));
+    checks.equal(
+        "standard, late delete: message age 25 s",
+        25_000.0,
+        fig(&s, "queue", "message_age_ms.max"),
+    );
+    checks.finish();
+}
+
+/// Heartbeats extend only a message in flight. Two messages (sent at 1.5 s and 2.5 s) reach
+/// one short-polling poller together at its poll at 10 s (polls every 10 s from 0; batch of
+/// 2, V = 10 s, p = 25 s, heartbeats on): the first is processed at once, extended at 20 s
+/// and 30 s, deleted at 35 s; the second waits in the batch, reappears at 20 s (no heartbeat:
+/// not being processed), is not received again (the only poller is busy), and is processed
+/// from 35 s to 60 s: a heartbeat for it would fail (not in flight), and, on a standard
+/// queue, its delete with the latest handle deletes it, 57.5 s after it was sent.
+#[test]
+fn heartbeats_extend_only_messages_in_flight() {
+    let mut checks = Checks::new("heartbeats and late deletes, standard queue");
+    let text = format!(
+        r#"
+[simulation]
+duration = "3m"
+{sends}
+[[component]]
+name = "queue"
+kind = "sqs"
+consumer = "workers"
+pollers = 1
+batch_size = 2
+receive_wait = "0s"
+poll_interval = "10s"
+visibility_timeout = "10s"
+heartbeat = true
+{workers}"#,
+        sends = constant_sends("producer", "queue", 2),
+        workers = fleet("workers", 1, r#"{ sleep = "25s" }"#),
+    );
+    let s = run_once(&text);
+    let q = |k: &str| fig(&s, "queue", k);
+    checks.equal("sent", 2.0, q("sent"));
+    checks.equal("received once each", 2.0, q("received"));
+    checks.equal("both deleted", 2.0, q("deleted"));
+    checks.equal("one late delete", 1.0, q("late_deletes"));
+    checks.equal("two heartbeats, for the first", 2.0, q("heartbeats"));
+    checks.equal("no duplicates", 0.0, q("duplicate_deliveries"));
+    // Ages 35 − 1.5 = 33.5 s and 60 − 2.5 = 57.5 s.
+    checks.equal(
+        "the second deleted at 60 s",
+        57_500.0,
+        q("message_age_ms.max"),
+    );
+    checks.equal("the first at 35 s", 45_500.0, q("message_age_ms.mean"));
+    checks.finish();
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. FIFO queues
 // ---------------------------------------------------------------------------------------------

@@ -19,8 +19,21 @@
 //!   visible after the queue's `delay` (0–15 min).
 //! - A receive takes up to `batch_size` (≤ 10) visible messages; each becomes invisible for
 //!   `visibility_timeout` (default 30 s, at most 12 h) and its receive count grows. A message
-//!   not deleted by then is visible again; the consumer that finishes it afterwards holds a
-//!   stale receipt handle, so its delete does not delete it: a duplicate delivery (counted).
+//!   not deleted by then is visible again. Every receive returns a new receipt handle, and
+//!   what a late delete does depends on the queue type:
+//!   - **Standard**: a delete with the most recent handle deletes the message even after its
+//!     visibility timeout ("Amazon SQS can delete a message from a queue even if a visibility
+//!     timeout setting causes the message to be locked by another consumer"): a message that
+//!     was visible again but not received since is simply gone, and no duplicate. A delete
+//!     with an older handle (someone received the message since) "succeeds, but the message
+//!     might not be deleted": here it is not, unless `stale_delete_deletes` (a probability,
+//!     default 0, an assumption) says otherwise; the late consumer's work is a duplicate
+//!     delivery (counted).
+//!   - **FIFO**: the handle expires with the visibility timeout ("The receipt handle has
+//!     expired"): a late delete fails (`expired_receipt_deletes`, and a duplicate delivery),
+//!     and the message stays for its next receive.
+//!   Heartbeats (ChangeMessageVisibility) follow the same rules: they extend only a message
+//!   in flight.
 //! - A message received more than `max_receive_count` times moves to the `dead_letter_queue`
 //!   (a queue of the same type) instead of being delivered. `redrive_at` on a dead-letter queue
 //!   moves its messages back to their source queue at that time.
@@ -120,6 +133,10 @@ pub struct Spec {
     pub heartbeat: bool,
     /// Standard queues: probability that a receive delivers a message twice.
     pub extra_delivery_probability: Option<Spanned<f64>>,
+    /// Standard queues: probability that a delete with an older receipt handle (the message
+    /// was received again since) deletes it anyway (default 0; AWS says it "might not be
+    /// deleted").
+    pub stale_delete_deletes: Option<Spanned<f64>>,
 }
 
 /// The two kinds of queue.
@@ -308,6 +325,23 @@ impl Kind for Spec {
         self.check_loops(&mut out);
         if let Some(p) = &self.pollers {
             out.extend(SpecIssue::above_limit("pollers", p, limits::POLLERS));
+        }
+        if let Some(p) = &self.stale_delete_deletes {
+            if !(0.0..=1.0).contains(p.get_ref()) {
+                out.push(issue(
+                    "stale_delete_deletes",
+                    format!("must be between 0 and 1, found {}", p.get_ref()),
+                    p.span(),
+                ));
+            } else if self.queue_type == QueueType::Fifo && *p.get_ref() > 0.0 {
+                out.push(issue(
+                    "stale_delete_deletes",
+                    "a FIFO queue's receipt handle expires with its visibility timeout: a late \
+                     delete always fails, so only standard queues take this"
+                        .into(),
+                    p.span(),
+                ));
+            }
         }
         if let Some(p) = &self.extra_delivery_probability {
             if !(0.0..=1.0).contains(p.get_ref()) {

@@ -28,6 +28,10 @@ enum Where {
     Delayed,
     Visible,
     InFlight,
+    /// Deleted while visible (a standard queue's late delete with the latest receipt handle):
+    /// still in the list of visible messages, dropped when a receive or the retention sweep
+    /// reaches it, so a delete never searches the list.
+    Deleted,
 }
 
 /// One message in the queue.
@@ -36,9 +40,13 @@ struct Message {
     request: Request,
     sent_at: SimTime,
     receive_count: u32,
-    /// The current receipt handle (new at each receive and each return to visibility), so
-    /// stale visibility timers and deletes are recognised.
+    /// The receipt handle of the latest receive (a FIFO queue's also changes when the message
+    /// becomes visible again: its handle expires), so stale visibility timers and deletes are
+    /// recognised.
     receipt: u32,
+    /// The queue's receipt counter when the message was stored: every handle of this message
+    /// is above it, so an old handle of the message that held its slot before is told apart.
+    stored_at_receipt: u32,
     state: Where,
     /// Being processed by a poller with heartbeats (its visibility keeps being extended).
     processing: bool,
@@ -100,6 +108,8 @@ struct MessageCounts {
     expired: u64,
     expired_total: u64,
     redriven_total: u64,
+    expired_receipt_deletes: u64,
+    late_deletes: u64,
     empty_receives: u64,
     heartbeats: u64,
     failed_processing: u64,
@@ -130,7 +140,11 @@ pub(super) struct Queue {
     heartbeat: bool,
     /// Standard queues: probability that a receive delivers a message twice.
     extra_delivery: f64,
+    /// Standard queues: probability that a delete with an older receipt handle deletes.
+    stale_delete_deletes: f64,
     messages: Slab<Message>,
+    /// Messages deleted while visible, still listed in `visible` ([`Where::Deleted`]).
+    deleted_visible: u64,
     /// Standard queue: visible messages, head first.
     visible: VecDeque<u32>,
     /// FIFO queue: visible messages per group, and the groups ready to deliver (not blocked).
@@ -187,7 +201,12 @@ impl Queue {
                 .extra_delivery_probability
                 .as_ref()
                 .map_or(0.0, |p| *p.get_ref()),
+            stale_delete_deletes: spec
+                .stale_delete_deletes
+                .as_ref()
+                .map_or(0.0, |p| *p.get_ref()),
             messages: Slab::default(),
+            deleted_visible: 0,
             visible: VecDeque::new(),
             groups: BTreeMap::new(),
             ready_groups: VecDeque::new(),
@@ -291,6 +310,7 @@ impl Queue {
             sent_at,
             receive_count: 0,
             receipt: 0,
+            stored_at_receipt: self.next_receipt,
             state: Where::Delayed,
             processing: false,
             source: (request.tag == TAG_KIND_FORWARD).then_some(request.reply_to),
@@ -317,7 +337,7 @@ impl Queue {
     /// Visible messages (ApproximateNumberOfMessagesVisible).
     pub(super) fn count_visible(&self) -> usize {
         match self.queue_type {
-            QueueType::Standard => self.visible.len(),
+            QueueType::Standard => self.visible.len() - self.deleted_visible as usize,
             QueueType::Fifo => self.groups.values().map(|g| g.messages.len()).sum(),
         }
     }
@@ -328,7 +348,7 @@ impl Queue {
             return true;
         }
         match self.queue_type {
-            QueueType::Standard => !self.visible.is_empty(),
+            QueueType::Standard => self.visible.len() as u64 > self.deleted_visible,
             QueueType::Fifo => self.ready_groups.iter().any(|g| {
                 self.groups
                     .get(g)
@@ -369,7 +389,12 @@ impl Queue {
     /// Takes the next visible message, if any (FIFO: from the next unblocked group).
     fn pop_visible(&mut self) -> Option<u32> {
         match self.queue_type {
-            QueueType::Standard => self.visible.pop_front(),
+            QueueType::Standard => loop {
+                let slot = self.visible.pop_front()?;
+                if !self.drop_if_deleted(slot) {
+                    return Some(slot);
+                }
+            },
             QueueType::Fifo => {
                 while let Some(group_id) = self.ready_groups.pop_front() {
                     let g = self.groups.get_mut(&group_id).expect("ready group exists");
@@ -386,6 +411,17 @@ impl Queue {
                 None
             }
         }
+    }
+
+    /// Frees message `slot`, just taken off the list of visible messages, if it was deleted
+    /// while there; true if it was.
+    fn drop_if_deleted(&mut self, slot: u32) -> bool {
+        if self.messages[slot].state != Where::Deleted {
+            return false;
+        }
+        self.messages.remove(slot);
+        self.deleted_visible -= 1;
+        true
     }
 
     /// A FIFO message left flight (deleted, moved, or visible again): unblock its group.
@@ -493,13 +529,18 @@ impl Queue {
     pub(super) fn start_processing(&mut self, item: Received) -> Option<Request> {
         match item {
             Received::Message { slot, receipt, .. } => {
-                let live = self.messages.is_live(slot) && self.messages[slot].receipt == receipt;
-                if !live {
+                if !self.messages.is_live(slot) {
                     return None;
                 }
-                // Heartbeats now extend its visibility.
-                self.messages[slot].processing = true;
-                Some(self.messages[slot].request)
+                let msg = &mut self.messages[slot];
+                if msg.receipt != receipt || msg.state == Where::Deleted {
+                    return None;
+                }
+                // Heartbeats now extend its visibility, while it is in flight: a standard
+                // queue's message visible again (nobody received it since) is still processed,
+                // but ChangeMessageVisibility fails for a message not in flight.
+                msg.processing = msg.state == Where::InFlight;
+                Some(msg.request)
             }
             Received::Extra { request, .. } => Some(request),
         }
@@ -513,15 +554,19 @@ impl Queue {
         }
     }
 
-    /// A consumer is done with a delivery. After success it deletes the message; a delete with
-    /// a stale receipt handle (the message finished after its visibility timeout and was, or
-    /// will be, delivered again) or of an extra copy deletes nothing: duplicate work. After a
-    /// failure nothing is deleted: the message comes back after its visibility timeout.
+    /// A consumer is done with a delivery. After success it deletes the message (see
+    /// [`Queue::delete`] for what a late delete does); a delete that deletes nothing, or of an
+    /// extra copy, means the work is done twice: a duplicate delivery. After a failure nothing
+    /// is deleted: the message comes back after its visibility timeout.
     pub(super) fn settle(&mut self, item: Received, ok: bool, cx: &mut Ctx<'_>) {
         let counted = self.in_window(item.sent_at());
         let duplicate = ok
             && match item {
-                Received::Message { slot, receipt, .. } => !self.delete(slot, receipt, cx),
+                Received::Message {
+                    slot,
+                    receipt,
+                    sent_at,
+                } => !self.delete(slot, receipt, sent_at, cx),
                 Received::Extra { .. } => true,
             };
         if counted && duplicate {
@@ -546,21 +591,63 @@ impl Queue {
         }
     }
 
-    /// Deletes message `slot` if `receipt` is its current receipt; false if stale.
-    fn delete(&mut self, slot: u32, receipt: u32, cx: &mut Ctx<'_>) -> bool {
-        let now = cx.now();
-        let current = self.messages.is_live(slot)
-            && self.messages[slot].receipt == receipt
-            && self.messages[slot].state == Where::InFlight;
-        if !current {
+    /// DeleteMessage of message `slot` with the handle `receipt`; true when it deleted it.
+    ///
+    /// Standard queues: the latest receive's handle deletes the message, in flight or visible
+    /// again after its timeout; an older one (the message was received since) deletes it only
+    /// with probability `stale_delete_deletes`. FIFO queues: the handle expires with the
+    /// visibility timeout, so a late delete fails (`expired_receipt_deletes`) and the
+    /// message stays.
+    fn delete(&mut self, slot: u32, receipt: u32, sent_at: SimTime, cx: &mut Ctx<'_>) -> bool {
+        // Deleted already, or moved to the dead-letter queue: a slot reused since holds a
+        // message with another handle.
+        let ours = self.messages.is_live(slot) && {
+            let msg = &self.messages[slot];
+            // Later than the counter at its store (wrapping, like the counter).
+            (receipt.wrapping_sub(msg.stored_at_receipt) as i32) > 0
+        };
+        let (state, latest) = match ours {
+            true => (
+                self.messages[slot].state,
+                self.messages[slot].receipt == receipt,
+            ),
+            false => (Where::Deleted, false),
+        };
+        let deletes = match self.queue_type {
+            QueueType::Fifo => {
+                let current = latest && state == Where::InFlight;
+                if !current && self.in_window(sent_at) {
+                    self.counts.expired_receipt_deletes += 1;
+                }
+                current
+            }
+            QueueType::Standard => match state {
+                Where::Deleted | Where::Delayed => false,
+                Where::InFlight | Where::Visible if latest => true,
+                Where::InFlight | Where::Visible => {
+                    self.stale_delete_deletes > 0.0
+                        && cx.rng().random::<f64>() < self.stale_delete_deletes
+                }
+            },
+        };
+        if !deletes {
             return false;
         }
-        let sent_at = self.messages[slot].sent_at;
+        let now = cx.now();
         if self.in_window(sent_at) {
             self.counts.deleted += 1;
             self.age.record(now - sent_at);
+            if state == Where::Visible {
+                self.counts.late_deletes += 1;
+            }
         }
         self.counts.deleted_total += 1;
+        if state == Where::Visible {
+            // Still listed among the visible messages: dropped when reached.
+            self.messages[slot].state = Where::Deleted;
+            self.deleted_visible += 1;
+            return true;
+        }
         self.release_group(slot);
         cx.cancel(self.messages[slot].visibility);
         self.messages.remove(slot);
@@ -592,9 +679,12 @@ impl Queue {
             self.messages[slot].visibility = cx.send_self(self.visibility_timeout, timer);
             return false;
         }
-        // Visible again; the receipt handle of whoever holds it is now stale.
-        self.next_receipt = self.next_receipt.wrapping_add(1);
-        msg.receipt = self.next_receipt;
+        // Visible again. A FIFO queue's receipt handle expires now; a standard queue's stays
+        // good until the next receive.
+        if self.queue_type == QueueType::Fifo {
+            self.next_receipt = self.next_receipt.wrapping_add(1);
+            msg.receipt = self.next_receipt;
+        }
         self.release_group(slot);
         self.make_visible(slot, true);
         true
@@ -617,11 +707,14 @@ impl Queue {
             QueueType::Standard => {
                 // Best-effort order keeps the oldest near the head.
                 while let Some(&slot) = self.visible.front() {
-                    if now < self.messages[slot].sent_at + retention {
+                    let deleted = self.messages[slot].state == Where::Deleted;
+                    if !deleted && now < self.messages[slot].sent_at + retention {
                         break;
                     }
                     self.visible.pop_front();
-                    self.expire(slot);
+                    if !self.drop_if_deleted(slot) {
+                        self.expire(slot);
+                    }
                 }
             }
             QueueType::Fifo => {
@@ -677,9 +770,9 @@ impl Queue {
 
     // ----- figures -----
 
-    /// Messages in the queue, wherever they are.
+    /// Messages in the queue, wherever they are (not those deleted while visible).
     fn inside(&self) -> u64 {
-        self.messages.len() as u64
+        self.messages.len() as u64 - self.deleted_visible
     }
 
     fn messages_in(&self, state: Where) -> u64 {
@@ -688,6 +781,7 @@ impl Queue {
             Where::Visible => visible,
             Where::Delayed => self.delayed,
             Where::InFlight => self.inside() - visible - self.delayed,
+            Where::Deleted => self.deleted_visible,
         }
     }
 
@@ -697,6 +791,7 @@ impl Queue {
                 .visible
                 .iter()
                 .take(64)
+                .filter(|&&s| self.messages[s].state != Where::Deleted)
                 .map(|&s| self.messages[s].sent_at)
                 .min(),
             QueueType::Fifo => self
@@ -733,6 +828,8 @@ impl Queue {
             .figure("deleted", c.deleted)
             .figure("redeliveries", c.redeliveries)
             .figure("duplicate_deliveries", c.duplicate_deliveries)
+            .figure("late_deletes", c.late_deletes)
+            .figure("expired_receipt_deletes", c.expired_receipt_deletes)
             .figure("extra_deliveries", c.extra_deliveries)
             .figure("dead_lettered", c.dead_lettered)
             .figure("expired", c.expired)
