@@ -32,8 +32,8 @@
 //!   - **FIFO**: the handle expires with the visibility timeout ("The receipt handle has
 //!     expired"): a late delete fails (`expired_receipt_deletes`, and a duplicate delivery),
 //!     and the message stays for its next receive.
-//!   Heartbeats (ChangeMessageVisibility) follow the same rules: they extend only a message
-//!   in flight.
+//!   - Heartbeats (ChangeMessageVisibility) follow the same rules: they extend only a message
+//!     in flight.
 //! - A message received more than `max_receive_count` times moves to the `dead_letter_queue`
 //!   (a queue of the same type) instead of being delivered. `redrive_at` on a dead-letter queue
 //!   moves its messages back to their source queue at that time.
