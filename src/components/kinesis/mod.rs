@@ -1,0 +1,437 @@
+//! `kinesis`: an Amazon Kinesis data stream in provisioned mode, its shards and their limits,
+//! the producers' SDK retries, and a Lambda event source mapping reading it.
+//!
+//! ```toml
+//! [[component]]
+//! name = "clicks"
+//! kind = "kinesis"
+//! shards = 4
+//! retention = "24h"
+//! consumer = { function = "enrich", batch_size = 100, parallelization_factor = 1,
+//!              bisect_batch_on_error = true, maximum_retry_attempts = 3, on_failure = "dlq" }
+//! ```
+//!
+//! # What it follows (defaults and sources in `models/kinesis.toml`)
+//! - A request sent to the stream is a PutRecord of one record of `item_kb`, whose partition
+//!   key is the request's key (its decimal digits). The key's MD5 digest, read as a 128-bit
+//!   integer, picks the shard whose hash key range holds it; the ranges split 0..2¹²⁸ evenly,
+//!   as CreateStream does. So one hot key makes one hot shard, whatever the number of shards.
+//! - Each shard accepts 1 000 records/s and 1 MiB/s (token buckets holding one second of
+//!   each); a record beyond either is refused with ProvisionedThroughputExceeded. The producer's
+//!   SDK retries it (standard retry mode: `max_attempts` 3 in all, exponential back-off with
+//!   full jitter from `retry_base` 1 s, capped at `max_backoff` 20 s), then the put fails
+//!   (`throttled`). Latency includes the retries.
+//! - Records are kept `retention` (24 h by default, up to 365 days): a record the consumer has
+//!   not read by then is lost (`expired`).
+//! - `consumer`: a Lambda event source mapping (`stream_mapping.rs`: lanes per shard, batches,
+//!   reads of 2 MiB/s and 5 calls/s per shard shared by standard consumers or 2 MiB/s per
+//!   enhanced fan-out consumer, retries, bisection, discards, IteratorAge).
+//!
+//! # What it simplifies
+//! A put is answered at once (no service time). On-demand capacity mode and resharding are not
+//! modelled: the shards are fixed. PutRecords batches are single puts. Retried puts can
+//! overtake each other, as they can in AWS without `SequenceNumberForOrdering`. Not billed.
+
+mod outputs;
+
+use std::ops::Range;
+
+use md5::{Digest, Md5};
+use rand::Rng;
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::stream_mapping::{self, Mapping, MappingSpec, Source};
+use super::token_bucket::{ExactBucket, FloatBucket};
+use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::engine::Component;
+use crate::engine::slab::Slab;
+use crate::engine::time::{SimDuration, SimTime};
+use crate::message::{Ctx, Msg, Outcome, Request, Response};
+use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
+use crate::units::limits::Limit;
+use crate::units::{PositiveDuration, Rate};
+use super::stream_mapping::outputs::StreamGauge as Gauge;
+
+/// The `kinesis` table of a scenario.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Spec {
+    /// Shards (provisioned mode).
+    pub shards: Spanned<u32>,
+    /// How long records are kept (24 h to 365 days, default 24 h).
+    pub retention: Option<Spanned<SimDuration>>,
+    /// Producers' SDK: attempts of a throttled put, the first included (default 3).
+    pub max_attempts: Option<Spanned<u32>>,
+    /// Producers' SDK: base of the exponential back-off (default 1 s).
+    pub retry_base: Option<PositiveDuration>,
+    /// Producers' SDK: longest back-off (default 20 s).
+    pub max_backoff: Option<PositiveDuration>,
+    /// The Lambda event source mapping reading the stream.
+    pub consumer: Option<MappingSpec>,
+}
+
+/// Most shards a stream may have here: AWS's default quota is 500 (200 in some regions) per
+/// account and can be raised; 100 000 keeps a stream's per-shard state within memory.
+const SHARDS: Limit<u32> = Limit {
+    max: 100_000,
+    why: "shards hold per-shard state; AWS's default quota is 500 shards per account",
+};
+
+/// What a Kinesis stream offers its event source mapping.
+fn source(retention: SimDuration) -> Source {
+    let d = crate::defaults::kinesis();
+    Source {
+        label: "a Kinesis stream",
+        max_batch_size: 10_000,
+        enhanced_fan_out: true,
+        poll_interval: d.poll_interval,
+        max_fetch_records: d.max_get_records,
+        shard_read_kb_per_s: Some(d.shard_read_kb_per_s),
+        shard_reads_per_s: d.shard_reads_per_s,
+        retention,
+    }
+}
+
+impl Spec {
+    fn retention(&self) -> SimDuration {
+        self.retention
+            .as_ref()
+            .map_or(crate::defaults::kinesis().retention, |r| *r.get_ref())
+    }
+}
+
+impl Kind for Spec {
+    const KIND: &'static str = "kinesis";
+    const ACCEPTS_REQUESTS: bool = true;
+
+    fn references(&self) -> Vec<Reference<'_>> {
+        self.consumer
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.references("consumer"))
+    }
+
+    fn check(&self, _span: Range<usize>) -> Vec<SpecIssue> {
+        let d = crate::defaults::kinesis();
+        let mut out = Vec::new();
+        if *self.shards.get_ref() == 0 {
+            out.push(SpecIssue {
+                field: "shards".into(),
+                message: "must be at least 1".into(),
+                span: self.shards.span(),
+            });
+        }
+        out.extend(SpecIssue::above_limit("shards", &self.shards, SHARDS));
+        if let Some(r) = &self.retention
+            && !(d.retention..=d.max_retention).contains(r.get_ref())
+        {
+            out.push(SpecIssue {
+                field: "retention".into(),
+                message: format!(
+                    "must be between 24h and 365 days (\"8760h\"), found {}",
+                    r.get_ref()
+                ),
+                span: r.span(),
+            });
+        }
+        if let Some(a) = &self.max_attempts {
+            if *a.get_ref() == 0 {
+                out.push(SpecIssue {
+                    field: "max_attempts".into(),
+                    message: "must be at least 1 (the first attempt)".into(),
+                    span: a.span(),
+                });
+            }
+            out.extend(SpecIssue::above_limit(
+                "max_attempts",
+                a,
+                crate::units::limits::ATTEMPTS,
+            ));
+        }
+        if let Some(c) = &self.consumer {
+            out.extend(c.check("consumer", &source(self.retention())));
+        }
+        out
+    }
+
+    fn item_kb_issue(&self, name: &str, item_kb: f64) -> Option<String> {
+        let max_kb = crate::defaults::kinesis().max_record_kb;
+        (item_kb > max_kb).then(|| {
+            format!(
+                "`item_kb` must be at most {max_kb} (a Kinesis record holds at most 1 MiB) for \
+                 a workload sending to the stream `{name}`, found {item_kb}"
+            )
+        })
+    }
+
+    fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
+        let d = crate::defaults::kinesis();
+        let n = *self.shards.get_ref();
+        let mapping = match &self.consumer {
+            Some(c) => Some(c.build(cx, &source(self.retention()), n, |code| {
+                KinesisTimer::Mapping(code).into()
+            })?),
+            None => None,
+        };
+        let shards = (0..n)
+            .map(|_| Shard {
+                records: ExactBucket::new(
+                    Rate::from_per_second(d.shard_write_records_per_s as f64),
+                    d.shard_write_records_per_s,
+                ),
+                kb: FloatBucket::per_second(d.shard_write_kb_per_s, SimDuration::from_secs(1)),
+                accepted: 0,
+                throttles: 0,
+            })
+            .collect();
+        Ok(Box::new(Kinesis {
+            shards,
+            width: hash_range_width(n),
+            mapping,
+            pending: Slab::default(),
+            max_attempts: self
+                .max_attempts
+                .as_ref()
+                .map_or(d.max_attempts, |a| *a.get_ref()),
+            retry_base: self.retry_base.map_or(d.retry_base, |b| b.0),
+            max_backoff: self.max_backoff.map_or(d.max_backoff, |b| b.0),
+            metrics: RequestMetrics::new(cx.warmup_end),
+            figures: Figures::default(),
+            warmup_end: cx.warmup_end,
+        }))
+    }
+}
+
+/// The width of each shard's hash key range when `n` shards split 0..2¹²⁸ evenly:
+/// ⌊2¹²⁸ / n⌋ (the last shard takes the remainder).
+fn hash_range_width(n: u32) -> u128 {
+    let n = u128::from(n.max(1));
+    u128::MAX / n + (u128::MAX % n + 1) / n
+}
+
+/// The 128-bit hash key of a partition key: its MD5 digest, big-endian.
+pub fn hash_key(partition_key: &str) -> u128 {
+    u128::from_be_bytes(Md5::digest(partition_key.as_bytes()).into())
+}
+
+/// The shard of `n` (ranges `width` wide) whose hash key range holds the request key `key`.
+fn shard_of(key: u64, width: u128, n: usize) -> usize {
+    let hash = hash_key(&key.to_string());
+    ((hash / width) as usize).min(n - 1)
+}
+
+/// One shard's write side.
+#[derive(Clone, Debug)]
+struct Shard {
+    /// Records per second.
+    records: ExactBucket,
+    /// KB per second.
+    kb: FloatBucket,
+    /// Records accepted in the measured window.
+    accepted: u64,
+    /// Puts refused in the measured window (each attempt).
+    throttles: u64,
+}
+
+/// A put waiting for its SDK retry.
+#[derive(Clone, Debug)]
+struct Pending {
+    request: Request,
+    arrived: SimTime,
+    attempts: u32,
+}
+
+#[derive(Clone, Debug, Default)]
+struct Figures {
+    records: u64,
+    kb: f64,
+    throttle_events: u64,
+    retries: u64,
+    throttled: u64,
+}
+
+crate::timers! {
+    /// The stream's timers.
+    enum KinesisTimer {
+        /// A throttled put's back-off is over: the SDK tries again (its slot).
+        Retry,
+        /// One of the event source mapping's timers (its code).
+        Mapping,
+    }
+}
+
+/// A running stream.
+pub struct Kinesis {
+    shards: Vec<Shard>,
+    width: u128,
+    mapping: Option<Mapping>,
+    pending: Slab<Pending>,
+    max_attempts: u32,
+    retry_base: SimDuration,
+    max_backoff: SimDuration,
+    metrics: RequestMetrics,
+    figures: Figures,
+    warmup_end: SimTime,
+}
+
+impl Kinesis {
+    fn in_window(&self, t: SimTime) -> bool {
+        t >= self.warmup_end
+    }
+
+    fn on_request(&mut self, request: Request, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        self.metrics.arrived(now);
+        let slot = self.pending.insert(Pending {
+            request,
+            arrived: now,
+            attempts: 0,
+        });
+        self.attempt(slot, cx);
+    }
+
+    fn attempt(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        let p = &mut self.pending[slot];
+        p.attempts += 1;
+        let (request, arrived, attempts) = (p.request, p.arrived, p.attempts);
+        let in_window = self.in_window(arrived);
+        let s = shard_of(request.key, self.width, self.shards.len());
+        let kb = f64::from(request.item_kb.max(0.0));
+        let shard = &mut self.shards[s];
+        if shard.records.has_token(now) && shard.kb.has(now, kb) {
+            shard.records.take_token();
+            shard.kb.take(kb);
+            if in_window {
+                shard.accepted += 1;
+                self.figures.records += 1;
+                self.figures.kb += kb;
+            }
+            if let Some(m) = &mut self.mapping {
+                m.on_record(s as u32, &request, cx);
+            }
+            self.finish(slot, Outcome::Ok, cx);
+            return;
+        }
+        // ProvisionedThroughputExceeded: the SDK backs off and retries, up to its limit.
+        if in_window {
+            shard.throttles += 1;
+            self.figures.throttle_events += 1;
+        }
+        if attempts >= self.max_attempts {
+            self.figures.throttled += u64::from(in_window);
+            self.finish(slot, Outcome::Throttled, cx);
+            return;
+        }
+        self.figures.retries += u64::from(in_window);
+        // Full jitter: uniform in [0, min(cap, base · 2^(retries before))).
+        let retries_before = attempts.saturating_sub(1).min(62);
+        let ceiling = self.retry_base.as_secs_f64() * 2f64.powi(retries_before as i32);
+        let ceiling = ceiling.min(self.max_backoff.as_secs_f64());
+        let backoff = SimDuration::from_secs_f64(cx.rng().random::<f64>() * ceiling);
+        cx.set_timer(backoff, KinesisTimer::Retry(slot as u64));
+    }
+
+    fn finish(&mut self, slot: u32, outcome: Outcome, cx: &mut Ctx<'_>) {
+        let p = self.pending[slot].clone();
+        self.pending.remove(slot);
+        self.metrics.finished(p.arrived, cx.now(), outcome);
+        cx.reply(Response {
+            request: p.request,
+            outcome,
+        });
+    }
+}
+
+impl Component<Msg> for Kinesis {
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(m) = &mut self.mapping {
+            m.init(cx);
+        }
+    }
+
+    fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
+        match msg {
+            Msg::Request(request) => self.on_request(request, cx),
+            Msg::Timer(timer) => match KinesisTimer::from(timer) {
+                KinesisTimer::Retry(slot) => self.attempt(slot as u32, cx),
+                KinesisTimer::Mapping(code) => self
+                    .mapping
+                    .as_mut()
+                    .expect("only a mapping sets mapping timers")
+                    .on_timer(code, cx),
+            },
+            Msg::Response(response) => on_mapping_answer(&mut self.mapping, response, cx),
+            Msg::Lost(request) => {
+                on_mapping_answer(&mut self.mapping, Msg::lost_as_timeout(request), cx)
+            }
+            Msg::Control(_) => {}
+        }
+    }
+}
+
+/// Routes an answer to the stream's mapping: the function's answers to its invocations; the
+/// on-failure destination's acknowledgements need nothing.
+pub(crate) fn on_mapping_answer(
+    mapping: &mut Option<Mapping>,
+    response: Response,
+    cx: &mut Ctx<'_>,
+) {
+    if response.request.tag & stream_mapping::TAG_MASK == stream_mapping::TAG_INVOKE
+        && let Some(m) = mapping
+    {
+        m.on_answer(response, cx);
+    }
+}
+
+impl Observe for Kinesis {
+    fn kind(&self) -> &'static str {
+        Spec::KIND
+    }
+
+    fn in_flight(&self) -> u64 {
+        self.pending.len() as u64
+    }
+
+    fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
+        self.metrics.sample(self.pending.len() as u64, row);
+        if let Some(m) = &mut self.mapping {
+            row.queue_length = Some(m.backlog());
+            row.set_gauge(
+                Gauge::RecordsInFlight as usize,
+                Some(m.records_in_flight() as f64),
+            );
+            row.set_gauge(Gauge::OldestRecordAge as usize, m.oldest_age(now));
+        }
+    }
+
+    fn report(&self, end: SimTime) -> ComponentReport {
+        let f = &self.figures;
+        let accepted: Vec<u64> = self.shards.iter().map(|s| s.accepted).collect();
+        let throttles: Vec<u64> = self.shards.iter().map(|s| s.throttles).collect();
+        let hottest = accepted.iter().copied().max().unwrap_or(0);
+        let report = self
+            .metrics
+            .report(Spec::KIND, self.pending.len() as u64)
+            .figure("shards", self.shards.len())
+            .figure("records", f.records)
+            .figure("incoming_kb", f.kb)
+            .figure("write_throttle_events", f.throttle_events)
+            .figure("put_retries", f.retries)
+            .figure("throttles", f.throttled)
+            .figure("shard_records", accepted)
+            .figure("shard_write_throttles", throttles)
+            .figure(
+                "hottest_shard_share",
+                if f.records > 0 {
+                    hottest as f64 / f.records as f64
+                } else {
+                    0.0
+                },
+            );
+        match &self.mapping {
+            Some(m) => m.report(report, end),
+            None => report,
+        }
+    }
+}
