@@ -203,9 +203,12 @@ impl Kind for Spec {
 }
 
 /// The width of each shard's hash key range when `n` shards split 0..2¹²⁸ evenly:
-/// ⌊2¹²⁸ / n⌋ (the last shard takes the remainder).
+/// ⌊2¹²⁸ / n⌋ (the last shard takes the remainder); one shard takes it all.
 fn hash_range_width(n: u32) -> u128 {
     let n = u128::from(n.max(1));
+    if n == 1 {
+        return u128::MAX;
+    }
     u128::MAX / n + (u128::MAX % n + 1) / n
 }
 
@@ -218,6 +221,12 @@ pub fn hash_key(partition_key: &str) -> u128 {
 fn shard_of(key: u64, width: u128, n: usize) -> usize {
     let hash = hash_key(&key.to_string());
     ((hash / width) as usize).min(n - 1)
+}
+
+/// The shard of a stream of `shards` shards that receives the records of request key `key`
+/// (what theory needs: a shard's share is the sum of its keys' probabilities).
+pub fn shard_of_key(key: u64, shards: u32) -> usize {
+    shard_of(key, hash_range_width(shards), shards.max(1) as usize)
 }
 
 /// One shard's write side.
@@ -432,6 +441,39 @@ impl Observe for Kinesis {
         match &self.mapping {
             Some(m) => m.report(report, end),
             None => report,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_partition_key_hashes_to_its_md5_digest_read_big_endian() {
+        // RFC 1321's test vectors.
+        assert_eq!(hash_key(""), 0xd41d8cd98f00b204e9800998ecf8427e);
+        assert_eq!(hash_key("abc"), 0x900150983cd24fb0d6963f7d28e17f72);
+    }
+
+    #[test]
+    fn shards_split_the_hash_key_space_evenly_as_create_stream_does() {
+        // Two shards: 0..2¹²⁷−1 and 2¹²⁷..2¹²⁸−1.
+        assert_eq!(hash_range_width(2), 1u128 << 127);
+        // Three: the second starts at 113427455640312821154458202477256070485 (⌊2¹²⁸/3⌋).
+        assert_eq!(
+            hash_range_width(3),
+            113_427_455_640_312_821_154_458_202_477_256_070_485
+        );
+        assert_eq!(hash_range_width(1), u128::MAX);
+        // "abc" hashes to 0x9001..., above 2¹²⁷: the second of two shards, and the first of
+        // any count lands every key in range.
+        let w = hash_range_width(2);
+        assert_eq!(((hash_key("abc") / w) as usize).min(1), 1);
+        assert_eq!(((hash_key("") / w) as usize).min(1), 1);
+        for key in 0..1000 {
+            assert!(shard_of_key(key, 7) < 7);
+            assert_eq!(shard_of_key(key, 1), 0);
         }
     }
 }
