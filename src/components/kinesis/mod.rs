@@ -41,7 +41,8 @@ use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::stream_mapping::{self, Mapping, MappingSpec, Source};
+use super::stream_mapping::outputs::StreamGauge as Gauge;
+use super::stream_mapping::{Mapping, MappingSpec, Source};
 use super::token_bucket::{ExactBucket, FloatBucket};
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::engine::Component;
@@ -51,7 +52,6 @@ use crate::message::{Ctx, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::limits::Limit;
 use crate::units::{PositiveDuration, Rate};
-use super::stream_mapping::outputs::StreamGauge as Gauge;
 
 /// The `kinesis` table of a scenario.
 #[derive(Clone, Debug, Deserialize)]
@@ -370,26 +370,12 @@ impl Component<Msg> for Kinesis {
                     .expect("only a mapping sets mapping timers")
                     .on_timer(code, cx),
             },
-            Msg::Response(response) => on_mapping_answer(&mut self.mapping, response, cx),
+            Msg::Response(response) => Mapping::route_answer(&mut self.mapping, response, cx),
             Msg::Lost(request) => {
-                on_mapping_answer(&mut self.mapping, Msg::lost_as_timeout(request), cx)
+                Mapping::route_answer(&mut self.mapping, Msg::lost_as_timeout(request), cx)
             }
             Msg::Control(_) => {}
         }
-    }
-}
-
-/// Routes an answer to the stream's mapping: the function's answers to its invocations; the
-/// on-failure destination's acknowledgements need nothing.
-pub(crate) fn on_mapping_answer(
-    mapping: &mut Option<Mapping>,
-    response: Response,
-    cx: &mut Ctx<'_>,
-) {
-    if response.request.tag & stream_mapping::TAG_MASK == stream_mapping::TAG_INVOKE
-        && let Some(m) = mapping
-    {
-        m.on_answer(response, cx);
     }
 }
 

@@ -46,7 +46,8 @@ impl Outputs for Spec {
     }
 
     fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
-        stream_figure(series, name, "kinesis").into_iter().collect()
+        stream_figure(series, name, "kinesis", true)
+            .into_iter()
+            .collect()
     }
 }
-

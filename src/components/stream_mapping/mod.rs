@@ -55,9 +55,7 @@ use crate::engine::ComponentId;
 use crate::engine::rng::mix64;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
-use crate::message::{
-    Connection, Ctx, NO_ROUTE, Op, Outcome, Recorded, Request, Response, Timer,
-};
+use crate::message::{Connection, Ctx, NO_ROUTE, Op, Outcome, Recorded, Request, Response, Timer};
 use crate::metrics::{ComponentReport, Latency, Ledger};
 use crate::units::{PositiveDuration, Rate};
 
@@ -298,7 +296,8 @@ impl MappingSpec {
         let poll_interval = if efo {
             SimDuration::ZERO
         } else {
-            let share = SimDuration::from_secs_f64(sharing as f64 / source.shard_reads_per_s as f64);
+            let share =
+                SimDuration::from_secs_f64(sharing as f64 / source.shard_reads_per_s as f64);
             source.poll_interval.max(share)
         };
         let read_kb = if efo {
@@ -310,7 +309,10 @@ impl MappingSpec {
             function: cx.id(name),
             on_failure: self.on_failure.as_ref().map(|n| cx.id(n.get_ref())),
             timer,
-            batch_size: self.batch_size.as_ref().map_or(d.batch_size, |b| *b.get_ref()),
+            batch_size: self
+                .batch_size
+                .as_ref()
+                .map_or(d.batch_size, |b| *b.get_ref()),
             batch_window: self
                 .batch_window
                 .as_ref()
@@ -334,7 +336,10 @@ impl MappingSpec {
             poll_interval,
             read_kb_per_s: read_kb,
             max_fetch: source.max_fetch_records,
-            poison: self.poison_probability.as_ref().map_or(0.0, |p| *p.get_ref()),
+            poison: self
+                .poison_probability
+                .as_ref()
+                .map_or(0.0, |p| *p.get_ref()),
             shards: Vec::new(),
             batches: Slab::default(),
             warmup_end: cx.warmup_end,
@@ -856,7 +861,10 @@ impl Mapping {
         l.failing_since.get_or_insert(now);
         l.pending.push_front(batch);
         l.state = LaneState::Waiting;
-        cx.set_timer(self.retry_delay, (self.timer)(code(TIMER_RETRY, shard, lane, 0)));
+        cx.set_timer(
+            self.retry_delay,
+            (self.timer)(code(TIMER_RETRY, shard, lane, 0)),
+        );
     }
 
     /// The lane's failing batch is over (processed or discarded): its blocked time counts.
@@ -893,6 +901,16 @@ impl Mapping {
                 connection: Connection::single(first.id),
             };
             cx.send_request(dest, request);
+        }
+    }
+
+    /// Routes an answer its owner received: the function's answers to its invocations; the
+    /// on-failure destination's acknowledgements need nothing.
+    pub fn route_answer(mapping: &mut Option<Mapping>, response: Response, cx: &mut Ctx<'_>) {
+        if response.request.tag & TAG_MASK == TAG_INVOKE
+            && let Some(m) = mapping
+        {
+            m.on_answer(response, cx);
         }
     }
 

@@ -68,7 +68,11 @@ pub fn stream_findings(name: &str, report: &Value) -> Vec<Finding> {
         if let Some(n) = figure(report, key)
             && n > 0.0
         {
-            out.push(Finding::new(severity, name, format!("{} {text}", group(n as u64))));
+            out.push(Finding::new(
+                severity,
+                name,
+                format!("{} {text}", group(n as u64)),
+            ));
         }
     }
     if let Some(b) = figure(report, "blocked_s")
@@ -97,15 +101,32 @@ pub fn stream_findings(name: &str, report: &Value) -> Vec<Finding> {
     out
 }
 
-/// Its records arriving, throttled and waiting, and the age of the oldest unprocessed one.
-pub fn stream_figure(series: &Series, name: &str, kind: &str) -> Option<Figure> {
+/// Its records waiting (and with `puts`, the puts arriving and throttled), and the age of
+/// the oldest unprocessed one.
+pub fn stream_figure(series: &Series, name: &str, kind: &str, puts: bool) -> Option<Figure> {
     let time = series.time(name);
     let col = |c| series.column(name, c);
-    let lines = vec![
-        Line::new("puts arriving", Color::Blue, time, col("arrivals")),
-        Line::new("puts throttled", Color::Vermilion, time, col("throttles")),
-        Line::new("records waiting", Color::Green, time, col("queue_length")),
-    ];
+    let mut lines = Vec::new();
+    if puts {
+        lines.push(Line::new(
+            "puts arriving",
+            Color::Blue,
+            time,
+            col("arrivals"),
+        ));
+        lines.push(Line::new(
+            "puts throttled",
+            Color::Vermilion,
+            time,
+            col("throttles"),
+        ));
+    }
+    lines.push(Line::new(
+        "records waiting",
+        Color::Green,
+        time,
+        col("queue_length"),
+    ));
     let age = Line::new(
         "oldest unprocessed record",
         Color::Vermilion,
