@@ -297,8 +297,7 @@ kind = "sqs"
 
 /// A stream with every mapping feature on, for conservation and determinism.
 fn busy_stream() -> String {
-    format!(
-        r#"
+    r#"
 [simulation]
 duration = "3m"
 warmup = "30s"
@@ -307,15 +306,15 @@ seed = 9
 [[workload]]
 name = "w"
 target = "s"
-arrival = {{ process = "poisson", rate = "2000/s" }}
-key = {{ dist = "zipf", keys = 10000, exponent = 1.2 }}
+arrival = { process = "poisson", rate = "2000/s" }
+key = { dist = "zipf", keys = 10000, exponent = 1.2 }
 item_kb = 1
 
 [[component]]
 name = "s"
 kind = "kinesis"
 shards = 2
-consumer = {{ function = "f", batch_size = 50, batch_window = "200ms", parallelization_factor = 3, bisect_batch_on_error = true, maximum_retry_attempts = 2, maximum_record_age = "60s", on_failure = "dlq", poison_probability = 0.001 }}
+consumer = { function = "f", batch_size = 50, batch_window = "200ms", parallelization_factor = 3, bisect_batch_on_error = true, maximum_retry_attempts = 2, maximum_record_age = "60s", on_failure = "dlq", poison_probability = 0.001 }
 
 [[component]]
 name = "dlq"
@@ -325,9 +324,9 @@ kind = "sqs"
 name = "f"
 kind = "lambda"
 failure_probability = 0.05
-handler = [ {{ compute = {{ dist = "exponential", mean = "80ms" }} }} ]
+handler = [ { compute = { dist = "exponential", mean = "80ms" } } ]
 "#
-    )
+    .to_string()
 }
 
 #[test]
