@@ -188,6 +188,10 @@ pub struct KinesisDefaults {
     pub max_backoff: SimDuration,
     /// Shards of a new on-demand stream.
     pub on_demand_initial_shards: u32,
+    /// Most shards an on-demand stream scales to.
+    pub on_demand_max_shards: u32,
+    /// How often an on-demand stream reconsiders its shards (an assumption).
+    pub on_demand_scaling_interval: SimDuration,
     /// Event source mapping: default records per batch.
     pub batch_size: u32,
     /// Event source mapping: polls of an idle Kinesis shard.

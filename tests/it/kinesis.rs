@@ -529,3 +529,60 @@ fn lesson_poison_record_blocks_its_shard_until_a_retry_limit_is_set() {
     );
     assert!(fig(&s, "limit-dlq", "sent") > 0.0);
 }
+
+#[test]
+fn an_on_demand_stream_adds_shards_for_double_its_peak_write_rate() {
+    // 2 000 records/s, then 7 000/s from 2 minutes: above the 4 000/s of a new stream and
+    // above double the first peak, so puts are refused until the stream has scaled.
+    let text = r#"
+[simulation]
+duration = "6m"
+seed = 1
+interval = "30s"
+
+[[workload]]
+name = "w"
+target = "s"
+arrival = { process = "poisson" }
+schedule = [ { at = "0s", rate = "2000/s" }, { at = "2m", rate = "7000/s" } ]
+item_kb = 0.5
+
+[[component]]
+name = "s"
+kind = "kinesis"
+mode = "on_demand"
+"#;
+    let s = run_once(text);
+    let mut c = Checks::new("kinesis on demand");
+    let peak = fig(&s, "s", "peak_records_per_s");
+    let expected = (2.0 * peak / 1000.0).ceil().clamp(4.0, 200.0);
+    c.equal(
+        "shards for double the peak",
+        expected,
+        fig(&s, "s", "shards"),
+    );
+    c.holds(
+        "scaled after the jump",
+        fig(&s, "s", "shards") >= 14.0 && fig(&s, "s", "scalings") >= 2.0,
+        format!(
+            "{} shards, {} scalings",
+            fig(&s, "s", "shards"),
+            fig(&s, "s", "scalings")
+        ),
+    );
+    c.holds(
+        "refused puts while it scaled",
+        fig(&s, "s", "write_throttle_events") > 0.0,
+        format!("{}", fig(&s, "s", "write_throttle_events")),
+    );
+    c.finish();
+    let bad = text.replace("mode = \"on_demand\"", "mode = \"on_demand\"\nshards = 4");
+    let m = match Scenario::parse(&bad, Path::new("case.toml")) {
+        Ok(_) => panic!("accepted shards on an on-demand stream"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        m.starts_with("case.toml:18:10:") && m.contains("on-demand"),
+        "{m}"
+    );
+}

@@ -27,9 +27,19 @@
 //!   reads of 2 MiB/s and 5 calls/s per shard shared by standard consumers or 2 MiB/s per
 //!   enhanced fan-out consumer, retries, bisection, discards, IteratorAge).
 //!
+//! - `mode = "on_demand"`: no `shards`; the stream starts with 4 shards (4 000 records/s,
+//!   4 MiB/s) and accommodates up to double its peak write rate: every minute it adds shards
+//!   until they carry twice the largest per-second writes it has accepted, up to 200 shards
+//!   (200 000 records/s, 200 MiB/s, the default on-demand maximum). Writes beyond double the
+//!   previous peak are throttled until then, and each shard keeps its own limits, so a hot key
+//!   throttles an on-demand stream too.
+//!
 //! # What it simplifies
-//! A put is answered at once (no service time). On-demand capacity mode and resharding are not
-//! modelled: the shards are fixed. PutRecords batches are single puts. Retried puts can
+//! A put is answered at once (no service time). Provisioned streams keep their shards (no
+//! resharding); an on-demand stream's scaling is checked once a minute (AWS says it adapts
+//! within minutes), never scales in, and splits the hash key space evenly over the new count,
+//! so a key can move to another shard and its records there may be read before its older ones
+//! (AWS's consumers finish a parent shard before its children). PutRecords batches are single puts. Retried puts can
 //! overtake each other, as they can in AWS without `SequenceNumberForOrdering`. Not billed.
 
 mod outputs;
@@ -57,8 +67,11 @@ use crate::units::{PositiveDuration, Rate};
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
+    /// `"provisioned"` (default) or `"on_demand"`.
+    #[serde(default)]
+    pub mode: Mode,
     /// Shards (provisioned mode).
-    pub shards: Spanned<u32>,
+    pub shards: Option<Spanned<u32>>,
     /// How long records are kept (24 h to 365 days, default 24 h).
     pub retention: Option<Spanned<SimDuration>>,
     /// Producers' SDK: attempts of a throttled put, the first included (default 3).
@@ -69,6 +82,17 @@ pub struct Spec {
     pub max_backoff: Option<PositiveDuration>,
     /// The Lambda event source mapping reading the stream.
     pub consumer: Option<MappingSpec>,
+}
+
+/// Capacity mode.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// A fixed number of shards.
+    #[default]
+    Provisioned,
+    /// Shards follow the peak write rate.
+    OnDemand,
 }
 
 /// Most shards a stream may have here: AWS's default quota is 500 (200 in some regions) per
@@ -111,17 +135,36 @@ impl Kind for Spec {
             .map_or_else(Vec::new, |c| c.references("consumer"))
     }
 
-    fn check(&self, _span: Range<usize>) -> Vec<SpecIssue> {
+    fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
         let d = crate::defaults::kinesis();
         let mut out = Vec::new();
-        if *self.shards.get_ref() == 0 {
-            out.push(SpecIssue {
+        match (&self.shards, self.mode) {
+            (None, Mode::Provisioned) => out.push(SpecIssue {
                 field: "shards".into(),
-                message: "must be at least 1".into(),
-                span: self.shards.span(),
-            });
+                message: "a provisioned stream needs `shards` (at least 1), or use mode = \
+                          \"on_demand\""
+                    .into(),
+                span,
+            }),
+            (Some(n), Mode::OnDemand) => out.push(SpecIssue {
+                field: "shards".into(),
+                message: "an on-demand stream sizes its shards itself: remove `shards` or use \
+                          mode = \"provisioned\""
+                    .into(),
+                span: n.span(),
+            }),
+            (Some(n), Mode::Provisioned) => {
+                if *n.get_ref() == 0 {
+                    out.push(SpecIssue {
+                        field: "shards".into(),
+                        message: "must be at least 1".into(),
+                        span: n.span(),
+                    });
+                }
+                out.extend(SpecIssue::above_limit("shards", n, SHARDS));
+            }
+            (None, Mode::OnDemand) => {}
         }
-        out.extend(SpecIssue::above_limit("shards", &self.shards, SHARDS));
         if let Some(r) = &self.retention
             && !(d.retention..=d.max_retention).contains(r.get_ref())
         {
@@ -166,26 +209,20 @@ impl Kind for Spec {
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
         let d = crate::defaults::kinesis();
-        let n = *self.shards.get_ref();
+        let n = match &self.shards {
+            Some(n) => *n.get_ref(),
+            None => d.on_demand_initial_shards,
+        };
         let mapping = match &self.consumer {
             Some(c) => Some(c.build(cx, &source(self.retention()), n, |code| {
                 KinesisTimer::Mapping(code).into()
             })?),
             None => None,
         };
-        let shards = (0..n)
-            .map(|_| Shard {
-                records: ExactBucket::new(
-                    Rate::from_per_second(d.shard_write_records_per_s as f64),
-                    d.shard_write_records_per_s,
-                ),
-                kb: FloatBucket::per_second(d.shard_write_kb_per_s, SimDuration::from_secs(1)),
-                accepted: 0,
-                throttles: 0,
-            })
-            .collect();
+        let shards = (0..n).map(|_| Shard::new()).collect();
         Ok(Box::new(Kinesis {
             shards,
+            on_demand: (self.mode == Mode::OnDemand).then(OnDemand::default),
             width: hash_range_width(n),
             mapping,
             pending: Slab::default(),
@@ -242,6 +279,60 @@ struct Shard {
     throttles: u64,
 }
 
+impl Shard {
+    /// A new shard, its buckets full.
+    fn new() -> Shard {
+        let d = crate::defaults::kinesis();
+        Shard {
+            records: ExactBucket::new(
+                Rate::from_per_second(d.shard_write_records_per_s as f64),
+                d.shard_write_records_per_s,
+            ),
+            kb: FloatBucket::per_second(d.shard_write_kb_per_s, SimDuration::from_secs(1)),
+            accepted: 0,
+            throttles: 0,
+        }
+    }
+}
+
+/// An on-demand stream's record of its peak write rate.
+#[derive(Clone, Debug, Default)]
+struct OnDemand {
+    /// The current whole second, and the records and KB accepted in it.
+    second: u64,
+    records: f64,
+    kb: f64,
+    /// The largest per-second writes seen (AWS looks back 30 days: the whole run here).
+    peak_records: f64,
+    peak_kb: f64,
+    /// Times shards were added.
+    scalings: u64,
+}
+
+impl OnDemand {
+    fn accepted(&mut self, now: SimTime, kb: f64) {
+        let second = now.as_nanos() / 1_000_000_000;
+        if second != self.second {
+            self.second = second;
+            self.records = 0.0;
+            self.kb = 0.0;
+        }
+        self.records += 1.0;
+        self.kb += kb;
+        self.peak_records = self.peak_records.max(self.records);
+        self.peak_kb = self.peak_kb.max(self.kb);
+    }
+
+    /// Shards for double the peak write rate, within the on-demand bounds.
+    fn shards(&self) -> u32 {
+        let d = crate::defaults::kinesis();
+        let by_records = 2.0 * self.peak_records / d.shard_write_records_per_s as f64;
+        let by_kb = 2.0 * self.peak_kb / d.shard_write_kb_per_s;
+        (by_records.max(by_kb).ceil() as u32)
+            .clamp(d.on_demand_initial_shards, d.on_demand_max_shards)
+    }
+}
+
 /// A put waiting for its SDK retry.
 #[derive(Clone, Debug)]
 struct Pending {
@@ -266,12 +357,16 @@ crate::timers! {
         Retry,
         /// One of the event source mapping's timers (its code).
         Mapping,
+        /// An on-demand stream reconsiders its shards.
+        Scale,
     }
 }
 
 /// A running stream.
 pub struct Kinesis {
     shards: Vec<Shard>,
+    /// On-demand mode: the peak its shards follow.
+    on_demand: Option<OnDemand>,
     width: u128,
     mapping: Option<Mapping>,
     pending: Slab<Pending>,
@@ -311,6 +406,9 @@ impl Kinesis {
         if shard.records.has_token(now) && shard.kb.has(now, kb) {
             shard.records.take_token();
             shard.kb.take(kb);
+            if let Some(o) = &mut self.on_demand {
+                o.accepted(now, kb);
+            }
             if in_window {
                 shard.accepted += 1;
                 self.figures.records += 1;
@@ -352,10 +450,37 @@ impl Kinesis {
     }
 }
 
+impl Kinesis {
+    /// On demand: adds shards when double the peak write rate needs more. The hash key space
+    /// is split evenly again over the new count (keys may move to another shard).
+    fn on_scale(&mut self, cx: &mut Ctx<'_>) {
+        let Some(o) = &mut self.on_demand else {
+            return;
+        };
+        let target = o.shards() as usize;
+        if target > self.shards.len() {
+            o.scalings += 1;
+            self.shards.resize_with(target, Shard::new);
+            self.width = hash_range_width(target as u32);
+            if let Some(m) = &mut self.mapping {
+                m.ensure_shards(target as u32);
+            }
+        }
+        cx.set_timer(
+            crate::defaults::kinesis().on_demand_scaling_interval,
+            KinesisTimer::Scale(0),
+        );
+    }
+}
+
 impl Component<Msg> for Kinesis {
     fn init(&mut self, cx: &mut Ctx<'_>) {
         if let Some(m) = &mut self.mapping {
             m.init(cx);
+        }
+        if self.on_demand.is_some() {
+            let interval = crate::defaults::kinesis().on_demand_scaling_interval;
+            cx.set_timer(interval, KinesisTimer::Scale(0));
         }
     }
 
@@ -369,6 +494,7 @@ impl Component<Msg> for Kinesis {
                     .as_mut()
                     .expect("only a mapping sets mapping timers")
                     .on_timer(code, cx),
+                KinesisTimer::Scale(_) => self.on_scale(cx),
             },
             Msg::Response(response) => Mapping::route_answer(&mut self.mapping, response, cx),
             Msg::Lost(request) => {
@@ -408,6 +534,14 @@ impl Observe for Kinesis {
         let report = self
             .metrics
             .report(Spec::KIND, self.pending.len() as u64)
+            .figure(
+                "mode",
+                if self.on_demand.is_some() {
+                    Mode::OnDemand
+                } else {
+                    Mode::Provisioned
+                },
+            )
             .figure("shards", self.shards.len())
             .figure("records", f.records)
             .figure("incoming_kb", f.kb)
@@ -424,6 +558,12 @@ impl Observe for Kinesis {
                     0.0
                 },
             );
+        let report = match &self.on_demand {
+            Some(o) => report
+                .figure("scalings", o.scalings)
+                .figure("peak_records_per_s", o.peak_records),
+            None => report,
+        };
         match &self.mapping {
             Some(m) => m.report(report, end),
             None => report,
