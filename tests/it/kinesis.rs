@@ -586,3 +586,65 @@ mode = "on_demand"
         "{m}"
     );
 }
+
+#[test]
+fn standard_consumers_share_a_shards_reads_and_enhanced_fan_out_does_not() {
+    // Records arrive all the time, so the mapping always wants more: it polls once a second
+    // alone; ten standard consumers share the shard's 5 GetRecords/s, one every 2 s each; an
+    // enhanced fan-out consumer has every record pushed as it arrives.
+    let stream = |consumer: &str| {
+        format!(
+            r#"
+[simulation]
+duration = "60s"
+seed = 5
+
+[[workload]]
+name = "w"
+target = "s"
+arrival = {{ process = "constant", rate = "100/s" }}
+item_kb = 1
+
+[[component]]
+name = "s"
+kind = "kinesis"
+shards = 1
+consumer = {{ function = "f", batch_size = 10000{consumer} }}
+{}"#,
+            function("f", 10)
+        )
+    };
+    let mut c = Checks::new("kinesis reads");
+    let alone = run_once(&stream(""));
+    c.near(
+        "polls alone",
+        60.0,
+        fig(&alone, "s", "get_records_calls"),
+        1.0,
+    );
+    let shared = run_once(&stream(", standard_consumers = 10"));
+    c.near(
+        "polls shared by ten",
+        30.0,
+        fig(&shared, "s", "get_records_calls"),
+        1.0,
+    );
+    let efo = run_once(&stream(", enhanced_fan_out = true"));
+    c.holds(
+        "pushed as they arrive",
+        fig(&efo, "s", "get_records_calls") > 5_000.0,
+        format!("{}", fig(&efo, "s", "get_records_calls")),
+    );
+    // Pushed records are sent sooner: IteratorAge (the age of a batch's last record when it
+    // is sent) is about a record's gap (10 ms) when polled, nothing when pushed at once.
+    let (pushed, polled) = (
+        fig(&efo, "s", "iterator_age_ms.mean"),
+        fig(&alone, "s", "iterator_age_ms.mean"),
+    );
+    c.holds(
+        "iterator age: pushed < polled",
+        pushed < polled,
+        format!("{pushed} < {polled}"),
+    );
+    c.finish();
+}
