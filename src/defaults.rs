@@ -157,6 +157,65 @@ pub fn dynamodb() -> &'static DynamoDbDefaults {
     })
 }
 
+/// `models/kinesis.toml`: Kinesis Data Streams, DynamoDB Streams and the Lambda event source
+/// mapping that reads them.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KinesisDefaults {
+    /// Records a shard accepts per second.
+    pub shard_write_records_per_s: u32,
+    /// KB a shard accepts per second.
+    pub shard_write_kb_per_s: f64,
+    /// Largest record (KB).
+    pub max_record_kb: f64,
+    /// KB a shard serves per second to its standard consumers together.
+    pub shard_read_kb_per_s: f64,
+    /// GetRecords calls a shard serves per second to its standard consumers together.
+    pub shard_reads_per_s: u32,
+    /// Records one GetRecords returns at most.
+    pub max_get_records: u32,
+    /// KB per second per shard of an enhanced fan-out consumer.
+    pub efo_read_kb_per_s: f64,
+    /// Default retention.
+    pub retention: SimDuration,
+    /// Longest retention.
+    pub max_retention: SimDuration,
+    /// Producer SDK: attempts of a throttled PutRecord, the first included.
+    pub max_attempts: u32,
+    /// Producer SDK: base of the exponential back-off.
+    pub retry_base: SimDuration,
+    /// Producer SDK: longest back-off.
+    pub max_backoff: SimDuration,
+    /// Shards of a new on-demand stream.
+    pub on_demand_initial_shards: u32,
+    /// Most shards an on-demand stream scales to.
+    pub on_demand_max_shards: u32,
+    /// How often an on-demand stream reconsiders its shards (an assumption).
+    pub on_demand_scaling_interval: SimDuration,
+    /// Event source mapping: default records per batch.
+    pub batch_size: u32,
+    /// Event source mapping: polls of an idle Kinesis shard.
+    pub poll_interval: SimDuration,
+    /// Event source mapping: polls of an idle DynamoDB Streams shard.
+    pub dynamodb_poll_interval: SimDuration,
+    /// Event source mapping: wait before retrying a failed batch (an assumption).
+    pub mapping_retry_delay: SimDuration,
+    /// DynamoDB Streams retention.
+    pub dynamodb_stream_retention: SimDuration,
+    /// Records one DynamoDB Streams GetRecords returns at most.
+    pub dynamodb_max_get_records: u32,
+}
+
+const KINESIS_TOML: &str = include_str!("../models/kinesis.toml");
+
+/// The Kinesis defaults.
+pub fn kinesis() -> &'static KinesisDefaults {
+    static KINESIS: OnceLock<KinesisDefaults> = OnceLock::new();
+    KINESIS.get_or_init(|| {
+        toml::from_str(KINESIS_TOML).expect("models/kinesis.toml is checked by a test")
+    })
+}
+
 /// `models/lambda.toml`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -721,6 +780,9 @@ mod tests {
         assert_eq!(api.account_burst, 5_000);
         assert_eq!(api.integration_timeout, SimDuration::from_secs(29));
         assert_eq!(api.cache_ttl_max, SimDuration::from_secs(3600));
+        let kinesis: KinesisDefaults =
+            toml::from_str(KINESIS_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(kinesis.shard_write_records_per_s, 1000);
         let network: NetworkDefaults =
             toml::from_str(NETWORK_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert!(network.hop < network.cross_az);

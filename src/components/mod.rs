@@ -26,10 +26,12 @@ pub mod health;
 pub mod injected;
 pub mod instance_billing;
 pub mod instances;
+pub mod kinesis;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
 pub mod sqs;
+pub mod stream_mapping;
 pub mod target_order;
 pub mod token_bucket;
 
@@ -459,6 +461,7 @@ registry! {
     Alb => alb::Spec;
     Ec2Fleet => ec2_fleet::Spec;
     Nlb => nlb::Spec;
+    Kinesis => kinesis::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

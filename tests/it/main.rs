@@ -15,6 +15,7 @@ mod dynamodb;
 mod errors;
 mod faults;
 mod golden;
+mod kinesis;
 mod lambda;
 mod limits;
 mod long_runs;

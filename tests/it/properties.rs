@@ -152,6 +152,12 @@ enum Entry {
     },
     Queue,
     Table,
+    /// A `kinesis` stream (or a table's stream, written to) read by a function.
+    Stream {
+        table: bool,
+        shards: u32,
+        bisect: bool,
+    },
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
@@ -166,6 +172,13 @@ fn entry() -> impl Strategy<Value = Entry> {
         any::<bool>().prop_map(|group| Entry::Nlb { group }),
         Just(Entry::Queue),
         Just(Entry::Table),
+        (any::<bool>(), 1u32..4, any::<bool>()).prop_map(|(table, shards, bisect)| {
+            Entry::Stream {
+                table,
+                shards,
+                bisect,
+            }
+        }),
     ];
     leaf.prop_flat_map(|inner| {
         let inner2 = inner.clone();
@@ -286,6 +299,9 @@ impl Generated {
         if matches!(self.entry, Entry::Table) {
             s.push_str("op = \"read\"\n");
         }
+        if matches!(self.entry, Entry::Stream { table: true, .. }) {
+            s.push_str("op = \"write\"\n");
+        }
         s.push('\n');
         if let Some((from, to, ramp)) = self.surge {
             writeln!(
@@ -294,7 +310,7 @@ impl Generated {
                 self.duration_s / 2
             )
             .unwrap();
-            if matches!(self.entry, Entry::Table) {
+            if matches!(self.entry, Entry::Table | Entry::Stream { table: true, .. }) {
                 s.push_str("op = \"write\"\n");
             }
             s.push('\n');
@@ -425,6 +441,29 @@ impl Generated {
                     "[[component]]\nname = \"{name}\"\nkind = \"dynamodb\"\nrcu = 100\nwcu = 100\n\n"
                 ));
             }
+            Entry::Stream {
+                table,
+                shards,
+                bisect,
+            } => {
+                let mapping = format!(
+                    "{{ function = \"{name}-consumer\", batch_size = 20, bisect_batch_on_error = {bisect}, maximum_retry_attempts = 2, poison_probability = 0.01 }}"
+                );
+                if *table {
+                    writeln!(
+                        s,
+                        "[[component]]\nname = \"{name}\"\nkind = \"dynamodb\"\nrcu = 100\nwcu = {}\nstream = true\nstream_consumer = {mapping}\n",
+                        shards * 1000
+                    )
+                } else {
+                    writeln!(
+                        s,
+                        "[[component]]\nname = \"{name}\"\nkind = \"kinesis\"\nshards = {shards}\nconsumer = {mapping}\n"
+                    )
+                }
+                .unwrap();
+                self.function(&format!("{name}-consumer"), s);
+            }
         }
     }
 
@@ -520,7 +559,7 @@ impl Generated {
                 Entry::Fleet | Entry::Group { .. } | Entry::Function => Some(name.to_string()),
                 Entry::Alb { .. } | Entry::Nlb { .. } => Some(format!("{name}-targets")),
                 Entry::ApiGateway { behind, .. } => find(behind, &format!("{name}-integration")),
-                Entry::Queue => Some(format!("{name}-consumer")),
+                Entry::Queue | Entry::Stream { .. } => Some(format!("{name}-consumer")),
                 Entry::Table => None,
             }
         }
@@ -533,7 +572,7 @@ impl Generated {
             match entry {
                 Entry::Fleet | Entry::Group { .. } | Entry::Alb { .. } | Entry::Nlb { .. } => true,
                 Entry::ApiGateway { behind, .. } => find(behind),
-                Entry::Function | Entry::Queue | Entry::Table => false,
+                Entry::Function | Entry::Queue | Entry::Table | Entry::Stream { .. } => false,
             }
         }
         find(&self.entry)

@@ -39,6 +39,14 @@
 //!   retries it with exponential back-off and full jitter (`max_attempts`, `retry_base`,
 //!   `max_backoff`; the legacy DynamoDB default of the SDKs: 10 retries, 25 ms base, 20 s cap),
 //!   then the call fails (`throttled`). Latency includes the retries.
+//! - DynamoDB Streams (`stream = true`): every successful write adds a record to the stream
+//!   shard of its partition (records of one key stay in order), kept 24 hours.
+//!   `stream_consumer = { function = "f", ... }` reads it through a Lambda event source mapping
+//!   with the same rules as a Kinesis stream's (`stream_mapping/`): batches of up to
+//!   `batch_size` (default 100, up to 10 000), shards polled four times a second, GetRecords
+//!   of up to 1 000 records, one batch in flight per shard (`parallelization_factor` up to
+//!   10), a failing batch retried until it expires and blocking its shard unless
+//!   `bisect_batch_on_error`, `maximum_retry_attempts` or `maximum_record_age` say otherwise.
 //! - DAX: eventually consistent reads are served from an item cache (TTL 5 min by default)
 //!   when the key is there, consuming no capacity; misses read the table and fill the cache;
 //!   writes go through the cache (write-through).
@@ -47,7 +55,9 @@
 //! The SDK's retry loop, which runs in the caller, is modelled inside the table (the caller
 //! sees one call). Repartitioning an on-demand table re-hashes keys at once. Items of a key
 //! are one item (no sort keys). The DAX cache evicts the oldest entry when full (not LRU), and
-//! holds `items` keys; queries are not cached. Table auto scaling (`auto_scaling = { target = 70 }`) follows the
+//! holds `items` keys; queries are not cached. A stream has one shard per partition for the
+//! table's life (AWS closes a shard and opens children on splits and every four hours or so);
+//! a write that changes nothing still adds a record; the stream adds no latency to writes. Table auto scaling (`auto_scaling = { target = 70 }`) follows the
 //! consumed / provisioned utilisation each minute: 2 minutes above the target scale out, 15
 //! below 80 % of it scale in, to ceil(consumed / target); it reacts on the minute, with no
 //! CloudWatch publication delay.
@@ -69,6 +79,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::handler::DurationDist;
+use super::stream_mapping::{Mapping, MappingSpec, Source};
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::dist::Dist;
 use crate::engine::Component;
@@ -116,6 +127,10 @@ pub struct Spec {
     pub dax: Option<DaxSpec>,
     /// Table auto scaling of a provisioned table (target tracking on utilisation).
     pub auto_scaling: Option<AutoScalingSpec>,
+    /// DynamoDB Streams: a record per write, in shards that follow the partitions.
+    pub stream: Option<Spanned<bool>>,
+    /// The Lambda event source mapping reading the table's stream.
+    pub stream_consumer: Option<MappingSpec>,
 }
 
 /// `auto_scaling = { target = 70, min_rcu = 5, max_rcu = 40000, min_wcu = 5, max_wcu = 40000 }`.
@@ -194,6 +209,10 @@ impl Spec {
         }
     }
 
+    fn stream_on(&self) -> bool {
+        self.stream.as_ref().is_some_and(|s| *s.get_ref())
+    }
+
     fn partitions(&self, rcu: u32, wcu: u32) -> u32 {
         if let Some(p) = &self.partitions {
             return *p.get_ref();
@@ -212,11 +231,23 @@ impl Kind for Spec {
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        Vec::new()
+        self.stream_consumer
+            .as_ref()
+            .map_or_else(Vec::new, |c| c.references("stream_consumer"))
     }
 
     fn check(&self, span: Range<usize>) -> Vec<SpecIssue> {
         let mut out = Vec::new();
+        if let Some(c) = &self.stream_consumer {
+            if !self.stream_on() {
+                out.push(issue(
+                    "stream_consumer",
+                    "reads the table's stream: it needs `stream = true`".into(),
+                    c.function.span(),
+                ));
+            }
+            out.extend(c.check("stream_consumer", &stream_source()));
+        }
         match self.mode {
             Mode::Provisioned => {
                 for (field, v) in [("rcu", &self.rcu), ("wcu", &self.wcu)] {
@@ -335,7 +366,21 @@ impl Kind for Spec {
             )),
         };
         let table = Table::new(self.mode, adaptive, window, rcu, wcu, partitions);
+        let stream = match (&self.stream_consumer, self.stream_on()) {
+            (_, false) => None,
+            (None, true) => Some(Stream {
+                mapping: None,
+                shard_records: Vec::new(),
+            }),
+            (Some(c), true) => Some(Stream {
+                mapping: Some(c.build(cx, &stream_source(), partitions, |code| {
+                    DynamoDbTimer::StreamMapping(code).into()
+                })?),
+                shard_records: Vec::new(),
+            }),
+        };
         Ok(Box::new(DynamoDb {
+            stream,
             table,
             read_latency: build(&self.read_latency, &d.read_latency)?,
             write_latency: build(&self.write_latency, &d.write_latency)?,
@@ -403,12 +448,39 @@ crate::timers! {
         DaxHit,
         /// A minute of auto scaling has passed.
         Scaling,
+        /// One of the stream's event source mapping's timers (its code).
+        StreamMapping,
     }
+}
+
+/// What a table's stream offers its event source mapping (`models/kinesis.toml`).
+fn stream_source() -> Source {
+    let d = crate::defaults::kinesis();
+    Source {
+        label: "a DynamoDB stream",
+        max_batch_size: 10_000,
+        enhanced_fan_out: false,
+        poll_interval: d.dynamodb_poll_interval,
+        max_fetch_records: d.dynamodb_max_get_records,
+        shard_read_kb_per_s: None,
+        shard_reads_per_s: d.shard_reads_per_s,
+        retention: d.dynamodb_stream_retention,
+    }
+}
+
+/// The table's stream: a record per successful write, in the shard of its partition.
+struct Stream {
+    /// The Lambda event source mapping reading it, if any.
+    mapping: Option<Mapping>,
+    /// Records per shard in the measured window.
+    shard_records: Vec<u64>,
 }
 
 /// A running table.
 pub struct DynamoDb {
     table: Table,
+    /// DynamoDB Streams, when `stream = true`.
+    stream: Option<Stream>,
     read_latency: Dist,
     write_latency: Dist,
     max_attempts: u32,
@@ -561,6 +633,24 @@ impl DynamoDb {
                 dax.fill(p.request.key, now);
             }
         }
+        if outcome.is_ok()
+            && p.write
+            && let Some(stream) = &mut self.stream
+        {
+            // The stream's shards follow the partitions (more when the table splits).
+            let shard = self.table.partition_of(p.request.key);
+            let shards = self.table.partitions.len();
+            if stream.shard_records.len() < shards {
+                stream.shard_records.resize(shards, 0);
+            }
+            if now >= self.warmup_end {
+                stream.shard_records[shard] += 1;
+            }
+            if let Some(m) = &mut stream.mapping {
+                m.ensure_shards(shards as u32);
+                m.on_record(shard as u32, &p.request, cx);
+            }
+        }
         self.metrics.finished(p.arrived, now, outcome);
         cx.reply(Response {
             request: p.request,
@@ -571,6 +661,9 @@ impl DynamoDb {
 
 impl Component<Msg> for DynamoDb {
     fn init(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(m) = self.stream.as_mut().and_then(|s| s.mapping.as_mut()) {
+            m.init(cx);
+        }
         if self.auto_scaling.is_some() {
             cx.set_timer(SimDuration::from_secs(60), DynamoDbTimer::Scaling(0));
         }
@@ -585,8 +678,25 @@ impl Component<Msg> for DynamoDb {
                 }
                 DynamoDbTimer::Retry(slot) => self.attempt(slot as u32, cx),
                 DynamoDbTimer::Scaling(_) => self.on_scaling_minute(cx),
+                DynamoDbTimer::StreamMapping(code) => self
+                    .stream
+                    .as_mut()
+                    .and_then(|s| s.mapping.as_mut())
+                    .expect("only a stream's mapping sets its timers")
+                    .on_timer(code, cx),
             },
-            Msg::Response(_) | Msg::Control(_) | Msg::Lost(_) => {
+            // Answers to the stream's mapping: its function's, its on-failure destination's.
+            Msg::Response(response) => {
+                if let Some(stream) = &mut self.stream {
+                    Mapping::route_answer(&mut stream.mapping, response, cx);
+                }
+            }
+            Msg::Lost(request) => {
+                if let Some(stream) = &mut self.stream {
+                    Mapping::route_answer(&mut stream.mapping, Msg::lost_as_timeout(request), cx);
+                }
+            }
+            Msg::Control(_) => {
                 debug_assert!(false, "a dynamodb table does not receive {msg:?}")
             }
         }
@@ -619,6 +729,12 @@ impl Observe for DynamoDb {
         self.interval_rcu = 0.0;
         self.interval_wcu = 0.0;
         self.last_sample = now;
+        if let Some(m) = self.stream.as_ref().and_then(|s| s.mapping.as_ref()) {
+            row.queue_length = Some(m.backlog());
+            let in_flight = m.records_in_flight() as f64;
+            row.set_gauge(Gauge::StreamRecordsInFlight as usize, Some(in_flight));
+            row.set_gauge(Gauge::StreamOldestRecordAge as usize, m.oldest_age(now));
+        }
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
@@ -659,6 +775,16 @@ impl Observe for DynamoDb {
             report = report.figure(super::outputs::SCALING_ACTIVITIES, a.activities);
         }
         report = report.bill(Some(self.billing.bill(end, f.consumed_rcu, f.consumed_wcu)));
+        if let Some(stream) = &self.stream {
+            let mut shard_records = stream.shard_records.clone();
+            shard_records.resize(self.table.partitions.len(), 0);
+            report = report
+                .figure("stream_records", shard_records.iter().sum::<u64>())
+                .figure("shard_records", shard_records);
+            if let Some(m) = &stream.mapping {
+                report = m.report(report, end);
+            }
+        }
         if let Some(dax) = &self.dax {
             let lookups = dax.hits + dax.misses;
             report = report

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::Spec;
 use crate::components::outputs::{Outputs, SPEND_COLUMN, figure};
+use crate::components::stream_mapping::outputs::{STREAM_COLUMNS, stream_figure, stream_findings};
 use crate::metrics::Column;
 use crate::metrics::finding::{Finding, SATURATED_UTILISATION, Severity, fixed, group, percent};
 use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
@@ -17,6 +18,8 @@ pub(super) enum Gauge {
     ProvisionedRcu,
     ProvisionedWcu,
     Spend,
+    StreamRecordsInFlight,
+    StreamOldestRecordAge,
 }
 
 impl Outputs for Spec {
@@ -38,6 +41,10 @@ impl Outputs for Spec {
             description: "write capacity available at the end of the interval (WCU)",
         },
         SPEND_COLUMN,
+        // DynamoDB Streams read by an event source mapping (named as a queue's: they mean the
+        // same, so `timeseries.csv` keeps one column for both).
+        STREAM_COLUMNS[0],
+        STREAM_COLUMNS[1],
     ];
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["consumed_rcu_mean", "consumed_wcu_mean"];
@@ -78,11 +85,16 @@ impl Outputs for Spec {
                 ),
             ));
         }
+        out.extend(stream_findings(name, report));
         out
     }
 
-    fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
-        dynamodb_figure(series, name).into_iter().collect()
+    fn plots(name: &str, report: &Value, series: &Series) -> Vec<Figure> {
+        let mut figures: Vec<Figure> = dynamodb_figure(series, name).into_iter().collect();
+        if report.get("invocations").is_some() {
+            figures.extend(stream_figure(series, name, "dynamodb stream", false));
+        }
+        figures
     }
 }
 
