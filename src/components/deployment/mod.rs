@@ -32,8 +32,8 @@ use serde_json::{Value, json};
 use toml::Spanned;
 
 pub use shift::Shift;
-pub use watch::{AlarmSpec, MetricName};
 use watch::Watch;
+pub use watch::{AlarmSpec, MetricName};
 
 use crate::engine::ComponentId;
 use crate::engine::time::{SimDuration, SimTime};
@@ -55,18 +55,21 @@ pub struct HooksSpec {
 impl HooksSpec {
     /// The hooks as references (`field` is the path of the `hooks` table).
     pub fn references(&self, field: &str) -> Vec<super::Reference<'_>> {
-        [("pre_traffic", &self.pre_traffic), ("post_traffic", &self.post_traffic)]
-            .into_iter()
-            .filter_map(|(f, name)| {
-                Some(super::Reference {
-                    field: format!("{field}.{f}"),
-                    name: name.as_ref()?,
-                    expects: super::Expects::RequestTarget,
-                    // CodeDeploy invokes it, not a request in flight: no edge of the call graph.
-                    synchronous: false,
-                })
+        [
+            ("pre_traffic", &self.pre_traffic),
+            ("post_traffic", &self.post_traffic),
+        ]
+        .into_iter()
+        .filter_map(|(f, name)| {
+            Some(super::Reference {
+                field: format!("{field}.{f}"),
+                name: name.as_ref()?,
+                expects: super::Expects::RequestTarget,
+                // CodeDeploy invokes it, not a request in flight: no edge of the call graph.
+                synchronous: false,
             })
-            .collect()
+        })
+        .collect()
     }
 }
 
@@ -287,7 +290,11 @@ impl Deployment {
 
     fn shift_to(&mut self, k: usize, now: SimTime, cx: &mut Ctx<'_>) {
         self.new_percent = self.schedule[k].1;
-        self.step(now, "shifted", format!("{} % to the new version", self.new_percent));
+        self.step(
+            now,
+            "shifted",
+            format!("{} % to the new version", self.new_percent),
+        );
         if self.new_percent == 100 {
             match self.plan.post_traffic {
                 Some(hook) => {

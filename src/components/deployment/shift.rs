@@ -135,7 +135,9 @@ mod tests {
     #[test]
     fn every_predefined_type_shifts_on_aws_schedule_to_the_nanosecond() {
         let linear = |every: u64| -> Vec<(SimDuration, u32)> {
-            (0..10).map(|k| (at(k * every), 10 * (k as u32 + 1))).collect()
+            (0..10)
+                .map(|k| (at(k * every), 10 * (k as u32 + 1)))
+                .collect()
         };
         let canary = |m: u64| vec![(SimDuration::ZERO, 10), (at(m), 100)];
         let expected: Vec<(&str, Vec<(SimDuration, u32)>)> = vec![
@@ -175,7 +177,9 @@ mod tests {
             assert_eq!(from_file, shift, "{name}");
         }
         // Linear 10 % every minute reaches 100 % 9 minutes (540 s) after the first shift.
-        let last = Shift::parse("Linear10PercentEvery1Minute").unwrap().schedule()[9];
+        let last = Shift::parse("Linear10PercentEvery1Minute")
+            .unwrap()
+            .schedule()[9];
         assert_eq!(last, (SimDuration::from_nanos(540_000_000_000), 100));
     }
 
@@ -206,7 +210,10 @@ mod tests {
     #[test]
     fn bad_types_name_the_nearest_and_the_bounds() {
         let e = Shift::parse("Canery10Percent5Minutes").unwrap_err();
-        assert!(e.ends_with("did you mean `Canary10Percent5Minutes`?"), "{e}");
+        assert!(
+            e.ends_with("did you mean `Canary10Percent5Minutes`?"),
+            "{e}"
+        );
         let e = Shift::parse("Linear10PercentEvery1Minutes2").unwrap_err();
         assert!(e.starts_with("unknown deployment type"), "{e}");
         let e = Shift::parse("AllAtOnse").unwrap_err();

@@ -90,7 +90,8 @@ impl AlarmSpec {
         }
         let n = self.evaluation_periods.as_ref().map_or(1, |n| *n.get_ref());
         if let Some(e) = &self.evaluation_periods
-            && let Some(i) = SpecIssue::above_limit("evaluation_periods", e, limits::EVALUATION_PERIODS)
+            && let Some(i) =
+                SpecIssue::above_limit("evaluation_periods", e, limits::EVALUATION_PERIODS)
         {
             issue("evaluation_periods", i.message, i.span);
         }
@@ -109,11 +110,7 @@ impl AlarmSpec {
         if n == 0
             && let Some(e) = &self.evaluation_periods
         {
-            issue(
-                "evaluation_periods",
-                "must be at least 1".into(),
-                e.span(),
-            );
+            issue("evaluation_periods", "must be at least 1".into(), e.span());
         }
         if !self.threshold.get_ref().is_finite() {
             issue(
@@ -148,7 +145,10 @@ impl Watch {
             .position(|m| m.name == spec.metric.get_ref())
             .ok_or_else(|| format!("unknown metric `{}`", spec.metric.get_ref()))?;
         let n = spec.evaluation_periods.as_ref().map_or(1, |n| *n.get_ref());
-        let m = spec.datapoints_to_alarm.as_ref().map_or(n, |m| *m.get_ref());
+        let m = spec
+            .datapoints_to_alarm
+            .as_ref()
+            .map_or(n, |m| *m.get_ref());
         let alarm = Alarm::new(
             spec.comparison,
             *spec.threshold.get_ref(),
@@ -156,7 +156,10 @@ impl Watch {
             m,
             spec.treat_missing_data.unwrap_or_default(),
         )?;
-        let period = spec.period.as_ref().map_or(DEFAULT_PERIOD, |p| p.get_ref().0);
+        let period = spec
+            .period
+            .as_ref()
+            .map_or(DEFAULT_PERIOD, |p| p.get_ref().0);
         let statistic = spec.statistic.unwrap_or(metrics[metric].statistic);
         Ok(Watch {
             name: spec
