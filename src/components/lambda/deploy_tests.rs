@@ -41,7 +41,7 @@ fn run_text(text: &str) -> Summary {
 }
 
 fn deployment(summary: &Summary) -> &Value {
-    &summary.components["api"]["deployment"]
+    &summary.deployments.as_ref().expect("a deployment")["api"]
 }
 
 /// The (time in ns, step, new version's percentage) of every step.
@@ -315,7 +315,7 @@ fn a_function_without_a_deployment_reports_none() {
     assert_eq!(deployment(&summary)["outcome"], "not_started");
     let plain = text.replace("deploy = { at = \"1h\", type = \"AllAtOnce\" }", "");
     let summary = run_text(&plain);
-    assert!(summary.components["api"].get("deployment").is_none());
+    assert!(summary.deployments.is_none());
     assert!(summary.components["api"].get("versions").is_none());
 }
 
