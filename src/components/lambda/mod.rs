@@ -44,6 +44,8 @@
 //!   timeout, a failed call) is retried up to twice, 1 and then 2 minutes later. An event that
 //!   runs out of retries or age goes to the `on_failure` destination if there is one, else it
 //!   is dropped; both are counted.
+//! - Versions and an alias: `deploy` brings in a new version through CodeDeploy (traffic
+//!   shifting, hooks, alarm rollback; `versions.rs` and `components::deployment`).
 //! - Billing: duration rounded up to the millisecond × memory, in GB-seconds. On-demand
 //!   invocations that started an environment are billed its init too, in one duration with the
 //!   handler's (the INIT phase is billed for every on-demand function since 1 August 2025;
@@ -53,6 +55,8 @@
 //! Init of provisioned environments is instantaneous at the start. Throttled asynchronous events
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
+//! Provisioned environments run the first version only, so a function with provisioned
+//! concurrency cannot be deployed; both versions share the function's scaling rate.
 
 mod billing;
 mod environments;
