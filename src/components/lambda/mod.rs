@@ -68,7 +68,7 @@ pub use billing::Architecture;
 use outputs::Gauge;
 use std::collections::VecDeque;
 use std::ops::Range;
-use versions::{Code, METRICS, Metric, VersionCounts};
+use versions::{Code, METRICS, VersionCounts};
 pub use versions::{DeploySpec, NewVersion};
 
 use rand::Rng;
@@ -524,13 +524,6 @@ impl Lambda {
         }
     }
 
-    /// The version the alias sends the next invocation to.
-    fn pick_version(&self, cx: &mut Ctx<'_>) -> Version {
-        self.deployment
-            .as_ref()
-            .map_or(Version::Old, |d| d.pick(cx))
-    }
-
     /// Starts an invocation of `request` on `version` if the function can; `None` when
     /// throttled.
     fn start(
@@ -574,26 +567,8 @@ impl Lambda {
             if cold {
                 self.figures.cold_starts += 1;
             }
-            let v = &mut self.by_version[version as usize];
-            v.invocations += 1;
-            v.cold_starts += u64::from(cold);
         }
-        self.busy_by_version[version as usize] += 1;
-        if let Some(d) = &mut self.deployment {
-            if cold {
-                d.cold_start(version);
-            }
-            if version == Version::New {
-                d.observe(now, Metric::Invocations as usize, 1.0);
-                d.observe(now, Metric::Throttles as usize, 0.0);
-            }
-            if self.in_window(now) {
-                let v = &mut self.by_version[version as usize];
-                v.concurrency_max = v
-                    .concurrency_max
-                    .max(u64::from(self.busy_by_version[version as usize]));
-            }
-        }
+        self.version_started(version, cold, arrived, now);
         if event.is_some() {
             self.events_running += 1;
         }
@@ -714,24 +689,11 @@ impl Lambda {
             match outcome {
                 Outcome::Ok => {}
                 Outcome::Timeout => self.figures.timeouts += 1,
-                _ => {
-                    self.figures.errors += 1;
-                    self.by_version[inv.version as usize].errors += 1;
-                }
+                _ => self.figures.errors += 1,
             }
         }
-        self.busy_by_version[inv.version as usize] -= 1;
-        if let Some(d) = &mut self.deployment {
-            d.finished(inv.version, inv.arrived, now, outcome);
-            if inv.version == Version::New {
-                let error = if outcome.is_ok() { 0.0 } else { 1.0 };
-                d.observe(now, Metric::Errors as usize, error);
-                if inv.step.is_some() {
-                    let ms = (now - inv.started).as_secs_f64() * 1e3;
-                    d.observe(now, Metric::Duration as usize, ms);
-                }
-            }
-        }
+        let ran = inv.step.map(|_| now - inv.started);
+        self.version_finished(inv.version, inv.arrived, now, outcome, ran);
         // The environment: a timed-out one is reset; others go back to idle.
         let provisioned = self.envs[inv.env].provisioned;
         if outcome == Outcome::Timeout && !provisioned {
@@ -779,14 +741,8 @@ impl Lambda {
         if self.start(request, now, None, version, cx).is_none() {
             if self.in_window(now) {
                 self.figures.throttles += 1;
-                self.by_version[version as usize].throttles += 1;
             }
-            if let Some(d) = &mut self.deployment {
-                d.finished(version, now, now, Outcome::Throttled);
-                if version == Version::New {
-                    d.observe(now, Metric::Throttles as usize, 1.0);
-                }
-            }
+            self.version_throttled(version, now);
             self.metrics.finished(now, now, Outcome::Throttled);
             cx.reply(Response {
                 request,
@@ -955,17 +911,7 @@ impl Observe for Lambda {
             .figure("events_to_destination", f.events_to_destination)
             .figure("events_dropped", f.events_dropped)
             .figure("events_waiting_end", events_inside);
-        if let Some(d) = &self.deployment {
-            report = report
-                .figure(
-                    "versions",
-                    serde_json::json!({
-                        "old": self.by_version[0].to_json(),
-                        "new": self.by_version[1].to_json(),
-                    }),
-                )
-                .figure(super::outputs::DEPLOYMENT, d.report(end));
-        }
+        report = self.versions_report(report, end);
         report.ledgers.push(Ledger {
             name: "async events",
             created: f.events_created_total,

@@ -22,12 +22,16 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use toml::Spanned;
 
-use super::Spec;
+use super::{Lambda, Spec};
 use crate::components::SpecIssue;
+use crate::components::deployment::Version;
 use crate::components::deployment::{AlarmSpec, HooksSpec, MetricName, Shift};
 use crate::components::handler::{DurationDist, Handler, StepSpec};
 use crate::dist::Dist;
 use crate::engine::time::SimDuration;
+use crate::engine::time::SimTime;
+use crate::message::{Ctx, Outcome};
+use crate::metrics::ComponentReport;
 use crate::metrics::cloudwatch::Statistic;
 
 /// A `deploy` table.
@@ -219,4 +223,100 @@ pub(super) fn new_code(
             .as_ref()
             .map_or(old.failure_probability, |p| *p.get_ref()),
     })
+}
+
+impl Lambda {
+    /// The version the alias sends the next invocation to.
+    pub(super) fn pick_version(&self, cx: &mut Ctx<'_>) -> Version {
+        self.deployment
+            .as_ref()
+            .map_or(Version::Old, |d| d.pick(cx))
+    }
+
+    /// An invocation that arrived at `arrived` started on `version` at `now` (cold or not).
+    pub(super) fn version_started(
+        &mut self,
+        version: Version,
+        cold: bool,
+        arrived: SimTime,
+        now: SimTime,
+    ) {
+        let v = version as usize;
+        self.busy_by_version[v] += 1;
+        let Some(d) = &mut self.deployment else {
+            return;
+        };
+        if cold {
+            d.cold_start(version);
+        }
+        if version == Version::New {
+            d.observe(now, Metric::Invocations as usize, 1.0);
+            d.observe(now, Metric::Throttles as usize, 0.0);
+        }
+        if arrived >= self.warmup_end {
+            let counts = &mut self.by_version[v];
+            counts.invocations += 1;
+            counts.cold_starts += u64::from(cold);
+            counts.concurrency_max = counts
+                .concurrency_max
+                .max(u64::from(self.busy_by_version[v]));
+        }
+    }
+
+    /// An invocation on `version` that arrived at `arrived` ended at `now` with `outcome`,
+    /// after its handler ran for `ran` (`None` if it never started).
+    pub(super) fn version_finished(
+        &mut self,
+        version: Version,
+        arrived: SimTime,
+        now: SimTime,
+        outcome: Outcome,
+        ran: Option<SimDuration>,
+    ) {
+        self.busy_by_version[version as usize] -= 1;
+        let Some(d) = &mut self.deployment else {
+            return;
+        };
+        if arrived >= self.warmup_end && !matches!(outcome, Outcome::Ok | Outcome::Timeout) {
+            self.by_version[version as usize].errors += 1;
+        }
+        d.finished(version, arrived, now, outcome);
+        if version == Version::New {
+            let error = if outcome.is_ok() { 0.0 } else { 1.0 };
+            d.observe(now, Metric::Errors as usize, error);
+            if let Some(ran) = ran {
+                d.observe(now, Metric::Duration as usize, ran.as_secs_f64() * 1e3);
+            }
+        }
+    }
+
+    /// A synchronous invocation for `version` was throttled at `now`.
+    pub(super) fn version_throttled(&mut self, version: Version, now: SimTime) {
+        let Some(d) = &mut self.deployment else {
+            return;
+        };
+        if now >= self.warmup_end {
+            self.by_version[version as usize].throttles += 1;
+        }
+        d.finished(version, now, now, Outcome::Throttled);
+        if version == Version::New {
+            d.observe(now, Metric::Throttles as usize, 1.0);
+        }
+    }
+
+    /// `report` with the versions' figures and the deployment, if there is one.
+    pub(super) fn versions_report(&self, report: ComponentReport, end: SimTime) -> ComponentReport {
+        let Some(d) = &self.deployment else {
+            return report;
+        };
+        report
+            .figure(
+                "versions",
+                json!({
+                    "old": self.by_version[0].to_json(),
+                    "new": self.by_version[1].to_json(),
+                }),
+            )
+            .figure(crate::components::outputs::DEPLOYMENT, d.report(end))
+    }
 }
