@@ -929,4 +929,4 @@ impl Observe for Lambda {
 }
 
 #[cfg(test)]
-mod deploy_tests;
+mod tests;
