@@ -296,6 +296,40 @@ pub fn alb() -> &'static AlbDefaults {
     ALB.get_or_init(|| toml::from_str(ALB_TOML).expect("models/alb.toml is checked by a test"))
 }
 
+const CODEDEPLOY_TOML: &str = include_str!("../models/codedeploy.toml");
+
+/// One predefined CodeDeploy configuration of `models/codedeploy.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PredefinedShift {
+    /// Its name without the `CodeDeployDefault.Lambda` prefix (`Canary10Percent5Minutes`).
+    pub name: String,
+    /// `all_at_once`, `canary` or `linear`.
+    pub kind: String,
+    /// Percentage of traffic shifted by an increment.
+    pub percent: u32,
+    /// Minutes between increments.
+    pub minutes: u32,
+}
+
+/// `models/codedeploy.toml`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CodeDeployDefaults {
+    /// The predefined configurations.
+    pub predefined: Vec<PredefinedShift>,
+    /// Longest interval of a custom configuration (minutes).
+    pub max_interval_minutes: u32,
+}
+
+/// The CodeDeploy configurations.
+pub fn codedeploy() -> &'static CodeDeployDefaults {
+    static CODEDEPLOY: OnceLock<CodeDeployDefaults> = OnceLock::new();
+    CODEDEPLOY.get_or_init(|| {
+        toml::from_str(CODEDEPLOY_TOML).expect("models/codedeploy.toml is checked by a test")
+    })
+}
+
 const PRICES_TOML: &str = include_str!("../models/prices.toml");
 
 /// `models/prices.toml`: AWS list prices of one region, in the unit AWS bills.
@@ -765,6 +799,9 @@ mod tests {
 
     #[test]
     fn embedded_model_files_parse() {
+        let codedeploy: CodeDeployDefaults =
+            toml::from_str(CODEDEPLOY_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(codedeploy.predefined.len(), 9);
         let alb: AlbDefaults = toml::from_str(ALB_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(alb.idle_timeout, SimDuration::from_secs(60));
         assert_eq!(alb.deregistration_delay, SimDuration::from_secs(300));

@@ -10,7 +10,9 @@ use awsim::cli::{Cli, Command, RecordArgs, RunArgs};
 use awsim::output::folder::{FolderError, Staging, remove_folder};
 use awsim::output::progress::Progress;
 use awsim::output::timeseries::CsvSeries;
-use awsim::output::{activities, interrupt, plots, report, table, terminal, volume, write_atomic};
+use awsim::output::{
+    activities, deployments, interrupt, plots, report, table, terminal, volume, write_atomic,
+};
 use awsim::run::limits::EXIT_LIMIT;
 use awsim::run::{RecordError, RunError, record_with_limits, run_with_limits};
 use awsim::scenario::{RunSettings, Scenario};
@@ -315,6 +317,8 @@ fn write_run(
         .with_context(|| format!("cannot write {}", series_path.display()))?;
     let wrote_activities = activities::write(&summary, &dir)
         .with_context(|| format!("cannot write scaling_activities.csv in {}", dir.display()))?;
+    let wrote_deployments = deployments::write(&summary, &dir)
+        .with_context(|| format!("cannot write deployments.csv in {}", dir.display()))?;
     let plot_files = plots::write_run_plots(&dir, &summary, &reduced)
         .with_context(|| format!("cannot write the plots in {}", dir.display()))?;
     report::write_report(&dir, scenario, &summary, &plot_files)
@@ -350,11 +354,15 @@ fn write_run(
             progress.elapsed().as_secs_f64()
         ));
         out(&table::render(&summary));
-        let extra = if wrote_activities {
-            format!(", {}", file("scaling_activities.csv").display())
-        } else {
-            String::new()
-        };
+        let mut extra = String::new();
+        for (wrote, name) in [
+            (wrote_activities, "scaling_activities.csv"),
+            (wrote_deployments, "deployments.csv"),
+        ] {
+            if wrote {
+                extra.push_str(&format!(", {}", file(name).display()));
+            }
+        }
         out(&format!(
             "wrote {}, {}{extra}, {} plots and {}\n",
             file("summary.json").display(),

@@ -16,6 +16,7 @@ pub mod api_gateway;
 pub mod asg;
 pub mod capacity_units;
 pub mod deadlines;
+pub mod deployment;
 pub mod dynamodb;
 pub mod ec2_fleet;
 #[cfg(test)]

@@ -16,6 +16,11 @@ use crate::metrics::{Column, MAX_COLUMNS, SeriesRow};
 /// auto scaling) lists its scaling activities; `scaling_activities.csv` gathers them all.
 pub const SCALING_ACTIVITIES: &str = "scaling_activities";
 
+/// The figure in which a component that deploys a new version reports its deployment
+/// (`crate::components::deployment::Deployment::report`); `summary.json` lists them under
+/// `deployments` and `deployments.csv` gathers their steps.
+pub const DEPLOYMENT: &str = "deployment";
+
 /// The column of the spend rate: what the interval added to the bill of the measured window,
 /// per hour of the interval (0 in the warm-up, which is not billed; empty for a component
 /// awsim does not bill). A kind whose spend moves with time declares it among its

@@ -85,6 +85,17 @@ pub struct Panel {
     /// The lines are stacked: each holds the running total up to it (the first from zero),
     /// and the band between it and the line before is filled in its colour.
     pub stacked: bool,
+    /// Moments marked by a vertical dashed line across the chart (a deployment's steps).
+    pub marks: Vec<Mark>,
+}
+
+/// A moment marked on a panel.
+#[derive(Clone, Debug)]
+pub struct Mark {
+    /// Where, on the x axis (seconds, for a run's time axis).
+    pub x: f64,
+    /// What happened, for the legend.
+    pub label: String,
 }
 
 impl Panel {
@@ -98,6 +109,7 @@ impl Panel {
             bound: None,
             ring: None,
             stacked: false,
+            marks: Vec::new(),
         }
     }
 

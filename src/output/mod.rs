@@ -6,6 +6,7 @@
 
 pub mod activities;
 pub mod compare;
+pub mod deployments;
 pub mod folder;
 pub mod interrupt;
 pub mod plots;

@@ -31,7 +31,7 @@ use serde_json::Value;
 use super::render::{self, Frame, Shade, Ticks, XAxis, duration_text, tick};
 use crate::components::kind_outputs;
 use crate::components::outputs::SPEND_COLUMN;
-use crate::metrics::plot::{Color, Figure, Line, Panel};
+use crate::metrics::plot::{Color, Figure, Line, Mark, Panel};
 use crate::metrics::series::Series;
 use crate::run::summary::Summary;
 
@@ -165,6 +165,20 @@ fn figures(series: &Series, summary: &Summary) -> (Vec<Figure>, Vec<String>) {
     (figures, not_drawn)
 }
 
+/// The steps of every deployment, to mark on the latency and throughput panels.
+fn deployment_marks(summary: &Summary) -> Vec<Mark> {
+    let mut marks = Vec::new();
+    for d in summary.deployments.iter().flat_map(|d| d.values()) {
+        for (time, _) in super::deployments::steps(d) {
+            marks.push(Mark {
+                x: time,
+                label: "deployment steps".into(),
+            });
+        }
+    }
+    marks
+}
+
 fn latency_figure(series: &Series, summary: &Summary) -> Option<Figure> {
     let panels: Vec<Panel> = summary
         .workloads
@@ -182,6 +196,7 @@ fn latency_figure(series: &Series, summary: &Summary) -> Option<Figure> {
                 ],
             );
             p.note = Some("percentiles of the requests completed in each interval".into());
+            p.marks = deployment_marks(summary);
             p
         })
         .filter(Panel::has_data)
@@ -248,6 +263,10 @@ fn throughput_figure(series: &Series, summary: &Summary) -> Option<Figure> {
         if p.lines.len() > 1 {
             panels.push(p);
         }
+    }
+    let marks = deployment_marks(summary);
+    for p in &mut panels {
+        p.marks = marks.clone();
     }
     figure("throughput", "Throughput, errors and throttles", panels)
 }

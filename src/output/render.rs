@@ -344,6 +344,17 @@ fn draw_panel<DB: DrawingBackend>(
             chart.draw_series(std::iter::once(Circle::new(*p, 9, GOAL.stroke_width(2))))?;
         }
     }
+    for mark in &panel.marks {
+        // Twenty dashes up the chart.
+        let at = mark.x / x.scale;
+        let steps = 40;
+        let dashes = (0..steps).step_by(2).map(|k| {
+            let y0 = y_max * k as f64 / steps as f64;
+            let y1 = y_max * (k + 1) as f64 / steps as f64;
+            PathElement::new(vec![(at, y0), (at, y1)], INK.stroke_width(1))
+        });
+        chart.draw_series(dashes)?;
+    }
     if let Some(bound) = &panel.bound {
         // Thirty dashes across the chart, whatever its x range.
         let (lo, hi) = x.range;
@@ -457,6 +468,27 @@ fn draw_legend<DB: DrawingBackend>(
         area.draw(&PathElement::new(vec![(x0, y), (x0 + 12, y)], style))?;
         area.draw(&PathElement::new(vec![(x0 + 18, y), (x1, y)], style))?;
         area.draw(&Text::new(bound.label.clone(), (x_text, y), text.clone()))?;
+        y += frame.legend_row;
+    }
+    if !panel.marks.is_empty() {
+        let style = INK.stroke_width(1);
+        for dy in [-7, 1] {
+            area.draw(&PathElement::new(
+                vec![(x0 + 15, y + dy), (x0 + 15, y + dy + 5)],
+                style,
+            ))?;
+        }
+        let mut labels: Vec<&str> = Vec::new();
+        for m in &panel.marks {
+            if !labels.contains(&m.label.as_str()) {
+                labels.push(&m.label);
+            }
+        }
+        let mut label = labels.join("; ");
+        if label.chars().count() > 28 {
+            label = format!("{}…", label.chars().take(27).collect::<String>());
+        }
+        area.draw(&Text::new(label, (x_text, y), text.clone()))?;
         y += frame.legend_row;
     }
     if let Some(ring) = &panel.ring {

@@ -93,6 +93,9 @@ pub fn render(
     if activities.is_some() {
         h.push_str("<a href=\"#activities\">Scaling activities</a> · ");
     }
+    if summary.deployments.is_some() {
+        h.push_str("<a href=\"#deployments\">Deployments</a> · ");
+    }
     h.push_str("<a href=\"#scenario\">Scenario</a></nav>\n");
 
     warnings_section(&mut h, &findings);
@@ -103,6 +106,7 @@ pub fn render(
     if let Some(rows) = &activities {
         activities_section(&mut h, rows);
     }
+    deployments_section(&mut h, summary);
     h.push_str("<h2 id=\"scenario\">Scenario</h2>\n");
     let _ = writeln!(h, "<pre class=\"scenario\">{}</pre>", esc(&scenario.text));
     let _ = writeln!(
@@ -563,6 +567,41 @@ fn plots_section(h: &mut String, plots: &Plots) -> io::Result<()> {
 fn inline_svg(text: &str) -> String {
     let start = text.find("<svg").unwrap_or(0);
     text[start..].trim_end().to_string()
+}
+
+/// Each deployment's outcome and steps (`deployments.csv`), if the run has any.
+fn deployments_section(h: &mut String, summary: &Summary) {
+    let Some(deployments) = &summary.deployments else {
+        return;
+    };
+    h.push_str("<h2 id=\"deployments\">Deployments</h2>\n");
+    for line in super::deployments::lines(summary) {
+        let _ = writeln!(h, "<p>{}</p>", esc(&line));
+    }
+    h.push_str("<div class=\"scroll\"><table>\n<tr>");
+    for c in super::deployments::COLUMNS {
+        let _ = write!(h, "<th>{}</th>", esc(c));
+    }
+    h.push_str("</tr>\n");
+    for (name, d) in deployments {
+        for (time, step) in super::deployments::steps(d) {
+            let text = |k: &str| match step.get(k) {
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                h,
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                esc(&fixed(time, 1)),
+                esc(name),
+                esc(&text("step")),
+                esc(&text("new_version_percent")),
+                esc(&text("detail"))
+            );
+        }
+    }
+    h.push_str("</table></div>\n");
 }
 
 /// `scaling_activities.csv` as header and rows, if the file exists.

@@ -151,6 +151,9 @@ pub fn render(summary: &Summary) -> String {
             num(f, &["baseline", "p99_ms"]),
         );
     }
+    for line in super::deployments::lines(summary) {
+        let _ = writeln!(out, "{line}");
+    }
     cost_lines(&mut out, summary);
     let c = &summary.conservation;
     let _ = writeln!(

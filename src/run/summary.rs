@@ -82,6 +82,10 @@ pub struct Summary {
     /// The impact of each `[[fault]]` (see `crate::faults`); absent without faults.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<Value>,
+    /// Per component that deploys a new version, its deployment: outcome, duration, steps and
+    /// figures per version (see `crate::components::deployment`); absent without any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployments: Option<Map<String, Value>>,
     /// The conservation check.
     pub conservation: Conservation,
     /// Events the engine processed.
@@ -101,6 +105,7 @@ impl Summary {
         let mut components = Map::new();
         let n_workloads = scenario.workloads.len();
         let mut faults = None;
+        let mut deployments = Map::new();
         let mut bills = Map::new();
         let mut not_billed = Vec::new();
         let mut workload_requests = Vec::new();
@@ -128,7 +133,11 @@ impl Summary {
                 entry.insert("requests".into(), to_value(&report.requests));
                 entry.insert("latency_ms".into(), to_value(&report.latency_ms));
                 for (k, v) in &report.figures {
-                    entry.insert(k.clone(), v.clone());
+                    if k == crate::components::outputs::DEPLOYMENT {
+                        deployments.insert(name.clone(), v.clone());
+                    } else {
+                        entry.insert(k.clone(), v.clone());
+                    }
                 }
                 components.insert(name.clone(), Value::Object(entry));
                 match &report.bill {
@@ -189,6 +198,7 @@ impl Summary {
             components,
             cost,
             faults,
+            deployments: (!deployments.is_empty()).then_some(deployments),
             conservation,
             events: output.events,
         }

@@ -10,6 +10,7 @@ mod cli;
 mod common;
 mod cost;
 mod cost_outputs;
+mod deployments;
 mod determinism;
 mod dynamodb;
 mod errors;

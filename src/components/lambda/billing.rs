@@ -48,6 +48,10 @@ pub(super) struct Usage {
     pub provisioned: u32,
     /// Length of the window (s).
     pub window_s: f64,
+    /// Billed duration of a new version whose memory differs from the function's (ms).
+    pub new_version_ms: u64,
+    /// That version's memory (MB).
+    pub new_version_memory_mb: u32,
 }
 
 /// GB-seconds of `ms` milliseconds at `memory_mb`.
@@ -67,7 +71,7 @@ pub(super) fn usd(usage: Usage, memory_mb: u32, arch: Architecture, prices: &Lam
             + gb_seconds(usage.provisioned_ms, memory_mb)
                 * p.provisioned_duration_usd_per_gb_second;
     }
-    usd
+    usd + gb_seconds(usage.new_version_ms, usage.new_version_memory_mb) * p.usd_per_gb_second
 }
 
 /// The bill of `usage` at `memory_mb` on `arch`, at `prices`.
@@ -126,6 +130,22 @@ pub(super) fn bill(
                 figure(gb, 6),
                 figure(on_provisioned, 9),
                 dollars(p.provisioned_duration_usd_per_gb_second)
+            ),
+        );
+    }
+    if usage.new_version_ms > 0 {
+        let mb = usage.new_version_memory_mb;
+        let new = gb_seconds(usage.new_version_ms, mb);
+        bill = bill.charge(
+            new,
+            "GB-seconds",
+            p.usd_per_gb_second,
+            format!(
+                "{} s billed (per 1 ms) on the new version × {} GB = {} GB-s × {}/GB-s",
+                figure(usage.new_version_ms as f64 / 1000.0, 9),
+                figure(mb as f64 / 1024.0, 6),
+                figure(new, 9),
+                dollars(p.usd_per_gb_second)
             ),
         );
     }

@@ -29,16 +29,38 @@ pub(super) struct Env {
 impl Lambda {
     /// Environments alive now: busy, provisioned, and idle ones not yet reclaimed.
     pub(super) fn alive(&self, now: SimTime) -> u64 {
-        let idle_alive = self.idle.len() - self.first_alive_idle(now);
-        (self.envs.len() - self.idle.len() + idle_alive) as u64
+        let idle: usize = self.idle.iter().map(Vec::len).sum();
+        let idle_alive: usize = (0..2)
+            .map(|v| self.idle[v].len() - self.first_alive_idle(v, now))
+            .sum();
+        (self.envs.len() - idle + idle_alive) as u64
     }
 
-    /// Index in `idle` of the first environment still within its keep-alive (the ones below
-    /// it idled earlier and are reclaimed).
-    fn first_alive_idle(&self, now: SimTime) -> usize {
+    /// Index in version `v`'s idle list of the first environment still within its keep-alive
+    /// (the ones below it idled earlier and are reclaimed).
+    fn first_alive_idle(&self, v: usize, now: SimTime) -> usize {
         let keep_alive = self.keep_alive;
-        self.idle
-            .partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
+        self.idle[v].partition_point(|&e| self.envs[e].idle_since + keep_alive < now)
+    }
+
+    /// The idle environments of both versions among the first `counts` of each list, in the
+    /// order they idled (so in the order their keep-alives expire).
+    fn idle_in_order(&self, counts: [usize; 2]) -> Vec<u32> {
+        let (a, b) = (&self.idle[0][..counts[0]], &self.idle[1][..counts[1]]);
+        let mut merged = Vec::with_capacity(a.len() + b.len());
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() || j < b.len() {
+            let take_a = j == b.len()
+                || (i < a.len() && self.envs[a[i]].idle_since <= self.envs[b[j]].idle_since);
+            if take_a {
+                merged.push(a[i]);
+                i += 1;
+            } else {
+                merged.push(b[j]);
+                j += 1;
+            }
+        }
+        merged
     }
 
     /// The environments level with every reclaim up to `end` applied (reclaims happen lazily,
@@ -46,7 +68,7 @@ impl Lambda {
     pub(super) fn environments_until(&self, end: SimTime) -> TimeWeighted {
         let mut level = self.environments.clone();
         let mut alive = self.envs.len() as f64;
-        for &e in &self.idle {
+        for e in self.idle_in_order([self.idle[0].len(), self.idle[1].len()]) {
             let expired_at = self.envs[e].idle_since + self.keep_alive;
             if expired_at >= end {
                 break;
@@ -59,15 +81,21 @@ impl Lambda {
 
     /// Frees reclaimed environments.
     pub(super) fn reclaim(&mut self, now: SimTime) {
-        let gone = self.first_alive_idle(now);
+        let gone = [self.first_alive_idle(0, now), self.first_alive_idle(1, now)];
+        if gone == [0, 0] {
+            return;
+        }
         // Step the environments level down at each reclaim time (oldest first), so its time
         // average does not count environments past their keep-alive.
         let mut level = self.envs.len() as f64;
-        for e in self.idle.drain(..gone) {
+        for e in self.idle_in_order(gone) {
             let expired_at = self.envs[e].idle_since + self.keep_alive;
             level -= 1.0;
             self.environments.set(expired_at, self.warmup_end, level);
             self.envs.remove(e);
+        }
+        for (v, n) in gone.into_iter().enumerate() {
+            self.idle[v].drain(..n);
         }
     }
 

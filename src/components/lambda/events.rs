@@ -59,8 +59,9 @@ impl Lambda {
                 op: Op::Event,
                 ..event.request
             };
+            let version = self.pick_version(cx);
             if self
-                .start(request, event.accepted_at, Some(event), cx)
+                .start(request, event.accepted_at, Some(event), version, cx)
                 .is_none()
             {
                 if self.in_window(event.accepted_at) {

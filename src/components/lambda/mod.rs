@@ -44,6 +44,8 @@
 //!   timeout, a failed call) is retried up to twice, 1 and then 2 minutes later. An event that
 //!   runs out of retries or age goes to the `on_failure` destination if there is one, else it
 //!   is dropped; both are counted.
+//! - Versions and an alias: `deploy` brings in a new version through CodeDeploy (traffic
+//!   shifting, hooks, alarm rollback; `versions.rs` and `components::deployment`).
 //! - Billing: duration rounded up to the millisecond × memory, in GB-seconds. On-demand
 //!   invocations that started an environment are billed its init too, in one duration with the
 //!   handler's (the INIT phase is billed for every on-demand function since 1 August 2025;
@@ -53,25 +55,30 @@
 //! Init of provisioned environments is instantaneous at the start. Throttled asynchronous events
 //! are retried as soon as this function frees concurrency, and on the back-off otherwise. A failed
 //! environment is not reused; errors other than timeouts do not reset environments.
+//! Provisioned environments run the first version only, so a function with provisioned
+//! concurrency cannot be deployed; both versions share the function's scaling rate.
 
 mod billing;
 mod environments;
 mod events;
 mod outputs;
+mod versions;
 
 pub use billing::Architecture;
 use outputs::Gauge;
 use std::collections::VecDeque;
 use std::ops::Range;
+use versions::{Code, METRICS, VersionCounts};
+pub use versions::{DeploySpec, NewVersion};
 
 use rand::Rng;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::deployment::{Deployment, Plan, Shift, Version};
 use super::handler::{DurationDist, Handler, Progress, Serving, StepSpec, call_references};
 use super::token_bucket::FloatBucket;
 use super::{BuildContext, Expects, Kind, Reference, SpecIssue};
-use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId, EventId};
@@ -114,6 +121,8 @@ pub struct Spec {
     /// `"x86_64"` (default) or `"arm64"`: sets the duration price.
     #[serde(default)]
     pub architecture: Architecture,
+    /// A new version brought in through CodeDeploy (see `versions.rs`).
+    pub deploy: Option<DeploySpec>,
 }
 
 /// Longest retry count AWS allows for asynchronous events.
@@ -140,6 +149,15 @@ impl Kind for Spec {
                 expects: Expects::RequestTarget,
                 synchronous: false,
             });
+        }
+        if let Some(deploy) = &self.deploy {
+            if let Some(h) = &deploy.new.handler {
+                refs.extend(call_references(h.get_ref()).into_iter().map(|mut r| {
+                    r.field = format!("deploy.new.{}", r.field);
+                    r
+                }));
+            }
+            refs.extend(deploy.hooks.references("deploy.hooks"));
         }
         refs
     }
@@ -238,6 +256,9 @@ impl Kind for Spec {
                 self.handler.span(),
             );
         }
+        if let Some(deploy) = &self.deploy {
+            deploy.check(self, &mut out);
+        }
         out
     }
 
@@ -263,22 +284,51 @@ impl Kind for Spec {
             Some(r) => Limit::Reserved(*r.get_ref()),
             None => Limit::Account(cx.account.lambda_pool()),
         };
-        Ok(Box::new(Lambda {
-            architecture: self.architecture,
-            injected: super::injected::Injected::default(),
+        let old = Code {
             handler: Handler::build(self.handler.get_ref(), cx.base_dir, |n| cx.id(n))?,
             memory_mb,
-            speed: (memory_mb.min(d.memory_per_vcpu_mb) as f64) / d.memory_per_vcpu_mb as f64,
-            timeout: self
-                .timeout
-                .as_ref()
-                .map_or(d.default_timeout, |t| t.get_ref().0),
+            speed: versions::speed(memory_mb),
             cold_start,
-            keep_alive: self.keep_alive.map_or(d.keep_alive, |k| k.0),
             failure_probability: self
                 .failure_probability
                 .as_ref()
                 .map_or(0.0, |p| *p.get_ref()),
+        };
+        let mut codes = Vec::new();
+        let mut deployment = None;
+        if let Some(deploy) = &self.deploy {
+            let new = versions::new_code(&deploy.new, &old, self, cx)?;
+            let plan = Plan {
+                at: SimTime::ZERO + deploy.at.get_ref().to_owned(),
+                shift: Shift::parse(deploy.shift.get_ref())?,
+                pre_traffic: deploy
+                    .hooks
+                    .pre_traffic
+                    .as_ref()
+                    .map(|n| cx.id(n.get_ref())),
+                post_traffic: deploy
+                    .hooks
+                    .post_traffic
+                    .as_ref()
+                    .map(|n| cx.id(n.get_ref())),
+            };
+            deployment = Some(Box::new(Deployment::new(plan, &deploy.alarms, METRICS)?));
+            codes.push(new);
+        }
+        codes.insert(0, old);
+        Ok(Box::new(Lambda {
+            architecture: self.architecture,
+            injected: super::injected::Injected::default(),
+            codes,
+            deployment,
+            by_version: Default::default(),
+            busy_by_version: [0; 2],
+            memory_mb,
+            timeout: self
+                .timeout
+                .as_ref()
+                .map_or(d.default_timeout, |t| t.get_ref().0),
+            keep_alive: self.keep_alive.map_or(d.keep_alive, |k| k.0),
             on_failure: self.on_failure.as_ref().map(|n| cx.id(n.get_ref())),
             max_retries: self
                 .max_retry_attempts
@@ -293,7 +343,7 @@ impl Kind for Spec {
             provisioned,
             scaling: FloatBucket::per_period(d.scaling_environments, d.scaling_period),
             envs: Slab::default(),
-            idle: Vec::new(),
+            idle: [Vec::new(), Vec::new()],
             idle_provisioned: Vec::new(),
             on_demand_busy: 0,
             invocations: Slab::default(),
@@ -332,6 +382,8 @@ struct Invocation {
     /// billed with the invocation, as AWS bills the INIT phase of on-demand functions.
     init: SimDuration,
     generation: u32,
+    /// The version that runs it.
+    version: Version,
     event: Option<Event>,
     /// Its timeout timer, cancelled when it ends first: a 900 s timeout left pending after
     /// every invocation kept 900 s worth of timers in the queue.
@@ -366,6 +418,8 @@ struct Figures {
     /// Whole-run event counts for the ledger.
     events_created_total: u64,
     events_finished_total: u64,
+    /// Billed duration of the new version when its memory differs from the function's (ms).
+    billed_ms_new_memory: u64,
 }
 
 crate::timers! {
@@ -382,6 +436,8 @@ crate::timers! {
         Retry,
         /// Time to try again to start the events throttled earlier.
         Dispatch,
+        /// A step of the deployment (its own timer id).
+        Deploy,
     }
 }
 
@@ -393,13 +449,18 @@ pub struct Lambda {
     prices: crate::defaults::LambdaPrices,
     /// Injected faults (`latency_injection`, `error_injection`).
     injected: super::injected::Injected,
-    handler: Handler,
+    /// The code of each version: the function's, then the one being deployed, if any.
+    codes: Vec<Code>,
+    /// The deployment of a new version, if the function has one.
+    deployment: Option<Box<Deployment>>,
+    /// What each version did (with a deployment).
+    by_version: [VersionCounts; 2],
+    /// Invocations each version is running.
+    busy_by_version: [u32; 2],
+    /// The function's memory (the first version's): what the bill is at.
     memory_mb: u32,
-    speed: f64,
     timeout: SimDuration,
-    cold_start: Dist,
     keep_alive: SimDuration,
-    failure_probability: f64,
     on_failure: Option<ComponentId>,
     max_retries: u32,
     retry_delays: Vec<SimDuration>,
@@ -409,8 +470,9 @@ pub struct Lambda {
     /// New environments the function may start (its scaling rate).
     scaling: FloatBucket,
     envs: Slab<Env>,
-    /// Idle on-demand environments, least recently used first (the top is reused first).
-    idle: Vec<u32>,
+    /// Idle on-demand environments of each version, least recently used first (the top is
+    /// reused first).
+    idle: [Vec<u32>; 2],
     idle_provisioned: Vec<u32>,
     /// On-demand environments busy (initialising or running): the concurrency they hold.
     on_demand_busy: u32,
@@ -457,26 +519,35 @@ impl Lambda {
             provisioned_ms: f.billed_ms_provisioned,
             provisioned: self.provisioned,
             window_s: now.saturating_since(self.warmup_end).as_secs_f64(),
+            new_version_ms: f.billed_ms_new_memory,
+            new_version_memory_mb: self.codes.last().map_or(self.memory_mb, |c| c.memory_mb),
         }
     }
 
-    /// Starts an invocation of `request` if the function can; `None` when throttled.
+    /// Starts an invocation of `request` on `version` if the function can; `None` when
+    /// throttled.
     fn start(
         &mut self,
         request: Request,
         arrived: SimTime,
         event: Option<Event>,
+        version: Version,
         cx: &mut Ctx<'_>,
     ) -> Option<()> {
         let now = cx.now();
         self.reclaim(now);
-        let (env, cold) = if let Some(env) = self.idle_provisioned.pop() {
+        // Provisioned environments run the function's first version only.
+        let provisioned = match version {
+            Version::Old => self.idle_provisioned.pop(),
+            Version::New => None,
+        };
+        let (env, cold) = if let Some(env) = provisioned {
             (env, false)
         } else {
             if !self.acquire() {
                 return None;
             }
-            if let Some(env) = self.idle.pop() {
+            if let Some(env) = self.idle[version as usize].pop() {
                 (env, false)
             } else if self.scaling.try_take(now, 1.0) {
                 let env = self.envs.insert(Env {
@@ -497,6 +568,7 @@ impl Lambda {
                 self.figures.cold_starts += 1;
             }
         }
+        self.version_started(version, cold, arrived, now);
         if event.is_some() {
             self.events_running += 1;
         }
@@ -509,13 +581,14 @@ impl Lambda {
             started: now,
             init: SimDuration::ZERO,
             generation: self.next_generation,
+            version,
             event,
             timeout: EventId::NONE,
             step_timer: EventId::NONE,
         });
         let id = job_id(self.next_generation, slot);
         if cold {
-            let init = self.cold_start.sample(cx.rng());
+            let init = self.codes[version as usize].cold_start.sample(cx.rng());
             if self.in_window(arrived) {
                 self.init.record(init);
             }
@@ -546,20 +619,22 @@ impl Lambda {
 
     fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let inv = &mut self.invocations[slot];
+        let code = &self.codes[inv.version as usize];
         let run = Serving {
             id: job_id(inv.generation, slot),
             request: &inv.request,
             step: inv.step.as_mut().expect("handler running"),
             timer: &mut inv.step_timer,
         };
-        match self
+        let failure_probability = code.failure_probability;
+        match code
             .handler
-            .advance(run, self.speed, &self.injected, LambdaTimer::StepDone, cx)
+            .advance(run, code.speed, &self.injected, LambdaTimer::StepDone, cx)
         {
             Progress::Waiting { .. } | Progress::Calling => {}
             Progress::Done => {
-                let failed = self.failure_probability > 0.0
-                    && cx.rng().random::<f64>() < self.failure_probability;
+                let failed =
+                    failure_probability > 0.0 && cx.rng().random::<f64>() < failure_probability;
                 let outcome = if failed {
                     Outcome::Error(500)
                 } else {
@@ -600,9 +675,12 @@ impl Lambda {
             };
             if billed > SimDuration::ZERO {
                 let billed_ms = billed.as_nanos().div_ceil(1_000_000);
+                let memory_mb = self.codes[inv.version as usize].memory_mb;
                 self.figures.billed_gb_seconds +=
-                    billed_ms as f64 / 1000.0 * self.memory_mb as f64 / 1024.0;
-                if self.envs[inv.env].provisioned {
+                    billed_ms as f64 / 1000.0 * memory_mb as f64 / 1024.0;
+                if memory_mb != self.memory_mb {
+                    self.figures.billed_ms_new_memory += billed_ms;
+                } else if self.envs[inv.env].provisioned {
                     self.figures.billed_ms_provisioned += billed_ms;
                 } else {
                     self.figures.billed_ms_on_demand += billed_ms;
@@ -614,6 +692,8 @@ impl Lambda {
                 _ => self.figures.errors += 1,
             }
         }
+        let ran = inv.step.map(|_| now - inv.started);
+        self.version_finished(inv.version, inv.arrived, now, outcome, ran);
         // The environment: a timed-out one is reset; others go back to idle.
         let provisioned = self.envs[inv.env].provisioned;
         if outcome == Outcome::Timeout && !provisioned {
@@ -624,7 +704,7 @@ impl Lambda {
             self.idle_provisioned.push(inv.env);
         } else {
             self.envs[inv.env].idle_since = now;
-            self.idle.push(inv.env);
+            self.idle[inv.version as usize].push(inv.env);
             self.release();
         }
         match inv.event {
@@ -657,10 +737,12 @@ impl Lambda {
             cx.reply(Response { request, outcome });
             return;
         }
-        if self.start(request, now, None, cx).is_none() {
+        let version = self.pick_version(cx);
+        if self.start(request, now, None, version, cx).is_none() {
             if self.in_window(now) {
                 self.figures.throttles += 1;
             }
+            self.version_throttled(version, now);
             self.metrics.finished(now, now, Outcome::Throttled);
             cx.reply(Response {
                 request,
@@ -688,12 +770,27 @@ impl Lambda {
             }
             LambdaTimer::Dispatch(_) => self.on_dispatch_timer(cx),
             LambdaTimer::Retry(slot) => self.on_retry_timer(slot as u32, cx),
+            LambdaTimer::Deploy(id) => {
+                if let Some(d) = &mut self.deployment {
+                    d.on_timer(id, cx, LambdaTimer::Deploy);
+                }
+            }
         }
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         if response.request.tag == u64::MAX {
             // The destination acknowledged a failed event.
+            return;
+        }
+        if let Some(d) = &mut self.deployment
+            && d.on_hook_answer(
+                response.request.tag,
+                response.outcome,
+                cx,
+                LambdaTimer::Deploy,
+            )
+        {
             return;
         }
         let Some(slot) = self.live(response.request.tag) else {
@@ -722,6 +819,9 @@ impl Component<Msg> for Lambda {
                 idle_since: SimTime::ZERO,
             });
             self.idle_provisioned.push(env);
+        }
+        if let Some(d) = &self.deployment {
+            d.init(cx, LambdaTimer::Deploy);
         }
         self.record_levels(cx.now());
     }
@@ -811,6 +911,7 @@ impl Observe for Lambda {
             .figure("events_to_destination", f.events_to_destination)
             .figure("events_dropped", f.events_dropped)
             .figure("events_waiting_end", events_inside);
+        report = self.versions_report(report, end);
         report.ledgers.push(Ledger {
             name: "async events",
             created: f.events_created_total,
@@ -826,3 +927,6 @@ impl Observe for Lambda {
         self.injected.report(report)
     }
 }
+
+#[cfg(test)]
+mod tests;
