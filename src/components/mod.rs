@@ -29,6 +29,7 @@ pub mod instances;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
+pub mod sns;
 pub mod sqs;
 pub mod target_order;
 pub mod token_bucket;
@@ -462,4 +463,5 @@ registry! {
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;
+    Sns => sns::Spec;
 }
