@@ -24,6 +24,7 @@ mod properties;
 mod report;
 mod scale;
 mod scenarios;
+mod sns;
 mod sqs;
 mod stats;
 mod sweep;
