@@ -31,6 +31,7 @@ pub mod nlb;
 pub mod outputs;
 pub mod sns;
 pub mod sqs;
+pub mod step_functions;
 pub mod target_order;
 pub mod token_bucket;
 
@@ -464,4 +465,5 @@ registry! {
     #[cfg(test)]
     Echo => echo::Spec;
     Sns => sns::Spec;
+    StepFunctions => step_functions::Spec;
 }

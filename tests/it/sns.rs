@@ -325,3 +325,44 @@ fn bad_input_gets_located_errors() {
     ));
     assert!(e.contains("cannot be changed"), "{e}");
 }
+
+/// The lesson `sns_fanout.toml`: one publish becomes one delivery per subscription, and each
+/// function subscriber's concurrency is the publish rate times its duration (Little's law);
+/// the one capped below that falls behind by the difference.
+#[test]
+fn the_fanout_lesson_multiplies_downstream_concurrency() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/lessons/sns_fanout.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let scenario = Scenario::parse(&text, &path).unwrap_or_else(|e| panic!("{e}"));
+    let s = run_quietly(&scenario, RunSettings::default()).unwrap();
+    assert!(s.conservation.ok);
+    let topic = &s.components["order-events"];
+    let published = u(&topic["published"]);
+    assert_eq!(
+        u(&topic["deliveries"]),
+        5 * published,
+        "five subscriptions, no filter drops"
+    );
+    assert_eq!(u(&topic["retries"]), 0);
+    let window = 240.0;
+    for (name, secs) in [("billing", 0.2), ("shipping", 0.3), ("receipts", 0.1)] {
+        let f = &s.components[name];
+        let rate = u(&f["events_accepted"]) as f64 / window;
+        let little = rate * secs;
+        let mean = f["concurrency_mean"].as_f64().unwrap();
+        assert!(
+            (mean - little).abs() < 0.02 * little,
+            "{name}: concurrency {mean} against λ·S = {little}"
+        );
+    }
+    // 200/s × 0.5 s = 100 needed, 50 allowed: 100 events a second run, the rest wait.
+    let fraud = &s.components["fraud"];
+    assert_eq!(u(&fraud["concurrency_max"]), 50);
+    let publish_rate = published as f64 / window;
+    let behind = (publish_rate - 100.0) * 300.0;
+    let waiting = u(&fraud["events_waiting_end"]) as f64;
+    assert!(
+        (waiting - behind).abs() < 0.05 * behind,
+        "{waiting} events waiting against (λ − 100/s) × 300 s = {behind}"
+    );
+}
