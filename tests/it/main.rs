@@ -27,6 +27,7 @@ mod scenarios;
 mod sns;
 mod sqs;
 mod stats;
+mod step_functions;
 mod sweep;
 mod theory;
 mod trace;

@@ -275,9 +275,11 @@ impl Kind for Spec {
             )),
             (Some(d), None) => {
                 if let Err(AslIssue { path, message }) = d.get_ref().compile(&AnyResource) {
+                    // The loader names the field from the span (the definition's table);
+                    // the message names the field inside it.
                     out.push(issue(
                         format!("definition.{}", path.join(".")),
-                        message,
+                        format!("{}: {message}", path.join(".")),
                         d.span(),
                     ));
                 }
