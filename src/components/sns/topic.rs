@@ -29,8 +29,8 @@ pub(super) enum Protocol {
 impl Protocol {
     fn name(self) -> &'static str {
         match self {
-            Protocol::Sqs => "sqs",
-            Protocol::Lambda => "lambda",
+            Protocol::Sqs => crate::components::sqs::Spec::KIND,
+            Protocol::Lambda => crate::components::lambda::Spec::KIND,
             Protocol::Http => "http",
         }
     }
