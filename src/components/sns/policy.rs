@@ -87,7 +87,7 @@ impl Schedule {
     pub fn total(&self) -> SimDuration {
         let mut total = SimDuration::ZERO;
         for i in 0..self.backoff as u64 {
-            total = total + self.backoff_delay(i, self.backoff as u64);
+            total += self.backoff_delay(i, self.backoff as u64);
         }
         total
             + SimDuration(self.min_delay.as_nanos() * self.pre_backoff as u64)

@@ -80,7 +80,7 @@ fn run_one(
     answer: Outcome,
     dlq: bool,
     secs: u64,
-) -> (Vec<(SimTime, Op)>, Vec<(SimTime, Op)>, ComponentReport) {
+) -> (Seen, Seen, ComponentReport) {
     use crate::engine::rng::stream;
     let mut sim: Simulation<Msg, Box<dyn Observe>> =
         Simulation::new(SimDuration::from_secs(secs), SimDuration::ZERO);
@@ -130,6 +130,9 @@ fn run_one(
     let dead = dead.lock().unwrap().clone();
     (seen, dead, report)
 }
+
+/// Requests an endpoint received: when, and their operation.
+type Seen = Vec<(SimTime, Op)>;
 
 fn at(ms: u64) -> SimTime {
     SimTime::ZERO + SimDuration::from_millis(ms)

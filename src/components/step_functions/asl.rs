@@ -378,6 +378,9 @@ pub trait Resources {
     fn resolve(&self, name: &str) -> Result<ComponentId, String>;
 }
 
+/// Finds a state of the branch being compiled by name, or says where the name is wrong.
+type StateIndex<'a> = dyn Fn(Vec<String>, &str) -> Result<usize, AslIssue> + 'a;
+
 struct Compiler<'a, R> {
     resources: &'a R,
     machine: Machine,
@@ -540,7 +543,7 @@ impl<R: Resources> Compiler<'_, R> {
     fn retrier(&mut self, field: Vec<String>, r: &RetrySpec) -> Result<Retrier, AslIssue> {
         let errors = self.errors(at(&field, &["ErrorEquals"]), &r.error_equals)?;
         let interval = r.interval_seconds.unwrap_or(1.0);
-        if !(interval >= 1.0 && interval <= 99_999_999.0) || interval.fract() != 0.0 {
+        if !(1.0..=99_999_999.0).contains(&interval) || interval.fract() != 0.0 {
             return fail(
                 at(&field, &["IntervalSeconds"]),
                 format!("must be a whole number of seconds from 1 to 99999999, found {interval}"),
@@ -598,7 +601,7 @@ impl<R: Resources> Compiler<'_, R> {
         &mut self,
         here: &[String],
         spec: &StateSpec,
-        index: &dyn Fn(Vec<String>, &str) -> Result<usize, AslIssue>,
+        index: &StateIndex<'_>,
     ) -> Result<Action, AslIssue> {
         let only = |allowed: bool, field: &str| -> Result<(), AslIssue> {
             if allowed {
