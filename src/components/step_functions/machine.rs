@@ -14,9 +14,9 @@ use super::asl::{
 };
 use crate::components::Kind;
 use crate::components::token_bucket::ExactBucket;
-use crate::engine::Component;
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, EventId};
 use crate::message::{Connection, Ctx, Msg, NO_ROUTE, Outcome, Recorded, Request, Response};
 use crate::metrics::{ComponentReport, Latency, Ledger, Observe, RequestMetrics, SeriesRow};
 
@@ -45,6 +45,9 @@ struct Execution {
     started_at: SimTime,
     /// Unique in the run: threads name their execution by it.
     id: u64,
+    /// Its timeout timer, cancelled when it ends first (a Standard execution's year-long timer
+    /// left pending would keep the event queue growing with every execution).
+    timeout: Option<EventId>,
 }
 
 struct Thread {
@@ -207,16 +210,16 @@ impl Runner {
             request,
             started_at: now,
             id,
+            timeout: None,
         });
         self.open += 1;
         self.started_total += 1;
         if self.metrics.in_window(now) {
             self.figures.started += 1;
         }
-        cx.set_timer(
-            self.limits.timeout,
-            SfnTimer::ExecutionTimeout(key(execution, id as u32)),
-        );
+        let timer = SfnTimer::ExecutionTimeout(key(execution, id as u32));
+        self.executions[execution].timeout =
+            Some(cx.send_self(self.limits.timeout, Msg::Timer(timer.into())));
         let start = self.machine.start;
         self.spawn(execution, None, start, cx);
     }
@@ -601,6 +604,11 @@ impl Runner {
     fn close(&mut self, execution: u32, end: Option<End>, cx: &mut Ctx<'_>) {
         let e = &self.executions[execution];
         let (request, started_at) = (e.request, e.started_at);
+        if end.is_some()
+            && let Some(timer) = e.timeout
+        {
+            cx.cancel(timer);
+        }
         let now = cx.now();
         let in_window = self.metrics.in_window(started_at);
         let outcome = match end {
