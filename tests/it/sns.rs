@@ -324,6 +324,9 @@ fn bad_input_gets_located_errors() {
         "endpoint = \"q\", delivery_policy = { num_retries = 5 } }",
     ));
     assert!(e.contains("cannot be changed"), "{e}");
+    // A topic subscribed to itself.
+    let e = build_error(&base.replace("endpoint = \"q\"", "endpoint = \"topic\""));
+    assert!(e.contains("subscribes to itself"), "{e}");
 }
 
 /// The lesson `sns_fanout.toml`: one publish becomes one delivery per subscription, and each

@@ -264,6 +264,12 @@ impl Kind for Spec {
         let mut subscriptions = Vec::new();
         for (i, s) in self.subscriptions.get_ref().iter().enumerate() {
             let name = s.endpoint.get_ref();
+            if name == cx.name {
+                return Err(format!(
+                    "subscriptions[{i}]: `{name}` subscribes to itself; every delivery would be \
+                     published again, without end"
+                ));
+            }
             let spec = cx
                 .specs
                 .get(name.as_str())
