@@ -31,7 +31,9 @@ pub mod kinesis;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
+pub mod sns;
 pub mod sqs;
+pub mod step_functions;
 pub mod stream_mapping;
 pub mod target_order;
 pub mod token_bucket;
@@ -463,6 +465,8 @@ registry! {
     Ec2Fleet => ec2_fleet::Spec;
     Nlb => nlb::Spec;
     Kinesis => kinesis::Spec;
+    Sns => sns::Spec;
+    StepFunctions => step_functions::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

@@ -158,6 +158,14 @@ enum Entry {
         shards: u32,
         bisect: bool,
     },
+    /// An `sns` topic fanned out to a queue and a function.
+    Topic {
+        filtered: bool,
+    },
+    /// A `step_functions` machine calling a function.
+    Machine {
+        express: bool,
+    },
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
@@ -179,6 +187,8 @@ fn entry() -> impl Strategy<Value = Entry> {
                 bisect,
             }
         }),
+        any::<bool>().prop_map(|filtered| Entry::Topic { filtered }),
+        any::<bool>().prop_map(|express| Entry::Machine { express }),
     ];
     leaf.prop_flat_map(|inner| {
         let inner2 = inner.clone();
@@ -464,6 +474,37 @@ impl Generated {
                 .unwrap();
                 self.function(&format!("{name}-consumer"), s);
             }
+            Entry::Topic { filtered } => {
+                let filter = if *filtered {
+                    ", filter = { fraction = 0.5 }"
+                } else {
+                    ""
+                };
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"{name}\"\nkind = \"sns\"\nsubscriptions = [ {{ endpoint = \"{name}-queue\" }}, {{ endpoint = \"{name}-fn\"{filter} }} ]\n\n[[component]]\nname = \"{name}-queue\"\nkind = \"sqs\"\n"
+                )
+                .unwrap();
+                self.function(&format!("{name}-fn"), s);
+            }
+            Entry::Machine { express } => {
+                let kind = if *express { "express" } else { "standard" };
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"{name}\"\nkind = \"step_functions\"\ntype = \"{kind}\"\n\
+                     [component.definition]\nStartAt = \"Pick\"\n\
+                     [component.definition.States.Pick]\nType = \"Choice\"\n\
+                     Choices = [ {{ Probability = 0.5, Next = \"Call\" }} ]\nDefault = \"Each\"\n\
+                     [component.definition.States.Call]\nType = \"Task\"\nResource = \"{name}-fn\"\n\
+                     Retry = [ {{ ErrorEquals = [\"States.ALL\"], MaxAttempts = 2 }} ]\n\
+                     Catch = [ {{ ErrorEquals = [\"States.ALL\"], Next = \"Each\" }} ]\nNext = \"Each\"\n\
+                     [component.definition.States.Each]\nType = \"Map\"\nItems = 3\nMaxConcurrency = 2\nEnd = true\n\
+                     [component.definition.States.Each.ItemProcessor]\nStartAt = \"Rest\"\n\
+                     [component.definition.States.Each.ItemProcessor.States.Rest]\nType = \"Wait\"\nSeconds = 1\nEnd = true\n"
+                )
+                .unwrap();
+                self.function(&format!("{name}-fn"), s);
+            }
         }
     }
 
@@ -560,6 +601,7 @@ impl Generated {
                 Entry::Alb { .. } | Entry::Nlb { .. } => Some(format!("{name}-targets")),
                 Entry::ApiGateway { behind, .. } => find(behind, &format!("{name}-integration")),
                 Entry::Queue | Entry::Stream { .. } => Some(format!("{name}-consumer")),
+                Entry::Topic { .. } | Entry::Machine { .. } => Some(format!("{name}-fn")),
                 Entry::Table => None,
             }
         }
@@ -572,7 +614,12 @@ impl Generated {
             match entry {
                 Entry::Fleet | Entry::Group { .. } | Entry::Alb { .. } | Entry::Nlb { .. } => true,
                 Entry::ApiGateway { behind, .. } => find(behind),
-                Entry::Function | Entry::Queue | Entry::Table | Entry::Stream { .. } => false,
+                Entry::Function
+                | Entry::Queue
+                | Entry::Table
+                | Entry::Stream { .. }
+                | Entry::Topic { .. }
+                | Entry::Machine { .. } => false,
             }
         }
         find(&self.entry)
