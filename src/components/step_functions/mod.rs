@@ -26,7 +26,7 @@
 //!   execution (`invocation = "sync"`) is answered when it ends: success, a 500 when it
 //!   failed, a timeout when it ran past its `TimeoutSeconds` (Express: at most 5 minutes).
 //! - Each state an execution enters, and each retry, is a state transition: it takes a token
-//!   from the state-transition bucket (Standard: 5 000/s, burst 5 000; Express: none), waiting
+//!   from the state-transition bucket (Standard: 1 500/s, burst 5 000; Express: none), waiting
 //!   for one if the bucket is empty (the execution slows down, it does not fail), and then
 //!   `transition_overhead` (an assumption: 20 ms Standard, 5 ms Express) before the state acts.
 //! - States: `Task` calls its `Resource` (any component that accepts requests) with `Op` and

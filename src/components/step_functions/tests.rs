@@ -492,5 +492,5 @@ fn an_asl_json_problem_is_located_in_the_file() {
 fn the_defaults_parse() {
     let d = super::defaults();
     assert_eq!(d.start_burst, 1_300);
-    assert_eq!(d.transition_rate.per_second(), 5_000.0);
+    assert_eq!(d.transition_rate.per_second(), 1_500.0);
 }
