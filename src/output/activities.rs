@@ -44,11 +44,7 @@ pub fn render(summary: &Summary) -> Option<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(COLUMNS).expect("in-memory write");
     for (time, _, group, a) in rows {
-        let field = |k: &str| match a.get(k) {
-            Some(Value::String(s)) => csv_text(s).into_owned(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        };
+        let field = |k: &str| super::csv_field(a.get(k));
         writer
             .write_record([
                 time.to_string(),
@@ -67,11 +63,5 @@ pub fn render(summary: &Summary) -> Option<String> {
 /// Writes `scaling_activities.csv` into `dir` if the scenario has a group; returns whether it
 /// wrote one.
 pub fn write(summary: &Summary, dir: &Path) -> io::Result<bool> {
-    match render(summary) {
-        Some(text) => {
-            super::write_atomic(&dir.join("scaling_activities.csv"), text.as_bytes())?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    super::write_if_any(dir, "scaling_activities.csv", render(summary))
 }

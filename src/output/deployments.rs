@@ -43,11 +43,7 @@ pub fn render(summary: &Summary) -> Option<String> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(COLUMNS).expect("in-memory write");
     for (time, name, _, step) in rows {
-        let field = |k: &str| match step.get(k) {
-            Some(Value::String(s)) => csv_text(s).into_owned(),
-            Some(v) => v.to_string(),
-            None => String::new(),
-        };
+        let field = |k: &str| super::csv_field(step.get(k));
         writer
             .write_record([
                 time.to_string(),
@@ -65,13 +61,7 @@ pub fn render(summary: &Summary) -> Option<String> {
 /// Writes `deployments.csv` into `dir` if the run has a deployment; returns whether it wrote
 /// one.
 pub fn write(summary: &Summary, dir: &Path) -> io::Result<bool> {
-    match render(summary) {
-        Some(text) => {
-            super::write_atomic(&dir.join("deployments.csv"), text.as_bytes())?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    super::write_if_any(dir, "deployments.csv", render(summary))
 }
 
 /// One line per deployment for the terminal summary: its outcome, duration and each

@@ -1910,3 +1910,21 @@ fn fifo_queues_have_no_extra_deliveries() {
         &["FIFO queues deliver exactly once"],
     );
 }
+
+#[test]
+fn stale_delete_deletes_is_a_probability_of_standard_queues() {
+    let m = error_for(
+        r#"retention = "4d""#,
+        "retention = \"4d\"\nstale_delete_deletes = 1.5",
+    );
+    assert_message(
+        &m,
+        "case.toml:14:24: ",
+        &["stale_delete_deletes", "must be between 0 and 1, found 1.5"],
+    );
+    let m = error_for(
+        r#"retention = "4d""#,
+        "retention = \"4d\"\ntype = \"fifo\"\nstale_delete_deletes = 0.5",
+    );
+    assert_message(&m, "case.toml:15:24: ", &["receipt handle expires"]);
+}
