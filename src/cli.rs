@@ -1,4 +1,5 @@
-//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim record`, `awsim compare`.
+//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim record`, `awsim compare`,
+//! and the shell completions and man page generated from these definitions.
 
 use std::path::PathBuf;
 
@@ -53,6 +54,66 @@ pub enum Command {
         /// The second summary (B); differences are B − A.
         b: PathBuf,
     },
+    /// Print a shell completion script for awsim to stdout.
+    #[command(after_help = "Install, for example:
+  bash: awsim completions bash > ~/.local/share/bash-completion/completions/awsim
+  zsh:  awsim completions zsh > ~/.zfunc/_awsim   (with fpath+=~/.zfunc before compinit)
+  fish: awsim completions fish > ~/.config/fish/completions/awsim.fish
+  PowerShell: awsim completions powershell | Out-String | Invoke-Expression")]
+    Completions {
+        /// The shell to complete in.
+        shell: clap_complete::Shell,
+    },
+    /// Print awsim's man page (roff) to stdout, or a subcommand's (`awsim man run`), or write
+    /// them all to a folder (`awsim man --dir ~/.local/share/man/man1`).
+    Man {
+        /// The subcommand whose page to print (the pages are named awsim-run(1)...).
+        subcommand: Option<String>,
+        /// Write awsim.1 and every awsim-SUBCOMMAND.1 into this folder instead.
+        #[arg(long, value_name = "DIR", conflicts_with = "subcommand")]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// The completion script of `shell` for the whole command line, as text.
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut command, "awsim", &mut script);
+    script
+}
+
+/// The man pages (section 1, roff) of the command line: `awsim.1`, then one page per
+/// subcommand, `awsim-run.1`..., as git and cargo ship theirs (the top page refers to them),
+/// each as (file name, page).
+pub fn man_pages() -> std::io::Result<Vec<(String, Vec<u8>)>> {
+    // Built, the subcommands carry their display names (`awsim-run`), as clap_mangen's own
+    // `generate_to` relies on; `help` is clap's, not a page of ours.
+    let mut command = <Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    command.build();
+    let mut pages = Vec::new();
+    let subcommands = command
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .cloned();
+    for command in std::iter::once(command.clone()).chain(subcommands) {
+        let man = clap_mangen::Man::new(command)
+            .source(format!("awsim {}", env!("CARGO_PKG_VERSION")))
+            .manual("awsim manual");
+        let mut page = Vec::new();
+        man.render(&mut page)?;
+        pages.push((man.get_filename(), page));
+    }
+    Ok(pages)
+}
+
+/// The names of awsim's subcommands, in the order `--help` lists them.
+pub fn subcommand_names() -> Vec<String> {
+    <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .filter(|s| !s.is_hide_set())
+        .map(|s| s.get_name().to_string())
+        .collect()
 }
 
 /// Arguments of `awsim run`.

@@ -78,6 +78,13 @@ fn main() -> ExitCode {
             }
         },
         Command::Record(args) => record_command(&args),
+        Command::Completions { shell } => {
+            out(&String::from_utf8_lossy(&awsim::cli::completion_script(
+                shell,
+            )));
+            ExitCode::SUCCESS
+        }
+        Command::Man { subcommand, dir } => man_command(subcommand.as_deref(), dir.as_deref()),
         Command::Compare { a, b } => match awsim::output::compare::compare_files(&a, &b) {
             Ok(table) => {
                 out(&table);
@@ -88,6 +95,53 @@ fn main() -> ExitCode {
                 ExitCode::from(EXIT_BAD_INPUT)
             }
         },
+    }
+}
+
+/// `awsim man`: one page to stdout, or every page into a folder (each file written whole).
+fn man_command(subcommand: Option<&str>, dir: Option<&Path>) -> ExitCode {
+    let pages = match awsim::cli::man_pages() {
+        Ok(pages) => pages,
+        Err(e) => {
+            err(&format!("error: cannot render the man pages: {e}"));
+            return ExitCode::from(EXIT_RUN_FAILED);
+        }
+    };
+    if let Some(dir) = dir {
+        for (name, page) in &pages {
+            let path = dir.join(name);
+            if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| write_atomic(&path, page)) {
+                err(&format!("error: cannot write {}: {e}", path.display()));
+                return ExitCode::from(EXIT_RUN_FAILED);
+            }
+        }
+        out(&format!(
+            "wrote {} man pages to {}\n",
+            pages.len(),
+            dir.display()
+        ));
+        return ExitCode::SUCCESS;
+    }
+    let wanted = match subcommand {
+        None => "awsim.1".to_string(),
+        Some(name) => format!("awsim-{name}.1"),
+    };
+    match pages.iter().find(|(file, _)| *file == wanted) {
+        Some((_, page)) => {
+            out(&String::from_utf8_lossy(page));
+            ExitCode::SUCCESS
+        }
+        None => {
+            let names = awsim::cli::subcommand_names();
+            let candidates: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = awsim::units::did_you_mean(subcommand.unwrap_or(""), &candidates);
+            err(&format!(
+                "error: awsim has no subcommand `{}`{hint}; its subcommands: {}",
+                subcommand.unwrap_or(""),
+                names.join(", ")
+            ));
+            ExitCode::from(EXIT_BAD_INPUT)
+        }
     }
 }
 

@@ -14,3 +14,13 @@ pub fn awsim(args: &[&str]) -> Output {
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
+
+/// An empty scratch folder for one test, `awsim-it-{group}-{name}-{pid}` under the system's
+/// temporary folder (removed first if a previous run left it). Tests share one process, so
+/// `group` (the test file) and `name` keep their folders apart.
+pub fn scratch(group: &str, name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("awsim-it-{group}-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch folder");
+    dir
+}

@@ -11,10 +11,7 @@ use awsim::scenario::{RunSettings, Scenario};
 use serde_json::Value;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-cost-out-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::scratch("cost-out", name)
 }
 
 fn run_ok(args: &[&str]) -> String {

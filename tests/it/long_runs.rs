@@ -19,10 +19,7 @@ const MMC: &str = "scenarios/examples/mmc.toml";
 const REPORT_BOUND: u64 = 2_000_000;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-long-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a scratch folder");
-    dir
+    crate::common::scratch("long", name)
 }
 
 /// M/M/8 with arrivals at `rate` per second, for `seconds` at an interval of `interval_ms`,

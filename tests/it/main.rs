@@ -26,6 +26,7 @@ mod properties;
 mod report;
 mod scale;
 mod scenarios;
+mod shell;
 mod sns;
 mod sqs;
 mod stats;

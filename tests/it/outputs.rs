@@ -26,10 +26,7 @@ fn awsim(args: &[&str]) -> Output {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-outputs-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::scratch("outputs", name)
 }
 
 fn absolute(path: &str) -> String {

@@ -14,10 +14,7 @@ use awsim::scenario::{RunSettings, Scenario};
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
 
 fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-report-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    crate::common::scratch("report", name)
 }
 
 /// Runs `file` for `duration` into `dir` as `awsim run` does, then writes plots and report.

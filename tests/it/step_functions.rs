@@ -16,10 +16,7 @@ fn u(v: &Value) -> u64 {
 
 /// A fresh folder for this test process.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-sfn-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::scratch("sfn", name)
 }
 
 fn run_at(text: &str, path: &Path) -> Summary {

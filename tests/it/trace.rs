@@ -77,9 +77,7 @@ fn a_missing_trace_is_an_error_before_the_run() {
 
 /// A scratch folder of this test process.
 fn scratch(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("awsim-it-trace-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::common::scratch("trace", name)
 }
 
 /// Parses `text` as a scenario living in `dir`.
