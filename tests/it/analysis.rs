@@ -10,24 +10,40 @@ use crate::common::{awsim, scratch, text};
 /// Checks the header and the type of every column of the CSV file at `path`; returns the header.
 fn assert_loads_in_one_line(path: &Path) -> Vec<String> {
     let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
-    let header: Vec<String> = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     for name in &header {
         assert!(
-            !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)),
             "{path:?}: column `{name}` is not a plain name"
         );
     }
     let mut unique = header.clone();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), header.len(), "{path:?}: repeated column names");
+    assert_eq!(
+        unique.len(),
+        header.len(),
+        "{path:?}: repeated column names"
+    );
     // Per column: rows holding a number, rows holding text.
     let mut numbers = vec![0usize; header.len()];
     let mut texts = vec![0usize; header.len()];
     let mut rows = 0;
     for record in reader.records() {
         let record = record.unwrap();
-        assert_eq!(record.len(), header.len(), "{path:?}: a row of another width");
+        assert_eq!(
+            record.len(),
+            header.len(),
+            "{path:?}: a row of another width"
+        );
         for (i, cell) in record.iter().enumerate() {
             if cell.is_empty() {
                 continue;
@@ -60,7 +76,7 @@ fn the_time_series_and_a_sweep_load_without_options() {
         "-q",
         "scenarios/examples/web_tier_autoscaling.toml",
         "--duration",
-        "10m",
+        "20m",
         "--out",
         run_dir.to_str().unwrap(),
     ]);
