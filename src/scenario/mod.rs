@@ -634,6 +634,47 @@ impl Scenario {
         }
     }
 
+    /// The wiring as a Mermaid flowchart (the diagram language GitHub and most Markdown
+    /// viewers draw): workloads as rounded nodes, components as boxes labelled with their kind,
+    /// an arrow for each reference, labelled with the field that makes it.
+    pub fn graph_mermaid(&self) -> String {
+        // Names become labels, never node ids, so any name a scenario accepts is safe.
+        let label = |name: &str| name.replace('"', "#quot;");
+        let mut ids = std::collections::HashMap::new();
+        let mut out = String::from("flowchart LR\n");
+        for (i, w) in self.workloads.iter().enumerate() {
+            let id = format!("w{i}");
+            out.push_str(&format!("  {id}([\"{}\"])\n", label(w.name.get_ref())));
+            ids.insert(w.name.get_ref().as_str(), id);
+        }
+        for (i, c) in self.components.iter().enumerate() {
+            let id = format!("c{i}");
+            out.push_str(&format!(
+                "  {id}[\"{}<br/><i>{}</i>\"]\n",
+                label(&c.name),
+                c.spec.kind()
+            ));
+            ids.insert(c.name.as_str(), id);
+        }
+        for w in &self.workloads {
+            if let Some(to) = ids.get(w.target.get_ref().as_str()) {
+                out.push_str(&format!("  {} --> {to}\n", ids[w.name.get_ref().as_str()]));
+            }
+        }
+        for c in &self.components {
+            for r in c.spec.references() {
+                if let Some(to) = ids.get(r.name.get_ref().as_str()) {
+                    out.push_str(&format!(
+                        "  {} -->|\"{}\"| {to}\n",
+                        ids[c.name.as_str()],
+                        label(&r.field)
+                    ));
+                }
+            }
+        }
+        out
+    }
+
     /// The wiring as text: one line per workload and component with what it sends to.
     pub fn graph_text(&self) -> String {
         let mut out = String::new();

@@ -16,6 +16,7 @@ mod determinism;
 mod dynamodb;
 mod errors;
 mod faults;
+mod gallery;
 mod golden;
 mod kinesis;
 mod lambda;
