@@ -339,15 +339,19 @@ macro_rules! registry {
             kinds
         }
 
-        /// The kinds' own time-series columns, each kind's in its order, kinds in registry
-        /// order; a name two kinds share appears once (it must mean the same for both).
-        pub fn series_columns() -> Vec<&'static str> {
+        /// The own time-series columns of the kinds in `kinds`, each kind's in its order, kinds
+        /// in registry order; a name two kinds share appears once (it must mean the same for
+        /// both). A run's `timeseries.csv` has the columns of the kinds it has, so a kind added
+        /// to awsim changes no other scenario's file.
+        pub fn series_columns(kinds: &[&str]) -> Vec<&'static str> {
             let mut columns: Vec<&'static str> = Vec::new();
             $(
                 $(#[$attr])*
-                for c in <$spec as outputs::Outputs>::COLUMNS {
-                    if !columns.contains(&c.name) {
-                        columns.push(c.name);
+                if kinds.contains(&<$spec as Kind>::KIND) {
+                    for c in <$spec as outputs::Outputs>::COLUMNS {
+                        if !columns.contains(&c.name) {
+                            columns.push(c.name);
+                        }
                     }
                 }
             )*

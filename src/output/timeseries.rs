@@ -12,12 +12,12 @@ use crate::metrics::series::{Series, SeriesBuilder};
 use crate::metrics::{REQUEST_COLUMNS, SeriesRow, SeriesSink};
 
 /// Column names, in order: the time, the component, the request columns every component has,
-/// then every kind's own columns ([`crate::components::series_columns`]); a row leaves empty
-/// the columns its kind does not have.
-pub fn columns() -> Vec<&'static str> {
+/// then the own columns of the kinds in `kinds` ([`crate::components::series_columns`]); a row
+/// leaves empty the columns its kind does not have.
+pub fn columns(kinds: &[&str]) -> Vec<&'static str> {
     let mut columns = vec!["time_s", "name", "kind"];
     columns.extend_from_slice(REQUEST_COLUMNS);
-    columns.extend(crate::components::series_columns());
+    columns.extend(crate::components::series_columns(kinds));
     columns
 }
 
@@ -43,11 +43,12 @@ pub struct CsvSeries {
 }
 
 impl CsvSeries {
-    /// Starts writing what will become `path`.
-    pub fn create(path: &Path) -> io::Result<Self> {
+    /// Starts writing what will become `path`, with the columns of the kinds in `kinds` (a
+    /// scenario's, [`crate::scenario::Scenario::kinds`]).
+    pub fn create(path: &Path, kinds: &[&str]) -> io::Result<Self> {
         let tmp = super::temp_path(path);
         let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&tmp)?));
-        let columns = columns();
+        let columns = columns(kinds);
         writer.write_record(&columns).map_err(io::Error::other)?;
         let numbers = columns
             .iter()
@@ -58,7 +59,7 @@ impl CsvSeries {
             reduced: SeriesBuilder::new(numbers),
             row_values: vec![None; columns.len()],
             writer,
-            kind_columns: crate::components::series_columns(),
+            kind_columns: crate::components::series_columns(kinds),
             places: BTreeMap::new(),
             tmp,
             path: path.to_path_buf(),

@@ -634,6 +634,17 @@ impl Scenario {
         }
     }
 
+    /// The kinds of the scenario's components, each once, in the order they first appear.
+    pub fn kinds(&self) -> Vec<&'static str> {
+        let mut kinds = Vec::new();
+        for c in &self.components {
+            if !kinds.contains(&c.spec.kind()) {
+                kinds.push(c.spec.kind());
+            }
+        }
+        kinds
+    }
+
     /// The wiring as a Mermaid flowchart (the diagram language GitHub and most Markdown
     /// viewers draw): workloads as rounded nodes, components as boxes labelled with their kind,
     /// an arrow for each reference, labelled with the field that makes it.

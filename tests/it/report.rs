@@ -25,7 +25,8 @@ fn run_into(file: &str, duration: &str, dir: &Path) -> (Scenario, Summary, Vec<P
         duration: Some(crate::scenarios::accepted_duration(&scenario, wanted)),
         ..RunSettings::default()
     };
-    let mut series = CsvSeries::create(&dir.join("timeseries.csv")).expect("csv");
+    let mut series =
+        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).expect("csv");
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
     let reduced = series.finish().expect("csv written");
     activities::write(&summary, dir).expect("activities written");
