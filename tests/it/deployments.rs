@@ -311,3 +311,54 @@ fn bad_replacement_settings_are_located() {
         assert!(e.contains("deploy.toml:"), "{line}: {e}");
     }
 }
+
+const REFRESH_LESSON: &str = "scenarios/lessons/instance_refresh_under_load.toml";
+
+#[test]
+fn the_instance_refresh_lesson_shows_what_its_header_says() {
+    let text = std::fs::read_to_string(REFRESH_LESSON).unwrap();
+    let s = run_json(&text);
+    let d = |g: &str| s["deployments"][g].clone();
+    let (d90, d50) = (d("web-90"), d("web-50"));
+    for d in [&d90, &d50] {
+        assert_eq!(d["outcome"], "succeeded");
+        assert_eq!(d["started_s"], 600.0);
+    }
+    // 90 %: ten batches of one, 1 870 s, at least 9 of 10 in service, no error, p99 331 / 329.
+    assert_eq!(d90["duration_s"].as_f64().unwrap().round(), 1870.0);
+    assert_eq!(d90["capacity_dip"]["least"], 9);
+    assert_eq!(d90["capacity_dip"]["before"], 10);
+    let batches = |d: &Value, n: &str| {
+        d["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["step"] == "batch_started")
+            .filter(|x| x["detail"].as_str().unwrap().starts_with(n))
+            .count()
+    };
+    assert_eq!(batches(&d90, "replacing 1:"), 10);
+    assert_eq!(s["workloads"]["users-90"]["requests"]["failed"], 0);
+    let p99 = |d: &Value, v: &str| d["versions"][v]["p99_ms"].as_f64().unwrap().round();
+    assert_eq!((p99(&d90, "old"), p99(&d90, "new")), (331.0, 329.0));
+    // 50 %: two batches of five, 393 s, 5 of 10 in service, 5 016 requests answered 503,
+    // p99 4 243 ms during the refresh.
+    assert_eq!(d50["duration_s"].as_f64().unwrap().round(), 393.0);
+    assert_eq!(d50["capacity_dip"]["least"], 5);
+    assert_eq!(batches(&d50, "replacing 5:"), 2);
+    assert_eq!(s["workloads"]["users-50"]["requests"]["failed"], 5016);
+    assert_eq!(s["components"]["lb-50"]["rejected"], 5016);
+    assert_eq!(p99(&d50, "old"), 4243.0);
+    assert_eq!(s["conservation"]["ok"], true);
+    // The header says the same.
+    for claim in [
+        "1 870 s",
+        "393 s",
+        "5 016 requests",
+        "4 243 ms",
+        "9 of 10",
+        "5 of 10",
+    ] {
+        assert!(text.contains(claim), "{claim}");
+    }
+}

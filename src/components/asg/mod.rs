@@ -80,6 +80,8 @@
 //! - `policy`: scaling policies, each behind the `ScalingPolicy` trait in a file of its own,
 //!   and the evaluation that lets the largest capacity win.
 //! - `scheduled`: scheduled actions.
+//! - `refresh`: instance refresh and CloudFormation rolling update: old instances replaced by a
+//!   new version a batch at a time, reported as a deployment.
 //! - `report`: scaling activities, time series and end-of-run figures.
 
 mod census;

@@ -110,11 +110,11 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 
 impl NewVersion {
     fn check(&self, field: &str, out: &mut Vec<SpecIssue>) {
-        if let Some(h) = &self.handler {
-            if let Some(mut i) = empty_handler(h) {
-                i.field = format!("{field}.new.handler");
-                out.push(i);
-            }
+        if let Some(h) = &self.handler
+            && let Some(mut i) = empty_handler(h)
+        {
+            i.field = format!("{field}.new.handler");
+            out.push(i);
         }
         if let Some(s) = &self.speed
             && !(*s.get_ref() > 0.0 && s.get_ref().is_finite())
