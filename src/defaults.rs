@@ -282,6 +282,14 @@ pub struct AsgDefaults {
     pub target_tracking_scale_in_datapoints: u32,
     /// Scale-in threshold as a fraction of the target.
     pub target_tracking_scale_in_ratio: f64,
+    /// An instance refresh's default minimum healthy percentage.
+    pub refresh_min_healthy_percentage: u32,
+    /// An instance refresh's default pause at a checkpoint.
+    pub refresh_checkpoint_delay: SimDuration,
+    /// The longest pause at a checkpoint.
+    pub refresh_checkpoint_delay_max: SimDuration,
+    /// The longest pause of a rolling update.
+    pub rolling_pause_time_max: SimDuration,
 }
 
 /// The Auto Scaling defaults.

@@ -32,6 +32,8 @@ use crate::metrics::{ComponentReport, Latency, RequestMetrics, SeriesRow, TimeWe
 #[derive(Clone, Debug)]
 struct Instance {
     speed: f64,
+    /// Which of the pool's codes it runs (0: the pool's own handler).
+    code: u8,
     /// Jobs being served (at most `vcpus`).
     serving: Vec<u32>,
     queue: VecDeque<u32>,
@@ -59,10 +61,34 @@ struct Job {
     step_timer: EventId,
 }
 
+/// A version of the code instances run: its handler and the probability that a request it
+/// serves fails (a 500 once the handler is done).
+struct Code {
+    handler: Handler,
+    failure_probability: f64,
+}
+
+/// A request that ended on an instance running code `code` (see [`Pool::log_finished`]).
+#[derive(Copy, Clone, Debug)]
+pub struct Finished {
+    /// The code of the instance that held it.
+    pub code: u8,
+    /// When it reached the pool.
+    pub arrived: SimTime,
+    /// When it ended.
+    pub ended: SimTime,
+    /// How.
+    pub outcome: Outcome,
+}
+
 /// Instances, their jobs, and the metrics they share. `T` is the owner's timer enum: the pool
 /// sets its step timers in the owner's timer space, as the variant the owner gave it.
 pub struct Pool<T> {
-    handler: Handler,
+    /// The codes instances run: the pool's handler first, then the versions an owner deploys.
+    codes: Vec<Code>,
+    /// Requests ended since the owner last took them, when it asked for them (deployments
+    /// count each version's).
+    finished: Option<Vec<Finished>>,
     /// Makes the owner's timer for a job's handler step (e.g. `AsgTimer::Step`); the owner
     /// hands its payload back to [`Pool::on_step_done`].
     step_timer: fn(u64) -> T,
@@ -113,7 +139,11 @@ impl<T: Into<Timer>> Pool<T> {
         step_timer: fn(u64) -> T,
     ) -> Self {
         Pool {
-            handler,
+            codes: vec![Code {
+                handler,
+                failure_probability: 0.0,
+            }],
+            finished: None,
             step_timer,
             vcpus,
             max_queue,
@@ -195,10 +225,48 @@ impl<T: Into<Timer>> Pool<T> {
         self.update_capacity(now);
     }
 
+    /// Adds a code instances may run (a new version: its handler, and the probability that a
+    /// request it serves fails); returns its number for [`Pool::add_instance_running`].
+    pub fn add_code(&mut self, handler: Handler, failure_probability: f64) -> u8 {
+        self.codes.push(Code {
+            handler,
+            failure_probability,
+        });
+        (self.codes.len() - 1) as u8
+    }
+
+    /// From now on every request that ends is kept for [`Pool::take_finished`].
+    pub fn log_finished(&mut self) {
+        self.finished.get_or_insert_with(Vec::new);
+    }
+
+    /// The requests that ended since the last call (none unless [`Pool::log_finished`]).
+    pub fn take_finished(&mut self) -> std::vec::Drain<'_, Finished> {
+        self.finished.get_or_insert_with(Vec::new).drain(..)
+    }
+
+    fn note_finished(&mut self, instance: u32, arrived: SimTime, ended: SimTime, outcome: Outcome) {
+        if let Some(log) = &mut self.finished {
+            log.push(Finished {
+                code: self.instances[instance as usize].code,
+                arrived,
+                ended,
+                outcome,
+            });
+        }
+    }
+
     /// Adds an instance that can take requests from `now`; returns its index.
     pub fn add_instance(&mut self, speed: f64, now: SimTime) -> u32 {
+        self.add_instance_running(speed, 0, now)
+    }
+
+    /// Adds an instance running code `code` (0: the pool's handler) that can take requests
+    /// from `now`; returns its index.
+    pub fn add_instance_running(&mut self, speed: f64, code: u8, now: SimTime) -> u32 {
         self.instances.push(Instance {
             speed,
+            code,
             serving: Vec::new(),
             queue: VecDeque::new(),
             up: true,
@@ -268,6 +336,7 @@ impl<T: Into<Timer>> Pool<T> {
             self.metrics.arrived(now);
             let outcome = Outcome::Error(500);
             self.metrics.finished(now, now, outcome);
+            self.note_finished(i, now, now, outcome);
             cx.reply(Response { request, outcome });
             return;
         }
@@ -283,6 +352,7 @@ impl<T: Into<Timer>> Pool<T> {
                 .max_queue
                 .is_some_and(|max| inst.queue.len() >= max as usize)
         {
+            self.note_finished(i, now, now, Outcome::Error(503));
             self.refuse(request, Outcome::Error(503), cx);
             return;
         }
@@ -337,7 +407,9 @@ impl<T: Into<Timer>> Pool<T> {
             id: job_id(job.generation, slot),
             timer: &mut job.step_timer,
         };
-        let progress = self
+        let code = &self.codes[inst.code as usize];
+        let failure_probability = code.failure_probability;
+        let progress = code
             .handler
             .advance(run, inst.speed, &self.injected, self.step_timer, cx);
         match progress {
@@ -349,7 +421,18 @@ impl<T: Into<Timer>> Pool<T> {
                 self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
             }
             Progress::Waiting { cpu: false } | Progress::Calling => {}
-            Progress::Done => self.finish(slot, Outcome::Ok, cx),
+            Progress::Done => {
+                // A version's own failures (drawn only where it has any, so a pool without
+                // them draws nothing).
+                let failed = failure_probability > 0.0
+                    && rand::Rng::random::<f64>(cx.rng()) < failure_probability;
+                let outcome = if failed {
+                    Outcome::Error(500)
+                } else {
+                    Outcome::Ok
+                };
+                self.finish(slot, outcome, cx)
+            }
             Progress::Failed => self.finish(slot, Outcome::Error(500), cx),
         }
     }
@@ -406,6 +489,7 @@ impl<T: Into<Timer>> Pool<T> {
             outcome,
         });
         self.metrics.finished(job.arrived, now, outcome);
+        self.note_finished(job.instance, job.arrived, now, outcome);
         self.in_flight -= 1;
         self.inside.set(now, cx.warmup_end(), self.in_flight as f64);
         self.jobs.remove(slot);
@@ -458,6 +542,7 @@ impl<T: Into<Timer>> Pool<T> {
                         outcome,
                     });
                     self.metrics.finished(job.arrived, now, outcome);
+                    self.note_finished(i, job.arrived, now, outcome);
                 }
                 None => {
                     self.metrics.dropped(job.arrived);

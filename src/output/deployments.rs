@@ -91,9 +91,17 @@ pub fn lines(summary: &Summary) -> Vec<String> {
                 "" => String::new(),
                 r => format!(" ({r})"),
             };
+            // Kinds with instances: the least capacity in service against before.
+            let dip = &d["capacity_dip"];
+            let capacity = match (dip["least"].as_u64(), dip["before"].as_u64()) {
+                (Some(least), Some(before)) => {
+                    format!("; at least {least} of {before} instances in service")
+                }
+                _ => String::new(),
+            };
             format!(
                 "deployment of {name} ({}, at {:.0} s): {}{reason} after {duration}; {}; {}; \
-                 {} cold starts",
+                 {} cold starts{capacity}",
                 text("type"),
                 d.get("at_s").and_then(Value::as_f64).unwrap_or(0.0),
                 text("outcome"),

@@ -23,6 +23,10 @@ struct Standing {
     rebalancing: bool,
     /// In service and not failed: requests sent to the group directly go to it.
     serving: bool,
+    /// Active and running the group's first version: a replacement still has to replace it.
+    old: bool,
+    /// Serving and ready: it counts toward the healthy capacity a replacement keeps.
+    ready: bool,
 }
 
 impl Standing {
@@ -35,6 +39,8 @@ impl Standing {
             active: counted && !i.rebalancing,
             rebalancing: i.rebalancing,
             serving: i.state == State::InService && !i.failed,
+            old: counted && !i.rebalancing && i.version == 0,
+            ready: i.state == State::InService && !i.failed && !i.replacing && i.ready,
         }
     }
 }
@@ -51,6 +57,10 @@ pub(super) struct Census {
     pub(super) active: u32,
     /// Instances launched by rebalancing and not yet in service.
     pub(super) rebalancing: u32,
+    /// Active instances of the first version.
+    pub(super) old_active: u32,
+    /// Ready instances (see `Instance::ready`).
+    pub(super) ready: u32,
     /// Active instances per group AZ, by id: scale-in's candidates. Ids grow with launch time,
     /// so the first is the oldest.
     candidates: Vec<BTreeSet<u32>>,
@@ -96,6 +106,12 @@ impl Census {
         }
         if s.rebalancing {
             step32(&mut self.rebalancing);
+        }
+        if s.old {
+            step32(&mut self.old_active);
+        }
+        if s.ready {
+            step32(&mut self.ready);
         }
         if s.serving {
             self.serving.set(id, add);

@@ -19,7 +19,9 @@ impl Asg {
     pub(super) fn push_pending(&mut self, now: SimTime) -> u32 {
         let az = self.launch_az();
         let simple_activity = self.simple.tagging();
-        self.add(Instance::pending(az, now, simple_activity))
+        let mut instance = Instance::pending(az, now, simple_activity);
+        instance.version = self.launch_version;
+        self.add(instance)
     }
 
     /// Launches an instance: in service after its `launch_time`.
@@ -30,16 +32,24 @@ impl Asg {
         }
         let delay = self.launch_time.sample(cx.rng());
         cx.set_timer(delay, AsgTimer::Launched(id as u64));
+        if let Some(r) = &mut self.refresh
+            && self.launch_version == 1
+        {
+            r.deployment
+                .cold_start(crate::components::deployment::Version::New);
+        }
     }
 
     /// Puts instance `id` in service at once (instances present when the run starts, and
     /// launches that complete).
     pub(super) fn put_in_service(&mut self, id: u32, healthy_from_start: bool, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let pool_index = self.pool.add_instance(self.speed, now);
+        let (speed, code) = self.versions[self.instances[id as usize].version as usize];
+        let pool_index = self.pool.add_instance_running(speed, code, now);
         self.by_pool.push(id);
         let warmup = self.warmup;
         self.change(id, |inst| {
+            inst.ready = healthy_from_start;
             inst.state = State::InService;
             inst.in_service_at = Some(now);
             // Instances present from the start are warm already.
@@ -69,6 +79,11 @@ impl Asg {
         }
         if !healthy_from_start && self.grace > SimDuration::ZERO {
             cx.set_timer(self.grace, AsgTimer::GraceOver(id as u64));
+        }
+        if let Some(r) = &self.refresh
+            && !healthy_from_start
+        {
+            cx.set_timer(r.settle, AsgTimer::Ready(id as u64));
         }
     }
 
@@ -110,10 +125,12 @@ impl Asg {
 
     /// Launches or terminates instances until the active ones match `desired`.
     pub(super) fn reconcile(&mut self, cx: &mut Ctx<'_>) {
-        while self.active() < self.desired {
+        // A replacement may launch beyond the desired capacity (`surge`).
+        let target = self.desired + self.surge;
+        while self.active() < target {
             self.launch(cx);
         }
-        while self.active() > self.desired {
+        while self.active() > target {
             // Scale-in keeps the AZs balanced: the most populated AZ loses an instance (ties
             // to the last listed, so launches and terminations do not chase each other).
             let counts = &self.census.per_az;
@@ -131,7 +148,7 @@ impl Asg {
     }
 
     /// Starts terminating instance `id`: a pending one stops at once; an in-service one drains.
-    fn terminate(&mut self, id: u32, cx: &mut Ctx<'_>) {
+    pub(super) fn terminate(&mut self, id: u32, cx: &mut Ctx<'_>) {
         if self.simple.tagging() && !self.instances[id as usize].simple_activity {
             self.instances[id as usize].simple_activity = true;
             self.simple.join();

@@ -80,6 +80,8 @@
 //! - `policy`: scaling policies, each behind the `ScalingPolicy` trait in a file of its own,
 //!   and the evaluation that lets the largest capacity win.
 //! - `scheduled`: scheduled actions.
+//! - `refresh`: instance refresh and CloudFormation rolling update: old instances replaced by a
+//!   new version a batch at a time, reported as a deployment.
 //! - `report`: scaling activities, time series and end-of-run figures.
 
 mod census;
@@ -88,11 +90,13 @@ mod metrics;
 mod outputs;
 mod placement;
 mod policy;
+mod refresh;
 mod report;
 mod scheduled;
 mod spec;
 
 pub use policy::{AdjustmentType, MetricName, PolicySpec, StepAdjustment};
+pub use refresh::{NewVersion, RefreshSpec, RollingSpec};
 pub use scheduled::ScheduledSpec;
 pub use spec::{FailureSpec, HealthCheckType, Spec, TerminationPolicy};
 
@@ -145,6 +149,12 @@ crate::timers! {
         GraceOver,
         /// The metric period that ended a nanosecond ago closes (the queues have answered).
         MetricClose,
+        /// An instance has served for the replacement's warmup or pause: it counts as ready.
+        Ready,
+        /// The instance refresh or rolling update starts.
+        RefreshStart,
+        /// An instance refresh's checkpoint pause is over.
+        CheckpointOver,
     }
 }
 
@@ -185,6 +195,11 @@ struct Instance {
     /// A load balancer's latest verdict was unhealthy (acted on after the grace period with
     /// `health_check_type = "elb"`).
     lb_unhealthy: bool,
+    /// The version it runs: 0 the group's, 1 the one a replacement brings.
+    version: u8,
+    /// In service for the replacement's warmup or pause (the instances present at the start
+    /// are): it counts toward the healthy capacity a replacement keeps.
+    ready: bool,
 }
 
 impl Instance {
@@ -204,6 +219,8 @@ impl Instance {
             unreachable: false,
             rebalancing: false,
             lb_unhealthy: false,
+            version: 0,
+            ready: false,
         }
     }
 }
@@ -219,7 +236,6 @@ pub struct Asg {
     az_down: u32,
     /// Instances terminated to rebalance AZs.
     rebalanced: u64,
-    speed: f64,
     min: u32,
     max: u32,
     desired: u32,
@@ -268,6 +284,14 @@ pub struct Asg {
     last_capacity_change: SimTime,
     /// Instance counts behind recent datapoints.
     period_bases: VecDeque<PeriodBase>,
+    /// The instance refresh or rolling update, if the group has one.
+    refresh: Option<refresh::Replacement>,
+    /// Instances a replacement launches beyond the desired capacity.
+    surge: u32,
+    /// The version launches run (1 once a replacement has started).
+    launch_version: u8,
+    /// Speed and pool code of each version.
+    versions: [(f64, u8); 2],
 }
 
 /// The time from `now` until `at` (a time since the start), zero if it is past.
@@ -292,6 +316,9 @@ impl Component<Msg> for Asg {
         if let Some(first) = self.failures.first() {
             cx.set_timer(first.at, AsgTimer::Failure(0));
         }
+        if let Some(r) = &self.refresh {
+            cx.set_timer(r.at.saturating_since(cx.now()), AsgTimer::RefreshStart(0));
+        }
     }
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
@@ -312,6 +339,9 @@ impl Component<Msg> for Asg {
                 AsgTimer::Failure(index) => self.on_failure(index as usize, cx),
                 AsgTimer::RandomFailure(id) => self.fail(id as u32, cx),
                 AsgTimer::GraceOver(id) => self.on_grace_over(id as u32, cx),
+                AsgTimer::Ready(id) => self.on_ready(id as u32, cx),
+                AsgTimer::RefreshStart(_) => self.on_refresh_start(cx),
+                AsgTimer::CheckpointOver(_) => self.on_checkpoint_over(cx),
             },
             Msg::Response(response) => {
                 if let Some(p) = self.pool.on_response(response, cx) {
@@ -325,5 +355,6 @@ impl Component<Msg> for Asg {
                 }
             }
         }
+        self.count_versions();
     }
 }

@@ -56,6 +56,10 @@ impl Asg {
         self.in_service_hours.set(now, self.warmup_end, running);
         self.spend
             .set(now, self.warmup_end, c.pending + c.in_service + c.draining);
+        if let Some(r) = &mut self.refresh {
+            r.deployment
+                .capacity(u64::from(self.census.ready), r.before());
+        }
     }
 }
 
@@ -162,7 +166,7 @@ impl Observe for Asg {
         let hours = self.in_service_hours.window_mean(end, self.warmup_end)
             * end.saturating_since(self.warmup_end).as_secs_f64()
             / 3600.0;
-        let report = self
+        let mut report = self
             .pool
             .report(Spec::KIND, end)
             .figure("min", self.min)
@@ -178,6 +182,12 @@ impl Observe for Asg {
                 crate::components::outputs::SCALING_ACTIVITIES,
                 &self.activities,
             );
+        if let Some(r) = &self.refresh {
+            report = report.figure(
+                crate::components::outputs::DEPLOYMENT,
+                r.deployment.report(end),
+            );
+        }
         let Some(names) = &self.az_names else {
             return report;
         };

@@ -75,6 +75,10 @@ pub struct Spec {
     pub scheduled: Vec<Spanned<ScheduledSpec>>,
     /// Availability zones the group launches into (default: every AZ of the region).
     pub azs: Option<Spanned<Vec<Spanned<String>>>>,
+    /// An instance refresh at a given time.
+    pub instance_refresh: Option<super::RefreshSpec>,
+    /// A CloudFormation rolling update at a given time.
+    pub rolling_update: Option<super::RollingSpec>,
 }
 
 fn one() -> u32 {
@@ -150,7 +154,19 @@ impl Kind for Spec {
     const ROLES: crate::components::Roles = crate::components::Roles::INSTANCE_GROUP;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        call_references(self.handler.get_ref())
+        let mut refs = call_references(self.handler.get_ref());
+        for new in [
+            self.instance_refresh.as_ref().and_then(|r| r.new.as_ref()),
+            self.rolling_update.as_ref().and_then(|r| r.new.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if let Some(h) = &new.handler {
+                refs.extend(call_references(h.get_ref()));
+            }
+        }
+        refs
     }
 
     fn check(&self, _span: Range<usize>) -> Vec<SpecIssue> {
@@ -218,6 +234,12 @@ impl Kind for Spec {
             scheduled::check(s, &mut out);
         }
         out.extend(self.billing().check());
+        super::refresh::check(
+            self.instance_refresh.as_ref(),
+            self.rolling_update.as_ref(),
+            &self.max,
+            &mut out,
+        );
         out
     }
 
@@ -276,20 +298,92 @@ impl Kind for Spec {
             }
         }
         let census = super::census::Census::new(azs.len());
+        let speed = self.speed.as_ref().map_or(1.0, |s| *s.get_ref());
+        let warmup = self.instance_warmup.unwrap_or(defaults.instance_warmup);
+        let mut pool = Pool::new(
+            handler,
+            self.billing().vcpus(),
+            self.max_queue.as_ref().map(|q| *q.get_ref()),
+            cx.warmup_end,
+            AsgTimer::Step,
+        );
+        let mut versions = [(speed, 0), (speed, 0)];
+        let refresh = match (&self.instance_refresh, &self.rolling_update) {
+            (Some(r), _) => Some((
+                *r.at.get_ref(),
+                r.new.as_ref(),
+                super::refresh::Rule::Refresh {
+                    min_healthy: r
+                        .min_healthy_percentage
+                        .as_ref()
+                        .map_or(defaults.refresh_min_healthy_percentage, |m| *m.get_ref()),
+                    max_healthy: r
+                        .max_healthy_percentage
+                        .as_ref()
+                        .map_or(100, |m| *m.get_ref()),
+                    checkpoints: r
+                        .checkpoint_percentages
+                        .as_ref()
+                        .map(|c| c.get_ref().clone())
+                        .unwrap_or_default(),
+                    checkpoint_delay: r
+                        .checkpoint_delay
+                        .as_ref()
+                        .map_or(defaults.refresh_checkpoint_delay, |c| *c.get_ref()),
+                    skip_matching: r.skip_matching.unwrap_or(true),
+                },
+                r.instance_warmup.as_ref().map_or(warmup, |w| *w.get_ref()),
+            )),
+            (None, Some(r)) => Some((
+                *r.at.get_ref(),
+                r.new.as_ref(),
+                super::refresh::Rule::Rolling {
+                    min_in_service: r
+                        .min_instances_in_service
+                        .as_ref()
+                        .map_or(0, |m| *m.get_ref()),
+                    max_batch: r.max_batch_size.as_ref().map_or(1, |b| *b.get_ref()),
+                },
+                r.pause_time
+                    .as_ref()
+                    .map_or(SimDuration::ZERO, |p| *p.get_ref()),
+            )),
+            (None, None) => None,
+        };
+        let refresh = match refresh {
+            None => None,
+            Some((at, new, rule, settle)) => {
+                let steps = new
+                    .and_then(|n| n.handler.as_ref())
+                    .unwrap_or(&self.handler);
+                let handler = Handler::build(steps.get_ref(), cx.base_dir, |n| cx.id(n))?;
+                let failure = new
+                    .and_then(|n| n.failure_probability.as_ref())
+                    .map_or(0.0, |p| *p.get_ref());
+                let new_speed = new
+                    .and_then(|n| n.speed.as_ref())
+                    .map_or(speed, |s| *s.get_ref());
+                versions[1] = (new_speed, pool.add_code(handler, failure));
+                pool.log_finished();
+                Some(super::refresh::Replacement::new(
+                    at,
+                    rule,
+                    settle,
+                    new.is_some(),
+                ))
+            }
+        };
         Ok(Box::new(Asg {
+            refresh,
+            surge: 0,
+            launch_version: 0,
+            versions,
             census,
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             azs,
             az_down: 0,
             rebalanced: 0,
-            pool: Pool::new(
-                handler,
-                self.billing().vcpus(),
-                self.max_queue.as_ref().map(|q| *q.get_ref()),
-                cx.warmup_end,
-                AsgTimer::Step,
-            ),
-            speed: self.speed.as_ref().map_or(1.0, |s| *s.get_ref()),
+            pool,
             min: *self.min.get_ref(),
             max: *self.max.get_ref(),
             desired: self.desired(),
@@ -298,7 +392,7 @@ impl Kind for Spec {
                 .health_check_grace_period
                 .unwrap_or(defaults.health_check_grace_period),
             health_check_type: self.health_check_type.unwrap_or_default(),
-            warmup: self.instance_warmup.unwrap_or(defaults.instance_warmup),
+            warmup,
             termination_policy: self.termination_policy,
             metric_period,
             delay,

@@ -172,6 +172,9 @@ pub struct Deployment {
     /// The least capacity serving during the deployment, against before (kinds with
     /// instances); `None` where it does not apply.
     capacity: Option<(u64, u64)>,
+    /// The type's name when the kind drives the deployment itself (an instance refresh):
+    /// no traffic-shift schedule, no hooks.
+    driven: Option<String>,
 }
 
 impl Deployment {
@@ -199,7 +202,47 @@ impl Deployment {
             versions: Default::default(),
             cold_starts_caused: 0,
             capacity: None,
+            driven: None,
         })
+    }
+
+    /// A deployment of type `name` starting at `at` that its kind drives step by step
+    /// ([`Deployment::begin`], [`Deployment::progress`], [`Deployment::complete`]): the
+    /// replacement of instances, which shifts no traffic by weight.
+    pub fn driven(at: SimTime, name: String) -> Deployment {
+        let plan = Plan {
+            at,
+            shift: Shift::AllAtOnce,
+            pre_traffic: None,
+            post_traffic: None,
+        };
+        let mut d = Deployment::new(plan, &[], &[]).expect("no alarm to check");
+        d.schedule.clear();
+        d.driven = Some(name);
+        d
+    }
+
+    /// A driven deployment starts at `now`.
+    pub fn begin(&mut self, now: SimTime, detail: String) {
+        self.started = Some(now);
+        self.phase = Phase::Shifting;
+        self.step(now, "started", detail);
+    }
+
+    /// A driven deployment's step at `now`: the new version now has `new_percent` %.
+    pub fn progress(&mut self, now: SimTime, step: &'static str, new_percent: u32, detail: String) {
+        if !self.phase.active() {
+            return;
+        }
+        self.new_percent = new_percent;
+        self.step(now, step, detail);
+    }
+
+    /// A driven deployment completed at `now`.
+    pub fn complete(&mut self, now: SimTime) {
+        if self.phase.active() {
+            self.end(now, Phase::Succeeded, "completed", String::new());
+        }
     }
 
     /// Arms its start (call from the component's `init`); `timer` makes the kind's timer.
@@ -471,7 +514,7 @@ impl Deployment {
             })
         });
         json!({
-            "type": self.plan.shift.name(),
+            "type": self.driven.clone().unwrap_or_else(|| self.plan.shift.name()),
             "at_s": secs(self.plan.at),
             "outcome": outcome,
             "reason": self.reason,
