@@ -83,14 +83,15 @@ fn failover_takes_the_detection_time_plus_the_ttl_exactly() {
     assert!(near(&episode["clients_moved_at_s"], moved), "{moved}");
     let secs = |ns: u64| ns as f64 / 1e9;
     // Failover = interval × threshold + TTL, less the time from the last passed probe to the
-    // first failed request and from the last answer to the detection (both under a request's
-    // spacing here).
+    // first failed request and from the last answer to the detection.
     let expected = interval * threshold + ttl - (failed - last_pass) - (detected - last_answer);
     assert_eq!(moved - failed, expected);
     let failover = www["failover_s"].as_f64().unwrap();
     assert!((failover - secs(expected)).abs() < 3e-9, "{failover}");
     assert!(failover <= secs(interval * threshold + ttl));
-    assert!(failover > secs(interval * threshold + ttl) - 2.0 * spacing / 1e9);
+    // The first failure comes at the first arrival after the fault (0.5 s after the probe).
+    let offsets = (fault - last_pass) as f64 / 1e9 + 2.0 * spacing / 1e9;
+    assert!(failover > secs(interval * threshold + ttl) - offsets);
     // Every request from the first failure to the detection went to the failed primary.
     let errors = last_sent - first_failed + 1;
     assert_eq!(episode["errors"], errors);
@@ -128,5 +129,7 @@ fn latency_routing_answers_each_group_its_nearest_target() {
     assert!(a > 300 && b > 300, "{a} {b}");
     let mean = www["latency_ms"]["mean"].as_f64().unwrap();
     let expected = (a as f64 * 20.0 + b as f64 * 30.0) / (a + b) as f64;
-    assert!((mean - expected).abs() < 1e-6, "{mean} {expected}");
+    // `requests` counts what was sent, the mean what was answered: a request or two still in
+    // flight at the end moves it by a hundredth of a millisecond at most.
+    assert!((mean - expected).abs() < 0.02, "{mean} {expected}");
 }
