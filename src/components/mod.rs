@@ -15,6 +15,7 @@ pub mod alb;
 pub mod api_gateway;
 pub mod asg;
 pub mod capacity_units;
+pub mod cloudfront;
 pub mod deadlines;
 pub mod deployment;
 pub mod dynamodb;
@@ -31,6 +32,7 @@ pub mod kinesis;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
+pub mod route53;
 pub mod sns;
 pub mod sqs;
 pub mod step_functions;
@@ -471,6 +473,8 @@ registry! {
     Kinesis => kinesis::Spec;
     Sns => sns::Spec;
     StepFunctions => step_functions::Spec;
+    Cloudfront => cloudfront::Spec;
+    Route53 => route53::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

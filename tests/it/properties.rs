@@ -166,6 +166,14 @@ enum Entry {
     Machine {
         express: bool,
     },
+    /// A `cloudfront` distribution in front of a fleet.
+    Cdn {
+        shield: bool,
+    },
+    /// A `route53` record over two fleets, with health checks.
+    Dns {
+        failover: bool,
+    },
 }
 
 fn entry() -> impl Strategy<Value = Entry> {
@@ -189,6 +197,8 @@ fn entry() -> impl Strategy<Value = Entry> {
         }),
         any::<bool>().prop_map(|filtered| Entry::Topic { filtered }),
         any::<bool>().prop_map(|express| Entry::Machine { express }),
+        any::<bool>().prop_map(|shield| Entry::Cdn { shield }),
+        any::<bool>().prop_map(|failover| Entry::Dns { failover }),
     ];
     leaf.prop_flat_map(|inner| {
         let inner2 = inner.clone();
@@ -505,6 +515,37 @@ impl Generated {
                 .unwrap();
                 self.function(&format!("{name}-fn"), s);
             }
+            Entry::Cdn { shield } => {
+                let shield = if *shield {
+                    "origin_shield = { latency = \"20ms\" }\n"
+                } else {
+                    ""
+                };
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"{name}\"\nkind = \"cloudfront\"\norigin = \"{name}-origin\"\n\
+                     edge_locations = [ {{ name = \"e1\", share = 0.5 }}, {{ name = \"e2\", share = 0.5 }} ]\n\
+                     cache = {{ default_ttl = \"2s\" }}\n{shield}"
+                )
+                .unwrap();
+                self.fleet(&format!("{name}-origin"), s);
+            }
+            Entry::Dns { failover } => {
+                let records = if *failover {
+                    "routing = \"failover\"\nrecords = [ { target = \"{name}-origin\", role = \"primary\" }, { target = \"{name}-other\", role = \"secondary\" } ]"
+                } else {
+                    "routing = \"weighted\"\nrecords = [ { target = \"{name}-origin\", weight = 3 }, { target = \"{name}-other\", weight = 1 } ]"
+                }
+                .replace("{name}", name);
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"{name}\"\nkind = \"route53\"\n{records}\nttl = \"5s\"\n\
+                     health_check = {{ interval = \"10s\", failure_threshold = 1 }}\n"
+                )
+                .unwrap();
+                self.fleet(&format!("{name}-origin"), s);
+                self.fleet(&format!("{name}-other"), s);
+            }
         }
     }
 
@@ -602,6 +643,7 @@ impl Generated {
                 Entry::ApiGateway { behind, .. } => find(behind, &format!("{name}-integration")),
                 Entry::Queue | Entry::Stream { .. } => Some(format!("{name}-consumer")),
                 Entry::Topic { .. } | Entry::Machine { .. } => Some(format!("{name}-fn")),
+                Entry::Cdn { .. } | Entry::Dns { .. } => Some(format!("{name}-origin")),
                 Entry::Table => None,
             }
         }
@@ -612,7 +654,12 @@ impl Generated {
     fn crashable(&self) -> bool {
         fn find(entry: &Entry) -> bool {
             match entry {
-                Entry::Fleet | Entry::Group { .. } | Entry::Alb { .. } | Entry::Nlb { .. } => true,
+                Entry::Fleet
+                | Entry::Group { .. }
+                | Entry::Alb { .. }
+                | Entry::Nlb { .. }
+                | Entry::Cdn { .. }
+                | Entry::Dns { .. } => true,
                 Entry::ApiGateway { behind, .. } => find(behind),
                 Entry::Function
                 | Entry::Queue
