@@ -31,6 +31,7 @@ pub mod kinesis;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
+pub mod rds;
 pub mod sns;
 pub mod sqs;
 pub mod step_functions;
@@ -467,6 +468,7 @@ registry! {
     Kinesis => kinesis::Spec;
     Sns => sns::Spec;
     StepFunctions => step_functions::Spec;
+    Rds => rds::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

@@ -23,6 +23,7 @@ mod long_runs;
 mod nlb;
 mod outputs;
 mod properties;
+mod rds;
 mod report;
 mod scale;
 mod scenarios;
