@@ -32,6 +32,7 @@ pub mod kinesis;
 pub mod lambda;
 pub mod nlb;
 pub mod outputs;
+pub mod rds;
 pub mod route53;
 pub mod sns;
 pub mod sqs;
@@ -475,6 +476,7 @@ registry! {
     StepFunctions => step_functions::Spec;
     Cloudfront => cloudfront::Spec;
     Route53 => route53::Spec;
+    Rds => rds::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

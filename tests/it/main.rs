@@ -26,6 +26,7 @@ mod long_runs;
 mod nlb;
 mod outputs;
 mod properties;
+mod rds;
 mod report;
 mod route53;
 mod scale;

@@ -82,6 +82,10 @@ enum Downstream {
     AsyncFunction {
         concurrency: Option<u32>,
     },
+    Database {
+        max_connections: u32,
+        wait: bool,
+    },
 }
 
 /// Who consumes a queue.
@@ -128,6 +132,10 @@ fn downstream() -> impl Strategy<Value = Downstream> {
             }),
         proptest::option::of(1u32..50)
             .prop_map(|concurrency| Downstream::AsyncFunction { concurrency }),
+        (1u32..20, any::<bool>()).prop_map(|(max_connections, wait)| Downstream::Database {
+            max_connections,
+            wait
+        }),
     ]
 }
 
@@ -350,6 +358,7 @@ impl Generated {
             Downstream::AsyncFunction { .. } => {
                 ", { call = \"async\", op = \"event\" }".to_string()
             }
+            Downstream::Database { .. } => ", { call = \"db\", op = \"read\" }".to_string(),
         };
         format!("[ {{ compute = {} }}{call} ]", self.service)
     }
@@ -630,6 +639,22 @@ impl Generated {
                     writeln!(s, "reserved_concurrency = {c}").unwrap();
                 }
                 s.push('\n');
+            }
+            Downstream::Database {
+                max_connections,
+                wait,
+            } => {
+                let pool = if *wait {
+                    "no_free_connection = \"wait\"\npool_timeout = \"2s\"\n"
+                } else {
+                    ""
+                };
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"db\"\nkind = \"rds\"\ninstance_class = \"db.t3.micro\"\nmax_connections = {max_connections}\nquery_cpu = {{ default = {} }}\n{pool}",
+                    self.service
+                )
+                .unwrap();
             }
         }
     }
