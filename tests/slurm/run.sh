@@ -10,6 +10,7 @@
 # apt-get when they are missing. Exit codes: 0 passed; 1 failed; 77 skipped (printed why).
 #
 # Usage: tests/slurm/run.sh [AWSIM]   (default: target/release/awsim, built if missing)
+#        tests/slurm/run.sh --install   (only install what it needs; .ci/run does this first)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$PWD
@@ -31,6 +32,11 @@ if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
     tail -5 /tmp/awsim-slurm-apt.log
     skip "apt-get could not install slurm-wlm and munge (log: /tmp/awsim-slurm-apt.log)"
   fi
+fi
+
+if [ "${1:-}" = --install ]; then
+  say "slurm-wlm and munge are installed"
+  exit 0
 fi
 
 AWSIM=${1:-$ROOT/target/release/awsim}
