@@ -43,7 +43,7 @@ pub enum Command {
     /// sweep.csv has one row per point: the swept values, then the mean and 95 % confidence
     /// half-width of each headline figure across replications. With --plan, writes the runs as
     /// a plan for a batch scheduler instead (`awsim sweep run|merge|status DIR`).
-    Sweep(SweepCommand),
+    Sweep(Box<SweepCommand>),
     /// Run a scenario and write the arrivals its workloads create as a CSV trace, so that a
     /// synthetic load can be frozen and replayed exactly (arrival = { process = "trace", ... }).
     Record(RecordArgs),

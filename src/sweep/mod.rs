@@ -663,9 +663,19 @@ pub struct Aggregate {
     /// The point whose runs are in `rows`.
     current: Option<usize>,
     rows: Vec<Vec<Headline>>,
-    /// Each finished point: its index, its figures' estimates (by column), its mean cost and
-    /// how many runs it had.
-    finished: Vec<(usize, Vec<(usize, Estimate)>, Option<f64>, u32)>,
+    finished: Vec<FinishedPoint>,
+}
+
+/// One point [`Aggregate`] has finished.
+#[derive(Debug)]
+struct FinishedPoint {
+    index: usize,
+    /// Its figures' estimates, by column (those of figures it has).
+    estimates: Vec<(usize, Estimate)>,
+    /// Its mean cost, when every run bills some component.
+    cost: Option<f64>,
+    /// How many runs it had.
+    runs: u32,
 }
 
 impl Aggregate {
@@ -731,8 +741,12 @@ impl Aggregate {
         }
         let costs: Vec<f64> = rows.iter().filter_map(|run| usd_per_hour(run)).collect();
         let cost = (!rows.is_empty() && costs.len() == rows.len()).then(|| stats::mean(&costs));
-        self.finished
-            .push((point, estimates, cost, rows.len() as u32));
+        self.finished.push(FinishedPoint {
+            index: point,
+            estimates,
+            cost,
+            runs: rows.len() as u32,
+        });
     }
 
     /// The columns and every point's results (a point without runs has no estimates), with
@@ -753,11 +767,11 @@ impl Aggregate {
         for p in &grid.points {
             let mut estimates = vec![none.clone(); self.figures.len()];
             let (mut cost, mut runs) = (None, 0);
-            if let Some((_, found, c, n)) = finished.next_if(|f| f.0 == p.index) {
-                for (i, e) in found {
+            if let Some(found) = finished.next_if(|f| f.index == p.index) {
+                for (i, e) in found.estimates {
                     estimates[i] = e;
                 }
-                (cost, runs) = (c, n);
+                (cost, runs) = (found.cost, found.runs);
             }
             let meets_goal =
                 (!goals.is_empty()).then(|| meets(goals, workloads, &self.figures, &estimates));
@@ -1251,6 +1265,61 @@ fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 10 000-run sweep is aggregated holding one point's runs at a time, and each point's
+    /// estimate is the mean and half-width of its own runs.
+    #[test]
+    fn aggregation_holds_one_points_runs_at_a_time() {
+        let file = Path::new("scenarios/examples/web_tier.toml");
+        let scenario = Scenario::load(file).unwrap();
+        let grid = Grid::unchecked(&scenario, file, &["web.instances=1..2500".into()]).unwrap();
+        let replications = 4;
+        let mut aggregate = Aggregate::new(&[], replications);
+        let mut most_held = 0;
+        for p in &grid.points {
+            for r in 1..=replications {
+                // The last point misses a replication (a partial merge).
+                if p.index == 2499 && r == 4 {
+                    continue;
+                }
+                let x = p.index as f64 + f64::from(r);
+                let run = vec![
+                    Headline {
+                        key: "shoppers.latency_p99_ms".into(),
+                        value: x,
+                        component: false,
+                    },
+                    Headline {
+                        key: "shoppers.latency_p90_ms".into(),
+                        value: x,
+                        component: false,
+                    },
+                    Headline {
+                        key: "web.utilisation".into(),
+                        value: 2.0 * x,
+                        component: true,
+                    },
+                ];
+                aggregate.add(p.index, run);
+                most_held = most_held.max(aggregate.runs_held());
+            }
+        }
+        assert_eq!(most_held, replications as usize);
+        let (figures, points) = aggregate.finish(&grid, &[], &["shoppers"]);
+        // p90 is not a column without a goal naming it.
+        assert_eq!(figures, ["shoppers.latency_p99_ms", "web.utilisation"]);
+        assert_eq!(points.len(), 2500);
+        let half = stats::t975(3) * stats::sample_std_dev(&[1.0, 2.0, 3.0, 4.0]) / 2.0;
+        for p in [0, 17, 2498] {
+            let e = &points[p].estimates;
+            assert_eq!(e[0].mean, Some(p as f64 + 2.5));
+            assert_eq!(e[1].mean, Some(2.0 * (p as f64 + 2.5)));
+            assert!((e[0].ci95.unwrap() - half).abs() < 1e-12);
+            assert_eq!(points[p].runs, 4);
+        }
+        assert_eq!(points[2499].runs, 3);
+        assert_eq!(points[2499].estimates[0].mean, None);
+    }
 
     #[test]
     fn the_cheapest_is_the_lowest_cost_and_the_first_of_equals() {

@@ -77,7 +77,10 @@ fn assert_same_outputs(local: &Path, plan: &Path) {
     for f in OUTPUTS {
         let a = fs::read(local.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         let b = fs::read(plan.join(f)).unwrap_or_else(|e| panic!("{f} merged: {e}"));
-        assert!(a == b, "{f} merged from the plan differs from the local sweep's");
+        assert!(
+            a == b,
+            "{f} merged from the plan differs from the local sweep's"
+        );
     }
 }
 
@@ -87,12 +90,21 @@ fn a_plan_run_anywhere_in_any_order_merges_to_the_local_sweeps_bytes() {
     let (local, plan) = (dir.join("local"), dir.join("plan"));
     sweep(&["--out", s(&local), "-q"]);
     let message = sweep(&["--plan", s(&plan)]);
-    assert!(message.contains("planned 8 runs (4 points × 2 replications)"), "{message}");
+    assert!(
+        message.contains("planned 8 runs (4 points × 2 replications)"),
+        "{message}"
+    );
     assert!(!plan.join("sweep.csv").exists(), "a plan runs nothing");
     // Out of order, by every way of choosing runs: an index, the scheduler's variable, shards.
     ok(&["sweep", "run", s(&plan), "--index", "6"]);
     let out = Command::new(env!("CARGO_BIN_EXE_awsim"))
-        .args(["sweep", "run", s(&plan), "--index-from-env", "JOB_COMPLETION_INDEX"])
+        .args([
+            "sweep",
+            "run",
+            s(&plan),
+            "--index-from-env",
+            "JOB_COMPLETION_INDEX",
+        ])
         .env("JOB_COMPLETION_INDEX", "1")
         .output()
         .unwrap();
@@ -121,7 +133,10 @@ fn a_plan_run_anywhere_in_any_order_merges_to_the_local_sweeps_bytes() {
 
     // Planning the same sweep again keeps the plan and its results.
     let replanned = sweep(&["--plan", s(&plan)]);
-    assert!(replanned.contains("its 8 valid results kept"), "{replanned}");
+    assert!(
+        replanned.contains("its 8 valid results kept"),
+        "{replanned}"
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -143,7 +158,10 @@ fn missing_failed_and_foreign_results_are_named_and_partial_merges_say_so() {
     assert!(status.contains("missing: 2,5"), "{status}");
     assert!(status.contains("1 half-written result"), "{status}");
     let e = fails(&["sweep", "merge", s(&plan)], 1);
-    assert!(e.contains("2 of 8 runs have no valid result; missing: 2,5"), "{e}");
+    assert!(
+        e.contains("2 of 8 runs have no valid result; missing: 2,5"),
+        "{e}"
+    );
     assert!(!plan.join("sweep.csv").exists());
 
     // Another run's result copied in its place is not this run's.
@@ -157,8 +175,14 @@ fn missing_failed_and_foreign_results_are_named_and_partial_merges_say_so() {
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(header.last(), Some(&"complete"), "{csv}");
     let rows: Vec<&str> = csv.lines().skip(1).collect();
-    assert!(rows[0].ends_with(",true") && rows[1].ends_with(",false"), "{csv}");
-    assert!(rows[2].ends_with(",false") && rows[3].ends_with(",true"), "{csv}");
+    assert!(
+        rows[0].ends_with(",true") && rows[1].ends_with(",false"),
+        "{csv}"
+    );
+    assert!(
+        rows[2].ends_with(",false") && rows[3].ends_with(",true"),
+        "{csv}"
+    );
     let p99 = header
         .iter()
         .position(|h| *h == "shoppers.latency_p99_ms.mean")
@@ -177,7 +201,11 @@ fn missing_failed_and_foreign_results_are_named_and_partial_merges_say_so() {
     ok(&["sweep", "merge", s(&plan), "-q"]);
     let csv = fs::read_to_string(plan.join("sweep.csv")).unwrap();
     assert!(!csv.lines().next().unwrap().contains("complete"), "{csv}");
-    assert!(!fs::read_to_string(plan.join("sweep.json")).unwrap().contains("partial"));
+    assert!(
+        !fs::read_to_string(plan.join("sweep.json"))
+            .unwrap()
+            .contains("partial")
+    );
     let _ = fs::remove_dir_all(&dir);
 }
 
@@ -206,7 +234,10 @@ fn a_killed_run_leaves_nothing_that_looks_done() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     child.kill().unwrap();
     let status = child.wait().unwrap();
-    assert!(!status.success(), "the run ended before it was killed: make it longer");
+    assert!(
+        !status.success(),
+        "the run ended before it was killed: make it longer"
+    );
     assert!(!plan.join("results/0.json").exists());
     let report = ok(&["sweep", "status", s(&plan)]);
     assert!(report.contains("done 0, failed 0, missing 2"), "{report}");
@@ -224,7 +255,10 @@ fn plans_edited_by_hand_bad_indices_and_bad_folders_are_refused() {
         fails(&args, 2)
     };
     let e = run(&["--index", "8"]);
-    assert!(e.contains("--index: the plan has 8 runs (indices 0 to 7); 8 is not one"), "{e}");
+    assert!(
+        e.contains("--index: the plan has 8 runs (indices 0 to 7); 8 is not one"),
+        "{e}"
+    );
     let e = run(&["--index-from-env", "AWSIM_TEST_SURELY_UNSET"]);
     assert!(e.contains("AWSIM_TEST_SURELY_UNSET is not set"), "{e}");
     let e = run(&["--shard", "2/2"]);
@@ -259,7 +293,10 @@ fn plans_edited_by_hand_bad_indices_and_bad_folders_are_refused() {
     }
     fs::write(&path, text.replace("\"version\": 1", "\"version\": 2")).unwrap();
     let e = fails(&["sweep", "status", s(&plan)], 2);
-    assert!(e.contains("version 2, but this awsim reads version 1"), "{e}");
+    assert!(
+        e.contains("version 2, but this awsim reads version 1"),
+        "{e}"
+    );
 
     // No plan there; a folder that is not a plan is never written into.
     let e = fails(&["sweep", "status", s(&dir)], 2);
@@ -333,9 +370,19 @@ fn emit_slurm_writes_an_array_job_and_a_merge_after_it() {
     args[3] = "web.instances=3..5";
     args.extend(["--plan", s(&plan), "--emit", "slurm", "--missing"]);
     let e = fails(&args, 2);
-    assert!(e.contains("does not hold this plan (it holds another one)"), "{e}");
+    assert!(
+        e.contains("does not hold this plan (it holds another one)"),
+        "{e}"
+    );
     let mut args = SWEEP.to_vec();
-    args.extend(["--plan", s(&plan), "--emit", "slurm", "--slurm-option", "array=0-3"]);
+    args.extend([
+        "--plan",
+        s(&plan),
+        "--emit",
+        "slurm",
+        "--slurm-option",
+        "array=0-3",
+    ]);
     let e = fails(&args, 2);
     assert!(e.contains("awsim writes --array itself"), "{e}");
     let _ = fs::remove_dir_all(&dir);

@@ -73,10 +73,10 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-# Ports of this test's cluster (not Slurm's defaults, so a cluster already on the machine is
-# left alone).
-CTLD_PORT=${AWSIM_SLURMCTLD_PORT:-26817}
-SLURMD_PORT=${AWSIM_SLURMD_PORT:-26818}
+# Ports of this test's cluster: not Slurm's defaults, so a cluster already on the machine is left
+# alone, and from the process id, so two runs of this test at once do not meet.
+CTLD_PORT=${AWSIM_SLURMCTLD_PORT:-$((20000 + ($$ % 10000) * 2))}
+SLURMD_PORT=${AWSIM_SLURMD_PORT:-$((CTLD_PORT + 1))}
 
 mkdir -p "$T/state" "$T/spool" "$T/munge"
 chmod 700 "$T/munge"
