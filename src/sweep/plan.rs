@@ -279,13 +279,16 @@ impl Plan {
             .and_then(Value::as_str)
             .ok_or_else(|| bad("no digest".into()))?
             .to_string();
-        let body: PlanBody = serde_json::from_value(v.get("plan").cloned().unwrap_or_default())
-            .map_err(|e| bad(format!("its plan cannot be read ({e})")))?;
-        if body.digest() != digest {
+        // The digest of the body as read (compact JSON in file order is the bytes it was made
+        // from), before anything else of it is trusted.
+        let raw = v.get("plan").cloned().unwrap_or_default();
+        if sha256(&serde_json::to_vec(&raw).expect("json")) != digest {
             return Err(bad(
                 "its plan does not match its digest (was it edited by hand?)".to_string(),
             ));
         }
+        let body: PlanBody = serde_json::from_value(raw)
+            .map_err(|e| bad(format!("its plan cannot be read ({e})")))?;
         let consistent = body.replications >= 1
             && body.runs.len() == body.points.len() * body.replications as usize
             && body.points.iter().enumerate().all(|(i, p)| p.index == i)
