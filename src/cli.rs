@@ -9,7 +9,7 @@ use crate::engine::time::SimDuration;
 
 use crate::units::{parse_positive_duration, parse_size};
 
-pub use crate::sweep::{LimitArgs, SweepArgs};
+pub use crate::sweep::{LimitArgs, SweepArgs, SweepCommand};
 
 /// Deterministic discrete-event simulator of AWS architectures.
 ///
@@ -42,8 +42,9 @@ pub enum Command {
     /// Run a scenario over a grid of parameter values, with replications; write sweep.csv.
     ///
     /// sweep.csv has one row per point: the swept values, then the mean and 95 % confidence
-    /// half-width of each headline figure across replications.
-    Sweep(SweepArgs),
+    /// half-width of each headline figure across replications. With --plan, writes the runs as
+    /// a plan for a batch scheduler instead (`awsim sweep run|merge|status DIR`).
+    Sweep(Box<SweepCommand>),
     /// Run a scenario and write the arrivals its workloads create as a CSV trace, so that a
     /// synthetic load can be frozen and replayed exactly (arrival = { process = "trace", ... }).
     Record(RecordArgs),

@@ -65,11 +65,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { file, prices } => check(&file, prices.as_deref()),
         Command::Run(args) => run_command(&args),
-        Command::Sweep(args) => match awsim::sweep::run_sweep(&args) {
-            Ok(outcome) => {
-                if !args.quiet {
-                    out(&outcome.report());
-                }
+        Command::Sweep(command) => match awsim::sweep::plan::command(&command) {
+            Ok(report) => {
+                out(&report);
                 ExitCode::SUCCESS
             }
             Err(e) => {

@@ -662,6 +662,24 @@ pub fn check_size(points: usize, replications: u32) -> Result<(), String> {
 }
 
 impl Grid {
+    /// The grid of `sets` over `scenario` (read from `file`) without validating any point: for
+    /// a plan, whose points were validated when it was made and whose texts are checked
+    /// against its digests. Its `scenarios` are left empty.
+    pub fn unchecked(scenario: &Scenario, file: &Path, sets: &[String]) -> Result<Grid, String> {
+        let doc: Table = toml::from_str(&scenario.text)
+            .map_err(|e| format!("cannot read {} as TOML: {}", file.display(), e.message()))?;
+        let assignments = sets
+            .iter()
+            .map(|arg| resolve(parse_set(arg)?, &doc))
+            .collect::<Result<Vec<Assignment>, String>>()?;
+        Ok(Grid {
+            points: expand(&assignments),
+            doc,
+            assignments,
+            scenarios: Vec::new(),
+        })
+    }
+
     /// The scenario text of point `index`.
     pub fn text(&self, index: usize) -> Result<String, String> {
         point_text(&self.doc, &self.assignments, &self.points[index])
@@ -670,7 +688,7 @@ impl Grid {
 
 /// Validates a point's text as a scenario file (and builds it, which checks what needs the
 /// models), keeping the original's name.
-fn check(text: &str, file: &Path, original: &Scenario) -> Result<Scenario, String> {
+pub(crate) fn check(text: &str, file: &Path, original: &Scenario) -> Result<Scenario, String> {
     let mut s =
         Scenario::parse_priced(text, file, original.prices.clone()).map_err(|e| describe(&e))?;
     s.name = original.name.clone();

@@ -22,11 +22,13 @@ mod args;
 pub mod goal;
 pub mod grid;
 pub mod pareto;
+pub mod plan;
 pub mod plot;
 pub mod progress;
+pub mod slurm;
 pub mod stats;
 
-pub use args::{LimitArgs, SweepArgs};
+pub use args::{Emit, LimitArgs, PlanArgs, RunPlanArgs, SweepAction, SweepArgs, SweepCommand};
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -231,6 +233,8 @@ pub struct PointResult {
     pub cost: Option<f64>,
     /// Whether the point meets every goal (`None` without goals).
     pub meets_goal: Option<bool>,
+    /// Its runs with a result: every replication, but in a partial merge.
+    pub runs: u32,
 }
 
 /// Which point the goal picked and by which rule.
@@ -281,10 +285,31 @@ pub struct SweepOutcome {
     pub not_billed: Vec<String>,
     /// Wall time of the sweep (for the message only).
     pub elapsed: Duration,
+    /// Merged with runs missing (`awsim sweep merge --partial`): points missing a run have no
+    /// figures, and `sweep.csv` has a `complete` column.
+    pub partial: bool,
 }
 
-/// Runs a sweep as `awsim sweep` does. Progress goes to the terminal unless `--quiet`.
-pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
+/// A sweep's arguments, checked: the base scenario, the validated grid, the goals, the base
+/// seed and duration of every run, and `sweep.json`'s settings. Nothing is written.
+pub(crate) struct Prepared {
+    /// The base scenario.
+    pub scenario: Scenario,
+    /// The grid, every point validated.
+    pub grid: Grid,
+    /// The goals.
+    pub goals: Vec<Goal>,
+    /// The base seed.
+    pub base_seed: u64,
+    /// Every run's simulated duration.
+    pub duration: SimDuration,
+    /// `sweep.json`.
+    pub manifest: Value,
+}
+
+/// Checks a sweep's arguments as `awsim sweep` does before it writes anything: the scenario,
+/// every point with the run's settings, the goals, the size of the grid and of its output.
+pub(crate) fn prepare(args: &SweepArgs) -> Result<Prepared, SweepError> {
     let input = SweepError::Input;
     let scenario = Scenario::load_with_prices(&args.file, args.prices.as_deref())
         .map_err(|e| input(e.to_string()))?;
@@ -316,27 +341,9 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
             .map_err(|e| input(format!("point {}: {}", p.label, grid::describe(&e))))?;
     }
     grid::check_size(grid.points.len(), args.replications).map_err(input)?;
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", scenario.name)));
-    let failed = |what: &str, path: &Path, e: std::io::Error| {
-        SweepError::Failed(format!("cannot {what} {}: {e}", path.display()))
-    };
 
     // The settings that decide each run's result; --resume needs them unchanged.
-    let manifest = json!({
-        "scenario": scenario.name,
-        "file": args.file.display().to_string(),
-        "scenario_fnv1a64": format!("{:016x}", fnv1a64(scenario.text.as_bytes())),
-        "seed": base_seed,
-        "duration_s": duration.as_secs_f64(),
-        "independent_seeds": args.independent_seeds,
-        "replications": args.replications,
-        "sets": args.sets,
-        "goals": args.goals,
-    });
-    let manifest_path = out_dir.join("sweep.json");
+    let manifest = manifest(&scenario, args, base_seed, duration);
     let runs_total = grid.points.len() as u64 * u64::from(args.replications);
     let planned = volume::planned_summary(&scenario).saturating_mul(runs_total)
         + grid.points.len() as u64 * scenario.text.len() as u64;
@@ -347,6 +354,55 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         "run fewer points or replications (--set, --replications)",
     )
     .map_err(input)?;
+    Ok(Prepared {
+        scenario,
+        grid,
+        goals,
+        base_seed,
+        duration,
+        manifest,
+    })
+}
+
+/// `sweep.json`: the settings that decide each run's result (`--resume` needs them unchanged).
+pub(crate) fn manifest(
+    scenario: &Scenario,
+    args: &SweepArgs,
+    base_seed: u64,
+    duration: SimDuration,
+) -> Value {
+    json!({
+        "scenario": scenario.name,
+        "file": args.file.display().to_string(),
+        "scenario_fnv1a64": format!("{:016x}", fnv1a64(scenario.text.as_bytes())),
+        "seed": base_seed,
+        "duration_s": duration.as_secs_f64(),
+        "independent_seeds": args.independent_seeds,
+        "replications": args.replications,
+        "sets": args.sets,
+        "goals": args.goals,
+    })
+}
+
+/// Runs a sweep as `awsim sweep` does. Progress goes to the terminal unless `--quiet`.
+pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
+    let Prepared {
+        scenario,
+        grid,
+        goals,
+        base_seed,
+        duration,
+        manifest,
+    } = prepare(args)?;
+    let input = SweepError::Input;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new("output").join(format!("{}-sweep", scenario.name)));
+    let failed = |what: &str, path: &Path, e: std::io::Error| {
+        SweepError::Failed(format!("cannot {what} {}: {e}", path.display()))
+    };
+    let manifest_path = out_dir.join("sweep.json");
     folder::check_replaceable(&out_dir, "sweep.json", "an awsim sweep folder").map_err(
         |e| match e {
             folder::FolderError::NotOurs { .. } => input(e.to_string()),
@@ -473,110 +529,262 @@ pub fn run_sweep(args: &SweepArgs) -> Result<SweepOutcome, SweepError> {
         }
     }
 
-    // Columns: the headline figures any run reports, in summary order; latency percentiles
-    // beyond mean, p50 and p99 only when a goal names them.
-    let mut wanted: Vec<String> = WORKLOAD_FIGURES.iter().map(|s| s.to_string()).collect();
-    for g in &goals {
-        if !wanted.contains(&g.figure.column()) {
-            wanted.push(g.figure.column());
-        }
-    }
-    let mut figures: Vec<String> = Vec::new();
-    for run in &runs {
-        for h in run {
-            let figure = h.key.rsplit('.').next().unwrap_or(&h.key);
-            let shown = h.component || wanted.iter().any(|w| w == figure);
-            if shown && !figures.contains(&h.key) {
-                figures.push(h.key.clone());
-            }
-        }
-    }
-    let t = (r_count >= 2).then(|| stats::t975(r_count - 1));
-    let mut points = Vec::with_capacity(grid.points.len());
-    for (p, reps) in grid.points.iter().zip(runs.chunks(r_count as usize)) {
-        let estimates = figures
-            .iter()
-            .map(|f| {
-                let xs: Vec<f64> = reps
-                    .iter()
-                    .filter_map(|run| run.iter().find(|h| &h.key == f).map(|h| h.value))
-                    .collect();
-                estimate(&xs, r_count as usize, t)
-            })
-            .collect();
-        let costs: Vec<f64> = reps.iter().filter_map(|run| usd_per_hour(run)).collect();
-        let cost = (costs.len() == reps.len()).then(|| stats::mean(&costs));
-        points.push(PointResult {
-            point: p.clone(),
-            estimates,
-            cost,
-            meets_goal: None,
-        });
-    }
-    for pr in &mut points {
-        if !goals.is_empty() {
-            pr.meets_goal = Some(meets(&goals, &workload_names, &figures, &pr.estimates));
-        }
+    let mut aggregate = Aggregate::new(&goals, r_count);
+    for (task, run) in tasks.iter().zip(runs) {
+        aggregate.add(task.0, run);
     }
     let not_billed = not_billed(&out_dir, &grid);
-    let region = &scenario.prices.prices.region;
-    let choice = choose(&grid, &points, &goals, &not_billed, region);
-    let values: Vec<Vec<String>> = grid
-        .points
-        .iter()
-        .map(|p| {
-            grid.assignments
-                .iter()
-                .zip(&p.choice)
-                .map(|(a, &c)| a.set.values[c].text.clone())
-                .collect()
-        })
-        .collect();
-    let mut outcome = SweepOutcome {
-        scenario: scenario.name.clone(),
-        csv_path: out_dir.join("sweep.csv"),
-        out_dir,
-        plots: Vec::new(),
-        workloads: workload_names.iter().map(|w| w.to_string()).collect(),
-        params: grid.assignments.iter().map(|a| a.set.key.clone()).collect(),
-        values,
-        figures,
-        points,
-        replications: r_count,
-        runs_total: tasks.len(),
-        runs_done,
-        runs_resumed: tasks.len() - runs_done,
-        jobs,
+    remove_stale_runs(&out_dir, &grid, r_count).map_err(|e| failed("clean", &out_dir, e))?;
+    let mut outcome = SweepOutcome::new(
+        &scenario,
+        &grid,
         goals,
-        choice,
+        aggregate,
         not_billed,
-        elapsed: Duration::ZERO,
-    };
-    remove_stale_runs(&outcome.out_dir, &grid, r_count)
-        .map_err(|e| failed("clean", &outcome.out_dir, e))?;
-    outcome.plots = plot::write_plots(&outcome, &grid)
-        .and_then(|mut plots| {
-            plots.extend(pareto::write_pareto(&outcome)?);
-            Ok(plots)
-        })
-        .map_err(|e| SweepError::Failed(format!("cannot write the sweep plots: {e}")))?;
-    // sweep.csv last: its presence means the sweep is complete.
-    interrupt::hold(|on| {
-        let written = write_atomic(&outcome.csv_path, outcome.csv().as_bytes());
-        if written.is_ok() {
-            let dir = outcome.out_dir.clone();
-            on.set(move || {
-                format!(
-                    "awsim: interrupted; the sweep in {} is complete",
-                    dir.display()
-                )
-            });
-        }
-        written
-    })
-    .map_err(|e| failed("write", &outcome.csv_path, e))?;
+        out_dir,
+        Tally {
+            total: tasks.len(),
+            done: runs_done,
+            jobs,
+            partial: false,
+        },
+    );
+    outcome.write(&grid)?;
     outcome.elapsed = progress.elapsed();
     Ok(outcome)
+}
+
+/// How many runs a sweep has and ran, on how many threads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Tally {
+    /// Runs the sweep has.
+    pub total: usize,
+    /// Runs this invocation ran (the others were kept or merged).
+    pub done: usize,
+    /// Threads used.
+    pub jobs: usize,
+    /// Some runs have no result (`awsim sweep merge --partial`).
+    pub partial: bool,
+}
+
+impl SweepOutcome {
+    /// The outcome of `grid`'s runs, aggregated in `aggregate`, into `out_dir`; nothing is
+    /// written yet ([`SweepOutcome::write`]).
+    pub(crate) fn new(
+        scenario: &Scenario,
+        grid: &Grid,
+        goals: Vec<Goal>,
+        aggregate: Aggregate,
+        not_billed: Vec<String>,
+        out_dir: PathBuf,
+        tally: Tally,
+    ) -> SweepOutcome {
+        let workloads: Vec<String> = scenario
+            .workloads
+            .iter()
+            .map(|w| w.name.get_ref().clone())
+            .collect();
+        let names: Vec<&str> = workloads.iter().map(String::as_str).collect();
+        let replications = aggregate.replications;
+        let (figures, points) = aggregate.finish(grid, &goals, &names);
+        let region = &scenario.prices.prices.region;
+        let choice = choose(grid, &points, &goals, &not_billed, region);
+        let values: Vec<Vec<String>> = grid
+            .points
+            .iter()
+            .map(|p| {
+                grid.assignments
+                    .iter()
+                    .zip(&p.choice)
+                    .map(|(a, &c)| a.set.values[c].text.clone())
+                    .collect()
+            })
+            .collect();
+        SweepOutcome {
+            scenario: scenario.name.clone(),
+            csv_path: out_dir.join("sweep.csv"),
+            out_dir,
+            plots: Vec::new(),
+            workloads,
+            params: grid.assignments.iter().map(|a| a.set.key.clone()).collect(),
+            values,
+            figures,
+            points,
+            replications,
+            runs_total: tally.total,
+            runs_done: tally.done,
+            runs_resumed: tally.total - tally.done,
+            jobs: tally.jobs,
+            goals,
+            choice,
+            not_billed,
+            elapsed: Duration::ZERO,
+            partial: tally.partial,
+        }
+    }
+
+    /// Writes the plots, then `sweep.csv` last (its presence means the sweep is complete).
+    pub(crate) fn write(&mut self, grid: &Grid) -> Result<(), SweepError> {
+        self.plots = plot::write_plots(self, grid)
+            .and_then(|mut plots| {
+                plots.extend(pareto::write_pareto(self)?);
+                Ok(plots)
+            })
+            .map_err(|e| SweepError::Failed(format!("cannot write the sweep plots: {e}")))?;
+        interrupt::hold(|on| {
+            let written = write_atomic(&self.csv_path, self.csv().as_bytes());
+            if written.is_ok() {
+                let dir = self.out_dir.clone();
+                on.set(move || {
+                    format!(
+                        "awsim: interrupted; the sweep in {} is complete",
+                        dir.display()
+                    )
+                });
+            }
+            written
+        })
+        .map_err(|e| SweepError::Failed(format!("cannot write {}: {e}", self.csv_path.display())))
+    }
+}
+
+/// The figures of a sweep's runs, aggregated one point at a time: runs are given in grid order
+/// (point by point) and only the current point's runs are held, so a sweep of any size is
+/// aggregated in the memory of one point's runs plus one estimate per point and figure.
+#[derive(Debug)]
+pub struct Aggregate {
+    replications: u32,
+    t: Option<f64>,
+    /// Workload figures that are columns (components' and costs' always are).
+    wanted: Vec<String>,
+    /// The columns so far: the headline figures any run reports, in the order they first
+    /// appear.
+    figures: Vec<String>,
+    /// The point whose runs are in `rows`.
+    current: Option<usize>,
+    rows: Vec<Vec<Headline>>,
+    finished: Vec<FinishedPoint>,
+}
+
+/// One point [`Aggregate`] has finished.
+#[derive(Debug)]
+struct FinishedPoint {
+    index: usize,
+    /// Its figures' estimates, by column (those of figures it has).
+    estimates: Vec<(usize, Estimate)>,
+    /// Its mean cost, when every run bills some component.
+    cost: Option<f64>,
+    /// How many runs it had.
+    runs: u32,
+}
+
+impl Aggregate {
+    /// An empty aggregate of a sweep with these goals (latency percentiles beyond mean, p50 and
+    /// p99 are columns only when a goal names them) and replications per point.
+    pub fn new(goals: &[Goal], replications: u32) -> Aggregate {
+        let mut wanted: Vec<String> = WORKLOAD_FIGURES.iter().map(|s| s.to_string()).collect();
+        for g in goals {
+            if !wanted.contains(&g.figure.column()) {
+                wanted.push(g.figure.column());
+            }
+        }
+        Aggregate {
+            replications,
+            t: (replications >= 2).then(|| stats::t975(replications - 1)),
+            wanted,
+            figures: Vec::new(),
+            current: None,
+            rows: Vec::new(),
+            finished: Vec::new(),
+        }
+    }
+
+    /// Adds one run of point `point`: points in grid order, each point's runs in replication
+    /// order.
+    pub fn add(&mut self, point: usize, run: Vec<Headline>) {
+        if self.current != Some(point) {
+            debug_assert!(self.current.is_none_or(|c| c < point), "grid order");
+            self.close_point();
+            self.current = Some(point);
+        }
+        self.rows.push(run);
+    }
+
+    /// The runs held now (those of the current point).
+    pub fn runs_held(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn close_point(&mut self) {
+        let Some(point) = self.current.take() else {
+            return;
+        };
+        let rows = std::mem::take(&mut self.rows);
+        for run in &rows {
+            for h in run {
+                let figure = h.key.rsplit('.').next().unwrap_or(&h.key);
+                let shown = h.component || self.wanted.iter().any(|w| w == figure);
+                if shown && !self.figures.contains(&h.key) {
+                    self.figures.push(h.key.clone());
+                }
+            }
+        }
+        let mut estimates = Vec::new();
+        for (i, f) in self.figures.iter().enumerate() {
+            let xs: Vec<f64> = rows
+                .iter()
+                .filter_map(|run| run.iter().find(|h| &h.key == f).map(|h| h.value))
+                .collect();
+            if !xs.is_empty() {
+                estimates.push((i, estimate(&xs, self.replications as usize, self.t)));
+            }
+        }
+        let costs: Vec<f64> = rows.iter().filter_map(|run| usd_per_hour(run)).collect();
+        let cost = (!rows.is_empty() && costs.len() == rows.len()).then(|| stats::mean(&costs));
+        self.finished.push(FinishedPoint {
+            index: point,
+            estimates,
+            cost,
+            runs: rows.len() as u32,
+        });
+    }
+
+    /// The columns and every point's results (a point without runs has no estimates), with
+    /// whether each meets the goals.
+    fn finish(
+        mut self,
+        grid: &Grid,
+        goals: &[Goal],
+        workloads: &[&str],
+    ) -> (Vec<String>, Vec<PointResult>) {
+        self.close_point();
+        let none = Estimate {
+            mean: None,
+            ci95: None,
+        };
+        let mut finished = self.finished.into_iter().peekable();
+        let mut points = Vec::with_capacity(grid.points.len());
+        for p in &grid.points {
+            let mut estimates = vec![none.clone(); self.figures.len()];
+            let (mut cost, mut runs) = (None, 0);
+            if let Some(found) = finished.next_if(|f| f.index == p.index) {
+                for (i, e) in found.estimates {
+                    estimates[i] = e;
+                }
+                (cost, runs) = (found.cost, found.runs);
+            }
+            let meets_goal =
+                (!goals.is_empty()).then(|| meets(goals, workloads, &self.figures, &estimates));
+            points.push(PointResult {
+                point: p.clone(),
+                estimates,
+                cost,
+                meets_goal,
+                runs,
+            });
+        }
+        (self.figures, points)
+    }
 }
 
 /// Mean and half-width of `xs`, which should hold one value per replication.
@@ -624,14 +832,21 @@ fn not_billed(out_dir: &Path, grid: &Grid) -> Vec<String> {
         else {
             continue;
         };
-        let listed = v.pointer("/cost/not_billed").and_then(Value::as_array);
-        for name in listed.into_iter().flatten().filter_map(Value::as_str) {
-            if !names.iter().any(|n| n == name) {
-                names.push(name.to_string());
-            }
-        }
+        add_not_billed(&v, &mut names);
     }
     names
+}
+
+/// Adds the components `summary` does not bill to `names`, those not there yet, in order.
+pub(crate) fn add_not_billed(summary: &Value, names: &mut Vec<String>) {
+    let listed = summary
+        .pointer("/cost/not_billed")
+        .and_then(Value::as_array);
+    for name in listed.into_iter().flatten().filter_map(Value::as_str) {
+        if !names.iter().any(|n| n == name) {
+            names.push(name.to_string());
+        }
+    }
 }
 
 /// The cheapest of `candidates` (index, cost), given in order of preference among equals:
@@ -728,7 +943,8 @@ pub fn number(x: f64) -> String {
 
 impl SweepOutcome {
     /// The text of `sweep.csv`: `point`, the swept keys, `replications`, then `FIGURE.mean` and
-    /// `FIGURE.ci95` for every figure, then `meets_goal` with goals. Text a spreadsheet would
+    /// `FIGURE.ci95` for every figure, then `meets_goal` with goals, and `complete` (whether
+    /// the point has all its runs) in a partial merge. Text a spreadsheet would
     /// take for a formula (a `--set` value `=...`) is written as text ([`csv_text`]).
     pub fn csv(&self) -> String {
         let mut w = csv::Writer::from_writer(Vec::new());
@@ -742,6 +958,9 @@ impl SweepOutcome {
         if !self.goals.is_empty() {
             header.push("meets_goal".into());
         }
+        if self.partial {
+            header.push("complete".into());
+        }
         let header: Vec<String> = header.iter().map(|h| csv_text(h).into_owned()).collect();
         w.write_record(&header).expect("in memory");
         for (p, values) in self.points.iter().zip(&self.values) {
@@ -754,6 +973,9 @@ impl SweepOutcome {
             }
             if let Some(m) = p.meets_goal {
                 row.push(m.to_string());
+            }
+            if self.partial {
+                row.push((p.runs == self.replications).to_string());
             }
             w.write_record(&row).expect("in memory");
         }
@@ -1043,6 +1265,61 @@ fn check_manifest(path: &Path, now: &Value) -> Result<(), SweepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 10 000-run sweep is aggregated holding one point's runs at a time, and each point's
+    /// estimate is the mean and half-width of its own runs.
+    #[test]
+    fn aggregation_holds_one_points_runs_at_a_time() {
+        let file = Path::new("scenarios/examples/web_tier.toml");
+        let scenario = Scenario::load(file).unwrap();
+        let grid = Grid::unchecked(&scenario, file, &["web.instances=1..2500".into()]).unwrap();
+        let replications = 4;
+        let mut aggregate = Aggregate::new(&[], replications);
+        let mut most_held = 0;
+        for p in &grid.points {
+            for r in 1..=replications {
+                // The last point misses a replication (a partial merge).
+                if p.index == 2499 && r == 4 {
+                    continue;
+                }
+                let x = p.index as f64 + f64::from(r);
+                let run = vec![
+                    Headline {
+                        key: "shoppers.latency_p99_ms".into(),
+                        value: x,
+                        component: false,
+                    },
+                    Headline {
+                        key: "shoppers.latency_p90_ms".into(),
+                        value: x,
+                        component: false,
+                    },
+                    Headline {
+                        key: "web.utilisation".into(),
+                        value: 2.0 * x,
+                        component: true,
+                    },
+                ];
+                aggregate.add(p.index, run);
+                most_held = most_held.max(aggregate.runs_held());
+            }
+        }
+        assert_eq!(most_held, replications as usize);
+        let (figures, points) = aggregate.finish(&grid, &[], &["shoppers"]);
+        // p90 is not a column without a goal naming it.
+        assert_eq!(figures, ["shoppers.latency_p99_ms", "web.utilisation"]);
+        assert_eq!(points.len(), 2500);
+        let half = stats::t975(3) * stats::sample_std_dev(&[1.0, 2.0, 3.0, 4.0]) / 2.0;
+        for p in [0, 17, 2498] {
+            let e = &points[p].estimates;
+            assert_eq!(e[0].mean, Some(p as f64 + 2.5));
+            assert_eq!(e[1].mean, Some(2.0 * (p as f64 + 2.5)));
+            assert!((e[0].ci95.unwrap() - half).abs() < 1e-12);
+            assert_eq!(points[p].runs, 4);
+        }
+        assert_eq!(points[2499].runs, 3);
+        assert_eq!(points[2499].estimates[0].mean, None);
+    }
 
     #[test]
     fn the_cheapest_is_the_lowest_cost_and_the_first_of_equals() {

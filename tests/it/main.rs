@@ -37,5 +37,6 @@ mod sqs;
 mod stats;
 mod step_functions;
 mod sweep;
+mod sweep_plan;
 mod theory;
 mod trace;
