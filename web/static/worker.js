@@ -36,7 +36,7 @@
 
 importScripts("awsim_web.js");
 
-const ready = wasm_bindgen("awsim_web_bg.wasm");
+const ready = wasm_bindgen({ module_or_path: "awsim_web_bg.wasm" });
 
 self.onmessage = async (event) => {
   await ready;

@@ -137,7 +137,7 @@ try {
   await page.click("#reset");
   await page.waitForFunction(() => document.querySelectorAll("#errors li").length === 0, null, { timeout: 30_000 });
   const source = await page.inputValue("#source");
-  const numberLine = source.split("\n").findIndex((l) => /^\s*[A-Za-z_]+\s*=\s*\d+\s*(#.*)?$/.test(l));
+  const numberLine = source.split("\n").findIndex((l) => /^\s*[A-Za-z_]+\s*=\s*\d+\s*(#.*)?$/.test(l) && !/^\s*seed\b/.test(l));
   const offset = source.split("\n").slice(0, numberLine).join("\n").length + 1;
   await page.$eval("#source", (s, o) => { s.focus(); s.setSelectionRange(o, o); s.dispatchEvent(new Event("click")); }, offset);
   await page.fill("#sweep-steps", "3");
