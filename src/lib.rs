@@ -34,9 +34,16 @@
 //! - [`units`], [`dist`]: durations, rates, distributions as scenarios write them.
 //! - [`files`]: files written whole or not at all.
 //! - [`defaults`]: AWS defaults embedded from `models/*.toml`.
+//!
+//! # Features
+//! `cli` (default) adds the command line (`cli`), parallel sweeps (`sweep`, with rayon), the
+//! progress bar and Ctrl-C handling (`output::progress`, `output::interrupt`) and run folders
+//! (`output::folder`). Without it the library is the simulator core, which builds for the
+//! browser (`wasm32-unknown-unknown`): `web/` binds it.
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod components;
 pub mod defaults;
@@ -50,6 +57,7 @@ pub mod output;
 pub mod region;
 pub mod run;
 pub mod scenario;
+#[cfg(feature = "cli")]
 pub mod sweep;
 pub mod units;
 pub mod workload;

@@ -7,9 +7,13 @@
 pub mod activities;
 pub mod compare;
 pub mod deployments;
+#[cfg(feature = "cli")]
 pub mod folder;
+#[cfg(feature = "cli")]
 pub mod interrupt;
+pub mod memory;
 pub mod plots;
+#[cfg(feature = "cli")]
 pub mod progress;
 pub mod render;
 pub mod report;

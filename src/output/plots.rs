@@ -113,18 +113,7 @@ fn time_axis(summary: &Summary, latest: f64) -> XAxis {
 /// [`Series::read`] of the file gives the same) and the summary; returns the files written: every SVG, then every PNG, in the same
 /// order (latency, throughput, then capacity and queues in the scenario's component order).
 pub fn write_run_plots(dir: &Path, summary: &Summary, series: &Series) -> io::Result<Plots> {
-    let frame = Frame::run(time_axis(summary, series.latest()));
-    let (mut figures, not_drawn) = figures(series, summary);
-    if series.reduced() {
-        // Each bucket's extremes, a fraction of a pixel apart: the line turns back on itself at
-        // every bucket. Plotters outlines a stroke wider than a pixel as one polygon, whose
-        // joins break into spikes and holes at such turns; a 1-pixel stroke is drawn segment
-        // by segment, and the envelope is solid anyway.
-        let lines = figures.iter_mut().flat_map(|f| &mut f.panels);
-        for line in lines.flat_map(|p| &mut p.lines).filter(|l| !l.dashed) {
-            line.width = 1;
-        }
-    }
+    let (frame, figures, not_drawn) = run_figures(summary, series);
     let mut svgs = Vec::new();
     let mut pngs = Vec::new();
     for figure in figures {
@@ -137,6 +126,37 @@ pub fn write_run_plots(dir: &Path, summary: &Summary, series: &Series) -> io::Re
         files: svgs,
         not_drawn,
     })
+}
+
+/// The run's plots as [`write_run_plots`] draws them, as `(stem, SVG text)` in file order,
+/// written nowhere (the browser shows them inline); and the components not drawn.
+pub fn run_svgs(
+    summary: &Summary,
+    series: &Series,
+) -> io::Result<(Vec<(String, String)>, Vec<String>)> {
+    let (frame, figures, not_drawn) = run_figures(summary, series);
+    let svgs = figures
+        .iter()
+        .map(|figure| Ok((figure.stem.clone(), render::render_svg(figure, &frame)?)))
+        .collect::<io::Result<_>>()?;
+    Ok((svgs, not_drawn))
+}
+
+/// The frame and every figure of a run's plots, and the components whose figures are left out.
+fn run_figures(summary: &Summary, series: &Series) -> (Frame, Vec<Figure>, Vec<String>) {
+    let frame = Frame::run(time_axis(summary, series.latest()));
+    let (mut figures, not_drawn) = figures(series, summary);
+    if series.reduced() {
+        // Each bucket's extremes, a fraction of a pixel apart: the line turns back on itself at
+        // every bucket. Plotters outlines a stroke wider than a pixel as one polygon, whose
+        // joins break into spikes and holes at such turns; a 1-pixel stroke is drawn segment
+        // by segment, and the envelope is solid anyway.
+        let lines = figures.iter_mut().flat_map(|f| &mut f.panels);
+        for line in lines.flat_map(|p| &mut p.lines).filter(|l| !l.dashed) {
+            line.width = 1;
+        }
+    }
+    (frame, figures, not_drawn)
 }
 
 /// Every figure that has data, in file order, and the components whose figures are left out.

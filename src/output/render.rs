@@ -9,7 +9,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -176,8 +175,9 @@ pub fn write_figure(dir: &Path, figure: &Figure, frame: &Frame) -> io::Result<[P
 }
 
 /// Registers the embedded font once; plotters measures text with it for both backends.
+#[cfg(not(target_arch = "wasm32"))]
 fn register_font() -> io::Result<()> {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    static REGISTERED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| {
         plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular()).is_ok()
     });
@@ -186,6 +186,13 @@ fn register_font() -> io::Result<()> {
     } else {
         Err(io::Error::other("cannot load the embedded plot font"))
     }
+}
+
+/// In the browser plotters measures text through the page (web/ gives its worker what that
+/// needs): there is no font to register.
+#[cfg(target_arch = "wasm32")]
+fn register_font() -> io::Result<()> {
+    Ok(())
 }
 
 /// The embedded font, for the PNG backend's text.
@@ -541,7 +548,9 @@ fn plot_error(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(format!("cannot draw a plot: {e}"))
 }
 
-fn render_svg(figure: &Figure, frame: &Frame) -> io::Result<String> {
+/// The figure as SVG text, as [`write_figure`] writes it (the browser shows it inline).
+pub fn render_svg(figure: &Figure, frame: &Frame) -> io::Result<String> {
+    register_font()?;
     let mut svg = String::new();
     {
         let root =

@@ -662,6 +662,12 @@ fn activities_section(h: &mut String, rows: &[Vec<String>]) {
     h.push_str("</table></div>\n");
 }
 
+/// The warnings and notes that the summary alone shows (all but those read off the time
+/// series: saturation over time, a backlog still growing), as [`render`] lists them.
+pub fn summary_findings(summary: &Summary) -> Vec<Finding> {
+    findings(summary, None)
+}
+
 /// What a reader should know about the run, most serious first, in file order within each.
 fn findings(summary: &Summary, series: Option<&HashMap<String, SeriesFacts>>) -> Vec<Finding> {
     let mut out = Vec::new();

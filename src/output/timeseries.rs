@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use crate::engine::time::SimTime;
@@ -21,9 +21,10 @@ pub fn columns(kinds: &[&str]) -> Vec<&'static str> {
     columns
 }
 
-/// Writes rows to `timeseries.csv` through a temporary file.
-pub struct CsvSeries {
-    writer: csv::Writer<BufWriter<File>>,
+/// Writes rows to `timeseries.csv` through a temporary file ([`CsvSeries::create`]), or into
+/// memory ([`CsvSeries::in_memory`]: the browser, which has no files).
+pub struct CsvSeries<W: Write = BufWriter<File>> {
+    writer: csv::Writer<W>,
     /// The kinds' own columns, in file order.
     kind_columns: Vec<&'static str>,
     /// Per kind: where each of its own columns goes among `kind_columns`.
@@ -47,26 +48,8 @@ impl CsvSeries {
     /// scenario's, [`crate::scenario::Scenario::kinds`]).
     pub fn create(path: &Path, kinds: &[&str]) -> io::Result<Self> {
         let tmp = super::temp_path(path);
-        let mut writer = csv::Writer::from_writer(BufWriter::new(File::create(&tmp)?));
-        let columns = columns(kinds);
-        writer.write_record(&columns).map_err(io::Error::other)?;
-        let numbers = columns
-            .iter()
-            .enumerate()
-            .map(|(i, name)| (name.to_string(), i))
-            .collect();
-        Ok(CsvSeries {
-            reduced: SeriesBuilder::new(numbers),
-            row_values: vec![None; columns.len()],
-            writer,
-            kind_columns: crate::components::series_columns(kinds),
-            places: BTreeMap::new(),
-            tmp,
-            path: path.to_path_buf(),
-            error: None,
-            field: String::new(),
-            kind_values: Vec::new(),
-        })
+        let file = BufWriter::new(File::create(&tmp)?);
+        CsvSeries::start(file, kinds, tmp, path.to_path_buf())
     }
 
     /// Flushes and renames the file into place and returns what was written as the plots draw
@@ -94,7 +77,50 @@ impl CsvSeries {
     }
 }
 
-impl CsvSeries {
+impl<W: Write> CsvSeries<W> {
+    /// Starts writing `timeseries.csv` into `writer` (memory, in the browser, which has no
+    /// files; [`std::io::sink`] to keep only the rows as the plots draw them).
+    pub fn to_writer(writer: W, kinds: &[&str]) -> io::Result<Self> {
+        CsvSeries::start(writer, kinds, PathBuf::new(), PathBuf::new())
+    }
+
+    /// The writer, holding byte for byte what [`CsvSeries::create`] writes to its file, and the
+    /// rows as the plots draw them; reports the first write error, if any.
+    pub fn finish_writer(mut self) -> io::Result<(W, Series)> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let writer = self
+            .writer
+            .into_inner()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        Ok((writer, self.reduced.finish()))
+    }
+
+    /// Writes the header row into `writer`; `tmp` and `path` are the file's names, if any.
+    fn start(writer: W, kinds: &[&str], tmp: PathBuf, path: PathBuf) -> io::Result<Self> {
+        let mut writer = csv::Writer::from_writer(writer);
+        let columns = columns(kinds);
+        writer.write_record(&columns).map_err(io::Error::other)?;
+        let numbers = columns
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (name.to_string(), i))
+            .collect();
+        Ok(CsvSeries {
+            reduced: SeriesBuilder::new(numbers),
+            row_values: vec![None; columns.len()],
+            writer,
+            kind_columns: crate::components::series_columns(kinds),
+            places: BTreeMap::new(),
+            tmp,
+            path,
+            error: None,
+            field: String::new(),
+            kind_values: Vec::new(),
+        })
+    }
+
     /// Where each of `kind`'s own columns goes: worked out once per kind, not per row.
     fn places_of(&mut self, kind: &str) -> &[usize] {
         if !self.places.contains_key(kind) {
@@ -208,7 +234,7 @@ pub fn display_f64(value: f64, out: &mut String) {
     write!(out, "{value}").expect("writing to a string");
 }
 
-impl SeriesSink for CsvSeries {
+impl<W: Write> SeriesSink for CsvSeries<W> {
     fn row(&mut self, time: SimTime, name: &str, kind: &str, row: &SeriesRow) {
         if self.error.is_some() {
             return;
