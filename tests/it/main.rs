@@ -16,6 +16,7 @@ mod dynamodb;
 mod errors;
 mod faults;
 mod golden;
+mod import;
 mod kinesis;
 mod lambda;
 mod limits;
