@@ -310,10 +310,7 @@ pub fn import(
                 kind: k,
                 name: name.clone(),
             }
-        } else if let Some(d) = drafts
-            .iter()
-            .find(|d| d.absorbed.iter().any(|a| *a == r.id))
-        {
+        } else if let Some(d) = drafts.iter().find(|d| d.absorbed.contains(&r.id)) {
             Outcome::Into {
                 name: d.name.clone(),
             }

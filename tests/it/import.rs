@@ -203,7 +203,7 @@ fn bad_templates_fail_with_located_errors() {
             "malformed.yaml",
             "Resources:\n  A:\n  - b\n   c: d\n",
             &[],
-            "malformed.yaml:3:3: malformed YAML",
+            "malformed.yaml:4:5: malformed YAML",
         ),
         (
             "malformed.json",
@@ -215,7 +215,7 @@ fn bad_templates_fail_with_located_errors() {
             "ref.yaml",
             &SAM.replace("!Ref Table", "!Ref Tabel"),
             &[],
-            "ref.yaml:27:47: `Ref Tabel` names no parameter, resource or pseudo parameter; did you mean `Table`?",
+            "ref.yaml:27:44: `Ref Tabel` names no parameter, resource or pseudo parameter; did you mean `Table`?",
         ),
         (
             "param.yaml",
@@ -227,7 +227,7 @@ fn bad_templates_fail_with_located_errors() {
             "tag.yaml",
             &SAM.replace("!GetAtt Dlq.Arn", "!GetAttr Dlq.Arn"),
             &[],
-            "tag.yaml:13:42: unknown intrinsic function `!GetAttr`; did you mean `!GetAtt`?",
+            "tag.yaml:13:45: unknown intrinsic function `!GetAttr`; did you mean `!GetAtt`?",
         ),
         (
             "cycle.yaml",
@@ -239,7 +239,7 @@ fn bad_templates_fail_with_located_errors() {
             "memory.yaml",
             SAM,
             &["--parameter", "Memory=64"],
-            "memory.yaml:24:18: `MemorySize` 64 is outside Lambda's 128 to 10240 MB",
+            "memory.yaml:24:19: `MemorySize` 64 is outside Lambda's 128 to 10240 MB",
         ),
     ];
     for (name, body, extra, expected) in cases {
