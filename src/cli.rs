@@ -1,5 +1,5 @@
-//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim record`, `awsim compare`,
-//! and the shell completions and man page generated from these definitions.
+//! The command line: `awsim run`, `awsim check`, `awsim sweep`, `awsim record`, `awsim import`,
+//! `awsim compare`, and the shell completions and man pages generated from these definitions.
 
 use std::path::PathBuf;
 
@@ -48,6 +48,9 @@ pub enum Command {
     /// Run a scenario and write the arrivals its workloads create as a CSV trace, so that a
     /// synthetic load can be frozen and replayed exactly (arrival = { process = "trace", ... }).
     Record(RecordArgs),
+    /// Turn a CloudFormation or SAM template (YAML or JSON) into a scenario that runs, and
+    /// print what became of each resource (mapped, skipped, unsupported).
+    Import(ImportArgs),
     /// Compare two summary.json files side by side, with absolute and relative differences.
     Compare {
         /// The first summary (A).
@@ -176,6 +179,31 @@ pub struct RecordArgs {
     /// Bounds on the run.
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// Arguments of `awsim import`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Example:
+  awsim import template.yaml --out scenario.toml --parameter Stage=prod
+  then fill in the `TODO(import)` values (the load, service times) and `awsim run scenario.toml`.")]
+pub struct ImportArgs {
+    /// The template (YAML or JSON).
+    pub template: PathBuf,
+    /// The scenario to write (default: print it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// A template parameter's value, NAME=VALUE (wins over its Default); repeatable.
+    #[arg(long = "parameter", value_name = "NAME=VALUE", value_parser = parse_parameter)]
+    pub parameters: Vec<(String, String)>,
+}
+
+fn parse_parameter(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("expected NAME=VALUE, not `{s}`")),
+    }
 }
 
 #[cfg(test)]

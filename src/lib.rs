@@ -51,6 +51,7 @@ pub mod dist;
 pub mod engine;
 pub mod faults;
 pub mod files;
+pub mod import;
 pub mod message;
 pub mod metrics;
 pub mod output;

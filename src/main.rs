@@ -83,6 +83,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Man { subcommand, dir } => man_command(subcommand.as_deref(), dir.as_deref()),
+        Command::Import(args) => import_command(&args),
         Command::Compare { a, b } => match awsim::output::compare::compare_files(&a, &b) {
             Ok(table) => {
                 out(&table);
@@ -170,6 +171,70 @@ fn check(file: &Path, prices: Option<&Path>) -> ExitCode {
         scenario.seed()
     ));
     out(&scenario.graph_text());
+    ExitCode::SUCCESS
+}
+
+/// Largest template `awsim import` reads (CloudFormation's own limit is 1 MB).
+const MAX_TEMPLATE_BYTES: u64 = 16 << 20;
+
+fn import_command(args: &awsim::cli::ImportArgs) -> ExitCode {
+    let shown = args.template.display().to_string();
+    let size = std::fs::metadata(&args.template)
+        .map(|m| m.len())
+        .unwrap_or(0);
+    if size > MAX_TEMPLATE_BYTES {
+        err(&format!(
+            "error: {shown}: {size} bytes; a template may have at most {MAX_TEMPLATE_BYTES}"
+        ));
+        return ExitCode::from(EXIT_BAD_INPUT);
+    }
+    let text = match std::fs::read_to_string(&args.template) {
+        Ok(t) => t,
+        Err(e) => {
+            err(&format!("error: cannot read {shown}: {e}"));
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let importers = awsim::components::importers();
+    let imported = match awsim::import::import(&shown, &text, &args.parameters, &importers) {
+        Ok(i) => i,
+        Err(e) => {
+            err(&format!("error: {e}"));
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    // Every import must pass `awsim check`: one that does not is awsim's bug, not the user's.
+    let place = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("imported.toml"));
+    let checked = Scenario::parse(&imported.scenario, &place)
+        .map_err(|e| e.to_string())
+        .and_then(|s| {
+            s.build(RunSettings::default())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+    if let Err(e) = checked {
+        err(&format!(
+            "error: the imported scenario does not pass `awsim check` (a bug in awsim import): {e}"
+        ));
+        return ExitCode::from(EXIT_RUN_FAILED);
+    }
+    match &args.out {
+        Some(path) => {
+            if let Err(e) = awsim::files::write_atomic(path, imported.scenario.as_bytes()) {
+                err(&format!("error: cannot write {}: {e}", path.display()));
+                return ExitCode::from(EXIT_RUN_FAILED);
+            }
+            out(&awsim::import::table_text(&imported.table));
+            out(&format!("wrote {}\n", path.display()));
+        }
+        None => {
+            err(&awsim::import::table_text(&imported.table));
+            out(&imported.scenario);
+        }
+    }
     ExitCode::SUCCESS
 }
 

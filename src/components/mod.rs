@@ -272,6 +272,20 @@ pub trait Kind: DeserializeOwned {
 
     /// Builds the running component.
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String>;
+
+    /// The CloudFormation resource types `awsim import` turns into a component of this kind,
+    /// one each (its folder's `cloudformation.rs`).
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = &[];
+
+    /// Writes the component of one resource of those types: the properties that change
+    /// behaviour, conservative `TODO(import)` defaults for what the template cannot say.
+    fn import(
+        _resource: &crate::import::Resource,
+        _cx: &crate::import::Cx<'_>,
+        _draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        Ok(())
+    }
 }
 
 /// "a" or "an" before `word`.
@@ -320,6 +334,24 @@ macro_rules! registry {
                 kinds.push(<$spec as Kind>::KIND);
             )*
             kinds
+        }
+
+        /// How `awsim import` maps resources to each kind that imports some, in registry
+        /// order.
+        pub fn importers() -> Vec<crate::import::Importer> {
+            let mut importers = Vec::new();
+            $(
+                $(#[$attr])*
+                if !<$spec as Kind>::CLOUDFORMATION_TYPES.is_empty() {
+                    importers.push(crate::import::Importer {
+                        kind: <$spec as Kind>::KIND,
+                        accepts_requests: <$spec as Kind>::ACCEPTS_REQUESTS,
+                        resource_types: <$spec as Kind>::CLOUDFORMATION_TYPES,
+                        map: <$spec as Kind>::import,
+                    });
+                }
+            )*
+            importers
         }
 
         /// Every kind a scenario may use, in alphabetical order (for messages).

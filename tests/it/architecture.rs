@@ -80,6 +80,7 @@ const LAYERS: &[&[&str]] = &[
     &["defaults"],
     &["region"],
     &["metrics"],
+    &["import"],
     &["components"],
     &["workload", "faults"],
     &["scenario"],

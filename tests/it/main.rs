@@ -19,6 +19,7 @@ mod errors;
 mod faults;
 mod gallery;
 mod golden;
+mod import;
 mod kinesis;
 mod lambda;
 mod limits;

@@ -62,6 +62,7 @@
 //! Every request that reached the stage in the window, per million (REST, first tier), and
 //! with a cache its hours at the price of `size_gb` (`Billing`).
 
+mod cloudformation;
 mod outputs;
 
 use outputs::Gauge;
@@ -169,6 +170,15 @@ fn cacheable(op: Op) -> bool {
 
 impl Kind for Spec {
     const KIND: &'static str = "api_gateway";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

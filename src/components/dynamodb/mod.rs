@@ -67,6 +67,7 @@
 
 mod auto_scaling;
 mod billing;
+mod cloudformation;
 mod dax;
 mod outputs;
 mod table;
@@ -228,6 +229,15 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "dynamodb";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -59,6 +59,7 @@
 //! concurrency cannot be deployed; both versions share the function's scaling rate.
 
 mod billing;
+mod cloudformation;
 mod environments;
 mod events;
 mod outputs;
@@ -133,6 +134,15 @@ const MAX_EVENT_AGE: SimDuration = SimDuration::from_secs(6 * 3600);
 
 impl Kind for Spec {
     const KIND: &'static str = "lambda";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: super::Roles = super::Roles {
         queue_consumer: true,

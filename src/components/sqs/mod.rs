@@ -74,6 +74,7 @@
 //! requests its senders and consumers make, is in `billing.rs`.
 
 mod billing;
+mod cloudformation;
 mod event_source_mapping;
 mod outputs;
 mod pollers;
@@ -203,6 +204,15 @@ fn check_range<T: Copy + PartialOrd + std::fmt::Display>(
 
 impl Kind for Spec {
     const KIND: &'static str = "sqs";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
