@@ -950,10 +950,11 @@ Resources:
             e.to_string(),
             "t.yaml:3:3: parameter `Mem` has no Default: give it with --parameter Mem=VALUE"
         );
-        let e = resolve_text(&T.replace("!GetAtt Q.Arn", "!GetAtt Qq.Arn"), &[]).unwrap_err();
+        // A name in the wrong case is the typo the hint catches for a one-letter name.
+        let e = resolve_text(&T.replace("!GetAtt Q.Arn", "!GetAtt q.Arn"), &[]).unwrap_err();
         assert!(
             e.to_string().starts_with(
-                "t.yaml:22:13: `Fn::GetAtt Qq.Arn` names no resource; did you mean `Q`?"
+                "t.yaml:22:13: `Fn::GetAtt q.Arn` names no resource; did you mean `Q`?"
             ),
             "{e}"
         );

@@ -97,7 +97,8 @@ pub fn run_text(
         let (csv, series) = sink.finish_writer().map_err(run_error)?;
         (summary, series, Some(csv))
     } else {
-        let mut sink = CsvSeries::to_writer(std::io::sink(), &scenario.kinds()).map_err(run_error)?;
+        let mut sink =
+            CsvSeries::to_writer(std::io::sink(), &scenario.kinds()).map_err(run_error)?;
         let summary = run_with_limits(&scenario, settings, limits, &mut sink, progress)?;
         let (_, series) = sink.finish_writer().map_err(run_error)?;
         (summary, series, None)

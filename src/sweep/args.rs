@@ -126,7 +126,12 @@ pub struct PlanArgs {
     pub emit: Option<Emit>,
     /// A line for the job scripts, NAME=VALUE (e.g. time=00:30:00, partition=short, mem=2G):
     /// written as `#SBATCH --NAME=VALUE`. Repeat for several.
-    #[arg(long = "slurm-option", value_name = "NAME=VALUE", requires = "emit")]
+    #[arg(
+        long = "slurm-option",
+        value_name = "NAME=VALUE",
+        requires = "emit",
+        allow_hyphen_values = true
+    )]
     pub slurm_options: Vec<String>,
     /// Submit only the runs of the plan already in DIR that have no valid result: keeps the
     /// plan and its results (the sweep's arguments must be the same).

@@ -86,7 +86,10 @@ fn named(name_toml: &str) -> String {
 
 #[test]
 fn names_that_are_not_one_plain_path_component_are_refused_where_they_are_written() {
-    let dir = scratch("names");
+    // One level down, so that where `../../x` would land (beside `dir`) is ours alone.
+    let root = scratch("names");
+    let dir = root.join("work");
+    fs::create_dir_all(&dir).unwrap();
     let long = format!("\"{}\"", "n".repeat(250));
     let absolute = format!("\"{}\"", dir.join("elsewhere").display());
     let cases: [(&str, &str); 9] = [
@@ -138,8 +141,8 @@ fn names_that_are_not_one_plain_path_component_are_refused_where_they_are_writte
             assert_eq!(tree(&dir), ["s.toml"], "{value} {command:?}");
         }
     }
-    assert!(!dir.join("elsewhere").exists() && !dir.parent().unwrap().join("x").exists());
-    fs::remove_dir_all(&dir).unwrap();
+    assert!(!dir.join("elsewhere").exists() && !root.join("x").exists());
+    fs::remove_dir_all(&root).unwrap();
 }
 
 #[test]

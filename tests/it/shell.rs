@@ -4,11 +4,12 @@ use std::process::Command;
 
 use crate::common::{awsim, text};
 
-const SUBCOMMANDS: [&str; 7] = [
+const SUBCOMMANDS: [&str; 8] = [
     "run",
     "check",
     "sweep",
     "record",
+    "import",
     "compare",
     "completions",
     "man",
