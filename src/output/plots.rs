@@ -128,12 +128,12 @@ pub fn write_run_plots(dir: &Path, summary: &Summary, series: &Series) -> io::Re
     })
 }
 
-/// The run's plots as [`write_run_plots`] draws them, as `(stem, SVG text)` in file order,
-/// written nowhere (the browser shows them inline); and the components not drawn.
-pub fn run_svgs(
-    summary: &Summary,
-    series: &Series,
-) -> io::Result<(Vec<(String, String)>, Vec<String>)> {
+/// Plots as `(file stem, SVG text)`, in file order.
+pub type NamedSvgs = Vec<(String, String)>;
+
+/// The run's plots as [`write_run_plots`] draws them, written nowhere (the browser shows them
+/// inline); and the components not drawn.
+pub fn run_svgs(summary: &Summary, series: &Series) -> io::Result<(NamedSvgs, Vec<String>)> {
     let (frame, figures, not_drawn) = run_figures(summary, series);
     let svgs = figures
         .iter()

@@ -174,9 +174,9 @@ fn missing_failed_and_foreign_results_are_named_and_partial_merges_say_so() {
     let csv = fs::read_to_string(plan.join("sweep.csv")).unwrap();
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().unwrap().clone();
-    assert_eq!(header.iter().last(), Some("complete"), "{csv}");
+    assert_eq!(header.iter().next_back(), Some("complete"), "{csv}");
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    let complete: Vec<&str> = rows.iter().map(|r| r.iter().last().unwrap()).collect();
+    let complete: Vec<&str> = rows.iter().map(|r| r.iter().next_back().unwrap()).collect();
     assert_eq!(complete, ["true", "false", "false", "true"], "{csv}");
     let p99 = header
         .iter()
