@@ -28,7 +28,8 @@
     get offsetHeight() { return this.size[1]; }
   }
   const body = { append(node) { return node; }, appendChild(node) { return node; } };
-  const document = { body, createElement() { return new HTMLElement(); } };
+  // currentScript: null tells wasm-bindgen's glue there is no page script to locate itself by.
+  const document = { body, currentScript: null, createElement() { return new HTMLElement(); } };
   self.HTMLElement = HTMLElement;
   self.Window = self.constructor;
   self.document = document;

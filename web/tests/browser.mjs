@@ -87,6 +87,10 @@ const browser = await chromium.launchPersistentContext(join(scratch, "profile"),
 const page = browser.pages()[0] || await browser.newPage();
 const problems = [];
 page.on("pageerror", (e) => problems.push(String(e)));
+// What the page and its worker print: shown when a step fails.
+const consoleLines = [];
+page.on("console", (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+page.on("worker", (w) => w.on("console", (m) => consoleLines.push(`worker ${m.type()}: ${m.text()}`)));
 const timeout = 300_000;
 
 try {
@@ -157,7 +161,8 @@ try {
 
   check("no script error on the page", problems.length === 0, problems.join("\n"));
 } catch (e) {
-  check("the browser test ran to its end", false, String(e && e.stack || e));
+  check("the browser test ran to its end", false,
+    [String(e && e.stack || e), ...problems, ...consoleLines].join("\n  "));
   await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
