@@ -58,6 +58,20 @@ pub enum Command {
         /// The second summary (B); differences are B − A.
         b: PathBuf,
     },
+    /// Print the JSON Schema of scenario files (what `awsim.schema.json` holds), for editors:
+    /// a scenario whose first line is `#:schema PATH` gets completion and hover docs in Taplo
+    /// and Even Better TOML.
+    Schema {
+        /// Write it to this file (whole or not at all) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// List the component kinds, or describe one: what it models, its keys (type, default,
+    /// bounds), the figures it reports and what it simplifies.
+    Kinds {
+        /// The kind to describe (e.g. `sqs`); without it, one line per kind.
+        kind: Option<String>,
+    },
     /// Print a shell completion script for awsim to stdout.
     #[command(after_help = "Install, for example:
   bash: awsim completions bash > ~/.local/share/bash-completion/completions/awsim

@@ -98,7 +98,7 @@ fn with_article(kind: &str) -> String {
 
 /// The scenario-file form of a distribution, as written (one flat table so that serde reports
 /// every field error at its place in the file, which an internally tagged enum would not).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawDist {
     dist: String,
@@ -167,6 +167,75 @@ pub struct DistSpec {
 impl<'de> Deserialize<'de> for DistSpec {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(DistVisitor)
+    }
+}
+
+impl schemars::JsonSchema for DistSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Distribution".into()
+    }
+
+    /// A plain duration, or one table per distribution with exactly the fields [`kind_fields`]
+    /// gives it: the same tables the loader reads, so the two cannot drift apart.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let duration = generator.subschema_for::<SimDuration>().to_value();
+        let mut tables = Vec::new();
+        for kind in KINDS {
+            let (fields, needs) = kind_fields(kind);
+            let mut properties = serde_json::Map::new();
+            properties.insert(
+                "dist".into(),
+                serde_json::json!({ "const": kind, "description": "The distribution." }),
+            );
+            for &field in fields {
+                let described = |description: &str| serde_json::json!({ "description": description, "allOf": [duration] });
+                let schema = match field {
+                    "mu" => serde_json::json!({
+                        "type": "number",
+                        "description": "The mean of the logarithm of the duration in seconds."
+                    }),
+                    "sigma" => serde_json::json!({
+                        "type": "number",
+                        "description": "The standard deviation of the logarithm of the duration \
+                                        in seconds (above 0)."
+                    }),
+                    "shape" => serde_json::json!({
+                        "type": "number",
+                        "description": "The shape parameter (above 0)."
+                    }),
+                    "value" => described("The constant duration."),
+                    "mean" => described("The mean."),
+                    "min" => described("The smallest value."),
+                    "max" => described("The largest value."),
+                    "sd" => described("The standard deviation."),
+                    "p99" => described("The 99th percentile."),
+                    "scale" => described("The scale (a Pareto's: its minimum)."),
+                    "file" => serde_json::json!({
+                        "type": "string",
+                        "description": "A file of samples, one per line, relative to the scenario."
+                    }),
+                    "unit" => serde_json::json!({
+                        "type": "string",
+                        "description": "The unit of the file's bare numbers (ns, us, ms, s, m, h, d)."
+                    }),
+                    _ => unreachable!("kind_fields names no other field"),
+                };
+                properties.insert(field.into(), schema);
+            }
+            tables.push(serde_json::json!({
+                "type": "object",
+                "description": format!("{}: needs {needs}.", with_article(kind)),
+                "properties": properties,
+                "required": ["dist"],
+                "additionalProperties": false,
+            }));
+        }
+        schemars::json_schema!({
+            "description": "A distribution of durations: a table keyed by `dist`, like \
+                            { dist = \"exponential\", mean = \"40ms\" }, or a plain duration \
+                            (\"40ms\") for a constant.",
+            "anyOf": [duration, { "oneOf": tables }],
+        })
     }
 }
 
@@ -813,7 +882,7 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
     use std::path::PathBuf;
 
-    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema, Serialize, PartialEq)]
     struct Wrapper {
         d: DistSpec,
     }
@@ -1079,7 +1148,7 @@ mod tests {
     #[test]
     fn errors_point_into_the_file() {
         let text = "a = 1\nd = { dist = \"lognormal\", mean = \"40ms\", p99 = \"10ms\" }\n";
-        #[derive(Debug, Deserialize)]
+        #[derive(Debug, Deserialize, schemars::JsonSchema)]
         #[allow(dead_code)]
         struct Two {
             a: u32,

@@ -82,6 +82,23 @@ fn main() -> ExitCode {
             )));
             ExitCode::SUCCESS
         }
+        Command::Schema { out: None } => {
+            out(&awsim::scenario::schema::schema_text());
+            ExitCode::SUCCESS
+        }
+        Command::Schema { out: Some(path) } => {
+            match awsim::files::write_atomic(
+                &path,
+                awsim::scenario::schema::schema_text().as_bytes(),
+            ) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    err(&format!("error: cannot write {}: {e}", path.display()));
+                    ExitCode::from(EXIT_BAD_INPUT)
+                }
+            }
+        }
+        Command::Kinds { kind } => kinds_command(kind.as_deref()),
         Command::Man { subcommand, dir } => man_command(subcommand.as_deref(), dir.as_deref()),
         Command::Import(args) => import_command(&args),
         Command::Compare { a, b } => match awsim::output::compare::compare_files(&a, &b) {
@@ -489,4 +506,24 @@ fn write_run(
         ));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `awsim kinds [KIND]`: every kind in one line each, or one kind whole.
+fn kinds_command(kind: Option<&str>) -> ExitCode {
+    match kind {
+        None => {
+            out(&awsim::output::kinds::kinds_list());
+            ExitCode::SUCCESS
+        }
+        Some(kind) => match awsim::output::kinds::kind_text(kind) {
+            Ok(text) => {
+                out(&text);
+                ExitCode::SUCCESS
+            }
+            Err(message) => {
+                err(&format!("error: {message}"));
+                ExitCode::from(EXIT_BAD_INPUT)
+            }
+        },
+    }
 }

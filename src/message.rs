@@ -9,7 +9,16 @@ use crate::engine::time::{SimDuration, SimTime};
 /// What a request asks of the component that receives it. Models that do not distinguish
 /// operations (a web fleet) ignore it; storage models charge capacity by it.
 #[derive(
-    Copy, Clone, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+    Copy,
+    Clone,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum Op {

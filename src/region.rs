@@ -30,17 +30,18 @@ use toml::Spanned;
 use crate::engine::time::SimDuration;
 
 /// The `[region]` table.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegionSpec {
     /// Availability zone names, in order (their index is what messages carry).
+    #[schemars(with = "Option<Vec<String>>")]
     pub azs: Option<Spanned<Vec<Spanned<String>>>>,
     /// One-way network latency of a hop (defaults from `models/network.toml`).
     pub latency: Option<LatencySpec>,
 }
 
 /// `latency = { hop = "100us", cross_az = "400us" }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LatencySpec {
     /// One-way latency of a hop inside one AZ.

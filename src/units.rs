@@ -421,6 +421,100 @@ impl Serialize for Rate {
     }
 }
 
+/// The grammar of [`parse_duration`] as a JSON Schema pattern: what an editor checks as the
+/// user types (the loader's check is the parser itself, with its located messages).
+pub const DURATION_PATTERN: &str = r"^\s*((\d+\.?\d*|\.\d+)\s*(ns|us|µs|μs|ms|min|s|m|h|d)\s*)+$";
+
+/// The grammar of [`parse_rate`] as a JSON Schema pattern.
+pub const RATE_PATTERN: &str =
+    r"^\s*(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*/\s*(ns|us|µs|μs|ms|min|s|m|h|d)\s*$";
+
+/// A string schema with `pattern`, and a second pattern the string must also contain (a
+/// non-zero digit, for values that must be above zero).
+fn pattern_schema(
+    pattern: &str,
+    also: Option<&str>,
+    description: &str,
+    example: &str,
+) -> schemars::Schema {
+    let mut schema = schemars::json_schema!({
+        "type": "string",
+        "pattern": pattern,
+        "description": description,
+        "examples": [example],
+    });
+    if let Some(also) = also {
+        schema.insert("allOf".into(), serde_json::json!([{ "pattern": also }]));
+    }
+    schema
+}
+
+impl schemars::JsonSchema for SimDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Duration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        pattern_schema(
+            DURATION_PATTERN,
+            None,
+            "A duration with its unit: \"250ms\", \"1.5s\", \"5m\", \"1h 30m\" (units ns, us, \
+             ms, s, m or min, h, d; compound units from largest to smallest). A bare number is \
+             refused: its unit would be a guess.",
+            "250ms",
+        )
+    }
+}
+
+impl schemars::JsonSchema for PositiveDuration {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "PositiveDuration".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        pattern_schema(
+            DURATION_PATTERN,
+            Some("[1-9]"),
+            "A duration above zero, with its unit: \"250ms\", \"1.5s\", \"5m\", \"1h 30m\".",
+            "1h",
+        )
+    }
+}
+
+impl schemars::JsonSchema for Rate {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Rate".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        pattern_schema(
+            RATE_PATTERN,
+            Some("[1-9]"),
+            &format!(
+                "A rate above zero: events per unit of time, like \"800/s\" or \"3000/min\" \
+                 (at most {}/s).",
+                limits::RATE_PER_SECOND.max
+            ),
+            "800/s",
+        )
+    }
+}
+
+impl schemars::JsonSchema for RateOrZero {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "RateOrZero".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        pattern_schema(
+            RATE_PATTERN,
+            None,
+            "A rate, zero allowed: events per unit of time, like \"800/s\" or \"0/s\".",
+            "0/s",
+        )
+    }
+}
+
 /// Parses a rate: a number of events per unit of time, like `"800/s"`, `"3000/min"` (or
 /// `"/m"`), `"10/h"`, `"0.5/ms"`; any unit of [`parse_duration`] works after the `/`.
 ///

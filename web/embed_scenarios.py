@@ -11,6 +11,8 @@ def header(text: str) -> str:
     """The leading comment block, without its `#` marks."""
     lines = []
     for line in text.splitlines():
+        if line.startswith("#:"):
+            continue  # an editor directive (`#:schema PATH`), not lesson text
         if line.startswith("#"):
             lines.append(line[1:].removeprefix(" "))
         elif line.strip() == "" and not lines:

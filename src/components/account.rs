@@ -28,12 +28,14 @@ use super::{ComponentSpec, SpecIssue};
 use crate::units::limits;
 
 /// The `[account]` table: limits shared by every component of the scenario.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountSpec {
     /// Concurrent Lambda executions of the account (default 1000).
+    #[schemars(with = "Option<u32>")]
     pub lambda_concurrency: Option<Spanned<u32>>,
     /// Concurrency Lambda keeps unreserved (default 100).
+    #[schemars(with = "Option<u32>")]
     pub lambda_unreserved_minimum: Option<Spanned<u32>>,
     /// Account-level API Gateway throttling, shared by every `api_gateway` (default 10 000
     /// requests/s, burst 5 000).

@@ -46,6 +46,16 @@ impl<'de> Deserialize<'de> for DurationDist {
 }
 
 /// Reads a [`DurationDist`]; `compute` steps read theirs with it too.
+impl schemars::JsonSchema for DurationDist {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Distribution".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        DistSpec::json_schema(generator)
+    }
+}
+
 struct DurationVisitor;
 
 impl<'de> Visitor<'de> for DurationVisitor {
@@ -94,6 +104,41 @@ impl<'de> Deserialize<'de> for ComputeSpec {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+impl schemars::JsonSchema for ComputeSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Compute".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let time = generator.subschema_for::<DistSpec>();
+        schemars::json_schema!({
+            "description": "CPU time of the step: a duration, a distribution, or \"from_trace\" \
+                            (each request's recorded duration).",
+            "anyOf": [time, { "const": "from_trace" }],
+        })
+    }
+}
+
+impl schemars::JsonSchema for StepSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Step".into()
+    }
+
+    /// The table the loader reads ([`RawStep`]); exactly one of `compute`, `call`, `sleep`.
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = RawStep::json_schema(generator);
+        schema.insert(
+            "oneOf".into(),
+            serde_json::json!([
+                { "required": ["compute"] },
+                { "required": ["call"] },
+                { "required": ["sleep"] },
+            ]),
+        );
+        schema
     }
 }
 
@@ -147,16 +192,24 @@ impl CallShape {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawStep {
+    /// CPU time on the instance or function: a duration, a distribution, or `"from_trace"`.
     compute: Option<ComputeSpec>,
+    /// The component to call and wait for (its answer's failure fails the step).
+    #[schemars(with = "Option<String>")]
     call: Option<Spanned<String>>,
+    /// The call's operation (`"read"`, `"write"`, `"query"`, `"transact_write"`, `"event"`...; default: the request's own).
     op: Option<Op>,
     /// Strongly consistent read.
+    /// A read or query that is strongly consistent.
     consistent: Option<bool>,
+    /// The call's item size in KB (default: the request's).
     item_kb: Option<f64>,
+    /// Items a query returns (the call's size is `item_kb` times this).
     items: Option<u32>,
+    /// Wait without using CPU (a duration or a distribution).
     sleep: Option<DurationDist>,
 }
 

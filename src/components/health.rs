@@ -37,14 +37,17 @@ pub fn target_group(cx: &BuildContext<'_>, targets: &str) -> Result<TargetGroup,
 }
 
 /// `health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "TargetHealthCheck")]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
     /// Time between checks of one target.
     pub interval: Option<PositiveDuration>,
     /// Consecutive passes before a target is healthy.
+    #[schemars(with = "Option<u32>")]
     pub healthy_threshold: Option<Spanned<u32>>,
     /// Consecutive failures before a healthy target is unhealthy.
+    #[schemars(with = "Option<u32>")]
     pub unhealthy_threshold: Option<Spanned<u32>>,
 }
 

@@ -17,7 +17,7 @@ use crate::engine::time::SimTime;
 use crate::metrics::cost::{Bill, dollars, figure};
 
 /// How instances are bought.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Purchase {
     /// The list price.

@@ -227,11 +227,18 @@ impl BuildContext<'_> {
 }
 
 /// What every component spec tells the loader about itself.
-pub trait Kind: DeserializeOwned {
+pub trait Kind: DeserializeOwned + schemars::JsonSchema {
     /// The scenario `kind` string.
     const KIND: &'static str;
     /// True when workloads and other components may send it requests.
     const ACCEPTS_REQUESTS: bool;
+    /// What it models, in one line (`awsim kinds`; README's first line under the kind's
+    /// heading says the same, checked by a test).
+    const SUMMARY: &'static str;
+    /// The AWS behaviour it follows (`awsim kinds KIND`; README's "Models" table).
+    const FOLLOWS: &'static str;
+    /// What it simplifies (`awsim kinds KIND`; README's "Models" table).
+    const SIMPLIFIES: &'static str;
 
     /// The names this spec refers to.
     fn references(&self) -> Vec<Reference<'_>>;
@@ -309,6 +316,25 @@ pub fn kinds_phrase(kinds: &[&str]) -> String {
     }
 }
 
+/// What a kind declares about itself: its [`Kind`] texts and its [`outputs::Outputs`] figures.
+#[derive(Copy, Clone, Debug)]
+pub struct KindDescription {
+    /// See [`Kind::KIND`].
+    pub kind: &'static str,
+    /// See [`Kind::SUMMARY`].
+    pub summary: &'static str,
+    /// See [`Kind::FOLLOWS`].
+    pub follows: &'static str,
+    /// See [`Kind::SIMPLIFIES`].
+    pub simplifies: &'static str,
+    /// See [`Kind::ACCEPTS_REQUESTS`].
+    pub accepts_requests: bool,
+    /// Its own time-series columns (see [`outputs::Outputs::COLUMNS`]).
+    pub columns: &'static [crate::metrics::Column],
+    /// The figures a sweep tabulates (see [`outputs::Outputs::HEADLINE_FIGURES`]).
+    pub headline_figures: &'static [&'static str],
+}
+
 macro_rules! registry {
     ($($(#[$attr:meta])* $variant:ident => $spec:path;)*) => {
         /// A component as the scenario describes it: one variant per kind (the registry).
@@ -352,6 +378,42 @@ macro_rules! registry {
                 }
             )*
             importers
+        }
+
+        /// Each kind's name and the JSON Schema of its own keys (its spec), in registry order.
+        #[allow(clippy::vec_init_then_push)]
+        pub fn spec_schemas(
+            generator: &mut schemars::SchemaGenerator,
+        ) -> Vec<(&'static str, schemars::Schema)> {
+            let mut schemas = Vec::new();
+            $(
+                $(#[$attr])*
+                schemas.push((
+                    <$spec as Kind>::KIND,
+                    <$spec as schemars::JsonSchema>::json_schema(generator),
+                ));
+            )*
+            schemas
+        }
+
+        /// What each kind declares about itself, in alphabetical order (`awsim kinds`).
+        #[allow(clippy::vec_init_then_push)]
+        pub fn kind_descriptions() -> Vec<KindDescription> {
+            let mut kinds = Vec::new();
+            $(
+                $(#[$attr])*
+                kinds.push(KindDescription {
+                    kind: <$spec as Kind>::KIND,
+                    summary: <$spec as Kind>::SUMMARY,
+                    follows: <$spec as Kind>::FOLLOWS,
+                    simplifies: <$spec as Kind>::SIMPLIFIES,
+                    accepts_requests: <$spec as Kind>::ACCEPTS_REQUESTS,
+                    columns: <$spec as outputs::Outputs>::COLUMNS,
+                    headline_figures: <$spec as outputs::Outputs>::HEADLINE_FIGURES,
+                });
+            )*
+            kinds.sort_by_key(|k| k.kind);
+            kinds
         }
 
         /// Every kind a scenario may use, in alphabetical order (for messages).

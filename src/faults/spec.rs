@@ -37,28 +37,37 @@ fn applies_to(kind: &str) -> (Vec<&'static str>, String) {
 const MAX_FACTOR: f64 = 1000.0;
 
 /// One `[[fault]]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FaultSpec {
     /// `az_outage`, `instance_failure`, `latency_injection` or `error_injection`.
+    #[schemars(with = "String")]
     pub kind: Spanned<String>,
     /// A label for the summary (default: the kind and the fault's number).
     pub name: Option<String>,
     /// The availability zone (az_outage).
+    #[schemars(with = "Option<String>")]
     pub az: Option<Spanned<String>>,
     /// The component (the other kinds).
+    #[schemars(with = "Option<String>")]
     pub component: Option<Spanned<String>>,
     /// When the fault starts.
+    #[schemars(with = "Option<SimDuration>")]
     pub at: Option<Spanned<SimDuration>>,
     /// How long it lasts.
+    #[schemars(with = "Option<SimDuration>")]
     pub duration: Option<Spanned<SimDuration>>,
     /// Failures per unit of time, Poisson (instance_failure).
+    #[schemars(with = "Option<Rate>")]
     pub rate: Option<Spanned<Rate>>,
     /// Failure times (instance_failure).
+    #[schemars(with = "Option<Vec<SimDuration>>")]
     pub times: Option<Spanned<Vec<Spanned<SimDuration>>>>,
     /// Service time multiplier (latency_injection).
+    #[schemars(with = "Option<f64>")]
     pub factor: Option<Spanned<f64>>,
     /// Share of requests that fail (error_injection).
+    #[schemars(with = "Option<f64>")]
     pub fraction: Option<Spanned<f64>>,
 }
 

@@ -11,6 +11,7 @@ pub mod deployments;
 pub mod folder;
 #[cfg(feature = "cli")]
 pub mod interrupt;
+pub mod kinds;
 pub mod memory;
 pub mod plots;
 #[cfg(feature = "cli")]

@@ -12,6 +12,7 @@
 
 mod bounds;
 mod diagnostic;
+pub mod schema;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -40,15 +41,18 @@ use crate::workload::record::SharedRecorder;
 use crate::workload::{ArrivalSpec, Workload, WorkloadSpec};
 
 /// The `[simulation]` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SimulationSpec {
     /// A name for outputs (default: the file name without extension); one plain path
     /// component ([`crate::files::name_issue`]).
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     /// Simulated time to run.
+    #[schemars(with = "PositiveDuration")]
     pub duration: Spanned<PositiveDuration>,
     /// Simulated time excluded from statistics at the start (default 0).
+    #[schemars(with = "Option<SimDuration>")]
     pub warmup: Option<Spanned<SimDuration>>,
     /// Seed of every random stream (default 1; `--seed` overrides).
     pub seed: Option<u64>,
@@ -57,20 +61,30 @@ pub struct SimulationSpec {
 }
 
 /// The top level of a scenario file (components are parsed separately, kind by kind).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(title = "awsim scenario")]
 struct RawScenario {
+    /// How long to simulate, from which seed, and how often to sample the time series.
     simulation: SimulationSpec,
+    /// Account-wide quotas shared by components (Lambda concurrency, API Gateway throttling).
     #[serde(default)]
     account: AccountSpec,
+    /// The load: each workload sends requests to one component.
     #[serde(default)]
     workload: Vec<WorkloadSpec>,
+    /// The architecture: each component has a `name`, a `kind` and the kind's own keys.
     #[serde(default)]
     #[allow(dead_code)]
+    #[schemars(with = "schema::ComponentTables")]
     component: serde::de::IgnoredAny,
+    /// Availability zones and network latency.
     region: Option<RegionSpec>,
+    /// Faults injected at given times: outages, failures, latency and errors.
     #[serde(default)]
+    #[schemars(with = "Vec<FaultSpec>")]
     fault: Vec<Spanned<FaultSpec>>,
+    /// A price list to bill with instead of the embedded one.
     pricing: Option<PricingSpec>,
 }
 
@@ -84,10 +98,11 @@ enum PricesFrom<'a> {
 }
 
 /// The `[pricing]` table: the price list to bill with instead of the embedded one.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PricingSpec {
     /// A whole price list in the format of `models/prices.toml`, relative to the scenario.
+    #[schemars(with = "String")]
     pub file: Spanned<String>,
 }
 

@@ -48,7 +48,7 @@ use rand::Rng;
 pub const MAX_CLIENTS: u32 = 65_535;
 
 /// `connections = { clients = N, per_client = M, lifetime = "..." }` as written.
-#[derive(Clone, Debug, PartialEq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "RawConnections")]
 pub struct ConnectionsSpec {
     /// Clients, each with its own source address.
@@ -59,11 +59,14 @@ pub struct ConnectionsSpec {
     pub lifetime: Option<DistSpec>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawConnections {
+    /// Clients, each with its own source address.
     clients: u32,
+    /// Connections each client keeps open (default 1).
     per_client: Option<u32>,
+    /// How long a connection lives before the client closes it and opens another (default: the whole run).
     lifetime: Option<DurationDist>,
 }
 

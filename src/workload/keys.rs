@@ -24,21 +24,25 @@ const KINDS: [&str; 3] = ["uniform", "zipf", "hot"];
 
 /// The scenario-file form, as written: one flat table so serde reports each field's errors at
 /// its place in the file.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema, Serialize)]
 #[serde(deny_unknown_fields)]
 struct RawKey {
+    /// `"uniform"`, `"zipf"` (rank 1 = key 0) or `"hot"` (a `fraction` on key 0, the rest uniform).
     dist: String,
+    /// How many distinct keys.
     #[serde(skip_serializing_if = "Option::is_none")]
     keys: Option<u64>,
+    /// Zipf: the exponent (above 0).
     #[serde(skip_serializing_if = "Option::is_none")]
     exponent: Option<f64>,
+    /// Hot: the share of requests on key 0 (0 to 1).
     #[serde(skip_serializing_if = "Option::is_none")]
     fraction: Option<f64>,
 }
 
 /// A checked key distribution, as read from a scenario file. Build a sampler with
 /// [`KeySpec::build`].
-#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize, schemars::JsonSchema, Serialize)]
 #[serde(try_from = "RawKey", into = "RawKey")]
 pub struct KeySpec {
     kind: Kind,
@@ -317,7 +321,7 @@ mod tests {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
-    #[derive(Debug, Deserialize, Serialize, PartialEq)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema, Serialize, PartialEq)]
     struct Wrapper {
         key: KeySpec,
     }

@@ -27,16 +27,20 @@ use arrivals::{Arrivals, RatePoint, Spacing};
 use keys::{KeySampler, KeySpec};
 
 /// A `[[workload]]` table as written in the scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkloadSpec {
     /// Unique name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// The component that receives the requests.
+    #[schemars(with = "String")]
     pub target: Spanned<String>,
     /// How requests arrive.
+    #[schemars(with = "ArrivalSpec")]
     pub arrival: Spanned<ArrivalSpec>,
     /// A rate that changes over time (open-loop processes only), replacing `arrival.rate`.
+    #[schemars(with = "Option<Vec<SchedulePoint>>")]
     pub schedule: Option<Spanned<Vec<SchedulePoint>>>,
     /// Interpolate linearly between schedule points instead of stepping.
     #[serde(default)]
@@ -44,6 +48,7 @@ pub struct WorkloadSpec {
     /// Distribution of request keys (default: every request its own key).
     pub key: Option<KeySpec>,
     /// Item size in KB carried by every request (default 1).
+    #[schemars(with = "Option<f64>")]
     pub item_kb: Option<Spanned<f64>>,
     /// Operation the requests ask for (default: none in particular).
     pub op: Option<Op>,
@@ -52,7 +57,7 @@ pub struct WorkloadSpec {
 }
 
 /// One point of a rate schedule.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulePoint {
     /// From when (since the start of the run).
@@ -86,36 +91,57 @@ pub enum ArrivalSpec {
 }
 
 /// The flat form of `arrival`, checked into [`ArrivalSpec`].
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawArrival {
+    /// `"poisson"`, `"constant"` (evenly spaced), `"closed"` (users who think, send and wait) or `"trace"` (recorded load).
     process: String,
+    /// Open loops: requests per unit of time, like `"800/s"` (or a `schedule` on the workload).
     rate: Option<Rate>,
+    /// Closed loop: how many users (1 to 1 000 000).
     users: Option<u32>,
+    /// Closed loop: a user's think time between an answer and its next request (mean above zero).
     think: Option<DistSpec>,
+    /// Trace: the file of recorded arrivals, relative to the scenario.
     file: Option<String>,
+    /// Trace: `"csv"` (default), `"azure_functions_2019"` or `"azure_functions_2021"`.
     format: Option<String>,
+    /// Trace: divide trace time by this (`60` replays an hour in a minute; default 1).
     speedup: Option<f64>,
+    /// Trace: the replay starts this long after the run (default 0 s).
     offset: Option<SimDuration>,
+    /// Trace: start again at the end, one period later (default false).
     #[serde(rename = "loop")]
     repeat: Option<bool>,
+    /// Trace: rate multiplier, 0.001 to 1000 (default 1).
     scale: Option<f64>,
+    /// Trace: replay only trace times in `[from, to)`; `from` becomes the run's start.
     window: Option<RawWindow>,
+    /// Trace: `"error"` (default: stop before the run, naming the line) or `"skip"` (count it).
     on_bad_row: Option<String>,
+    /// Trace (csv): `"unix"` for Unix seconds; default seconds since the start or RFC 3339.
     timestamps: Option<String>,
+    /// Trace (csv): the RFC 3339 time absolute timestamps count from (default: the earliest in the file).
     origin: Option<String>,
+    /// Trace (Azure): keep one function, by its hash or its first characters.
     function: Option<String>,
+    /// Trace (Azure): keep the N busiest functions, merged.
     top: Option<u32>,
+    /// Trace (Azure): keep only the N-th busiest function (1 = the busiest).
     rank: Option<u32>,
+    /// Trace (Azure 2019): keep one trigger's functions (`"http"`, ...).
     trigger: Option<String>,
+    /// Trace (Azure 2019): a minute's arrivals `"uniform"` (default, seeded) or `"even"` over the minute.
     spread: Option<String>,
 }
 
 /// `window = { from = "2h", to = "3h" }` of a trace.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawWindow {
+    /// Start of the replayed trace time (inclusive).
     from: Option<SimDuration>,
+    /// End of the replayed trace time (exclusive).
     to: Option<SimDuration>,
 }
 
@@ -241,6 +267,17 @@ fn closed_loop_issue(users: u32, think_mean: f64) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+impl schemars::JsonSchema for ArrivalSpec {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Arrival".into()
+    }
+
+    /// The table the loader reads ([`RawArrival`]).
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RawArrival::json_schema(generator)
+    }
 }
 
 impl<'de> Deserialize<'de> for ArrivalSpec {

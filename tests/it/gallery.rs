@@ -45,6 +45,7 @@ fn header(source: &str) -> Vec<String> {
     source
         .lines()
         .take_while(|l| l.starts_with('#'))
+        .filter(|l| !l.starts_with("#:"))
         .map(|l| l.trim_start_matches('#').trim().to_string())
         .collect()
 }

@@ -32,6 +32,7 @@ mod report;
 mod route53;
 mod scale;
 mod scenarios;
+mod schema;
 mod shell;
 mod sns;
 mod sqs;

@@ -84,10 +84,11 @@ use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
 /// The `alb` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The target group: the name of an `ec2_fleet` or `asg`.
+    #[schemars(with = "String")]
     pub targets: Spanned<String>,
     /// Routing algorithm (default round robin).
     #[serde(default)]
@@ -106,7 +107,9 @@ pub struct Spec {
 pub use super::health::HealthCheckSpec;
 
 /// How the ALB picks a target.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
     /// Each target in turn.
@@ -118,6 +121,17 @@ pub enum Algorithm {
 
 impl Kind for Spec {
     const KIND: &'static str = "alb";
+    const SUMMARY: &'static str = "An Application Load Balancer: requests spread over the instances of one target group (an \
+         `ec2_fleet` or an `asg`), with health checks, draining and nodes in each availability \
+         zone.";
+    const FOLLOWS: &'static str = "round robin default; least outstanding requests; registration, health checks \
+         (healthy/unhealthy thresholds, fail open), draining with a deregistration delay; 503 \
+         with no available target; 504 after the idle timeout; nodes per AZ with DNS round robin \
+         over them; cross-zone on by default (off: a node keeps to its AZ and leaves DNS without \
+         a healthy target there)";
+    const SIMPLIFIES: &'static str = "adds no processing time of its own (only the region's hop latency); health checks answer \
+         at once; clients see DNS changes at once; sees each target's capacity; no slow start or \
+         listener rules";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

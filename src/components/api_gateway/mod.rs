@@ -86,10 +86,11 @@ use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRo
 use crate::units::{PositiveDuration, Rate, format_duration_exact};
 
 /// The `api_gateway` table of a scenario: one REST API stage.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The integration: any component that accepts requests.
+    #[schemars(with = "String")]
     pub target: Spanned<String>,
     /// Stage-level throttling (default: none, only the account's limits apply).
     pub throttle: Option<ThrottleSpec>,
@@ -97,6 +98,7 @@ pub struct Spec {
     #[serde(default)]
     pub methods: Vec<MethodSpec>,
     /// Longest wait for the integration's answer, 50 ms to 29 s (default 29 s).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub integration_timeout: Option<Spanned<PositiveDuration>>,
     /// Response cache of read-like requests (default: off).
     pub cache: Option<CacheSpec>,
@@ -105,39 +107,47 @@ pub struct Spec {
 }
 
 /// `{ rate = "1000/s", burst = 2000 }`: a token bucket's refill rate and size.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleSpec {
     /// Tokens added per second (steady-state requests per second); greater than zero.
+    #[schemars(with = "Rate")]
     pub rate: Spanned<Rate>,
     /// Tokens the bucket holds at most (the burst); at least 1.
+    #[schemars(with = "u32")]
     pub burst: Spanned<u32>,
 }
 
 /// `{ op = "read", rate = "100/s", burst = 200 }`: the limits of one method.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MethodSpec {
     /// The operation of the requests this method limits.
+    #[schemars(with = "Op")]
     pub op: Spanned<Op>,
     /// Tokens added per second.
+    #[schemars(with = "Rate")]
     pub rate: Spanned<Rate>,
     /// Tokens the bucket holds at most.
+    #[schemars(with = "u32")]
     pub burst: Spanned<u32>,
 }
 
 /// `cache = { ttl = "300s", capacity = 100000, latency = "1ms" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CacheSpec {
     /// How long a cached answer is served, 0 to 3600 s (default 300 s; 0 caches nothing).
+    #[schemars(with = "Option<SimDuration>")]
     pub ttl: Option<Spanned<SimDuration>>,
     /// Most entries (keys) held at once; at least 1 (default: unbounded).
+    #[schemars(with = "Option<u64>")]
     pub capacity: Option<Spanned<u64>>,
     /// Time to answer a hit, on top of the overhead (default 1 ms).
     pub latency: Option<SimDuration>,
     /// The cache size bought, in GB: one of the sizes AWS offers ([`CACHE_SIZES_GB`]; default
     /// 0.5). It sets the hourly price only: `capacity` bounds the entries.
+    #[schemars(with = "Option<f64>")]
     pub size_gb: Option<Spanned<f64>>,
 }
 
@@ -170,6 +180,17 @@ fn cacheable(op: Op) -> bool {
 
 impl Kind for Spec {
     const KIND: &'static str = "api_gateway";
+    const SUMMARY: &'static str = "A REST API stage in front of one integration: a Lambda function, a load balancer, or any \
+         component that accepts requests.";
+    const FOLLOWS: &'static str = "token buckets at method, stage and account level (account 10 000/s, burst 5 000, shared \
+         by every API), 429 when one is empty; integration timeout 50 ms to 29 s, 504, late \
+         answers discarded; response cache of read-like operations with a TTL (300 s default, \
+         3600 s max) from the answer; Count, 4XXError, 5XXError, CacheHitCount, CacheMissCount, \
+         Latency, IntegrationLatency";
+    const SIMPLIFIES: &'static str = "one stage and one integration; no usage plans, API keys or authorizers; the overhead is \
+         a fixed assumed 10 ms; a 429 is answered at once; the integration's outcome passes \
+         through unchanged; only successful answers are cached, with no request coalescing; cache \
+         size counted in entries, not GB; no per-request price";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(

@@ -49,34 +49,44 @@ use crate::message::Ctx;
 use crate::units::limits;
 
 /// The new version's code: fields left out are the group's.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "InstanceNewVersion")]
 #[serde(deny_unknown_fields)]
 pub struct NewVersion {
     /// What serving one request does.
+    #[schemars(with = "Option<Vec<StepSpec>>")]
     pub handler: Option<Spanned<Vec<StepSpec>>>,
     /// Speed factor of its instances.
+    #[schemars(with = "Option<f64>")]
     pub speed: Option<Spanned<f64>>,
     /// Probability that a request it serves fails (a 500 once its handler is done).
+    #[schemars(with = "Option<f64>")]
     pub failure_probability: Option<Spanned<f64>>,
 }
 
 /// `instance_refresh = { ... }`: StartInstanceRefresh's preferences.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshSpec {
     /// When it starts.
+    #[schemars(with = "SimDuration")]
     pub at: Spanned<SimDuration>,
     /// Share of the desired capacity kept in service and warm (default 90).
+    #[schemars(with = "Option<u32>")]
     pub min_healthy_percentage: Option<Spanned<u32>>,
     /// Share of the desired capacity that may be in service or pending (default 100; above
     /// 100 launches before terminating).
+    #[schemars(with = "Option<u32>")]
     pub max_healthy_percentage: Option<Spanned<u32>>,
     /// Time a new instance is in service before the next batch (default: the group's
     /// `instance_warmup`).
+    #[schemars(with = "Option<SimDuration>")]
     pub instance_warmup: Option<Spanned<SimDuration>>,
     /// Shares of the instances to replace at which it pauses.
+    #[schemars(with = "Option<Vec<u32>>")]
     pub checkpoint_percentages: Option<Spanned<Vec<u32>>>,
     /// How long each pause lasts (default 1 h).
+    #[schemars(with = "Option<SimDuration>")]
     pub checkpoint_delay: Option<Spanned<SimDuration>>,
     /// Skip instances that already run the desired configuration (default true).
     pub skip_matching: Option<bool>,
@@ -85,16 +95,20 @@ pub struct RefreshSpec {
 }
 
 /// `rolling_update = { ... }`: CloudFormation's `AutoScalingRollingUpdate` policy.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RollingSpec {
     /// When it starts (the stack update).
+    #[schemars(with = "SimDuration")]
     pub at: Spanned<SimDuration>,
     /// Instances kept in service (default 0).
+    #[schemars(with = "Option<u32>")]
     pub min_instances_in_service: Option<Spanned<u32>>,
     /// Most instances replaced at once (default 1).
+    #[schemars(with = "Option<u32>")]
     pub max_batch_size: Option<Spanned<u32>>,
     /// Wait after a batch's instances are in service (default 0).
+    #[schemars(with = "Option<SimDuration>")]
     pub pause_time: Option<Spanned<SimDuration>>,
     /// The new version (none: the same code).
     pub new: Option<NewVersion>,

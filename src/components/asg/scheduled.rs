@@ -13,7 +13,7 @@ use crate::message::Ctx;
 use crate::units::limits;
 
 /// `[[component.scheduled]]`: set capacity limits at a time.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduledSpec {
     /// When.

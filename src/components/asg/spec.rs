@@ -20,30 +20,40 @@ use crate::metrics::{Observe, TimeWeighted};
 use crate::units::{PositiveDuration, limits};
 
 /// The `asg` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Fewest instances.
+    #[schemars(with = "u32", range(max = limits::INSTANCES.max))]
     pub min: Spanned<u32>,
     /// Most instances.
+    #[schemars(with = "u32", range(max = limits::INSTANCES.max))]
     pub max: Spanned<u32>,
     /// Instances wanted at the start (default `min`).
+    #[schemars(with = "Option<u32>", range(max = limits::INSTANCES.max))]
     pub desired: Option<Spanned<u32>>,
     /// Requests served in parallel per instance (default: the `instance_type`'s vCPUs, else 1).
     #[serde(default = "one_vcpu")]
+    #[schemars(with = "u32", range(max = limits::VCPUS.max))]
     pub vcpus: Spanned<u32>,
     /// The EC2 instance type (`c7g.large`), from `models/prices.toml`: sets `vcpus` and the
     /// price. Without one the group is not billed.
+    #[schemars(with = "Option<String>")]
     pub instance_type: Option<Spanned<String>>,
     /// How the instances are bought (default on demand).
+    #[schemars(with = "Option<Purchase>")]
     pub purchase: Option<Spanned<Purchase>>,
     /// Share taken off the on-demand price by `purchase` (default from the price list).
+    #[schemars(with = "Option<f64>")]
     pub discount: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default unbounded).
+    #[schemars(with = "Option<u32>", range(max = limits::MAX_QUEUE.max))]
     pub max_queue: Option<Spanned<u32>>,
     /// Speed factor of every instance (default 1).
+    #[schemars(with = "Option<f64>")]
     pub speed: Option<Spanned<f64>>,
     /// What serving one request does.
+    #[schemars(with = "Vec<StepSpec>")]
     pub handler: Spanned<Vec<StepSpec>>,
     /// Launch request to in service (default from `models/asg.toml`).
     pub launch_time: Option<DurationDist>,
@@ -69,11 +79,14 @@ pub struct Spec {
     pub failures: Vec<FailureSpec>,
     /// Scaling policies.
     #[serde(default)]
+    #[schemars(with = "Vec<PolicySpec>")]
     pub policy: Vec<Spanned<PolicySpec>>,
     /// Scheduled actions.
     #[serde(default)]
+    #[schemars(with = "Vec<ScheduledSpec>")]
     pub scheduled: Vec<Spanned<ScheduledSpec>>,
     /// Availability zones the group launches into (default: every AZ of the region).
+    #[schemars(with = "Option<Vec<String>>")]
     pub azs: Option<Spanned<Vec<Spanned<String>>>>,
     /// An instance refresh at a given time.
     pub instance_refresh: Option<super::RefreshSpec>,
@@ -90,7 +103,7 @@ fn one_vcpu() -> Spanned<u32> {
 }
 
 /// Which health checks make the group replace an instance.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum HealthCheckType {
     /// EC2 status checks only (a failed instance).
@@ -101,7 +114,9 @@ pub enum HealthCheckType {
 }
 
 /// Which instance scale-in terminates first.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum TerminationPolicy {
     /// The instance launched first.
@@ -112,7 +127,7 @@ pub enum TerminationPolicy {
 }
 
 /// `[ { at = "10m", count = 1 } ]`: `count` in-service instances (oldest first) fail at `at`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FailureSpec {
     /// When.
@@ -150,6 +165,21 @@ pub(super) fn issue(field: &str, message: String, span: Range<usize>) -> SpecIss
 
 impl Kind for Spec {
     const KIND: &'static str = "asg";
+    const SUMMARY: &'static str = "An EC2 Auto Scaling Group: instances as in `ec2_fleet` that launch, warm up, serve, \
+         fail, drain and terminate, with a capacity that scaling policies change from \
+         CloudWatch-style metrics.";
+    const FOLLOWS: &'static str = "capacity within [min, max]; pending for `launch_time`, then in service; ALB \
+         registration, health checks and draining (no request lost at scale-in); one datapoint \
+         per metric period, visible after a publication delay; M-of-N alarms with CloudWatch's \
+         missing-data rules; target tracking (3 of 3 out, 15 of 15 below 90 % in, instance \
+         warm-up), step, simple (group-wide cooldown from the activity's completion) and \
+         scheduled scaling; largest capacity wins; oldest instance terminated first; unhealthy \
+         instances replaced";
+    const SIMPLIFIES: &'static str = "AZ balance kept by the choice of launch and scale-in AZ; after an outage, rebalancing \
+         one instance at a time (launch first); identical instances; `instance_hours` counts \
+         every second in service or draining, with no 60 s minimum (the bill in `cost` has it, \
+         from launch to termination); no lifecycle hooks, warm pools or predictive scaling; a \
+         crashed instance's requests are answered 502";
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: crate::components::Roles = crate::components::Roles::INSTANCE_GROUP;
 

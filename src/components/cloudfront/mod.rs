@@ -78,14 +78,17 @@ pub const MAX_LOCATIONS: usize = 1_000;
 pub const MAX_CAPACITY: u64 = 100_000_000;
 
 /// The `cloudfront` table of a scenario: one distribution.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The origin: any component that accepts requests.
+    #[schemars(with = "String")]
     pub origin: Spanned<String>,
     /// Edge locations and their shares of the clients (default: one edge with every client).
+    #[schemars(with = "Option<Vec<EdgeSpec>>")]
     pub edge_locations: Option<Spanned<Vec<EdgeSpec>>>,
     /// Regional edge cache names (default: one, `regional`).
+    #[schemars(with = "Option<Vec<String>>")]
     pub regional_edge_caches: Option<Spanned<Vec<Spanned<String>>>>,
     /// Origin Shield, a cache between the regional caches and the origin (default: none).
     pub origin_shield: Option<ShieldSpec>,
@@ -101,25 +104,29 @@ pub struct Spec {
     /// Round trip between the tier that asks the origin and the origin.
     pub origin_latency: Option<SimDuration>,
     /// Most entries one cache (an edge, a regional cache, the shield) holds (default 1 000 000).
+    #[schemars(with = "Option<u64>")]
     pub capacity: Option<Spanned<u64>>,
 }
 
 /// `{ name = "iad", share = 0.6, regional = "us", latency = "20ms" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EdgeSpec {
     /// The location's name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// Its share of the clients, in (0, 1]; the shares add up to 1.
+    #[schemars(with = "f64")]
     pub share: Spanned<f64>,
     /// The regional edge cache it asks (default: the first).
+    #[schemars(with = "Option<String>")]
     pub regional: Option<Spanned<String>>,
     /// Its clients' round trip to it (default: `edge_latency`).
     pub latency: Option<SimDuration>,
 }
 
 /// `origin_shield = { latency = "60ms", origin_latency = "2ms" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShieldSpec {
     /// Regional cache ↔ shield round trip (default: `origin_latency`: the shield sits near the
@@ -130,32 +137,41 @@ pub struct ShieldSpec {
 }
 
 /// `{ default_ttl = "24h", min_ttl = "0s", max_ttl = "365d", origin_max_age = "60s" }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CachePolicy {
     /// TTL when the origin sends no `max-age`.
+    #[schemars(with = "Option<SimDuration>")]
     pub default_ttl: Option<Spanned<SimDuration>>,
     /// Least TTL.
+    #[schemars(with = "Option<SimDuration>")]
     pub min_ttl: Option<Spanned<SimDuration>>,
     /// Greatest TTL.
+    #[schemars(with = "Option<SimDuration>")]
     pub max_ttl: Option<Spanned<SimDuration>>,
     /// The `Cache-Control: max-age` the origin sends (default: none).
+    #[schemars(with = "Option<SimDuration>")]
     pub origin_max_age: Option<Spanned<SimDuration>>,
 }
 
 /// `{ op = "query", default_ttl = "5s", ... }`: the cache policy of one operation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BehaviorSpec {
     /// The operation (a cacheable one).
+    #[schemars(with = "Op")]
     pub op: Spanned<Op>,
     /// TTL when the origin sends no `max-age` (default: the distribution's).
+    #[schemars(with = "Option<SimDuration>")]
     pub default_ttl: Option<Spanned<SimDuration>>,
     /// Least TTL (default: the distribution's).
+    #[schemars(with = "Option<SimDuration>")]
     pub min_ttl: Option<Spanned<SimDuration>>,
     /// Greatest TTL (default: the distribution's).
+    #[schemars(with = "Option<SimDuration>")]
     pub max_ttl: Option<Spanned<SimDuration>>,
     /// The origin's `max-age` for this operation (default: the distribution's).
+    #[schemars(with = "Option<SimDuration>")]
     pub origin_max_age: Option<Spanned<SimDuration>>,
 }
 
@@ -303,6 +319,15 @@ fn issue(field: impl Into<String>, message: String, span: Range<usize>) -> SpecI
 
 impl Kind for Spec {
     const KIND: &'static str = "cloudfront";
+    const SUMMARY: &'static str = "A CloudFront distribution in front of one origin (any component that accepts requests): \
+         edge locations, each its own cache with a share of the clients; regional edge caches \
+         behind them; optionally Origin Shield, one more cache every regional cache goes through.";
+    const FOLLOWS: &'static str = "edge locations by client share, regional edge caches, Origin Shield; caching of GET/HEAD \
+         by key with default/min/max TTL and the origin's max-age, per operation; request \
+         collapsing at each tier; proxy methods straight to the origin; round trips per tier";
+    const SIMPLIFIES: &'static str = "a client keeps its edge; one cache per location, bounded in entries; TTL from each \
+         tier's fill; errors not cached; no revalidation, invalidation, origin timeouts or \
+         Lambda@Edge; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -43,12 +43,14 @@ use crate::metrics::cloudwatch::AlarmState;
 
 /// A deployment's `hooks` table: the components CodeDeploy invokes before traffic moves and
 /// once it all has.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HooksSpec {
     /// Invoked before any traffic moves (SAM's `PreTraffic`).
+    #[schemars(with = "Option<String>")]
     pub pre_traffic: Option<Spanned<String>>,
     /// Invoked once all traffic has moved (SAM's `PostTraffic`).
+    #[schemars(with = "Option<String>")]
     pub post_traffic: Option<Spanned<String>>,
 }
 

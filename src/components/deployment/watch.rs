@@ -14,24 +14,29 @@ use crate::metrics::cloudwatch::{
 use crate::units::{PositiveDuration, limits};
 
 /// One alarm of a `deploy` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AlarmSpec {
     /// Its name in `deployments.csv` (default `alarm N`).
     pub name: Option<String>,
     /// The new version's metric it watches (the kind lists them, e.g. `Errors`).
+    #[schemars(with = "String")]
     pub metric: Spanned<String>,
     /// The statistic of a period (default: the metric's own, e.g. `sum` for `Errors`).
     pub statistic: Option<Statistic>,
     /// Period length (default 1 minute): 10 s, 20 s, 30 s or a whole number of minutes.
+    #[schemars(with = "Option<PositiveDuration>")]
     pub period: Option<Spanned<PositiveDuration>>,
     /// N (default 1).
+    #[schemars(with = "Option<u32>")]
     pub evaluation_periods: Option<Spanned<u32>>,
     /// M (default N).
+    #[schemars(with = "Option<u32>")]
     pub datapoints_to_alarm: Option<Spanned<u32>>,
     /// How a datapoint compares with the threshold.
     pub comparison: Comparison,
     /// The threshold.
+    #[schemars(with = "f64")]
     pub threshold: Spanned<f64>,
     /// Missing data (default `missing`, AWS's).
     pub treat_missing_data: Option<TreatMissingData>,

@@ -96,19 +96,23 @@ use dax::Dax;
 use table::Table;
 
 /// The `dynamodb` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// `"provisioned"` (default) or `"on_demand"`.
     #[serde(default)]
     pub mode: Mode,
     /// Provisioned read capacity units.
+    #[schemars(with = "Option<u32>")]
     pub rcu: Option<Spanned<u32>>,
     /// Provisioned write capacity units.
+    #[schemars(with = "Option<u32>")]
     pub wcu: Option<Spanned<u32>>,
     /// Table size in GB (sets the minimum number of partitions).
+    #[schemars(with = "Option<f64>")]
     pub table_gb: Option<Spanned<f64>>,
     /// Partitions, overriding the documented formula.
+    #[schemars(with = "Option<u32>")]
     pub partitions: Option<Spanned<u32>>,
     /// Burst capacity: retain unused capacity up to 300 s (default true).
     pub burst: Option<bool>,
@@ -119,6 +123,7 @@ pub struct Spec {
     /// Service time of a write.
     pub write_latency: Option<DurationDist>,
     /// SDK attempts of a throttled request, the first included (default 11).
+    #[schemars(with = "Option<u32>")]
     pub max_attempts: Option<Spanned<u32>>,
     /// Base of the SDK's exponential back-off (default 25 ms).
     pub retry_base: Option<PositiveDuration>,
@@ -129,29 +134,35 @@ pub struct Spec {
     /// Table auto scaling of a provisioned table (target tracking on utilisation).
     pub auto_scaling: Option<AutoScalingSpec>,
     /// DynamoDB Streams: a record per write, in shards that follow the partitions.
+    #[schemars(with = "Option<bool>")]
     pub stream: Option<Spanned<bool>>,
     /// The Lambda event source mapping reading the table's stream.
     pub stream_consumer: Option<MappingSpec>,
 }
 
 /// `auto_scaling = { target = 70, min_rcu = 5, max_rcu = 40000, min_wcu = 5, max_wcu = 40000 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AutoScalingSpec {
     /// Target utilisation in percent, 20 to 90 (default 70).
+    #[schemars(with = "Option<f64>")]
     pub target: Option<Spanned<f64>>,
     /// Lowest provisioned read capacity (default the table's `rcu`).
+    #[schemars(with = "Option<u32>")]
     pub min_rcu: Option<Spanned<u32>>,
     /// Highest provisioned read capacity (default 40 000).
+    #[schemars(with = "Option<u32>")]
     pub max_rcu: Option<Spanned<u32>>,
     /// Lowest provisioned write capacity (default the table's `wcu`).
+    #[schemars(with = "Option<u32>")]
     pub min_wcu: Option<Spanned<u32>>,
     /// Highest provisioned write capacity (default 40 000).
+    #[schemars(with = "Option<u32>")]
     pub max_wcu: Option<Spanned<u32>>,
 }
 
 /// `dax = { ttl = "5m", items = 100000 }`.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DaxSpec {
     /// Item time to live (default 5 min).
@@ -163,7 +174,10 @@ pub struct DaxSpec {
 }
 
 /// Capacity mode.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
+#[schemars(rename = "TableMode")]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Provisioned RCU and WCU.
@@ -229,6 +243,16 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "dynamodb";
+    const SUMMARY: &'static str =
+        "A DynamoDB table: capacity units, partitions and their throttling, optionally behind DAX.";
+    const FOLLOWS: &'static str = "capacity units and their rounding; partitions from capacity and size; per-partition \
+         ceilings; burst (300 s); adaptive capacity (instant, up to the ceiling); on-demand up to \
+         double the previous peak; throttling with SDK retries (exponential back-off, full \
+         jitter); DAX item cache with TTL, write-through";
+    const SIMPLIFIES: &'static str = "the SDK retry loop runs inside the table; no sort keys or item collections; on-demand \
+         repartitioning re-hashes keys at once; DAX evicts oldest first; auto scaling acts on the \
+         minute with no CloudWatch delay; no GSIs; a stream has one shard per partition for the \
+         table's life";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(

@@ -59,30 +59,39 @@ use crate::units::limits;
 use rand::Rng;
 
 /// The `ec2_fleet` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Number of instances (at least 1).
+    #[schemars(with = "u32", range(max = limits::INSTANCES.max))]
     pub instances: Spanned<u32>,
     /// Requests served in parallel per instance (default: the `instance_type`'s vCPUs, else 1).
     #[serde(default = "default_vcpus")]
+    #[schemars(with = "u32", range(max = limits::VCPUS.max))]
     pub vcpus: Spanned<u32>,
     /// The EC2 instance type (`c7g.large`), from `models/prices.toml`: sets `vcpus` and the
     /// price. Without one the fleet is not billed.
+    #[schemars(with = "Option<String>")]
     pub instance_type: Option<Spanned<String>>,
     /// How the instances are bought (default on demand).
+    #[schemars(with = "Option<Purchase>")]
     pub purchase: Option<Spanned<Purchase>>,
     /// Share taken off the on-demand price by `purchase` (default from the price list).
+    #[schemars(with = "Option<f64>")]
     pub discount: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default: unbounded).
+    #[schemars(with = "Option<u32>", range(max = limits::MAX_QUEUE.max))]
     pub max_queue: Option<Spanned<u32>>,
     /// Speed factor per instance (compute time is divided by it); one number or one per
     /// instance. Default 1.
+    #[schemars(with = "Option<Speed>")]
     pub speed: Option<Spanned<Speed>>,
     /// What serving one request does.
+    #[schemars(with = "Vec<StepSpec>")]
     pub handler: Spanned<Vec<StepSpec>>,
     /// Availability zones the instances are spread over, round robin by index (default: every
     /// AZ of the region).
+    #[schemars(with = "Option<Vec<String>>")]
     pub azs: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
@@ -97,6 +106,23 @@ pub enum Speed {
     All(f64),
     /// One factor per instance.
     Each(Vec<f64>),
+}
+
+impl schemars::JsonSchema for Speed {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Speed".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A speed factor above zero (compute time is divided by it): one for \
+                            every instance, or a list of one per instance.",
+            "anyOf": [
+                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "array", "items": { "type": "number", "exclusiveMinimum": 0 } },
+            ],
+        })
+    }
 }
 
 impl<'de> Deserialize<'de> for Speed {
@@ -150,6 +176,11 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "ec2_fleet";
+    const SUMMARY: &'static str = "A fixed set of identical instances.";
+    const FOLLOWS: &'static str = "c workers + FIFO queue per instance (M/M/c with exponential handlers); 503 past \
+         `max_queue`";
+    const SIMPLIFIES: &'static str = "no launch or burstable credits (launches come with `asg`); instances fail only by \
+         `[[fault]]` and are not replaced; network time only on an ALB's hop with `[region]`";
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: super::Roles = super::Roles::INSTANCE_GROUP;
 

@@ -20,15 +20,19 @@ use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::units::PositiveDuration;
 
 /// An `echo` as a scenario writes it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// How long it takes to answer a request.
+    #[schemars(with = "PositiveDuration")]
     pub latency: Spanned<PositiveDuration>,
 }
 
 impl Kind for Spec {
     const KIND: &'static str = "echo";
+    const SUMMARY: &'static str = "The worked example of ARCHITECTURE.md: answers after a delay.";
+    const FOLLOWS: &'static str = "nothing in AWS";
+    const SIMPLIFIES: &'static str = "everything";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

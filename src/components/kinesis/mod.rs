@@ -64,17 +64,20 @@ use crate::units::limits::Limit;
 use crate::units::{PositiveDuration, Rate};
 
 /// The `kinesis` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// `"provisioned"` (default) or `"on_demand"`.
     #[serde(default)]
     pub mode: Mode,
     /// Shards (provisioned mode).
+    #[schemars(with = "Option<u32>")]
     pub shards: Option<Spanned<u32>>,
     /// How long records are kept (24 h to 365 days, default 24 h).
+    #[schemars(with = "Option<SimDuration>")]
     pub retention: Option<Spanned<SimDuration>>,
     /// Producers' SDK: attempts of a throttled put, the first included (default 3).
+    #[schemars(with = "Option<u32>")]
     pub max_attempts: Option<Spanned<u32>>,
     /// Producers' SDK: base of the exponential back-off (default 1 s).
     pub retry_base: Option<PositiveDuration>,
@@ -85,7 +88,10 @@ pub struct Spec {
 }
 
 /// Capacity mode.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
+#[schemars(rename = "StreamMode")]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// A fixed number of shards.
@@ -127,6 +133,19 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "kinesis";
+    const SUMMARY: &'static str = "A Kinesis data stream in provisioned mode.";
+    const FOLLOWS: &'static str = "PutRecord; partition key → MD5 → 128-bit hash key → shard by even hash key ranges; 1 000 \
+         records/s and 1 MiB/s per shard, refused beyond, the producer SDK's standard retries; \
+         retention with expiry counted; on-demand mode (double the peak write rate, 4 to 200 \
+         shards); event source mapping: lanes per shard by `parallelization_factor`, batches and \
+         batching window, polling once a second (2 MiB/s and 5 calls/s per shard shared) or \
+         enhanced fan-out, retries until expiry with the shard blocked, `bisect_batch_on_error`, \
+         `maximum_retry_attempts`, `maximum_record_age`, on-failure destination, IteratorAge";
+    const SIMPLIFIES: &'static str = "puts answered at once; provisioned streams keep their shards, on-demand ones add shards \
+         once a minute (never remove) and re-split the hash key space evenly; records without \
+         contents (poison records drawn with `poison_probability`); an invocation takes the \
+         handler's time whatever the batch size; the delay before retrying a failed batch is \
+         assumed (1 s); no tumbling windows, filters or partial batch responses; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -8,7 +8,7 @@ use crate::defaults::{LambdaDurationPrices, LambdaPrices};
 use crate::metrics::cost::{Bill, dollars, figure};
 
 /// The instruction set a function runs on; it sets the duration price.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 pub enum Architecture {
     /// x86-64 processors.
     #[default]

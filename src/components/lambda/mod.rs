@@ -94,30 +94,39 @@ use environments::{Env, Limit};
 use events::{Event, MIN_THROTTLE_BACKOFF};
 
 /// The `lambda` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// Memory in MB, 128 to 10240 (default 128).
+    #[schemars(with = "Option<u32>")]
     pub memory_mb: Option<Spanned<u32>>,
     /// Longest a handler may run (default 3 s, at most 900 s).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub timeout: Option<Spanned<PositiveDuration>>,
     /// Concurrency reserved for this function (a guarantee and a cap).
+    #[schemars(with = "Option<u32>")]
     pub reserved_concurrency: Option<Spanned<u32>>,
     /// Environments initialised before the run and kept warm.
+    #[schemars(with = "Option<u32>")]
     pub provisioned_concurrency: Option<Spanned<u32>>,
     /// Init duration of a new environment (default from `models/lambda.toml`).
     pub cold_start: Option<DurationDist>,
     /// Idle time after which an environment is reclaimed (default 10 min).
     pub keep_alive: Option<PositiveDuration>,
     /// What one invocation does.
+    #[schemars(with = "Vec<StepSpec>")]
     pub handler: Spanned<Vec<StepSpec>>,
     /// Probability that an invocation's handler fails (function error), for exercising retries.
+    #[schemars(with = "Option<f64>")]
     pub failure_probability: Option<Spanned<f64>>,
     /// Where asynchronous events go when they run out of retries or age.
+    #[schemars(with = "Option<String>")]
     pub on_failure: Option<Spanned<String>>,
     /// Retries of a failed asynchronous event, 0 to 2 (default 2).
+    #[schemars(with = "Option<u32>")]
     pub max_retry_attempts: Option<Spanned<u32>>,
     /// Oldest an asynchronous event may get, 60 s to 6 h (default 6 h).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub max_event_age: Option<Spanned<PositiveDuration>>,
     /// `"x86_64"` (default) or `"arm64"`: sets the duration price.
     #[serde(default)]
@@ -134,6 +143,18 @@ const MAX_EVENT_AGE: SimDuration = SimDuration::from_secs(6 * 3600);
 
 impl Kind for Spec {
     const KIND: &'static str = "lambda";
+    const SUMMARY: &'static str =
+        "A function: execution environments that each serve one invocation at a time.";
+    const FOLLOWS: &'static str = "one invocation per environment; most recently used reuse; cold start on a new \
+         environment; keep-alive reclaim; reserved concurrency as guarantee and cap; account pool \
+         shared by unreserved functions (100 kept unreserved); provisioned concurrency; 1000 new \
+         environments per 10 s; CPU ∝ memory up to one vCPU at 1769 MB; timeout resets the \
+         environment; sync throttle 429; async events queued, retried twice (1 min, 2 min) after \
+         errors, kept up to the maximum event age, then to `on_failure` or dropped; billed \
+         GB-seconds rounded up to 1 ms, a cold start's init billed with its invocation (AWS bills \
+         the INIT phase since August 2025)";
+    const SIMPLIFIES: &'static str = "provisioned init is instantaneous; throttled async events retry when the function frees \
+         concurrency or on a back-off (1 s doubling to 5 min); only timeouts reset environments";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(

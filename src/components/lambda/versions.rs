@@ -35,13 +35,15 @@ use crate::metrics::ComponentReport;
 use crate::metrics::cloudwatch::Statistic;
 
 /// A `deploy` table.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeploySpec {
     /// When the deployment starts.
+    #[schemars(with = "SimDuration")]
     pub at: Spanned<SimDuration>,
     /// The CodeDeploy configuration (`Canary10Percent5Minutes`...).
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub shift: Spanned<String>,
     /// The new version (fields left out are the function's).
     #[serde(default)]
@@ -55,16 +57,20 @@ pub struct DeploySpec {
 }
 
 /// The new version's code and configuration.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "LambdaNewVersion")]
 #[serde(deny_unknown_fields)]
 pub struct NewVersion {
     /// What one invocation does.
+    #[schemars(with = "Option<Vec<StepSpec>>")]
     pub handler: Option<Spanned<Vec<StepSpec>>>,
     /// Probability that an invocation fails.
+    #[schemars(with = "Option<f64>")]
     pub failure_probability: Option<Spanned<f64>>,
     /// Init duration of its new environments.
     pub cold_start: Option<DurationDist>,
     /// Its memory (MB).
+    #[schemars(with = "Option<u32>")]
     pub memory_mb: Option<Spanned<u32>>,
 }
 

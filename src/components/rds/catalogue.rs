@@ -109,7 +109,7 @@ pub fn class(name: &str) -> Result<Hardware, String> {
 }
 
 /// A database engine.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Engine {
     /// MySQL (and MariaDB, which shares its formula).

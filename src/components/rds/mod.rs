@@ -58,15 +58,17 @@ const MAX_CONNECTIONS: Limit<u32> = Limit {
 };
 
 /// An `rds` as a scenario writes it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// `"postgres"` (default) or `"mysql"`: which `max_connections` formula applies.
     #[serde(default)]
     pub engine: Engine,
     /// The DB instance class (`db.m5.large`).
+    #[schemars(with = "String")]
     pub instance_class: Spanned<String>,
     /// Connections, overriding the engine's formula.
+    #[schemars(with = "Option<u32>")]
     pub max_connections: Option<Spanned<u32>>,
     /// CPU time of a query, by operation.
     pub query_cpu: QueryCpu,
@@ -74,14 +76,16 @@ pub struct Spec {
     /// trips), without CPU at the database.
     pub client_hold: Option<DurationDist>,
     /// What a request does when every connection is in use.
+    #[schemars(with = "Option<NoFreeConnection>")]
     pub no_free_connection: Option<Spanned<NoFreeConnection>>,
     /// How long a request waits for a connection with `no_free_connection = "wait"` (default
     /// from `models/rds.toml`).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub pool_timeout: Option<Spanned<PositiveDuration>>,
 }
 
 /// CPU time of a query, by operation.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueryCpu {
     /// Reads (`read`, `strong_read`).
@@ -95,7 +99,7 @@ pub struct QueryCpu {
 }
 
 /// What a request does when every connection is in use.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoFreeConnection {
     /// The database refuses it (MySQL error 1040 "Too many connections", PostgreSQL "too many
@@ -130,6 +134,15 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "rds";
+    const SUMMARY: &'static str = "An Amazon RDS DB instance (MySQL or PostgreSQL).";
+    const FOLLOWS: &'static str = "`max_connections` by the engine's default parameter-group formula from the class's \
+         memory (overridable); connections refused (503) or waited for in a pool with a timeout; \
+         one worker per vCPU, CPU time per operation, FIFO";
+    const SIMPLIFIES: &'static str = "all clients share one pool at the database; no idle connections held between queries, no \
+         connection set-up time; `DBInstanceClassMemory` taken as the whole memory (AWS does not \
+         publish the OS reserve, so the default is a few per cent high); no I/O, locks, buffer \
+         cache or storage; read replicas, Multi-AZ failover and Aurora not modelled yet; not \
+         billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -68,7 +68,7 @@ pub const MAX_RECORDS: usize = 100;
 pub const MAX_GROUPS: usize = 100;
 
 /// How a record chooses its answer.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Routing {
     /// One of the records at random.
@@ -82,7 +82,7 @@ pub enum Routing {
 }
 
 /// A failover record's role.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Answered while healthy.
@@ -92,22 +92,28 @@ pub enum Role {
 }
 
 /// The `route53` table of a scenario: one name and its records.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// The routing policy.
+    #[schemars(with = "Routing")]
     pub routing: Spanned<Routing>,
     /// The records: one per target.
+    #[schemars(with = "Vec<RecordSpec>")]
     pub records: Spanned<Vec<RecordSpec>>,
     /// How long clients keep an answer (default 300 s).
+    #[schemars(with = "Option<SimDuration>")]
     pub ttl: Option<Spanned<SimDuration>>,
     /// Health checks of every record's target (default: none).
     pub health_check: Option<HealthCheckSpec>,
     /// Fraction of the clients that keep answers for `stale_ttl` (default 0).
+    #[schemars(with = "Option<f64>")]
     pub stale_fraction: Option<Spanned<f64>>,
     /// How long those clients keep an answer (default from `models/route53.toml`).
+    #[schemars(with = "Option<SimDuration>")]
     pub stale_ttl: Option<Spanned<SimDuration>>,
     /// Groups of clients, their shares and their latency to each record's target.
+    #[schemars(with = "Option<Vec<GroupSpec>>")]
     pub client_groups: Option<Spanned<Vec<GroupSpec>>>,
     /// True (default): a client's first answer lasts a uniform share of its TTL (by address),
     /// as in caches that were running before the run began; false: the whole TTL, so every
@@ -116,34 +122,42 @@ pub struct Spec {
 }
 
 /// `{ target = "us-east", weight = 70, role = "primary" }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RecordSpec {
     /// The component the answer names.
+    #[schemars(with = "String")]
     pub target: Spanned<String>,
     /// Weight, 0 to 255 (`weighted` only; default 1).
+    #[schemars(with = "Option<u32>")]
     pub weight: Option<Spanned<u32>>,
     /// Primary or secondary (`failover` only).
+    #[schemars(with = "Option<Role>")]
     pub role: Option<Spanned<Role>>,
 }
 
 /// `health_check = { interval = "30s", failure_threshold = 3 }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "RecordHealthCheck")]
 #[serde(deny_unknown_fields)]
 pub struct HealthCheckSpec {
     /// 30 s (standard) or 10 s (fast); default 30 s.
+    #[schemars(with = "Option<SimDuration>")]
     pub interval: Option<Spanned<SimDuration>>,
     /// Consecutive probes that change a target's status, 1 to 10 (default 3).
+    #[schemars(with = "Option<u32>")]
     pub failure_threshold: Option<Spanned<u32>>,
 }
 
 /// `{ share = 0.7, latency = ["20ms", "90ms"] }`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupSpec {
     /// The group's share of the clients; the shares add up to 1.
+    #[schemars(with = "f64")]
     pub share: Spanned<f64>,
     /// Round trip to each record's target, in the order of `records`.
+    #[schemars(with = "Vec<SimDuration>")]
     pub latency: Spanned<Vec<SimDuration>>,
 }
 
@@ -187,6 +201,13 @@ fn issue(field: impl Into<String>, message: String, span: Range<usize>) -> SpecI
 
 impl Kind for Spec {
     const KIND: &'static str = "route53";
+    const SUMMARY: &'static str = "A Route 53 record with a routing policy over targets, health checks, and clients that \
+         cache its answer.";
+    const FOLLOWS: &'static str = "simple, weighted, latency and failover routing; health checks every 30 s or 10 s with a \
+         failure threshold; all records answered when none is healthy; clients cache answers for \
+         the TTL, a stale fraction longer";
+    const SIMPLIFIES: &'static str = "one checker; probes are requests, failed by an error or no answer before the next; \
+         resolution takes no time; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -74,13 +74,14 @@ use policy::{HttpDefaults, HttpPolicySpec, ManagedPolicy};
 use topic::{Filter, Protocol, Subscription, Topic};
 
 /// The `sns` table of a scenario: one topic and its subscriptions.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// `"standard"` (default) or `"fifo"`.
     #[serde(rename = "type", default)]
     pub topic_type: TopicType,
     /// Who receives the topic's messages.
+    #[schemars(with = "Vec<SubscriptionSpec>")]
     pub subscriptions: Spanned<Vec<SubscriptionSpec>>,
     /// Time from an accepted publish to each delivery attempt (default 20 ms, an assumption).
     pub delivery_delay: Option<DistSpec>,
@@ -89,7 +90,7 @@ pub struct Spec {
 }
 
 /// The two kinds of topic.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TopicType {
     /// Best-effort order, at-least-once delivery.
@@ -100,29 +101,34 @@ pub enum TopicType {
 }
 
 /// One subscription.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriptionSpec {
     /// The endpoint: an `sqs`, a `lambda`, or any component that accepts requests (HTTP/S).
+    #[schemars(with = "String")]
     pub endpoint: Spanned<String>,
     /// Which messages it receives (default: all).
     pub filter: Option<FilterSpec>,
     /// Where messages go once the delivery policy is exhausted (an `sqs`); without one they
     /// are lost.
+    #[schemars(with = "Option<String>")]
     pub dead_letter_queue: Option<Spanned<String>>,
     /// HTTP/S endpoints only: the delivery policy (default: 3 retries, 20 s apart).
+    #[schemars(with = "Option<HttpPolicySpec>")]
     pub delivery_policy: Option<Spanned<HttpPolicySpec>>,
 }
 
 /// A subscription filter policy, on what a request carries.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterSpec {
     /// Operations it accepts (`read`, `write`...).
     pub ops: Option<Vec<Op>>,
     /// Keys it accepts.
+    #[schemars(with = "Option<Vec<u64>>")]
     pub keys: Option<Spanned<Vec<u64>>>,
     /// The share of messages it accepts, drawn at random (0 to 1).
+    #[schemars(with = "Option<f64>")]
     pub fraction: Option<Spanned<f64>>,
 }
 
@@ -166,6 +172,19 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 
 impl Kind for Spec {
     const KIND: &'static str = "sns";
+    const SUMMARY: &'static str = "A topic and its subscriptions: a request sent to it is a Publish, answered at once (or \
+         429 when the publish quota's bucket is empty), and copied to every subscription whose \
+         filter matches.";
+    const FOLLOWS: &'static str = "Publish answered at once; publish quota as a token bucket (30 000/s standard, 3 000/s \
+         FIFO); fan-out to every matching subscription after a delivery delay; filter policies; \
+         SQS (SendMessage), Lambda (asynchronous invocation) or any component as HTTP/S; AWS's \
+         delivery policies (managed: 3 immediate, 2 at 1 s, 10 backing off 1–20 s, 100 000 at 20 \
+         s; HTTP/S: 3 at 20 s or the subscription's own, at most an hour); then the \
+         subscription's DLQ or loss, counted; FIFO topics only to FIFO queues";
+    const SIMPLIFIES: &'static str = "no retry jitter; linear and exponential back-off only; the quota per topic, not per \
+         account; FIFO ordering and deduplication left to the queues; filters on operation, key \
+         or a fraction (no message attributes); the delivery delay is an assumption (20 ms); not \
+         billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -10,7 +10,7 @@ use super::super::SpecIssue;
 use crate::engine::time::SimDuration;
 
 /// How the back-off phase moves from `min_delay` to `max_delay`.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Backoff {
     /// Equal steps: the i-th of n retries waits `min + (max − min)·i/(n − 1)`.
@@ -96,7 +96,7 @@ impl Schedule {
 }
 
 /// `models/sns.toml`'s managed policy (SQS, Lambda), as it reads.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ManagedPolicy {
     num_no_delay_retries: u32,
@@ -125,20 +125,26 @@ impl ManagedPolicy {
 
 /// An HTTP/S subscription's `delivery_policy`, with AWS's parameter names in snake case
 /// (`numRetries` is `num_retries`...). Fields left out take the HTTP/S default policy's.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpPolicySpec {
     /// Retries in all (0 to 100).
+    #[schemars(with = "Option<u32>")]
     pub num_retries: Option<Spanned<u32>>,
     /// Retries without delay.
+    #[schemars(with = "Option<u32>")]
     pub num_no_delay_retries: Option<Spanned<u32>>,
     /// Retries `min_delay_target` apart before the back-off.
+    #[schemars(with = "Option<u32>")]
     pub num_min_delay_retries: Option<Spanned<u32>>,
     /// Retries `max_delay_target` apart after the back-off.
+    #[schemars(with = "Option<u32>")]
     pub num_max_delay_retries: Option<Spanned<u32>>,
     /// The shortest delay (at least 1 s).
+    #[schemars(with = "Option<SimDuration>")]
     pub min_delay_target: Option<Spanned<SimDuration>>,
     /// The longest delay (at most 3 600 s).
+    #[schemars(with = "Option<SimDuration>")]
     pub max_delay_target: Option<Spanned<SimDuration>>,
     /// `linear` or `exponential`.
     pub backoff_function: Option<Backoff>,

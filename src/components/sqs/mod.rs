@@ -97,51 +97,67 @@ use pollers::Pollers;
 use queue::Queue;
 
 /// The `sqs` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
     /// `"standard"` (default) or `"fifo"`.
     #[serde(rename = "type", default)]
     pub queue_type: QueueType,
     /// How long a received message stays invisible (default 30 s, at most 12 h).
+    #[schemars(with = "Option<SimDuration>")]
     pub visibility_timeout: Option<Spanned<SimDuration>>,
     /// How long a message is kept (default 4 days, 60 s to 14 days).
+    #[schemars(with = "Option<SimDuration>")]
     pub retention: Option<Spanned<SimDuration>>,
     /// Delay before a sent message becomes visible (0 to 15 min).
+    #[schemars(with = "Option<SimDuration>")]
     pub delay: Option<Spanned<SimDuration>>,
     /// Receives after which a message moves to the dead-letter queue (1 to 1000).
+    #[schemars(with = "Option<u32>")]
     pub max_receive_count: Option<Spanned<u32>>,
     /// The dead-letter queue (an `sqs` of the same type).
+    #[schemars(with = "Option<String>")]
     pub dead_letter_queue: Option<Spanned<String>>,
     /// On a dead-letter queue: when to move its messages back to their source queue.
     pub redrive_at: Option<SimDuration>,
     /// Who reads the queue: an `ec2_fleet` or `asg` (pollers) or a `lambda`.
+    #[schemars(with = "Option<String>")]
     pub consumer: Option<Spanned<String>>,
     /// Long-polling wait (0 to 20 s; default 20 s for pollers; 0 means short polling).
+    #[schemars(with = "Option<SimDuration>")]
     pub receive_wait: Option<Spanned<SimDuration>>,
     /// Short polling: time between receives of an idle poller (default 1 s; above zero).
+    #[schemars(with = "Option<SimDuration>")]
     pub poll_interval: Option<Spanned<SimDuration>>,
     /// Messages per receive (1 to 10; Lambda: up to 10 000 with a batch window).
+    #[schemars(with = "Option<u32>")]
     pub batch_size: Option<Spanned<u32>>,
     /// Lambda consumer: longest wait to fill a batch (0 to 300 s).
+    #[schemars(with = "Option<SimDuration>")]
     pub batch_window: Option<Spanned<SimDuration>>,
     /// Lambda consumer: most concurrent batches (2 to 1000).
+    #[schemars(with = "Option<u32>")]
     pub maximum_concurrency: Option<Spanned<u32>>,
     /// Pollers per consumer instance (default: the instance's vCPUs).
+    #[schemars(with = "Option<u32>", range(max = limits::POLLERS.max))]
     pub pollers: Option<Spanned<u32>>,
     /// Pollers extend the visibility of the message they are processing.
     #[serde(default)]
     pub heartbeat: bool,
     /// Standard queues: probability that a receive delivers a message twice.
+    #[schemars(with = "Option<f64>")]
     pub extra_delivery_probability: Option<Spanned<f64>>,
     /// Standard queues: probability that a delete with an older receipt handle (the message
     /// was received again since) deletes it anyway (default 0; AWS says it "might not be
     /// deleted").
+    #[schemars(with = "Option<f64>")]
     pub stale_delete_deletes: Option<Spanned<f64>>,
 }
 
 /// The two kinds of queue.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueType {
     /// At-least-once, best-effort order.
@@ -204,6 +220,15 @@ fn check_range<T: Copy + PartialOrd + std::fmt::Display>(
 
 impl Kind for Spec {
     const KIND: &'static str = "sqs";
+    const SUMMARY: &'static str = "A queue, and the consumers that read it.";
+    const FOLLOWS: &'static str = "SendMessage; receive batches; visibility timeout with receipt handles per queue type \
+         (standard: the latest handle deletes, even late; FIFO: handles expire); redelivery; DLQ \
+         after `max_receive_count`; redrive; retention with expiry counted; delay queues; long \
+         and short polling with empty receives; heartbeats; Lambda event source mapping (5 \
+         batches, +300/min, maximum concurrency); FIFO groups, blocking, deduplication, 300 \
+         sends/s";
+    const SIMPLIFIES: &'static str = "sends take no time; a returning message goes back to the head; no per-message delay or \
+         partial batch response; short polls see the whole queue";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(

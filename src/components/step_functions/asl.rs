@@ -19,7 +19,7 @@ use crate::engine::time::SimDuration;
 use crate::message::Op;
 
 /// A state machine definition.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
@@ -35,17 +35,20 @@ pub struct Definition {
     pub timeout_seconds: Option<u64>,
     /// Ignored.
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
     /// Ignored.
     #[serde(rename = "Version", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub version: Option<IgnoredAny>,
     /// Ignored (JSONata or JSONPath).
     #[serde(rename = "QueryLanguage", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub query_language: Option<IgnoredAny>,
 }
 
 /// A branch of a Parallel state or a Map's item processor.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
@@ -58,147 +61,200 @@ pub struct Branch {
     pub states: BTreeMap<String, StateSpec>,
     /// Ignored.
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
     /// Ignored (a Map's `ProcessorConfig`).
     #[serde(rename = "ProcessorConfig", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub processor_config: Option<IgnoredAny>,
 }
 
 /// One state, all types in one table (the loader checks which fields a type may have).
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
 pub struct StateSpec {
+    /// The state type: Task, Wait, Pass, Choice, Parallel, Map, Succeed or Fail.
     #[serde(rename = "Type")]
     pub kind: String,
+    /// The state that follows.
     #[serde(rename = "Next")]
     pub next: Option<String>,
+    /// The execution ends after this state.
     #[serde(rename = "End")]
     pub end: Option<bool>,
+    /// Task: the component it calls (any component that accepts requests).
     #[serde(rename = "Resource")]
     pub resource: Option<String>,
+    /// Task: the operation of its request (default: the execution's own).
     #[serde(rename = "Op")]
     pub op: Option<Op>,
+    /// Task: the longest wait for the answer, in seconds (then States.Timeout).
     #[serde(rename = "TimeoutSeconds")]
     pub timeout_seconds: Option<u64>,
+    /// Wait: how long, in seconds.
     #[serde(rename = "Seconds")]
     pub seconds: Option<u64>,
+    /// Retriers, tried in order for a failed Task, Parallel or Map.
     #[serde(rename = "Retry", default)]
     pub retry: Vec<RetrySpec>,
+    /// Catchers, after the retries: the state to go to on an error.
     #[serde(rename = "Catch", default)]
     pub catch: Vec<CatchSpec>,
+    /// Choice: the rules, the first that matches chooses the next state.
     #[serde(rename = "Choices", default)]
     pub choices: Vec<ChoiceRule>,
+    /// Choice: the state when no rule matches (else States.NoChoiceMatched).
     #[serde(rename = "Default")]
     pub default: Option<String>,
+    /// Parallel: the branches, run at once.
     #[serde(rename = "Branches", default)]
     pub branches: Vec<Branch>,
+    /// Map: the states run for each item.
     #[serde(rename = "ItemProcessor", alias = "Iterator")]
     pub item_processor: Option<Branch>,
+    /// Map: items processed at once (0: no limit).
     #[serde(rename = "MaxConcurrency")]
     pub max_concurrency: Option<u32>,
+    /// Map: how many items (requests carry no payload).
     #[serde(rename = "Items")]
     pub items: Option<u32>,
+    /// Fail: the error name.
     #[serde(rename = "Error")]
     pub error: Option<String>,
     #[serde(rename = "Cause", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub cause: Option<IgnoredAny>,
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
     #[serde(rename = "Parameters", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub parameters: Option<IgnoredAny>,
     #[serde(rename = "Arguments", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub arguments: Option<IgnoredAny>,
     #[serde(rename = "ResultPath", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub result_path: Option<IgnoredAny>,
     #[serde(rename = "ResultSelector", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub result_selector: Option<IgnoredAny>,
     #[serde(rename = "InputPath", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub input_path: Option<IgnoredAny>,
     #[serde(rename = "OutputPath", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub output_path: Option<IgnoredAny>,
     #[serde(rename = "Output", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub output: Option<IgnoredAny>,
     #[serde(rename = "Assign", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub assign: Option<IgnoredAny>,
     #[serde(rename = "Result", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub result: Option<IgnoredAny>,
     #[serde(rename = "ItemsPath", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub items_path: Option<IgnoredAny>,
     #[serde(rename = "ItemSelector", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub item_selector: Option<IgnoredAny>,
     #[serde(rename = "HeartbeatSeconds", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub heartbeat_seconds: Option<IgnoredAny>,
 }
 
 /// A retrier.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
 pub struct RetrySpec {
+    /// The errors it retries (`States.ALL`, `States.TaskFailed`, `States.Timeout`, ...).
     #[serde(rename = "ErrorEquals")]
     pub error_equals: Vec<String>,
+    /// Wait before the first retry, in seconds (default 1).
     #[serde(rename = "IntervalSeconds")]
     pub interval_seconds: Option<f64>,
+    /// Retries at most (default 3; 0: never).
     #[serde(rename = "MaxAttempts")]
     pub max_attempts: Option<u32>,
+    /// Each wait is the previous one times this (default 2).
     #[serde(rename = "BackoffRate")]
     pub backoff_rate: Option<f64>,
+    /// The longest wait between retries, in seconds.
     #[serde(rename = "MaxDelaySeconds")]
     pub max_delay_seconds: Option<f64>,
+    /// `"FULL"`: each wait drawn uniformly up to its value; `"NONE"` (default).
     #[serde(rename = "JitterStrategy")]
     pub jitter_strategy: Option<String>,
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
 }
 
 /// A catcher.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
 pub struct CatchSpec {
+    /// The errors it catches.
     #[serde(rename = "ErrorEquals")]
     pub error_equals: Vec<String>,
+    /// The state to go to.
     #[serde(rename = "Next")]
     pub next: String,
     #[serde(rename = "ResultPath", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub result_path: Option<IgnoredAny>,
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
 }
 
 /// A Choice rule: a comparison of a request field, or a probability.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
 // ASL fields awsim accepts and ignores are read into `IgnoredAny` and never used.
 #[allow(dead_code)]
 pub struct ChoiceRule {
+    /// The state to go to when the rule matches.
     #[serde(rename = "Next")]
     pub next: String,
+    /// Matches with this probability (0 to 1), seeded: an awsim extension for branching without payloads.
     #[serde(rename = "Probability")]
     pub probability: Option<f64>,
+    /// The request field compared: `$.op`, `$.key` or `$.item_kb`.
     #[serde(rename = "Variable")]
     pub variable: Option<String>,
+    /// Matches when the field equals this text.
     #[serde(rename = "StringEquals")]
     pub string_equals: Option<String>,
+    /// Matches when the field equals this number.
     #[serde(rename = "NumericEquals")]
     pub numeric_equals: Option<f64>,
+    /// Matches when the field is below this number.
     #[serde(rename = "NumericLessThan")]
     pub numeric_less_than: Option<f64>,
+    /// Matches when the field is above this number.
     #[serde(rename = "NumericGreaterThan")]
     pub numeric_greater_than: Option<f64>,
+    /// Matches when the field is at most this number.
     #[serde(rename = "NumericLessThanEquals")]
     pub numeric_less_than_equals: Option<f64>,
+    /// Matches when the field is at least this number.
     #[serde(rename = "NumericGreaterThanEquals")]
     pub numeric_greater_than_equals: Option<f64>,
     #[serde(rename = "Comment", default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub comment: Option<IgnoredAny>,
 }
 

@@ -80,26 +80,30 @@ use asl::{AslIssue, Definition, Resources};
 use machine::{Limits, Runner};
 
 /// The `step_functions` table of a scenario.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(try_from = "RawSpec")]
 pub struct Spec {
     raw: RawSpec,
     /// Task resources of an inline definition, each at the definition's place.
+    #[schemars(with = "Vec<String>")]
     resources: Vec<Spanned<String>>,
 }
 
 /// The table as written.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     /// `"standard"` (default) or `"express"`.
     #[serde(rename = "type", default)]
     machine_type: MachineType,
     /// `"async"` (default) or `"sync"` (Express only).
+    #[schemars(with = "Option<Invocation>")]
     invocation: Option<Spanned<Invocation>>,
     /// The definition, inline.
+    #[schemars(with = "Option<Definition>")]
     definition: Option<Spanned<Definition>>,
     /// The definition as an ASL JSON file, relative to the scenario.
+    #[schemars(with = "Option<String>")]
     definition_file: Option<Spanned<String>>,
     /// StartExecution throttling (default: AWS's, by type).
     start_throttle: Option<ThrottleSpec>,
@@ -107,11 +111,12 @@ struct RawSpec {
     transition_throttle: Option<ThrottleSpec>,
     /// Time per state transition before the state acts (default: an assumption, by type);
     /// above zero.
+    #[schemars(with = "Option<SimDuration>")]
     transition_overhead: Option<Spanned<SimDuration>>,
 }
 
 /// The two workflow types.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MachineType {
     /// Durable, up to a year, transitions throttled.
@@ -122,7 +127,7 @@ pub enum MachineType {
 }
 
 /// How callers start executions.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Invocation {
     /// StartExecution: answered once started.
@@ -243,6 +248,19 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 
 impl Kind for Spec {
     const KIND: &'static str = "step_functions";
+    const SUMMARY: &'static str = "A state machine written in a subset of the Amazon States Language, inline or as the ASL \
+         JSON file itself (`definition_file`, relative to the scenario; its errors are located in \
+         that file).";
+    const FOLLOWS: &'static str = "a subset of the Amazon States Language (Task, Wait, Pass, Choice, Parallel, Map with \
+         MaxConcurrency, Succeed, Fail; Retry with back-off, cap and full jitter; Catch), inline \
+         or as an ASL JSON file; StartExecution bucket (Standard 300/s burst 1 300, Express 6 \
+         000/s) with 429; state-transition bucket (Standard 1 500/s, burst 5 000) that delays \
+         executions; execution timeouts (Standard 1 year, Express 5 minutes); Express synchronous \
+         executions";
+    const SIMPLIFIES: &'static str = "requests carry no payload: data-flow fields ignored, Choice reads the request's \
+         operation, key and size, a Map has a fixed item count; a fixed assumed overhead per \
+         transition; buckets per machine, not per account; no distributed Map, activities or \
+         callbacks; Express at-least-once re-runs not modelled; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -16,7 +16,9 @@ use crate::metrics::Latency;
 use crate::units::PositiveDuration;
 
 /// Where the mapping begins reading a shard.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum StartingPosition {
     /// Only records that arrive after the mapping starts.
@@ -28,14 +30,17 @@ pub enum StartingPosition {
 
 /// The event source mapping as a scenario writes it: `consumer = { function = "f", ... }`
 /// on a `kinesis` stream, `stream_consumer = { ... }` on a table with `stream = true`.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MappingSpec {
     /// The Lambda function it invokes.
+    #[schemars(with = "String")]
     pub function: Spanned<String>,
     /// Records per batch (default 100).
+    #[schemars(with = "Option<u32>")]
     pub batch_size: Option<Spanned<u32>>,
     /// Longest wait to fill a batch (0 to 300 s, default 0).
+    #[schemars(with = "Option<SimDuration>")]
     pub batch_window: Option<Spanned<SimDuration>>,
     /// `"latest"` (default) or `"trim_horizon"`.
     #[serde(default)]
@@ -43,24 +48,31 @@ pub struct MappingSpec {
     /// When the mapping starts reading (default the start of the run).
     pub start_at: Option<SimDuration>,
     /// Concurrent batches per shard, by partition key (1 to 10, default 1).
+    #[schemars(with = "Option<u32>")]
     pub parallelization_factor: Option<Spanned<u32>>,
     /// Split a failed batch in two and retry the halves.
     #[serde(default)]
     pub bisect_batch_on_error: bool,
     /// Retries of a failed batch before it is discarded (−1, the default, retries until the
     /// records expire; up to 10 000).
+    #[schemars(with = "Option<i64>")]
     pub maximum_retry_attempts: Option<Spanned<i64>>,
     /// Records older than this are discarded instead of sent (60 s to 7 days; default none).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub maximum_record_age: Option<Spanned<PositiveDuration>>,
     /// Where a discarded batch goes (any component that accepts requests, e.g. an `sqs`).
+    #[schemars(with = "Option<String>")]
     pub on_failure: Option<Spanned<String>>,
     /// Kinesis only: an enhanced fan-out consumer (2 MiB/s per shard of its own, records
     /// pushed at once).
+    #[schemars(with = "Option<bool>")]
     pub enhanced_fan_out: Option<Spanned<bool>>,
     /// Kinesis only: standard consumers that share each shard's reads, this one included
     /// (default 1).
+    #[schemars(with = "Option<u32>")]
     pub standard_consumers: Option<Spanned<u32>>,
     /// Share of records the function fails on every time (poison records), 0 to 1.
+    #[schemars(with = "Option<f64>")]
     pub poison_probability: Option<Spanned<f64>>,
 }
 

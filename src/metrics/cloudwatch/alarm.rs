@@ -112,6 +112,19 @@ impl fmt::Display for Comparison {
     }
 }
 
+impl schemars::JsonSchema for Comparison {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Comparison".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": COMPARISON_LIST,
+            "enum": COMPARISON_NAMES,
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Comparison {
     /// From the string form (see [`Comparison::from_str`]).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -173,6 +186,19 @@ impl fmt::Display for TreatMissingData {
             TreatMissingData::Breaching => "breaching",
             TreatMissingData::NotBreaching => "not_breaching",
             TreatMissingData::Ignore => "ignore",
+        })
+    }
+}
+
+impl schemars::JsonSchema for TreatMissingData {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "TreatMissingData".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": TREAT_MISSING_LIST,
+            "enum": TREAT_MISSING_NAMES,
         })
     }
 }

@@ -104,7 +104,7 @@ mod tests {
 
     use super::*;
 
-    #[derive(Debug, Deserialize, Serialize)]
+    #[derive(Debug, Deserialize, schemars::JsonSchema, Serialize)]
     struct Spec {
         statistic: Statistic,
         comparison: Comparison,

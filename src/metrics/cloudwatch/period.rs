@@ -189,6 +189,22 @@ impl Serialize for Statistic {
     }
 }
 
+impl schemars::JsonSchema for Statistic {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Statistic".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": STATISTIC_LIST,
+            "anyOf": [
+                { "enum": STATISTIC_NAMES },
+                { "type": "string", "pattern": r"^p\d+(\.\d+)?$" },
+            ],
+        })
+    }
+}
+
 impl<'de> Deserialize<'de> for Statistic {
     /// From the string form (see [`Statistic::from_str`]).
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {

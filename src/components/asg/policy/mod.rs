@@ -130,7 +130,9 @@ pub struct Proposal {
 }
 
 /// The metrics a group publishes.
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricName {
     /// Percent of vCPU time busy, averaged over warm in-service instances.
@@ -179,7 +181,7 @@ impl MetricName {
 }
 
 /// How a step or simple policy changes capacity.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AdjustmentType {
     /// Add (or remove) this many instances.
@@ -211,17 +213,20 @@ fn adjust(from: u32, kind: AdjustmentType, change: i64) -> u32 {
 }
 
 /// A scaling policy as the scenario writes it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
     /// A name for activity reasons (default `policy N`).
     pub name: Option<String>,
     /// `"target_tracking"`, `"step"` or `"simple"`.
     #[serde(rename = "type")]
+    #[schemars(with = "String")]
     pub policy_type: Spanned<String>,
     /// The metric.
+    #[schemars(with = "String")]
     pub metric: Spanned<String>,
     /// Target value (target tracking).
+    #[schemars(with = "Option<f64>")]
     pub target: Option<Spanned<f64>>,
     /// Never scale in (target tracking).
     #[serde(default)]
@@ -229,6 +234,7 @@ pub struct PolicySpec {
     /// Alarm statistic (step, simple; default average).
     pub statistic: Option<Statistic>,
     /// Alarm period (default the metric period).
+    #[schemars(with = "Option<PositiveDuration>")]
     pub period: Option<Spanned<PositiveDuration>>,
     /// Alarm evaluation periods N (default 1).
     pub evaluation_periods: Option<u32>,
@@ -237,6 +243,7 @@ pub struct PolicySpec {
     /// Alarm comparison.
     pub comparison: Option<Comparison>,
     /// Alarm threshold.
+    #[schemars(with = "Option<f64>")]
     pub threshold: Option<Spanned<f64>>,
     /// Missing-data treatment of the alarm.
     pub treat_missing_data: Option<TreatMissingData>,

@@ -25,7 +25,7 @@ pub const TYPE: PolicyType = PolicyType {
 
 /// One step of a step policy: breach sizes (metric − threshold) from `lower` (inclusive) to
 /// `upper` (exclusive) apply `change`. A missing bound is unbounded.
-#[derive(Copy, Clone, Debug, Deserialize)]
+#[derive(Copy, Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepAdjustment {
     /// Lower bound of the breach (default −∞).
