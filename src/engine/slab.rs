@@ -33,6 +33,7 @@ impl<T> Slab<T> {
     }
 
     /// Stores `item` and returns its key.
+    #[inline]
     pub fn insert(&mut self, item: T) -> u32 {
         match self.free.pop() {
             Some(key) => {
@@ -50,6 +51,7 @@ impl<T> Slab<T> {
 
     /// Frees `key` for reuse. The item stays readable until the key is reused, so a caller may
     /// still copy it out; callers must not free a key twice.
+    #[inline]
     pub fn remove(&mut self, key: u32) {
         debug_assert!(self.is_live(key), "slab key {key} freed twice");
         self.live[key as usize] = false;
@@ -73,6 +75,7 @@ impl<T> Slab<T> {
     }
 
     /// True when `key` holds an item (inserted and not removed).
+    #[inline]
     pub fn is_live(&self, key: u32) -> bool {
         self.live.get(key as usize).copied().unwrap_or(false)
     }
@@ -86,6 +89,7 @@ impl<T> Slab<T> {
     }
 
     /// Items held (inserted and not removed).
+    #[inline]
     pub fn len(&self) -> usize {
         self.items.len() - self.free.len()
     }
@@ -98,12 +102,14 @@ impl<T> Slab<T> {
 
 impl<T> std::ops::Index<u32> for Slab<T> {
     type Output = T;
+    #[inline]
     fn index(&self, key: u32) -> &T {
         &self.items[key as usize]
     }
 }
 
 impl<T> std::ops::IndexMut<u32> for Slab<T> {
+    #[inline]
     fn index_mut(&mut self, key: u32) -> &mut T {
         &mut self.items[key as usize]
     }

@@ -40,6 +40,7 @@ impl TimeWeighted {
     }
 
     /// Integrates the value up to `now`; a `now` not after the last change adds nothing.
+    #[inline]
     fn advance(&mut self, now: SimTime, warmup_end: SimTime) {
         if now <= self.since {
             return;
@@ -54,12 +55,14 @@ impl TimeWeighted {
     }
 
     /// The quantity changes to `value` at `now`; the measured window starts at `warmup_end`.
+    #[inline]
     pub fn set(&mut self, now: SimTime, warmup_end: SimTime, value: f64) {
         self.advance(now, warmup_end);
         self.value = value;
     }
 
     /// The current value.
+    #[inline]
     pub fn value(&self) -> f64 {
         self.value
     }

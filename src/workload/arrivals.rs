@@ -117,7 +117,7 @@ impl Arrivals {
         };
         let exact = self.advance(self.last_ns, work)?;
         let previous = self.last_rounded;
-        let rounded = exact.round() as u64;
+        let rounded = round_ns(exact);
         (self.last_ns, self.last_rounded) = (exact, rounded);
         // Two arrivals never share a nanosecond, so each one is a distinct event in order.
         Some(SimTime(rounded.max(previous + 1)))
@@ -163,6 +163,20 @@ impl Arrivals {
     }
 }
 
+/// `exact.round() as u64` for a time in `[0, 2^63)` ns, without the library call `f64::round`
+/// is on baseline x86-64 (about 45 instructions per arrival): the truncation is exact, so is
+/// the fraction left (`exact` and its integer part are within 1 of each other, below 2^53,
+/// or equal above), and a fraction of one half rounds up as `round` rounds it, away from zero.
+#[inline]
+fn round_ns(exact: f64) -> u64 {
+    let whole = exact as u64;
+    if exact - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,6 +197,33 @@ mod tests {
             last = next;
         }
         n
+    }
+
+    #[test]
+    fn rounding_to_whole_nanoseconds_is_f64_round() {
+        let mut rng = stream(3, "round");
+        let mut values = vec![
+            0.0,
+            0.49999999999999994,
+            0.5,
+            1.5,
+            2.5,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            9_007_199_254_740_993.0,
+            u64::MAX as f64 / 2.0 - 4096.0,
+        ];
+        for _ in 0..200_000 {
+            let scale = 10f64.powf(rng.random_range(0.0..18.5));
+            values.push(rng.random::<f64>() * scale);
+            values.push((rng.random_range(0..1u64 << 53) as f64) + 0.5);
+        }
+        for x in values {
+            let x = x.min(u64::MAX as f64 / 2.0);
+            assert_eq!(round_ns(x), x.round() as u64, "{x}");
+            let next = f64::from_bits(x.to_bits() + 1);
+            assert_eq!(round_ns(next), next.round() as u64, "{next}");
+        }
     }
 
     #[test]
