@@ -22,6 +22,7 @@ pub mod dynamodb;
 pub mod ec2_fleet;
 #[cfg(test)]
 pub mod echo;
+pub mod elasticache;
 pub mod forwards;
 pub mod handler;
 pub mod health;
@@ -571,6 +572,7 @@ registry! {
     Cloudfront => cloudfront::Spec;
     Route53 => route53::Spec;
     Rds => rds::Spec;
+    Elasticache => elasticache::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

@@ -15,6 +15,7 @@ mod cost_outputs;
 mod deployments;
 mod determinism;
 mod dynamodb;
+mod elasticache;
 mod errors;
 mod faults;
 mod gallery;

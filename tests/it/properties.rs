@@ -86,6 +86,12 @@ enum Downstream {
         max_connections: u32,
         wait: bool,
     },
+    /// An `elasticache` cluster, cache-aside in front of an `rds` or a lookup cache alone.
+    Cache {
+        shards: u32,
+        ttl: bool,
+        on_miss: bool,
+    },
 }
 
 /// Who consumes a queue.
@@ -135,6 +141,13 @@ fn downstream() -> impl Strategy<Value = Downstream> {
         (1u32..20, any::<bool>()).prop_map(|(max_connections, wait)| Downstream::Database {
             max_connections,
             wait
+        }),
+        (1u32..4, any::<bool>(), any::<bool>()).prop_map(|(shards, ttl, on_miss)| {
+            Downstream::Cache {
+                shards,
+                ttl,
+                on_miss,
+            }
         }),
     ]
 }
@@ -359,6 +372,7 @@ impl Generated {
                 ", { call = \"async\", op = \"event\" }".to_string()
             }
             Downstream::Database { .. } => ", { call = \"db\", op = \"read\" }".to_string(),
+            Downstream::Cache { .. } => ", { call = \"cache\", op = \"read\" }".to_string(),
         };
         format!("[ {{ compute = {} }}{call} ]", self.service)
     }
@@ -655,6 +669,31 @@ impl Generated {
                     self.service
                 )
                 .unwrap();
+            }
+            Downstream::Cache {
+                shards,
+                ttl,
+                on_miss,
+            } => {
+                let ttl = if *ttl { "ttl = \"5s\"\n" } else { "" };
+                let on_miss = if *on_miss {
+                    "on_miss = { call = \"cache-db\" }\n"
+                } else {
+                    ""
+                };
+                writeln!(
+                    s,
+                    "[[component]]\nname = \"cache\"\nkind = \"elasticache\"\nnode_type = \"cache.t3.micro\"\nshards = {shards}\n{ttl}{on_miss}"
+                )
+                .unwrap();
+                if !on_miss.is_empty() {
+                    writeln!(
+                        s,
+                        "[[component]]\nname = \"cache-db\"\nkind = \"rds\"\ninstance_class = \"db.t3.micro\"\nquery_cpu = {{ default = {} }}\n",
+                        self.service
+                    )
+                    .unwrap();
+                }
             }
         }
     }
