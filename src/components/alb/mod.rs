@@ -121,18 +121,6 @@ pub enum Algorithm {
 
 impl Kind for Spec {
     const KIND: &'static str = "alb";
-    const SUMMARY: &'static str =
-        "An Application Load Balancer: requests spread over the instances of one target group (an";
-    const FOLLOWS: &'static str =
-        "round robin default; least outstanding requests; registration, health checks \
-         (healthy/unhealthy thresholds, fail open), draining with a deregistration delay; 503 \
-         with no available target; 504 after the idle timeout; nodes per AZ with DNS round robin \
-         over them; cross-zone on by default (off: a node keeps to its AZ and leaves DNS without \
-         a healthy target there)";
-    const SIMPLIFIES: &'static str =
-        "adds no processing time of its own (only the region's hop latency); health checks answer \
-         at once; clients see DNS changes at once; sees each target's capacity; no slow start or \
-         listener rules";
     const SUMMARY: &'static str = "An Application Load Balancer: requests spread over the instances of one target group (an \
          `ec2_fleet` or an `asg`), with health checks, draining and nodes in each availability \
          zone.";

@@ -180,19 +180,6 @@ fn cacheable(op: Op) -> bool {
 
 impl Kind for Spec {
     const KIND: &'static str = "api_gateway";
-    const SUMMARY: &'static str =
-        "A REST API stage in front of one integration: a Lambda function, a load balancer, or any";
-    const FOLLOWS: &'static str =
-        "token buckets at method, stage and account level (account 10 000/s, burst 5 000, shared \
-         by every API), 429 when one is empty; integration timeout 50 ms to 29 s, 504, late \
-         answers discarded; response cache of read-like operations with a TTL (300 s default, \
-         3600 s max) from the answer; Count, 4XXError, 5XXError, CacheHitCount, CacheMissCount, \
-         Latency, IntegrationLatency";
-    const SIMPLIFIES: &'static str =
-        "one stage and one integration; no usage plans, API keys or authorizers; the overhead is \
-         a fixed assumed 10 ms; a 429 is answered at once; the integration's outcome passes \
-         through unchanged; only successful answers are cached, with no request coalescing; cache \
-         size counted in entries, not GB; no per-request price";
     const SUMMARY: &'static str = "A REST API stage in front of one integration: a Lambda function, a load balancer, or any \
          component that accepts requests.";
     const FOLLOWS: &'static str = "token buckets at method, stage and account level (account 10 000/s, burst 5 000, shared \

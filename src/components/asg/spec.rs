@@ -165,23 +165,6 @@ pub(super) fn issue(field: &str, message: String, span: Range<usize>) -> SpecIss
 
 impl Kind for Spec {
     const KIND: &'static str = "asg";
-    const SUMMARY: &'static str =
-        "An EC2 Auto Scaling Group: instances as in `ec2_fleet` that launch, warm up, serve, \
-         fail, drain";
-    const FOLLOWS: &'static str =
-        "capacity within [min, max]; pending for `launch_time`, then in service; ALB \
-         registration, health checks and draining (no request lost at scale-in); one datapoint \
-         per metric period, visible after a publication delay; M-of-N alarms with CloudWatch's \
-         missing-data rules; target tracking (3 of 3 out, 15 of 15 below 90 % in, instance \
-         warm-up), step, simple (group-wide cooldown from the activity's completion) and \
-         scheduled scaling; largest capacity wins; oldest instance terminated first; unhealthy \
-         instances replaced";
-    const SIMPLIFIES: &'static str =
-        "AZ balance kept by the choice of launch and scale-in AZ; after an outage, rebalancing \
-         one instance at a time (launch first); identical instances; `instance_hours` counts \
-         every second in service or draining, with no 60 s minimum (the bill in `cost` has it, \
-         from launch to termination); no lifecycle hooks, warm pools or predictive scaling; a \
-         crashed instance's requests are answered 502";
     const SUMMARY: &'static str = "An EC2 Auto Scaling Group: instances as in `ec2_fleet` that launch, warm up, serve, \
          fail, drain and terminate, with a capacity that scaling policies change from \
          CloudWatch-style metrics.";

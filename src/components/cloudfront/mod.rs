@@ -319,17 +319,6 @@ fn issue(field: impl Into<String>, message: String, span: Range<usize>) -> SpecI
 
 impl Kind for Spec {
     const KIND: &'static str = "cloudfront";
-    const SUMMARY: &'static str =
-        "A CloudFront distribution in front of one origin (any component that accepts requests): \
-         edge";
-    const FOLLOWS: &'static str =
-        "edge locations by client share, regional edge caches, Origin Shield; caching of GET/HEAD \
-         by key with default/min/max TTL and the origin's max-age, per operation; request \
-         collapsing at each tier; proxy methods straight to the origin; round trips per tier";
-    const SIMPLIFIES: &'static str =
-        "a client keeps its edge; one cache per location, bounded in entries; TTL from each \
-         tier's fill; errors not cached; no revalidation, invalidation, origin timeouts or \
-         Lambda@Edge; not billed";
     const SUMMARY: &'static str = "A CloudFront distribution in front of one origin (any component that accepts requests): \
          edge locations, each its own cache with a share of the clients; regional edge caches \
          behind them; optionally Origin Shield, one more cache every regional cache goes through.";

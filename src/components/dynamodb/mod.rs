@@ -244,19 +244,6 @@ impl Spec {
 impl Kind for Spec {
     const KIND: &'static str = "dynamodb";
     const SUMMARY: &'static str =
-        "A DynamoDB table: capacity units, partitions and their throttling, optionally behind \
-         DAX.";
-    const FOLLOWS: &'static str =
-        "capacity units and their rounding; partitions from capacity and size; per-partition \
-         ceilings; burst (300 s); adaptive capacity (instant, up to the ceiling); on-demand up to \
-         double the previous peak; throttling with SDK retries (exponential back-off, full \
-         jitter); DAX item cache with TTL, write-through";
-    const SIMPLIFIES: &'static str =
-        "the SDK retry loop runs inside the table; no sort keys or item collections; on-demand \
-         repartitioning re-hashes keys at once; DAX evicts oldest first; auto scaling acts on the \
-         minute with no CloudWatch delay; no GSIs; a stream has one shard per partition for the \
-         table's life";
-    const SUMMARY: &'static str =
         "A DynamoDB table: capacity units, partitions and their throttling, optionally behind DAX.";
     const FOLLOWS: &'static str = "capacity units and their rounding; partitions from capacity and size; per-partition \
          ceilings; burst (300 s); adaptive capacity (instant, up to the ceiling); on-demand up to \

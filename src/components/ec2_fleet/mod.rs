@@ -176,15 +176,6 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "ec2_fleet";
-    const SUMMARY: &'static str =
-        "A fixed set of identical instances. Each instance has `vcpus` workers in front of one \
-         FIFO";
-    const FOLLOWS: &'static str =
-        "c workers + FIFO queue per instance (M/M/c with exponential handlers); 503 past \
-         `max_queue`";
-    const SIMPLIFIES: &'static str =
-        "no launch or burstable credits (launches come with `asg`); instances fail only by \
-         `[[fault]]` and are not replaced; network time only on an ALB's hop with `[region]`";
     const SUMMARY: &'static str = "A fixed set of identical instances.";
     const FOLLOWS: &'static str = "c workers + FIFO queue per instance (M/M/c with exponential handlers); 503 past \
          `max_queue`";

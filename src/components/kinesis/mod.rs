@@ -133,23 +133,6 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "kinesis";
-    const SUMMARY: &'static str =
-        "A Kinesis data stream in provisioned mode. A request sent to it is a PutRecord of one \
-         record of";
-    const FOLLOWS: &'static str =
-        "PutRecord; partition key → MD5 → 128-bit hash key → shard by even hash key ranges; 1 000 \
-         records/s and 1 MiB/s per shard, refused beyond, the producer SDK's standard retries; \
-         retention with expiry counted; on-demand mode (double the peak write rate, 4 to 200 \
-         shards); event source mapping: lanes per shard by `parallelization_factor`, batches and \
-         batching window, polling once a second (2 MiB/s and 5 calls/s per shard shared) or \
-         enhanced fan-out, retries until expiry with the shard blocked, `bisect_batch_on_error`, \
-         `maximum_retry_attempts`, `maximum_record_age`, on-failure destination, IteratorAge";
-    const SIMPLIFIES: &'static str =
-        "puts answered at once; provisioned streams keep their shards, on-demand ones add shards \
-         once a minute (never remove) and re-split the hash key space evenly; records without \
-         contents (poison records drawn with `poison_probability`); an invocation takes the \
-         handler's time whatever the batch size; the delay before retrying a failed batch is \
-         assumed (1 s); no tumbling windows, filters or partial batch responses; not billed";
     const SUMMARY: &'static str = "A Kinesis data stream in provisioned mode.";
     const FOLLOWS: &'static str = "PutRecord; partition key → MD5 → 128-bit hash key → shard by even hash key ranges; 1 000 \
          records/s and 1 MiB/s per shard, refused beyond, the producer SDK's standard retries; \

@@ -145,20 +145,6 @@ impl Kind for Spec {
     const KIND: &'static str = "lambda";
     const SUMMARY: &'static str =
         "A function: execution environments that each serve one invocation at a time.";
-    const FOLLOWS: &'static str =
-        "one invocation per environment; most recently used reuse; cold start on a new \
-         environment; keep-alive reclaim; reserved concurrency as guarantee and cap; account pool \
-         shared by unreserved functions (100 kept unreserved); provisioned concurrency; 1000 new \
-         environments per 10 s; CPU ∝ memory up to one vCPU at 1769 MB; timeout resets the \
-         environment; sync throttle 429; async events queued, retried twice (1 min, 2 min) after \
-         errors, kept up to the maximum event age, then to `on_failure` or dropped; billed \
-         GB-seconds rounded up to 1 ms, a cold start's init billed with its invocation (AWS bills \
-         the INIT phase since August 2025)";
-    const SIMPLIFIES: &'static str =
-        "provisioned init is instantaneous; throttled async events retry when the function frees \
-         concurrency or on a back-off (1 s doubling to 5 min); only timeouts reset environments";
-    const SUMMARY: &'static str =
-        "A function: execution environments that each serve one invocation at a time.";
     const FOLLOWS: &'static str = "one invocation per environment; most recently used reuse; cold start on a new \
          environment; keep-alive reclaim; reserved concurrency as guarantee and cap; account pool \
          shared by unreserved functions (100 kept unreserved); provisioned concurrency; 1000 new \

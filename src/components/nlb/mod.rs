@@ -135,19 +135,6 @@ pub struct Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "nlb";
-    const SUMMARY: &'static str =
-        "A Network Load Balancer: one TCP listener forwarding connections to one target group, at \
-         layer 4.";
-    const FOLLOWS: &'static str =
-        "flow hash on (protocol, source IP/port, destination IP/port, TCP sequence number); a \
-         connection stays on one target for its life; flow table with client closes, 350 s idle \
-         timeout, resets; deregistration delay keeps existing flows; unhealthy targets' \
-         connections reset; health checks and fail open as `alb`; cross-zone off by default, one \
-         node per AZ with candidates";
-    const SIMPLIFIES: &'static str =
-        "adds no processing time of its own (only the region's hop latency, as `alb`); no request \
-         timeout; TCP only, one listener; no source-IP stickiness, TLS or UDP; requests already \
-         forwarded on a reset flow still get their answers";
     const SUMMARY: &'static str = "A Network Load Balancer: one TCP listener forwarding connections to one target group, at \
          layer 4.";
     const FOLLOWS: &'static str = "flow hash on (protocol, source IP/port, destination IP/port, TCP sequence number); a \

@@ -134,19 +134,6 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "rds";
-    const SUMMARY: &'static str =
-        "An Amazon RDS DB instance (MySQL or PostgreSQL). Handlers call it like a table, `{ call \
-         = \"db\",";
-    const FOLLOWS: &'static str =
-        "`max_connections` by the engine's default parameter-group formula from the class's \
-         memory (overridable); connections refused (503) or waited for in a pool with a timeout; \
-         one worker per vCPU, CPU time per operation, FIFO";
-    const SIMPLIFIES: &'static str =
-        "all clients share one pool at the database; no idle connections held between queries, no \
-         connection set-up time; `DBInstanceClassMemory` taken as the whole memory (AWS does not \
-         publish the OS reserve, so the default is a few per cent high); no I/O, locks, buffer \
-         cache or storage; read replicas, Multi-AZ failover and Aurora not modelled yet; not \
-         billed";
     const SUMMARY: &'static str = "An Amazon RDS DB instance (MySQL or PostgreSQL).";
     const FOLLOWS: &'static str = "`max_connections` by the engine's default parameter-group formula from the class's \
          memory (overridable); connections refused (503) or waited for in a pool with a timeout; \

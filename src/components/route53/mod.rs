@@ -201,16 +201,6 @@ fn issue(field: impl Into<String>, message: String, span: Range<usize>) -> SpecI
 
 impl Kind for Spec {
     const KIND: &'static str = "route53";
-    const SUMMARY: &'static str =
-        "A Route 53 record with a routing policy over targets, health checks, and clients that \
-         cache its";
-    const FOLLOWS: &'static str =
-        "simple, weighted, latency and failover routing; health checks every 30 s or 10 s with a \
-         failure threshold; all records answered when none is healthy; clients cache answers for \
-         the TTL, a stale fraction longer";
-    const SIMPLIFIES: &'static str =
-        "one checker; probes are requests, failed by an error or no answer before the next; \
-         resolution takes no time; not billed";
     const SUMMARY: &'static str = "A Route 53 record with a routing policy over targets, health checks, and clients that \
          cache its answer.";
     const FOLLOWS: &'static str = "simple, weighted, latency and failover routing; health checks every 30 s or 10 s with a \

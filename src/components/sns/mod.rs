@@ -172,21 +172,6 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 
 impl Kind for Spec {
     const KIND: &'static str = "sns";
-    const SUMMARY: &'static str =
-        "A topic and its subscriptions: a request sent to it is a Publish, answered at once (or \
-         429 when";
-    const FOLLOWS: &'static str =
-        "Publish answered at once; publish quota as a token bucket (30 000/s standard, 3 000/s \
-         FIFO); fan-out to every matching subscription after a delivery delay; filter policies; \
-         SQS (SendMessage), Lambda (asynchronous invocation) or any component as HTTP/S; AWS's \
-         delivery policies (managed: 3 immediate, 2 at 1 s, 10 backing off 1–20 s, 100 000 at 20 \
-         s; HTTP/S: 3 at 20 s or the subscription's own, at most an hour); then the \
-         subscription's DLQ or loss, counted; FIFO topics only to FIFO queues";
-    const SIMPLIFIES: &'static str =
-        "no retry jitter; linear and exponential back-off only; the quota per topic, not per \
-         account; FIFO ordering and deduplication left to the queues; filters on operation, key \
-         or a fraction (no message attributes); the delivery delay is an assumption (20 ms); not \
-         billed";
     const SUMMARY: &'static str = "A topic and its subscriptions: a request sent to it is a Publish, answered at once (or \
          429 when the publish quota's bucket is empty), and copied to every subscription whose \
          filter matches.";

@@ -220,18 +220,6 @@ fn check_range<T: Copy + PartialOrd + std::fmt::Display>(
 
 impl Kind for Spec {
     const KIND: &'static str = "sqs";
-    const SUMMARY: &'static str =
-        "A queue, and the consumers that read it.";
-    const FOLLOWS: &'static str =
-        "SendMessage; receive batches; visibility timeout with receipt handles per queue type \
-         (standard: the latest handle deletes, even late; FIFO: handles expire); redelivery; DLQ \
-         after `max_receive_count`; redrive; retention with expiry counted; delay queues; long \
-         and short polling with empty receives; heartbeats; Lambda event source mapping (5 \
-         batches, +300/min, maximum concurrency); FIFO groups, blocking, deduplication, 300 \
-         sends/s";
-    const SIMPLIFIES: &'static str =
-        "sends take no time; a returning message goes back to the head; no per-message delay or \
-         partial batch response; short polls see the whole queue";
     const SUMMARY: &'static str = "A queue, and the consumers that read it.";
     const FOLLOWS: &'static str = "SendMessage; receive batches; visibility timeout with receipt handles per queue type \
          (standard: the latest handle deletes, even late; FIFO: handles expire); redelivery; DLQ \

@@ -248,21 +248,6 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 
 impl Kind for Spec {
     const KIND: &'static str = "step_functions";
-    const SUMMARY: &'static str =
-        "A state machine written in a subset of the Amazon States Language, inline or as the ASL \
-         JSON";
-    const FOLLOWS: &'static str =
-        "a subset of the Amazon States Language (Task, Wait, Pass, Choice, Parallel, Map with \
-         MaxConcurrency, Succeed, Fail; Retry with back-off, cap and full jitter; Catch), inline \
-         or as an ASL JSON file; StartExecution bucket (Standard 300/s burst 1 300, Express 6 \
-         000/s) with 429; state-transition bucket (Standard 1 500/s, burst 5 000) that delays \
-         executions; execution timeouts (Standard 1 year, Express 5 minutes); Express synchronous \
-         executions";
-    const SIMPLIFIES: &'static str =
-        "requests carry no payload: data-flow fields ignored, Choice reads the request's \
-         operation, key and size, a Map has a fixed item count; a fixed assumed overhead per \
-         transition; buckets per machine, not per account; no distributed Map, activities or \
-         callbacks; Express at-least-once re-runs not modelled; not billed";
     const SUMMARY: &'static str = "A state machine written in a subset of the Amazon States Language, inline or as the ASL \
          JSON file itself (`definition_file`, relative to the scenario; its errors are located in \
          that file).";
