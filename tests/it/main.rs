@@ -41,3 +41,4 @@ mod sweep;
 mod sweep_plan;
 mod theory;
 mod trace;
+mod weighted_targets;

@@ -68,6 +68,7 @@ impl Asg {
                     instance: pool_index,
                     healthy: healthy_from_start,
                     az: inst.az,
+                    group: cx.me(),
                 }),
             );
         }
@@ -184,6 +185,7 @@ impl Asg {
                 lb,
                 Msg::Control(Control::Deregister {
                     instance: pool_index,
+                    group: cx.me(),
                 }),
             );
         }
@@ -301,7 +303,11 @@ impl Asg {
                 });
                 cx.send(
                     from,
-                    Msg::Control(Control::HealthCheckResult { instance, healthy }),
+                    Msg::Control(Control::HealthCheckResult {
+                        instance,
+                        healthy,
+                        group: cx.me(),
+                    }),
                 );
             }
             Control::TargetHealth { instance, healthy } => {
