@@ -9,6 +9,7 @@ mod bench;
 mod bounds;
 mod cli;
 mod cloudfront;
+mod codedeploy_ec2;
 mod common;
 mod cost;
 mod cost_outputs;
