@@ -301,3 +301,39 @@ weight_changes = [ { at = "5s", weights = [1] } ]"#,
         .to_string();
     assert!(e.contains("1 to 5 target groups, found 6"), "{e}");
 }
+
+const LESSON: &str = "scenarios/lessons/blue_green_shift.toml";
+
+#[test]
+fn the_blue_green_lesson_shows_what_its_header_says() {
+    let text = std::fs::read_to_string(LESSON).unwrap();
+    let s = run_json(&text);
+    let w = |name: &str| s["workloads"][name].clone();
+    let failed = |name: &str| w(name)["requests"]["failed"].as_u64().unwrap();
+    let p99 = |name: &str| w(name)["latency_ms"]["p99"].as_f64().unwrap().round();
+    assert_eq!(failed("users-switch"), 31_868);
+    assert_eq!(p99("users-switch"), 2_279.0);
+    assert_eq!(failed("users-steps"), 378);
+    assert_eq!(p99("users-steps"), 2_101.0);
+    assert_eq!(failed("users-warm"), 0);
+    assert_eq!(p99("users-warm"), 183.0);
+    // Target tracking doubles the saturated group (CPU 100 % against 50 %) once it has seen
+    // three datapoints, at 14 and 21 minutes.
+    let outs: Vec<(f64, u64)> = s["components"]["green-switch"]["scaling_activities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["activity"] == "scale_out")
+        .map(|a| (a["time_s"].as_f64().unwrap(), a["desired_to"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(outs[..2], [(840.0, 4), (1260.0, 8)]);
+    // Every request after the switch went to green: blue's share is the first 9 minutes'.
+    for lb in ["lb-switch", "lb-warm"] {
+        let groups = &s["components"][lb]["target_groups"];
+        assert_eq!(groups[0]["weight_end"], 0);
+        let blue = groups[0]["requests"].as_f64().unwrap();
+        // 9 measured minutes at 200/s: 108 000, Poisson sd 329.
+        assert!((blue - 108_000.0).abs() < 5.0 * 329.0, "{lb}: {blue}");
+    }
+    assert_eq!(s["conservation"]["ok"], true);
+}
