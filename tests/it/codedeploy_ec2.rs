@@ -203,12 +203,16 @@ fn a_blue_green_rollback_sends_traffic_back_to_the_originals_while_they_exist() 
     let tl = timeline(&s);
     assert_eq!(tl[tl.len() - 5], (420_000, "rerouting_back", 0));
     for k in 1..=4 {
-        assert_eq!(tl[tl.len() - 5 + k], (430_000, "original_healthy", k as u64));
+        assert_eq!(
+            tl[tl.len() - 5 + k],
+            (430_000, "original_healthy", k as u64)
+        );
     }
     let all = steps(&s);
     assert!(
-        all.iter()
-            .any(|x| x.1 == "rerouting_back" && x.2.starts_with("4 originals registered again, 4 replacements terminated")),
+        all.iter().any(|x| x.1 == "rerouting_back"
+            && x.2
+                .starts_with("4 originals registered again, 4 replacements terminated")),
         "{all:?}"
     );
     assert_eq!(s["components"]["web"]["desired_end"], 4);
@@ -252,7 +256,9 @@ fn an_in_place_rollback_redeploys_the_original_version_in_the_same_batches() {
     assert_eq!(tail, expected);
     // Only the first instance ever ran the new version, from 340.05 to 380.05 s: every error
     // is one of its requests, and none came after.
-    let failed = s["workloads"]["load"]["requests"]["failed"].as_u64().unwrap();
+    let failed = s["workloads"]["load"]["requests"]["failed"]
+        .as_u64()
+        .unwrap();
     assert!((30..=60).contains(&failed), "{failed}");
     assert_eq!(s["conservation"]["ok"], true);
 }

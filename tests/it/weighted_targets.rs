@@ -324,7 +324,12 @@ fn the_blue_green_lesson_shows_what_its_header_says() {
         .unwrap()
         .iter()
         .filter(|a| a["activity"] == "scale_out")
-        .map(|a| (a["time_s"].as_f64().unwrap(), a["desired_to"].as_u64().unwrap()))
+        .map(|a| {
+            (
+                a["time_s"].as_f64().unwrap(),
+                a["desired_to"].as_u64().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(outs[..2], [(840.0, 4), (1260.0, 8)]);
     // Every request after the switch went to green: blue's share is the first 9 minutes'.
