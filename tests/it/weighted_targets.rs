@@ -295,10 +295,11 @@ weight_changes = [ { at = "5s", weights = [1] } ]"#,
             "[[component]]\nname = \"g{i}\"\nkind = \"ec2_fleet\"\ninstances = 1\nhandler = [ {{ compute = \"1ms\" }} ]\n"
         ));
     }
-    let e = awsim::scenario::Scenario::parse(&text, std::path::Path::new("weights.toml"))
-        .err()
-        .expect("six groups refused")
-        .to_string();
+    let Err(e) = awsim::scenario::Scenario::parse(&text, std::path::Path::new("weights.toml"))
+    else {
+        panic!("six groups accepted");
+    };
+    let e = e.to_string();
     assert!(e.contains("1 to 5 target groups, found 6"), "{e}");
 }
 
