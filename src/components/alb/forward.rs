@@ -75,8 +75,8 @@ pub fn issues(
         if targets.is_none() {
             out.push(issue(
                 "targets",
-                "an ALB needs `targets` (one target group) or `forward` (target groups with \
-                 weights)"
+                "missing field `targets`: an ALB needs `targets` (one target group) or \
+                 `forward` (target groups with weights)"
                     .into(),
                 span,
             ));
