@@ -223,12 +223,16 @@ pub enum Control {
         /// The instance's availability zone: an index into the scenario's `[region] azs`
         /// (0 when the scenario declares none).
         az: u8,
+        /// The group the instance belongs to (an ALB may forward to several).
+        group: ComponentId,
     },
     /// Group → load balancer: deregister `instance`; it drains, then the load balancer answers
     /// [`Control::Drained`].
     Deregister {
         /// Instance index in the group.
         instance: u32,
+        /// The group the instance belongs to.
+        group: ComponentId,
     },
     /// Load balancer → group: `instance` has no request in flight any more (or the
     /// deregistration delay is over); the group may terminate it.
@@ -249,6 +253,8 @@ pub enum Control {
         instance: u32,
         /// True when the instance answered.
         healthy: bool,
+        /// The group the instance belongs to.
+        group: ComponentId,
     },
     /// Group → queue: report your visible messages (for the backlog-per-instance metric).
     QueryDepth {

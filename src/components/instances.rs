@@ -278,6 +278,12 @@ impl<T: Into<Timer>> Pool<T> {
         (self.instances.len() - 1) as u32
     }
 
+    /// Instance `i` runs code `code` from now on (an in-place deployment updated it); requests
+    /// it holds finish as they started.
+    pub fn set_code(&mut self, i: u32, code: u8) {
+        self.instances[i as usize].code = code;
+    }
+
     /// Records the worker capacity of the instances that are up, after `up` changed.
     fn update_capacity(&mut self, now: SimTime) {
         let warmup_end = self.metrics.warmup_end();

@@ -1,4 +1,5 @@
-//! `alb`: an Application Load Balancer with one listener forwarding to one target group.
+//! `alb`: an Application Load Balancer with one listener forwarding to one target group, or to
+//! several by weight.
 //!
 //! ```toml
 //! [[component]]
@@ -11,6 +12,11 @@
 //! health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }
 //! cross_zone = true                          # default, as AWS: each node routes to every AZ
 //! ```
+//! or, instead of `targets`, weighted target groups (blue/green, canary on EC2):
+//! ```toml
+//! forward = [ { targets = "blue", weight = 100 }, { targets = "green", weight = 0 } ]
+//! weight_changes = [ { at = "20m", weights = [90, 10] }, { at = "25m", weights = [0, 100] } ]
+//! ```
 //! Defaults come from `models/alb.toml`.
 //!
 //! # What it follows
@@ -18,6 +24,13 @@
 //! - Least outstanding requests picks the target with the fewest requests sent and not yet
 //!   answered. Ties go to the first tied target after the last one chosen, so equal targets
 //!   share the load in turn instead of piling onto the first.
+//! - Weighted target groups (`models/alb.toml`, forward action): 1 to 5 groups, weights 0 to
+//!   999; each request goes to a group with probability its weight over the sum of the
+//!   weights (a group at 0 gets none), drawn from the ALB's own random stream, then to a
+//!   target of that group by the routing algorithm, which runs for each group on its own (as
+//!   AWS routes "independently for each target group"). `weight_changes` set new weights at
+//!   given times, as a `ModifyListener` call would: requests arriving from then on follow
+//!   them, requests in flight finish where they are.
 //! - Targets register and deregister as their group launches and terminates instances. A new
 //!   target gets traffic only after `healthy_threshold` consecutive passed health checks, one
 //!   every `interval` (the first at registration); a healthy target that fails
@@ -51,7 +64,11 @@
 //! (its timeout does not matter; a target that cannot be reached fails it). Clients see DNS
 //! changes at once (no DNS caching TTL). It knows each target's capacity (workers plus `max_queue`) and
 //! skips a target that is full, as if the target refused the connection; with an unbounded
-//! queue no target is ever full. Slow start and listener rules are not modelled.
+//! queue no target is ever full. Slow start and listener rules are not modelled. With weighted
+//! target groups, the group is drawn for each request (no target-group stickiness), and a drawn
+//! group with no target that can take the request answers 503 (or fails open within itself)
+//! rather than passing the request to another group; a weight change applies at its instant
+//! (the API call's propagation is not modelled).
 //!
 //! # Bill
 //! Its hours plus LCU-hours, each hour at its largest dimension (`super::capacity_units`): new
@@ -60,6 +77,7 @@
 //! rule evaluations. Traffic from a node to a target in another AZ is not billed: cross-zone
 //! load balancing is always on for an ALB, without inter-AZ data charges.
 
+mod forward;
 mod outputs;
 
 use rand::Rng;
@@ -74,22 +92,35 @@ use super::health::{
 use super::target_order::TargetOrder;
 use super::{BuildContext, Kind, Reference, SpecIssue};
 use crate::defaults::LoadBalancerPrices;
-use crate::engine::Component;
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Control, Msg, Outcome, Request, Response};
 use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
 use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
+pub use forward::{WeightChange, WeightedTargetGroup};
+
 /// The `alb` table of a scenario.
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Spec {
-    /// The target group: the name of an `ec2_fleet` or `asg`.
-    #[schemars(with = "String")]
-    pub targets: Spanned<String>,
+    /// The target group: the name of an `ec2_fleet` or `asg`. Give either this or `forward`.
+    #[schemars(with = "Option<String>")]
+    pub targets: Option<Spanned<String>>,
+    /// Several target groups with weights, AWS's weighted forward action: 1 to 5 entries
+    /// `{ targets = "NAME", weight = W }`, each weight 0 to 999; a request goes to a group
+    /// with probability its weight over the sum of the weights. Give either this or `targets`.
+    #[schemars(with = "Option<Vec<WeightedTargetGroup>>")]
+    pub forward: Option<Spanned<Vec<WeightedTargetGroup>>>,
+    /// New weights for the groups of `forward` at given times, in time order
+    /// (`{ at = "20m", weights = [0, 100] }`): a blue/green switch is one change, a shift in
+    /// steps several. None by default; at most 10 000.
+    #[serde(default)]
+    #[schemars(with = "Vec<WeightChange>")]
+    pub weight_changes: Vec<Spanned<WeightChange>>,
     /// Routing algorithm (default round robin).
     #[serde(default)]
     pub algorithm: Algorithm,
@@ -119,6 +150,21 @@ pub enum Algorithm {
     LeastOutstandingRequests,
 }
 
+impl Spec {
+    /// The target groups with their weights, in the order given (one group: weight 1).
+    fn groups(&self) -> Vec<(&Spanned<String>, u32)> {
+        match (&self.forward, &self.targets) {
+            (Some(forward), _) => forward
+                .get_ref()
+                .iter()
+                .map(|g| (&g.targets, *g.weight.get_ref()))
+                .collect(),
+            (None, Some(targets)) => vec![(targets, 1)],
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
 impl Kind for Spec {
     const KIND: &'static str = "alb";
     const SUMMARY: &'static str = "An Application Load Balancer: requests spread over the instances of one target group (an \
@@ -135,16 +181,25 @@ impl Kind for Spec {
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
-        targets_reference(&self.targets)
+        let mut refs = self.targets.as_ref().map_or(Vec::new(), targets_reference);
+        if let Some(forward) = &self.forward {
+            refs.extend(forward::references(forward.get_ref()));
+        }
+        refs
     }
 
-    fn check(&self, _span: std::ops::Range<usize>) -> Vec<SpecIssue> {
-        HealthCheckSpec::issues(self.health_check.as_ref())
+    fn check(&self, span: std::ops::Range<usize>) -> Vec<SpecIssue> {
+        let mut out = forward::issues(
+            self.targets.as_ref(),
+            self.forward.as_ref(),
+            &self.weight_changes,
+            span,
+        );
+        out.extend(HealthCheckSpec::issues(self.health_check.as_ref()));
+        out
     }
 
     fn build(&self, cx: &BuildContext<'_>) -> Result<Box<dyn Observe>, String> {
-        let target_name = self.targets.get_ref();
-        let group = target_group(cx, target_name)?;
         let defaults = crate::defaults::alb();
         let health = HealthCheckSpec::settings(
             self.health_check.as_ref(),
@@ -157,12 +212,28 @@ impl Kind for Spec {
         let deregistration_delay = self
             .deregistration_delay
             .unwrap_or(defaults.deregistration_delay);
+        let mut groups = Vec::new();
+        for (name, weight) in self.groups() {
+            let name = name.get_ref();
+            let group = target_group(cx, name)?;
+            groups.push(Group {
+                name: name.clone(),
+                weight,
+                capacity: group.capacity_per_instance,
+                targets: Targets::new(cx.id(name), health, deregistration_delay),
+                routable: Vec::new(),
+                requests: 0,
+            });
+        }
         Ok(Box::new(Alb {
             algorithm: self.algorithm,
             idle_timeout: self.idle_timeout.map_or(defaults.idle_timeout, |d| d.0),
-            capacity: group.capacity_per_instance,
-            targets: Targets::new(cx.id(target_name), health, deregistration_delay),
-            routable: Vec::new(),
+            groups,
+            weight_changes: self
+                .weight_changes
+                .iter()
+                .map(|c| c.get_ref().clone())
+                .collect(),
             cross_zone: self.cross_zone.unwrap_or(true),
             hops: cx.region.hops(),
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
@@ -178,9 +249,11 @@ impl Kind for Spec {
     }
 }
 
-/// Where the ALB sent a request: the target, and the AZ of the node that received it.
+/// Where the ALB sent a request: the target group, the target, and the AZ of the node that
+/// received it.
 #[derive(Copy, Clone, Debug)]
 struct Route {
+    group: u8,
     target: u32,
     node_az: u8,
 }
@@ -189,10 +262,27 @@ struct Route {
 #[derive(Clone, Debug)]
 struct Node {
     az: u8,
-    /// Where the node's next round-robin turn (or least-outstanding tie-break scan) starts, as
-    /// a position in its pool of targets.
-    next: usize,
+    /// Per target group, where the node's next round-robin turn (or least-outstanding
+    /// tie-break scan) starts, as a position in its pool of that group's targets.
+    next: Vec<usize>,
     /// Requests it received in the measured window.
+    requests: u64,
+}
+
+/// One target group of the forward action.
+struct Group {
+    name: String,
+    /// Its current weight (1 when it is the only group).
+    weight: u32,
+    /// Requests one of its instances can hold (workers plus queue), if bounded.
+    capacity: Option<u32>,
+    /// The group's instances, by instance index.
+    targets: Targets<()>,
+    /// Healthy targets, in the order they became healthy: the ones requests go to. With
+    /// cross-zone load balancing one list of every target; without it, one per AZ (by AZ
+    /// index), each node routing over its own AZ's.
+    routable: Vec<TargetOrder>,
+    /// Requests forwarded to the group in the measured window.
     requests: u64,
 }
 
@@ -201,24 +291,41 @@ crate::timers! {
     enum AlbTimer {
         /// The earliest idle timeout of the forwarded requests is due.
         IdleTimeout,
-        /// A target's health check is due (its timer slot's payload).
+        /// A target's health check is due (its timer slot's payload, with the target group).
         HealthCheck,
-        /// A deregistered target's deregistration delay is over (its timer slot's payload).
+        /// A deregistered target's deregistration delay is over (its timer slot's payload,
+        /// with the target group).
         DrainDeadline,
+        /// Weight change number (payload) is due.
+        WeightChange,
     }
+}
+
+/// Where a timer slot's payload carries the target group: the top bits of its 32-bit item
+/// index. Instance indices stay far below 2^29 (a group keeps every instance it ever launched
+/// in memory), and with group 0 the payload is the slot's own.
+const GROUP_SHIFT: u32 = 29;
+const _: () = assert!(forward::MAX_GROUPS <= 1 << (32 - GROUP_SHIFT));
+
+/// A timer slot's payload `id` with target group `g` in it.
+fn with_group(id: u64, g: usize) -> u64 {
+    id | ((g as u64) << GROUP_SHIFT)
+}
+
+/// The target group in a payload, and the payload as its slot made it.
+fn split_group(id: u64) -> (usize, u64) {
+    let mask = !((1u64 << GROUP_SHIFT) - 1) & u64::from(u32::MAX);
+    (((id & mask) >> GROUP_SHIFT) as usize, id & !mask)
 }
 
 /// A running ALB.
 pub struct Alb {
     algorithm: Algorithm,
     idle_timeout: SimDuration,
-    capacity: Option<u32>,
-    /// The target group's instances, by instance index.
-    targets: Targets<()>,
-    /// Healthy targets, in the order they became healthy: the ones requests go to. With
-    /// cross-zone load balancing one list of every target; without it, one per AZ (by AZ
-    /// index), each node routing over its own AZ's.
-    routable: Vec<TargetOrder>,
+    /// The target groups of the forward action, in the order given.
+    groups: Vec<Group>,
+    /// Weight changes, in time order (scheduled at the start).
+    weight_changes: Vec<WeightChange>,
     cross_zone: bool,
     /// One-way hop latency inside an AZ, and the cross-AZ extra.
     hops: HopLatency,
@@ -238,24 +345,30 @@ pub struct Alb {
 }
 
 impl Alb {
-    fn can_take(&self, target: u32) -> bool {
-        self.capacity
-            .is_none_or(|cap| self.targets[target].outstanding < cap)
+    fn can_take(&self, g: usize, target: u32) -> bool {
+        let group = &self.groups[g];
+        group
+            .capacity
+            .is_none_or(|cap| group.targets[target].outstanding < cap)
     }
 
-    /// When no target is healthy, the registered ones that are not draining (fail open), in
-    /// AZ `az` only if given.
-    fn candidates(&self, az: Option<u8>) -> Vec<u32> {
-        self.targets
+    /// When no target of group `g` is healthy, its registered ones that are not draining
+    /// (fail open), in AZ `az` only if given.
+    fn candidates(&self, g: usize, az: Option<u8>) -> Vec<u32> {
+        let targets = &self.groups[g].targets;
+        targets
             .fail_open()
-            .filter(|&t| az.is_none_or(|a| a == self.targets[t].az))
+            .filter(|&t| az.is_none_or(|a| a == targets[t].az))
             .collect()
     }
 
-    /// True when node `k` is in DNS: with cross-zone load balancing always, without it when it
-    /// has a healthy target in its AZ.
+    /// True when node `k` is in DNS: with cross-zone load balancing always, without it when
+    /// a group that gets traffic has a healthy target in its AZ.
     fn node_in_dns(&self, k: usize) -> bool {
-        self.cross_zone || self.routable_in(self.nodes[k].az).is_some()
+        self.cross_zone
+            || (0..self.groups.len()).any(|g| {
+                self.groups[g].weight > 0 && self.routable_in(g, self.nodes[k].az).is_some()
+            })
     }
 
     /// The list of routable targets a target (or node) in AZ `az` belongs to.
@@ -263,9 +376,10 @@ impl Alb {
         if self.cross_zone { 0 } else { az as usize }
     }
 
-    /// The routable targets a node in AZ `az` routes over, if there are any.
-    fn routable_in(&self, az: u8) -> Option<&TargetOrder> {
-        self.routable
+    /// The routable targets of group `g` a node in AZ `az` routes over, if there are any.
+    fn routable_in(&self, g: usize, az: u8) -> Option<&TargetOrder> {
+        self.groups[g]
+            .routable
             .get(self.list_of(az))
             .filter(|list| !list.is_empty())
     }
@@ -273,10 +387,15 @@ impl Alb {
     /// The first position from `start` (wrapping around) in `list` of a target the algorithm
     /// picks, with the target: the next that can take a request in turn, or the first of
     /// those with the fewest outstanding requests.
-    fn pick(&self, list: &TargetOrder, start: usize) -> Option<(usize, u32)> {
+    fn pick(
+        &self,
+        capacity: Option<u32>,
+        list: &TargetOrder,
+        start: usize,
+    ) -> Option<(usize, u32)> {
         let bound = match self.algorithm {
             // Any target that can take the request.
-            Algorithm::RoundRobin => match self.capacity {
+            Algorithm::RoundRobin => match capacity {
                 Some(0) => return None,
                 Some(cap) => cap - 1,
                 None => u32::MAX,
@@ -284,7 +403,7 @@ impl Alb {
             // The targets with the least outstanding, if they can take it.
             Algorithm::LeastOutstandingRequests => {
                 let least = list.min_load();
-                if least == u32::MAX || self.capacity.is_some_and(|cap| least >= cap) {
+                if least == u32::MAX || capacity.is_some_and(|cap| least >= cap) {
                     return None;
                 }
                 least
@@ -293,15 +412,16 @@ impl Alb {
         list.first_at_most(start, bound)
     }
 
-    /// The outstanding requests of `target` changed: its place in the least-outstanding order
-    /// (or among the targets that are full) follows.
-    fn load_changed(&mut self, target: u32) {
-        if self.algorithm == Algorithm::RoundRobin && self.capacity.is_none() {
+    /// The outstanding requests of `target` of group `g` changed: its place in the
+    /// least-outstanding order (or among the targets that are full) follows.
+    fn load_changed(&mut self, g: usize, target: u32) {
+        let group = &self.groups[g];
+        if self.algorithm == Algorithm::RoundRobin && group.capacity.is_none() {
             return;
         }
-        let t = &self.targets[target];
+        let t = &group.targets[target];
         let (list, load) = (self.list_of(t.az), t.outstanding);
-        if let Some(list) = self.routable.get_mut(list) {
+        if let Some(list) = self.groups[g].routable.get_mut(list) {
             list.set_load(target, load);
         }
     }
@@ -325,32 +445,45 @@ impl Alb {
         }
     }
 
-    /// The target node `node` sends the next request to, or `None` if none can take it.
-    fn choose(&mut self, node: usize) -> Option<u32> {
+    /// The target group a request goes to: drawn by weight from the ALB's own random stream
+    /// (with a single group, no draw).
+    fn pick_group(&self, rng: &mut SimRng) -> usize {
+        if self.groups.len() == 1 {
+            return 0;
+        }
+        let total: u32 = self.groups.iter().map(|g| g.weight).sum();
+        let draw = rng.random_range(0..total);
+        forward::weighted_pick(self.groups.iter().map(|g| g.weight), draw)
+    }
+
+    /// The target of group `g` node `node` sends the next request to, or `None` if none can
+    /// take it.
+    fn choose(&mut self, node: usize, g: usize) -> Option<u32> {
         let az = self.nodes[node].az;
-        if let Some(list) = self.routable_in(az) {
+        let capacity = self.groups[g].capacity;
+        if let Some(list) = self.routable_in(g, az) {
             let n = list.len();
-            let (at, target) = self.pick(list, self.nodes[node].next % n)?;
-            self.nodes[node].next = (at + 1) % n;
+            let (at, target) = self.pick(capacity, list, self.nodes[node].next[g] % n)?;
+            self.nodes[node].next[g] = (at + 1) % n;
             return Some(target);
         }
-        let pool = self.candidates((!self.cross_zone).then_some(az));
+        let pool = self.candidates(g, (!self.cross_zone).then_some(az));
         let n = pool.len();
         if n == 0 {
             return None;
         }
-        let start = self.nodes[node].next % n;
+        let start = self.nodes[node].next[g] % n;
         let chosen = match self.algorithm {
             Algorithm::RoundRobin => (0..n)
                 .map(|k| (start + k) % n)
-                .find(|&k| self.can_take(pool[k])),
+                .find(|&k| self.can_take(g, pool[k])),
             Algorithm::LeastOutstandingRequests => {
                 let mut best = None;
                 let mut best_count = u32::MAX;
                 for k in 0..n {
                     let at = (start + k) % n;
-                    let outstanding = self.targets[pool[at]].outstanding;
-                    if outstanding < best_count && self.can_take(pool[at]) {
+                    let outstanding = self.groups[g].targets[pool[at]].outstanding;
+                    if outstanding < best_count && self.can_take(g, pool[at]) {
                         best = Some(at);
                         best_count = outstanding;
                     }
@@ -360,7 +493,7 @@ impl Alb {
         };
         let at = chosen?;
         let target = pool[at];
-        self.nodes[node].next = (at + 1) % n;
+        self.nodes[node].next[g] = (at + 1) % n;
         Some(target)
     }
 
@@ -370,12 +503,14 @@ impl Alb {
         self.meter
             .request(now, request.item_kb, request.connection.opens);
         let node = self.pick_node(cx.rng());
-        if let Some(k) = node
-            && self.metrics.in_window(now)
-        {
-            self.nodes[k].requests += 1;
+        let g = self.pick_group(cx.rng());
+        if self.metrics.in_window(now) {
+            if let Some(k) = node {
+                self.nodes[k].requests += 1;
+            }
+            self.groups[g].requests += 1;
         }
-        let Some(target) = node.and_then(|k| self.choose(k)) else {
+        let Some(target) = node.and_then(|k| self.choose(k, g)) else {
             if self.metrics.in_window(now) {
                 self.rejected += 1;
             }
@@ -384,14 +519,20 @@ impl Alb {
             cx.reply(Response { request, outcome });
             return;
         };
+        let group = &mut self.groups[g];
         if self.metrics.in_window(now) {
-            self.targets[target].requests += 1;
+            group.targets[target].requests += 1;
         }
-        self.targets[target].outstanding += 1;
-        self.load_changed(target);
+        group.targets[target].outstanding += 1;
+        let (target_az, to) = (group.targets[target].az, group.targets.group());
+        self.load_changed(g, target);
         self.in_flight += 1;
         let node_az = self.nodes[node.expect("a target was chosen by a node")].az;
-        let route = Route { target, node_az };
+        let route = Route {
+            group: g as u8,
+            target,
+            node_az,
+        };
         let deadline = now + self.idle_timeout;
         let tag = self
             .forwards
@@ -402,8 +543,8 @@ impl Alb {
             route: target,
             ..request
         };
-        let delay = self.hops.between(node_az, self.targets[target].az);
-        cx.send_after(self.targets.group(), delay, Msg::Request(forwarded));
+        let delay = self.hops.between(node_az, target_az);
+        cx.send_after(to, delay, Msg::Request(forwarded));
     }
 
     /// The target's instance was lost holding a forwarded request (its AZ failed): the target
@@ -411,21 +552,29 @@ impl Alb {
     /// from any target that does not answer.
     fn on_lost(&mut self, request: Request, cx: &mut Ctx<'_>) {
         if let Some(route) = self.forwards.lost(&request) {
-            self.targets[route.target].outstanding -= 1;
-            self.load_changed(route.target);
-            self.drain_if_idle(route.target, cx);
+            let g = route.group as usize;
+            self.groups[g].targets[route.target].outstanding -= 1;
+            self.load_changed(g, route.target);
+            self.drain_if_idle(g, route.target, cx);
         }
     }
 
     fn on_response(&mut self, response: Response, cx: &mut Ctx<'_>) {
         let forward = self.forwards.answered(response.request.tag);
-        let Route { target, node_az } = forward.via;
-        self.targets[target].outstanding -= 1;
-        self.load_changed(target);
+        let Route {
+            group,
+            target,
+            node_az,
+        } = forward.via;
+        let g = group as usize;
+        self.groups[g].targets[target].outstanding -= 1;
+        self.load_changed(g, target);
         if forward.waiting {
             self.in_flight -= 1;
             // The answer travels back from the target to the node.
-            let back = self.hops.between(self.targets[target].az, node_az);
+            let back = self
+                .hops
+                .between(self.groups[g].targets[target].az, node_az);
             self.metrics
                 .finished(forward.arrived, cx.now() + back, response.outcome);
             cx.send_after(
@@ -439,7 +588,7 @@ impl Alb {
         } else {
             self.late_responses += 1;
         }
-        self.drain_if_idle(target, cx);
+        self.drain_if_idle(g, target, cx);
     }
 
     fn on_idle_timeout(&mut self, cx: &mut Ctx<'_>) {
@@ -455,18 +604,27 @@ impl Alb {
         self.forwards.arm(cx, AlbTimer::IdleTimeout);
     }
 
-    fn set_routable(&mut self, instance: u32, routable: bool) {
-        let t = &self.targets[instance];
+    fn set_routable(&mut self, g: usize, instance: u32, routable: bool) {
+        let t = &self.groups[g].targets[instance];
         let (list, load) = (self.list_of(t.az), t.outstanding);
-        if self.routable.len() <= list {
-            self.routable.resize_with(list + 1, TargetOrder::default);
+        let lists = &mut self.groups[g].routable;
+        if lists.len() <= list {
+            lists.resize_with(list + 1, TargetOrder::default);
         }
-        let list = &mut self.routable[list];
+        let list = &mut lists[list];
         if !routable {
             list.remove(instance);
         } else if !list.contains(instance) {
             list.push(instance, load);
         }
+    }
+
+    /// The index of the target group `group`.
+    fn group_of(&self, group: ComponentId) -> usize {
+        self.groups
+            .iter()
+            .position(|g| g.targets.group() == group)
+            .expect("only the ALB's target groups register with it")
     }
 
     fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
@@ -475,27 +633,47 @@ impl Alb {
                 instance,
                 healthy,
                 az,
+                group,
             } => {
+                let g = self.group_of(group);
                 self.ensure_node(az);
-                self.targets
-                    .register(instance, healthy, az, AlbTimer::HealthCheck, cx);
-                self.set_routable(instance, healthy);
+                self.groups[g].targets.register(
+                    instance,
+                    healthy,
+                    az,
+                    |id| AlbTimer::HealthCheck(with_group(id, g)),
+                    cx,
+                );
+                self.set_routable(g, instance, healthy);
             }
-            Control::Deregister { instance } => {
-                self.targets.deregister(instance, cx);
-                let idle = self.targets[instance].outstanding == 0;
+            Control::Deregister { instance, group } => {
+                let g = self.group_of(group);
+                let targets = &mut self.groups[g].targets;
+                targets.deregister(instance, cx);
+                let idle = targets[instance].outstanding == 0;
                 if !idle {
-                    self.targets
-                        .arm_drain_deadline(instance, AlbTimer::DrainDeadline, cx);
+                    targets.arm_drain_deadline(
+                        instance,
+                        |id| AlbTimer::DrainDeadline(with_group(id, g)),
+                        cx,
+                    );
                 }
-                self.set_routable(instance, false);
+                self.set_routable(g, instance, false);
                 if idle {
-                    self.targets.finish_draining(instance, cx);
+                    self.groups[g].targets.finish_draining(instance, cx);
                 }
             }
-            Control::HealthCheckResult { instance, healthy } => {
-                if let Some(now_healthy) = self.targets.on_check_result(instance, healthy, cx) {
-                    self.set_routable(instance, now_healthy);
+            Control::HealthCheckResult {
+                instance,
+                healthy,
+                group,
+            } => {
+                let g = self.group_of(group);
+                if let Some(now_healthy) = self.groups[g]
+                    .targets
+                    .on_check_result(instance, healthy, cx)
+                {
+                    self.set_routable(g, instance, now_healthy);
                 }
             }
             // The ALB's nodes survive an AZ outage; its targets' health checks tell.
@@ -519,7 +697,7 @@ impl Alb {
                 at,
                 Node {
                     az,
-                    next: 0,
+                    next: vec![0; self.groups.len()],
                     requests: 0,
                 },
             );
@@ -527,15 +705,30 @@ impl Alb {
     }
 
     /// A draining target with no request left is done.
-    fn drain_if_idle(&mut self, target: u32, cx: &mut Ctx<'_>) {
-        let t = &self.targets[target];
+    fn drain_if_idle(&mut self, g: usize, target: u32, cx: &mut Ctx<'_>) {
+        let targets = &mut self.groups[g].targets;
+        let t = &targets[target];
         if t.state == TargetState::Draining && t.outstanding == 0 {
-            self.targets.finish_draining(target, cx);
+            targets.finish_draining(target, cx);
+        }
+    }
+
+    /// Weight change `index` is due: the groups' weights become its own.
+    fn on_weight_change(&mut self, index: usize) {
+        let weights = &self.weight_changes[index].weights;
+        for (group, &w) in self.groups.iter_mut().zip(weights) {
+            group.weight = w;
         }
     }
 }
 
 impl Component<Msg> for Alb {
+    fn init(&mut self, cx: &mut Ctx<'_>) {
+        for (i, change) in self.weight_changes.iter().enumerate() {
+            cx.set_timer(change.at, AlbTimer::WeightChange(i as u64));
+        }
+    }
+
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
             Msg::Request(request) => self.on_request(request, cx),
@@ -545,15 +738,23 @@ impl Component<Msg> for Alb {
             Msg::Timer(timer) => match AlbTimer::from(timer) {
                 AlbTimer::IdleTimeout(_) => self.on_idle_timeout(cx),
                 AlbTimer::HealthCheck(id) => {
-                    self.targets.on_check_timer(id, AlbTimer::HealthCheck, cx)
+                    let (g, id) = split_group(id);
+                    self.groups[g].targets.on_check_timer(
+                        id,
+                        |id| AlbTimer::HealthCheck(with_group(id, g)),
+                        cx,
+                    )
                 }
                 AlbTimer::DrainDeadline(id) => {
                     // The delay is over: the group terminates the instance, whatever it still
                     // holds.
-                    if let Some(instance) = self.targets.drain_deadline_fired(id) {
-                        self.targets.finish_draining(instance, cx);
+                    let (g, id) = split_group(id);
+                    let targets = &mut self.groups[g].targets;
+                    if let Some(instance) = targets.drain_deadline_fired(id) {
+                        targets.finish_draining(instance, cx);
                     }
                 }
+                AlbTimer::WeightChange(index) => self.on_weight_change(index as usize),
             },
         }
         self.meter.set_active(cx.now(), self.in_flight);
@@ -574,15 +775,18 @@ impl Observe for Alb {
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
-        let target_requests: Vec<u64> = self.targets.iter().map(|t| t.requests).collect();
+        let targets = || self.groups.iter().flat_map(|g| g.targets.iter());
+        let target_requests: Vec<u64> = targets().map(|t| t.requests).collect();
         // Over the targets that got requests (the NLB's counts idle registered ones too).
         let served: Vec<u64> = target_requests.iter().copied().filter(|&r| r > 0).collect();
-        let healthy = self.targets.in_state(TargetState::Healthy).count();
-        let report = self
+        let healthy = targets()
+            .filter(|t| t.state == TargetState::Healthy)
+            .count();
+        let mut report = self
             .metrics
             .report(Spec::KIND, self.in_flight)
             .figure("algorithm", self.algorithm)
-            .figure("targets", self.targets.len())
+            .figure("targets", targets().count())
             .figure("healthy_targets_end", healthy)
             .figure("target_requests", target_requests)
             .figure("imbalance", imbalance(&served))
@@ -593,6 +797,21 @@ impl Observe for Alb {
                 "LCU",
                 self.prices.usd_per_lcu_hour,
             )));
+        if self.groups.len() > 1 {
+            let groups: Vec<serde_json::Value> = self
+                .groups
+                .iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "name": g.name,
+                        "requests": g.requests,
+                        "weight_end": g.weight,
+                        "targets": g.targets.len(),
+                    })
+                })
+                .collect();
+            report = report.figure("target_groups", groups);
+        }
         let Some(names) = &self.az_names else {
             return report;
         };
@@ -602,7 +821,7 @@ impl Observe for Alb {
             .iter()
             .map(|n| serde_json::json!({ "az": name(n.az), "requests": n.requests }))
             .collect();
-        let target_azs: Vec<String> = self.targets.iter().map(|t| name(t.az)).collect();
+        let target_azs: Vec<String> = targets().map(|t| name(t.az)).collect();
         report
             .figure("cross_zone", self.cross_zone)
             .figure("nodes", nodes)

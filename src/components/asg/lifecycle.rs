@@ -68,6 +68,7 @@ impl Asg {
                     instance: pool_index,
                     healthy: healthy_from_start,
                     az: inst.az,
+                    group: cx.me(),
                 }),
             );
         }
@@ -178,12 +179,13 @@ impl Asg {
 
     /// Every load balancer (and queue) stops sending to the instance at `pool_index`; each
     /// answers [`Control::Drained`] once it has drained.
-    fn deregister(&self, pool_index: u32, cx: &mut Ctx<'_>) {
+    pub(super) fn deregister(&self, pool_index: u32, cx: &mut Ctx<'_>) {
         for &lb in &self.load_balancers {
             cx.send(
                 lb,
                 Msg::Control(Control::Deregister {
                     instance: pool_index,
+                    group: cx.me(),
                 }),
             );
         }
@@ -301,12 +303,19 @@ impl Asg {
                 });
                 cx.send(
                     from,
-                    Msg::Control(Control::HealthCheckResult { instance, healthy }),
+                    Msg::Control(Control::HealthCheckResult {
+                        instance,
+                        healthy,
+                        group: cx.me(),
+                    }),
                 );
             }
             Control::TargetHealth { instance, healthy } => {
                 let id = self.by_pool[instance as usize];
                 self.instances[id as usize].lb_unhealthy = !healthy;
+                if healthy {
+                    self.deploy_target_healthy(id, cx);
+                }
                 if !healthy && self.health_check_type == HealthCheckType::Elb {
                     let id = self.by_pool[instance as usize];
                     self.mark_unhealthy(id, "failed its load balancer health checks", cx);
@@ -321,6 +330,8 @@ impl Asg {
                     if inst.drain_acks == 0 {
                         self.finish_termination(id, cx);
                     }
+                } else {
+                    self.deploy_drained(id, cx);
                 }
             }
             Control::QueueDepth { visible } => {

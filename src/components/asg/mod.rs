@@ -85,6 +85,7 @@
 //! - `report`: scaling activities, time series and end-of-run figures.
 
 mod census;
+mod codedeploy;
 mod lifecycle;
 mod metrics;
 mod outputs;
@@ -95,6 +96,7 @@ mod report;
 mod scheduled;
 mod spec;
 
+pub use codedeploy::{CodeDeploySpec, DeploymentType};
 pub use policy::{AdjustmentType, MetricName, PolicySpec, StepAdjustment};
 pub use refresh::{NewVersion, RefreshSpec, RollingSpec};
 pub use scheduled::ScheduledSpec;
@@ -155,6 +157,9 @@ crate::timers! {
         RefreshStart,
         /// An instance refresh's checkpoint pause is over.
         CheckpointOver,
+        /// A step of the CodeDeploy deployment (its start, an instance's scripts done, the
+        /// originals' termination, an alarm's evaluation).
+        Deploy,
     }
 }
 
@@ -200,6 +205,8 @@ struct Instance {
     /// In service for the replacement's warmup or pause (the instances present at the start
     /// are): it counts toward the healthy capacity a replacement keeps.
     ready: bool,
+    /// Where a CodeDeploy deployment has it (out of traffic or not).
+    deploy: codedeploy::DeployStep,
 }
 
 impl Instance {
@@ -221,6 +228,7 @@ impl Instance {
             lb_unhealthy: false,
             version: 0,
             ready: false,
+            deploy: codedeploy::DeployStep::Serving,
         }
     }
 }
@@ -292,6 +300,8 @@ pub struct Asg {
     launch_version: u8,
     /// Speed and pool code of each version.
     versions: [(f64, u8); 2],
+    /// The CodeDeploy deployment, if the group has one.
+    codedeploy: Option<codedeploy::CodeDeploy>,
 }
 
 /// The time from `now` until `at` (a time since the start), zero if it is past.
@@ -319,6 +329,10 @@ impl Component<Msg> for Asg {
         if let Some(r) = &self.refresh {
             cx.set_timer(r.at.saturating_since(cx.now()), AsgTimer::RefreshStart(0));
         }
+        if let Some(d) = &self.codedeploy {
+            let (delay, timer) = d.start_timer(cx.now());
+            cx.set_timer(delay, timer);
+        }
     }
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
@@ -342,6 +356,7 @@ impl Component<Msg> for Asg {
                 AsgTimer::Ready(id) => self.on_ready(id as u32, cx),
                 AsgTimer::RefreshStart(_) => self.on_refresh_start(cx),
                 AsgTimer::CheckpointOver(_) => self.on_checkpoint_over(cx),
+                AsgTimer::Deploy(id) => self.on_deploy_timer(id, cx),
             },
             Msg::Response(response) => {
                 if let Some(p) = self.pool.on_response(response, cx) {
@@ -356,5 +371,6 @@ impl Component<Msg> for Asg {
             }
         }
         self.count_versions();
+        self.count_deploy_versions();
     }
 }

@@ -123,7 +123,8 @@ fn issue(field: String, message: String, span: Range<usize>) -> SpecIssue {
 }
 
 impl NewVersion {
-    fn check(&self, field: &str, out: &mut Vec<SpecIssue>) {
+    /// The issues of a new version given under `field`.
+    pub(super) fn check(&self, field: &str, out: &mut Vec<SpecIssue>) {
         if let Some(h) = &self.handler
             && let Some(mut i) = empty_handler(h)
         {

@@ -188,6 +188,12 @@ impl Observe for Asg {
                 r.deployment.report(end),
             );
         }
+        if let Some(d) = &self.codedeploy {
+            report = report.figure(
+                crate::components::outputs::DEPLOYMENT,
+                d.deployment.report(end),
+            );
+        }
         let Some(names) = &self.az_names else {
             return report;
         };

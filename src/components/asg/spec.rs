@@ -92,6 +92,8 @@ pub struct Spec {
     pub instance_refresh: Option<super::RefreshSpec>,
     /// A CloudFormation rolling update at a given time.
     pub rolling_update: Option<super::RollingSpec>,
+    /// A CodeDeploy deployment (in place or blue/green) at a given time.
+    pub codedeploy: Option<super::CodeDeploySpec>,
 }
 
 fn one() -> u32 {
@@ -188,6 +190,7 @@ impl Kind for Spec {
         for new in [
             self.instance_refresh.as_ref().and_then(|r| r.new.as_ref()),
             self.rolling_update.as_ref().and_then(|r| r.new.as_ref()),
+            self.codedeploy.as_ref().and_then(|r| r.new.as_ref()),
         ]
         .into_iter()
         .flatten()
@@ -270,6 +273,18 @@ impl Kind for Spec {
             &self.max,
             &mut out,
         );
+        if let Some(d) = &self.codedeploy {
+            d.check(&mut out);
+            if self.instance_refresh.is_some() || self.rolling_update.is_some() {
+                out.push(issue(
+                    "codedeploy",
+                    "a group has one replacement: give `codedeploy`, `instance_refresh` or \
+                     `rolling_update`, not two"
+                        .into(),
+                    d.at.span(),
+                ));
+            }
+        }
         out
     }
 
@@ -403,7 +418,39 @@ impl Kind for Spec {
                 ))
             }
         };
+        let load_balancers = {
+            let mut lbs = cx.referrers("targets");
+            lbs.extend(cx.referrers("consumer"));
+            lbs
+        };
+        let codedeploy = match &self.codedeploy {
+            None => None,
+            Some(spec) => {
+                if spec.deployment_type == super::DeploymentType::BlueGreen
+                    && cx.referrers("targets").is_empty()
+                {
+                    return Err("a blue/green deployment reroutes traffic through a load \
+                                balancer: none has this group as its `targets`"
+                        .into());
+                }
+                let new = spec.new.as_ref();
+                let steps = new
+                    .and_then(|n| n.handler.as_ref())
+                    .unwrap_or(&self.handler);
+                let handler = Handler::build(steps.get_ref(), cx.base_dir, |n| cx.id(n))?;
+                let failure = new
+                    .and_then(|n| n.failure_probability.as_ref())
+                    .map_or(0.0, |p| *p.get_ref());
+                let new_speed = new
+                    .and_then(|n| n.speed.as_ref())
+                    .map_or(speed, |s| *s.get_ref());
+                versions[1] = (new_speed, pool.add_code(handler, failure));
+                pool.log_finished();
+                Some(super::codedeploy::CodeDeploy::new(spec)?)
+            }
+        };
         Ok(Box::new(Asg {
+            codedeploy,
             refresh,
             surge: 0,
             launch_version: 0,
@@ -432,11 +479,7 @@ impl Kind for Spec {
             policies,
             // Load balancers route to the instances; queues whose consumer is the group poll
             // from them. Both learn of instances by registration and drain them.
-            load_balancers: {
-                let mut lbs = cx.referrers("targets");
-                lbs.extend(cx.referrers("consumer"));
-                lbs
-            },
+            load_balancers,
             queues: cx.referrers("consumer"),
             backlog: 0,
             instances: Vec::new(),

@@ -224,6 +224,62 @@ impl Deployment {
         d
     }
 
+    /// A deployment of type `name` starting at `at` that its kind drives step by step, as
+    /// [`Deployment::driven`], watching `alarms` on the kind's `metrics` (checked): the first
+    /// evaluation in ALARM rolls it back ([`Deployment::rolled_back`]), and the kind undoes
+    /// what it did.
+    pub fn driven_watching(
+        at: SimTime,
+        name: String,
+        alarms: &[AlarmSpec],
+        metrics: &[MetricName],
+    ) -> Result<Deployment, String> {
+        let mut d = Deployment::driven(at, name);
+        d.watches = alarms
+            .iter()
+            .enumerate()
+            .map(|(i, a)| Watch::build(a, i, metrics))
+            .collect::<Result<_, _>>()?;
+        Ok(d)
+    }
+
+    /// A driven deployment starts now and its alarms are evaluated from now on (each at the
+    /// end of its periods; `timer` makes the kind's timer, handed back to
+    /// [`Deployment::on_timer`]).
+    pub fn begin_watching<T: Into<Timer>>(
+        &mut self,
+        cx: &mut Ctx<'_>,
+        detail: String,
+        timer: impl Fn(u64) -> T,
+    ) {
+        let now = cx.now();
+        self.begin(now, detail);
+        for (i, w) in self.watches.iter().enumerate() {
+            let at = w.next_evaluation(now);
+            cx.set_timer(at - now, timer(ALARM_BASE + i as u64));
+        }
+    }
+
+    /// True once an alarm (or a failed hook) has rolled it back.
+    pub fn rolled_back(&self) -> bool {
+        self.phase == Phase::RolledBack
+    }
+
+    /// A step after the deployment ended: the kind undoing it after a rollback (redeploying
+    /// the original version), with the new version's share of the instances now.
+    pub fn after_rollback(
+        &mut self,
+        now: SimTime,
+        step: &'static str,
+        new_percent: u32,
+        detail: String,
+    ) {
+        if self.phase == Phase::RolledBack {
+            self.new_percent = new_percent;
+            self.step(now, step, detail);
+        }
+    }
+
     /// A driven deployment starts at `now`.
     pub fn begin(&mut self, now: SimTime, detail: String) {
         self.started = Some(now);

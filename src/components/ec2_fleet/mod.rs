@@ -351,6 +351,7 @@ impl Component<Msg> for Ec2Fleet {
                         instance,
                         healthy: true,
                         az: self.instance_az[instance as usize],
+                        group: cx.me(),
                     }),
                 );
             }
@@ -388,6 +389,7 @@ impl Component<Msg> for Ec2Fleet {
                 let reply = Control::HealthCheckResult {
                     instance,
                     healthy: self.pool.is_up(instance),
+                    group: cx.me(),
                 };
                 cx.send(from, Msg::Control(reply));
             }

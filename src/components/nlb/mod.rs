@@ -486,18 +486,19 @@ impl Nlb {
                 instance,
                 healthy,
                 az,
+                ..
             } => self
                 .targets
                 .register(instance, healthy, az, NlbTimer::HealthCheck, cx),
-            Control::Deregister { instance } => {
+            Control::Deregister { instance, .. } => {
                 self.targets.deregister(instance, cx);
                 self.targets
                     .arm_drain_deadline(instance, NlbTimer::DrainDeadline, cx);
                 self.maybe_drained(instance, cx);
             }
-            Control::HealthCheckResult { instance, healthy } => {
-                self.on_health_result(instance, healthy, cx)
-            }
+            Control::HealthCheckResult {
+                instance, healthy, ..
+            } => self.on_health_result(instance, healthy, cx),
             Control::ConnectionClosed { connection } => {
                 if let Some(slot) = self.flows.slot_of(connection.key()) {
                     self.figures.flows_closed += 1;

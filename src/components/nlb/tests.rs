@@ -20,6 +20,7 @@ impl Component<Msg> for Group {
                 instance: instance as u32,
                 healthy: true,
                 az,
+                group: cx.me(),
             };
             cx.send(self.lb, Msg::Control(register));
         }
@@ -38,6 +39,7 @@ impl Component<Msg> for Group {
                 let result = Control::HealthCheckResult {
                     instance,
                     healthy: !failing,
+                    group: cx.me(),
                 };
                 cx.send(from, Msg::Control(result));
             }

@@ -244,7 +244,7 @@ impl Pollers {
                     self.poll(id, queue, cx);
                 }
             }
-            Control::Deregister { instance } => {
+            Control::Deregister { instance, .. } => {
                 let Some(h) = self.hosts.get_mut(&instance) else {
                     cx.send(self.target, Msg::Control(Control::Drained { instance }));
                     return;
@@ -267,6 +267,7 @@ impl Pollers {
                     Msg::Control(Control::HealthCheckResult {
                         instance,
                         healthy: true,
+                        group: self.target,
                     }),
                 );
             }
