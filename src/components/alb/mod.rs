@@ -167,8 +167,8 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "alb";
-    const SUMMARY: &'static str = "An Application Load Balancer: requests spread over the instances of one target group (an \
-         `ec2_fleet` or an `asg`), with health checks, draining and nodes in each availability \
+    const SUMMARY: &'static str = "An Application Load Balancer: requests spread over the instances of its target groups \
+         (each an `ec2_fleet` or an `asg`), with health checks, draining and nodes in each availability \
          zone.";
     const FOLLOWS: &'static str = "round robin default; least outstanding requests; registration, health checks \
          (healthy/unhealthy thresholds, fail open), draining with a deregistration delay; 503 \

@@ -152,16 +152,13 @@ impl Spec {
 
 impl Kind for Spec {
     const KIND: &'static str = "elasticache";
-    const SUMMARY: &'static str =
-        "An Amazon ElastiCache cluster (Valkey or Redis OSS): items in memory until they expire \
+    const SUMMARY: &'static str = "An Amazon ElastiCache cluster (Valkey or Redis OSS): items in memory until they expire \
          or are evicted, least recently used first, over shards by hash slot.";
-    const FOLLOWS: &'static str =
-        "memory for data = maxmemory less 25 % reserved; items of `item_kb` + overhead; LRU \
+    const FOLLOWS: &'static str = "memory for data = maxmemory less 25 % reserved; items of `item_kb` + overhead; LRU \
          eviction by memory under `volatile-lru` (default), `allkeys-lru` or `noeviction` \
          (refused writes); TTL from the last write; cluster mode by CRC16 hash slot over even \
          slot ranges; one engine thread per shard; cache-aside reads (GET, database, SET)";
-    const SIMPLIFIES: &'static str =
-        "exact LRU and expiry; a fixed per-item overhead; no client–cache network time; no \
+    const SIMPLIFIES: &'static str = "exact LRU and expiry; a fixed per-item overhead; no client–cache network time; no \
          request coalescing, replicas, failover or Memcached; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
