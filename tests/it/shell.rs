@@ -4,7 +4,7 @@ use std::process::Command;
 
 use crate::common::{awsim, text};
 
-const SUBCOMMANDS: [&str; 8] = [
+const SUBCOMMANDS: [&str; 10] = [
     "run",
     "check",
     "sweep",
@@ -13,6 +13,8 @@ const SUBCOMMANDS: [&str; 8] = [
     "compare",
     "completions",
     "man",
+    "schema",
+    "kinds",
 ];
 
 #[test]
