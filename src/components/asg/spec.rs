@@ -165,6 +165,33 @@ pub(super) fn issue(field: &str, message: String, span: Range<usize>) -> SpecIss
     }
 }
 
+impl Spec {
+    /// Adds the code of a new version to `pool` (its own handler, failure probability and
+    /// speed, the group's where it gives none), as an instance refresh or a CodeDeploy
+    /// deployment brings it: its (speed, code).
+    fn add_new_version(
+        &self,
+        new: Option<&super::refresh::NewVersion>,
+        speed: f64,
+        pool: &mut Pool<AsgTimer>,
+        cx: &BuildContext<'_>,
+    ) -> Result<(f64, u8), String> {
+        let steps = new
+            .and_then(|n| n.handler.as_ref())
+            .unwrap_or(&self.handler);
+        let handler = Handler::build(steps.get_ref(), cx.base_dir, |n| cx.id(n))?;
+        let failure = new
+            .and_then(|n| n.failure_probability.as_ref())
+            .map_or(0.0, |p| *p.get_ref());
+        let new_speed = new
+            .and_then(|n| n.speed.as_ref())
+            .map_or(speed, |s| *s.get_ref());
+        let code = pool.add_code(handler, failure);
+        pool.log_finished();
+        Ok((new_speed, code))
+    }
+}
+
 impl Kind for Spec {
     const KIND: &'static str = "asg";
     const SUMMARY: &'static str = "An EC2 Auto Scaling Group: instances as in `ec2_fleet` that launch, warm up, serve, \
@@ -398,18 +425,7 @@ impl Kind for Spec {
         let refresh = match refresh {
             None => None,
             Some((at, new, rule, settle)) => {
-                let steps = new
-                    .and_then(|n| n.handler.as_ref())
-                    .unwrap_or(&self.handler);
-                let handler = Handler::build(steps.get_ref(), cx.base_dir, |n| cx.id(n))?;
-                let failure = new
-                    .and_then(|n| n.failure_probability.as_ref())
-                    .map_or(0.0, |p| *p.get_ref());
-                let new_speed = new
-                    .and_then(|n| n.speed.as_ref())
-                    .map_or(speed, |s| *s.get_ref());
-                versions[1] = (new_speed, pool.add_code(handler, failure));
-                pool.log_finished();
+                versions[1] = self.add_new_version(new, speed, &mut pool, cx)?;
                 Some(super::refresh::Replacement::new(
                     at,
                     rule,
@@ -434,18 +450,7 @@ impl Kind for Spec {
                         .into());
                 }
                 let new = spec.new.as_ref();
-                let steps = new
-                    .and_then(|n| n.handler.as_ref())
-                    .unwrap_or(&self.handler);
-                let handler = Handler::build(steps.get_ref(), cx.base_dir, |n| cx.id(n))?;
-                let failure = new
-                    .and_then(|n| n.failure_probability.as_ref())
-                    .map_or(0.0, |p| *p.get_ref());
-                let new_speed = new
-                    .and_then(|n| n.speed.as_ref())
-                    .map_or(speed, |s| *s.get_ref());
-                versions[1] = (new_speed, pool.add_code(handler, failure));
-                pool.log_finished();
+                versions[1] = self.add_new_version(new, speed, &mut pool, cx)?;
                 Some(super::codedeploy::CodeDeploy::new(spec)?)
             }
         };
