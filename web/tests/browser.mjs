@@ -137,16 +137,21 @@ try {
   check("the error is underlined on that line", marked === at + 1, `underlined line ${marked}, expected ${at + 1}`);
   await page.screenshot({ path: join(shots, "error.png"), fullPage: true });
 
-  // Back to the lesson; a sweep of three values of the first `key = number` line.
+  // Back to the lesson; a sweep of three values of the group's `max` (from half to twice it:
+  // every value is valid, where `min` or `desired` would cross each other and be refused).
   await page.click("#reset");
   await page.waitForFunction(() => document.querySelectorAll("#errors li").length === 0, null, { timeout: 30_000 });
   const source = await page.inputValue("#source");
-  const numberLine = source.split("\n").findIndex((l) => /^\s*[A-Za-z_]+\s*=\s*\d+\s*(#.*)?$/.test(l) && !/^\s*seed\b/.test(l));
+  const numberLine = source.split("\n").findIndex((l) => /^\s*max\s*=\s*\d+\s*(#.*)?$/.test(l));
+  if (numberLine < 0) throw new Error(`${lesson} has no \`max = N\` line to sweep`);
   const offset = source.split("\n").slice(0, numberLine).join("\n").length + 1;
   await page.$eval("#source", (s, o) => { s.focus(); s.setSelectionRange(o, o); s.dispatchEvent(new Event("click")); }, offset);
   await page.fill("#sweep-steps", "3");
   await page.click("#sweep-run");
-  await page.waitForFunction(() => document.getElementById("status").textContent.startsWith("Sweep done"), null, { timeout });
+  // Done or refused: a refused run's message is the check's detail, not a timeout.
+  await page.waitForFunction(() => /^Sweep (done|stopped)|failed/.test(document.getElementById("status").textContent), null, { timeout });
+  const sweepStatus = await page.$eval("#status", (s) => s.textContent);
+  check("the sweep finishes", sweepStatus.startsWith("Sweep done"), sweepStatus);
   const rows = (await page.textContent("#sweep-table")).trim().split("\n").length - 1;
   check("a one-parameter sweep runs and is plotted", rows >= 2 && await page.$("#sweep-plot img") !== null, `${rows} rows`);
   await page.screenshot({ path: join(shots, "sweep.png"), fullPage: true });
@@ -161,8 +166,9 @@ try {
 
   check("no script error on the page", problems.length === 0, problems.join("\n"));
 } catch (e) {
+  const status = await page.$eval("#status", (s) => s.textContent).catch(() => "(no status)");
   check("the browser test ran to its end", false,
-    [String(e && e.stack || e), ...problems, ...consoleLines].join("\n  "));
+    [String(e && e.stack || e), `status: ${status}`, ...problems, ...consoleLines].join("\n  "));
   await page.screenshot({ path: join(shots, "failure.png"), fullPage: true }).catch(() => {});
 } finally {
   await browser.close();

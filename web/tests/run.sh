@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The classroom page's test in a real browser (issue 23), as CI runs it: installs Debian's
+# Chromium when missing (as root, with apt-get), builds the page (web/build.sh: the wasm target
+# and wasm-bindgen-cli of the locked version, installed there when missing), installs
+# playwright-core from web/package-lock.json (npm ci; it drives the installed Chromium and never
+# downloads a browser), builds awsim's release binary and runs web/tests/browser.mjs.
+#
+# Exit codes: 0 passed; 1 failed; 77 skipped (printed why: no Chromium and no way to install it,
+# or no Node.js).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+SKIP=77
+skip() { echo "web/tests/run.sh: SKIPPED: $*"; exit $SKIP; }
+say() { echo "web/tests/run.sh: $*"; }
+
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ]; then
+  [ "$(id -u)" = 0 ] || skip "Chromium is not installed at $chromium and installing it needs root"
+  command -v apt-get >/dev/null || skip "Chromium is not installed and there is no apt-get to install it"
+  say "installing chromium (apt-get)"
+  export DEBIAN_FRONTEND=noninteractive
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium; } >/tmp/awsim-chromium-apt.log 2>&1; then
+    tail -5 /tmp/awsim-chromium-apt.log
+    skip "apt-get could not install chromium (log: /tmp/awsim-chromium-apt.log)"
+  fi
+fi
+command -v node >/dev/null && command -v npm >/dev/null || skip "Node.js and npm are not installed"
+
+cargo build --locked --release --bin awsim
+web/build.sh
+cd web
+npm ci --no-audit --no-fund --loglevel=error
+CI=true CHROMIUM="$chromium" node tests/browser.mjs
