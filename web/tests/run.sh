@@ -3,7 +3,7 @@
 # Chromium when missing (as root, with apt-get), builds the page (web/build.sh: the wasm target
 # and wasm-bindgen-cli of the locked version, installed there when missing), installs
 # playwright-core from web/package-lock.json (npm ci; it drives the installed Chromium and never
-# downloads a browser), builds awsim's release binary and runs web/tests/browser.mjs.
+# downloads a browser), builds awsim's release binary (as `cargo test --release` does) and runs web/tests/browser.mjs.
 #
 # Exit codes: 0 passed; 1 failed; 77 skipped (printed why: no Chromium and no way to install it,
 # or no Node.js).
@@ -26,7 +26,9 @@ if [ ! -x "$chromium" ]; then
 fi
 command -v node >/dev/null && command -v npm >/dev/null || skip "Node.js and npm are not installed"
 
-cargo build --locked --release --bin awsim
+# awsim's binary as `cargo test --release` builds it (with the tests' dependency features, so
+# after the test command this is a no-op, where `cargo build` would compile the crate again).
+cargo test --locked --release --no-run --test web >/dev/null
 web/build.sh
 cd web
 npm ci --no-audit --no-fund --loglevel=error
