@@ -734,15 +734,20 @@ impl PriceList {
         }
     }
 
-    /// The price list in the file at `path` (read whole, at most `max_bytes`), in the format of
+    /// The price list in the file at `path` (read whole, at most `max_bytes`; the bytes given
+    /// for it instead, [`crate::files::with_given_files`]), in the format of
     /// `models/prices.toml`; a problem comes back located (`file:line:column`).
     pub fn load(path: &std::path::Path, max_bytes: u64) -> Result<PriceList, String> {
         use std::io::Read;
         let name = path.display().to_string();
         let mut bytes = Vec::new();
-        std::fs::File::open(path)
-            .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
-            .map_err(|e| format!("cannot read the price file {name}: {e}"))?;
+        match crate::files::given_file(path) {
+            Some(given) => bytes.extend(given.iter().take(max_bytes as usize + 1)),
+            None => std::fs::File::open(path)
+                .and_then(|f| f.take(max_bytes + 1).read_to_end(&mut bytes))
+                .map(drop)
+                .map_err(|e| format!("cannot read the price file {name}: {e}"))?,
+        }
         if bytes.len() as u64 > max_bytes {
             return Err(format!(
                 "the price file {name} is larger than {max_bytes} bytes: is it a price list?"

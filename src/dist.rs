@@ -735,7 +735,7 @@ fn erfc(x: f64) -> f64 {
 /// distribution gives a `unit`; blank lines and `#` comments are skipped.
 fn load_samples(path: &Path, unit: Option<(&str, u64)>) -> Result<Vec<SimDuration>, String> {
     let shown = path.display();
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let text = crate::files::read_to_string(path).map_err(|e| {
         format!("cannot read the samples file `{shown}` of an empirical distribution: {e}")
     })?;
     let mut samples = Vec::new();

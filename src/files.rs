@@ -1,12 +1,15 @@
 //! Files awsim writes: whole or not at all (each is written under a temporary name in its
 //! folder, flushed, then renamed into place, so an interrupted run never leaves a truncated file
 //! that looks whole), under names that are one plain path component, with CSV text that a
-//! spreadsheet shows as text.
+//! spreadsheet shows as text. And files a scenario reads that were handed over as bytes
+//! instead ([`with_given_files`]): the browser has no file system.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::engine::rng::fnv1a64;
 
@@ -134,9 +137,97 @@ pub fn csv_text(field: &str) -> Cow<'_, str> {
     }
 }
 
+/// Files handed over as bytes, each by the path a scenario's reference to it resolves to (the
+/// scenario file's folder joined with the name it writes).
+pub type GivenFiles = Vec<(PathBuf, Arc<[u8]>)>;
+
+thread_local! {
+    /// The files [`with_given_files`] gave this thread.
+    static GIVEN: RefCell<GivenFiles> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with `files` standing in for the files at their paths: a trace, an empirical
+/// distribution's samples or a state machine's definition is read from them when given, from
+/// disk when not. The browser, which has no file system, gives a scenario's files this way.
+/// They hold on this thread only, until `f` returns: a run reads its files on the thread that
+/// parses and runs it, and native runs never give any (so a sweep's threads need none).
+pub fn with_given_files<R>(files: GivenFiles, f: impl FnOnce() -> R) -> R {
+    /// Puts back what was given before, also when `f` unwinds.
+    struct Restore(Option<GivenFiles>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            if let Some(before) = self.0.take() {
+                GIVEN.with(|given| *given.borrow_mut() = before);
+            }
+        }
+    }
+    let before = GIVEN.with(|given| std::mem::replace(&mut *given.borrow_mut(), files));
+    let _restore = Restore(Some(before));
+    f()
+}
+
+/// The bytes given for `path` by [`with_given_files`], if any.
+pub fn given_file(path: &Path) -> Option<Arc<[u8]>> {
+    GIVEN.with(|given| {
+        given
+            .borrow()
+            .iter()
+            .find(|(given_path, _)| given_path == path)
+            .map(|(_, bytes)| Arc::clone(bytes))
+    })
+}
+
+/// The size of `path` in bytes: of the given bytes when there are ([`with_given_files`]), else
+/// of the file on disk.
+pub fn file_len(path: &Path) -> io::Result<u64> {
+    match given_file(path) {
+        Some(bytes) => Ok(bytes.len() as u64),
+        None => Ok(fs::metadata(path)?.len()),
+    }
+}
+
+/// Reads `path` as UTF-8 text: the given bytes when there are ([`with_given_files`]), else the
+/// file on disk.
+pub fn read_to_string(path: &Path) -> io::Result<String> {
+    match given_file(path) {
+        Some(bytes) => String::from_utf8(bytes.to_vec()).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            )
+        }),
+        None => fs::read_to_string(path),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn given_files_stand_in_for_the_disk_on_this_thread_until_the_closure_returns() {
+        let path = PathBuf::from("no-such-folder-awsim/trace.csv");
+        assert!(read_to_string(&path).is_err());
+        let bytes: Arc<[u8]> = Arc::from(&b"a,b\n1,2\n"[..]);
+        let text = with_given_files(vec![(path.clone(), bytes)], || {
+            // Another thread sees none of them.
+            let elsewhere = std::thread::spawn({
+                let path = path.clone();
+                move || read_to_string(&path).is_err()
+            });
+            assert!(elsewhere.join().unwrap(), "given files are per thread");
+            assert_eq!(file_len(&path).unwrap(), 8);
+            read_to_string(&path).unwrap()
+        });
+        assert_eq!(text, "a,b\n1,2\n");
+        assert!(
+            read_to_string(&path).is_err(),
+            "gone once the closure returned"
+        );
+        let not_text: Arc<[u8]> = Arc::from(&b"\xff\xfe"[..]);
+        let error = with_given_files(vec![(path.clone(), not_text)], || read_to_string(&path));
+        assert_eq!(error.unwrap_err().kind(), io::ErrorKind::InvalidData);
+    }
 
     #[test]
     fn atomic_write_leaves_no_partial_file() {

@@ -1,10 +1,14 @@
 //! The browser's run (`awsim::output::memory::run_text`, which web/ binds to WebAssembly) gives
-//! what `awsim run` writes: for every lesson and example that names no file, the same
-//! `summary.json`, `timeseries.csv` and SVG plots, byte for byte. Compiled natively, this is
+//! what `awsim run` writes: for every lesson and example, the same
+//! `summary.json`, `timeseries.csv` and SVG plots, byte for byte, with the files a scenario
+//! names (traces, samples) given as bytes, as the page gives them. Compiled natively, this is
 //! the code path the page runs; web/tests/browser.mjs checks the page itself in Chromium.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
+
+use awsim::files::{GivenFiles, with_given_files};
 
 use awsim::output::memory::{MemoryError, run_text};
 use awsim::scenario::RunSettings;
@@ -24,10 +28,19 @@ fn shipped() -> Vec<PathBuf> {
     files
 }
 
-/// Whether the scenario reads a file beside it (a trace): the page has none to give it.
-fn names_a_file(text: &str) -> bool {
-    text.lines()
-        .any(|l| !l.trim_start().starts_with('#') && l.contains("file ="))
+/// The files a scenario names (`file = "…"`, `definition_file = "…"`), as it writes them.
+fn named_files(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for line in text.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        let mut rest = line;
+        while let Some(at) = rest.find("file = \"") {
+            rest = &rest[at + "file = \"".len()..];
+            let end = rest.find('"').expect("a closed string");
+            names.push(rest[..end].to_string());
+            rest = &rest[end..];
+        }
+    }
+    names
 }
 
 fn scratch(name: &str) -> PathBuf {
@@ -39,11 +52,23 @@ fn scratch(name: &str) -> PathBuf {
 #[test]
 fn the_browser_run_writes_what_awsim_run_writes() {
     let mut compared = 0;
+    let mut with_files = 0;
     for file in shipped() {
         let text = std::fs::read_to_string(&file).unwrap();
-        if names_a_file(&text) {
-            continue;
-        }
+        // The page has no disk: it runs the scenario under a name in a folder that does not
+        // exist, with the files it names given as bytes, as the browser gives them.
+        let group = file.parent().unwrap().file_name().unwrap();
+        let in_memory = Path::new("no-such-folder-awsim-web")
+            .join(group)
+            .join(file.file_name().unwrap());
+        let given: GivenFiles = named_files(&text)
+            .into_iter()
+            .map(|name| {
+                let bytes = std::fs::read(file.parent().unwrap().join(&name)).unwrap();
+                (in_memory.parent().unwrap().join(name), Arc::from(bytes))
+            })
+            .collect();
+        with_files += usize::from(!given.is_empty());
         let name = file.file_stem().unwrap().to_string_lossy().into_owned();
         let out = scratch(&name);
         let status = Command::new(env!("CARGO_BIN_EXE_awsim"))
@@ -54,8 +79,10 @@ fn the_browser_run_writes_what_awsim_run_writes() {
             .expect("awsim runs");
         assert!(status.success(), "{}: awsim run failed", file.display());
 
-        let run = run_text(&text, &file, RunSettings::default(), true, |_| {})
-            .unwrap_or_else(|e| panic!("{}: {:?}", file.display(), e.to_json()));
+        let run = with_given_files(given, || {
+            run_text(&text, &in_memory, RunSettings::default(), true, |_| {})
+        })
+        .unwrap_or_else(|e| panic!("{}: {:?}", file.display(), e.to_json()));
         let native = std::fs::read_to_string(out.join("summary.json")).unwrap();
         assert_eq!(run.summary_json, native, "{}: summary.json", file.display());
         let csv = std::fs::read(out.join("timeseries.csv")).unwrap();
@@ -81,6 +108,25 @@ fn the_browser_run_writes_what_awsim_run_writes() {
         compared += 1;
     }
     assert!(compared >= 15, "only {compared} scenarios compared");
+    assert!(
+        with_files >= 2,
+        "only {with_files} scenarios with files given"
+    );
+}
+
+#[test]
+fn a_file_neither_given_nor_on_disk_is_a_located_error() {
+    let file = Path::new("scenarios/examples/trace_replay.toml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let in_memory = Path::new("no-such-folder-awsim-web/examples/trace_replay.toml");
+    let error = run_text(&text, in_memory, RunSettings::default(), false, |_| {}).unwrap_err();
+    let json = error.to_json();
+    let message = json["text"].as_str().unwrap();
+    assert!(
+        message.contains("traces/shop_10min.csv") && message.contains("cannot read"),
+        "{json}"
+    );
+    assert!(json["diagnostics"][0]["line"].as_u64().is_some(), "{json}");
 }
 
 #[test]

@@ -1,10 +1,31 @@
 """Writes scenarios.js: every scenario of the folders given, with its header comment (the
-lesson text) apart, as one JavaScript array the page loads (no fetch: works offline and from a
-file:// URL alike)."""
+lesson text) apart, and the text of the files it names (traces, samples, definitions: the page
+has no disk, so it hands them to the run), as one JavaScript array the page loads (no fetch:
+works offline and from a file:// URL alike)."""
 
 import json
 import pathlib
+import re
 import sys
+
+# A file a scenario names: `file = "..."` or `definition_file = "..."`, outside comments.
+NAMED = re.compile(r'\bfile\s*=\s*"([^"]+)"')
+# The most one scenario's files may add to the page (the shipped traces are about 0.5 MB).
+MAX_FILES_BYTES = 4 * 1024 * 1024
+
+
+def named_files(scenario: pathlib.Path, text: str) -> dict:
+    """The files `text` names, by the name it gives them, read beside `scenario`."""
+    files = {}
+    for line in text.splitlines():
+        if line.lstrip().startswith("#"):
+            continue
+        for name in NAMED.findall(line):
+            files[name] = (scenario.parent / name).read_text(encoding="utf-8")
+    size = sum(len(t.encode()) for t in files.values())
+    if size > MAX_FILES_BYTES:
+        sys.exit(f"{scenario}: its files have {size} bytes, more than {MAX_FILES_BYTES} to embed")
+    return files
 
 
 def header(text: str) -> str:
@@ -35,6 +56,7 @@ def main() -> None:
                     "file": f"{path.name}/{file.name}",
                     "lesson": header(text),
                     "text": text,
+                    "files": named_files(file, text),
                 }
             )
     sys.stdout.write("self.AWSIM_SCENARIOS = ")

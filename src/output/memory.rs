@@ -73,8 +73,9 @@ impl From<RunError> for MemoryError {
 /// Parses `text` (named `file` in messages) and runs it as `awsim run` would with `settings`,
 /// keeping every output in memory; `progress` is called now and then with the simulated time
 /// reached. The run has `awsim run`'s bounds but the wall clock's (the page stops a run).
-/// Files a scenario names (traces, empirical distributions, price lists) are read relative to
-/// `file`: in the browser there are none, and naming one is a located error.
+/// Files a scenario names (traces, empirical distributions, definitions) are read relative to
+/// `file`, from the bytes given for them ([`crate::files::with_given_files`], which the browser
+/// uses: it has no disk) or else from disk; one that is neither is a located error.
 pub fn run_text(
     text: &str,
     file: &Path,

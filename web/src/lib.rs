@@ -2,21 +2,26 @@
 //! answer a JSON string. The run is `awsim::output::memory::run_text`, the same code as
 //! `awsim run` (awsim's tests/web.rs holds their outputs byte for byte against each other).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use wasm_bindgen::prelude::*;
 
+use awsim::files::{GivenFiles, with_given_files};
 use awsim::output::memory::{MemoryError, run_text};
 use awsim::scenario::{RunSettings, Scenario};
 use awsim::units::parse_positive_duration;
 
 /// The options of a run, from the page: `{"file", "seed", "duration", "interval",
-/// "timeseries"}`, every one optional (`file` names the scenario in messages).
+/// "timeseries", "files"}`, every one optional (`file` names the scenario in messages;
+/// `files` maps the names a scenario gives its traces and sample files, as it writes them, to
+/// their text).
 struct Options {
     file: String,
     settings: RunSettings,
     timeseries: bool,
+    files: GivenFiles,
 }
 
 fn options(json: &str) -> Result<Options, String> {
@@ -46,12 +51,33 @@ fn options(json: &str) -> Result<Options, String> {
                 .ok_or_else(|| format!("seed {n}: a whole number from 0 to 2^64-1"))?,
         ),
     };
+    let file = v
+        .get("file")
+        .and_then(Value::as_str)
+        .unwrap_or("scenario.toml")
+        .to_string();
+    // By the path the scenario's reference resolves to: its folder joined with the name.
+    let folder = Path::new(&file)
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let mut files: GivenFiles = Vec::new();
+    match v.get("files") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (name, text) in map {
+                let text = text
+                    .as_str()
+                    .ok_or_else(|| format!("files `{name}`: the file's text, as a string"))?;
+                let path: PathBuf = folder.join(name);
+                files.push((path, Arc::from(text.as_bytes())));
+            }
+        }
+        Some(other) => return Err(format!("files: an object of name → text, not {other}")),
+    }
     Ok(Options {
-        file: v
-            .get("file")
-            .and_then(Value::as_str)
-            .unwrap_or("scenario.toml")
-            .to_string(),
+        file,
+        files,
         settings: RunSettings {
             seed,
             duration: duration("duration")?,
@@ -79,10 +105,16 @@ fn options_error(message: String) -> String {
 /// diagnostics located at 1-based line and column.
 #[wasm_bindgen]
 pub fn run(scenario: &str, options_json: &str, progress: &js_sys::Function) -> String {
-    let options = match options(options_json) {
+    let mut options = match options(options_json) {
         Ok(o) => o,
         Err(e) => return options_error(e),
     };
+    let files = std::mem::take(&mut options.files);
+    with_given_files(files, || run_with(scenario, &options, progress))
+}
+
+/// [`run`], once the options are read and their files given.
+fn run_with(scenario: &str, options: &Options, progress: &js_sys::Function) -> String {
     let file = Path::new(&options.file);
     let total = match Scenario::parse(scenario, file) {
         Ok(s) => options
@@ -124,10 +156,16 @@ pub fn run(scenario: &str, options_json: &str, progress: &js_sys::Function) -> S
 /// "graph"}` or the located errors as [`run`] gives them.
 #[wasm_bindgen]
 pub fn check(scenario: &str, options_json: &str) -> String {
-    let options = match options(options_json) {
+    let mut options = match options(options_json) {
         Ok(o) => o,
         Err(e) => return options_error(e),
     };
+    let files = std::mem::take(&mut options.files);
+    with_given_files(files, || check_with(scenario, &options))
+}
+
+/// [`check`], once the options are read and their files given.
+fn check_with(scenario: &str, options: &Options) -> String {
     let file = Path::new(&options.file);
     let parsed = Scenario::parse(scenario, file).and_then(|s| {
         s.check_settings(options.settings)?;

@@ -188,9 +188,23 @@ function fileName() {
   return state.entry ? state.entry.file : "scenario.toml";
 }
 
+/// The files a run is given, by the name a scenario writes: the lesson's own (its traces,
+/// embedded in the page) and those the user added.
+const addedFiles = {};
+
 function options() {
-  return { file: fileName(), seed: $("seed").value, duration: $("duration").value };
+  const files = { ...(state.entry ? state.entry.files : {}), ...addedFiles };
+  return { file: fileName(), seed: $("seed").value, duration: $("duration").value, files };
 }
+
+$("add-files").addEventListener("change", async (event) => {
+  for (const f of event.target.files) addedFiles[f.name] = await f.text();
+  const names = Object.keys(addedFiles);
+  $("added-files").textContent = names.length
+    ? `Given to every run: ${names.join(", ")} (name them as file = "${names[0]}").`
+    : "";
+  scheduleCheck();
+});
 
 function fillPicker() {
   const select = $("lesson");

@@ -1,8 +1,8 @@
 // The classroom page in a real browser: Debian's Chromium, driven by playwright-core, loading
 // web/dist/ from a static server on localhost. It picks a lesson, runs it and checks that the
 // page's summary.json equals `awsim run`'s byte for byte; breaks the scenario and checks the
-// error is underlined at its line; runs a three-point sweep; checks the page then works
-// offline. Screenshots go to web/test-output/. Needs web/build.sh's dist/ and awsim's
+// error is underlined at its line; runs a three-point sweep; replays a trace the page embeds;
+// checks the page then works offline. Screenshots go to web/test-output/. Needs web/build.sh's dist/ and awsim's
 // release binary (cargo build --release). Without Chromium it says so and is skipped (under
 // CI=true that is a failure: CI installs it).
 import { spawnSync } from "node:child_process";
@@ -155,6 +155,20 @@ try {
   const rows = (await page.textContent("#sweep-table")).trim().split("\n").length - 1;
   check("a one-parameter sweep runs and is plotted", rows >= 2 && await page.$("#sweep-plot img") !== null, `${rows} rows`);
   await page.screenshot({ path: join(shots, "sweep.png"), fullPage: true });
+
+  // A scenario that replays a trace: the page hands the run the trace it embeds (the browser
+  // has no disk), and the summary is still awsim run's.
+  const traced = join(root, "scenarios/examples/trace_replay.toml");
+  const tracedNative = spawnSync(join(root, "target/release/awsim"),
+    ["run", "--quiet", "--out", join(scratch, "traced"), traced], { encoding: "utf8" });
+  await page.goto(`${url}#lesson=trace_replay`);
+  await page.waitForFunction(() => document.getElementById("source").value.includes("process = \"trace\""), null, { timeout: 30_000 });
+  await page.click("#run");
+  await page.waitForFunction(() => /^Done|errors/.test(document.getElementById("status").textContent), null, { timeout });
+  const tracedSummary = await page.$eval("#table", (t) => t.dataset.summary);
+  check("a trace replay runs in the page with its embedded trace, as awsim run does",
+    tracedNative.status === 0 && tracedSummary === readFileSync(join(scratch, "traced", "summary.json"), "utf8"),
+    `status: ${await page.$eval("#status", (s) => s.textContent)}`);
 
   // Offline: with the server answering nothing, the page reloads from its service worker.
   await page.waitForFunction(() => navigator.serviceWorker.controller !== null || navigator.serviceWorker.ready, null, { timeout: 30_000 });

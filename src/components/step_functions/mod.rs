@@ -418,9 +418,8 @@ fn load_file<R: Resources>(
 ) -> Result<asl::Machine, String> {
     let path = base_dir.join(file);
     let max = defaults().max_definition_bytes;
-    let size = std::fs::metadata(&path)
-        .map_err(|e| format!("definition_file `{}`: {e}", path.display()))?
-        .len();
+    let size = crate::files::file_len(&path)
+        .map_err(|e| format!("definition_file `{}`: {e}", path.display()))?;
     if size > max {
         return Err(format!(
             "definition_file `{}` has {size} bytes; Step Functions takes definitions of at most \
@@ -428,7 +427,7 @@ fn load_file<R: Resources>(
             path.display()
         ));
     }
-    let text = std::fs::read_to_string(&path)
+    let text = crate::files::read_to_string(&path)
         .map_err(|e| format!("definition_file `{}`: {e}", path.display()))?;
     let definition: Definition = serde_json::from_str(&text).map_err(|e| {
         format!(

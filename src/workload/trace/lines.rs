@@ -12,7 +12,7 @@
 //! lines are passed over.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, ErrorKind, Seek, SeekFrom};
+use std::io::{BufRead, BufReader, Cursor, ErrorKind, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 use super::{BadRow, MAX_LINE_BYTES, MAX_TRACE_BYTES, quoted, shown};
@@ -160,9 +160,14 @@ pub(crate) enum Line {
 }
 
 /// A trace file opened for reading lines.
+/// What a trace is read from: its file, or the bytes given for it
+/// ([`crate::files::with_given_files`]).
+trait TraceSource: BufRead + Seek + Send {}
+impl<T: BufRead + Seek + Send> TraceSource for T {}
+
 pub(crate) struct Lines {
     path: PathBuf,
-    reader: BufReader<File>,
+    reader: Box<dyn TraceSource>,
     line: u64,
     buffer: Vec<u8>,
 }
@@ -171,6 +176,23 @@ impl Lines {
     /// Opens `path`, which must be a regular file of at most [`MAX_TRACE_BYTES`].
     pub fn open(path: &Path) -> Result<Lines, String> {
         let name = quoted(path);
+        let too_large = |len: u64| {
+            format!(
+                "the trace {name} is {len} bytes, more than the limit of {MAX_TRACE_BYTES} \
+                 bytes (16 GiB)"
+            )
+        };
+        if let Some(bytes) = crate::files::given_file(path) {
+            if bytes.len() as u64 > MAX_TRACE_BYTES {
+                return Err(too_large(bytes.len() as u64));
+            }
+            return Ok(Lines {
+                path: path.to_path_buf(),
+                reader: Box::new(Cursor::new(bytes)),
+                line: 0,
+                buffer: Vec::new(),
+            });
+        }
         let cannot_read = |e: std::io::Error| format!("cannot read the trace {name}: {e}");
         // Checked before opening (opening a pipe waits for a writer) and again on what was
         // opened. A trace is read several times (checked, then replayed, and again for each
@@ -190,15 +212,11 @@ impl Lines {
             return Err(not_a_file());
         }
         if meta.len() > MAX_TRACE_BYTES {
-            return Err(format!(
-                "the trace {name} is {} bytes, more than the limit of {MAX_TRACE_BYTES} \
-                 bytes (16 GiB)",
-                meta.len()
-            ));
+            return Err(too_large(meta.len()));
         }
         Ok(Lines {
             path: path.to_path_buf(),
-            reader: BufReader::with_capacity(64 * 1024, file),
+            reader: Box::new(BufReader::with_capacity(64 * 1024, file)),
             line: 0,
             buffer: Vec::new(),
         })
