@@ -181,3 +181,27 @@ fn the_browser_reports_progress_up_to_the_end() {
         "last progress at {last} s, the run ends at {end} s"
     );
 }
+
+/// The page's code path compiled natively on M/M/8 for 20 h of simulated time: the native side
+/// of web/tests/speed.mjs's comparison without writing files (a measurement, printed, not a
+/// test of speed: `cargo test --release --test web -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn the_pages_code_path_natively_on_mm8() {
+    let file = Path::new("scenarios/examples/mmc.toml");
+    let text = std::fs::read_to_string(file).unwrap();
+    let settings = RunSettings {
+        duration: Some(awsim::units::parse_positive_duration("20h").unwrap()),
+        ..RunSettings::default()
+    };
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let run = run_text(&text, file, settings, true, |_| {}).unwrap();
+        let summary: serde_json::Value = serde_json::from_str(&run.summary_json).unwrap();
+        println!(
+            "run_text natively: {} events in {:.2} s",
+            summary["events"],
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
