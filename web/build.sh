@@ -27,8 +27,9 @@ mkdir -p dist
 wasm-bindgen --target no-modules --no-typescript --out-dir dist \
   target/wasm32-unknown-unknown/release/awsim_web.wasm
 cp static/* dist/
-# Every lesson and example, embedded in one script, with its header comment as the lesson.
-python3 embed_scenarios.py ../scenarios/lessons ../scenarios/examples > dist/scenarios.js
+# Every lesson and example, embedded in one script, with its header comment as the lesson and
+# README's lesson table's "what to look at".
+python3 embed_scenarios.py --readme=../README.md ../scenarios/lessons ../scenarios/examples > dist/scenarios.js
 # The service worker's cache is named by the content it caches: a new build replaces it.
 stamp=$(cat dist/*.js dist/*.wasm dist/*.html dist/*.css | sha256sum | cut -c1-16)
 sed -i "s/@BUILD@/$stamp/" dist/sw.js

@@ -43,9 +43,23 @@ def header(text: str) -> str:
     return "\n".join(lines).strip()
 
 
+def look_at(readme: pathlib.Path) -> dict:
+    """README's lesson table: `lessons/NAME.toml` -> (what it teaches, what to look at)."""
+    rows = {}
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 3 and re.fullmatch(r"`[a-z_]+/[a-z0-9_]+\.toml`", cells[0]):
+            rows[cells[0].strip("`")] = (cells[1], cells[2])
+    return rows
+
+
 def main() -> None:
     entries = []
-    for folder in sys.argv[1:]:
+    args = sys.argv[1:]
+    table = {}
+    if args and args[0].startswith("--readme="):
+        table = look_at(pathlib.Path(args.pop(0).removeprefix("--readme=")))
+    for folder in args:
         path = pathlib.Path(folder)
         for file in sorted(path.glob("*.toml")):
             text = file.read_text(encoding="utf-8")
@@ -57,6 +71,8 @@ def main() -> None:
                     "lesson": header(text),
                     "text": text,
                     "files": named_files(file, text),
+                    "teaches": table.get(f"{path.name}/{file.name}", ("", ""))[0],
+                    "look": table.get(f"{path.name}/{file.name}", ("", ""))[1],
                 }
             )
     sys.stdout.write("self.AWSIM_SCENARIOS = ")

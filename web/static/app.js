@@ -10,6 +10,7 @@ const state = {
   last: null,         // the last run
   diagnostics: [],    // located errors of the text in the editor
   sweep: null,        // { values, summaries, line }
+  tableText: null,    // the last run's summary table
 };
 
 // ---- the worker --------------------------------------------------------------------------
@@ -228,6 +229,7 @@ function pick(index, text) {
   state.entry = scenarios[index] || null;
   $("lesson").value = String(index);
   $("lesson-text").textContent = state.entry ? state.entry.lesson : "";
+  showLookAt(state.entry ? state.entry.look : "");
   source.value = text !== null ? text : state.entry ? state.entry.text : "";
   state.previous = null;
   state.last = null;
@@ -344,6 +346,7 @@ async function runOnce() {
   state.last = { summary_json: answer.summary_json, label: `run ${nextId}` };
   $("table").textContent = answer.table;
   $("table").dataset.summary = answer.summary_json;
+  state.tableText = answer.table;
   showWarnings(answer.warnings);
   download("download-summary", answer.summary_json, "application/json");
   if (answer.timeseries_csv) download("download-series", answer.timeseries_csv, "text/csv");
@@ -547,4 +550,53 @@ ask({ action: "version" }).then((a) => {
 });
 if ("serviceWorker" in navigator && location.protocol !== "file:") {
   navigator.serviceWorker.register("sw.js").catch(() => {});
+}
+
+// ---- what to look at ---------------------------------------------------------------------
+
+/// README's "what to look at" for the lesson, each `figure` in it a button that marks the
+/// summary table's lines naming it (a `*` in a name stands for any text) and scrolls there.
+function showLookAt(look) {
+  const box = $("lesson-look");
+  box.innerHTML = "";
+  box.hidden = !look;
+  if (!look) return;
+  box.append("What to look at: ");
+  for (const [i, part] of look.split("`").entries()) {
+    if (i % 2 === 0) {
+      box.append(part);
+      continue;
+    }
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "figure-link";
+    button.textContent = part;
+    button.title = `Mark the summary's lines with ${part}`;
+    button.addEventListener("click", () => markFigure(part));
+    box.append(button);
+  }
+}
+
+function markFigure(name) {
+  const table = $("table");
+  if (!state.tableText) {
+    $("status").textContent = `Run the scenario first: then ${name} is marked in the summary.`;
+    return;
+  }
+  const pattern = new RegExp(name.split("*").map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join("[^\\s]*"));
+  let first = null;
+  table.innerHTML = "";
+  for (const line of state.tableText.split("\n")) {
+    if (pattern.test(line)) {
+      const m = document.createElement("mark");
+      m.className = "look";
+      m.textContent = line;
+      table.append(m, "\n");
+      first = first || m;
+    } else {
+      table.append(line + "\n");
+    }
+  }
+  if (first) first.scrollIntoView({ block: "center" });
+  $("status").textContent = first ? `${name}: marked in the summary.` : `${name} is not in the summary table (see summary.json or timeseries.csv).`;
 }

@@ -112,6 +112,13 @@ try {
   const wall = await page.$eval("#status", (s) => s.textContent);
   console.log(`# ${wall}`);
   await page.screenshot({ path: join(shots, "run.png"), fullPage: true });
+  // The lesson's "what to look at" (README's lesson table): its figures mark the summary.
+  const figures = await page.$$eval("#lesson-look .figure-link", (bs) => bs.map((b) => b.textContent));
+  const figure = figures.find((f) => !f.includes("*") && nativeSummary.includes(`"${f}"`));
+  if (figure) await page.click(`#lesson-look .figure-link >> text="${figure}"`);
+  const markedLines = figure ? await page.$$eval("#table mark.look", (ms) => ms.map((m) => m.textContent)) : [];
+  check("the lesson's figures to look at mark the summary's lines", figures.length >= 3 && markedLines.length >= 1 && markedLines.every((l) => l.includes(figure)),
+    `figures ${figures.join(", ")}; ${figure} marked ${markedLines.length} lines`);
 
   // A second run with another seed: the comparison appears.
   await page.fill("#seed", "7");
