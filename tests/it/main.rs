@@ -30,6 +30,7 @@ mod nlb;
 mod outputs;
 mod properties;
 mod rds;
+mod rds_replicas;
 mod report;
 mod route53;
 mod scale;

@@ -17,6 +17,7 @@ const DEFAULTS_TOML: &str = include_str!("../../../models/rds.toml");
 pub(crate) struct Defaults {
     pub max_connections: ConnectionFormulas,
     pub pool: PoolDefaults,
+    pub read_replicas: ReplicaDefaults,
     pub instance_class: ClassCatalogue,
 }
 
@@ -36,6 +37,16 @@ pub(crate) struct ConnectionFormulas {
 #[serde(deny_unknown_fields)]
 pub(crate) struct PoolDefaults {
     pub timeout: SimDuration,
+}
+
+/// Read replicas: how many, and the assumed time a write takes to reach one.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReplicaDefaults {
+    #[allow(dead_code)]
+    pub source: String,
+    pub max: u32,
+    pub ship_delay: SimDuration,
 }
 
 /// Which classes exist, and the hardware of those the EC2 catalogue does not carry.

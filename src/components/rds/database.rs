@@ -1,7 +1,8 @@
-//! The running DB instance: connections (refused or waited for), then a vCPU worker for the
-//! query's CPU time, then the client's hold of the connection.
+//! The running DB instance and its read replicas: connections (refused or waited for), then a
+//! vCPU worker for the query's CPU time, then the client's hold of the connection; writes
+//! committed on the primary replayed on each replica after a shipping delay.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use super::catalogue::{Engine, Hardware};
 use super::outputs::Gauge;
@@ -18,6 +19,9 @@ use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRo
 /// one more client).
 const REFUSED: u16 = 503;
 
+/// The primary's index in [`Database::nodes`]; replicas follow it.
+const PRIMARY: usize = 0;
+
 /// What the builder hands the running database.
 pub(super) struct Settings {
     pub engine: Engine,
@@ -30,35 +34,59 @@ pub(super) struct Settings {
     pub client_hold: Option<Dist>,
     /// `Some` when requests wait for a connection, for this long at most.
     pub pool_timeout: Option<SimDuration>,
+    /// Read replicas (0 to 15).
+    pub read_replicas: u32,
+    /// The time a committed write takes to reach a replica, before its replay.
+    pub replica_lag: Dist,
 }
 
 crate::timers! {
     /// The timers of a DB instance.
     enum DbTimer {
-        /// A query's CPU time is over (its slot).
+        /// A job's CPU time is over (its slot).
         Cpu,
         /// The client's hold of a connection after its query is over (its slot).
         Hold,
-        /// The oldest request waiting for a connection may have waited too long (payload
-        /// unused).
+        /// The oldest request waiting for a connection of a node may have waited too long (the
+        /// node's index).
         PoolTimeout,
+        /// A committed write has reached its replica and queues for replay (its slot).
+        Shipped,
     }
 }
 
-/// A request inside the database.
-struct Query {
-    request: Request,
-    arrived: SimTime,
+/// Work inside the database: a client's query, or a replica's replay of a committed write.
+#[derive(Copy, Clone)]
+enum Job {
+    Query {
+        request: Request,
+        arrived: SimTime,
+        /// The node that serves it.
+        node: usize,
+    },
+    Replay {
+        /// The replica that replays it.
+        node: usize,
+        /// When the write committed on the primary.
+        committed: SimTime,
+        key: u64,
+    },
 }
 
-/// A running DB instance.
-pub(super) struct Database {
-    s: Settings,
-    queries: Slab<Query>,
+impl Job {
+    fn node(&self) -> usize {
+        match self {
+            Job::Query { node, .. } | Job::Replay { node, .. } => *node,
+        }
+    }
+}
+
+/// One DB instance (the primary or a replica): its connections, vCPUs and queues.
+struct Node {
     /// Requests waiting for a connection, with the time they give up, oldest first (their
     /// deadlines are in the same order: one timeout for all).
     waiting: VecDeque<(u32, SimTime)>,
-    /// Queries holding a connection and waiting for a vCPU, oldest first.
+    /// Jobs waiting for a vCPU (queries holding a connection, replays), oldest first.
     cpu_queue: VecDeque<u32>,
     /// When the pending `PoolTimeout` timer fires, if one is pending (at most one: deadlines
     /// come in order).
@@ -70,21 +98,22 @@ pub(super) struct Database {
     /// Most connections in use in the current interval, and in the measured window.
     interval_peak: u32,
     window_peak: u32,
-    metrics: RequestMetrics,
-    /// Time requests of the window waited for a connection, zero included (those that got
-    /// one).
-    connection_wait: Latency,
+    /// Queries answered (all time, as the single-instance figure always was).
     queries_done: u64,
-    waited: u64,
-    refused: u64,
-    pool_timeouts: u64,
+    /// A replica's figures: writes committed on the primary and not yet replayed here, by key
+    /// (an entry leaves at zero, so the map holds only writes in flight).
+    unapplied: HashMap<u64, u32>,
+    /// Replication lag of the window's replays: commit on the primary to replay done here.
+    lag: Latency,
+    /// Reads of the window that ran here while a write of their key was not yet replayed.
+    stale_reads: u64,
+    /// Reads of the window that ran here.
+    reads: u64,
 }
 
-impl Database {
-    pub(super) fn new(s: Settings, warmup_end: SimTime) -> Database {
-        Database {
-            s,
-            queries: Slab::default(),
+impl Node {
+    fn new() -> Node {
+        Node {
             waiting: VecDeque::new(),
             cpu_queue: VecDeque::new(),
             timeout_at: None,
@@ -94,9 +123,62 @@ impl Database {
             busy_avg: TimeWeighted::new(0.0),
             interval_peak: 0,
             window_peak: 0,
-            metrics: RequestMetrics::new(warmup_end),
-            connection_wait: Latency::new(3),
             queries_done: 0,
+            unapplied: HashMap::new(),
+            lag: Latency::new(3),
+            stale_reads: 0,
+            reads: 0,
+        }
+    }
+
+    fn set_connections(&mut self, now: SimTime, warmup_end: SimTime, n: u32) {
+        self.connections = n;
+        self.connections_avg.set(now, warmup_end, n as f64);
+        self.interval_peak = self.interval_peak.max(n);
+        if now >= warmup_end {
+            self.window_peak = self.window_peak.max(n);
+        }
+    }
+
+    fn set_busy(&mut self, now: SimTime, warmup_end: SimTime, n: u32) {
+        self.busy_vcpus = n;
+        self.busy_avg.set(now, warmup_end, n as f64);
+    }
+}
+
+/// A running DB instance with its read replicas.
+pub(super) struct Database {
+    s: Settings,
+    jobs: Slab<Job>,
+    /// Replays in `jobs` (they are not requests: `in_flight` leaves them out).
+    replays: u64,
+    /// The primary, then the replicas.
+    nodes: Vec<Node>,
+    /// The replica the reader endpoint gives the next connection (round robin).
+    next_reader: usize,
+    metrics: RequestMetrics,
+    /// Replication lag of the window's replays on every replica.
+    lag: Latency,
+    /// Time requests of the window waited for a connection, zero included (those that got
+    /// one).
+    connection_wait: Latency,
+    waited: u64,
+    refused: u64,
+    pool_timeouts: u64,
+}
+
+impl Database {
+    pub(super) fn new(s: Settings, warmup_end: SimTime) -> Database {
+        let nodes = (0..=s.read_replicas).map(|_| Node::new()).collect();
+        Database {
+            s,
+            jobs: Slab::default(),
+            replays: 0,
+            nodes,
+            next_reader: 0,
+            metrics: RequestMetrics::new(warmup_end),
+            lag: Latency::new(3),
+            connection_wait: Latency::new(3),
             waited: 0,
             refused: 0,
             pool_timeouts: 0,
@@ -105,20 +187,6 @@ impl Database {
 
     fn warmup_end(&self) -> SimTime {
         self.metrics.warmup_end()
-    }
-
-    fn set_connections(&mut self, now: SimTime, n: u32) {
-        self.connections = n;
-        self.connections_avg.set(now, self.warmup_end(), n as f64);
-        self.interval_peak = self.interval_peak.max(n);
-        if now >= self.warmup_end() {
-            self.window_peak = self.window_peak.max(n);
-        }
-    }
-
-    fn set_busy(&mut self, now: SimTime, n: u32) {
-        self.busy_vcpus = n;
-        self.busy_avg.set(now, self.warmup_end(), n as f64);
     }
 
     fn cpu_time(&self, op: Op) -> &Dist {
@@ -130,18 +198,32 @@ impl Database {
         }
     }
 
+    /// The node a request connects to: reads and queries through the reader endpoint, which
+    /// gives each new connection to the next replica in turn; strong reads and queries (which
+    /// must see the latest write), writes and the rest to the primary.
+    fn route(&mut self, op: Op) -> usize {
+        if self.nodes.len() == 1 || !matches!(op, Op::Read | Op::Query) {
+            return PRIMARY;
+        }
+        let node = 1 + self.next_reader;
+        self.next_reader = (self.next_reader + 1) % (self.nodes.len() - 1);
+        node
+    }
+
     fn arrive(&mut self, request: Request, cx: &mut Ctx<'_>) {
         let now = cx.now();
         self.metrics.arrived(now);
-        if self.connections < self.s.max_connections {
-            let slot = self.queries.insert(Query {
+        let node = self.route(request.op);
+        if self.nodes[node].connections < self.s.max_connections {
+            let slot = self.jobs.insert(Job::Query {
                 request,
                 arrived: now,
+                node,
             });
             if self.metrics.in_window(now) {
                 self.connection_wait.record(SimDuration::ZERO);
             }
-            self.connect(slot, cx);
+            self.connect(slot, node, cx);
             return;
         }
         let Some(timeout) = self.s.pool_timeout else {
@@ -155,48 +237,98 @@ impl Database {
             });
             return;
         };
-        let slot = self.queries.insert(Query {
+        let slot = self.jobs.insert(Job::Query {
             request,
             arrived: now,
+            node,
         });
         if self.metrics.in_window(now) {
             self.waited += 1;
         }
         let deadline = now + timeout;
-        self.waiting.push_back((slot, deadline));
-        if self.timeout_at.is_none() {
-            self.timeout_at = Some(deadline);
-            cx.set_timer(timeout, DbTimer::PoolTimeout(0));
+        let n = &mut self.nodes[node];
+        n.waiting.push_back((slot, deadline));
+        if n.timeout_at.is_none() {
+            n.timeout_at = Some(deadline);
+            cx.set_timer(timeout, DbTimer::PoolTimeout(node as u64));
         }
     }
 
-    /// Query `slot` takes a free connection and asks for a vCPU.
-    fn connect(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        let now = cx.now();
-        self.set_connections(now, self.connections + 1);
-        if self.busy_vcpus < self.s.hardware.vcpus {
-            self.run(slot, cx);
+    /// Query `slot` takes a free connection of `node` and asks for a vCPU.
+    fn connect(&mut self, slot: u32, node: usize, cx: &mut Ctx<'_>) {
+        let (now, warmup_end) = (cx.now(), self.warmup_end());
+        let n = &mut self.nodes[node];
+        n.set_connections(now, warmup_end, n.connections + 1);
+        self.want_cpu(slot, node, cx);
+    }
+
+    /// Job `slot` runs on a free vCPU of `node`, or queues for one.
+    fn want_cpu(&mut self, slot: u32, node: usize, cx: &mut Ctx<'_>) {
+        if self.nodes[node].busy_vcpus < self.s.hardware.vcpus {
+            let (now, warmup_end) = (cx.now(), self.warmup_end());
+            let n = &mut self.nodes[node];
+            n.set_busy(now, warmup_end, n.busy_vcpus + 1);
+            self.start(slot, cx);
         } else {
-            self.cpu_queue.push_back(slot);
+            self.nodes[node].cpu_queue.push_back(slot);
         }
     }
 
-    fn run(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        self.set_busy(cx.now(), self.busy_vcpus + 1);
-        let op = self.queries[slot].request.op;
+    /// Job `slot` starts on a vCPU: a query for its operation's CPU time, a replay for a
+    /// write's.
+    fn start(&mut self, slot: u32, cx: &mut Ctx<'_>) {
+        let op = match &self.jobs[slot] {
+            Job::Query { request, node, .. } => {
+                let (op, key, node) = (request.op, request.key, *node);
+                if node != PRIMARY && self.metrics.in_window(cx.now()) {
+                    let n = &mut self.nodes[node];
+                    n.reads += 1;
+                    if n.unapplied.contains_key(&key) {
+                        n.stale_reads += 1;
+                    }
+                }
+                op
+            }
+            Job::Replay { .. } => Op::Write,
+        };
         let delay = self.cpu_time(op).sample(cx.rng());
         cx.set_timer(delay, DbTimer::Cpu(slot as u64));
     }
 
     fn cpu_done(&mut self, slot: u32, cx: &mut Ctx<'_>) {
-        match self.cpu_queue.pop_front() {
-            Some(next) => {
-                // The vCPU passes straight to the next query: busy stays the same.
-                let op = self.queries[next].request.op;
-                let delay = self.cpu_time(op).sample(cx.rng());
-                cx.set_timer(delay, DbTimer::Cpu(next as u64));
+        let node = self.jobs[slot].node();
+        match self.nodes[node].cpu_queue.pop_front() {
+            // The vCPU passes straight to the next job: busy stays the same.
+            Some(next) => self.start(next, cx),
+            None => {
+                let (now, warmup_end) = (cx.now(), self.warmup_end());
+                let n = &mut self.nodes[node];
+                n.set_busy(now, warmup_end, n.busy_vcpus - 1);
             }
-            None => self.set_busy(cx.now(), self.busy_vcpus - 1),
+        }
+        match self.jobs[slot] {
+            Job::Replay { committed, key, .. } => {
+                self.jobs.remove(slot);
+                self.replays -= 1;
+                let now = cx.now();
+                let n = &mut self.nodes[node];
+                if let Some(count) = n.unapplied.get_mut(&key) {
+                    *count -= 1;
+                    if *count == 0 {
+                        n.unapplied.remove(&key);
+                    }
+                }
+                if now >= self.metrics.warmup_end() {
+                    n.lag.record(now - committed);
+                    self.lag.record(now - committed);
+                }
+                return;
+            }
+            Job::Query { request, .. } => {
+                if node == PRIMARY && matches!(request.op, Op::Write | Op::TransactWrite) {
+                    self.replicate(request.key, cx);
+                }
+            }
         }
         match &self.s.client_hold {
             Some(hold) => {
@@ -207,42 +339,73 @@ impl Database {
         }
     }
 
-    /// Query `slot` is answered and its connection freed: the oldest waiting request takes it.
+    /// A write to `key` has committed on the primary: it ships to every replica.
+    fn replicate(&mut self, key: u64, cx: &mut Ctx<'_>) {
+        let now = cx.now();
+        for node in 1..self.nodes.len() {
+            *self.nodes[node].unapplied.entry(key).or_insert(0) += 1;
+            let slot = self.jobs.insert(Job::Replay {
+                node,
+                committed: now,
+                key,
+            });
+            self.replays += 1;
+            let delay = self.s.replica_lag.sample(cx.rng());
+            cx.set_timer(delay, DbTimer::Shipped(slot as u64));
+        }
+    }
+
+    /// Query `slot` is answered and its connection freed: the oldest request waiting for one
+    /// of its node takes it.
     fn finish(&mut self, slot: u32, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        let query = &self.queries[slot];
-        let (request, arrived) = (query.request, query.arrived);
-        self.queries.remove(slot);
-        self.queries_done += 1;
+        let Job::Query {
+            request,
+            arrived,
+            node,
+        } = self.jobs[slot]
+        else {
+            unreachable!("only queries hold connections");
+        };
+        self.jobs.remove(slot);
         self.metrics.finished(arrived, now, Outcome::Ok);
         cx.reply(Response {
             request,
             outcome: Outcome::Ok,
         });
-        self.set_connections(now, self.connections - 1);
-        if let Some((next, _)) = self.waiting.pop_front() {
-            let arrived = self.queries[next].arrived;
+        let warmup_end = self.warmup_end();
+        let n = &mut self.nodes[node];
+        n.queries_done += 1;
+        n.set_connections(now, warmup_end, n.connections - 1);
+        if let Some((next, _)) = n.waiting.pop_front() {
+            let Job::Query { arrived, .. } = self.jobs[next] else {
+                unreachable!("only queries wait for connections");
+            };
             if self.metrics.in_window(arrived) {
                 self.connection_wait.record(now - arrived);
             }
-            self.connect(next, cx);
+            self.connect(next, node, cx);
         }
     }
 
-    /// Requests whose wait is over give up; the timer is re-armed for the next one.
-    fn expire(&mut self, cx: &mut Ctx<'_>) {
+    /// Requests of `node` whose wait is over give up; the timer is re-armed for the next one.
+    fn expire(&mut self, node: usize, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        self.timeout_at = None;
-        while let Some(&(slot, deadline)) = self.waiting.front() {
+        self.nodes[node].timeout_at = None;
+        while let Some(&(slot, deadline)) = self.nodes[node].waiting.front() {
             if deadline > now {
-                self.timeout_at = Some(deadline);
-                cx.set_timer(deadline - now, DbTimer::PoolTimeout(0));
+                self.nodes[node].timeout_at = Some(deadline);
+                cx.set_timer(deadline - now, DbTimer::PoolTimeout(node as u64));
                 return;
             }
-            self.waiting.pop_front();
-            let query = &self.queries[slot];
-            let (request, arrived) = (query.request, query.arrived);
-            self.queries.remove(slot);
+            self.nodes[node].waiting.pop_front();
+            let Job::Query {
+                request, arrived, ..
+            } = self.jobs[slot]
+            else {
+                unreachable!("only queries wait for connections");
+            };
+            self.jobs.remove(slot);
             if self.metrics.in_window(arrived) {
                 self.pool_timeouts += 1;
             }
@@ -253,6 +416,20 @@ impl Database {
             });
         }
     }
+
+    /// The figures of replica `node`.
+    fn replica_report(&self, node: usize, end: SimTime) -> serde_json::Value {
+        let n = &self.nodes[node];
+        let warmup_end = self.warmup_end();
+        serde_json::json!({
+            "queries": n.queries_done,
+            "reads": n.reads,
+            "stale_reads": n.stale_reads,
+            "connections_max": n.window_peak,
+            "cpu_utilisation": n.busy_avg.window_mean(end, warmup_end) / self.s.hardware.vcpus as f64,
+            "lag_ms": n.lag.summary(),
+        })
+    }
 }
 
 impl Component<Msg> for Database {
@@ -262,7 +439,11 @@ impl Component<Msg> for Database {
             Msg::Timer(timer) => match DbTimer::from(timer) {
                 DbTimer::Cpu(slot) => self.cpu_done(slot as u32, cx),
                 DbTimer::Hold(slot) => self.finish(slot as u32, cx),
-                DbTimer::PoolTimeout(_) => self.expire(cx),
+                DbTimer::PoolTimeout(node) => self.expire(node as usize, cx),
+                DbTimer::Shipped(slot) => {
+                    let node = self.jobs[slot as u32].node();
+                    self.want_cpu(slot as u32, node, cx);
+                }
             },
             // It calls no one and suffers no fault yet.
             Msg::Response(_) | Msg::Control(_) | Msg::Lost(_) => {}
@@ -276,45 +457,59 @@ impl Observe for Database {
     }
 
     fn in_flight(&self) -> u64 {
-        self.queries.len() as u64
+        self.jobs.len() as u64 - self.replays
     }
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {
         let warmup_end = self.warmup_end();
         self.metrics.sample(self.in_flight(), row);
-        row.queue_length = Some((self.waiting.len() + self.cpu_queue.len()) as u64);
-        let cpu = self
-            .busy_avg
-            .take_interval_share(now, warmup_end, self.s.hardware.vcpus as f64);
+        let queued: usize = self
+            .nodes
+            .iter()
+            .map(|n| n.waiting.len() + n.cpu_queue.len())
+            .sum();
+        row.queue_length = Some(queued as u64);
+        let waiting: usize = self.nodes.iter().map(|n| n.waiting.len()).sum();
+        let primary = &mut self.nodes[PRIMARY];
+        let cpu =
+            primary
+                .busy_avg
+                .take_interval_share(now, warmup_end, self.s.hardware.vcpus as f64);
         row.utilisation = Some(cpu);
-        let mean = self.connections_avg.take_interval_mean(now, warmup_end);
+        let mean = primary.connections_avg.take_interval_mean(now, warmup_end);
         row.set_gauge(Gauge::ConnectionsInUse as usize, Some(mean));
         row.set_gauge(
             Gauge::ConnectionsPeak as usize,
-            Some(self.interval_peak as f64),
+            Some(primary.interval_peak as f64),
         );
-        row.set_gauge(
-            Gauge::ConnectionWaiting as usize,
-            Some(self.waiting.len() as f64),
-        );
+        row.set_gauge(Gauge::ConnectionWaiting as usize, Some(waiting as f64));
         row.set_gauge(Gauge::CpuUtilisation as usize, Some(cpu));
-        self.interval_peak = self.connections;
+        primary.interval_peak = primary.connections;
+        for replica in &mut self.nodes[1..] {
+            // Replicas have no columns: their interval figures restart unread.
+            let _ = replica.busy_avg.take_interval_share(now, warmup_end, 1.0);
+            let _ = replica.connections_avg.take_interval_mean(now, warmup_end);
+            replica.interval_peak = replica.connections;
+        }
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
         let warmup_end = self.warmup_end();
         let wait = self.connection_wait.summary();
-        self.metrics
+        let primary = &self.nodes[PRIMARY];
+        let queries: u64 = self.nodes.iter().map(|n| n.queries_done).sum();
+        let report = self
+            .metrics
             .report(Spec::KIND, self.in_flight())
             .figure("engine", self.s.engine.name())
             .figure("vcpus", self.s.hardware.vcpus)
             .figure("memory_gib", self.s.hardware.memory_gib)
             .figure("max_connections", self.s.max_connections)
-            .figure("queries", self.queries_done)
-            .figure("connections_max", self.window_peak)
+            .figure("queries", queries)
+            .figure("connections_max", primary.window_peak)
             .figure(
                 "connections_mean",
-                self.connections_avg.window_mean(end, warmup_end),
+                primary.connections_avg.window_mean(end, warmup_end),
             )
             .figure("connection_waits", self.waited)
             .figure("connection_wait_ms", wait)
@@ -322,7 +517,25 @@ impl Observe for Database {
             .figure("pool_timeouts", self.pool_timeouts)
             .figure(
                 "cpu_utilisation",
-                self.busy_avg.window_mean(end, warmup_end) / self.s.hardware.vcpus as f64,
+                primary.busy_avg.window_mean(end, warmup_end) / self.s.hardware.vcpus as f64,
+            );
+        if self.nodes.len() == 1 {
+            return report;
+        }
+        let (reads, stale) = self.nodes[1..]
+            .iter()
+            .fold((0, 0), |(r, s), n| (r + n.reads, s + n.stale_reads));
+        report
+            .figure("read_replicas", self.s.read_replicas)
+            .figure("primary_queries", primary.queries_done)
+            .figure("replica_reads", reads)
+            .figure("stale_reads", stale)
+            .figure("replica_lag_ms", self.lag.summary())
+            .figure(
+                "replicas",
+                (1..self.nodes.len())
+                    .map(|node| self.replica_report(node, end))
+                    .collect::<Vec<_>>(),
             )
     }
 }

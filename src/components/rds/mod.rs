@@ -10,6 +10,8 @@
 //! query_cpu = { read = "2ms", write = { dist = "exponential", mean = "5ms" }, default = "3ms" }
 //! no_free_connection = "wait"        # or "refuse" (the default)
 //! pool_timeout = "30s"               # with "wait"
+//! read_replicas = 2                  # 0 to 15
+//! replica_lag = "10ms"               # a write's shipping delay to a replica
 //! ```
 //!
 //! What it follows (sources in `models/rds.toml`):
@@ -24,13 +26,27 @@
 //! - A query runs on one of the class's vCPUs for its CPU time (`query_cpu` by operation:
 //!   `read` covers reads and strong reads, `write` writes and transactional writes, `query`
 //!   queries; `default` the rest), queued first come first served when every vCPU is busy.
+//! - Read replicas (`read_replicas`, up to RDS's 15) are instances of the same class with their
+//!   own vCPUs and connection limit. Reads and queries go through a reader endpoint that gives
+//!   each new connection to the next replica in turn (round robin per connection, as the DNS
+//!   rotation of Aurora's reader endpoint does and as a client spreading connections over the
+//!   replicas' endpoints would; here every query is a new connection, so the shares are equal
+//!   to one query); strong reads and queries, writes and the rest go to the primary.
+//!   Replication is asynchronous: a write, once its CPU time on the primary is over
+//!   (committed), reaches each replica after `replica_lag` and is then replayed there for a
+//!   write's CPU time, queued with the replica's reads for a vCPU, so a saturated replica
+//!   falls behind. A read that starts on a replica while a write of its key is committed but
+//!   not yet replayed there is counted stale.
 //!
 //! What it simplifies: the clients' pools are one pool at the database (all clients share the
 //! connection budget; per-client pools that cannot lend to each other are not modelled), a
 //! connection is opened for each query and closed after it (no idle connections held by
 //! clients, no connection set-up time), `DBInstanceClassMemory` is the class's whole memory
 //! (the OS reserve is not published; see `models/rds.toml`), queries do no I/O and take no
-//! locks, and nothing is billed (the price list has no RDS prices).
+//! locks, and nothing is billed (the price list has no RDS prices). A replica replays on any
+//! free vCPU (PostgreSQL's single replay process and MySQL's replication threads are not
+//! told apart) and does no other replication work; the reader endpoint turns by connection,
+//! not by load.
 
 mod catalogue;
 mod database;
@@ -45,6 +61,7 @@ pub use catalogue::{Engine, Hardware};
 
 use super::handler::DurationDist;
 use super::{BuildContext, Kind, Reference, SpecIssue};
+use crate::dist::Dist;
 use crate::metrics::Observe;
 use crate::units::PositiveDuration;
 use crate::units::limits::Limit;
@@ -82,6 +99,15 @@ pub struct Spec {
     /// from `models/rds.toml`).
     #[schemars(with = "Option<PositiveDuration>")]
     pub pool_timeout: Option<Spanned<PositiveDuration>>,
+    /// Read replicas of the same class, 0 (the default) to 15: reads and queries go to them
+    /// through the reader endpoint, a connection to each in turn.
+    #[schemars(with = "Option<u32>", range(max = 15))]
+    pub read_replicas: Option<Spanned<u32>>,
+    /// The time a write committed on the primary takes to reach a replica, before the replica
+    /// replays it (a duration or a distribution; default 10 ms from `models/rds.toml`, an
+    /// assumption). Needs `read_replicas`.
+    #[schemars(with = "Option<DurationDist>")]
+    pub replica_lag: Option<Spanned<DurationDist>>,
 }
 
 /// CPU time of a query, by operation.
@@ -130,6 +156,11 @@ impl Spec {
             |m| *m.get_ref(),
         )
     }
+
+    /// Read replicas (0 when not given).
+    fn replicas(&self) -> u32 {
+        self.read_replicas.as_ref().map_or(0, |r| *r.get_ref())
+    }
 }
 
 impl Kind for Spec {
@@ -137,12 +168,14 @@ impl Kind for Spec {
     const SUMMARY: &'static str = "An Amazon RDS DB instance (MySQL or PostgreSQL).";
     const FOLLOWS: &'static str = "`max_connections` by the engine's default parameter-group formula from the class's \
          memory (overridable); connections refused (503) or waited for in a pool with a timeout; \
-         one worker per vCPU, CPU time per operation, FIFO";
+         one worker per vCPU, CPU time per operation, FIFO; up to 15 read replicas behind a \
+         round-robin reader endpoint, asynchronous replication (a shipping delay, then replay \
+         queued for the replica's vCPUs), stale reads counted";
     const SIMPLIFIES: &'static str = "all clients share one pool at the database; no idle connections held between queries, no \
          connection set-up time; `DBInstanceClassMemory` taken as the whole memory (AWS does not \
          publish the OS reserve, so the default is a few per cent high); no I/O, locks, buffer \
-         cache or storage; read replicas, Multi-AZ failover and Aurora not modelled yet; not \
-         billed";
+         cache or storage; replicas replay on any free vCPU, the reader endpoint turns by \
+         connection, not by load; Multi-AZ failover and Aurora not modelled yet; not billed";
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
@@ -171,6 +204,29 @@ impl Kind for Spec {
                 m,
                 MAX_CONNECTIONS,
             ));
+        }
+        if let Some(r) = &self.read_replicas {
+            let max = catalogue::defaults().read_replicas.max;
+            if *r.get_ref() > max {
+                issues.push(SpecIssue {
+                    field: "read_replicas".into(),
+                    message: format!(
+                        "must be at most {max} (RDS's quota of read replicas per primary DB \
+                         instance)"
+                    ),
+                    span: r.span(),
+                });
+            }
+        }
+        if let Some(lag) = &self.replica_lag
+            && self.replicas() == 0
+        {
+            issues.push(SpecIssue {
+                field: "replica_lag".into(),
+                message: "applies to read replicas: add read_replicas = 1 or more, or remove it"
+                    .into(),
+                span: lag.span(),
+            });
         }
         if let Some(t) = &self.pool_timeout
             && self.when_no_connection() == NoFreeConnection::Refuse
@@ -210,6 +266,11 @@ impl Kind for Spec {
                 default_cpu: default,
                 client_hold: build(&self.client_hold)?,
                 pool_timeout,
+                read_replicas: self.replicas(),
+                replica_lag: match &self.replica_lag {
+                    Some(lag) => lag.get_ref().0.build(cx.base_dir)?,
+                    None => Dist::constant(catalogue::defaults().read_replicas.ship_delay),
+                },
             },
             cx.warmup_end,
         )))
