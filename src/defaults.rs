@@ -304,6 +304,45 @@ pub fn alb() -> &'static AlbDefaults {
     ALB.get_or_init(|| toml::from_str(ALB_TOML).expect("models/alb.toml is checked by a test"))
 }
 
+const BURSTABLE_TOML: &str = include_str!("../models/burstable.toml");
+
+/// `models/burstable.toml`: the CPU credits of burstable instance types (T2, T3, T3a, T4g).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstableDefaults {
+    /// Where the figures come from.
+    pub source: String,
+    /// When they were taken.
+    pub taken: String,
+    /// Launch credits per vCPU of a T2 instance launched in standard mode.
+    pub t2_launch_credits_per_vcpu: f64,
+    /// Price of surplus credits in unlimited mode, per vCPU-hour (60 credits).
+    pub surplus_usd_per_vcpu_hour: f64,
+    /// The credit figures of each burstable type, by name (`t3.micro`).
+    #[serde(rename = "type")]
+    pub types: std::collections::BTreeMap<String, BurstableType>,
+}
+
+/// The CPU credit figures of one burstable instance type.
+#[derive(Copy, Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BurstableType {
+    /// Credits earned per hour (one credit: one vCPU busy for one minute).
+    pub credits_per_hour: f64,
+    /// The most earned credits it can accrue (24 hours of earnings).
+    pub max_balance: f64,
+    /// Baseline utilisation per vCPU (0..1): credits per hour / vCPUs / 60.
+    pub baseline: f64,
+}
+
+/// The burstable instance figures.
+pub fn burstable() -> &'static BurstableDefaults {
+    static BURSTABLE: OnceLock<BurstableDefaults> = OnceLock::new();
+    BURSTABLE.get_or_init(|| {
+        toml::from_str(BURSTABLE_TOML).expect("models/burstable.toml is checked by a test")
+    })
+}
+
 const CODEDEPLOY_TOML: &str = include_str!("../models/codedeploy.toml");
 
 /// One predefined CodeDeploy configuration of `models/codedeploy.toml`.
@@ -839,6 +878,29 @@ mod tests {
     }
 
     #[test]
+    fn burstable_types_earn_their_baseline_and_accrue_a_day_of_it() {
+        let b: BurstableDefaults = toml::from_str(BURSTABLE_TOML).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(b.types.len(), 26);
+        assert_eq!(b.t2_launch_credits_per_vcpu, 30.0);
+        assert_eq!(b.surplus_usd_per_vcpu_hour, 0.05);
+        for (name, t) in &b.types {
+            // Every type is in the catalogue, which gives its vCPUs.
+            let vcpus = embedded_prices()
+                .ec2
+                .instance_type(name)
+                .unwrap_or_else(|e| panic!("{e}"))
+                .vcpus;
+            // AWS's formula: credits per hour = baseline × vCPUs × 60.
+            let earned = t.baseline * vcpus as f64 * 60.0;
+            assert!((earned - t.credits_per_hour).abs() < 1e-9, "{name}");
+            assert!(
+                (t.max_balance - 24.0 * t.credits_per_hour).abs() < 1e-9,
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
     fn nlb_defaults_are_aws_documented_values() {
         let nlb: NlbDefaults = toml::from_str(NLB_TOML).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(nlb.idle_timeout, SimDuration::from_secs(350));
@@ -857,6 +919,13 @@ mod tests {
         let mut expected = Vec::new();
         for family in ["t3", "t4g"] {
             for size in ["micro", "small", "medium", "large", "xlarge", "2xlarge"] {
+                expected.push(format!("{family}.{size}"));
+            }
+        }
+        for family in ["t2", "t3a"] {
+            for size in [
+                "nano", "micro", "small", "medium", "large", "xlarge", "2xlarge",
+            ] {
                 expected.push(format!("{family}.{size}"));
             }
         }

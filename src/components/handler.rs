@@ -337,6 +337,8 @@ pub enum Progress {
     Waiting {
         /// True for compute steps: the server's CPU is busy meanwhile.
         cpu: bool,
+        /// How long until the step timer fires.
+        delay: SimDuration,
     },
     /// A call is out; its answer lets the handler go on (or fails the request).
     Calling,
@@ -426,8 +428,9 @@ impl Handler {
             Next::Wait { delay, cpu } => {
                 *run.step += 1;
                 let timer = Msg::Timer(step_timer(run.id).into());
-                *run.timer = cx.send_self(injected.stretch(delay), timer);
-                Progress::Waiting { cpu }
+                let delay = injected.stretch(delay);
+                *run.timer = cx.send_self(delay, timer);
+                Progress::Waiting { cpu, delay }
             }
             Next::Call(to, shape) => {
                 *run.step += 1;

@@ -20,6 +20,7 @@
 
 use std::collections::VecDeque;
 
+use super::burst_credits::{CreditModel, CreditWindow, Credits};
 use super::handler::{Handler, Progress, Serving};
 use crate::engine::EventId;
 use crate::engine::slab::Slab;
@@ -43,6 +44,10 @@ struct Instance {
     requests: u64,
     /// Busy vCPUs, over the current CPU-utilisation measurement.
     cpu: TimeWeighted,
+    /// Its CPU credits (burstable types only).
+    credits: Option<Credits>,
+    /// The timer of the instant its credit balance runs out, if one is set.
+    credit_timer: EventId,
 }
 
 /// A request inside the pool.
@@ -59,6 +64,9 @@ struct Job {
     generation: u32,
     /// Its step timer, cancelled if the job ends mid-step (its instance crashed or was cut off).
     step_timer: EventId,
+    /// When its compute step ends at the instance's current speed (burstable instances
+    /// move it when their speed changes).
+    cpu_until: SimTime,
 }
 
 /// A version of the code instances run: its handler and the probability that a request it
@@ -122,6 +130,15 @@ pub struct Pool<T> {
     unreachable_requests: u64,
     /// When the last of those arrived.
     last_unreachable_at: Option<SimTime>,
+    /// CPU credits, when the instances are of a burstable type.
+    burst: Option<Burst<T>>,
+}
+
+/// The CPU credit model of a pool of burstable instances, and the owner's timer for the
+/// instant an instance's balance runs out.
+struct Burst<T> {
+    model: CreditModel,
+    timer: fn(u64) -> T,
 }
 
 fn job_id(generation: u32, slot: u32) -> u64 {
@@ -168,7 +185,93 @@ impl<T: Into<Timer>> Pool<T> {
             faulted: false,
             unreachable_requests: 0,
             last_unreachable_at: None,
+            burst: None,
         }
+    }
+
+    /// Instances added from now on are burstable with `model`'s CPU credits; the instant an
+    /// instance's balance runs out is the owner's timer `timer(instance)`, handed back to
+    /// [`Pool::on_credits_empty`].
+    pub fn burstable(&mut self, model: CreditModel, timer: fn(u64) -> T) {
+        self.burst = Some(Burst { model, timer });
+    }
+
+    /// Instance `i`'s credit balance ran out (the owner's credit timer): a standard instance
+    /// runs at its baseline from now.
+    pub fn on_credits_empty(&mut self, i: u32, cx: &mut Ctx<'_>) {
+        let Some(burst) = &self.burst else { return };
+        let model = burst.model;
+        let inst = &mut self.instances[i as usize];
+        inst.credit_timer = EventId::NONE;
+        let Some(credits) = &mut inst.credits else {
+            return;
+        };
+        let before = credits.speed_factor(&model);
+        credits.on_empty(&model, cx.now());
+        self.credits_changed(i, before, cx);
+    }
+
+    /// Instance `i`'s busy vCPUs changed: its credits are brought up to date, and its compute
+    /// steps and credit timer follow a change of speed.
+    fn on_busy_changed(&mut self, i: u32, cx: &mut Ctx<'_>) {
+        let Some(burst) = &self.burst else { return };
+        let model = burst.model;
+        let inst = &mut self.instances[i as usize];
+        let busy = inst.cpu.value() as u32;
+        let Some(credits) = &mut inst.credits else {
+            return;
+        };
+        let before = credits.speed_factor(&model);
+        credits.set_busy(&model, busy, cx.now());
+        self.credits_changed(i, before, cx);
+    }
+
+    /// After instance `i`'s credits changed: its compute steps in progress, started at speed
+    /// factor `before`, finish their remaining work at the new factor, and its credit timer
+    /// is set for the instant its balance will run out at the new load.
+    fn credits_changed(&mut self, i: u32, before: f64, cx: &mut Ctx<'_>) {
+        let Some(burst) = &self.burst else { return };
+        let (model, credit_timer, step_timer) = (burst.model, burst.timer, self.step_timer);
+        let now = cx.now();
+        let inst = &mut self.instances[i as usize];
+        let Some(credits) = &inst.credits else { return };
+        let after = credits.speed_factor(&model);
+        let empty_in = credits.time_to_empty(&model);
+        cx.cancel(inst.credit_timer);
+        inst.credit_timer = match empty_in {
+            Some(delay) => cx.send_self(delay, Msg::Timer(credit_timer(i as u64).into())),
+            None => EventId::NONE,
+        };
+        if after == before {
+            return;
+        }
+        for &slot in &inst.serving {
+            let job = &mut self.jobs[slot];
+            if !job.on_cpu {
+                continue;
+            }
+            let left = job.cpu_until.saturating_since(now).mul_f64(before / after);
+            cx.cancel(job.step_timer);
+            let timer = Msg::Timer(step_timer(job_id(job.generation, slot)).into());
+            job.step_timer = cx.send_self(left, timer);
+            job.cpu_until = now + left;
+        }
+    }
+
+    /// The CPU credit figures of each instance over the measured window, with the model, when
+    /// the instances are burstable; `up` tells whether each was still up at `end`.
+    pub fn credit_windows(&self, end: SimTime) -> Option<(CreditModel, Vec<(CreditWindow, bool)>)> {
+        let model = self.burst.as_ref()?.model;
+        let windows = self
+            .instances
+            .iter()
+            .filter_map(|inst| {
+                inst.credits
+                    .as_ref()
+                    .map(|c| (c.window(&model, end), inst.up))
+            })
+            .collect();
+        Some((model, windows))
     }
 
     /// True when instance `i` takes requests (not crashed, isolated or removed).
@@ -272,6 +375,11 @@ impl<T: Into<Timer>> Pool<T> {
             up: true,
             requests: 0,
             cpu: TimeWeighted::starting_at(now, 0.0),
+            credits: self
+                .burst
+                .as_ref()
+                .map(|b| Credits::new(&b.model, now, self.metrics.warmup_end())),
+            credit_timer: EventId::NONE,
         });
         self.up += 1;
         self.update_capacity(now);
@@ -377,6 +485,7 @@ impl<T: Into<Timer>> Pool<T> {
             on_cpu: false,
             generation: self.next_generation,
             step_timer: EventId::NONE,
+            cpu_until: now,
         });
         if must_wait {
             if in_window {
@@ -415,18 +524,25 @@ impl<T: Into<Timer>> Pool<T> {
         };
         let code = &self.codes[inst.code as usize];
         let failure_probability = code.failure_probability;
+        let speed = match (&self.burst, &inst.credits) {
+            (Some(b), Some(c)) => inst.speed * c.speed_factor(&b.model),
+            _ => inst.speed,
+        };
         let progress = code
             .handler
-            .advance(run, inst.speed, &self.injected, self.step_timer, cx);
+            .advance(run, speed, &self.injected, self.step_timer, cx);
         match progress {
-            Progress::Waiting { cpu: true } => {
+            Progress::Waiting { cpu: true, delay } => {
                 job.on_cpu = true;
+                job.cpu_until = cx.now() + delay;
+                let instance = job.instance;
                 inst.cpu
                     .set(cx.now(), cx.warmup_end(), inst.cpu.value() + 1.0);
                 let busy = self.busy_cpus.value() + 1.0;
                 self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
+                self.on_busy_changed(instance, cx);
             }
-            Progress::Waiting { cpu: false } | Progress::Calling => {}
+            Progress::Waiting { cpu: false, .. } | Progress::Calling => {}
             Progress::Done => {
                 // A version's own failures (drawn only where it has any, so a pool without
                 // them draws nothing).
@@ -463,6 +579,7 @@ impl<T: Into<Timer>> Pool<T> {
                 .set(cx.now(), cx.warmup_end(), inst.cpu.value() - 1.0);
             let busy = self.busy_cpus.value() - 1.0;
             self.busy_cpus.set(cx.now(), cx.warmup_end(), busy);
+            self.on_busy_changed(instance, cx);
         }
         let before = self.jobs.len();
         self.run(slot, cx);
@@ -563,6 +680,8 @@ impl<T: Into<Timer>> Pool<T> {
         }
         self.inside.set(now, warmup_end, self.in_flight as f64);
         self.update_capacity(now);
+        // A stopped instance spends no credits and runs out of none.
+        self.on_busy_changed(i, cx);
     }
 
     /// Instance `i` leaves the pool (terminated after draining). It must hold no request.

@@ -14,6 +14,7 @@ pub mod account;
 pub mod alb;
 pub mod api_gateway;
 pub mod asg;
+pub mod burst_credits;
 pub mod capacity_units;
 pub mod cloudfront;
 pub mod deadlines;

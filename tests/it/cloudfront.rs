@@ -198,3 +198,57 @@ fn bad_input_gets_located_errors() {
     let e = parse_error(&base.replace("origin = \"web\"", "origin = \"wbe\""));
     assert!(e.contains("web"), "{e}");
 }
+
+/// The lesson `cdn_offload.toml`: the seed-42 figures its header quotes, and the edge hit
+/// ratio against the renewal formula for 125 requests per second per edge.
+#[test]
+fn the_cdn_offload_lesson_shows_what_its_header_quotes() {
+    let file = Path::new("scenarios/lessons/cdn_offload.toml");
+    let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+    let s =
+        awsim::run::run_quietly(&scenario, awsim::scenario::RunSettings::default()).expect("run");
+    assert!(s.conservation.ok);
+    let c = &s.components;
+    let at = |path: &[&str]| number(c, path);
+    // No CDN: 500/s × 20 ms = 10 busy vCPUs of 16 × 4.
+    let direct = at(&["origin-direct", "utilisation"]);
+    assert!((direct - 10.0 / 64.0).abs() < 0.005, "{direct}");
+    // The edge tier: 125/s per edge, TTL 60 s, a fetch of about 90 ms.
+    let exact: f64 = zipf(50_000, 0.9)
+        .iter()
+        .map(|p| p * renewal_hit_ratio(125.0 * p, 60.0, 0.09))
+        .sum();
+    assert!((exact - 0.508).abs() < 0.001, "{exact}");
+    for cdn in ["cdn", "shield"] {
+        let edge = at(&[cdn, "tiers", "edge", "hit_ratio"]);
+        assert!(
+            (edge - exact).abs() < 0.005,
+            "{cdn}: {edge} against {exact}"
+        );
+        assert!((edge - 0.51).abs() < 0.005, "{cdn}: {edge}");
+    }
+    let near = |path: &[&str], quoted: f64| {
+        let v = at(path);
+        assert!((v - quoted).abs() < 0.005, "{path:?}: {v} against {quoted}");
+    };
+    near(&["cdn", "tiers", "regional", "hit_ratio"], 0.16);
+    near(&["cdn", "origin_offload"], 0.59);
+    near(&["shield", "tiers", "shield", "hit_ratio"], 0.20);
+    near(&["shield", "origin_offload"], 0.67);
+    near(&["origin-cdn", "utilisation"], 0.064);
+    near(&["origin-shield", "utilisation"], 0.052);
+    assert!((at(&["origin-cdn", "in_flight_mean"]) - 4.1).abs() < 0.05);
+    // What reaches each origin is what its distribution did not answer.
+    for (cdn, origin) in [("cdn", "origin-cdn"), ("shield", "origin-shield")] {
+        let sent = at(&[cdn, "origin_requests"]);
+        let offload = at(&[cdn, "origin_offload"]);
+        let requests = at(&[cdn, "tiers", "edge", "requests"]);
+        assert!((sent / requests - (1.0 - offload)).abs() < 1e-9);
+        assert!((at(&[origin, "requests", "created"]) - sent).abs() <= 10.0);
+    }
+    let p99 = |w: &str| number(&s.workloads, &[w, "latency_ms", "p99"]);
+    let p50 = |w: &str| number(&s.workloads, &[w, "latency_ms", "p50"]);
+    assert!((p50("viewers-cdn") - 20.0).abs() < 0.1);
+    assert!((p99("viewers-cdn") - 110.0).abs() < 0.5);
+    assert!((p99("viewers-shield") - 112.0).abs() < 0.5);
+}

@@ -7,6 +7,7 @@ mod architecture;
 mod asg;
 mod bench;
 mod bounds;
+mod burst;
 mod cli;
 mod cloudfront;
 mod codedeploy_ec2;

@@ -115,3 +115,36 @@ fn bad_input_gets_located_errors() {
     let e = parse_error(&WEIGHTED.replace("ttl = \"0s\"", "ttl = \"0s\"\nstale_fraction = 1.5"));
     assert!(e.contains("between 0 and 1"), "{e}");
 }
+
+/// The lesson `dns_failover_ttl.toml`: detection at interval × threshold after the last
+/// passed probe, the last ordinary client moving off at most a TTL later, and the seed-42
+/// figures the header quotes.
+#[test]
+fn the_dns_failover_lesson_takes_detection_plus_the_ttl() {
+    let file = Path::new("scenarios/lessons/dns_failover_ttl.toml");
+    let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+    let s = run_quietly(&scenario, RunSettings::default()).expect("run");
+    assert!(s.conservation.ok);
+    let mut errors = Vec::new();
+    for (ttl, quoted_failover, quoted_errors) in [(300.0, 329.6, 8_864.0), (60.0, 89.9, 2_616.0)] {
+        let record = &s.components[&format!("www-{ttl}")];
+        let f = &record["targets"][&format!("primary-{ttl}")]["failovers"][0];
+        let at = |key: &str| f[key].as_f64().unwrap();
+        // The fault starts at 300.1 s, just after the probe at 300 s passed.
+        assert!((300.1..300.2).contains(&at("failed_at_s")), "{f}");
+        // Three failed probes 10 s apart: interval × threshold after the passed one.
+        assert_eq!(at("detected_at_s"), 300.0 + 10.0 * 3.0);
+        // The last client that resolved before the detection keeps its answer a TTL.
+        let moved = at("clients_moved_at_s");
+        assert!(
+            moved <= 330.0 + ttl && moved > 330.0 + ttl - 1.0,
+            "TTL {ttl}: {moved}"
+        );
+        assert!((at("failover_s") - (moved - at("failed_at_s"))).abs() < 1e-9);
+        assert!((at("failover_s") - quoted_failover).abs() < 0.05, "{f}");
+        assert_eq!(record["failover_errors"].as_f64().unwrap(), quoted_errors);
+        errors.push(at("stale_errors"));
+        errors.push(record["resolutions"].as_f64().unwrap());
+    }
+    assert_eq!(errors, [160.0, 9_227.0, 332.0, 30_905.0]);
+}

@@ -160,6 +160,8 @@ crate::timers! {
         /// A step of the CodeDeploy deployment (its start, an instance's scripts done, the
         /// originals' termination, an alarm's evaluation).
         Deploy,
+        /// A burstable instance's CPU credit balance ran out (the instance).
+        CreditsEmpty,
     }
 }
 
@@ -346,6 +348,7 @@ impl Component<Msg> for Asg {
                     }
                 }
                 AsgTimer::Launched(id) => self.on_launched(id as u32, cx),
+                AsgTimer::CreditsEmpty(i) => self.pool.on_credits_empty(i as u32, cx),
                 AsgTimer::MetricPeriod(_) => self.on_metric_period(cx),
                 AsgTimer::MetricClose(_) => self.on_metric_close(cx),
                 AsgTimer::Evaluate(_) => self.on_evaluate(cx),

@@ -5,6 +5,7 @@ use super::CapacityRow;
 use super::outputs::Gauge;
 use super::{Asg, Spec, State};
 use crate::components::Kind;
+use crate::components::burst_credits;
 use crate::components::instance_billing::InstanceRate;
 use crate::engine::time::SimTime;
 use crate::metrics::cost::{Bill, NS_PER_HOUR, usd_per_hour, window_ns};
@@ -135,7 +136,11 @@ impl Asg {
             ns += u128::from(billed);
             instances += usize::from(billed > 0);
         }
-        Some(rate.group_bill(ns, instances))
+        let bill = rate.group_bill(ns, instances);
+        Some(match self.pool.credit_windows(end) {
+            Some((model, windows)) => burst_credits::bill_surplus(bill, &model, &windows),
+            None => bill,
+        })
     }
 }
 
@@ -182,6 +187,13 @@ impl Observe for Asg {
                 crate::components::outputs::SCALING_ACTIVITIES,
                 &self.activities,
             );
+        if let Some((model, windows)) = self.pool.credit_windows(end) {
+            let window_s = end.saturating_since(self.warmup_end).as_secs_f64();
+            report = report.figure(
+                "cpu_credits",
+                burst_credits::figures(&model, &windows, window_s),
+            );
+        }
         if let Some(r) = &self.refresh {
             report = report.figure(
                 crate::components::outputs::DEPLOYMENT,

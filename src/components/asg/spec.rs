@@ -11,6 +11,7 @@ use super::CapacityRow;
 use super::policy::{self, Policy, PolicySpec, SimpleScaling};
 use super::scheduled::{self, ScheduledSpec};
 use super::{Asg, AsgTimer};
+use crate::components::burst_credits::{CreditFields, CreditSpecification};
 use crate::components::handler::{DurationDist, Handler, StepSpec, call_references, empty_handler};
 use crate::components::instance_billing::{BillingFields, Purchase};
 use crate::components::instances::Pool;
@@ -46,6 +47,15 @@ pub struct Spec {
     /// Share taken off the on-demand price by `purchase` (default from the price list).
     #[schemars(with = "Option<f64>")]
     pub discount: Option<Spanned<f64>>,
+    /// How a burstable `instance_type` (t2, t3, t3a, t4g) bursts: `standard` (runs at its
+    /// baseline when its CPU credits run out; T2's default) or `unlimited` (never throttled,
+    /// surplus credits billed; T3, T3a and T4g's default).
+    #[schemars(with = "Option<CreditSpecification>")]
+    pub credit_specification: Option<Spanned<CreditSpecification>>,
+    /// Earned CPU credits each burstable instance starts with when it launches (default 0, as
+    /// a new T3 starts; at most the type's maximum balance, 24 hours of its earnings).
+    #[schemars(with = "Option<f64>")]
+    pub initial_credit_balance: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default unbounded).
     #[schemars(with = "Option<u32>", range(max = limits::MAX_QUEUE.max))]
     pub max_queue: Option<Spanned<u32>>,
@@ -140,6 +150,14 @@ pub struct FailureSpec {
 }
 
 impl Spec {
+    fn credits(&self) -> CreditFields<'_> {
+        CreditFields {
+            instance_type: self.instance_type.as_ref(),
+            credit_specification: self.credit_specification.as_ref(),
+            initial_credit_balance: self.initial_credit_balance.as_ref(),
+        }
+    }
+
     fn billing(&self) -> BillingFields<'_> {
         BillingFields {
             instance_type: self.instance_type.as_ref(),
@@ -294,6 +312,7 @@ impl Kind for Spec {
             scheduled::check(s, &mut out);
         }
         out.extend(self.billing().check());
+        out.extend(self.credits().check());
         super::refresh::check(
             self.instance_refresh.as_ref(),
             self.rolling_update.as_ref(),
@@ -379,6 +398,9 @@ impl Kind for Spec {
             cx.warmup_end,
             AsgTimer::Step,
         );
+        if let Some(model) = self.credits().model(self.billing().vcpus()) {
+            pool.burstable(model, AsgTimer::CreditsEmpty);
+        }
         let mut versions = [(speed, 0), (speed, 0)];
         let refresh = match (&self.instance_refresh, &self.rolling_update) {
             (Some(r), _) => Some((

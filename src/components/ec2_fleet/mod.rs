@@ -22,7 +22,8 @@
 //! compute time only, while `utilisation` counts busy workers. Every instance is in service
 //! (and healthy behind a load balancer) from the start. Requests a load balancer routes to a
 //! given instance go there; requests sent to the fleet directly are spread round robin. Not
-//! modelled: instance launch (see the `asg` kind), burstable CPU credits, network time.
+//! modelled: instance launch (see the `asg` kind), network time. Burstable types (t2, t3, t3a,
+//! t4g) run on CPU credits (see [`super::burst_credits`]).
 //!
 //! # Availability zones and faults
 //! With a `[region]`, instance `i` lives in `azs[i % len]` (default: every AZ of the region in
@@ -45,6 +46,7 @@ use serde::Deserialize;
 use serde::de::{self, SeqAccess, Visitor};
 use toml::Spanned;
 
+use super::burst_credits::{self, CreditFields, CreditSpecification};
 use super::handler::{Handler, StepSpec, call_references, empty_handler};
 use super::instance_billing::{BillingFields, InstanceRate, Purchase};
 use super::instances::Pool;
@@ -79,6 +81,16 @@ pub struct Spec {
     /// Share taken off the on-demand price by `purchase` (default from the price list).
     #[schemars(with = "Option<f64>")]
     pub discount: Option<Spanned<f64>>,
+    /// How a burstable `instance_type` (t2, t3, t3a, t4g) bursts: `standard` (runs at its
+    /// baseline when its CPU credits run out; T2's default) or `unlimited` (never throttled,
+    /// surplus credits billed; T3, T3a and T4g's default).
+    #[schemars(with = "Option<CreditSpecification>")]
+    pub credit_specification: Option<Spanned<CreditSpecification>>,
+    /// Earned CPU credits each burstable instance starts with (default 0, as a new T3 starts;
+    /// at most the type's maximum balance, 24 hours of its earnings): instances that ran
+    /// below their baseline before the run.
+    #[schemars(with = "Option<f64>")]
+    pub initial_credit_balance: Option<Spanned<f64>>,
     /// Waiting requests per instance beyond which it answers 503 (default: unbounded).
     #[schemars(with = "Option<u32>", range(max = limits::MAX_QUEUE.max))]
     pub max_queue: Option<Spanned<u32>>,
@@ -164,6 +176,14 @@ impl Spec {
         }
     }
 
+    fn credits(&self) -> CreditFields<'_> {
+        CreditFields {
+            instance_type: self.instance_type.as_ref(),
+            credit_specification: self.credit_specification.as_ref(),
+            initial_credit_balance: self.initial_credit_balance.as_ref(),
+        }
+    }
+
     fn speeds(&self) -> Vec<f64> {
         let n = *self.instances.get_ref() as usize;
         match self.speed.as_ref().map(Spanned::get_ref) {
@@ -178,9 +198,12 @@ impl Kind for Spec {
     const KIND: &'static str = "ec2_fleet";
     const SUMMARY: &'static str = "A fixed set of identical instances.";
     const FOLLOWS: &'static str = "c workers + FIFO queue per instance (M/M/c with exponential handlers); 503 past \
-         `max_queue`";
-    const SIMPLIFIES: &'static str = "no launch or burstable credits (launches come with `asg`); instances fail only by \
-         `[[fault]]` and are not replaced; network time only on an ALB's hop with `[region]`";
+         `max_queue`; burstable types' CPU credits (earned per hour, capped at 24 h of \
+         earnings, T2 launch credits; standard mode throttled to the baseline at an empty \
+         balance, unlimited mode's surplus billed)";
+    const SIMPLIFIES: &'static str = "no launch (launches come with `asg`); instances fail only by `[[fault]]` and are not \
+         replaced; network time only on an ALB's hop with `[region]`; at an empty balance the \
+         CPU drops to the baseline at once, shared evenly by busy vCPUs";
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: super::Roles = super::Roles::INSTANCE_GROUP;
 
@@ -251,6 +274,7 @@ impl Kind for Spec {
         }
         issues.extend(empty_handler(&self.handler));
         issues.extend(self.billing().check());
+        issues.extend(self.credits().check());
         issues
     }
 
@@ -282,6 +306,9 @@ impl Kind for Spec {
             cx.warmup_end,
             FleetTimer::Step,
         );
+        if let Some(model) = self.credits().model(self.billing().vcpus()) {
+            pool.burstable(model, FleetTimer::CreditsEmpty);
+        }
         for speed in self.speeds() {
             pool.add_instance(speed, SimTime::ZERO);
         }
@@ -317,6 +344,8 @@ crate::timers! {
     enum FleetTimer {
         /// A handler step of one of the pool's jobs ended (the job's id).
         Step,
+        /// A burstable instance's CPU credit balance ran out (the instance).
+        CreditsEmpty,
     }
 }
 
@@ -399,6 +428,9 @@ impl Component<Msg> for Ec2Fleet {
                 FleetTimer::Step(job) => {
                     self.pool.on_step_done(job, cx);
                 }
+                FleetTimer::CreditsEmpty(instance) => {
+                    self.pool.on_credits_empty(instance as u32, cx);
+                }
             },
             Msg::Response(response) => {
                 self.pool.on_response(response, cx);
@@ -435,16 +467,27 @@ impl Observe for Ec2Fleet {
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {
-        let report = self
+        let credits = self.pool.credit_windows(end);
+        let window_s = end.saturating_since(self.warmup_end).as_secs_f64();
+        let mut report = self
             .pool
             .report(Spec::KIND, end)
             .figure("instances", self.pool.len())
             // Every instance runs from the start to the end (a crashed one too: a fleet
             // terminates nothing), so each is billed for the whole window.
             .bill(self.rate.as_ref().map(|r| {
-                let hours = end.saturating_since(self.warmup_end).as_secs_f64() / 3600.0;
-                r.fleet_bill(self.pool.len() as u32, hours)
+                let bill = r.fleet_bill(self.pool.len() as u32, window_s / 3600.0);
+                match &credits {
+                    Some((model, windows)) => burst_credits::bill_surplus(bill, model, windows),
+                    None => bill,
+                }
             }));
+        if let Some((model, windows)) = &credits {
+            report = report.figure(
+                "cpu_credits",
+                burst_credits::figures(model, windows, window_s),
+            );
+        }
         match &self.az_names {
             Some(names) => report.figure("instance_azs", names),
             None => report,
