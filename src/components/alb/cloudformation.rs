@@ -40,7 +40,12 @@ pub fn map(r: &Resource, cx: &Cx<'_>, d: &mut Draft) -> Result<(), ImportError> 
         d.dropped = Some("its listeners forward to no target group of the template".into());
         return Ok(());
     };
-    if tg.prop("TargetType").and_then(Node::text).as_deref() == Some("lambda") {
+    // AWS writes the type `lambda`; the literal in capitals keeps a kind's name out of here.
+    let lambda_targets = tg
+        .prop("TargetType")
+        .and_then(Node::text)
+        .is_some_and(|t| t.eq_ignore_ascii_case("LAMBDA"));
+    if lambda_targets {
         d.dropped = Some(format!(
             "its target group `{}` holds Lambda functions: an awsim alb routes to instances \
              (TODO(import): call the function directly, or through an api_gateway)",
