@@ -286,6 +286,13 @@ pub trait Kind: DeserializeOwned + schemars::JsonSchema {
     /// one each (its folder's `cloudformation.rs`).
     const CLOUDFORMATION_TYPES: &'static [&'static str] = &[];
 
+    /// Whether a resource of those types becomes a component of this kind: a type two kinds
+    /// share (`AWS::ElasticLoadBalancingV2::LoadBalancer`, an `alb` or an `nlb` by its `Type`)
+    /// goes to the first kind that claims it.
+    fn claims(_resource: &crate::import::Resource) -> bool {
+        true
+    }
+
     /// Writes the component of one resource of those types: the properties that change
     /// behaviour, conservative `TODO(import)` defaults for what the template cannot say.
     fn import(
@@ -375,6 +382,7 @@ macro_rules! registry {
                         kind: <$spec as Kind>::KIND,
                         accepts_requests: <$spec as Kind>::ACCEPTS_REQUESTS,
                         resource_types: <$spec as Kind>::CLOUDFORMATION_TYPES,
+                        claims: <$spec as Kind>::claims,
                         map: <$spec as Kind>::import,
                     });
                 }

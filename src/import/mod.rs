@@ -12,6 +12,8 @@
 //! written as a plain, conservative default marked `# TODO(import): ...`, so the scenario runs
 //! as it is.
 
+pub mod ec2;
+pub mod elb;
 pub mod sam;
 pub mod template;
 pub mod text;
@@ -64,6 +66,8 @@ pub struct Importer {
     pub accepts_requests: bool,
     /// The resource types each of which becomes one component of this kind.
     pub resource_types: &'static [&'static str],
+    /// Whether a resource of those types is this kind's (a type two kinds share).
+    pub claims: fn(&Resource) -> bool,
     /// Writes the component of one resource into `draft`.
     pub map: fn(&Resource, &Cx<'_>, &mut Draft) -> Result<(), ImportError>,
 }
@@ -110,6 +114,21 @@ impl Cx<'_> {
     /// A number inside `node` at `name`.
     pub fn number_in(&self, node: Option<&Node>, name: &str) -> Result<Option<f64>, ImportError> {
         number_at(&self.template.file, node.and_then(|n| n.get(name)), name)
+    }
+
+    /// A number inside `node` at `name` that may be negative (a scaling adjustment, a step
+    /// bound), located error if it is something else.
+    pub fn number_signed(&self, node: &Node, name: &str) -> Result<Option<f64>, ImportError> {
+        match node.get(name) {
+            None => Ok(None),
+            Some(n) => match n.number() {
+                Some(v) if v.is_finite() => Ok(Some(v)),
+                _ => Err(self.error(
+                    n.pos,
+                    format!("`{name}` must be a number, not {}", describe(n)),
+                )),
+            },
+        }
     }
 
     /// An error at `node`'s place.
@@ -220,6 +239,10 @@ const IRRELEVANT: &[(&str, &str)] = &[
     ("AWS::ApiGatewayV2::Stage", "deployment machinery"),
     ("AWS::ApiGatewayV2::Deployment", "deployment machinery"),
     ("AWS::CloudWatch::Dashboard", "monitoring"),
+    (
+        "AWS::CloudWatch::Alarm",
+        "monitoring: it triggers no scaling policy of a mapped group",
+    ),
     ("AWS::ApiGateway::Model", "request validation"),
     ("AWS::ApiGateway::RequestValidator", "request validation"),
     ("AWS::ApiGateway::Authorizer", "authorisation"),
@@ -237,7 +260,21 @@ const IRRELEVANT: &[(&str, &str)] = &[
 fn unsupported_reason(kind: &str) -> String {
     match kind {
         "AWS::Lambda::EventSourceMapping" => {
-            return "its event source is not imported (SQS queues and DynamoDB streams are)".into();
+            return "its event source is not imported (SQS queues, Kinesis streams and DynamoDB streams are)".into();
+        }
+        "AWS::ElasticLoadBalancingV2::Listener"
+        | "AWS::ElasticLoadBalancingV2::ListenerRule"
+        | "AWS::ElasticLoadBalancingV2::TargetGroup" => {
+            return "its load balancer is not imported (see the load balancer's row)".into();
+        }
+        "AWS::SNS::Subscription" => {
+            return "its topic is not imported, or its endpoint is outside the template".into();
+        }
+        "AWS::AutoScaling::ScalingPolicy" | "AWS::AutoScaling::ScheduledAction" => {
+            return "its Auto Scaling group is not imported".into();
+        }
+        "AWS::EC2::LaunchTemplate" | "AWS::AutoScaling::LaunchConfiguration" => {
+            return "no imported group or instance launches from it".into();
         }
         "AWS::ApiGateway::Method"
         | "AWS::ApiGatewayV2::Route"
@@ -268,34 +305,41 @@ pub fn import(
     // Which component each resource becomes, before any mapper runs, so wiring can name it.
     let mut components: BTreeMap<String, (String, &'static str)> = BTreeMap::new();
     for r in &template.resources {
-        if let Some(imp) = importers
-            .iter()
-            .find(|i| i.resource_types.contains(&r.kind.as_str()))
-        {
+        if let Some(imp) = importer_of(importers, r) {
             components.insert(r.id.clone(), (text::component_name(&r.id), imp.kind));
         }
     }
-    let cx = Cx {
-        template: &template,
-        components: &components,
-    };
-    let mut drafts = Vec::new();
+    // A resource whose mapper drops it (a topic nobody in the template subscribes to) is no
+    // component after all: the others are mapped again without it, so that nothing names it.
     let mut dropped: BTreeMap<String, String> = BTreeMap::new();
-    for r in &template.resources {
-        if let Some(imp) = importers
-            .iter()
-            .find(|i| i.resource_types.contains(&r.kind.as_str()))
-        {
-            let mut draft = Draft::new(&components[&r.id].0, imp.kind, imp.accepts_requests, r);
-            (imp.map)(r, &cx, &mut draft)?;
-            match draft.dropped.take() {
-                Some(why) => {
-                    dropped.insert(r.id.clone(), why);
+    let drafts = loop {
+        let cx = Cx {
+            template: &template,
+            components: &components,
+        };
+        let mut drafts = Vec::new();
+        let mut newly_dropped = Vec::new();
+        for r in &template.resources {
+            if dropped.contains_key(&r.id) {
+                continue;
+            }
+            if let Some(imp) = importer_of(importers, r) {
+                let mut draft = Draft::new(&components[&r.id].0, imp.kind, imp.accepts_requests, r);
+                (imp.map)(r, &cx, &mut draft)?;
+                match draft.dropped.take() {
+                    Some(why) => newly_dropped.push((r.id.clone(), why)),
+                    None => drafts.push(draft),
                 }
-                None => drafts.push(draft),
             }
         }
-    }
+        if newly_dropped.is_empty() {
+            break drafts;
+        }
+        for (id, why) in newly_dropped {
+            components.remove(&id);
+            dropped.insert(id, why);
+        }
+    };
 
     let mut table = Vec::new();
     for r in &template.resources {
@@ -340,6 +384,13 @@ pub fn import(
     let workloads = wiring::workloads(&template, &drafts, &components);
     let scenario = text::scenario(&template, &drafts, &workloads, &table);
     Ok(Imported { scenario, table })
+}
+
+/// The importer that maps `r`: the first that lists its type and claims it.
+fn importer_of<'i>(importers: &'i [Importer], r: &Resource) -> Option<&'i Importer> {
+    importers
+        .iter()
+        .find(|i| i.resource_types.contains(&r.kind.as_str()) && (i.claims)(r))
 }
 
 /// The table as the command prints it.

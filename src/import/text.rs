@@ -90,6 +90,45 @@ pub fn seconds(secs: f64) -> Toml {
     }
 }
 
+/// A conservative handler for instances whose work a template cannot say.
+pub fn instance_handler(d: &mut Draft) {
+    d.list(
+        "handler",
+        &[(
+            table([(
+                "compute",
+                table([
+                    ("dist", s("lognormal")),
+                    ("mean", s("50ms")),
+                    ("p99", s("200ms")),
+                ]),
+            )]),
+            "TODO(import): what one request computes on an instance".to_string(),
+        )],
+    );
+}
+
+/// `instance_type` when the price list knows `ty` (it sets the vCPUs and the price), else a
+/// conservative `vcpus = 1` marked TODO.
+pub fn instance_type(d: &mut Draft, ty: Option<&str>, from: &str) {
+    match ty {
+        Some(ty)
+            if crate::defaults::embedded_prices()
+                .ec2
+                .instance_type(ty)
+                .is_ok() =>
+        {
+            d.set("instance_type", s(ty), from);
+        }
+        Some(ty) => d.todo(
+            "vcpus",
+            Toml::Integer(1),
+            &format!("{from} is `{ty}`, which awsim's price list lacks: its vCPUs"),
+        ),
+        None => d.todo("vcpus", Toml::Integer(1), "no instance type: its vCPUs"),
+    }
+}
+
 fn comment(text: &str) -> String {
     if text.is_empty() {
         String::new()

@@ -261,3 +261,263 @@ fn bad_templates_fail_with_located_errors() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+const WEB: &str = "\
+Resources:
+  Lb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties:
+      LoadBalancerAttributes: [{ Key: idle_timeout.timeout_seconds, Value: '20' }]
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Lb
+      DefaultActions: [{ Type: forward, TargetGroupArn: !Ref Tg }]
+  Tg:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      HealthCheckIntervalSeconds: 15
+      HealthyThresholdCount: 3
+      TargetGroupAttributes:
+        - { Key: load_balancing.algorithm.type, Value: least_outstanding_requests }
+        - { Key: deregistration_delay.timeout_seconds, Value: '45' }
+        - { Key: load_balancing.cross_zone.enabled, Value: 'false' }
+  Lt:
+    Type: AWS::EC2::LaunchTemplate
+    Properties: { LaunchTemplateData: { InstanceType: m5.large } }
+  Group:
+    Type: AWS::AutoScaling::AutoScalingGroup
+    Properties:
+      MinSize: '2'
+      MaxSize: '8'
+      DesiredCapacity: 3
+      LaunchTemplate: { LaunchTemplateId: !Ref Lt, Version: '1' }
+      TargetGroupARNs: [!Ref Tg]
+      HealthCheckType: ELB
+      HealthCheckGracePeriod: 90
+      Cooldown: 120
+  Tracking:
+    Type: AWS::AutoScaling::ScalingPolicy
+    Properties:
+      AutoScalingGroupName: !Ref Group
+      PolicyType: TargetTrackingScaling
+      TargetTrackingConfiguration:
+        PredefinedMetricSpecification: { PredefinedMetricType: ALBRequestCountPerTarget }
+        TargetValue: 500
+  Steps:
+    Type: AWS::AutoScaling::ScalingPolicy
+    Properties:
+      AutoScalingGroupName: !Ref Group
+      PolicyType: StepScaling
+      AdjustmentType: ChangeInCapacity
+      StepAdjustments:
+        - { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 20, ScalingAdjustment: 1 }
+        - { MetricIntervalLowerBound: 20, ScalingAdjustment: 3 }
+  High:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      MetricName: CPUUtilization
+      Namespace: AWS/EC2
+      Statistic: Maximum
+      Period: 120
+      EvaluationPeriods: 3
+      DatapointsToAlarm: 2
+      Threshold: 70
+      ComparisonOperator: GreaterThanOrEqualToThreshold
+      AlarmActions: [!Ref Steps]
+  Down:
+    Type: AWS::AutoScaling::ScalingPolicy
+    Properties: { AutoScalingGroupName: !Ref Group, ScalingAdjustment: -1, Cooldown: '600' }
+  Low:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      MetricName: CPUUtilization
+      Threshold: 20
+      ComparisonOperator: LessThanThreshold
+      AlarmActions: [!Ref Down]
+  Network:
+    Type: AWS::AutoScaling::ScalingPolicy
+    Properties:
+      AutoScalingGroupName: !Ref Group
+      PolicyType: TargetTrackingScaling
+      TargetTrackingConfiguration:
+        PredefinedMetricSpecification: { PredefinedMetricType: ASGAverageNetworkIn }
+        TargetValue: 1000000
+  Nightly:
+    Type: AWS::AutoScaling::ScheduledAction
+    Properties: { AutoScalingGroupName: !Ref Group, Recurrence: '0 22 * * *', MinSize: 1, MaxSize: 2 }
+  Box:
+    Type: AWS::EC2::Instance
+    Properties: { InstanceType: t3.micro }
+  Nlb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: { Type: network }
+  NlbListener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties:
+      LoadBalancerArn: !Ref Nlb
+      DefaultActions: [{ Type: forward, TargetGroupArn: !Ref NlbTg }]
+  NlbTg:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties:
+      Targets: [{ Id: !Ref Box }]
+      TargetGroupAttributes: [{ Key: deregistration_delay.timeout_seconds, Value: '10' }]
+";
+
+#[test]
+fn load_balancers_groups_policies_and_instances_carry_their_settings() {
+    let imported = awsim::import::import("web.yaml", WEB, &[], &awsim::components::importers())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let scenario = &imported.scenario;
+    for line in [
+        "kind = \"alb\"",
+        "targets = \"Group\"  # target group `Tg`",
+        "algorithm = \"least_outstanding_requests\"  # load_balancing.algorithm.type",
+        "idle_timeout = \"20s\"  # idle_timeout.timeout_seconds",
+        "deregistration_delay = \"45s\"",
+        "cross_zone = false  # the target group's load_balancing.cross_zone.enabled",
+        "health_check = { healthy_threshold = 3, interval = \"15s\" }",
+        "kind = \"asg\"",
+        "min = 2  # MinSize",
+        "max = 8  # MaxSize",
+        "desired = 3  # DesiredCapacity",
+        "instance_type = \"m5.large\"  # InstanceType of LaunchTemplate `Lt`",
+        "health_check_type = \"elb\"",
+        "health_check_grace_period = \"90s\"",
+        "default_cooldown = \"120s\"",
+        "metric = \"request_count_per_target\"  # PredefinedMetricType ALBRequestCountPerTarget",
+        "target = 500.0  # TargetValue",
+        "type = \"step\"  # StepScaling",
+        "comparison = \">=\"  # ComparisonOperator",
+        "threshold = 70.0  # Threshold",
+        "period = \"120s\"  # Period",
+        "evaluation_periods = 3",
+        "datapoints_to_alarm = 2",
+        "statistic = \"maximum\"",
+        "steps = [{ change = 1, lower = 0.0, upper = 20.0 }, { change = 3, lower = 20.0 }]",
+        "type = \"simple\"  # SimpleScaling",
+        "adjustment = -1  # ScalingAdjustment",
+        "cooldown = \"600s\"  # Cooldown",
+        "scheduled action `Nightly` (Recurrence `0 22 * * *`): TODO(import)",
+        "kind = \"nlb\"",
+        "targets = \"Box\"  # target group `NlbTg`",
+        "deregistration_delay = \"10s\"",
+        "kind = \"ec2_fleet\"",
+        "instances = 1",
+        "instance_type = \"t3.micro\"  # InstanceType",
+    ] {
+        assert!(scenario.contains(line), "missing `{line}` in\n{scenario}");
+    }
+    let outcome = |id: &str| {
+        imported
+            .table
+            .iter()
+            .find(|r| r.id == id)
+            .map(|r| r.outcome.clone())
+            .unwrap()
+    };
+    use awsim::import::Outcome;
+    for id in [
+        "Listener", "Tg", "Tracking", "Steps", "High", "Down", "Low", "Lt", "Nightly",
+    ] {
+        assert!(
+            matches!(outcome(id), Outcome::Into { .. }),
+            "{id}: {:?}",
+            outcome(id)
+        );
+    }
+    assert!(
+        matches!(outcome("Network"), Outcome::Unsupported(ref why) if why.contains("ASGAverageNetworkIn")),
+        "{:?}",
+        outcome("Network")
+    );
+    // The load balancers are the entry points: each gets a load, their targets none.
+    assert_eq!(scenario.matches("[[workload]]").count(), 2, "{scenario}");
+    let parsed = Scenario::parse(scenario, Path::new("web.toml"))
+        .unwrap_or_else(|e| panic!("{e}\n{scenario}"));
+    let summary = run_quietly(
+        &parsed,
+        RunSettings {
+            duration: Some(SimDuration::from_secs(60)),
+            ..RunSettings::default()
+        },
+    )
+    .unwrap();
+    assert!(summary.conservation.ok);
+}
+
+#[test]
+fn a_lambda_target_group_or_an_empty_one_is_unsupported_with_its_reason() {
+    let template = "\
+Resources:
+  Fn:
+    Type: AWS::Lambda::Function
+    Properties: { MemorySize: 256 }
+  Lb:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+  Listener:
+    Type: AWS::ElasticLoadBalancingV2::Listener
+    Properties: { LoadBalancerArn: !Ref Lb, DefaultActions: [{ Type: forward, TargetGroupArn: !Ref Tg }] }
+  Tg:
+    Type: AWS::ElasticLoadBalancingV2::TargetGroup
+    Properties: { TargetType: lambda, Targets: [{ Id: !GetAtt Fn.Arn }] }
+  Empty:
+    Type: AWS::ElasticLoadBalancingV2::LoadBalancer
+    Properties: { Type: network }
+";
+    let imported = awsim::import::import(
+        "lambda-alb.yaml",
+        template,
+        &[],
+        &awsim::components::importers(),
+    )
+    .unwrap();
+    let text = awsim::import::table_text(&imported.table);
+    assert!(
+        text.contains("unsupported: its target group `Tg` holds Lambda functions"),
+        "{text}"
+    );
+    assert!(
+        text.contains("unsupported: its listeners forward to no target group of the template"),
+        "{text}"
+    );
+    let tg = imported.table.iter().find(|r| r.id == "Tg").unwrap();
+    assert_eq!(
+        tg.outcome,
+        awsim::import::Outcome::Unsupported(
+            "its load balancer is not imported (see the load balancer's row)".into()
+        )
+    );
+    // The function is then the entry point.
+    assert!(
+        imported.scenario.contains("target = \"Fn\""),
+        "{}",
+        imported.scenario
+    );
+}
+
+/// The example `scenarios/examples/imported_web_tier.toml` is the import of
+/// `scenarios/examples/templates/web_tier.yaml` with its TODOs filled: every line the import
+/// writes without a TODO is in the example, in the same order, and no TODO is left.
+#[test]
+fn the_imported_example_is_its_template_s_import_with_the_todos_filled() {
+    let template = Path::new("scenarios/examples/templates/web_tier.yaml");
+    let imported = import_file(template, &[]).unwrap_or_else(|e| panic!("{e}"));
+    let example = std::fs::read_to_string("scenarios/examples/imported_web_tier.toml").unwrap();
+    assert!(
+        !example.contains("TODO(import)"),
+        "the example leaves a TODO unfilled"
+    );
+    let mut lines = example.lines();
+    for wanted in imported
+        .scenario
+        .lines()
+        .filter(|l| !l.contains("TODO(import)") && !l.trim().is_empty())
+    {
+        assert!(
+            lines.any(|l| l == wanted),
+            "the import's line `{wanted}` is not in the example (in order): re-import the \
+             template and fill its TODOs again"
+        );
+    }
+}

@@ -77,6 +77,7 @@
 //! rule evaluations. Traffic from a node to a target in another AZ is not billed: cross-zone
 //! load balancing is always on for an ALB, without inter-AZ data charges.
 
+mod cloudformation;
 mod forward;
 mod outputs;
 
@@ -178,6 +179,19 @@ impl Kind for Spec {
     const SIMPLIFIES: &'static str = "adds no processing time of its own (only the region's hop latency); health checks answer \
          at once; clients see DNS changes at once; sees each target's capacity; no slow start or \
          listener rules";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
+
+    fn claims(resource: &crate::import::Resource) -> bool {
+        cloudformation::claims(resource)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

@@ -85,6 +85,7 @@
 //! - `report`: scaling activities, time series and end-of-run figures.
 
 mod census;
+mod cloudformation;
 mod codedeploy;
 mod lifecycle;
 mod metrics;

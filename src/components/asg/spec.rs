@@ -227,6 +227,15 @@ impl Kind for Spec {
          every second in service or draining, with no 60 s minimum (the bill in `cost` has it, \
          from launch to termination); no lifecycle hooks, warm pools or predictive scaling; a \
          crashed instance's requests are answered 502";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = super::cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        super::cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: crate::components::Roles = crate::components::Roles::INSTANCE_GROUP;
 

@@ -37,6 +37,7 @@
 //! With `instances = 1`, `vcpus = c`, no `max_queue`, an exponential compute step and a Poisson
 //! workload this is the M/M/c queue of textbooks; its tests compare it with Erlang C.
 
+mod cloudformation;
 mod outputs;
 
 use std::fmt;
@@ -204,6 +205,15 @@ impl Kind for Spec {
     const SIMPLIFIES: &'static str = "no launch (launches come with `asg`); instances fail only by `[[fault]]` and are not \
          replaced; network time only on an ALB's hop with `[region]`; at an empty balance the \
          CPU drops to the baseline at once, shared evenly by busy vCPUs";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
     const ROLES: super::Roles = super::Roles::INSTANCE_GROUP;
 

@@ -42,6 +42,7 @@
 //! (AWS's consumers finish a parent shard before its children). PutRecords batches are single puts. Retried puts can
 //! overtake each other, as they can in AWS without `SequenceNumberForOrdering`. Not billed.
 
+mod cloudformation;
 mod outputs;
 
 use std::ops::Range;
@@ -146,6 +147,15 @@ impl Kind for Spec {
          contents (poison records drawn with `poison_probability`); an invocation takes the \
          handler's time whatever the batch size; the delay before retrying a failed batch is \
          assumed (1 s); no tumbling windows, filters or partial batch responses; not billed";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {

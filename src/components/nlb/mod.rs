@@ -89,6 +89,7 @@
 //! (AWS: with cross-zone on an NLB, "EC2 data transfer charges apply"); responses carry no size
 //! in the model and are not billed. Without a `[region]` nothing crosses AZs.
 
+mod cloudformation;
 mod flows;
 mod outputs;
 mod routing;
@@ -145,6 +146,19 @@ impl Kind for Spec {
     const SIMPLIFIES: &'static str = "adds no processing time of its own (only the region's hop latency, as `alb`); no request \
          timeout; TCP only, one listener; no source-IP stickiness, TLS or UDP; requests already \
          forwarded on a reset flow still get their answers";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
+
+    fn claims(resource: &crate::import::Resource) -> bool {
+        cloudformation::claims(resource)
+    }
     const ACCEPTS_REQUESTS: bool = true;
     const SEES_CONNECTIONS: bool = true;
 

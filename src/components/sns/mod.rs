@@ -52,6 +52,7 @@
 //! operation, the key, or a fraction. SNS is not billed. No raw message delivery, email, SMS or
 //! mobile push; a dead-letter queue that refuses a message (a throttle) loses it silently.
 
+mod cloudformation;
 mod outputs;
 mod policy;
 mod topic;
@@ -185,6 +186,15 @@ impl Kind for Spec {
          account; FIFO ordering and deduplication left to the queues; filters on operation, key \
          or a fraction (no message attributes); the delivery delay is an assumption (20 ms); not \
          billed";
+    const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
+
+    fn import(
+        resource: &crate::import::Resource,
+        cx: &crate::import::Cx<'_>,
+        draft: &mut crate::import::Draft,
+    ) -> Result<(), crate::import::ImportError> {
+        cloudformation::map(resource, cx, draft)
+    }
     const ACCEPTS_REQUESTS: bool = true;
 
     fn references(&self) -> Vec<Reference<'_>> {
