@@ -180,7 +180,7 @@ pub enum Outcome {
     },
     /// It does not change performance (IAM, security groups, VPC, log groups...).
     Skipped(String),
-    /// awsim has no model of it.
+    /// awsim does not import it (with the reason).
     Unsupported(String),
 }
 
@@ -286,8 +286,9 @@ fn unsupported_reason(kind: &str) -> String {
     if !kind.contains("::") {
         return format!("awsim does not import {kind}s yet");
     }
-    let service = kind.split("::").nth(1).unwrap_or(kind);
-    format!("awsim has no model of {service} (`{kind}`) yet")
+    // Not "no model of the service": several services awsim models have resource types it does
+    // not import yet (`AWS::Lambda::Version`, Step Functions, RDS...).
+    format!("awsim does not import `{kind}` yet")
 }
 
 /// Imports `text` (the template read from `file`) with `overrides` of its parameters, mapping
