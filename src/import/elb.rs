@@ -88,62 +88,51 @@ pub fn routing<'t>(lb: &Resource, cx: &Cx<'t>) -> Routing<'t> {
 /// The components registered in target group `tg`: the Auto Scaling groups whose
 /// `TargetGroupARNs` name it, then the instances its `Targets` name, as (component, resource).
 pub fn members(tg: &Resource, cx: &Cx<'_>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut add = |id: &str| {
-        if let Some((name, _)) = cx.components.get(id)
-            && !out.iter().any(|(n, _)| n == name)
-        {
-            out.push((name.clone(), id.to_string()));
-        }
-    };
-    for asg in cx.template.of_type("AWS::AutoScaling::AutoScalingGroup") {
-        let named = asg
-            .prop("TargetGroupARNs")
-            .map(Node::items)
-            .unwrap_or_default()
-            .iter()
-            .any(|n| any_id(n, cx.template).as_deref() == Some(tg.id.as_str()));
-        if named {
-            add(&asg.id);
-        }
-    }
-    for t in tg.prop("Targets").map(Node::items).unwrap_or_default() {
-        if let Some(id) = t.get("Id").and_then(|n| any_id(n, cx.template))
-            && is_instance(cx, &id)
-        {
-            add(&id);
-        }
-    }
-    out
+    let targets = tg.prop("Targets").map(Node::items).unwrap_or_default();
+    let instances = targets.iter().filter_map(|t| t.get("Id"));
+    behind(&tg.id, "TargetGroupARNs", instances, cx)
 }
 
 /// The components behind a Classic Load Balancer: the Auto Scaling groups whose
 /// `LoadBalancerNames` name it, then its `Instances`.
 pub fn classic_members(lb: &Resource, cx: &Cx<'_>) -> Vec<(String, String)> {
+    let instances = lb.prop("Instances").map(Node::items).unwrap_or_default();
+    behind(&lb.id, "LoadBalancerNames", instances.iter(), cx)
+}
+
+/// The components behind resource `id` (a target group or a Classic Load Balancer), each once:
+/// the Auto Scaling groups whose list `group_property` names it, then the EC2 instances among
+/// `instances`, as (component, resource).
+fn behind<'a>(
+    id: &str,
+    group_property: &str,
+    instances: impl Iterator<Item = &'a Node>,
+    cx: &Cx<'_>,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
-    let mut add = |id: &str| {
-        if let Some((name, _)) = cx.components.get(id)
+    let mut add = |resource: &str| {
+        if let Some((name, _)) = cx.components.get(resource)
             && !out.iter().any(|(n, _)| n == name)
         {
-            out.push((name.clone(), id.to_string()));
+            out.push((name.clone(), resource.to_string()));
         }
     };
     for asg in cx.template.of_type("AWS::AutoScaling::AutoScalingGroup") {
         let named = asg
-            .prop("LoadBalancerNames")
+            .prop(group_property)
             .map(Node::items)
             .unwrap_or_default()
             .iter()
-            .any(|n| any_id(n, cx.template).as_deref() == Some(lb.id.as_str()));
+            .any(|n| any_id(n, cx.template).as_deref() == Some(id));
         if named {
             add(&asg.id);
         }
     }
-    for i in lb.prop("Instances").map(Node::items).unwrap_or_default() {
-        if let Some(id) = any_id(i, cx.template)
-            && is_instance(cx, &id)
+    for node in instances {
+        if let Some(instance) = any_id(node, cx.template)
+            && is_instance(cx, &instance)
         {
-            add(&id);
+            add(&instance);
         }
     }
     out
