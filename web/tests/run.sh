@@ -6,7 +6,7 @@
 # downloads a browser), builds awsim's release binary (as `cargo test --release` does) and runs web/tests/browser.mjs.
 #
 # Exit codes: 0 passed; 1 failed; 77 skipped (printed why: no Chromium and no way to install it,
-# or no Node.js).
+# no Node.js, or no wasm32 target for rustup to add).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SKIP=77
@@ -25,6 +25,10 @@ if [ ! -x "$chromium" ]; then
   fi
 fi
 command -v node >/dev/null && command -v npm >/dev/null || skip "Node.js and npm are not installed"
+# The page is awsim compiled to WebAssembly: rustup must have (or fetch) the target.
+rustup target add wasm32-unknown-unknown >/dev/null 2>&1 ||
+  rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown ||
+  skip "rustup could not add the wasm32-unknown-unknown target (is static.rust-lang.org reachable?)"
 
 # awsim's binary as `cargo test --release` builds it (with the tests' dependency features, so
 # after the test command this is a no-op, where `cargo build` would compile the crate again).
