@@ -1,5 +1,6 @@
-//! What an instance runs on, as a template says it: its own `InstanceType`, or that of the
-//! `AWS::EC2::LaunchTemplate` or `AWS::AutoScaling::LaunchConfiguration` it is launched from.
+//! What an instance runs on, as a template says it: its own `InstanceType` (and
+//! `CreditSpecification`), or that of the `AWS::EC2::LaunchTemplate` or
+//! `AWS::AutoScaling::LaunchConfiguration` it is launched from.
 
 use super::tree::Node;
 use super::wiring::any_id;
@@ -14,6 +15,9 @@ pub struct Launch {
     pub from: String,
     /// The launch template or configuration's logical id.
     pub holder: Option<String>,
+    /// Its `CreditSpecification`'s CPU credits (`standard` or `unlimited`) and where that is
+    /// written: the instance's own (`CPUCredits`), else its launch template's (`CpuCredits`).
+    pub cpu_credits: Option<(String, String)>,
 }
 
 /// The launch of an instance or an Auto Scaling group `r`.
@@ -29,6 +33,11 @@ pub fn launch(r: &Resource, cx: &Cx<'_>) -> Launch {
         .and_then(|o| o.items().first())
         .and_then(|o| o.get("InstanceType"))
         .and_then(Node::text);
+    let own_credits = r
+        .prop("CreditSpecification")
+        .and_then(|c| c.get("CPUCredits"))
+        .and_then(Node::text)
+        .map(|c| (c, "CreditSpecification.CPUCredits".to_string()));
     let holder = spec
         .and_then(|s| {
             s.get("LaunchTemplateId")
@@ -37,11 +46,22 @@ pub fn launch(r: &Resource, cx: &Cx<'_>) -> Launch {
         .or_else(|| r.prop("LaunchConfigurationName"))
         .and_then(|n| any_id(n, cx.template))
         .and_then(|id| cx.template.resource(&id));
+    let cpu_credits = own_credits.or_else(|| {
+        let h = holder?;
+        let credits = h
+            .prop("LaunchTemplateData")
+            .and_then(|d| d.get("CreditSpecification"))
+            .and_then(|c| c.get("CpuCredits"))
+            .and_then(Node::text)?;
+        let from = format!("CreditSpecification of {} `{}`", short(&h.kind), h.id);
+        Some((credits, from))
+    });
     if let Some(t) = r.prop("InstanceType").and_then(Node::text) {
         return Launch {
             instance_type: Some(t),
             from: "InstanceType".into(),
             holder: holder.map(|h| h.id.clone()),
+            cpu_credits,
         };
     }
     if let Some(t) = override_type {
@@ -49,6 +69,7 @@ pub fn launch(r: &Resource, cx: &Cx<'_>) -> Launch {
             instance_type: Some(t),
             from: "MixedInstancesPolicy's first override".into(),
             holder: holder.map(|h| h.id.clone()),
+            cpu_credits,
         };
     }
     let Some(h) = holder else {
@@ -56,6 +77,7 @@ pub fn launch(r: &Resource, cx: &Cx<'_>) -> Launch {
             instance_type: None,
             from: String::new(),
             holder: None,
+            cpu_credits,
         };
     };
     let ty = h
@@ -67,6 +89,7 @@ pub fn launch(r: &Resource, cx: &Cx<'_>) -> Launch {
         instance_type: ty,
         from: format!("InstanceType of {} `{}`", short(&h.kind), h.id),
         holder: Some(h.id.clone()),
+        cpu_credits,
     }
 }
 

@@ -129,6 +129,26 @@ pub fn instance_type(d: &mut Draft, ty: Option<&str>, from: &str) {
     }
 }
 
+/// `credit_specification` from a template's CPU credits (`credits`: the value and where it is
+/// written), for a burstable instance type `ty` only: AWS applies it to T instances alone, and
+/// awsim refuses it on others. Without it the type's default holds (standard for T2,
+/// unlimited for T3, T3a and T4g), as at AWS.
+pub fn credit_specification(d: &mut Draft, ty: Option<&str>, credits: Option<(String, String)>) {
+    let Some((value, from)) = credits else {
+        return;
+    };
+    let burstable = ty.is_some_and(|t| crate::defaults::burstable().types.contains_key(t));
+    match value.as_str() {
+        "standard" | "unlimited" if burstable => d.set("credit_specification", s(&value), &from),
+        _ if !burstable => d.note(format!(
+            "{from} is `{value}`, which only a burstable (T) instance type uses: not carried over"
+        )),
+        _ => d.note(format!(
+            "{from} is `{value}`, neither `standard` nor `unlimited`: not carried over"
+        )),
+    }
+}
+
 fn comment(text: &str) -> String {
     if text.is_empty() {
         String::new()

@@ -284,7 +284,7 @@ Resources:
         - { Key: load_balancing.cross_zone.enabled, Value: 'false' }
   Lt:
     Type: AWS::EC2::LaunchTemplate
-    Properties: { LaunchTemplateData: { InstanceType: m5.large } }
+    Properties: { LaunchTemplateData: { InstanceType: m5.large, CreditSpecification: { CpuCredits: unlimited } } }
   Group:
     Type: AWS::AutoScaling::AutoScalingGroup
     Properties:
@@ -348,7 +348,7 @@ Resources:
     Properties: { AutoScalingGroupName: !Ref Group, Recurrence: '0 22 * * *', MinSize: 1, MaxSize: 2 }
   Box:
     Type: AWS::EC2::Instance
-    Properties: { InstanceType: t3.micro }
+    Properties: { InstanceType: t3.micro, CreditSpecification: { CPUCredits: standard } }
   Nlb:
     Type: AWS::ElasticLoadBalancingV2::LoadBalancer
     Properties: { Type: network }
@@ -405,6 +405,10 @@ fn load_balancers_groups_policies_and_instances_carry_their_settings() {
         "kind = \"ec2_fleet\"",
         "instances = 1",
         "instance_type = \"t3.micro\"  # InstanceType",
+        // A burstable instance keeps its template's credit mode; another type's is noted.
+        "credit_specification = \"standard\"  # CreditSpecification.CPUCredits",
+        "CreditSpecification of LaunchTemplate `Lt` is `unlimited`, which only a burstable (T) \
+         instance type uses: not carried over",
     ] {
         assert!(scenario.contains(line), "missing `{line}` in\n{scenario}");
     }

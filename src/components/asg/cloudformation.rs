@@ -3,7 +3,7 @@
 //! `AWS::CloudWatch::Alarm`s that trigger them, and its `AWS::AutoScaling::ScheduledAction`s
 //! → `asg`.
 //!
-//! Carried over: `MinSize`, `MaxSize`, `DesiredCapacity`, the `InstanceType`,
+//! Carried over: `MinSize`, `MaxSize`, `DesiredCapacity`, the `InstanceType` and CPU credits,
 //! `HealthCheckType`, `HealthCheckGracePeriod`, `DefaultInstanceWarmup`, `Cooldown`,
 //! `TerminationPolicies`; target tracking on the predefined metrics `ASGAverageCPUUtilization`
 //! and `ALBRequestCountPerTarget` (`TargetValue`, `DisableScaleIn`); step and simple policies
@@ -51,6 +51,7 @@ pub fn map(r: &Resource, cx: &Cx<'_>, d: &mut Draft) -> Result<(), ImportError> 
         d.absorb(h);
     }
     text::instance_type(d, launch.instance_type.as_deref(), &launch.from);
+    text::credit_specification(d, launch.instance_type.as_deref(), launch.cpu_credits);
     text::instance_handler(d);
     if r.prop("HealthCheckType").and_then(Node::text).as_deref() == Some("ELB") {
         d.set("health_check_type", s("elb"), "HealthCheckType");

@@ -1,8 +1,8 @@
 //! `awsim import`: `AWS::EC2::Instance` → an `ec2_fleet` of one instance.
 //!
-//! Carried over: its `InstanceType` (or its launch template's). What it serves is what a
-//! template cannot say: a conservative compute step marked `TODO(import)`. A load balancer it
-//! registers with names it as its target.
+//! Carried over: its `InstanceType` and `CreditSpecification` (or its launch template's). What
+//! it serves is what a template cannot say: a conservative compute step marked
+//! `TODO(import)`. A load balancer it registers with names it as its target.
 
 use toml::Value as Toml;
 
@@ -20,6 +20,7 @@ pub fn map(r: &Resource, cx: &Cx<'_>, d: &mut Draft) -> Result<(), ImportError> 
         d.absorb(h);
     }
     text::instance_type(d, launch.instance_type.as_deref(), &launch.from);
+    text::credit_specification(d, launch.instance_type.as_deref(), launch.cpu_credits);
     text::instance_handler(d);
     Ok(())
 }
