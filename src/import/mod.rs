@@ -106,6 +106,20 @@ impl Cx<'_> {
         })
     }
 
+    /// The event source mappings that read `source` (a stream or a table's stream) into a
+    /// function the import maps, each with that function's component name.
+    pub fn stream_mappings<'r>(
+        &'r self,
+        source: &'r str,
+    ) -> impl Iterator<Item = (&'r Resource, &'r str)> + 'r {
+        self.referring("AWS::Lambda::EventSourceMapping", "EventSourceArn", source)
+            .filter_map(|m| {
+                m.prop("FunctionName")
+                    .and_then(|n| self.component_of(n))
+                    .map(|f| (m, f.1))
+            })
+    }
+
     /// Property `name` of `r` as a number, located error if it is something else.
     pub fn number(&self, r: &Resource, name: &str) -> Result<Option<f64>, ImportError> {
         number_at(&self.template.file, r.prop(name), name)

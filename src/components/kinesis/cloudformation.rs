@@ -40,13 +40,7 @@ pub fn map(r: &Resource, cx: &Cx<'_>, d: &mut Draft) -> Result<(), ImportError> 
             "RetentionPeriodHours",
         );
     }
-    let mut mappings = cx
-        .referring("AWS::Lambda::EventSourceMapping", "EventSourceArn", &r.id)
-        .filter_map(|m| {
-            m.prop("FunctionName")
-                .and_then(|n| cx.component_of(n))
-                .map(|f| (m, f.1))
-        });
+    let mut mappings = cx.stream_mappings(&r.id);
     let first = mappings.next();
     for (other, _) in mappings {
         d.unsupported.push((
