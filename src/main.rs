@@ -417,7 +417,7 @@ fn write_run(
 ) -> anyhow::Result<ExitCode> {
     let dir = staging.path().to_path_buf();
     let series_path = dir.join("timeseries.csv");
-    let mut series = CsvSeries::create(&series_path, &scenario.kinds())
+    let mut series = CsvSeries::create(&series_path, &scenario.series_kinds())
         .with_context(|| format!("cannot write {}", series_path.display()))?;
     let mut progress = Progress::new(
         settings.duration.unwrap_or_else(|| scenario.duration()),

@@ -301,6 +301,11 @@ pub enum FaultAction {
     },
     /// One instance of the group, chosen at random among those in service, crashes.
     InstanceFailure,
+    /// One instance of the group, chosen at random among those in service, hangs: its
+    /// application stops answering (what it holds and what is sent to it is lost; senders time
+    /// out) while the instance itself runs on, so its EC2 status checks still pass and only a
+    /// load balancer's health checks see it.
+    InstanceHang,
     /// Service times are multiplied by `factor_ppm / 1e6` from now on (1e6 ends the fault).
     Slowdown {
         /// The factor in millionths.

@@ -29,7 +29,10 @@ use toml::Spanned;
 use super::SpecIssue;
 use crate::defaults::{BurstableType, burstable};
 use crate::engine::time::{SimDuration, SimTime};
+use crate::metrics::Column;
 use crate::metrics::cost::{Bill, dollars, figure};
+use crate::metrics::plot::{Color, Figure, Line, Panel, safe_name};
+use crate::metrics::series::Series;
 
 /// How a burstable instance may burst (`credit_specification`).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -350,6 +353,14 @@ impl Credits {
         Some(SimDuration::from_secs_f64(t))
     }
 
+    /// Earned credits at `now`, as they would be after [`Credits::advance`] to it (the
+    /// instance itself is not changed).
+    pub fn balance_at(&self, model: &CreditModel, now: SimTime) -> f64 {
+        let mut c = self.clone();
+        c.advance(model, now);
+        c.balance
+    }
+
     /// The window's figures up to `end`, as they would be after [`Credits::advance`] to it
     /// (the instance itself is not changed).
     pub fn window(&self, model: &CreditModel, end: SimTime) -> CreditWindow {
@@ -393,6 +404,12 @@ impl CreditFields<'_> {
         )
     }
 
+    /// True when its type is burstable (it then writes [`CREDIT_COLUMNS`]).
+    pub fn is_burstable(&self) -> bool {
+        self.instance_type
+            .is_some_and(|t| burstable_type(t.get_ref()).is_some())
+    }
+
     /// Credit fields on a type that is not burstable (or without a type), and an initial
     /// balance outside 0 to the type's maximum.
     pub fn check(&self) -> Vec<SpecIssue> {
@@ -434,6 +451,85 @@ impl CreditFields<'_> {
         }
         issues
     }
+}
+
+/// The time-series columns of a group of burstable instances (`ec2_fleet` and `asg` declare
+/// them as their [`super::outputs::Outputs::OPTIONAL_COLUMNS`], written when the group's type
+/// is burstable), in [`gauges`] order.
+pub const CREDIT_COLUMNS: &[Column] = &[
+    Column {
+        name: "cpu_credits_min",
+        description: "lowest earned CPU credit balance of the instances up at the end of the \
+                      interval (credits; burstable types only)",
+    },
+    Column {
+        name: "cpu_credits_mean",
+        description: "mean earned CPU credit balance of the instances up at the end of the \
+                      interval (credits; burstable types only)",
+    },
+    Column {
+        name: "throttled_instances",
+        description: "instances held to their baseline for want of CPU credits at the end of \
+                      the interval (burstable types in standard mode only)",
+    },
+];
+
+/// The values of [`CREDIT_COLUMNS`] at `now` for the credits of the instances up: empty when
+/// none is up.
+pub fn gauges<'a>(
+    model: &CreditModel,
+    up: impl Iterator<Item = &'a Credits>,
+    now: SimTime,
+) -> [Option<f64>; 3] {
+    let (mut n, mut min, mut sum, mut throttled) = (0u32, f64::INFINITY, 0.0, 0u32);
+    for credits in up {
+        let balance = credits.balance_at(model, now);
+        n += 1;
+        min = min.min(balance);
+        sum += balance;
+        throttled += u32::from(credits.is_throttled());
+    }
+    if n == 0 {
+        return [None; 3];
+    }
+    [Some(min), Some(sum / n as f64), Some(throttled as f64)]
+}
+
+/// The CPU credits of group `name` (of kind `kind`) over time: the lowest and the mean balance,
+/// and the instances throttled when there were any; `None` without the columns.
+pub fn credit_figure(series: &Series, name: &str, kind: &str) -> Option<Figure> {
+    let time = series.time(name);
+    let col = |c| series.column(name, c);
+    let balance = Panel::new(
+        format!("{name} ({kind}): CPU credit balance"),
+        "credits",
+        vec![
+            Line::new("mean", Color::Blue, time, col("cpu_credits_mean")),
+            Line::new("lowest", Color::Orange, time, col("cpu_credits_min")).dashed(),
+        ],
+    );
+    if !balance.has_data() {
+        return None;
+    }
+    let mut panels = vec![balance];
+    let throttled = Line::new(
+        "throttled",
+        Color::Vermilion,
+        time,
+        col("throttled_instances"),
+    );
+    if throttled.nonzero() {
+        panels.push(Panel::new(
+            format!("{name} ({kind}): instances at their baseline"),
+            "instances",
+            vec![throttled],
+        ));
+    }
+    Some(Figure {
+        stem: format!("cpu_credits_{}", safe_name(name)),
+        title: format!("CPU credits of {name}"),
+        panels,
+    })
 }
 
 /// What a group of burstable instances reports, from its instances' windows

@@ -274,6 +274,18 @@ impl<T: Into<Timer>> Pool<T> {
         Some((model, windows))
     }
 
+    /// The values of [`burst_credits::CREDIT_COLUMNS`](super::burst_credits::CREDIT_COLUMNS) at
+    /// `now`, over the instances up; `None` when the instances are not burstable.
+    pub fn credit_gauges(&self, now: SimTime) -> Option<[Option<f64>; 3]> {
+        let model = self.burst.as_ref()?.model;
+        let up = self
+            .instances
+            .iter()
+            .filter(|inst| inst.up)
+            .filter_map(|inst| inst.credits.as_ref());
+        Some(super::burst_credits::gauges(&model, up, now))
+    }
+
     /// True when instance `i` takes requests (not crashed, isolated or removed).
     pub fn is_up(&self, i: u32) -> bool {
         self.instances[i as usize].up

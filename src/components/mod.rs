@@ -268,6 +268,12 @@ pub trait Kind: DeserializeOwned + schemars::JsonSchema {
     /// to it tell it when a connection closes.
     const SEES_CONNECTIONS: bool = false;
 
+    /// True when it writes its kind's [`outputs::Outputs::OPTIONAL_COLUMNS`] (a group of
+    /// burstable instances, its CPU credits).
+    fn writes_optional_columns(&self) -> bool {
+        false
+    }
+
     /// Its own `azs` list, for a kind placed in availability zones ([`Roles::az_placement`]).
     fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
         None
@@ -340,8 +346,22 @@ pub struct KindDescription {
     pub accepts_requests: bool,
     /// Its own time-series columns (see [`outputs::Outputs::COLUMNS`]).
     pub columns: &'static [crate::metrics::Column],
+    /// Its columns written only by some of its components (see
+    /// [`outputs::Outputs::OPTIONAL_COLUMNS`]).
+    pub optional_columns: &'static [crate::metrics::Column],
     /// The figures a sweep tabulates (see [`outputs::Outputs::HEADLINE_FIGURES`]).
     pub headline_figures: &'static [&'static str],
+}
+
+/// Which kinds' columns a run's `timeseries.csv` has
+/// ([`crate::scenario::Scenario::series_kinds`]).
+#[derive(Clone, Debug, Default)]
+pub struct SeriesKinds {
+    /// The kinds of its components, each once, in the order they first appear.
+    pub kinds: Vec<&'static str>,
+    /// Those of them with a component that writes the kind's optional columns
+    /// ([`Kind::writes_optional_columns`]).
+    pub with_optional: Vec<&'static str>,
 }
 
 macro_rules! registry {
@@ -419,6 +439,7 @@ macro_rules! registry {
                     simplifies: <$spec as Kind>::SIMPLIFIES,
                     accepts_requests: <$spec as Kind>::ACCEPTS_REQUESTS,
                     columns: <$spec as outputs::Outputs>::COLUMNS,
+                    optional_columns: <$spec as outputs::Outputs>::OPTIONAL_COLUMNS,
                     headline_figures: <$spec as outputs::Outputs>::HEADLINE_FIGURES,
                 });
             )*
@@ -446,16 +467,22 @@ macro_rules! registry {
             kinds
         }
 
-        /// The own time-series columns of the kinds in `kinds`, each kind's in its order, kinds
-        /// in registry order; a name two kinds share appears once (it must mean the same for
-        /// both). A run's `timeseries.csv` has the columns of the kinds it has, so a kind added
-        /// to awsim changes no other scenario's file.
-        pub fn series_columns(kinds: &[&str]) -> Vec<&'static str> {
+        /// The own time-series columns of the kinds in `kinds`, each kind's in its order
+        /// ([`outputs::Outputs::COLUMNS`], then its optional ones when a component writes them),
+        /// kinds in registry order; a name two kinds share appears once (it must mean the same
+        /// for both). A run's `timeseries.csv` has the columns of the kinds it has, so a kind
+        /// added to awsim changes no other scenario's file.
+        pub fn series_columns(kinds: &SeriesKinds) -> Vec<&'static str> {
             let mut columns: Vec<&'static str> = Vec::new();
             $(
                 $(#[$attr])*
-                if kinds.contains(&<$spec as Kind>::KIND) {
-                    for c in <$spec as outputs::Outputs>::COLUMNS {
+                if kinds.kinds.contains(&<$spec as Kind>::KIND) {
+                    let optional = if kinds.with_optional.contains(&<$spec as Kind>::KIND) {
+                        <$spec as outputs::Outputs>::OPTIONAL_COLUMNS
+                    } else {
+                        &[]
+                    };
+                    for c in <$spec as outputs::Outputs>::COLUMNS.iter().chain(optional) {
                         if !columns.contains(&c.name) {
                             columns.push(c.name);
                         }
@@ -544,6 +571,11 @@ macro_rules! registry {
             /// See [`Kind::SEES_CONNECTIONS`].
             pub fn sees_connections(&self) -> bool {
                 match self { $($(#[$attr])* ComponentSpec::$variant(_) => <$spec as Kind>::SEES_CONNECTIONS,)* }
+            }
+
+            /// See [`Kind::writes_optional_columns`].
+            pub fn writes_optional_columns(&self) -> bool {
+                match self { $($(#[$attr])* ComponentSpec::$variant(s) => s.writes_optional_columns(),)* }
             }
 
             /// See [`Kind::azs`].

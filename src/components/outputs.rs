@@ -40,6 +40,12 @@ pub trait Outputs {
     /// [`crate::metrics::SeriesRow::gauges`]; at most [`crate::metrics::MAX_COLUMNS`].
     const COLUMNS: &'static [Column] = &[];
 
+    /// Columns written only when a component of the kind has what they measure
+    /// ([`super::Kind::writes_optional_columns`]: burstable instances' CPU credits), after
+    /// [`Outputs::COLUMNS`] in [`crate::metrics::SeriesRow::gauges`]; a scenario without such a
+    /// component keeps the file it had before they existed.
+    const OPTIONAL_COLUMNS: &'static [Column] = &[];
+
     /// The figures a sweep tabulates for a component of this kind (`sweep.csv`), in order, when
     /// its report has them.
     const HEADLINE_FIGURES: &'static [&'static str] = &[];
@@ -80,6 +86,8 @@ pub trait Outputs {
 pub struct KindOutputs {
     /// See [`Outputs::COLUMNS`].
     pub columns: &'static [Column],
+    /// See [`Outputs::OPTIONAL_COLUMNS`].
+    pub optional_columns: &'static [Column],
     /// See [`Outputs::HEADLINE_FIGURES`].
     pub headline_figures: &'static [&'static str],
     /// See [`Outputs::BACKLOG_COLUMNS`].
@@ -99,12 +107,13 @@ impl KindOutputs {
     pub fn of<K: Outputs>() -> KindOutputs {
         const {
             assert!(
-                K::COLUMNS.len() <= MAX_COLUMNS,
+                K::COLUMNS.len() + K::OPTIONAL_COLUMNS.len() <= MAX_COLUMNS,
                 "too many time-series columns"
             )
         };
         KindOutputs {
             columns: K::COLUMNS,
+            optional_columns: K::OPTIONAL_COLUMNS,
             headline_figures: K::HEADLINE_FIGURES,
             backlog_columns: K::BACKLOG_COLUMNS,
             notes: K::notes,

@@ -5,7 +5,7 @@ use rand::Rng;
 use serde_json::Value;
 
 use super::impact::{AFTER_LAST_FAILURE, Impact};
-use super::spec::Setting;
+use super::spec::{FailureMode, Setting};
 use crate::engine::rng::SimRng;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId};
@@ -95,8 +95,12 @@ impl Injector {
                         ),
                         (None, None) => Vec::new(),
                     };
+                    let action = match f.mode.as_ref().map(|m| *m.get_ref()) {
+                        Some(FailureMode::Hang) => FaultAction::InstanceHang,
+                        _ => FaultAction::InstanceFailure,
+                    };
                     for &t in &times {
-                        push(t, target, FaultAction::InstanceFailure);
+                        push(t, target, action);
                     }
                     let (start, window_end) = if f.times.is_some() {
                         let first = times.first().copied().unwrap_or(at);

@@ -13,6 +13,8 @@
 //! component = "web"
 //! rate = "2/h"                 # Poisson (seeded), over `at`..`at + duration` (default: the run)
 //! # times = ["3m", "7m"]       # or one crash at each listed time
+//! # mode = "hang"              # the application hangs instead: EC2 status checks pass, only
+//!                              # a load balancer's health checks see it
 //!
 //! [[fault]]
 //! kind = "latency_injection"   # service times multiplied by `factor` during the window

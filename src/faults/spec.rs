@@ -69,6 +69,23 @@ pub struct FaultSpec {
     /// Share of requests that fail (error_injection).
     #[schemars(with = "Option<f64>")]
     pub fraction: Option<Spanned<f64>>,
+    /// How an instance fails (instance_failure): `"crash"` (the default: the instance stops,
+    /// its EC2 status checks fail) or `"hang"` (its application stops answering while the
+    /// instance runs on: EC2 status checks pass, a load balancer's health checks fail).
+    #[schemars(with = "Option<FailureMode>")]
+    pub mode: Option<Spanned<FailureMode>>,
+}
+
+/// How an `instance_failure` fault fails an instance (`mode`).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureMode {
+    /// The instance stops: what it holds is answered 502 and its EC2 status checks fail.
+    #[default]
+    Crash,
+    /// The application hangs: what it holds and what reaches it is never answered (senders time
+    /// out), but the instance runs, so only a load balancer's health checks catch it.
+    Hang,
 }
 
 impl FaultSpec {
@@ -90,6 +107,7 @@ impl FaultSpec {
             ("times", self.times.as_ref().map(Spanned::span)),
             ("factor", self.factor.as_ref().map(Spanned::span)),
             ("fraction", self.fraction.as_ref().map(Spanned::span)),
+            ("mode", self.mode.as_ref().map(Spanned::span)),
         ]
         .into_iter()
         .filter_map(|(name, span)| Some((name, span?)))
@@ -101,7 +119,7 @@ impl FaultSpec {
 fn fields_of(kind: &str) -> (&'static [&'static str], &'static [&'static str]) {
     match kind {
         "az_outage" => (&["az", "at", "duration"], &[]),
-        "instance_failure" => (&["component"], &["rate", "times", "at", "duration"]),
+        "instance_failure" => (&["component"], &["rate", "times", "at", "duration", "mode"]),
         "latency_injection" => (&["component", "at", "duration", "factor"], &[]),
         "error_injection" => (&["component", "at", "duration", "fraction"], &[]),
         _ => (&[], &[]),

@@ -66,7 +66,7 @@ fn describe(k: &KindDescription, keys: &[crate::scenario::schema::KeyDoc]) -> St
         "  ",
         "    ",
     ));
-    for column in k.columns {
+    for column in k.columns.iter().chain(k.optional_columns) {
         text.push_str(&wrap(
             &format!("{}: {}", column.name, column.description),
             "  ",

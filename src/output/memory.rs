@@ -93,13 +93,14 @@ pub fn run_text(
     };
     let run_error = |e: std::io::Error| MemoryError::Run(e.to_string());
     let (summary, series, csv) = if want_timeseries {
-        let mut sink = CsvSeries::to_writer(Vec::new(), &scenario.kinds()).map_err(run_error)?;
+        let mut sink =
+            CsvSeries::to_writer(Vec::new(), &scenario.series_kinds()).map_err(run_error)?;
         let summary = run_with_limits(&scenario, settings, limits, &mut sink, progress)?;
         let (csv, series) = sink.finish_writer().map_err(run_error)?;
         (summary, series, Some(csv))
     } else {
         let mut sink =
-            CsvSeries::to_writer(std::io::sink(), &scenario.kinds()).map_err(run_error)?;
+            CsvSeries::to_writer(std::io::sink(), &scenario.series_kinds()).map_err(run_error)?;
         let summary = run_with_limits(&scenario, settings, limits, &mut sink, progress)?;
         let (_, series) = sink.finish_writer().map_err(run_error)?;
         (summary, series, None)

@@ -191,7 +191,8 @@ fn summary_section(h: &mut String, summary: &Summary) {
         h,
         "<p>Requests that arrived after the warm-up, whenever they ended. Latency percentiles \
          are of successful requests only (ms): read them with the failed and timed-out \
-         counts.</p>"
+         counts, and with how long the bad answers took (below the table, when there were \
+         any).</p>"
     );
     h.push_str("<h3>Workloads (end to end)</h3>\n<div class=\"scroll\"><table>\n<tr>");
     h.push_str("<th>workload</th><th>target</th>");
@@ -216,10 +217,11 @@ fn summary_section(h: &mut String, summary: &Summary) {
             "<td class=\"n\">{}</td>",
             number(w.get("throughput_per_s"))
         );
-        latency_cells(h, w);
+        latency_cells(h, w, "latency_ms");
         h.push_str("</tr>\n");
     }
     h.push_str("</table></div>\n");
+    failed_latency_table(h, summary);
 
     h.push_str("<h3>Components</h3>\n<div class=\"scroll\"><table>\n<tr>");
     h.push_str("<th>component</th><th>kind</th>");
@@ -233,7 +235,7 @@ fn summary_section(h: &mut String, summary: &Summary) {
     for (name, c) in &summary.components {
         let _ = write!(h, "<tr><td>{}</td><td>{}</td>", esc(name), esc(kind(c)));
         counts_cells(h, c);
-        latency_cells(h, c);
+        latency_cells(h, c, "latency_ms");
         h.push_str("</tr>\n");
     }
     h.push_str("</table></div>\n");
@@ -319,9 +321,44 @@ fn counts_cells(h: &mut String, v: &Value) {
     }
 }
 
-fn latency_cells(h: &mut String, v: &Value) {
+/// The workloads' latency of bad answers (failed, throttled, timed out), when any had one:
+/// a timeout a user waited for is part of what they felt.
+fn failed_latency_table(h: &mut String, summary: &Summary) {
+    let count = |w: &Value| {
+        w.get("latency_failed_ms")
+            .and_then(|l| l.get("count"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    };
+    if summary.workloads.values().all(|w| count(w) == 0) {
+        return;
+    }
+    h.push_str(
+        "<p>How long the requests that got a bad answer (failed, throttled or timed out) \
+         waited for it (ms, <code>latency_failed_ms</code>):</p>\n",
+    );
+    h.push_str("<div class=\"scroll\"><table>\n<tr><th>workload</th><th>bad answers</th>");
+    for l in LATENCY {
+        let _ = write!(h, "<th>{l} ms</th>");
+    }
+    h.push_str("</tr>\n");
+    for (name, w) in &summary.workloads {
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td class=\"n\">{}</td>",
+            esc(name),
+            count(w)
+        );
+        latency_cells(h, w, "latency_failed_ms");
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+}
+
+/// The cells of latency summary `field` of `v`: dashes when it counted nothing.
+fn latency_cells(h: &mut String, v: &Value, field: &str) {
     let count = v
-        .get("latency_ms")
+        .get(field)
         .and_then(|l| l.get("count"))
         .and_then(Value::as_u64)
         .unwrap_or(0);
@@ -329,7 +366,7 @@ fn latency_cells(h: &mut String, v: &Value) {
         let cell = if count == 0 {
             "–".to_string()
         } else {
-            number(v.get("latency_ms").and_then(|l| l.get(*key)))
+            number(v.get(field).and_then(|l| l.get(*key)))
         };
         let _ = write!(h, "<td class=\"n\">{cell}</td>");
     }

@@ -106,6 +106,21 @@ pub fn render(summary: &Summary) -> String {
         row(&mut out, name, kind, v);
     }
     for (name, v) in &summary.workloads {
+        let failed = |k: &str| num(v, &["latency_failed_ms", k]);
+        if failed("count") > 0.0 {
+            let _ = writeln!(
+                out,
+                "  {name}: {} bad answers (failed, throttled, timed out) came after mean {:.2} \
+                 ms, p50 {:.2}, p99 {:.2}, max {:.2}",
+                failed("count"),
+                failed("mean"),
+                failed("p50"),
+                failed("p99"),
+                failed("max")
+            );
+        }
+    }
+    for (name, v) in &summary.workloads {
         if let Some(trace) = v.get("trace") {
             let n = |k: &str| trace.get(k).and_then(Value::as_u64).unwrap_or(0);
             let mut note = format!("  {name}: trace of {} rows per pass", n("rows"));

@@ -6,6 +6,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use crate::components::SeriesKinds;
 use crate::engine::time::SimTime;
 use crate::files::csv_text;
 use crate::metrics::series::{Series, SeriesBuilder};
@@ -14,7 +15,7 @@ use crate::metrics::{REQUEST_COLUMNS, SeriesRow, SeriesSink};
 /// Column names, in order: the time, the component, the request columns every component has,
 /// then the own columns of the kinds in `kinds` ([`crate::components::series_columns`]); a row
 /// leaves empty the columns its kind does not have.
-pub fn columns(kinds: &[&str]) -> Vec<&'static str> {
+pub fn columns(kinds: &SeriesKinds) -> Vec<&'static str> {
     let mut columns = vec!["time_s", "name", "kind"];
     columns.extend_from_slice(REQUEST_COLUMNS);
     columns.extend(crate::components::series_columns(kinds));
@@ -27,8 +28,9 @@ pub struct CsvSeries<W: Write = BufWriter<File>> {
     writer: csv::Writer<W>,
     /// The kinds' own columns, in file order.
     kind_columns: Vec<&'static str>,
-    /// Per kind: where each of its own columns goes among `kind_columns`.
-    places: BTreeMap<String, Vec<usize>>,
+    /// Per kind: where each of its own columns goes among `kind_columns` (`None`: an optional
+    /// column this run does not write).
+    places: BTreeMap<String, Vec<Option<usize>>>,
     tmp: PathBuf,
     path: PathBuf,
     error: Option<io::Error>,
@@ -45,8 +47,8 @@ pub struct CsvSeries<W: Write = BufWriter<File>> {
 
 impl CsvSeries {
     /// Starts writing what will become `path`, with the columns of the kinds in `kinds` (a
-    /// scenario's, [`crate::scenario::Scenario::kinds`]).
-    pub fn create(path: &Path, kinds: &[&str]) -> io::Result<Self> {
+    /// scenario's, [`crate::scenario::Scenario::series_kinds`]).
+    pub fn create(path: &Path, kinds: &SeriesKinds) -> io::Result<Self> {
         let tmp = super::temp_path(path);
         let file = BufWriter::new(File::create(&tmp)?);
         CsvSeries::start(file, kinds, tmp, path.to_path_buf())
@@ -80,7 +82,7 @@ impl CsvSeries {
 impl<W: Write> CsvSeries<W> {
     /// Starts writing `timeseries.csv` into `writer` (memory, in the browser, which has no
     /// files; [`std::io::sink`] to keep only the rows as the plots draw them).
-    pub fn to_writer(writer: W, kinds: &[&str]) -> io::Result<Self> {
+    pub fn to_writer(writer: W, kinds: &SeriesKinds) -> io::Result<Self> {
         CsvSeries::start(writer, kinds, PathBuf::new(), PathBuf::new())
     }
 
@@ -98,7 +100,7 @@ impl<W: Write> CsvSeries<W> {
     }
 
     /// Writes the header row into `writer`; `tmp` and `path` are the file's names, if any.
-    fn start(writer: W, kinds: &[&str], tmp: PathBuf, path: PathBuf) -> io::Result<Self> {
+    fn start(writer: W, kinds: &SeriesKinds, tmp: PathBuf, path: PathBuf) -> io::Result<Self> {
         let mut writer = csv::Writer::from_writer(writer);
         let columns = columns(kinds);
         writer.write_record(&columns).map_err(io::Error::other)?;
@@ -122,17 +124,17 @@ impl<W: Write> CsvSeries<W> {
     }
 
     /// Where each of `kind`'s own columns goes: worked out once per kind, not per row.
-    fn places_of(&mut self, kind: &str) -> &[usize] {
+    fn places_of(&mut self, kind: &str) -> &[Option<usize>] {
         if !self.places.contains_key(kind) {
-            let own = crate::components::kind_outputs(kind).map_or(&[][..], |k| k.columns);
+            let (own, optional) = crate::components::kind_outputs(kind)
+                .map_or((&[][..], &[][..]), |k| (k.columns, k.optional_columns));
+            let place = |c: &crate::metrics::Column| {
+                self.kind_columns.iter().position(|name| *name == c.name)
+            };
             let places = own
                 .iter()
-                .map(|c| {
-                    self.kind_columns
-                        .iter()
-                        .position(|name| *name == c.name)
-                        .expect("series_columns lists every kind's columns")
-                })
+                .map(|c| Some(place(c).expect("series_columns lists every kind's columns")))
+                .chain(optional.iter().map(place))
                 .collect();
             self.places.insert(kind.to_string(), places);
         }
@@ -152,7 +154,9 @@ impl<W: Write> CsvSeries<W> {
         values.clear();
         values.resize(self.kind_columns.len(), None);
         for (index, &place) in self.places_of(kind).iter().enumerate() {
-            values[place] = row.gauges[index];
+            if let Some(place) = place {
+                values[place] = row.gauges[index];
+            }
         }
         let [p50, p90, p99] = match row.latency_ms {
             Some([a, b, c]) => [Some(a), Some(b), Some(c)],

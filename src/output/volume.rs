@@ -24,7 +24,7 @@ pub fn planned_series(scenario: &Scenario, settings: RunSettings) -> u64 {
     let duration = settings.duration.unwrap_or_else(|| scenario.duration());
     let interval = settings.interval.unwrap_or_else(|| scenario.interval());
     let samples = duration.as_nanos().div_ceil(interval.as_nanos().max(1));
-    let separators = super::timeseries::columns(&scenario.kinds()).len() as u64;
+    let separators = super::timeseries::columns(&scenario.series_kinds()).len() as u64;
     let names = scenario
         .workloads
         .iter()

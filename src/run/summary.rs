@@ -18,6 +18,9 @@ pub struct WorkloadSummary {
     pub requests: RequestCounts,
     /// End-to-end latency of successful requests (ms).
     pub latency_ms: LatencySummary,
+    /// End-to-end latency of the requests that failed, were throttled or timed out (ms): how
+    /// long a user waited for a bad answer (a timeout is felt in full).
+    pub latency_failed_ms: Value,
     /// Successful requests per second of measured time.
     pub throughput_per_s: f64,
     /// For trace replay: rows replayed per pass (`rows`), bad rows skipped (`rows_skipped`,
@@ -117,6 +120,11 @@ impl Summary {
                     target: scenario.workloads[i].target.get_ref().clone(),
                     requests: report.requests,
                     latency_ms: report.latency_ms,
+                    latency_failed_ms: report
+                        .figures
+                        .get("latency_failed_ms")
+                        .cloned()
+                        .unwrap_or(Value::Null),
                     throughput_per_s: report
                         .figures
                         .get("throughput_per_s")

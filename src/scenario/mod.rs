@@ -649,12 +649,17 @@ impl Scenario {
         }
     }
 
-    /// The kinds of the scenario's components, each once, in the order they first appear.
-    pub fn kinds(&self) -> Vec<&'static str> {
-        let mut kinds = Vec::new();
+    /// The kinds of the scenario's components, each once, in the order they first appear, and
+    /// which of them write their optional time-series columns: what `timeseries.csv` holds.
+    pub fn series_kinds(&self) -> crate::components::SeriesKinds {
+        let mut kinds = crate::components::SeriesKinds::default();
         for c in &self.components {
-            if !kinds.contains(&c.spec.kind()) {
-                kinds.push(c.spec.kind());
+            let kind = c.spec.kind();
+            if !kinds.kinds.contains(&kind) {
+                kinds.kinds.push(kind);
+            }
+            if c.spec.writes_optional_columns() && !kinds.with_optional.contains(&kind) {
+                kinds.with_optional.push(kind);
             }
         }
         kinds

@@ -21,7 +21,7 @@ use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
 use crate::message::{Connection, Msg, NO_ROUTE, Op, Request, Response};
-use crate::metrics::{ComponentReport, Observe, RequestMetrics, SeriesRow};
+use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
 use crate::units::{Rate, RateOrZero, limits};
 use arrivals::{Arrivals, RatePoint, Spacing};
 use keys::{KeySampler, KeySpec};
@@ -398,6 +398,9 @@ pub struct Workload {
     connections: Option<connections::Connections>,
     outstanding: u64,
     metrics: RequestMetrics,
+    /// End-to-end latency of the window's requests that failed, were throttled or timed out:
+    /// the wait a user had for a bad answer (`latency_failed_ms`).
+    failed_latency: Latency,
     /// One-request connections opened so far (numbers them).
     singles: u64,
     /// Mixed into those numbers so that workloads' connections differ (a hash of the name).
@@ -485,6 +488,7 @@ impl Workload {
             connections,
             outstanding: 0,
             metrics: RequestMetrics::new(warmup_end),
+            failed_latency: Latency::new(3),
             singles: 0,
             singles_salt: fnv1a64(spec.name.get_ref().as_bytes()),
             recorder: None,
@@ -577,8 +581,11 @@ impl Workload {
         if let Some(c) = &mut self.connections {
             c.answered(&response, cx);
         }
-        self.metrics
-            .finished(response.request.created_at, cx.now(), response.outcome);
+        let created = response.request.created_at;
+        self.metrics.finished(created, cx.now(), response.outcome);
+        if !response.outcome.is_ok() && self.metrics.in_window(created) {
+            self.failed_latency.record(cx.now() - created);
+        }
         if let Some(monitor) = self.monitor {
             cx.send(monitor, Msg::Response(response));
         }
@@ -650,7 +657,8 @@ impl Observe for Workload {
         let report = self
             .metrics
             .report(self.kind(), self.outstanding)
-            .figure("throughput_per_s", throughput);
+            .figure("throughput_per_s", throughput)
+            .figure("latency_failed_ms", self.failed_latency.summary());
         let report = match &self.trace {
             Some(trace) => {
                 let stats = trace.stats();

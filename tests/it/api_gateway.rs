@@ -298,6 +298,13 @@ fn a_slow_integration_gets_504_at_the_timeout_and_late_answers_are_discarded() {
     assert_eq!(fig(&s, "api", "late_responses"), 8);
     assert_eq!(fig(&s, "web", "requests.completed"), 8);
     assert_eq!(fig(&s, "api", "integration_latency_ms.count"), 0);
+    // The users waited for those 504s: overhead + timeout each, reported apart from the
+    // successful requests' latency (issue 24 point 8).
+    let failed = |k: &str| number(&s.workloads, &["load", "latency_failed_ms", k]);
+    assert_eq!(failed("count"), 8.0);
+    assert!((failed("mean") - 1010.0).abs() < 1e-9, "{}", failed("mean"));
+    assert_eq!(failed("max"), 1010.0);
+    assert_eq!(number(&s.workloads, &["load", "latency_ms", "count"]), 0.0);
     // With answers taking 0.5 to 1.5 s, some come in time and some do not; a successful
     // answer never took longer than overhead + timeout.
     let s = run_once(

@@ -1008,6 +1008,52 @@ fn a_failed_instance_is_replaced() {
     }
 }
 
+/// The same three instances, but at 5 min one of them hangs (`mode = "hang"`): it answers
+/// nothing, fails the ALB's health checks, and passes its EC2 status checks.
+fn hanging_instance(health_check_type: &str) -> String {
+    failing_instance(health_check_type).replace(
+        "failures = [ { at = \"5m\", count = 1 } ]",
+        "\n[[fault]]\nkind = \"instance_failure\"\ncomponent = \"web\"\ntimes = [\"5m\"]\n\
+         mode = \"hang\"",
+    )
+}
+
+#[test]
+fn a_hung_instance_is_replaced_only_with_elb_health_checks() {
+    // EC2 checks: the ALB takes the instance out of rotation, the group never hears of it.
+    let (s, rows) = summary_and_rows(&hanging_instance("ec2"), "web");
+    assert!(of_kind(&activities(&s, "web"), "replace").is_empty());
+    assert_eq!(figure(&s, "web", "replaced"), 0);
+    assert_eq!(figure(&s, "web", "instances_launched"), 3);
+    assert_eq!(s["components"]["lb"]["healthy_targets_end"], 2);
+    // It stays in service, counted in the desired capacity, to the end.
+    let last = rows.last().unwrap().capacity;
+    assert_eq!((last.desired, last.in_service), (3, 3));
+    // What it held and what reached it before the checks was never answered: no 502 (a crash
+    // answers those), the ALB's timeouts instead.
+    assert_eq!(requests(&s, "load", "failed"), 0);
+    assert!(requests(&s, "load", "timed_out") > 0);
+    assert_eq!(s["conservation"]["ok"], true);
+
+    // ELB checks: the ALB's verdict reaches the group, which replaces the instance.
+    let (s, rows) = summary_and_rows(&hanging_instance("elb"), "web");
+    let all = activities(&s, "web");
+    let replace = of_kind(&all, "replace");
+    assert_eq!(replace.len(), 1, "{all:?}");
+    assert!(
+        replace[0].reason.contains("load balancer health checks"),
+        "{all:?}"
+    );
+    // Two failed checks 30 s apart after the hang at 300 s.
+    assert!(replace[0].t > 300.0 && replace[0].t <= 360.0, "{all:?}");
+    assert_eq!(figure(&s, "web", "replaced"), 1);
+    assert_eq!(figure(&s, "web", "instances_launched"), 4);
+    assert_eq!(s["components"]["lb"]["healthy_targets_end"], 3);
+    let last = rows.last().unwrap().capacity;
+    assert_eq!((last.desired, last.in_service), (3, 3));
+    assert_eq!(s["conservation"]["ok"], true);
+}
+
 /// No instance at the start; a scheduled action launches one at 60 s (in service at 120 s) and
 /// it fails at `fail_at`. The grace period is 300 s.
 fn failing_newcomer(fail_at: &str) -> String {
@@ -1524,4 +1570,50 @@ fn every_asg_problem_is_reported_at_once() {
     );
     let e = Scenario::parse(&text, Path::new("case.toml")).unwrap_err();
     assert!(e.diagnostics.len() >= 2, "{e}");
+}
+
+/// The lesson `elb_health_checks.toml`: the seed-42 figures its header quotes.
+#[test]
+fn the_elb_health_checks_lesson_shows_what_its_header_quotes() {
+    let file = std::path::Path::new("scenarios/lessons/elb_health_checks.toml");
+    let scenario = Scenario::load(file).unwrap_or_else(|e| panic!("{e}"));
+    let s = serde_json::to_value(run_quietly(&scenario, RunSettings::default()).unwrap()).unwrap();
+    let w = |name: &str, key: &str| s["workloads"][name]["requests"][key].as_u64().unwrap();
+    assert_eq!(w("users-ec2", "created"), 285_898);
+    assert_eq!(w("users-ec2", "failed"), 30_016);
+    assert_eq!(w("users-ec2", "timed_out"), 420);
+    assert_eq!(
+        s["workloads"]["users-ec2"]["latency_failed_ms"]["count"],
+        30_436
+    );
+    assert_eq!(
+        s["workloads"]["users-ec2"]["latency_ms"]["p99"]
+            .as_f64()
+            .unwrap()
+            .round(),
+        1_363.0
+    );
+    assert_eq!(
+        w("users-elb", "failed") + w("users-elb", "timed_out"),
+        2_337
+    );
+    // The group with EC2 checks never acts; the one with ELB checks replaces at 310 s.
+    assert_eq!(
+        s["components"]["asg-ec2"]["scaling_activities"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(s["components"]["alb-ec2"]["healthy_targets_end"], 3);
+    let elb = s["components"]["asg-elb"]["scaling_activities"]
+        .as_array()
+        .unwrap();
+    assert_eq!(elb[0]["activity"], "replace");
+    assert_eq!(elb[0]["time_s"], 310.0);
+    assert_eq!(elb[1]["activity"], "in_service");
+    assert_eq!(elb[1]["time_s"], 400.0);
+    let recovery = |fault: usize, w: &str| s["faults"][fault]["workloads"][w]["recovery_s"].clone();
+    assert!(recovery(0, "users-ec2").is_null());
+    assert_eq!(recovery(1, "users-elb"), 140.0);
 }

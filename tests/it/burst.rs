@@ -213,6 +213,77 @@ fn an_unlimited_fleet_is_never_throttled_and_pays_its_surplus_exactly() {
     assert!((usd - exact).abs() < 1e-9, "{usd} against {exact}");
 }
 
+/// `timeseries.csv` of a run of `text`, as rows of (name, column → value).
+fn series_rows(text: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let run = awsim::output::memory::run_text(
+        text,
+        Path::new("burst.toml"),
+        RunSettings::default(),
+        true,
+        |_| {},
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let csv = String::from_utf8(run.timeseries_csv.expect("asked for")).unwrap();
+    let mut lines = csv.lines();
+    let header = lines.next().unwrap().split(',').map(String::from).collect();
+    let rows = lines
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn the_credit_balance_over_time_follows_the_exact_line_and_throttling_starts_at_zero() {
+    let text = one_busy_vcpu("credit_specification = \"standard\"\ninitial_credit_balance = 10");
+    let (header, rows) = series_rows(&text);
+    let col = |name: &str| header.iter().position(|c| c == name).unwrap();
+    let (time, name) = (col("time_s"), col("name"));
+    let (min, mean, throttled) = (
+        col("cpu_credits_min"),
+        col("cpu_credits_mean"),
+        col("throttled_instances"),
+    );
+    let start = 10.0 + 0.1 / 300.0;
+    let empty = 0.1 + start * 75.0;
+    let mut checked = 0;
+    for row in rows.iter().filter(|r| r[name] == "web") {
+        let t: f64 = row[time].parse().unwrap();
+        // One instance: the lowest balance is the mean, and both follow the exact line.
+        let exact = (start - (t - 0.1) / 75.0).max(0.0);
+        let got: f64 = row[mean].parse().unwrap();
+        assert!(
+            (got - exact).abs() < 1e-9,
+            "at {t} s: {got} against {exact}"
+        );
+        assert_eq!(row[min], row[mean]);
+        let expected = if t >= empty { "1" } else { "0" };
+        assert_eq!(row[throttled], expected, "throttled at {t} s");
+        checked += 1;
+    }
+    assert_eq!(checked, 1200);
+}
+
+#[test]
+fn only_burstable_groups_write_credit_columns() {
+    let (header, _) = series_rows(&one_busy_vcpu("").replace("t3.micro", "m5.large"));
+    assert!(
+        !header.iter().any(|c| c.starts_with("cpu_credits")),
+        "{header:?}"
+    );
+    // Beside a burstable fleet, a fleet of another type leaves them empty.
+    let both = format!(
+        "{}\n[[component]]\nname = \"other\"\nkind = \"ec2_fleet\"\ninstances = 1\n\
+         instance_type = \"m5.large\"\nhandler = [ {{ compute = \"1ms\" }} ]\n",
+        one_busy_vcpu("")
+    );
+    let (header, rows) = series_rows(&both);
+    let col = |name: &str| header.iter().position(|c| c == name).unwrap();
+    let other = rows.iter().find(|r| r[col("name")] == "other").unwrap();
+    assert_eq!(other[col("cpu_credits_mean")], "");
+    let web = rows.iter().find(|r| r[col("name")] == "web").unwrap();
+    assert!(!web[col("cpu_credits_mean")].is_empty());
+}
+
 #[test]
 fn a_non_burstable_fleet_has_no_credit_figures() {
     let s = run(&one_busy_vcpu("").replace("t3.micro", "m5.large"));

@@ -824,3 +824,60 @@ fn another_workload_does_not_move_an_albs_dns_choices() {
         with_other["workloads"]["load"]["latency_ms"]
     );
 }
+
+/// `mode` belongs to instance failures, and is `"crash"` or `"hang"`: anything else is a
+/// located error.
+#[test]
+fn a_failure_mode_is_checked_where_it_is_written() {
+    let base = r#"
+[simulation]
+duration = "5m"
+[[workload]]
+name = "load"
+target = "web"
+arrival = { process = "constant", rate = "10/s" }
+[[component]]
+name = "web"
+kind = "ec2_fleet"
+instances = 2
+handler = [ { compute = "5ms" } ]
+[[fault]]
+"#;
+    let error = |fault: &str| {
+        let text = format!("{base}{fault}");
+        Scenario::parse(&text, Path::new("faults.toml"))
+            .map(|_| ())
+            .expect_err(fault)
+            .to_string()
+    };
+    let e = error(
+        "kind = \"latency_injection\"\ncomponent = \"web\"\nat = \"1m\"\nduration = \"1m\"\n\
+         factor = 2\nmode = \"hang\"\n",
+    );
+    assert!(e.contains("faults.toml:19:") && e.contains("mode"), "{e}");
+    let e = error(
+        "kind = \"instance_failure\"\ncomponent = \"web\"\ntimes = [\"1m\"]\nmode = \"freeze\"\n",
+    );
+    assert!(e.contains("faults.toml:17:") && e.contains("crash"), "{e}");
+    // Both modes run; the ALB's checks take either instance out, but only a hung one swallows
+    // the requests that reach it (a crashed one refuses them with a 502).
+    for (mode, swallowed) in [("crash", false), ("hang", true)] {
+        let text = format!(
+            "{}kind = \"instance_failure\"\ncomponent = \"web\"\ntimes = [\"1m\"]\nmode = \"{mode}\"\n",
+            base.replace("target = \"web\"", "target = \"lb\"").replace(
+                "[[component]]\nname = \"web\"",
+                "[[component]]\nname = \"lb\"\nkind = \"alb\"\ntargets = \"web\"\n\
+                 [[component]]\nname = \"web\""
+            )
+        );
+        let s = summary(&text);
+        assert_eq!(s["conservation"]["ok"], true);
+        let web = &s["components"]["web"];
+        let unreachable = web
+            .get("unreachable_requests")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        assert_eq!(unreachable > 0, swallowed, "{mode}: {web}");
+        assert_eq!(s["components"]["lb"]["healthy_targets_end"], 1, "{mode}");
+    }
+}

@@ -33,7 +33,8 @@ fn run_mmc(dir: &Path, rate: &str, seconds: u64, interval_ms: u64) -> (Scenario,
         interval: Some(SimDuration::from_millis(interval_ms)),
         ..RunSettings::default()
     };
-    let mut series = CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).unwrap();
+    let mut series =
+        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds()).unwrap();
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
     series.finish().unwrap();
     (scenario, summary)
@@ -101,7 +102,8 @@ fn the_series_reduced_while_written_is_the_series_read_back() {
         interval: Some(SimDuration::from_millis(100)),
         ..RunSettings::default()
     };
-    let mut series = CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).unwrap();
+    let mut series =
+        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds()).unwrap();
     run(&scenario, settings, &mut series, |_| {}).expect("run");
     let reduced = series.finish().unwrap();
     let read = Series::read(&dir.join("timeseries.csv")).unwrap();

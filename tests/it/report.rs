@@ -26,7 +26,7 @@ fn run_into(file: &str, duration: &str, dir: &Path) -> (Scenario, Summary, Vec<P
         ..RunSettings::default()
     };
     let mut series =
-        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).expect("csv");
+        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds()).expect("csv");
     let summary = run(&scenario, settings, &mut series, |_| {}).expect("run");
     let reduced = series.finish().expect("csv written");
     activities::write(&summary, dir).expect("activities written");

@@ -358,7 +358,7 @@ fn awsim_kinds_lists_every_kind_and_describes_each() {
                 key.name
             );
         }
-        for column in k.columns {
+        for column in k.columns.iter().chain(k.optional_columns) {
             assert!(one.contains(column.name), "{}: {}", k.kind, column.name);
         }
         assert!(one.contains("Follows:") && one.contains("Simplifies:"));

@@ -239,8 +239,11 @@ impl Asg {
             Some(p) if (p as usize) < self.by_pool.len() => {
                 let id = self.by_pool[p as usize] as usize;
                 let inst = &self.instances[id];
-                if inst.unreachable && !inst.failed && inst.state != State::Terminated {
-                    // Its AZ is down: the request vanishes.
+                if (inst.unreachable || inst.hung)
+                    && !inst.failed
+                    && inst.state != State::Terminated
+                {
+                    // Its AZ is down or its application hangs: the request vanishes.
                     self.pool.swallow(request, cx);
                 } else if inst.failed || inst.state == State::Terminated {
                     // Nothing listens there any more: the connection is refused.
@@ -291,6 +294,20 @@ impl Asg {
         self.mark_unhealthy(id, "failed its EC2 status check", cx);
     }
 
+    /// Instance `id`'s application hangs: what it holds is lost and it answers nothing more,
+    /// but the instance runs, so EC2 status checks pass: only a load balancer's health checks
+    /// catch it, and the group replaces it only with `health_check_type = "elb"` (when the
+    /// load balancer reports it unhealthy).
+    pub(super) fn hang(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        let inst = &self.instances[id as usize];
+        if inst.state != State::InService || inst.failed || inst.hung {
+            return;
+        }
+        let pool_index = inst.pool_index.expect("in service");
+        self.change(id, |i| i.hung = true);
+        self.pool.isolate(pool_index, cx);
+    }
+
     pub(super) fn on_control(&mut self, control: Control, cx: &mut Ctx<'_>) {
         match control {
             Control::HealthCheck { instance, from } => {
@@ -299,6 +316,7 @@ impl Asg {
                     let i = &self.instances[id as usize];
                     !i.failed
                         && !i.unreachable
+                        && !i.hung
                         && matches!(i.state, State::InService | State::Draining)
                 });
                 cx.send(

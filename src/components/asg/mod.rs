@@ -198,6 +198,9 @@ struct Instance {
     az: u8,
     /// In an AZ that is down: answers nothing.
     unreachable: bool,
+    /// Its application hangs (`instance_failure` with `mode = "hang"`): it answers nothing and
+    /// fails load balancer health checks, but its EC2 status checks pass.
+    hung: bool,
     /// Launched by rebalancing, beyond the desired capacity, until it is in service.
     rebalancing: bool,
     /// A load balancer's latest verdict was unhealthy (acted on after the grace period with
@@ -227,6 +230,7 @@ impl Instance {
             drain_acks: 0,
             az,
             unreachable: false,
+            hung: false,
             rebalancing: false,
             lb_unhealthy: false,
             version: 0,

@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::Spec;
+use crate::components::burst_credits;
 use crate::components::outputs::{Outputs, SPEND_COLUMN, figure, pool_findings, pool_notes};
 use crate::metrics::Column;
 use crate::metrics::finding::Finding;
@@ -17,6 +18,8 @@ pub(super) enum Gauge {
     InService,
     Draining,
     Spend,
+    /// The first of [`burst_credits::CREDIT_COLUMNS`], its optional columns.
+    Credits,
 }
 
 impl Outputs for Spec {
@@ -40,6 +43,8 @@ impl Outputs for Spec {
         SPEND_COLUMN,
     ];
 
+    const OPTIONAL_COLUMNS: &'static [Column] = burst_credits::CREDIT_COLUMNS;
+
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation", "instance_hours"];
 
     fn notes(report: &Value) -> Vec<String> {
@@ -62,7 +67,10 @@ impl Outputs for Spec {
     }
 
     fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
-        asg_figure(series, name).into_iter().collect()
+        asg_figure(series, name)
+            .into_iter()
+            .chain(burst_credits::credit_figure(series, name, "asg"))
+            .collect()
     }
 }
 

@@ -89,7 +89,7 @@ impl Asg {
                 for inst in &mut self.instances {
                     if inst.az == az && inst.unreachable {
                         inst.unreachable = false;
-                        if let (Some(p), false) = (inst.pool_index, inst.failed)
+                        if let (Some(p), false) = (inst.pool_index, inst.failed || inst.hung)
                             && matches!(inst.state, State::InService | State::Draining)
                         {
                             // Back, empty. Not replaced yet, it stayed registered with its
@@ -101,16 +101,20 @@ impl Asg {
                 }
                 self.rebalance(cx);
             }
-            FaultAction::InstanceFailure => {
+            FaultAction::InstanceFailure | FaultAction::InstanceHang => {
                 let up: Vec<u32> = (0..self.instances.len() as u32)
                     .filter(|&id| {
                         let i = &self.instances[id as usize];
-                        i.state == State::InService && !i.failed && !i.unreachable
+                        i.state == State::InService && !i.failed && !i.unreachable && !i.hung
                     })
                     .collect();
                 if !up.is_empty() {
                     let id = up[self.pool.fault_rng(cx.rng()).random_range(0..up.len())];
-                    self.fail(id, cx);
+                    if action == FaultAction::InstanceHang {
+                        self.hang(id, cx);
+                    } else {
+                        self.fail(id, cx);
+                    }
                 }
             }
             action @ (FaultAction::Slowdown { .. } | FaultAction::Errors { .. }) => {

@@ -165,6 +165,11 @@ impl Observe for Asg {
             .as_ref()
             .map(|r| self.spend.take_usd_per_hour(now, self.warmup_end, r));
         row.set_gauge(Gauge::Spend as usize, spend);
+        if let Some(credits) = self.pool.credit_gauges(now) {
+            for (i, value) in credits.into_iter().enumerate() {
+                row.set_gauge(Gauge::Credits as usize + i, value);
+            }
+        }
     }
 
     fn report(&self, end: SimTime) -> ComponentReport {

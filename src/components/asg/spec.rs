@@ -358,6 +358,10 @@ impl Kind for Spec {
         })
     }
 
+    fn writes_optional_columns(&self) -> bool {
+        self.credits().is_burstable()
+    }
+
     fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
         self.azs.as_ref()
     }

@@ -303,6 +303,10 @@ impl Kind for Spec {
         })
     }
 
+    fn writes_optional_columns(&self) -> bool {
+        self.credits().is_burstable()
+    }
+
     fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
         self.azs.as_ref()
     }
@@ -331,6 +335,7 @@ impl Kind for Spec {
             warmup_end: cx.warmup_end,
             last_sample: SimTime::ZERO,
             crashed: vec![false; pool.len()],
+            hung: vec![false; pool.len()],
             az_names: cx.region.has_azs().then(|| {
                 instance_az
                     .iter()
@@ -369,6 +374,8 @@ pub struct Ec2Fleet {
     az_names: Option<Vec<String>>,
     /// Instances that crashed (they stay down, whatever their AZ does).
     crashed: Vec<bool>,
+    /// Instances whose application hangs (they answer nothing, whatever their AZ does).
+    hung: Vec<bool>,
     /// Load balancers whose target group this fleet is.
     load_balancers: Vec<ComponentId>,
     /// What one instance costs, when the scenario gives its type.
@@ -473,6 +480,11 @@ impl Observe for Ec2Fleet {
             )
         });
         row.set_gauge(outputs::Gauge::Spend as usize, spend);
+        if let Some(credits) = self.pool.credit_gauges(now) {
+            for (i, value) in credits.into_iter().enumerate() {
+                row.set_gauge(outputs::Gauge::Credits as usize + i, value);
+            }
+        }
         self.last_sample = now;
     }
 
@@ -517,7 +529,8 @@ impl Ec2Fleet {
             }
             FaultAction::AzUp { az } => {
                 for i in 0..self.pool.len() as u32 {
-                    if self.instance_az[i as usize] == az && !self.crashed[i as usize] {
+                    let failed = self.crashed[i as usize] || self.hung[i as usize];
+                    if self.instance_az[i as usize] == az && !failed {
                         // Back from the outage, empty. It stayed registered with its load
                         // balancers, whose health checks see it pass again (as AWS keeps the
                         // registration through an outage).
@@ -525,14 +538,21 @@ impl Ec2Fleet {
                     }
                 }
             }
-            FaultAction::InstanceFailure => {
+            FaultAction::InstanceFailure | FaultAction::InstanceHang => {
                 let up: Vec<u32> = (0..self.pool.len() as u32)
                     .filter(|&i| self.pool.is_up(i))
                     .collect();
                 if !up.is_empty() {
                     let i = up[self.pool.fault_rng(cx.rng()).random_range(0..up.len())];
-                    self.crashed[i as usize] = true;
-                    self.pool.crash(i, cx);
+                    // Neither comes back when its AZ does.
+                    if action == FaultAction::InstanceHang {
+                        // Unreachable from the network's view: nothing it holds is answered.
+                        self.hung[i as usize] = true;
+                        self.pool.isolate(i, cx);
+                    } else {
+                        self.crashed[i as usize] = true;
+                        self.pool.crash(i, cx);
+                    }
                 }
             }
             action @ (FaultAction::Slowdown { .. } | FaultAction::Errors { .. }) => {

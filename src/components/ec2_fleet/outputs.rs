@@ -3,17 +3,24 @@
 use serde_json::Value;
 
 use super::Spec;
+use crate::components::burst_credits;
 use crate::components::outputs::{Outputs, SPEND_COLUMN, pool_findings, pool_notes};
 use crate::metrics::Column;
 use crate::metrics::finding::Finding;
+use crate::metrics::plot::Figure;
+use crate::metrics::series::Series;
 
 /// Its own time-series columns, in [`Outputs::COLUMNS`] order.
 pub(super) enum Gauge {
     Spend,
+    /// The first of [`burst_credits::CREDIT_COLUMNS`], its optional columns.
+    Credits,
 }
 
 impl Outputs for Spec {
     const COLUMNS: &'static [Column] = &[SPEND_COLUMN];
+
+    const OPTIONAL_COLUMNS: &'static [Column] = burst_credits::CREDIT_COLUMNS;
 
     const HEADLINE_FIGURES: &'static [&'static str] = &["utilisation"];
 
@@ -23,5 +30,11 @@ impl Outputs for Spec {
 
     fn findings(name: &str, report: &Value) -> Vec<Finding> {
         pool_findings(name, report)
+    }
+
+    fn plots(name: &str, _report: &Value, series: &Series) -> Vec<Figure> {
+        burst_credits::credit_figure(series, name, "ec2_fleet")
+            .into_iter()
+            .collect()
     }
 }

@@ -42,7 +42,8 @@ fn an_echo_runs_and_every_output_shows_it() {
     let dir = scratch("run");
     let scenario =
         Scenario::parse(SCENARIO, &dir.join("echo.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let mut series = CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).unwrap();
+    let mut series =
+        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds()).unwrap();
     let summary = run(&scenario, RunSettings::default(), &mut series, |_| {}).unwrap();
     let reduced = series.finish().unwrap();
 
