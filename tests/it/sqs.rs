@@ -54,19 +54,19 @@ const MU: f64 = 10.0;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn parse(text: &str) -> Scenario {
+pub(crate) fn parse(text: &str) -> Scenario {
     Scenario::parse(text, Path::new("sqs.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
 /// One run with the scenario's own seed; conservation (messages included) must hold.
-fn run_once(text: &str) -> Summary {
+pub(crate) fn run_once(text: &str) -> Summary {
     let s = run_quietly(&parse(text), RunSettings::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(s.conservation.ok, "conservation: {:?}", s.conservation);
     s
 }
 
 /// A component's figure, e.g. `fig(s, "queue", "sent")` or `fig(s, "queue", "message_age_ms.mean")`.
-fn fig(s: &Summary, component: &str, path: &str) -> f64 {
+pub(crate) fn fig(s: &Summary, component: &str, path: &str) -> f64 {
     let mut keys = vec![component];
     keys.extend(path.split('.'));
     number(&s.components, &keys)
@@ -164,7 +164,7 @@ fn assert_finishes(text: &str, case: &str, duration: &str, limit: Duration) {
 
 /// Evenly spaced sends, one a second at 1.5 s, 2.5 s, ... (`count` of them; none at a whole
 /// second), to `target`.
-fn constant_sends(name: &str, target: &str, count: u32) -> String {
+pub(crate) fn constant_sends(name: &str, target: &str, count: u32) -> String {
     format!(
         r#"
 [[workload]]
