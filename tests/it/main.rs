@@ -40,6 +40,7 @@ mod schema;
 mod shell;
 mod sns;
 mod sqs;
+mod sqs_depth;
 mod stats;
 mod step_functions;
 mod sweep;

@@ -54,19 +54,19 @@ const MU: f64 = 10.0;
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-fn parse(text: &str) -> Scenario {
+pub(crate) fn parse(text: &str) -> Scenario {
     Scenario::parse(text, Path::new("sqs.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
 }
 
 /// One run with the scenario's own seed; conservation (messages included) must hold.
-fn run_once(text: &str) -> Summary {
+pub(crate) fn run_once(text: &str) -> Summary {
     let s = run_quietly(&parse(text), RunSettings::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(s.conservation.ok, "conservation: {:?}", s.conservation);
     s
 }
 
 /// A component's figure, e.g. `fig(s, "queue", "sent")` or `fig(s, "queue", "message_age_ms.mean")`.
-fn fig(s: &Summary, component: &str, path: &str) -> f64 {
+pub(crate) fn fig(s: &Summary, component: &str, path: &str) -> f64 {
     let mut keys = vec![component];
     keys.extend(path.split('.'));
     number(&s.components, &keys)
@@ -164,7 +164,7 @@ fn assert_finishes(text: &str, case: &str, duration: &str, limit: Duration) {
 
 /// Evenly spaced sends, one a second at 1.5 s, 2.5 s, ... (`count` of them; none at a whole
 /// second), to `target`.
-fn constant_sends(name: &str, target: &str, count: u32) -> String {
+pub(crate) fn constant_sends(name: &str, target: &str, count: u32) -> String {
     format!(
         r#"
 [[workload]]
@@ -745,13 +745,15 @@ heartbeat = true
 
 /// An independent model of a standard queue under load, for the check below: Poisson sends,
 /// `pollers` single-message long-polling pollers taking the head of the queue, a message
-/// returning to visibility at the head, dead-lettered at the receive past `max_receives`.
+/// returning to visibility behind the visible ones (awsim's assumed place: AWS promises only
+/// best-effort order), dead-lettered at the receive past `max_receives`.
 /// `late_delete`: a standard queue's documented rule (the latest handle deletes, even after
 /// the timeout); without it, a delete counts only within the visibility timeout (a FIFO
-/// queue's rule, and the one awsim used to follow for both). `fifo`: every message its own
-/// group, so a returning message joins the back of the ready groups, not the head. Returns
+/// queue's rule, and the one awsim used to follow for both). A FIFO queue whose messages are
+/// each their own group behaves the same: a returning message joins the back of the ready
+/// groups. Returns
 /// (receives per message, dead-lettered share) of the messages sent after the warm-up.
-fn reference_queue(seed: u64, late_delete: bool, fifo: bool) -> (f64, f64) {
+fn reference_queue(seed: u64, late_delete: bool) -> (f64, f64) {
     use rand::SeedableRng;
     use rand_distr::{Distribution, Exp, LogNormal};
     use std::cmp::Reverse;
@@ -811,11 +813,7 @@ fn reference_queue(seed: u64, late_delete: bool, fifo: bool) -> (f64, f64) {
                 let msg = &mut messages[m];
                 if msg.state == State::InFlight && msg.handle == h {
                     msg.state = State::Visible;
-                    if fifo {
-                        visible.push_back(m);
-                    } else {
-                        visible.push_front(m);
-                    }
+                    visible.push_back(m);
                 }
             }
             _ => {
@@ -908,10 +906,10 @@ handler = [ { compute = { dist = "lognormal", mu = 1.6094379124341003, sigma = 1
         )
     });
     let documented: Vec<(f64, f64)> = (1..=4 * R)
-        .map(|seed| reference_queue(seed, true, false))
+        .map(|seed| reference_queue(seed, true))
         .collect();
     let old: Vec<(f64, f64)> = (1..=4 * R)
-        .map(|seed| reference_queue(seed, false, false))
+        .map(|seed| reference_queue(seed, false))
         .collect();
     let ci = |xs: Vec<f64>| ConfidenceInterval::from_replications(&xs);
     for (what, pick) in [
@@ -961,7 +959,7 @@ handler = [ { compute = { dist = "lognormal", mu = 1.6094379124341003, sigma = 1
         )
     });
     let expiring: Vec<(f64, f64)> = (1..=4 * R)
-        .map(|seed| reference_queue(seed, false, true))
+        .map(|seed| reference_queue(seed, false))
         .collect();
     for (what, pick) in [
         ("receives per message", 0usize),

@@ -4,7 +4,8 @@
 //! Carried over: `FifoQueue`, `VisibilityTimeout`, `MessageRetentionPeriod`, `DelaySeconds`,
 //! `ReceiveMessageWaitTimeSeconds` (for instance consumers; Lambda's pollers long-poll on their
 //! own), `RedrivePolicy` (dead-letter queue and `maxReceiveCount`); from the mapping
-//! `BatchSize`, `MaximumBatchingWindowInSeconds`, `ScalingConfig.MaximumConcurrency`.
+//! `BatchSize`, `MaximumBatchingWindowInSeconds`, `ScalingConfig.MaximumConcurrency`,
+//! `FunctionResponseTypes` (`ReportBatchItemFailures`).
 
 use toml::Value as Toml;
 
@@ -70,6 +71,19 @@ pub fn map(r: &Resource, cx: &Cx<'_>, d: &mut Draft) -> Result<(), ImportError> 
             }
             if let Some(w) = cx.number(m, "MaximumBatchingWindowInSeconds")? {
                 d.set("batch_window", seconds(w), "MaximumBatchingWindowInSeconds");
+            }
+            let reports = m.prop("FunctionResponseTypes").is_some_and(|types| {
+                types
+                    .items()
+                    .iter()
+                    .any(|t| t.text().as_deref() == Some("ReportBatchItemFailures"))
+            });
+            if reports {
+                d.set(
+                    "report_batch_item_failures",
+                    Toml::Boolean(true),
+                    "FunctionResponseTypes",
+                );
             }
             if let Some(c) = cx.number_in(m.prop("ScalingConfig"), "MaximumConcurrency")? {
                 d.set(

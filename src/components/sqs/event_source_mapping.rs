@@ -3,16 +3,21 @@
 //! function synchronously with batches of up to `batch_size` messages, waits up to
 //! `batch_window` to fill one, and scales its concurrent batches from 5 by up to 300 a minute
 //! while messages wait, up to `maximum_concurrency`. A batch that succeeds is deleted whole; a
-//! failed or throttled one is not, and its messages come back after the visibility timeout
-//! (no partial batch responses).
+//! failed or throttled one is not, and its messages come back after the visibility timeout. A
+//! batch holding a poison message fails whole too, unless the mapping has
+//! `ReportBatchItemFailures` (`report_batch_item_failures`): then only the poison messages come
+//! back ("partial batch responses").
+
+use std::collections::BTreeMap;
 
 use super::queue::{Queue, Received};
 use super::{SqsTimer, TAG_KIND_ESM, resent};
+use crate::dist::Dist;
 use crate::engine::ComponentId;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimDuration;
 use crate::message::Ctx;
-use crate::message::Response;
+use crate::message::{Request, Response};
 
 /// Concurrent batches the mapping starts with.
 const INITIAL_CONCURRENCY: u32 = 5;
@@ -37,6 +42,14 @@ pub(super) struct EventSourceMapping {
     batches: Slab<Vec<Received>>,
     window_armed: bool,
     growth_armed: bool,
+    /// The function reports the messages that failed (`ReportBatchItemFailures`): only those
+    /// return to the queue.
+    report_item_failures: bool,
+    /// Time a receive takes (`None`: none).
+    receive_latency: Option<Dist>,
+    /// Batches received and not yet handed to the function (their receive is under way), with
+    /// the invocation each becomes.
+    receiving: BTreeMap<u32, Request>,
 }
 
 impl EventSourceMapping {
@@ -46,6 +59,8 @@ impl EventSourceMapping {
         batch_size: u32,
         batch_window: SimDuration,
         maximum: u32,
+        report_item_failures: bool,
+        receive_latency: Option<Dist>,
     ) -> EventSourceMapping {
         EventSourceMapping {
             target,
@@ -57,6 +72,9 @@ impl EventSourceMapping {
             batches: Slab::default(),
             window_armed: false,
             growth_armed: false,
+            report_item_failures,
+            receive_latency,
+            receiving: BTreeMap::new(),
         }
     }
 
@@ -99,11 +117,25 @@ impl EventSourceMapping {
         let first = queue.request_of(first);
         self.running += 1;
         let id = self.batches.insert(batch);
-        cx.send_request(
-            self.target,
-            resent(first, TAG_KIND_ESM | id as u64, cx.me()),
-        );
+        let invocation = resent(first, TAG_KIND_ESM | id as u64, cx.me());
+        match &self.receive_latency {
+            None => cx.send_request(self.target, invocation),
+            Some(latency) => {
+                // The messages are in flight already; the function is invoked when the
+                // receive returns.
+                let delay = latency.sample(cx.rng());
+                self.receiving.insert(id, invocation);
+                cx.set_timer(delay, SqsTimer::BatchReceived(id as u64));
+            }
+        }
         true
+    }
+
+    /// The receive of batch `id` returned (after `receive_latency`): invoke the function.
+    pub(super) fn on_received(&mut self, id: u32, cx: &mut Ctx<'_>) {
+        if let Some(invocation) = self.receiving.remove(&id) {
+            cx.send_request(self.target, invocation);
+        }
     }
 
     /// The batch window ended: invoke with what is there, however small.
@@ -115,19 +147,26 @@ impl EventSourceMapping {
         self.dispatch(queue, cx);
     }
 
-    /// The function answered for a batch: all deleted after success, none after a failure.
+    /// The function answered for a batch. A failed invocation (an error, a throttle, a
+    /// timeout) deletes nothing. One that ran deletes every message, unless the batch held a
+    /// poison message: then the function's code failed on it, and without
+    /// `ReportBatchItemFailures` it had to fail the whole batch (nothing deleted); with it, it
+    /// reports the poison messages and the others are deleted.
     pub(super) fn on_answer(&mut self, response: Response, queue: &mut Queue, cx: &mut Ctx<'_>) {
         let id = (response.request.tag & 0xFFFF_FFFF) as u32;
         self.running -= 1;
         let batch = std::mem::take(&mut self.batches[id]);
         self.batches.remove(id);
-        let ok = response.outcome.is_ok();
-        if ok {
+        let ran = response.outcome.is_ok();
+        let whole_batch_fails = !self.report_item_failures && batch.iter().any(|i| i.poison());
+        let deleted = |item: &Received| ran && !whole_batch_fails && !item.poison();
+        let deletes = batch.iter().filter(|i| deleted(i)).count();
+        if deletes > 0 {
             // DeleteMessageBatch deletes up to 10 messages a request.
-            queue.count_deletes(cx.now(), batch.len().div_ceil(10) as u64);
+            queue.count_deletes(cx.now(), deletes.div_ceil(10) as u64);
         }
         for item in batch {
-            queue.settle(item, ok, cx);
+            queue.settle(item, deleted(&item), cx);
         }
         self.dispatch(queue, cx);
     }

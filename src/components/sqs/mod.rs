@@ -15,11 +15,16 @@
 //! ```
 //!
 //! # What it follows (defaults from AWS's documentation)
-//! - A request sent to the queue is a SendMessage: answered at once; the message becomes
-//!   visible after the queue's `delay` (0–15 min).
+//! - A request sent to the queue is a SendMessage: answered after `send_latency` (default 0),
+//!   when the message is stored; it becomes visible after the queue's `delay` (0–15 min). A
+//!   receive that returns messages takes `receive_latency` (default 0): they are in flight from
+//!   its start and reach the consumer at its end. `models/sqs.toml` notes typical values (tens
+//!   of milliseconds).
 //! - A receive takes up to `batch_size` (≤ 10) visible messages; each becomes invisible for
 //!   `visibility_timeout` (default 30 s, at most 12 h) and its receive count grows. A message
-//!   not deleted by then is visible again. Every receive returns a new receipt handle, and
+//!   not deleted by then is visible again: in a standard queue behind the messages already
+//!   visible (AWS promises only best-effort order; the place is an assumption), in a FIFO queue
+//!   at the head of its group. Every receive returns a new receipt handle, and
 //!   what a late delete does depends on the queue type:
 //!   - **Standard**: a delete with the most recent handle deletes the message even after its
 //!     visibility timeout ("Amazon SQS can delete a message from a queue even if a visibility
@@ -52,6 +57,10 @@
 //!   concurrent batches and adds up to 300 per minute while messages wait, up to
 //!   `maximum_concurrency` (2–1000). A failed or throttled batch is not deleted: its messages
 //!   come back after the visibility timeout.
+//! - Poison messages (`poison_fraction` of those sent, spread evenly) fail their processing every
+//!   time. A poller fails them alone; a Lambda batch holding one fails whole ("the entire batch
+//!   returns to the queue"), unless `report_batch_item_failures` (the mapping's
+//!   `ReportBatchItemFailures`): then the function reports the failed ones and only they return.
 //! - Standard queues: at-least-once delivery, best-effort order, optionally an extra delivery
 //!   with probability `extra_delivery_probability`. FIFO queues: messages of one group (the
 //!   request's key is its MessageGroupId) are delivered in order, one group blocked while one of
@@ -60,9 +69,10 @@
 //!   throttled.
 //!
 //! # What it simplifies
-//! Sends take no time. A message returning to visibility goes back to the head of the queue (of
-//! its group). The whole queue is one server (no sampling of a subset of servers for short
-//! polls). Per-message delays and partial batch responses are not modelled.
+//! API calls take no time unless `send_latency` and `receive_latency` say so (deletes and
+//! empty receives never do). The whole queue is one server (no sampling of a subset of servers
+//! for short polls). Per-message delays are not modelled. A message has no contents: which messages are
+//! poison is a fraction, spread evenly.
 //!
 //! # Where things are
 //! This file holds the spec and its checks, the build, and the running component, which hands
@@ -85,7 +95,10 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::handler::DurationDist;
 use super::{BuildContext, ComponentSpec, Expects, Kind, QueueConsumer, Reference, SpecIssue};
+use crate::dist::Dist;
+use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
 use crate::engine::{Component, ComponentId};
 use crate::message::Ctx;
@@ -152,6 +165,50 @@ pub struct Spec {
     /// deleted").
     #[schemars(with = "Option<f64>")]
     pub stale_delete_deletes: Option<Spanned<f64>>,
+    /// Fraction of the messages sent here that the consumer can never process (poison
+    /// messages), spread evenly: 0.1 makes every tenth message sent poison (0 to 1, default 0).
+    #[schemars(with = "Option<f64>")]
+    pub poison_fraction: Option<Spanned<f64>>,
+    /// Lambda consumer: the function reports the messages that failed
+    /// (`ReportBatchItemFailures`), so only those return to the queue; without it a batch with
+    /// one failed message fails whole.
+    #[schemars(with = "Option<bool>")]
+    pub report_batch_item_failures: Option<Spanned<bool>>,
+    /// Time a SendMessage takes: the message is stored and the sender answered at its end
+    /// (default 0; `models/sqs.toml` notes typical values).
+    pub send_latency: Option<DurationDist>,
+    /// Time a ReceiveMessage that returns messages takes: they are in flight from its start
+    /// and reach the consumer at its end (default 0).
+    pub receive_latency: Option<DurationDist>,
+}
+
+/// `models/sqs.toml`: the API latencies a queue takes when it sets none.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Defaults {
+    send_latency: SimDuration,
+    receive_latency: SimDuration,
+}
+
+const DEFAULTS_TOML: &str = include_str!("../../../models/sqs.toml");
+
+/// The SQS defaults.
+fn defaults() -> Defaults {
+    toml::from_str(DEFAULTS_TOML).expect("models/sqs.toml parses: every sqs test builds a queue")
+}
+
+/// A latency as a distribution to draw from, or `None` when it is always zero (then no draw
+/// is made, so a run without latencies draws the same numbers as before they existed).
+fn latency(
+    given: &Option<DurationDist>,
+    default: SimDuration,
+    cx: &BuildContext<'_>,
+) -> Result<Option<Dist>, String> {
+    match given {
+        Some(d) => d.0.build(cx.base_dir).map(Some),
+        None if default.is_zero() => Ok(None),
+        None => Ok(Some(Dist::constant(default))),
+    }
 }
 
 /// The two kinds of queue.
@@ -226,9 +283,11 @@ impl Kind for Spec {
          after `max_receive_count`; redrive; retention with expiry counted; delay queues; long \
          and short polling with empty receives; heartbeats; Lambda event source mapping (5 \
          batches, +300/min, maximum concurrency); FIFO groups, blocking, deduplication, 300 \
-         sends/s";
-    const SIMPLIFIES: &'static str = "sends take no time; a returning message goes back to the head; no per-message delay or \
-         partial batch response; short polls see the whole queue";
+         sends/s; poison messages; partial batch responses (ReportBatchItemFailures); send and \
+         receive latency";
+    const SIMPLIFIES: &'static str = "send and receive latency off unless set; deletes and empty receives take no time; a \
+         returning message goes behind the visible ones (assumed place); no per-message delay; \
+         short polls see the whole queue; poison messages are a fraction, spread evenly";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(
@@ -378,6 +437,15 @@ impl Kind for Spec {
                 ));
             }
         }
+        if let Some(p) = &self.poison_fraction
+            && !(0.0..=1.0).contains(p.get_ref())
+        {
+            out.push(issue(
+                "poison_fraction",
+                format!("must be between 0 and 1, found {}", p.get_ref()),
+                p.span(),
+            ));
+        }
         if let Some(p) = &self.extra_delivery_probability {
             if !(0.0..=1.0).contains(p.get_ref()) {
                 out.push(issue(
@@ -421,11 +489,15 @@ impl Kind for Spec {
                 "`{name}` names itself as its dead-letter queue; give it another queue"
             ));
         }
-        let consumer = self.consumer(cx)?;
+        let d = defaults();
+        let receive_latency = latency(&self.receive_latency, d.receive_latency, cx)?;
+        let consumer = self.consumer(cx, receive_latency)?;
         Ok(Box::new(Sqs {
             queue: Queue::new(self, dlq.map(|n| cx.id(n)), cx),
             consumer,
             redrive_at: self.redrive_at,
+            send_latency: latency(&self.send_latency, d.send_latency, cx)?,
+            pending_sends: Slab::default(),
         }))
     }
 }
@@ -464,7 +536,11 @@ impl Spec {
     }
 
     /// The consumer, read as its spec declares ([`Kind::queue_consumer`]).
-    fn consumer(&self, cx: &BuildContext<'_>) -> Result<Consumer, String> {
+    fn consumer(
+        &self,
+        cx: &BuildContext<'_>,
+        receive_latency: Option<Dist>,
+    ) -> Result<Consumer, String> {
         let Some(name) = &self.consumer else {
             return Ok(Consumer::None);
         };
@@ -481,6 +557,18 @@ impl Spec {
                  function's timeout, as AWS advises)"
                     .into(),
             ),
+            Some(QueueConsumer::Pollers { .. })
+                if self
+                    .report_batch_item_failures
+                    .as_ref()
+                    .is_some_and(|r| *r.get_ref()) =>
+            {
+                Err(
+                    "`report_batch_item_failures` is for a Lambda consumer (an event source \
+                     mapping's ReportBatchItemFailures); pollers delete each message on its own"
+                        .into(),
+                )
+            }
             Some(QueueConsumer::Function) => Ok(Consumer::Function(EventSourceMapping::new(
                 target,
                 batch_size,
@@ -490,6 +578,10 @@ impl Spec {
                 self.maximum_concurrency
                     .as_ref()
                     .map_or(1000, |m| *m.get_ref()),
+                self.report_batch_item_failures
+                    .as_ref()
+                    .is_some_and(|r| *r.get_ref()),
+                receive_latency,
             ))),
             Some(QueueConsumer::Pollers { per_instance }) => Ok(Consumer::Pollers(Pollers::new(
                 target,
@@ -504,6 +596,7 @@ impl Spec {
                 self.poll_interval
                     .as_ref()
                     .map_or(SimDuration::from_secs(1), |p| *p.get_ref()),
+                receive_latency,
             ))),
             None => Err(format!("unknown consumer `{}`", name.get_ref())),
         }
@@ -528,6 +621,12 @@ crate::timers! {
         MappingGrowth,
         /// A dead-letter queue's `redrive_at`.
         Redrive,
+        /// A SendMessage's latency ended: its slot among the pending sends.
+        SendDone,
+        /// A poller's ReceiveMessage latency ended: the poller.
+        PollerReceived,
+        /// The event source mapping's ReceiveMessage latency ended: the batch.
+        BatchReceived,
     }
 }
 
@@ -570,6 +669,10 @@ pub struct Sqs {
     consumer: Consumer,
     /// On a dead-letter queue: when to move its messages back to their source queue.
     redrive_at: Option<SimDuration>,
+    /// Time a SendMessage takes (`None`: none).
+    send_latency: Option<Dist>,
+    /// Sends under way (with `send_latency`) and when each arrived.
+    pending_sends: Slab<(Request, SimTime)>,
 }
 
 impl Sqs {
@@ -609,6 +712,19 @@ impl Sqs {
                 cx.set_timer(RETENTION_SWEEP, SqsTimer::RetentionSweep(id));
             }
             (SqsTimer::Redrive(_), _) => self.queue.redrive(cx),
+            (SqsTimer::SendDone(slot), _) => {
+                let (request, arrived) = self.pending_sends[slot as u32];
+                self.pending_sends.remove(slot as u32);
+                if self.queue.accept_send(request, arrived, cx) {
+                    self.deliver(cx);
+                }
+            }
+            (SqsTimer::PollerReceived(id), Consumer::Pollers(pollers)) => {
+                pollers.on_received(id as u32, &mut self.queue, cx)
+            }
+            (SqsTimer::BatchReceived(id), Consumer::Function(mapping)) => {
+                mapping.on_received(id as u32, cx)
+            }
             (SqsTimer::Poll(id), Consumer::Pollers(pollers)) => {
                 pollers.on_poll_timer(id, &mut self.queue, cx)
             }
@@ -633,11 +749,20 @@ impl Component<Msg> for Sqs {
 
     fn handle(&mut self, msg: Msg, cx: &mut Ctx<'_>) {
         match msg {
-            Msg::Request(request) => {
-                if self.queue.on_send(request, cx) {
-                    self.deliver(cx);
+            Msg::Request(request) => match &self.send_latency {
+                None => {
+                    if self.queue.on_send(request, cx) {
+                        self.deliver(cx);
+                    }
                 }
-            }
+                Some(latency) => {
+                    let delay = latency.sample(cx.rng());
+                    let now = cx.now();
+                    self.queue.send_arrived(now);
+                    let slot = self.pending_sends.insert((request, now));
+                    cx.set_timer(delay, SqsTimer::SendDone(slot as u64));
+                }
+            },
             Msg::Response(response) => {
                 match (&mut self.consumer, response.request.tag & TAG_KIND_MASK) {
                     (Consumer::Pollers(pollers), TAG_KIND_POLLER) => {
@@ -667,8 +792,8 @@ impl Observe for Sqs {
     }
 
     fn in_flight(&self) -> u64 {
-        // Sends are answered at once; messages have their own ledger.
-        0
+        // Sends under way (messages have their own ledger).
+        self.pending_sends.len() as u64
     }
 
     fn sample(&mut self, now: SimTime, row: &mut SeriesRow) {

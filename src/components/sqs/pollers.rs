@@ -9,6 +9,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use super::queue::{Queue, Received};
 use super::{SqsTimer, TAG_KIND_POLLER};
+use crate::dist::Dist;
 use crate::engine::slab::Slab;
 use crate::engine::time::SimDuration;
 use crate::engine::{ComponentId, EventId};
@@ -58,6 +59,8 @@ pub(super) struct Pollers {
     pollers: Slab<Poller>,
     /// Long-polling pollers waiting for a message, in the order they started waiting.
     waiting: VecDeque<(u32, u32)>,
+    /// Time a receive that returns messages takes (`None`: none).
+    receive_latency: Option<Dist>,
 }
 
 impl Pollers {
@@ -68,6 +71,7 @@ impl Pollers {
         batch_size: u32,
         receive_wait: SimDuration,
         poll_interval: SimDuration,
+        receive_latency: Option<Dist>,
     ) -> Pollers {
         Pollers {
             target,
@@ -78,6 +82,7 @@ impl Pollers {
             hosts: BTreeMap::new(),
             pollers: Slab::default(),
             waiting: VecDeque::new(),
+            receive_latency,
         }
     }
 
@@ -122,7 +127,21 @@ impl Pollers {
             return;
         }
         self.pollers[id].batch.extend(batch);
+        if let Some(latency) = &self.receive_latency {
+            // The messages are in flight already; the poller has them when the call returns.
+            let delay = latency.sample(cx.rng());
+            cx.set_timer(delay, SqsTimer::PollerReceived(id as u64));
+            return;
+        }
         self.process_next(id, queue, cx);
+    }
+
+    /// Poller `id`'s receive returned (after `receive_latency`): it processes the batch,
+    /// unless its instance left meanwhile.
+    pub(super) fn on_received(&mut self, id: u32, queue: &mut Queue, cx: &mut Ctx<'_>) {
+        if !self.pollers[id].stopped {
+            self.process_next(id, queue, cx);
+        }
     }
 
     /// The wait (long polling) or interval (short polling) armed with payload `id`
@@ -181,14 +200,16 @@ impl Pollers {
             .expect("poller was processing");
         let host = self.pollers[id].host;
         self.hosts.get_mut(&host).expect("host").outstanding -= 1;
-        if response.outcome.is_ok() {
+        // A poison message fails its processing on a healthy host too.
+        let ok = response.outcome.is_ok() && !done.poison();
+        if ok {
             // DeleteMessage, one per message (for an extra copy too: it deletes nothing).
             queue.count_deletes(cx.now(), 1);
         }
         match done {
             Received::Message { slot, receipt, .. } => {
                 queue.stop_processing(slot, receipt);
-                queue.settle(done, response.outcome.is_ok(), cx);
+                queue.settle(done, ok, cx);
             }
             // The work was done twice (or tried twice, when it failed); the delete of the copy
             // deletes nothing.

@@ -55,6 +55,8 @@ struct Message {
     /// Its visibility timer while in flight, cancelled when it is deleted: left to fire, the
     /// timers of deleted messages kept a visibility timeout's worth of receives pending.
     visibility: EventId,
+    /// A poison message: its processing fails every time (`poison_fraction`).
+    poison: bool,
 }
 
 /// One delivery a receive returned.
@@ -68,6 +70,8 @@ pub(super) enum Received {
         receipt: u32,
         /// When the message was sent (it may be gone by the time this delivery ends).
         sent_at: SimTime,
+        /// A poison message: its processing fails.
+        poison: bool,
     },
     /// An extra copy of a message a standard queue delivered twice: processing it repeats
     /// work, and its delete deletes nothing.
@@ -76,6 +80,8 @@ pub(super) enum Received {
         request: Request,
         /// When the message was sent.
         sent_at: SimTime,
+        /// A copy of a poison message: its processing fails.
+        poison: bool,
     },
 }
 
@@ -84,6 +90,13 @@ impl Received {
     pub(super) fn sent_at(&self) -> SimTime {
         match *self {
             Received::Message { sent_at, .. } | Received::Extra { sent_at, .. } => sent_at,
+        }
+    }
+
+    /// True for a poison message (or its copy): its processing fails.
+    pub(super) fn poison(&self) -> bool {
+        match *self {
+            Received::Message { poison, .. } | Received::Extra { poison, .. } => poison,
         }
     }
 }
@@ -161,8 +174,12 @@ pub(super) struct Queue {
     prices: SqsPrices,
     /// Messages waiting for their delivery delay.
     delayed: u64,
-    /// Extra copies (standard queues) waiting to be received.
-    extra_copies: VecDeque<(Request, SimTime)>,
+    /// Extra copies (standard queues) waiting to be received, with their poison flag.
+    extra_copies: VecDeque<(Request, SimTime, bool)>,
+    /// Fraction of the messages sent here that are poison, spread evenly.
+    poison_fraction: f64,
+    /// Messages sent here and stored (not moved here), for spreading the poison ones.
+    stored_sends: u64,
     /// Receipt handles are unique across the queue (not per slot), so a timer or delete of a
     /// message never matches a later message that reuses its slot.
     next_receipt: u32,
@@ -218,6 +235,8 @@ impl Queue {
             prices: cx.prices.sqs.clone(),
             delayed: 0,
             extra_copies: VecDeque::new(),
+            poison_fraction: spec.poison_fraction.as_ref().map_or(0.0, |p| *p.get_ref()),
+            stored_sends: 0,
             next_receipt: 0,
             age: Latency::new(3),
             metrics: RequestMetrics::new(cx.warmup_end),
@@ -237,7 +256,24 @@ impl Queue {
     /// message became visible, for the consumers to be told.
     pub(super) fn on_send(&mut self, request: Request, cx: &mut Ctx<'_>) -> bool {
         let now = cx.now();
+        self.send_arrived(now);
+        self.accept_send(request, now, cx)
+    }
+
+    /// A SendMessage arrived at `now` (its answer follows, after `send_latency`).
+    pub(super) fn send_arrived(&mut self, now: SimTime) {
         self.metrics.arrived(now);
+    }
+
+    /// The SendMessage that arrived at `arrived` is done now: stored (or throttled, or
+    /// deduplicated) and answered, as [`Queue::on_send`] says.
+    pub(super) fn accept_send(
+        &mut self,
+        request: Request,
+        arrived: SimTime,
+        cx: &mut Ctx<'_>,
+    ) -> bool {
+        let now = cx.now();
         if self.queue_type == QueueType::Fifo {
             // Throttle beyond the per-second API limit.
             let (start, n) = self.send_window;
@@ -247,7 +283,7 @@ impl Queue {
                 if self.in_window(now) {
                     self.counts.throttled_sends += 1;
                 }
-                self.answer(request, Outcome::Throttled, cx);
+                self.answer(request, arrived, Outcome::Throttled, cx);
                 return false;
             } else {
                 self.send_window.1 += 1;
@@ -267,14 +303,14 @@ impl Queue {
                     self.counts.deduplicated += 1;
                 }
                 self.count_send(&request, now);
-                self.answer(request, Outcome::Ok, cx);
+                self.answer(request, arrived, Outcome::Ok, cx);
                 return false;
             }
             self.dedup.push_back((now, request.id));
             self.dedup_ids.insert(request.id, now);
         }
         self.count_send(&request, now);
-        self.answer(request, Outcome::Ok, cx);
+        self.answer(request, arrived, Outcome::Ok, cx);
         self.enqueue(request, now, cx)
     }
 
@@ -292,10 +328,10 @@ impl Queue {
         }
     }
 
-    /// Answers a send at once.
-    fn answer(&mut self, request: Request, outcome: Outcome, cx: &mut Ctx<'_>) {
+    /// Answers a send that arrived at `arrived`.
+    fn answer(&mut self, request: Request, arrived: SimTime, outcome: Outcome, cx: &mut Ctx<'_>) {
         let now = cx.now();
-        self.metrics.finished(now, now, outcome);
+        self.metrics.finished(arrived, now, outcome);
         cx.reply(Response { request, outcome });
     }
 
@@ -305,6 +341,7 @@ impl Queue {
             self.counts.sent += 1;
         }
         self.counts.sent_total += 1;
+        let poison = request.tag != TAG_KIND_FORWARD && self.next_send_is_poison();
         let slot = self.messages.insert(Message {
             request,
             sent_at,
@@ -315,6 +352,7 @@ impl Queue {
             processing: false,
             source: (request.tag == TAG_KIND_FORWARD).then_some(request.reply_to),
             visibility: EventId::NONE,
+            poison,
         });
         if self.delay.is_zero() {
             self.make_visible(slot, false);
@@ -324,6 +362,22 @@ impl Queue {
             cx.set_timer(self.delay, SqsTimer::DelayOver(slot as u64));
             false
         }
+    }
+
+    /// Whether the next message sent here is poison: the n-th (from 1) is when n × fraction
+    /// passes a whole number, so exactly `fraction` of them are, evenly spread (0.1: the 10th,
+    /// 20th...). An assumption: the model has no contents, and even spreading keeps counts
+    /// exact. Messages moved here (dead-lettered, redriven) are never poison: a redrive
+    /// follows a fix.
+    fn next_send_is_poison(&mut self) -> bool {
+        if self.poison_fraction <= 0.0 {
+            return false;
+        }
+        // A hair of slack so that 10 × 0.1 counts as 1.
+        let whole = |n: u64| (n as f64 * self.poison_fraction + 1e-9).floor();
+        let n = self.stored_sends;
+        self.stored_sends += 1;
+        whole(n + 1) > whole(n)
     }
 
     /// The delivery delay of message `slot` is over: it becomes visible.
@@ -357,7 +411,7 @@ impl Queue {
         }
     }
 
-    /// Makes message `slot` visible (at the back for new messages, at the head for returns).
+    /// Makes message `slot` visible: at the back, or at the head (of its group) with `at_head`.
     fn make_visible(&mut self, slot: u32, at_head: bool) {
         let msg = &mut self.messages[slot];
         msg.state = Where::Visible;
@@ -451,10 +505,14 @@ impl Queue {
         let mut got = Vec::new();
         // Extra copies of earlier deliveries come out like any visible message.
         while got.len() < max as usize {
-            let Some((request, sent_at)) = self.extra_copies.pop_front() else {
+            let Some((request, sent_at, poison)) = self.extra_copies.pop_front() else {
                 break;
             };
-            got.push(Received::Extra { request, sent_at });
+            got.push(Received::Extra {
+                request,
+                sent_at,
+                poison,
+            });
         }
         while got.len() < max as usize {
             let Some(slot) = self.pop_visible() else {
@@ -477,7 +535,7 @@ impl Queue {
             msg.receipt = self.next_receipt;
             msg.state = Where::InFlight;
             let (receipt, first) = (msg.receipt, msg.receive_count == 1);
-            let sent_at = msg.sent_at;
+            let (sent_at, poison) = (msg.sent_at, msg.poison);
             if self.in_window(sent_at) {
                 self.counts.received += 1;
                 if !first {
@@ -491,6 +549,7 @@ impl Queue {
                 slot,
                 receipt,
                 sent_at,
+                poison,
             });
             // Standard queues occasionally deliver a message twice (at-least-once): the copy
             // goes out with a later receive, to any consumer.
@@ -499,7 +558,7 @@ impl Queue {
                     self.counts.extra_deliveries += 1;
                 }
                 let request = self.messages[slot].request;
-                self.extra_copies.push_back((request, sent_at));
+                self.extra_copies.push_back((request, sent_at, poison));
             }
         }
         if !got.is_empty() && self.in_window(now) {
@@ -566,6 +625,7 @@ impl Queue {
                     slot,
                     receipt,
                     sent_at,
+                    ..
                 } => !self.delete(slot, receipt, sent_at, cx),
                 Received::Extra { .. } => true,
             };
@@ -686,7 +746,10 @@ impl Queue {
             msg.receipt = self.next_receipt;
         }
         self.release_group(slot);
-        self.make_visible(slot, true);
+        // Standard queues promise only best-effort order: a returning message goes behind the
+        // messages already visible (an assumption; AWS documents no place). A FIFO message
+        // goes back to the head of its group, whose order AWS keeps.
+        self.make_visible(slot, self.queue_type == QueueType::Fifo);
         true
     }
 
