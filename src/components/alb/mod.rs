@@ -930,12 +930,11 @@ impl Observe for Alb {
         if self.slow_start.is_some() {
             report = report.figure("slow_start_targets", self.slow_starts);
         }
-        report = report
-            .bill(Some(self.meter.metered(end).bill(
-                self.prices.usd_per_hour,
-                "LCU",
-                self.prices.usd_per_lcu_hour,
-            )));
+        report = report.bill(Some(self.meter.metered(end).bill(
+            self.prices.usd_per_hour,
+            "LCU",
+            self.prices.usd_per_lcu_hour,
+        )));
         if self.groups.len() > 1 {
             let groups: Vec<serde_json::Value> = self
                 .groups

@@ -160,10 +160,21 @@ mod tests {
         assert!(issues(Some(&spanned("0s")), rr).is_empty());
         assert!(issues(Some(&spanned("30s")), rr).is_empty());
         assert!(issues(Some(&spanned("15m")), rr).is_empty());
-        assert!(issues(Some(&spanned("29s")), rr)[0].message.contains("30 s to 900 s"));
-        assert!(issues(Some(&spanned("901s")), rr)[0].message.contains("30 s to 900 s"));
+        assert!(
+            issues(Some(&spanned("29s")), rr)[0]
+                .message
+                .contains("30 s to 900 s")
+        );
+        assert!(
+            issues(Some(&spanned("901s")), rr)[0]
+                .message
+                .contains("30 s to 900 s")
+        );
         let lor = issues(Some(&spanned("60s")), Algorithm::LeastOutstandingRequests);
-        assert!(lor[0].message.contains("least_outstanding_requests"), "{lor:?}");
+        assert!(
+            lor[0].message.contains("least_outstanding_requests"),
+            "{lor:?}"
+        );
         assert!(issues(Some(&spanned("0s")), Algorithm::LeastOutstandingRequests).is_empty());
     }
 }
