@@ -11,6 +11,8 @@
 //! deregistration_delay = "300s"              # draining time of a deregistered target
 //! health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }
 //! cross_zone = true                          # default, as AWS: each node routes to every AZ
+//! stickiness = { type = "lb_cookie", duration = "1h" }   # sticky sessions (off by default)
+//! slow_start = "2m"                          # a new target's share ramps up (off by default)
 //! ```
 //! or, instead of `targets`, weighted target groups (blue/green, canary on EC2):
 //! ```toml
