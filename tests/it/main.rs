@@ -1,6 +1,7 @@
 //! Integration tests: one binary (faster to build than one per file), one module per concern.
 //! They run real scenarios end to end through the library, as `awsim run` does.
 
+mod alb_sticky;
 mod analysis;
 mod api_gateway;
 mod architecture;

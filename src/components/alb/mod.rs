@@ -11,6 +11,8 @@
 //! deregistration_delay = "300s"              # draining time of a deregistered target
 //! health_check = { interval = "30s", healthy_threshold = 5, unhealthy_threshold = 2 }
 //! cross_zone = true                          # default, as AWS: each node routes to every AZ
+//! stickiness = { type = "lb_cookie", duration = "1h" }   # sticky sessions (off by default)
+//! slow_start = "2m"                          # a new target's share ramps up (off by default)
 //! ```
 //! or, instead of `targets`, weighted target groups (blue/green, canary on EC2):
 //! ```toml
@@ -58,13 +60,20 @@
 //!   share) or off (the node of the failed AZ sends them all its requests, then leaves DNS). A
 //!   forward to a target, and its answer back, take the region's hop latency, plus the
 //!   cross-AZ extra when the target is in another AZ than the node (`models/network.toml`).
+//! - Sticky sessions (`stickiness = { type = "lb_cookie", duration = "1h" }`): see `sticky.rs`.
+//! - Slow start (`slow_start = "2m"`): see `slow_start.rs`.
+//! - Not modelled: the weighted random algorithm with Automatic Target Weights (anomaly
+//!   mitigation). AWS documents what it reacts to (5XX and connection errors of a target
+//!   compared with its peers) and that it lowers an anomalous target's traffic "iteratively"
+//!   and raises it "gradually", but not the detection threshold, the step sizes or their
+//!   timing, so any model would be invented numbers.
 //!
 //! # What it simplifies
 //! The load balancer adds no processing time of its own, and a health check is answered at once
 //! (its timeout does not matter; a target that cannot be reached fails it). Clients see DNS
 //! changes at once (no DNS caching TTL). It knows each target's capacity (workers plus `max_queue`) and
 //! skips a target that is full, as if the target refused the connection; with an unbounded
-//! queue no target is ever full. Slow start and listener rules are not modelled. With weighted
+//! queue no target is ever full. Listener rules are not modelled. With weighted
 //! target groups, the group is drawn for each request (no target-group stickiness), and a drawn
 //! group with no target that can take the request answers 503 (or fails open within itself)
 //! rather than passing the request to another group; a weight change applies at its instant
@@ -80,6 +89,8 @@
 mod cloudformation;
 mod forward;
 mod outputs;
+mod slow_start;
+mod sticky;
 
 use rand::Rng;
 use serde::Deserialize;
@@ -103,6 +114,7 @@ use crate::region::HopLatency;
 use crate::units::PositiveDuration;
 
 pub use forward::{WeightChange, WeightedTargetGroup};
+pub use sticky::{CookieType, StickinessSpec};
 
 /// The `alb` table of a scenario.
 #[derive(Clone, Debug, Deserialize, schemars::JsonSchema)]
@@ -134,6 +146,17 @@ pub struct Spec {
     pub health_check: Option<HealthCheckSpec>,
     /// Cross-zone load balancing (default true).
     pub cross_zone: Option<bool>,
+    /// Sticky sessions (AWS target group attributes `stickiness.*`): `{ type = "lb_cookie",
+    /// duration = "1h" }`; a workload's client (`connections`) stays on its target until its
+    /// cookie expires `duration` after its last answer (1 s to 7 days, default 1 day) or the
+    /// target leaves. Off by default.
+    #[schemars(with = "Option<StickinessSpec>")]
+    pub stickiness: Option<Spanned<StickinessSpec>>,
+    /// Slow start (AWS `slow_start.duration_seconds`): a target that becomes healthy gets a
+    /// linearly rising share of the requests over this duration, 30 s to 900 s; 0 (default)
+    /// is off. Not with `least_outstanding_requests`.
+    #[schemars(with = "Option<SimDuration>")]
+    pub slow_start: Option<Spanned<SimDuration>>,
 }
 
 pub use super::health::HealthCheckSpec;
@@ -175,10 +198,13 @@ impl Kind for Spec {
          (healthy/unhealthy thresholds, fail open), draining with a deregistration delay; 503 \
          with no available target; 504 after the idle timeout; nodes per AZ with DNS round robin \
          over them; cross-zone on by default (off: a node keeps to its AZ and leaves DNS without \
-         a healthy target there)";
+         a healthy target there); sticky sessions (lb_cookie or app_cookie, expiry reset by \
+         every answer, lost when the target leaves); slow start (a new target's round-robin \
+         share rises linearly; refused with least outstanding requests)";
     const SIMPLIFIES: &'static str = "adds no processing time of its own (only the region's hop latency); health checks answer \
-         at once; clients see DNS changes at once; sees each target's capacity; no slow start or \
-         listener rules";
+         at once; clients see DNS changes at once; sees each target's capacity; no listener \
+         rules; only a workload's clients (`connections`) keep cookies; no weighted random \
+         algorithm (its anomaly mitigation is not documented precisely enough)";
     const CLOUDFORMATION_TYPES: &'static [&'static str] = cloudformation::RESOURCE_TYPES;
 
     fn import(
@@ -210,6 +236,10 @@ impl Kind for Spec {
             span,
         );
         out.extend(HealthCheckSpec::issues(self.health_check.as_ref()));
+        if let Some(stickiness) = &self.stickiness {
+            out.extend(StickinessSpec::issues(stickiness, self.forward.is_some()));
+        }
+        out.extend(slow_start::issues(self.slow_start.as_ref(), self.algorithm));
         out
     }
 
@@ -249,6 +279,16 @@ impl Kind for Spec {
                 .map(|c| c.get_ref().clone())
                 .collect(),
             cross_zone: self.cross_zone.unwrap_or(true),
+            cookies: self
+                .stickiness
+                .as_ref()
+                .map(|s| sticky::Cookies::new(s.get_ref())),
+            slow_start: self
+                .slow_start
+                .as_ref()
+                .map(|d| *d.get_ref())
+                .filter(|d| !d.is_zero()),
+            slow_starts: 0,
             hops: cx.region.hops(),
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
             nodes: Vec::new(),
@@ -290,8 +330,8 @@ struct Group {
     weight: u32,
     /// Requests one of its instances can hold (workers plus queue), if bounded.
     capacity: Option<u32>,
-    /// The group's instances, by instance index.
-    targets: Targets<()>,
+    /// The group's instances, by instance index, with their slow start.
+    targets: Targets<slow_start::Ramp>,
     /// Healthy targets, in the order they became healthy: the ones requests go to. With
     /// cross-zone load balancing one list of every target; without it, one per AZ (by AZ
     /// index), each node routing over its own AZ's.
@@ -341,6 +381,12 @@ pub struct Alb {
     /// Weight changes, in time order (scheduled at the start).
     weight_changes: Vec<WeightChange>,
     cross_zone: bool,
+    /// The cookies of sticky sessions, if they are on.
+    cookies: Option<sticky::Cookies>,
+    /// The slow start duration, if slow start is on.
+    slow_start: Option<SimDuration>,
+    /// Targets that entered slow start in the run.
+    slow_starts: u64,
     /// One-way hop latency inside an AZ, and the cross-AZ extra.
     hops: HopLatency,
     /// AZ names, when the scenario declares AZs (for the report).
@@ -398,16 +444,16 @@ impl Alb {
             .filter(|list| !list.is_empty())
     }
 
-    /// The first position from `start` (wrapping around) in `list` of a target the algorithm
+    /// The first position from `start` (wrapping around) in `list` of a target `algorithm`
     /// picks, with the target: the next that can take a request in turn, or the first of
     /// those with the fewest outstanding requests.
     fn pick(
-        &self,
+        algorithm: Algorithm,
         capacity: Option<u32>,
         list: &TargetOrder,
         start: usize,
     ) -> Option<(usize, u32)> {
-        let bound = match self.algorithm {
+        let bound = match algorithm {
             // Any target that can take the request.
             Algorithm::RoundRobin => match capacity {
                 Some(0) => return None,
@@ -470,14 +516,30 @@ impl Alb {
         forward::weighted_pick(self.groups.iter().map(|g| g.weight), draw)
     }
 
-    /// The target of group `g` node `node` sends the next request to, or `None` if none can
-    /// take it.
-    fn choose(&mut self, node: usize, g: usize) -> Option<u32> {
+    /// The target of group `g` node `node` sends the next request to at `now`, or `None` if
+    /// none can take it. A target in slow start may let its turn pass to the next one
+    /// (`slow_start::Ramp::offer`); after as many passes as targets, the turn's target takes
+    /// the request whatever its credit.
+    fn choose(&mut self, node: usize, g: usize, now: SimTime) -> Option<u32> {
         let az = self.nodes[node].az;
-        let capacity = self.groups[g].capacity;
-        if let Some(list) = self.routable_in(g, az) {
+        let (algorithm, slow_start, list_index) =
+            (self.algorithm, self.slow_start, self.list_of(az));
+        let group = &mut self.groups[g];
+        let capacity = group.capacity;
+        if let Some(list) = group.routable.get(list_index).filter(|l| !l.is_empty()) {
             let n = list.len();
-            let (at, target) = self.pick(capacity, list, self.nodes[node].next[g] % n)?;
+            let mut start = self.nodes[node].next[g] % n;
+            let mut passed = 0;
+            let (at, target) = loop {
+                let (at, target) = Self::pick(algorithm, capacity, list, start)?;
+                let takes = slow_start
+                    .is_none_or(|d| passed >= n || group.targets[target].extra.offer(now, d));
+                if takes {
+                    break (at, target);
+                }
+                passed += 1;
+                start = (at + 1) % n;
+            };
             self.nodes[node].next[g] = (at + 1) % n;
             return Some(target);
         }
@@ -517,14 +579,30 @@ impl Alb {
         self.meter
             .request(now, request.item_kb, request.connection.opens);
         let node = self.pick_node(cx.rng());
-        let g = self.pick_group(cx.rng());
+        // A client's valid cookie names its group and target; otherwise the group is drawn.
+        let sticky = node.and_then(|k| self.sticky_target(k, &request, now));
+        let g = match sticky {
+            Some((g, _)) => g,
+            None => self.pick_group(cx.rng()),
+        };
         if self.metrics.in_window(now) {
             if let Some(k) = node {
                 self.nodes[k].requests += 1;
             }
             self.groups[g].requests += 1;
         }
-        let Some(target) = node.and_then(|k| self.choose(k, g)) else {
+        let chosen = match sticky {
+            Some((_, target)) => {
+                if let Some(cookies) = &mut self.cookies
+                    && self.metrics.in_window(now)
+                {
+                    cookies.routed += 1;
+                }
+                Some(target)
+            }
+            None => node.and_then(|k| self.choose(k, g, now)),
+        };
+        let Some(target) = chosen else {
             if self.metrics.in_window(now) {
                 self.rejected += 1;
             }
@@ -585,6 +663,9 @@ impl Alb {
         self.load_changed(g, target);
         if forward.waiting {
             self.in_flight -= 1;
+            if let Some(cookies) = &mut self.cookies {
+                cookies.answered(&forward.request, g, target, cx.now());
+            }
             // The answer travels back from the target to the node.
             let back = self
                 .hops
@@ -664,6 +745,7 @@ impl Alb {
                 let g = self.group_of(group);
                 let targets = &mut self.groups[g].targets;
                 targets.deregister(instance, cx);
+                targets[instance].extra.stop();
                 let idle = targets[instance].outstanding == 0;
                 if !idle {
                     targets.arm_drain_deadline(
@@ -688,6 +770,7 @@ impl Alb {
                     .on_check_result(instance, healthy, cx)
                 {
                     self.set_routable(g, instance, now_healthy);
+                    self.health_changed(g, instance, now_healthy, cx.now());
                 }
             }
             // The ALB's nodes survive an AZ outage; its targets' health checks tell.
@@ -715,6 +798,40 @@ impl Alb {
                     requests: 0,
                 },
             );
+        }
+    }
+
+    /// The cookie `request` presents at `now`, as the group and target it goes to from node
+    /// `node`, if it is valid and its target is one the node routes to (healthy, and in the
+    /// node's AZ without cross-zone load balancing) and can take the request.
+    fn sticky_target(&self, node: usize, request: &Request, now: SimTime) -> Option<(usize, u32)> {
+        let (g, target) = self.cookies.as_ref()?.presented(request, now)?;
+        let routable = g < self.groups.len()
+            && self
+                .routable_in(g, self.nodes[node].az)
+                .is_some_and(|list| list.contains(target));
+        (routable && self.can_take(g, target)).then_some((g, target))
+    }
+
+    /// Target `instance` of group `g` became healthy (`true`) or unhealthy at `now`. With slow
+    /// start, a healthy one enters it if another healthy target of the group is not in it (a
+    /// target no other can stand in for takes its full share at once); an unhealthy one
+    /// leaves it.
+    fn health_changed(&mut self, g: usize, instance: u32, healthy: bool, now: SimTime) {
+        let Some(duration) = self.slow_start else {
+            return;
+        };
+        let targets = &mut self.groups[g].targets;
+        if !healthy {
+            targets[instance].extra.stop();
+            return;
+        }
+        let full_share = targets
+            .in_state(TargetState::Healthy)
+            .any(|t| t != instance && !targets[t].extra.active(now, duration));
+        if full_share {
+            targets[instance].extra.start(now);
+            self.slow_starts += 1;
         }
     }
 
@@ -805,12 +922,21 @@ impl Observe for Alb {
             .figure("target_requests", target_requests)
             .figure("imbalance", imbalance(&served))
             .figure("rejected", self.rejected)
-            .figure("late_responses", self.late_responses)
-            .bill(Some(self.meter.metered(end).bill(
-                self.prices.usd_per_hour,
-                "LCU",
-                self.prices.usd_per_lcu_hour,
-            )));
+            .figure("late_responses", self.late_responses);
+        if let Some(cookies) = &self.cookies {
+            report = report
+                .figure("stickiness", cookies.cookie)
+                .figure("sticky_routed", cookies.routed)
+                .figure("sticky_clients", cookies.clients());
+        }
+        if self.slow_start.is_some() {
+            report = report.figure("slow_start_targets", self.slow_starts);
+        }
+        report = report.bill(Some(self.meter.metered(end).bill(
+            self.prices.usd_per_hour,
+            "LCU",
+            self.prices.usd_per_lcu_hour,
+        )));
         if self.groups.len() > 1 {
             let groups: Vec<serde_json::Value> = self
                 .groups
