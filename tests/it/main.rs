@@ -31,6 +31,7 @@ mod nlb;
 mod outputs;
 mod properties;
 mod rds;
+mod rds_failover;
 mod rds_replicas;
 mod report;
 mod route53;
