@@ -81,7 +81,10 @@ fn a_multi_az_failover_fails_exactly_the_requests_of_its_window() {
     assert!((errors - 300.0).abs() <= 1.0, "{errors}");
     // Every failure of the run is the failover's, and the clients saw each of them.
     assert_eq!(n(db, &["requests", "failed"]), errors);
-    assert_eq!(n(&s["workloads"]["clients"], &["requests", "failed"]), errors);
+    assert_eq!(
+        n(&s["workloads"]["clients"], &["requests", "failed"]),
+        errors
+    );
     let created = n(db, &["requests", "created"]);
     assert_eq!(n(db, &["requests", "completed"]) + errors, created);
     assert_eq!(db["multi_az"], Value::Bool(true));
@@ -202,10 +205,7 @@ fn failovers_under_random_load_conserve_requests_and_repeat_exactly() {
          no_free_connection = \"wait\"\npool_timeout = \"2s\"",
         "[[fault]]\nkind = \"instance_failure\"\ncomponent = \"db\"\nrate = \"1/m\"\n",
     )
-    .replace(
-        "target = \"db\"\n",
-        "target = \"db\"\nop = \"write\"\n",
-    );
+    .replace("target = \"db\"\n", "target = \"db\"\nop = \"write\"\n");
     let a = summary_of(&text, 7);
     let b = summary_of(&text, 7);
     assert_eq!(a, b);
@@ -246,7 +246,9 @@ fn bad_failover_settings_are_refused_with_their_place() {
         "",
     ));
     assert!(
-        m.contains("case.toml:16:") && m.contains("failover_time") && m.contains("between 1s and 1h"),
+        m.contains("case.toml:16:")
+            && m.contains("failover_time")
+            && m.contains("between 1s and 1h"),
         "{m}"
     );
     let m = error_of(&scenario(
@@ -254,14 +256,20 @@ fn bad_failover_settings_are_refused_with_their_place() {
         "multi_az = true\nfailover_time = \"500ms\"",
         "",
     ));
-    assert!(m.contains("case.toml:16:") && m.contains("between 1s"), "{m}");
+    assert!(
+        m.contains("case.toml:16:") && m.contains("between 1s"),
+        "{m}"
+    );
     let m = error_of(&scenario(EVERY_100MS, "failover_time = \"60s\"", ""));
     assert!(
         m.contains("case.toml:15:") && m.contains("add multi_az = true"),
         "{m}"
     );
     let m = error_of(&scenario(EVERY_100MS, "recovery_time = \"25h\"", ""));
-    assert!(m.contains("case.toml:15:") && m.contains("recovery_time"), "{m}");
+    assert!(
+        m.contains("case.toml:15:") && m.contains("recovery_time"),
+        "{m}"
+    );
     let m = error_of(&scenario(EVERY_100MS, "multi_az = \"yes\"", ""));
     assert!(m.contains("case.toml:15:") && m.contains("multi_az"), "{m}");
     let m = error_of(&scenario(
@@ -274,8 +282,15 @@ fn bad_failover_settings_are_refused_with_their_place() {
         "{m}"
     );
     let m = error_of(&scenario(EVERY_100MS, "azs = [\"a\", \"b\"]", REGION));
-    assert!(m.contains("case.toml:15:") && m.contains("one availability zone"), "{m}");
-    let m = error_of(&scenario(EVERY_100MS, "multi_az = true\nazs = [\"a\", \"c\"]", REGION));
+    assert!(
+        m.contains("case.toml:15:") && m.contains("one availability zone"),
+        "{m}"
+    );
+    let m = error_of(&scenario(
+        EVERY_100MS,
+        "multi_az = true\nazs = [\"a\", \"c\"]",
+        REGION,
+    ));
     assert!(
         m.contains("case.toml:16:") && m.contains("unknown availability zone `c`"),
         "{m}"

@@ -9,9 +9,9 @@ use super::catalogue::{Engine, Hardware};
 use super::outputs::Gauge;
 use super::{Kind, Spec};
 use crate::dist::Dist;
-use crate::engine::{Component, ComponentId};
 use crate::engine::slab::Slab;
 use crate::engine::time::{SimDuration, SimTime};
+use crate::engine::{Component, ComponentId};
 use crate::message::{Control, Ctx, FaultAction, Msg, Op, Outcome, Request, Response};
 use crate::metrics::TimeWeighted;
 use crate::metrics::{ComponentReport, Latency, Observe, RequestMetrics, SeriesRow};
@@ -50,9 +50,13 @@ enum Primary {
     Up,
     /// The standby is being promoted. Requests through a proxy wait until `proxy_ready`, then
     /// reach the new primary; the others fail until the window ends.
-    FailingOver { proxy_ready: SimTime },
+    FailingOver {
+        proxy_ready: SimTime,
+    },
     /// No standby could take over: back after `recovery_time`, or when its AZ returns.
-    Down { until_az_returns: bool },
+    Down {
+        until_az_returns: bool,
+    },
 }
 
 /// What the builder hands the running database.

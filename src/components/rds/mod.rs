@@ -78,8 +78,8 @@ use super::handler::DurationDist;
 use super::{BuildContext, Kind, Reference, Roles, SpecIssue};
 use crate::dist::Dist;
 use crate::metrics::Observe;
-use crate::units::{PositiveDuration, format_duration_exact};
 use crate::units::limits::Limit;
+use crate::units::{PositiveDuration, format_duration_exact};
 use database::{Availability, Database, Settings};
 
 /// Most connections a scenario may give (the PostgreSQL formula's own cap is 5 000; MySQL's
@@ -224,12 +224,7 @@ impl Spec {
             }
         };
         if let Some(t) = &self.failover_time {
-            bounds(
-                "failover_time",
-                t,
-                d.failover_time_min,
-                d.failover_time_max,
-            );
+            bounds("failover_time", t, d.failover_time_min, d.failover_time_max);
         }
         if let Some(t) = &self.recovery_time {
             bounds(
@@ -432,7 +427,18 @@ impl Spec {
                 .map_or(d.recovery_time, |t| t.get_ref().get()),
             primary_az: placement[0],
             standby_az: placement.get(1).copied().unwrap_or(placement[0]),
-            proxies: Vec::new(),
+            proxies: cx
+                .specs
+                .iter()
+                .filter(|(_, spec)| {
+                    spec.kind() == <super::rds_proxy::Spec as Kind>::KIND
+                        && spec
+                            .references()
+                            .iter()
+                            .any(|r| r.field == "target" && r.name.get_ref() == cx.name)
+                })
+                .map(|(name, _)| cx.id(name))
+                .collect(),
             proxy_wait: failover_time.mul_f64(d.proxy_failover_share),
             az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
         }
