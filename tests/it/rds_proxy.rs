@@ -1,6 +1,6 @@
 //! RDS Proxy (issue 19): the borrow wait against Erlang C (the pool is c servers with a
-//! queue), Little's law on the connections borrowed, a failover through the proxy,
-//! conservation and determinism, and bad input.
+//! queue), Little's law on the connections borrowed, a failover through the proxy, the
+//! connection storm lesson, and bad input.
 
 use std::path::Path;
 
@@ -279,5 +279,44 @@ kind = "sqs"
     assert!(
         m.contains("case.toml:14:") && m.contains("max_connections_percent"),
         "{m}"
+    );
+}
+
+#[test]
+fn the_connection_storm_lesson_shows_what_its_header_says() {
+    let text = std::fs::read_to_string("scenarios/lessons/lambda_connection_storm.toml").unwrap();
+    let scenario = Scenario::parse(&text, Path::new("lambda_connection_storm.toml")).unwrap();
+    let s = run_quietly(&scenario, RunSettings::default()).unwrap();
+    assert!(s.conservation.ok);
+    let s = serde_json::to_value(&s).unwrap();
+    let (c, w) = (&s["components"], &s["workloads"]);
+    let (direct, proxied, proxy) = (&c["db-direct"], &c["db-proxied"], &c["proxy"]);
+    assert_eq!(n(direct, &["max_connections"]), 112.0);
+    assert_eq!(n(direct, &["connections_max"]), 112.0);
+    assert_eq!(n(direct, &["connections_refused"]), 6_225.0);
+    assert_eq!((n(direct, &["cpu_utilisation"]) * 100.0).round(), 15.0);
+    assert_eq!(n(&w["orders-direct"], &["requests", "failed"]), 6_225.0);
+    assert_eq!(n(&c["fn-direct"], &["concurrency_max"]), 360.0);
+    assert_eq!(n(&c["fn-direct"], &["cold_starts"]), 312.0);
+    assert_eq!(n(proxied, &["connections_refused"]), 0.0);
+    assert_eq!(n(proxy, &["database_connections_allowed"]), 112.0);
+    assert_eq!(n(proxy, &["database_connections_max"]), 112.0);
+    assert_eq!(n(proxy, &["client_connections_max"]), 197.0);
+    assert_eq!(n(proxy, &["borrow_waits"]), 43_138.0);
+    assert_eq!(
+        (n(proxy, &["borrow_wait_ms", "mean"]) * 100.0).round(),
+        44.0
+    );
+    assert_eq!((n(proxy, &["borrow_wait_ms", "p99"]) * 10.0).round(), 77.0);
+    assert_eq!(n(proxy, &["borrow_wait_ms", "max"]).round(), 38.0);
+    assert_eq!(n(proxy, &["borrow_timeouts"]), 0.0);
+    assert_eq!(n(&w["orders-proxy"], &["requests", "failed"]), 0.0);
+    assert_eq!(
+        (n(&w["orders-proxy"], &["latency_ms", "p99"]) * 10.0).round(),
+        756.0
+    );
+    assert_eq!(
+        (n(&w["orders-direct"], &["latency_ms", "p99"]) * 10.0).round(),
+        685.0
     );
 }
