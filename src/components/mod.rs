@@ -35,6 +35,7 @@ pub mod lambda;
 pub mod nlb;
 pub mod outputs;
 pub mod rds;
+pub mod rds_proxy;
 pub mod route53;
 pub mod sns;
 pub mod sqs;
@@ -614,6 +615,7 @@ registry! {
     Route53 => route53::Spec;
     Rds => rds::Spec;
     Elasticache => elasticache::Spec;
+    RdsProxy => rds_proxy::Spec;
     // The worked example of ARCHITECTURE.md, in test builds only.
     #[cfg(test)]
     Echo => echo::Spec;

@@ -32,6 +32,8 @@ mod nlb;
 mod outputs;
 mod properties;
 mod rds;
+mod rds_failover;
+mod rds_proxy;
 mod rds_replicas;
 mod report;
 mod route53;

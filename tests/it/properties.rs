@@ -85,6 +85,8 @@ enum Downstream {
     Database {
         max_connections: u32,
         wait: bool,
+        /// Through an `rds_proxy`.
+        proxy: bool,
     },
     /// An `elasticache` cluster, cache-aside in front of an `rds` or a lookup cache alone.
     Cache {
@@ -138,9 +140,12 @@ fn downstream() -> impl Strategy<Value = Downstream> {
             }),
         proptest::option::of(1u32..50)
             .prop_map(|concurrency| Downstream::AsyncFunction { concurrency }),
-        (1u32..20, any::<bool>()).prop_map(|(max_connections, wait)| Downstream::Database {
-            max_connections,
-            wait
+        (1u32..20, any::<bool>(), any::<bool>()).prop_map(|(max_connections, wait, proxy)| {
+            Downstream::Database {
+                max_connections,
+                wait,
+                proxy,
+            }
         }),
         (1u32..4, any::<bool>(), any::<bool>()).prop_map(|(shards, ttl, on_miss)| {
             Downstream::Cache {
@@ -370,6 +375,9 @@ impl Generated {
             Downstream::Queue { .. } => ", { call = \"queue\" }".to_string(),
             Downstream::AsyncFunction { .. } => {
                 ", { call = \"async\", op = \"event\" }".to_string()
+            }
+            Downstream::Database { proxy: true, .. } => {
+                ", { call = \"db-proxy\", op = \"read\" }".to_string()
             }
             Downstream::Database { .. } => ", { call = \"db\", op = \"read\" }".to_string(),
             Downstream::Cache { .. } => ", { call = \"cache\", op = \"read\" }".to_string(),
@@ -657,7 +665,15 @@ impl Generated {
             Downstream::Database {
                 max_connections,
                 wait,
+                proxy,
             } => {
+                if *proxy {
+                    writeln!(
+                        s,
+                        "[[component]]\nname = \"db-proxy\"\nkind = \"rds_proxy\"\ntarget = \"db\"\nmax_connections_percent = 50\nconnection_borrow_timeout = \"2s\"\n"
+                    )
+                    .unwrap();
+                }
                 let pool = if *wait {
                     "no_free_connection = \"wait\"\npool_timeout = \"2s\"\n"
                 } else {

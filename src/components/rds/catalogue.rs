@@ -18,6 +18,7 @@ pub(crate) struct Defaults {
     pub max_connections: ConnectionFormulas,
     pub pool: PoolDefaults,
     pub read_replicas: ReplicaDefaults,
+    pub multi_az: MultiAzDefaults,
     pub instance_class: ClassCatalogue,
 }
 
@@ -47,6 +48,21 @@ pub(crate) struct ReplicaDefaults {
     pub source: String,
     pub max: u32,
     pub ship_delay: SimDuration,
+}
+
+/// Multi-AZ failover, Single-AZ recovery, and how much of a failover RDS Proxy hides.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MultiAzDefaults {
+    #[allow(dead_code)]
+    pub source: String,
+    pub failover_time: SimDuration,
+    pub failover_time_min: SimDuration,
+    pub failover_time_max: SimDuration,
+    pub recovery_time: SimDuration,
+    pub recovery_time_max: SimDuration,
+    /// The share of a failover window that clients behind RDS Proxy still wait through.
+    pub proxy_failover_share: f64,
 }
 
 /// Which classes exist, and the hardware of those the EC2 catalogue does not carry.
@@ -168,6 +184,11 @@ mod tests {
         assert_eq!(classes["db.r6g.large"].memory_gib, 16.0);
         assert!(!classes.contains_key("db.c5.large"), "RDS has no c5 class");
         assert_eq!(defaults().pool.timeout, SimDuration::from_secs(30));
+        let m = &defaults().multi_az;
+        assert_eq!(m.failover_time, SimDuration::from_secs(90));
+        assert!(m.failover_time_min <= m.failover_time && m.failover_time <= m.failover_time_max);
+        assert!(m.recovery_time <= m.recovery_time_max);
+        assert!(m.proxy_failover_share > 0.0 && m.proxy_failover_share <= 1.0);
     }
 
     #[test]

@@ -12,6 +12,9 @@
 //! pool_timeout = "30s"               # with "wait"
 //! read_replicas = 2                  # 0 to 15
 //! replica_lag = "10ms"               # a write's shipping delay to a replica
+//! multi_az = true                    # a standby in a second AZ
+//! failover_time = "90s"              # the failover window (default 90 s)
+//! azs = ["a", "b"]                   # with [region]: the primary's AZ, then the standby's
 //! ```
 //!
 //! What it follows (sources in `models/rds.toml`):
@@ -37,6 +40,16 @@
 //!   write's CPU time, queued with the replica's reads for a vCPU, so a saturated replica
 //!   falls behind. A read that starts on a replica while a write of its key is committed but
 //!   not yet replayed there is counted stale.
+//! - Multi-AZ (`multi_az = true`): a synchronous standby in another AZ. When the primary fails
+//!   (an `instance_failure` fault aimed at the database, or an `az_outage` of the primary's
+//!   AZ), every request it holds fails (503), its connections are dropped, and for
+//!   `failover_time` (AWS: typically 60–120 s; 90 s by default, an assumption) requests for
+//!   the primary fail at once; then the standby is the primary, in the other AZ, and the old
+//!   primary's AZ holds the new standby. Without a standby (Single-AZ, or the standby's AZ is
+//!   down too) the primary is down until it recovers (`recovery_time` after an instance
+//!   failure, an assumption) or until its AZ comes back. Requests through an `rds_proxy` wait
+//!   out the first part of a failover instead of failing (`models/rds.toml`), then reach the
+//!   new primary.
 //!
 //! What it simplifies: the clients' pools are one pool at the database (all clients share the
 //! connection budget; per-client pools that cannot lend to each other are not modelled), a
@@ -46,7 +59,9 @@
 //! locks, and nothing is billed (the price list has no RDS prices). A replica replays on any
 //! free vCPU (PostgreSQL's single replay process and MySQL's replication threads are not
 //! told apart) and does no other replication work; the reader endpoint turns by connection,
-//! not by load.
+//! not by load. The standby serves nothing and is ready again as soon as its AZ is up (RDS
+//! rebuilds it in the background); a failover's window is the same whatever the load; read
+//! replicas live in no AZ and never fail.
 
 mod catalogue;
 mod database;
@@ -60,12 +75,12 @@ use toml::Spanned;
 pub use catalogue::{Engine, Hardware};
 
 use super::handler::DurationDist;
-use super::{BuildContext, Kind, Reference, SpecIssue};
+use super::{BuildContext, Kind, Reference, Roles, SpecIssue};
 use crate::dist::Dist;
 use crate::metrics::Observe;
-use crate::units::PositiveDuration;
 use crate::units::limits::Limit;
-use database::{Database, Settings};
+use crate::units::{PositiveDuration, format_duration_exact};
+use database::{Availability, Database, Settings};
 
 /// Most connections a scenario may give (the PostgreSQL formula's own cap is 5 000; MySQL's
 /// parameter allows 100 000).
@@ -108,6 +123,22 @@ pub struct Spec {
     /// assumption). Needs `read_replicas`.
     #[schemars(with = "Option<DurationDist>")]
     pub replica_lag: Option<Spanned<DurationDist>>,
+    /// A Multi-AZ deployment: a synchronous standby in a second AZ takes over when the primary
+    /// fails (default false).
+    #[schemars(with = "Option<bool>")]
+    pub multi_az: Option<Spanned<bool>>,
+    /// With `multi_az`: how long a failover keeps the database unreachable, 1 s to 1 h
+    /// (default 90 s, an assumption inside AWS's "typically 60–120 seconds").
+    #[schemars(with = "Option<PositiveDuration>")]
+    pub failover_time: Option<Spanned<PositiveDuration>>,
+    /// How long a primary without a standby takes to recover from an instance failure, 1 s
+    /// to 24 h (default 10 min, an assumption: AWS publishes none).
+    #[schemars(with = "Option<PositiveDuration>")]
+    pub recovery_time: Option<Spanned<PositiveDuration>>,
+    /// With `[region]`: the primary's AZ, then (with `multi_az`) the standby's (default: the
+    /// region's first AZ, then its second).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub azs: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 /// CPU time of a query, by operation.
@@ -161,6 +192,89 @@ impl Spec {
     fn replicas(&self) -> u32 {
         self.read_replicas.as_ref().map_or(0, |r| *r.get_ref())
     }
+
+    /// True with a standby.
+    fn multi_az(&self) -> bool {
+        self.multi_az.as_ref().is_some_and(|m| *m.get_ref())
+    }
+
+    /// Connections in effect: the scenario's `max_connections`, or the engine's formula (for
+    /// a proxy in front, which opens a share of them); `None` for an unknown class.
+    pub(crate) fn max_connections_in_effect(&self) -> Option<u32> {
+        self.hardware().ok().map(|h| self.connections(h))
+    }
+
+    /// The issues of the Multi-AZ keys.
+    fn availability_issues(&self) -> Vec<SpecIssue> {
+        let d = &catalogue::defaults().multi_az;
+        let mut issues = Vec::new();
+        let mut bounds = |field: &str, value: &Spanned<PositiveDuration>, min, max| {
+            let v = value.get_ref().get();
+            if !(min..=max).contains(&v) {
+                issues.push(SpecIssue {
+                    field: field.into(),
+                    message: format!(
+                        "`{field}` must be between {} and {}, found {}",
+                        format_duration_exact(min),
+                        format_duration_exact(max),
+                        format_duration_exact(v)
+                    ),
+                    span: value.span(),
+                });
+            }
+        };
+        if let Some(t) = &self.failover_time {
+            bounds("failover_time", t, d.failover_time_min, d.failover_time_max);
+        }
+        if let Some(t) = &self.recovery_time {
+            bounds(
+                "recovery_time",
+                t,
+                crate::engine::time::SimDuration::from_secs(1),
+                d.recovery_time_max,
+            );
+        }
+        if let Some(t) = &self.failover_time
+            && !self.multi_az()
+        {
+            issues.push(SpecIssue {
+                field: "failover_time".into(),
+                message: "applies to a Multi-AZ deployment: add multi_az = true, or remove it"
+                    .into(),
+                span: t.span(),
+            });
+        }
+        if let Some(azs) = &self.azs {
+            let list = azs.get_ref();
+            let wanted = if self.multi_az() { 2 } else { 1 };
+            if list.len() != wanted {
+                let message = if self.multi_az() {
+                    format!(
+                        "with multi_az, `azs` names two availability zones, the primary's then                          the standby's; found {}",
+                        list.len()
+                    )
+                } else {
+                    format!(
+                        "without multi_az, `azs` names one availability zone, the instance's;                          found {}",
+                        list.len()
+                    )
+                };
+                issues.push(SpecIssue {
+                    field: "azs".into(),
+                    message,
+                    span: azs.span(),
+                });
+            } else if wanted == 2 && list[0].get_ref() == list[1].get_ref() {
+                issues.push(SpecIssue {
+                    field: "azs".into(),
+                    message: "the standby must be in another availability zone than the primary"
+                        .into(),
+                    span: list[1].span(),
+                });
+            }
+        }
+        issues
+    }
 }
 
 impl Kind for Spec {
@@ -170,13 +284,29 @@ impl Kind for Spec {
          memory (overridable); connections refused (503) or waited for in a pool with a timeout; \
          one worker per vCPU, CPU time per operation, FIFO; up to 15 read replicas behind a \
          round-robin reader endpoint, asynchronous replication (a shipping delay, then replay \
-         queued for the replica's vCPUs), stale reads counted";
+         queued for the replica's vCPUs), stale reads counted; Multi-AZ: on an instance failure \
+         or an outage of the primary's AZ, what the primary holds fails and requests fail for \
+         `failover_time` (90 s, inside AWS's 60–120 s), then the standby in the other AZ is the \
+         primary; Single-AZ: down for `recovery_time` or until its AZ returns; requests through \
+         RDS Proxy wait out the first 34 % of a failover instead of failing";
     const SIMPLIFIES: &'static str = "all clients share one pool at the database; no idle connections held between queries, no \
          connection set-up time; `DBInstanceClassMemory` taken as the whole memory (AWS does not \
          publish the OS reserve, so the default is a few per cent high); no I/O, locks, buffer \
          cache or storage; replicas replay on any free vCPU, the reader endpoint turns by \
-         connection, not by load; Multi-AZ failover and Aurora not modelled yet; not billed";
+         connection, not by load; the standby is ready again once its AZ is up, a failover's \
+         window does not depend on the load, replicas never fail; Aurora not modelled yet; not \
+         billed";
     const ACCEPTS_REQUESTS: bool = true;
+    /// Its primary fails (`instance_failure`) and lives in an AZ (`az_outage`).
+    const ROLES: Roles = Roles {
+        instance_failure: true,
+        az_placement: true,
+        ..Roles::NONE
+    };
+
+    fn azs(&self) -> Option<&Spanned<Vec<Spanned<String>>>> {
+        self.azs.as_ref()
+    }
 
     fn references(&self) -> Vec<Reference<'_>> {
         Vec::new()
@@ -239,6 +369,7 @@ impl Kind for Spec {
                 span: t.span(),
             });
         }
+        issues.extend(self.availability_issues());
         issues
     }
 
@@ -271,9 +402,46 @@ impl Kind for Spec {
                     Some(lag) => lag.get_ref().0.build(cx.base_dir)?,
                     None => Dist::constant(catalogue::defaults().read_replicas.ship_delay),
                 },
+                availability: self.availability(cx),
             },
             cx.warmup_end,
         )))
+    }
+}
+
+impl Spec {
+    /// Where the primary and standby live and what a failure of the primary costs.
+    fn availability(&self, cx: &BuildContext<'_>) -> Availability {
+        let d = &catalogue::defaults().multi_az;
+        let placement = cx.region.placement(self.azs.as_ref());
+        let failover_time = self
+            .failover_time
+            .as_ref()
+            .map_or(d.failover_time, |t| t.get_ref().get());
+        Availability {
+            multi_az: self.multi_az(),
+            failover_time,
+            recovery_time: self
+                .recovery_time
+                .as_ref()
+                .map_or(d.recovery_time, |t| t.get_ref().get()),
+            primary_az: placement[0],
+            standby_az: placement.get(1).copied().unwrap_or(placement[0]),
+            proxies: cx
+                .specs
+                .iter()
+                .filter(|(_, spec)| {
+                    spec.kind() == <super::rds_proxy::Spec as Kind>::KIND
+                        && spec
+                            .references()
+                            .iter()
+                            .any(|r| r.field == "target" && r.name.get_ref() == cx.name)
+                })
+                .map(|(name, _)| cx.id(name))
+                .collect(),
+            proxy_wait: failover_time.mul_f64(d.proxy_failover_share),
+            az_names: cx.region.has_azs().then(|| cx.region.azs.clone()),
+        }
     }
 }
 
