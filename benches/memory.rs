@@ -63,8 +63,8 @@ fn child(hours: u64, trace: Option<&str>) {
     };
     let dir = std::env::temp_dir().join(format!("awsim-memory-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut series =
-        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).expect("series file");
+    let mut series = CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds())
+        .expect("series file");
     let settings = RunSettings {
         duration: Some(SimDuration::from_secs(hours * 3600)),
         ..RunSettings::default()
@@ -83,8 +83,8 @@ fn mmc_child(hours: u64) {
     let scenario = Scenario::load(Path::new(MMC)).expect("valid scenario");
     let dir = std::env::temp_dir().join(format!("awsim-memory-mmc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let mut series =
-        CsvSeries::create(&dir.join("timeseries.csv"), &scenario.kinds()).expect("series file");
+    let mut series = CsvSeries::create(&dir.join("timeseries.csv"), &scenario.series_kinds())
+        .expect("series file");
     let settings = RunSettings {
         duration: Some(SimDuration::from_secs(hours * 3600)),
         ..RunSettings::default()
