@@ -44,8 +44,9 @@
 //! unreachable instance answers nothing and fails its health checks.
 //!
 //! # What it simplifies
-//! An AZ outage reaches instances only: load balancer nodes, functions, tables and queues are
-//! regional or AWS-managed and carry on. A queue's pollers on an instance of the failed AZ stay
+//! An AZ outage reaches instances only (fleets' and groups' instances, and a database's
+//! primary): load balancer nodes, functions, tables and queues are regional or AWS-managed and
+//! carry on. A queue's pollers on an instance of the failed AZ stay
 //! stuck on the message they were handing over (it becomes visible again after its visibility
 //! timeout); when the AZ comes back its instances register again with their load balancers,
 //! not with the queues they consume. A latency injection stretches the steps that *start* in
