@@ -24,3 +24,27 @@ pub fn scratch(group: &str, name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).expect("a scratch folder");
     dir
 }
+
+/// Runs scenario `text` with `seed` and returns the whole summary as JSON; conservation must
+/// hold.
+pub fn summary_of(text: &str, seed: u64) -> serde_json::Value {
+    use awsim::scenario::{RunSettings, Scenario};
+    let scenario =
+        Scenario::parse(text, std::path::Path::new("case.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let settings = RunSettings {
+        seed: Some(seed),
+        ..RunSettings::default()
+    };
+    let s = awsim::run::run_quietly(&scenario, settings).unwrap();
+    assert!(s.conservation.ok, "{:?}", s.conservation);
+    serde_json::to_value(&s).unwrap()
+}
+
+/// The number at `path` in `v`.
+pub fn n(v: &serde_json::Value, path: &[&str]) -> f64 {
+    let mut v = v;
+    for p in path {
+        v = &v[*p];
+    }
+    v.as_f64().unwrap_or_else(|| panic!("{path:?} in {v}"))
+}

@@ -3,29 +3,9 @@
 
 use std::path::Path;
 
-use awsim::run::run_quietly;
-use awsim::scenario::{RunSettings, Scenario};
+use crate::common::{n, summary_of};
+use awsim::scenario::Scenario;
 use serde_json::Value;
-
-/// Runs `text` with `seed` and returns the whole summary; conservation must hold.
-fn summary_of(text: &str, seed: u64) -> Value {
-    let scenario = Scenario::parse(text, Path::new("case.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let settings = RunSettings {
-        seed: Some(seed),
-        ..RunSettings::default()
-    };
-    let s = run_quietly(&scenario, settings).unwrap();
-    assert!(s.conservation.ok, "{:?}", s.conservation);
-    serde_json::to_value(&s).unwrap()
-}
-
-fn n(v: &Value, path: &[&str]) -> f64 {
-    let mut v = v;
-    for p in path {
-        v = &v[*p];
-    }
-    v.as_f64().unwrap_or_else(|| panic!("{path:?} in {v}"))
-}
 
 /// Ten requests a second, evenly spaced, 1 ms queries, into `db` (its extra keys), with
 /// `rest` after (faults, a region).
